@@ -1,0 +1,345 @@
+/*
+ * zarrc.h — the public API of libzarrc, a Zarr (format v2 and v3) library in C.
+ *
+ * Conventions (see docs/api.md for the long form):
+ *  - Every fallible call returns int: ZARRC_OK (0) or a negative ZARRC_E* code. On failure a
+ *    one-line message with context is available from zarrc_error_last() in the calling thread.
+ *    Each fallible call clears the last error on entry.
+ *  - Objects returned through `T **out` belong to the caller and are released with the matching
+ *    zarrc_*_free(), which accepts NULL. Memory returned as `char **` / `void **` is released
+ *    with zarrc_free(). Pointers returned as function results are borrowed; each function says
+ *    what invalidates them.
+ *  - Shapes, coordinates and strides are int64_t; in-memory byte sizes are size_t.
+ *  - Data exchanged with the library is in native byte order and C (row-major) order of the
+ *    selection. Variable-length types (string, bytes) are exchanged as zarrc_vlen.
+ *  - Threads: a store allows concurrent calls; an array handle allows concurrent reads and
+ *    concurrent writes to different chunks. Handles may be freed in any order.
+ *
+ * This header is C99 and C++ clean.
+ */
+#ifndef ZARRC_H
+#define ZARRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define ZARRC_API
+#elif defined(__GNUC__)
+#define ZARRC_API __attribute__((visibility("default")))
+#else
+#define ZARRC_API
+#endif
+
+#define ZARRC_VERSION_MAJOR 0
+#define ZARRC_VERSION_MINOR 1
+#define ZARRC_VERSION_PATCH 0
+#define ZARRC_VERSION_STRING "0.1.0"
+
+/** The library's version string (static storage). */
+ZARRC_API const char *zarrc_version(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Result codes. Append-only: values are never renumbered. */
+enum zarrc_status {
+    ZARRC_OK = 0,
+    ZARRC_ENOMEM = -1,       /**< out of memory */
+    ZARRC_EINVAL = -2,       /**< invalid argument or malformed input (metadata, JSON, selection) */
+    ZARRC_ENOTFOUND = -3,    /**< key or node does not exist */
+    ZARRC_EEXISTS = -4,      /**< node already exists (create without ZARRC_OVERWRITE) */
+    ZARRC_EIO = -5,          /**< store I/O failure */
+    ZARRC_ECORRUPT = -6,     /**< stored data is corrupt (decoder error, checksum, wrong size) */
+    ZARRC_EUNSUPPORTED = -7, /**< valid but not supported (unknown codec, extension, feature) */
+    ZARRC_EBOUNDS = -8,      /**< selection outside the array */
+    ZARRC_EDTYPE = -9,       /**< data type problem (unknown type, fill value not encodable) */
+    ZARRC_ECONFLICT = -10,   /**< conflicting nodes or concurrent modification */
+    ZARRC_EREADONLY = -11,   /**< the store or handle is read-only */
+    ZARRC_EAUTH = -12,       /**< authentication or permission failure */
+    ZARRC_EINTERNAL = -13    /**< a bug in zarrc: please report it */
+};
+
+/** Static description of a status code, e.g. "not found". Never NULL. */
+ZARRC_API const char *zarrc_strerror(int code);
+
+/** Message of the last error raised in this thread ("" if none). Borrowed: valid until the
+ *  next zarrc call in this thread. */
+ZARRC_API const char *zarrc_error_last(void);
+
+/** Code of the last error raised in this thread (ZARRC_OK if none). */
+ZARRC_API int zarrc_error_code(void);
+
+/** Release memory returned by the library (strings, buffers). Accepts NULL. */
+ZARRC_API void zarrc_free(void *p);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Library-wide settings                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Number of worker threads of the shared pool used by reads and writes. 0 restores the
+ *  default (the ZARRC_NUM_THREADS environment variable, else the number of cores). Call it
+ *  while no read or write is running. */
+ZARRC_API int zarrc_set_num_threads(int n);
+
+/** Current number of worker threads (resolving the default). */
+ZARRC_API int zarrc_get_num_threads(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Stores                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct zarrc_store zarrc_store;
+
+/** Flags for zarrc_store_open. */
+#define ZARRC_STORE_READONLY 0x1u /**< refuse every modification with ZARRC_EREADONLY */
+#define ZARRC_STORE_CREATE 0x2u   /**< create the root directory if missing (filesystem) */
+
+/** Open a store by URL: a plain path or `file://PATH` (directory store), or `memory://` (a
+ *  new, empty in-memory store). The handle is thread-safe.
+ *  Errors: ZARRC_EINVAL (unknown scheme), ZARRC_ENOTFOUND (missing directory without
+ *  ZARRC_STORE_CREATE), ZARRC_EIO. */
+ZARRC_API int zarrc_store_open(zarrc_store **out, const char *url, unsigned flags);
+
+/** Release a store handle. Arrays and groups opened on it keep it alive until they are freed.
+ *  Accepts NULL. */
+ZARRC_API void zarrc_store_free(zarrc_store *store);
+
+/** Read the whole value of `key` into a new buffer (*data, released with zarrc_free; may be
+ *  NULL when *size is 0). ZARRC_ENOTFOUND if the key does not exist. */
+ZARRC_API int zarrc_store_get(void **data, size_t *size, zarrc_store *store, const char *key);
+
+/** Read `length` bytes at `offset` of `key`. offset < 0 reads the last -offset bytes (a suffix;
+ *  `length` is ignored); length < 0 reads to the end. A range past the end is clipped. */
+ZARRC_API int zarrc_store_get_range(void **data, size_t *size, zarrc_store *store,
+                                    const char *key, int64_t offset, int64_t length);
+
+/** Store `size` bytes under `key`, atomically replacing any old value. */
+ZARRC_API int zarrc_store_set(zarrc_store *store, const char *key, const void *data, size_t size);
+
+/** Remove `key`. ZARRC_ENOTFOUND if it did not exist. */
+ZARRC_API int zarrc_store_erase(zarrc_store *store, const char *key);
+
+/** Remove every key that starts with `prefix` ("" = everything). Missing keys are fine. */
+ZARRC_API int zarrc_store_erase_prefix(zarrc_store *store, const char *prefix);
+
+/** Size in bytes of the value of `key` (ZARRC_ENOTFOUND if missing). */
+ZARRC_API int zarrc_store_size(uint64_t *size, zarrc_store *store, const char *key);
+
+/** Callback for listings: return 0 to continue, non-zero to stop (that value is returned by
+ *  the listing call). `name` is borrowed for the duration of the call. */
+typedef int (*zarrc_list_cb)(void *ctx, const char *name, int is_prefix);
+
+/** Call `cb` for every key starting with `prefix` (full keys, is_prefix = 0), in no particular
+ *  order. */
+ZARRC_API int zarrc_store_list(zarrc_store *store, const char *prefix, zarrc_list_cb cb, void *ctx);
+
+/** Call `cb` for the direct children of `prefix` (which is "" or ends with '/'): keys with no
+ *  further '/' (is_prefix = 0) and child prefixes (the name without trailing '/', is_prefix =
+ *  1). `name` is relative to `prefix`. */
+ZARRC_API int zarrc_store_list_dir(zarrc_store *store, const char *prefix, zarrc_list_cb cb,
+                                   void *ctx);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Data types                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum zarrc_dtype_kind {
+    ZARRC_DTYPE_BOOL = 1,
+    ZARRC_DTYPE_INT,         /**< int8..int64 */
+    ZARRC_DTYPE_UINT,        /**< uint8..uint64 */
+    ZARRC_DTYPE_FLOAT,       /**< float16, float32, float64 */
+    ZARRC_DTYPE_COMPLEX,     /**< complex64, complex128 */
+    ZARRC_DTYPE_RAW,         /**< v3 r<N>, v2 |V<n>: opaque fixed-size bytes */
+    ZARRC_DTYPE_FIXED_BYTES, /**< v2 |S<n>, v3 null_terminated_bytes */
+    ZARRC_DTYPE_UTF32,       /**< v2 <U<n>, v3 fixed_length_utf32: n code points, native order */
+    ZARRC_DTYPE_DATETIME,    /**< numpy.datetime64 (int64) */
+    ZARRC_DTYPE_TIMEDELTA,   /**< numpy.timedelta64 (int64) */
+    ZARRC_DTYPE_STRING,      /**< variable-length UTF-8 (zarrc_vlen) */
+    ZARRC_DTYPE_VBYTES       /**< variable-length bytes (zarrc_vlen) */
+} zarrc_dtype_kind;
+
+/** Description of a data type (a plain value: copy it freely). For UTF32, item_size is
+ *  4 * code points; for RAW and FIXED_BYTES the byte length. */
+typedef struct zarrc_dtype_info {
+    zarrc_dtype_kind kind;
+    size_t item_size;      /**< bytes per element in memory; 0 for variable-length types */
+    char name[32];         /**< v3 name: "int16", "r24", "string", "numpy.datetime64", ... */
+    char unit[8];          /**< datetime/timedelta unit ("s", "ns", ...), else "" */
+    int64_t scale_factor;  /**< datetime/timedelta unit multiplier, else 1 */
+    int big_endian;        /**< byte order on storage (v2 dtype or v3 bytes codec) */
+} zarrc_dtype_info;
+
+/** A variable-length column: `count` items, item i is data[offsets[i] .. offsets[i+1]).
+ *  offsets has count + 1 entries, offsets[0] == 0. Strings are UTF-8 without terminators.
+ *  Reads fill one in (the library allocates offsets and data; release with zarrc_vlen_clear);
+ *  writes take one the caller owns. */
+typedef struct zarrc_vlen {
+    int64_t count;
+    uint64_t *offsets;
+    uint8_t *data;
+    size_t size; /**< bytes in data (== offsets[count]) */
+} zarrc_vlen;
+
+/** Release what a read put into `v` and zero it. Accepts NULL. */
+ZARRC_API void zarrc_vlen_clear(zarrc_vlen *v);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Nodes                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum zarrc_node_kind { ZARRC_NODE_ARRAY = 1, ZARRC_NODE_GROUP = 2 } zarrc_node_kind;
+
+/** Create flags. */
+#define ZARRC_OVERWRITE 0x1u /**< replace an existing node (its keys are erased first) */
+
+/** Find what is stored at `path` ("" = the store's root): its kind and format (2 or 3). v3
+ *  `zarr.json` is looked for first. ZARRC_ENOTFOUND if no node is there. */
+ZARRC_API int zarrc_node_probe(zarrc_node_kind *kind, int *format, zarrc_store *store,
+                               const char *path);
+
+/** Delete the node at `path` and everything below it. ZARRC_ENOTFOUND if nothing is there. */
+ZARRC_API int zarrc_node_delete(zarrc_store *store, const char *path);
+
+/** One child of a group, as reported by zarrc_group_list. All pointers are borrowed for the
+ *  duration of the callback. For groups, ndim is 0 and shape/dtype NULL. */
+typedef struct zarrc_child_info {
+    const char *name;
+    zarrc_node_kind kind;
+    int format;
+    int ndim;
+    const int64_t *shape;
+    const char *dtype; /**< v3 data type name */
+} zarrc_child_info;
+
+typedef int (*zarrc_child_cb)(void *ctx, const zarrc_child_info *child);
+
+/** List the children of the group at `path` in name order, using the store's delimiter
+ *  listing. A child whose metadata cannot be parsed is skipped only if it is not a node. */
+ZARRC_API int zarrc_group_list(zarrc_store *store, const char *path, zarrc_child_cb cb, void *ctx);
+
+/** Create a group at `path` (format 2 or 3) with optional attributes (a JSON object text or
+ *  NULL). Missing ancestor groups are created. ZARRC_EEXISTS if a node exists there and
+ *  ZARRC_OVERWRITE is not given. */
+ZARRC_API int zarrc_group_create(zarrc_store *store, const char *path, int format,
+                                 const char *attributes_json, unsigned flags);
+
+/** The attributes of the node at `path` as a JSON object text (new string, zarrc_free). */
+ZARRC_API int zarrc_node_attributes(char **json, zarrc_store *store, const char *path);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Arrays                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct zarrc_array zarrc_array;
+
+/** Options for zarrc_array_create. Initialise with ZARRC_ARRAY_OPTIONS_INIT, then set what
+ *  you need. JSON members are texts, in either format's spelling. */
+typedef struct zarrc_array_options {
+    unsigned version;        /**< ZARRC_ARRAY_OPTIONS_VERSION */
+    int format;              /**< 2 or 3 (default 3) */
+    const char *dtype;       /**< "int16", "<i2", ">f4", "string", "|S7", "<M8[ns]", or a v3
+                                  data type JSON object; v2 spellings set the byte order */
+    int ndim;
+    const int64_t *shape;    /**< ndim entries */
+    const int64_t *chunks;   /**< ndim entries; NULL = one chunk for the whole array */
+    const char *fill_value;  /**< JSON; NULL = the type's default (0, false, "", ...) */
+    const char *codecs;      /**< JSON list of codecs in either spelling; NULL = default */
+    const char *compressor;  /**< v2 style compressor object or "null" (alternative to codecs) */
+    const char *filters;     /**< v2 style filter list (alternative to codecs) */
+    char order;              /**< 'C' (default) or 'F' */
+    char separator;          /**< chunk key separator '/' or '.'; 0 = the format's default */
+    const char *attributes;  /**< JSON object or NULL */
+    const char *const *dimension_names; /**< NULL or ndim entries (NULL entry = unnamed) */
+    unsigned flags;          /**< ZARRC_OVERWRITE */
+} zarrc_array_options;
+
+#define ZARRC_ARRAY_OPTIONS_VERSION 1
+#define ZARRC_ARRAY_OPTIONS_INIT                                                               \
+    { ZARRC_ARRAY_OPTIONS_VERSION, 3, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 'C', 0,     \
+      NULL, NULL, 0 }
+
+/** Create an array at `path` ("" = the store's root) and write its metadata (and missing
+ *  ancestor groups). The options are validated completely, including the fill value and the
+ *  codec pipeline, before anything is written. On success *out is an open handle.
+ *  Errors: ZARRC_EINVAL, ZARRC_EDTYPE, ZARRC_EUNSUPPORTED (e.g. a pipeline v2 cannot express,
+ *  with the reason), ZARRC_EEXISTS, store errors. */
+ZARRC_API int zarrc_array_create(zarrc_array **out, zarrc_store *store, const char *path,
+                                 const zarrc_array_options *options);
+
+/** Create an array from a complete metadata document: a v3 zarr.json text, or a v2 .zarray
+ *  text (optionally with an "attributes" member that goes into .zattrs). */
+ZARRC_API int zarrc_array_create_json(zarrc_array **out, zarrc_store *store, const char *path,
+                                      const char *metadata_json, unsigned flags);
+
+/** Open the array at `path`. Opening never lists chunks. An unknown codec does not prevent
+ *  opening (metadata can be inspected); reading or writing data then fails naming the codec.
+ *  Unknown required v3 extensions are refused with ZARRC_EUNSUPPORTED. */
+ZARRC_API int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path);
+
+/** Release an array handle. Accepts NULL. */
+ZARRC_API void zarrc_array_free(zarrc_array *array);
+
+/** Format of the array's metadata: 2 or 3. */
+ZARRC_API int zarrc_array_format(const zarrc_array *array);
+
+/** Number of dimensions (0 for a scalar). */
+ZARRC_API int zarrc_array_ndim(const zarrc_array *array);
+
+/** Shape (ndim entries). Borrowed: valid until the handle is freed. */
+ZARRC_API const int64_t *zarrc_array_shape(const zarrc_array *array);
+
+/** Chunk shape (ndim entries). Borrowed: valid until the handle is freed. */
+ZARRC_API const int64_t *zarrc_array_chunks(const zarrc_array *array);
+
+/** Data type description. Borrowed: valid until the handle is freed. */
+ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
+
+/** Total number of elements (product of the shape). */
+ZARRC_API int64_t zarrc_array_size(const zarrc_array *array);
+
+/** Which JSON a zarrc_array_json call returns. */
+typedef enum zarrc_json_part {
+    ZARRC_JSON_METADATA = 1,  /**< the stored metadata document, as stored */
+    ZARRC_JSON_CODECS_V3,     /**< the codec pipeline in v3 spelling */
+    ZARRC_JSON_CODECS_V2,     /**< {"filters":..,"compressor":..,"order":..,"dtype":..} or
+                                   ZARRC_EUNSUPPORTED when v2 cannot express the pipeline */
+    ZARRC_JSON_FILL_VALUE,    /**< the fill value, JSON-encoded for the array's format */
+    ZARRC_JSON_ATTRIBUTES,    /**< the attributes object */
+    ZARRC_JSON_DTYPE          /**< the data type in the array's format's spelling */
+} zarrc_json_part;
+
+/** A JSON text describing part of the array (new string, release with zarrc_free). */
+ZARRC_API int zarrc_array_json(char **json, const zarrc_array *array, zarrc_json_part part);
+
+/** Read a strided box: for each dimension d the indices start[d] + k*step[d] for k in
+ *  [0, count[d]). `step` may be NULL (all 1); steps must be >= 1. The result goes to `out` in
+ *  C order, native byte order: out_size must be prod(count) * item_size. For variable-length
+ *  types `out` is a zarrc_vlen * (out_size = sizeof(zarrc_vlen)) that receives new buffers.
+ *  Missing chunks read as the fill value. Runs on the shared pool; the reported error is that
+ *  of the lowest failing chunk (C order), independent of the thread count.
+ *  Errors: ZARRC_EBOUNDS, ZARRC_EINVAL (size mismatch), ZARRC_ECORRUPT, ZARRC_EUNSUPPORTED,
+ *  store errors. */
+ZARRC_API int zarrc_array_read(zarrc_array *array, const int64_t *start, const int64_t *count,
+                               const int64_t *step, void *out, size_t out_size);
+
+/** Write a strided box (same conventions as zarrc_array_read; for variable-length types `in`
+ *  is a const zarrc_vlen * with prod(count) items). Partially covered chunks are
+ *  read-modified-written. A chunk that ends up equal to the fill value is erased instead of
+ *  stored unless zarrc_array_set_write_empty_chunks(array, 1). Each chunk is replaced
+ *  atomically; on error, chunks before the failing one may have been written. */
+ZARRC_API int zarrc_array_write(zarrc_array *array, const int64_t *start, const int64_t *count,
+                                const int64_t *step, const void *in, size_t in_size);
+
+/** Store chunks equal to the fill value (1) or erase them (0, the default). */
+ZARRC_API void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZARRC_H */

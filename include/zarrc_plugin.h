@@ -1,0 +1,244 @@
+/*
+ * zarrc_plugin.h — the extension interface of libzarrc: codecs and stores.
+ *
+ * Built-in codecs and stores register through exactly these structs. A plugin fills a static
+ * zarrc_codec_type / zarrc_store_type and calls zarrc_codec_register / zarrc_store_register
+ * once (before the first array that uses it is opened).
+ *
+ * Data handed to codecs:
+ *  - array representations are contiguous, C order, native byte order; a variable-length
+ *    element is a zarrc_vref (pointer + length) whose bytes live elsewhere;
+ *  - byte representations are plain byte strings.
+ *
+ * This header is C99 and C++ clean.
+ */
+#ifndef ZARRC_PLUGIN_H
+#define ZARRC_PLUGIN_H
+
+#include <stdarg.h>
+#include "zarrc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Largest number of dimensions an array may have. */
+#define ZARRC_MAX_DIMS 32
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors, buffers                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Raise an error in this thread: sets the last error to `code` with a printf-style message
+ *  and returns `code`, so that `return zarrc_error_set(ZARRC_ECORRUPT, "...");` reads well. */
+ZARRC_API int zarrc_error_set(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/** A growable byte buffer. `borrowed` buffers point at memory the buffer does not own (for
+ *  example the caller's destination): they are never reallocated or freed. */
+typedef struct zarrc_buf {
+    uint8_t *data;
+    size_t size;     /**< bytes in use */
+    size_t capacity; /**< bytes available at data */
+    int borrowed;
+} zarrc_buf;
+
+#define ZARRC_BUF_INIT { NULL, 0, 0, 0 }
+
+/** Make room for at least `n` bytes (size is unchanged). A borrowed buffer that is too small
+ *  fails with ZARRC_ECORRUPT ("more data than the destination holds"); otherwise ZARRC_ENOMEM
+ *  on allocation failure. */
+ZARRC_API int zarrc_buf_reserve(zarrc_buf *buf, size_t n);
+
+/** Release an owned buffer's memory and reset it to empty. Accepts NULL. */
+ZARRC_API void zarrc_buf_release(zarrc_buf *buf);
+
+/** One variable-length element in an array representation (string or bytes). */
+typedef struct zarrc_vref {
+    const uint8_t *ptr;
+    uint64_t len;
+} zarrc_vref;
+
+/* ------------------------------------------------------------------------------------------ */
+/* JSON access for configurations (a thin, borrowed view of the library's JSON values)         */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct zarrc_json zarrc_json;
+
+typedef enum zarrc_json_type {
+    ZARRC_JSON_NULL = 0, ZARRC_JSON_BOOL, ZARRC_JSON_INT, ZARRC_JSON_DOUBLE, ZARRC_JSON_STRING,
+    ZARRC_JSON_ARRAY, ZARRC_JSON_OBJECT
+} zarrc_json_type;
+
+/** Type of a value (NULL counts as ZARRC_JSON_NULL). */
+ZARRC_API zarrc_json_type zarrc_json_typeof(const zarrc_json *v);
+/** Member `key` of an object (borrowed), or NULL if absent or `obj` is not an object. */
+ZARRC_API const zarrc_json *zarrc_json_member(const zarrc_json *obj, const char *key);
+/** Length of an array value (0 for anything else) and its element i (borrowed). */
+ZARRC_API size_t zarrc_json_length(const zarrc_json *arr);
+ZARRC_API const zarrc_json *zarrc_json_at(const zarrc_json *arr, size_t i);
+/** Exact integer value; ZARRC_EINVAL if not an integer (integral doubles are accepted). */
+ZARRC_API int zarrc_json_int(const zarrc_json *v, int64_t *out);
+/** Numeric value as double (integers accepted); ZARRC_EINVAL otherwise. */
+ZARRC_API int zarrc_json_double(const zarrc_json *v, double *out);
+/** String value (borrowed) or NULL if not a string. */
+ZARRC_API const char *zarrc_json_string(const zarrc_json *v);
+
+/** Optional members of a configuration object: absent or null gives `dflt`; a member of the
+ *  wrong type fails with ZARRC_EINVAL naming `key`. */
+ZARRC_API int zarrc_json_opt_int(const zarrc_json *obj, const char *key, int64_t dflt, int64_t *out);
+ZARRC_API int zarrc_json_opt_double(const zarrc_json *obj, const char *key, double dflt, double *out);
+ZARRC_API int zarrc_json_opt_bool(const zarrc_json *obj, const char *key, int dflt, int *out);
+ZARRC_API int zarrc_json_opt_string(const zarrc_json *obj, const char *key, const char *dflt,
+                                    const char **out);
+
+/** Builders for to_json hooks: set member `key` of the object `obj` (replacing it). */
+ZARRC_API int zarrc_json_put_int(zarrc_json *obj, const char *key, int64_t v);
+ZARRC_API int zarrc_json_put_uint(zarrc_json *obj, const char *key, uint64_t v);
+ZARRC_API int zarrc_json_put_double(zarrc_json *obj, const char *key, double v);
+ZARRC_API int zarrc_json_put_bool(zarrc_json *obj, const char *key, int v);
+ZARRC_API int zarrc_json_put_string(zarrc_json *obj, const char *key, const char *v);
+ZARRC_API int zarrc_json_put_null(zarrc_json *obj, const char *key);
+/** Set member `key` to a deep copy of `v`. */
+ZARRC_API int zarrc_json_put_copy(zarrc_json *obj, const char *key, const zarrc_json *v);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Data types                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Parse a data type in either spelling: a v3 name ("int16", "r24", "string"), a v2 typestr
+ *  ("<i2", ">f4", "|S7", "<U3", "<M8[10s]"), or a v3 JSON object text. ZARRC_EDTYPE if unknown. */
+ZARRC_API int zarrc_dtype_parse(zarrc_dtype_info *out, const char *spelling);
+
+/** The v2 typestr of a data type ("<i2"; byte order from big_endian) into buf (>= 32 bytes).
+ *  ZARRC_EDTYPE for types v2 cannot express. */
+ZARRC_API int zarrc_dtype_v2_string(char *buf, size_t bufsize, const zarrc_dtype_info *dt);
+
+/** Bytes one element takes in an array representation: item_size, or sizeof(zarrc_vref) for
+ *  variable-length types. */
+ZARRC_API size_t zarrc_dtype_elem_size(const zarrc_dtype_info *dt);
+
+/** IEEE binary16 conversions (round to nearest even). */
+ZARRC_API double zarrc_half_to_double(uint16_t h);
+ZARRC_API uint16_t zarrc_double_to_half(double d);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Codecs                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum zarrc_codec_kind {
+    ZARRC_CODEC_ARRAY_TO_ARRAY = 1,
+    ZARRC_CODEC_ARRAY_TO_BYTES = 2,
+    ZARRC_CODEC_BYTES_TO_BYTES = 3
+} zarrc_codec_kind;
+
+/** An array representation: data type and shape of one chunk at some pipeline stage. */
+typedef struct zarrc_repr {
+    zarrc_dtype_info dtype;
+    int ndim;
+    int64_t shape[ZARRC_MAX_DIMS];
+} zarrc_repr;
+
+/** What a codec is told when it is created. */
+typedef struct zarrc_codec_init {
+    int format;              /**< spelling of `config`: 2 (numcodecs object incl. "id") or 3
+                                  (the "configuration" object; may be NULL) */
+    const zarrc_repr *input; /**< array→array / array→bytes: the decoded-side representation.
+                                  bytes→bytes: the last array representation of the pipeline
+                                  (e.g. for blosc's typesize); may be NULL when unknown */
+    zarrc_repr *output;      /**< array→array only: the codec sets the encoded representation
+                                  (pre-filled with a copy of *input) */
+    int big_endian;          /**< array→bytes: byte order requested by the pipeline (v2 dtype)
+                                  when the configuration does not say */
+} zarrc_codec_init;
+
+/** What a codec is told on each encode/decode call. */
+typedef struct zarrc_codec_call {
+    const zarrc_repr *decoded; /**< decoded-side array representation (NULL for bytes→bytes) */
+    const zarrc_repr *encoded; /**< encoded-side array representation (array→array only) */
+    size_t decoded_size;       /**< bytes→bytes decode: expected output size, 0 if unknown */
+} zarrc_codec_call;
+
+typedef struct zarrc_codec_type {
+    unsigned version;           /**< ZARRC_CODEC_TYPE_VERSION */
+    const char *name;           /**< v3 name ("zstd", "numcodecs.lz4", "bytes", ...) */
+    const char *v2_id;          /**< numcodecs id, or NULL if the codec has no v2 spelling */
+    const char *const *aliases; /**< NULL-terminated other v3 names, or NULL */
+    zarrc_codec_kind kind;
+
+    /** Parse and validate `config`; on success *state is the codec instance (may stay NULL). */
+    int (*create)(void **state, const zarrc_json *config, const zarrc_codec_init *init);
+    void (*destroy)(void *state);
+    /** Write the configuration members (without "id"/"name") for `format` into the empty
+     *  object `config`. ZARRC_EUNSUPPORTED if the format cannot express this instance. */
+    int (*to_json)(const void *state, int format, zarrc_json *config);
+    /** Append the encoded form of `in` to `out` (out->size is 0 on entry). */
+    int (*encode)(const void *state, const zarrc_codec_call *call, const uint8_t *in,
+                  size_t in_size, zarrc_buf *out);
+    /** Decode `in` into `out` (out->size is 0 on entry; out may be a borrowed destination of
+     *  exactly the expected size). Corrupt input fails with ZARRC_ECORRUPT. For array→bytes
+     *  codecs of variable-length types, the zarrc_vref elements may point into `in`, which
+     *  the caller keeps alive. */
+    int (*decode)(const void *state, const zarrc_codec_call *call, const uint8_t *in,
+                  size_t in_size, zarrc_buf *out);
+} zarrc_codec_type;
+
+#define ZARRC_CODEC_TYPE_VERSION 1
+
+/** Register a codec type (the struct must outlive the library's use of it). A later
+ *  registration of the same name replaces the earlier one. Thread-safe. */
+ZARRC_API int zarrc_codec_register(const zarrc_codec_type *type);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Stores                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+#define ZARRC_STORE_CAP_RANGE 0x1u     /**< efficient range reads */
+#define ZARRC_STORE_CAP_LIST_DIR 0x2u  /**< efficient delimiter listing */
+#define ZARRC_STORE_CAP_WRITE 0x4u     /**< supports modification */
+#define ZARRC_STORE_CAP_SET_IF 0x8u    /**< conditional set */
+
+/** Conditions for set_if. */
+#define ZARRC_SET_IF_ABSENT 0x1u
+
+/** One request of a batch get: key and range as for get; results go to out / status. */
+typedef struct zarrc_get_request {
+    const char *key;
+    int64_t offset; /**< 0 with length -1 = whole value; < 0 = suffix of -offset bytes */
+    int64_t length;
+    zarrc_buf *out;
+    int status;     /**< ZARRC_OK, ZARRC_ENOTFOUND, or an error */
+} zarrc_get_request;
+
+typedef struct zarrc_store_type {
+    unsigned version; /**< ZARRC_STORE_TYPE_VERSION */
+    const char *scheme; /**< URL scheme, e.g. "file", "memory" */
+    unsigned caps;
+    int (*open)(void **state, const char *location, unsigned flags);
+    void (*close)(void *state);
+    /** Read a value or a range of it into out (out->size = 0 on entry); ENOTFOUND if missing. */
+    int (*get)(void *state, const char *key, int64_t offset, int64_t length, zarrc_buf *out);
+    /** Optional batch read; NULL = the library loops over get. */
+    int (*get_many)(void *state, zarrc_get_request *reqs, size_t n);
+    int (*set)(void *state, const char *key, const void *data, size_t size);
+    /** Optional conditional set: ZARRC_EEXISTS when ZARRC_SET_IF_ABSENT and the key exists. */
+    int (*set_if)(void *state, const char *key, const void *data, size_t size, unsigned cond);
+    int (*erase)(void *state, const char *key);
+    int (*erase_prefix)(void *state, const char *prefix);
+    int (*list)(void *state, const char *prefix, zarrc_list_cb cb, void *ctx);
+    int (*list_dir)(void *state, const char *prefix, zarrc_list_cb cb, void *ctx);
+    int (*size)(void *state, const char *key, uint64_t *size);
+} zarrc_store_type;
+
+#define ZARRC_STORE_TYPE_VERSION 1
+
+/** Register a store type for its URL scheme. Thread-safe. */
+ZARRC_API int zarrc_store_register(const zarrc_store_type *type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZARRC_PLUGIN_H */

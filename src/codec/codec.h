@@ -1,0 +1,93 @@
+/*
+ * codec.h — the codec registry and the codec pipeline: one model for both formats.
+ *
+ * A pipeline is the v3 codec list: array→array codecs, exactly one array→bytes codec, then
+ * bytes→bytes codecs. A v2 array's order + filters + dtype byte order + compressor is parsed
+ * into the same list (order F = transpose [n-1..0]; array filters before the array→bytes codec;
+ * the dtype's byte order is the `bytes` codec; byte filters and the compressor after it), and
+ * emitted back from it when the pipeline can be expressed in v2.
+ */
+#ifndef ZARRC_CODEC_H
+#define ZARRC_CODEC_H
+
+#include "../core/core.h"
+#include "../dtype/dtype.h"
+
+/* ---- registry ---- */
+
+/** Find a codec type by its v3 name (name, alias, or "numcodecs.<v2 id>"); NULL if unknown. */
+ZARRC_HIDDEN const zarrc_codec_type *zarrc__codec_find_v3(const char *name);
+/** Find a codec type by its v2 (numcodecs) id; NULL if unknown. */
+ZARRC_HIDDEN const zarrc_codec_type *zarrc__codec_find_v2(const char *id);
+
+/* ---- one codec instance ---- */
+
+typedef struct zarrc__codec {
+    const zarrc_codec_type *type;
+    void *state;
+    zarrc_repr in;  /**< decoded-side array representation (bytes→bytes: last array repr) */
+    zarrc_repr out; /**< encoded-side array representation (array→array only) */
+} zarrc__codec;
+
+/** Create a codec instance from its configuration (`config` in `format` spelling: the whole
+ *  numcodecs object for 2, the "configuration" object or NULL for 3). `input` is the
+ *  decoded-side representation. Errors are prefixed with "codec 'name': ". */
+ZARRC_HIDDEN int zarrc__codec_init(zarrc__codec *c, const zarrc_codec_type *type,
+                                   const json_object *config, int format, const zarrc_repr *input,
+                                   int big_endian);
+ZARRC_HIDDEN void zarrc__codec_fini(zarrc__codec *c);
+/** The codec's JSON in `format` spelling ({"id":..} or {"name":..,"configuration":..}). */
+ZARRC_HIDDEN int zarrc__codec_to_json(json_object **out, const zarrc__codec *c, int format);
+/** Encode / decode through this one codec (out->size reset to 0 first). */
+ZARRC_HIDDEN int zarrc__codec_encode(const zarrc__codec *c, const uint8_t *in, size_t n, zarrc_buf *out);
+ZARRC_HIDDEN int zarrc__codec_decode(const zarrc__codec *c, const uint8_t *in, size_t n,
+                                     size_t decoded_size, zarrc_buf *out);
+
+/* ---- pipelines ---- */
+
+typedef struct zarrc__pipeline {
+    size_t n;
+    zarrc__codec *codecs;
+    size_t a2b;            /**< index of the array→bytes codec */
+    zarrc_repr chunk;      /**< decoded representation of a chunk: chunk shape + array dtype */
+    bool identity_layout;  /**< no array→array codec: the a2b codec sees the chunk as is */
+    size_t fixed_size;     /**< bytes of the a2b codec's decoded input, 0 for vlen */
+} zarrc__pipeline;
+
+/** Parse a v3 "codecs" list for chunks of representation `chunk`. Unknown codecs are
+ *  ZARRC_EUNSUPPORTED naming the codec; codecs with must_understand:false are skipped. */
+ZARRC_HIDDEN int zarrc__pipeline_from_v3(zarrc__pipeline **out, const json_object *codecs,
+                                         const zarrc_repr *chunk);
+/** Parse a v2 order/filters/compressor triple (chunk->dtype.big_endian = dtype byte order). */
+ZARRC_HIDDEN int zarrc__pipeline_from_v2(zarrc__pipeline **out, const json_object *filters,
+                                         const json_object *compressor, char order,
+                                         const zarrc_repr *chunk);
+/** A codec list given by a user in either spelling (v2 objects with "id" and v3 objects or
+ *  names may be mixed) for a chunk; `order` 'F' prepends a reversing transpose. */
+ZARRC_HIDDEN int zarrc__pipeline_from_any(zarrc__pipeline **out, const json_object *codecs,
+                                          char order, const zarrc_repr *chunk);
+ZARRC_HIDDEN void zarrc__pipeline_free(zarrc__pipeline *p);
+/** v3 codecs list. */
+ZARRC_HIDDEN int zarrc__pipeline_to_v3(json_object **out, const zarrc__pipeline *p);
+/** v2 spelling: filters (list or NULL), compressor (object or NULL), order, dtype byte order.
+ *  ZARRC_EUNSUPPORTED with the reason when v2 cannot express the pipeline. */
+ZARRC_HIDDEN int zarrc__pipeline_to_v2(const zarrc__pipeline *p, json_object **filters,
+                                       json_object **compressor, char *order, bool *big_endian);
+
+/** Per-thread reusable scratch buffers for pipeline runs. */
+typedef struct zarrc__scratch {
+    zarrc_buf a, b;
+} zarrc__scratch;
+ZARRC_HIDDEN void zarrc__scratch_release(zarrc__scratch *s);
+
+/** Encode one chunk (decoded representation `p->chunk`, contiguous C order) into `out`.
+ *  `*result` points at the encoded bytes: out->data, or the input when no codec changes it. */
+ZARRC_HIDDEN int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t *chunk, size_t size,
+                                        zarrc__scratch *s, zarrc_buf *out);
+/** Decode one stored chunk into `out` (exactly the chunk's bytes; `out` may be a borrowed
+ *  destination). For vlen types, the vrefs in `out` point into `keep`, which the caller
+ *  releases after use. Size mismatches are ZARRC_ECORRUPT. */
+ZARRC_HIDDEN int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n,
+                                        zarrc__scratch *s, zarrc_buf *out, zarrc_buf *keep);
+
+#endif

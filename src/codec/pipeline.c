@@ -1,0 +1,368 @@
+/* pipeline.c — codec pipelines: build from v2 or v3 (or mixed user) spellings, emit both, run. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "codec.h"
+
+static int64_t repr_count(const zarrc_repr *r)
+{
+    int64_t n = 1;
+    for (int d = 0; d < r->ndim; d++)
+        n *= r->shape[d];
+    return n;
+}
+
+void zarrc__pipeline_free(zarrc__pipeline *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        zarrc__codec_fini(&p->codecs[i]);
+    free(p->codecs);
+    free(p);
+}
+
+static zarrc__pipeline *pipeline_new(const zarrc_repr *chunk)
+{
+    zarrc__pipeline *p = zarrc__calloc(1, sizeof *p);
+    if (p) {
+        p->chunk = *chunk;
+        p->a2b = SIZE_MAX;
+    }
+    return p;
+}
+
+/* The representation the next array-side codec sees. */
+static const zarrc_repr *current_repr(const zarrc__pipeline *p)
+{
+    for (size_t i = p->n; i-- > 0;)
+        if (p->codecs[i].type->kind == ZARRC_CODEC_ARRAY_TO_ARRAY)
+            return &p->codecs[i].out;
+    return &p->chunk;
+}
+
+static int append(zarrc__pipeline *p, const zarrc_codec_type *type, const json_object *config, int format)
+{
+    if (type->kind == ZARRC_CODEC_ARRAY_TO_ARRAY && p->a2b != SIZE_MAX)
+        return zarrc_error_set(ZARRC_EINVAL, "array-to-array codec '%s' after the array-to-bytes codec",
+                               type->name);
+    if (type->kind == ZARRC_CODEC_ARRAY_TO_BYTES && p->a2b != SIZE_MAX)
+        return zarrc_error_set(ZARRC_EINVAL, "more than one array-to-bytes codec ('%s' and '%s')",
+                               p->codecs[p->a2b].type->name, type->name);
+    if (type->kind == ZARRC_CODEC_BYTES_TO_BYTES && p->a2b == SIZE_MAX)
+        return zarrc_error_set(ZARRC_EINVAL, "bytes-to-bytes codec '%s' before the array-to-bytes codec",
+                               type->name);
+    zarrc__codec *c = zarrc__realloc(p->codecs, (p->n + 1) * sizeof *c);
+    if (!c)
+        return ZARRC_ENOMEM;
+    p->codecs = c;
+    const zarrc_repr *in = current_repr(p);
+    zarrc_repr input = *in;
+    int rc = zarrc__codec_init(&p->codecs[p->n], type, config, format, &input, input.dtype.big_endian);
+    if (rc)
+        return rc;
+    if (type->kind == ZARRC_CODEC_ARRAY_TO_BYTES)
+        p->a2b = p->n;
+    p->n++;
+    return ZARRC_OK;
+}
+
+static int append_by_name(zarrc__pipeline *p, const char *name)
+{
+    return append(p, zarrc__codec_find_v3(name), NULL, 3);
+}
+
+static int append_transpose_f(zarrc__pipeline *p)
+{
+    if (p->chunk.ndim < 2)
+        return ZARRC_OK;
+    json_object *cfg = json_object_new_object(), *order = json_object_new_array();
+    for (int d = p->chunk.ndim - 1; d >= 0; d--)
+        json_object_array_add(order, json_object_new_int(d));
+    json_object_object_add(cfg, "order", order);
+    int rc = append(p, zarrc__codec_find_v3("transpose"), cfg, 3);
+    json_object_put(cfg);
+    return rc;
+}
+
+/* The array-to-bytes codec a pipeline gets when none is given. */
+static const char *default_a2b(const zarrc_repr *r)
+{
+    return r->dtype.kind == ZARRC_DTYPE_STRING ? "vlen-utf8"
+         : r->dtype.kind == ZARRC_DTYPE_VBYTES ? "vlen-bytes" : "bytes";
+}
+
+static int finish(zarrc__pipeline *p)
+{
+    if (p->a2b == SIZE_MAX) {
+        int rc = append_by_name(p, default_a2b(current_repr(p)));
+        if (rc)
+            return rc;
+    }
+    p->identity_layout = p->a2b == 0;
+    const zarrc_repr *r = &p->codecs[p->a2b].in;
+    p->fixed_size = zarrc__dtype_is_vlen(&r->dtype) ? 0 : (size_t)repr_count(r) * r->dtype.item_size;
+    return ZARRC_OK;
+}
+
+/* One entry of a codec list in either spelling. */
+static int append_entry(zarrc__pipeline *p, const json_object *e, bool allow_v2, bool implicit_bytes)
+{
+    const char *name;
+    const json_object *config = NULL;
+    bool must_understand = true;
+    int format = 3;
+    const zarrc_codec_type *type;
+    if (json_object_is_type((json_object *)e, json_type_string)) {
+        name = json_object_get_string((json_object *)e);
+        type = zarrc__codec_find_v3(name);
+    } else if (json_object_is_type((json_object *)e, json_type_object)) {
+        json_object *n = NULL, *id = NULL, *mu = NULL, *cfg = NULL;
+        json_object_object_get_ex((json_object *)e, "name", &n);
+        json_object_object_get_ex((json_object *)e, "id", &id);
+        if (json_object_is_type(n, json_type_string)) {
+            name = json_object_get_string(n);
+            json_object_object_get_ex((json_object *)e, "configuration", &cfg);
+            if (cfg && !json_object_is_type(cfg, json_type_object))
+                return zarrc_error_set(ZARRC_EINVAL, "codec '%s': configuration must be an object", name);
+            if (json_object_object_get_ex((json_object *)e, "must_understand", &mu))
+                must_understand = !json_object_is_type(mu, json_type_boolean) || json_object_get_boolean(mu);
+            config = cfg;
+            type = zarrc__codec_find_v3(name);
+        } else if (allow_v2 && json_object_is_type(id, json_type_string)) {
+            name = json_object_get_string(id);
+            config = e;
+            format = 2;
+            type = zarrc__codec_find_v2(name);
+        } else
+            return zarrc_error_set(ZARRC_EINVAL, "a codec must be a name or an object with a \"name\"%s",
+                                   allow_v2 ? " or an \"id\"" : "");
+    } else
+        return zarrc_error_set(ZARRC_EINVAL, "a codec must be a name or an object");
+    if (!type) {
+        if (!must_understand)
+            return ZARRC_OK; /* optional codec we do not know: skipped */
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "unknown codec '%s'", name);
+    }
+    if (implicit_bytes && type->kind == ZARRC_CODEC_BYTES_TO_BYTES && p->a2b == SIZE_MAX) {
+        int rc = append_by_name(p, default_a2b(current_repr(p)));
+        if (rc)
+            return rc;
+    }
+    return append(p, type, config, format);
+}
+
+static int build_done(zarrc__pipeline **out, zarrc__pipeline *p, int rc)
+{
+    if (rc == ZARRC_OK)
+        rc = finish(p);
+    if (rc) {
+        zarrc__pipeline_free(p);
+        return rc;
+    }
+    *out = p;
+    return ZARRC_OK;
+}
+
+int zarrc__pipeline_from_v3(zarrc__pipeline **out, const json_object *codecs, const zarrc_repr *chunk)
+{
+    zarrc__pipeline *p = pipeline_new(chunk);
+    if (!p)
+        return ZARRC_ENOMEM;
+    int rc = ZARRC_OK;
+    if (!json_object_is_type((json_object *)codecs, json_type_array) || json_object_array_length(codecs) == 0)
+        rc = zarrc_error_set(ZARRC_EINVAL, "'codecs' must be a non-empty list");
+    for (size_t i = 0; rc == ZARRC_OK && i < json_object_array_length(codecs); i++)
+        rc = append_entry(p, json_object_array_get_idx(codecs, i), false, false);
+    if (rc == ZARRC_OK && p->a2b == SIZE_MAX)
+        rc = zarrc_error_set(ZARRC_EINVAL, "the codec list has no array-to-bytes codec");
+    return build_done(out, p, rc);
+}
+
+int zarrc__pipeline_from_v2(zarrc__pipeline **out, const json_object *filters,
+                            const json_object *compressor, char order, const zarrc_repr *chunk)
+{
+    zarrc__pipeline *p = pipeline_new(chunk);
+    if (!p)
+        return ZARRC_ENOMEM;
+    int rc = order == 'F' ? append_transpose_f(p) : ZARRC_OK;
+    bool vlen = zarrc__dtype_is_vlen(&chunk->dtype);
+    for (size_t i = 0; rc == ZARRC_OK && filters && i < json_object_array_length(filters); i++)
+        rc = append_entry(p, json_object_array_get_idx(filters, i), true, true);
+    if (rc == ZARRC_OK && vlen && p->a2b == SIZE_MAX)
+        rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "object (|O) array without an object codec "
+                             "(vlen-utf8 or vlen-bytes) in its filters");
+    if (rc == ZARRC_OK && compressor)
+        rc = append_entry(p, compressor, true, true);
+    return build_done(out, p, rc);
+}
+
+int zarrc__pipeline_from_any(zarrc__pipeline **out, const json_object *codecs, char order,
+                             const zarrc_repr *chunk)
+{
+    zarrc__pipeline *p = pipeline_new(chunk);
+    if (!p)
+        return ZARRC_ENOMEM;
+    int rc = ZARRC_OK;
+    if (codecs && !json_object_is_type((json_object *)codecs, json_type_array))
+        rc = zarrc_error_set(ZARRC_EINVAL, "codecs must be a JSON list");
+    if (rc == ZARRC_OK && order == 'F')
+        rc = append_transpose_f(p);
+    for (size_t i = 0; rc == ZARRC_OK && codecs && i < json_object_array_length(codecs); i++)
+        rc = append_entry(p, json_object_array_get_idx(codecs, i), true, true);
+    return build_done(out, p, rc);
+}
+
+int zarrc__pipeline_to_v3(json_object **out, const zarrc__pipeline *p)
+{
+    json_object *list = json_object_new_array();
+    for (size_t i = 0; i < p->n; i++) {
+        json_object *c;
+        int rc = zarrc__codec_to_json(&c, &p->codecs[i], 3);
+        if (rc) {
+            json_object_put(list);
+            return rc;
+        }
+        json_object_array_add(list, c);
+    }
+    *out = list;
+    return ZARRC_OK;
+}
+
+int zarrc__pipeline_to_v2(const zarrc__pipeline *p, json_object **filters_out,
+                          json_object **compressor_out, char *order, bool *big_endian)
+{
+    json_object *filters = json_object_new_array(), *compressor = NULL, *cfg = NULL;
+    int rc = ZARRC_OK;
+    size_t i = 0;
+    *order = 'C';
+    *big_endian = false;
+    if (p->n && !strcmp(p->codecs[0].type->name, "transpose") && p->a2b > 0) {
+        /* Only the identity (C) and the full reversal (F) exist in v2. */
+        if ((rc = zarrc__codec_to_json(&cfg, &p->codecs[0], 3)))
+            goto fail;
+        json_object *conf = NULL, *ord = NULL;
+        json_object_object_get_ex(cfg, "configuration", &conf);
+        json_object_object_get_ex(conf, "order", &ord);
+        int n = (int)json_object_array_length(ord);
+        bool ident = true, rev = true;
+        for (int d = 0; d < n; d++) {
+            int v = json_object_get_int(json_object_array_get_idx(ord, (size_t)d));
+            ident &= v == d;
+            rev &= v == n - 1 - d;
+        }
+        if (!ident && !rev) {
+            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "v2 cannot express the transpose order %s "
+                                 "(only C or F order)", json_object_to_json_string_ext(ord, JSON_C_TO_STRING_PLAIN));
+            goto fail;
+        }
+        *order = rev && !ident ? 'F' : 'C';
+        json_object_put(cfg);
+        cfg = NULL;
+        i = 1;
+    }
+    for (; i < p->n; i++) {
+        const zarrc__codec *c = &p->codecs[i];
+        if (i == p->a2b && !strcmp(c->type->name, "bytes")) {
+            if ((rc = zarrc__codec_to_json(&cfg, c, 3)))
+                goto fail;
+            json_object *conf = NULL, *endian = NULL;
+            json_object_object_get_ex(cfg, "configuration", &conf);
+            json_object_object_get_ex(conf, "endian", &endian);
+            *big_endian = endian && !strcmp(json_object_get_string(endian), "big");
+            json_object_put(cfg);
+            cfg = NULL;
+            continue;
+        }
+        if (!c->type->v2_id) {
+            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "v2 cannot express codec '%s'%s", c->type->name,
+                                 c->type->kind == ZARRC_CODEC_ARRAY_TO_ARRAY ? " (not the first codec)" : "");
+            goto fail;
+        }
+        json_object *j;
+        if ((rc = zarrc__codec_to_json(&j, c, 2)))
+            goto fail;
+        if (c->type->kind == ZARRC_CODEC_BYTES_TO_BYTES && i == p->n - 1)
+            compressor = j;
+        else
+            json_object_array_add(filters, j);
+    }
+    if (json_object_array_length(filters) == 0) {
+        json_object_put(filters);
+        filters = NULL;
+    }
+    *filters_out = filters;
+    *compressor_out = compressor;
+    return ZARRC_OK;
+fail:
+    json_object_put(cfg);
+    json_object_put(filters);
+    json_object_put(compressor);
+    return rc;
+}
+
+void zarrc__scratch_release(zarrc__scratch *s)
+{
+    zarrc_buf_release(&s->a);
+    zarrc_buf_release(&s->b);
+}
+
+static zarrc_buf *other(zarrc__scratch *s, const uint8_t *cur)
+{
+    return cur == s->a.data && cur ? &s->b : &s->a;
+}
+
+int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t *chunk, size_t size,
+                           zarrc__scratch *s, zarrc_buf *out)
+{
+    const uint8_t *cur = chunk;
+    size_t n = size;
+    for (size_t i = 0; i < p->n; i++) {
+        zarrc_buf *dst = i == p->n - 1 ? out : other(s, cur);
+        int rc = zarrc__codec_encode(&p->codecs[i], cur, n, dst);
+        if (rc)
+            return rc;
+        cur = dst->data;
+        n = dst->size;
+    }
+    return ZARRC_OK;
+}
+
+int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n,
+                           zarrc__scratch *s, zarrc_buf *out, zarrc_buf *keep)
+{
+    const uint8_t *cur = in;
+    int rc;
+    for (size_t i = p->n; i-- > p->a2b + 1;) {
+        zarrc_buf *dst = other(s, cur);
+        size_t expect = i == p->a2b + 1 ? p->fixed_size : 0;
+        if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, expect, dst)))
+            return rc;
+        cur = dst->data;
+        n = dst->size;
+    }
+    if (zarrc__dtype_is_vlen(&p->codecs[p->a2b].in.dtype)) {
+        /* Decoded vrefs point into the encoded bytes: hand those to `keep`. */
+        if (cur && (cur == s->a.data || cur == s->b.data)) {
+            zarrc_buf *src = cur == s->a.data ? &s->a : &s->b, t = *keep;
+            *keep = *src;
+            *src = t;
+        } else {
+            keep->size = 0;
+            if ((rc = zarrc__buf_append(keep, cur, n)))
+                return rc;
+        }
+        cur = keep->data;
+    }
+    for (size_t i = p->a2b + 1; i-- > 0;) {
+        zarrc_buf *dst = i == 0 ? out : other(s, cur);
+        if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, 0, dst)))
+            return rc;
+        cur = dst->data;
+        n = dst->size;
+    }
+    size_t want = (size_t)repr_count(&p->chunk) * zarrc_dtype_elem_size(&p->chunk.dtype);
+    if (out->size != want)
+        return zarrc_error_set(ZARRC_ECORRUPT, "decoded chunk has %zu bytes, expected %zu", out->size, want);
+    return ZARRC_OK;
+}

@@ -1,0 +1,101 @@
+/*
+ * core.h — internal foundation shared by every layer: errors with context, memory, strings,
+ * JSON (json-c behind a thin wrapper), number formatting, base64, the thread pool.
+ * Internal cross-file symbols use the zarrc__ prefix and hidden visibility.
+ */
+#ifndef ZARRC_CORE_H
+#define ZARRC_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "zarrc.h"
+#include "zarrc_plugin.h"
+
+#if defined(__GNUC__)
+#define ZARRC_HIDDEN __attribute__((visibility("hidden")))
+#define ZARRC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ZARRC_HIDDEN
+#define ZARRC_PRINTF(a, b)
+#endif
+
+/* ---- errors ---- */
+
+/** Clear this thread's last error (every public entry point calls it). */
+ZARRC_HIDDEN void zarrc__error_clear(void);
+/** Prepend context to this thread's last error message ("array 'x': " + message) and return
+ *  the current code (or `code` if no error is set). */
+ZARRC_HIDDEN int zarrc__error_context(int code, const char *fmt, ...) ZARRC_PRINTF(2, 3);
+/** Copy of the current error (for carrying an error across threads). */
+typedef struct zarrc__error_saved {
+    int code;
+    char msg[1024];
+} zarrc__error_saved;
+ZARRC_HIDDEN void zarrc__error_save(zarrc__error_saved *e, int code);
+ZARRC_HIDDEN int zarrc__error_restore(const zarrc__error_saved *e);
+ZARRC_HIDDEN int zarrc__enomem(void);
+
+/* ---- memory and strings ---- */
+
+ZARRC_HIDDEN void *zarrc__malloc(size_t n);
+ZARRC_HIDDEN void *zarrc__calloc(size_t n, size_t size);
+ZARRC_HIDDEN void *zarrc__realloc(void *p, size_t n);
+ZARRC_HIDDEN char *zarrc__strdup(const char *s);
+/** malloc'd printf; NULL on allocation failure (error set). */
+ZARRC_HIDDEN char *zarrc__sprintf(const char *fmt, ...) ZARRC_PRINTF(1, 2);
+/** Multiply sizes; false on overflow. */
+ZARRC_HIDDEN bool zarrc__mul_size(size_t a, size_t b, size_t *out);
+ZARRC_HIDDEN int zarrc__buf_append(zarrc_buf *b, const void *data, size_t n);
+/** Join path and key with '/' unless path is "" (result malloc'd). */
+ZARRC_HIDDEN char *zarrc__path_join(const char *path, const char *key);
+
+/* ---- JSON ---- */
+
+#define ZJ(o) ((json_object *)(o))
+#define ZJC(o) ((const zarrc_json *)(o))
+
+/** Parse a JSON text (tolerant of bare NaN/Infinity). On failure ZARRC_EINVAL with the
+ *  position; `what` names the document in the message. */
+ZARRC_HIDDEN int zarrc__json_parse(json_object **out, const char *text, size_t len, const char *what);
+/** Serialize (pretty = 2-space indent as zarr-python 3 writes; else compact). malloc'd. */
+ZARRC_HIDDEN char *zarrc__json_dump(json_object *o, bool pretty);
+/** New double value that serializes in shortest round-trip form (NaN/Inf are not allowed). */
+ZARRC_HIDDEN json_object *zarrc__json_new_double(double d);
+/** Exact integer access distinguishing uint64 above INT64_MAX: *is_unsigned set in that case. */
+ZARRC_HIDDEN int zarrc__json_get_integer(const json_object *o, int64_t *i, uint64_t *u, bool *is_unsigned);
+ZARRC_HIDDEN json_object *zarrc__json_deep_copy(const json_object *o);
+
+/* ---- numbers ---- */
+
+/** Shortest text that round-trips a double / a float (no NaN/Inf handling). buf >= 32. */
+ZARRC_HIDDEN void zarrc__fmt_double(char *buf, double d);
+ZARRC_HIDDEN void zarrc__fmt_float(char *buf, float f);
+
+/* ---- base64 ---- */
+
+/** Standard alphabet with padding; result malloc'd and NUL-terminated. */
+ZARRC_HIDDEN char *zarrc__base64_encode(const uint8_t *data, size_t n);
+/** Decode; ZARRC_EINVAL on bad input. *out malloc'd (may be NULL for empty input). */
+ZARRC_HIDDEN int zarrc__base64_decode(uint8_t **out, size_t *n, const char *text);
+
+/* ---- byte order ---- */
+
+ZARRC_HIDDEN bool zarrc__host_big_endian(void);
+/** Reverse the bytes of each `width`-byte word of buf in place. */
+ZARRC_HIDDEN void zarrc__byteswap(void *buf, size_t nwords, size_t width);
+
+/* ---- thread pool ---- */
+
+/** Run fn(ctx, i) for i in [0, n) on the shared pool (the caller participates). Returns the
+ *  status of the lowest failing i (its error message restored in this thread), or ZARRC_OK.
+ *  Once a task fails, tasks with higher indices are skipped. Nested calls run inline. */
+typedef int (*zarrc__task_fn)(void *ctx, size_t i);
+ZARRC_HIDDEN int zarrc__pool_run(size_t n, zarrc__task_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,303 @@
+/* util.c — memory, strings, buffers, base64, byte order and number formatting. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+void *zarrc__malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        zarrc__enomem();
+    return p;
+}
+
+void *zarrc__calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        zarrc__enomem();
+    return p;
+}
+
+void *zarrc__realloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        zarrc__enomem();
+    return q;
+}
+
+char *zarrc__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = zarrc__malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+char *zarrc__sprintf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? zarrc__malloc((size_t)n + 1) : NULL;
+    if (s)
+        vsnprintf(s, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return s;
+}
+
+bool zarrc__mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a)
+        return false;
+    *out = a * b;
+    return true;
+}
+
+char *zarrc__path_join(const char *path, const char *key)
+{
+    if (!path || !*path)
+        return zarrc__strdup(key);
+    return zarrc__sprintf("%s/%s", path, key);
+}
+
+int zarrc_buf_reserve(zarrc_buf *b, size_t n)
+{
+    if (n <= b->capacity)
+        return ZARRC_OK;
+    if (b->borrowed)
+        return zarrc_error_set(ZARRC_ECORRUPT,
+                               "decoded data is larger than expected (%zu bytes, room for %zu)", n,
+                               b->capacity);
+    size_t cap = b->capacity ? b->capacity : 64;
+    while (cap < n)
+        cap = cap > SIZE_MAX / 2 ? n : cap * 2;
+    uint8_t *p = realloc(b->data, cap);
+    if (!p)
+        return zarrc__enomem();
+    b->data = p;
+    b->capacity = cap;
+    return ZARRC_OK;
+}
+
+void zarrc_buf_release(zarrc_buf *b)
+{
+    if (!b)
+        return;
+    if (!b->borrowed)
+        free(b->data);
+    b->data = NULL;
+    b->size = b->capacity = 0;
+    b->borrowed = 0;
+}
+
+int zarrc__buf_append(zarrc_buf *b, const void *data, size_t n)
+{
+    if (b->size + n < b->size)
+        return zarrc__enomem();
+    int rc = zarrc_buf_reserve(b, b->size + n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->size, data, n);
+    b->size += n;
+    return ZARRC_OK;
+}
+
+/* ---- base64 ---- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *zarrc__base64_encode(const uint8_t *d, size_t n)
+{
+    char *out = zarrc__malloc((n + 2) / 3 * 4 + 1), *o = out;
+    if (!out)
+        return NULL;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+        *o++ = b64[v >> 18];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = b64[(v >> 6) & 63];
+        *o++ = b64[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0);
+        *o++ = b64[v >> 18];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+int zarrc__base64_decode(uint8_t **out, size_t *n, const char *text)
+{
+    size_t len = strlen(text);
+    while (len && text[len - 1] == '=')
+        len--;
+    uint8_t *o = zarrc__malloc(len * 3 / 4 + 3);
+    if (!o)
+        return ZARRC_ENOMEM;
+    size_t k = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64val(text[i]);
+        if (v < 0) {
+            free(o);
+            return zarrc_error_set(ZARRC_EINVAL, "invalid base64 text");
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[k++] = (uint8_t)(acc >> bits);
+        }
+    }
+    *out = o;
+    *n = k;
+    return ZARRC_OK;
+}
+
+/* ---- byte order ---- */
+
+bool zarrc__host_big_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const uint8_t *)&one == 0;
+}
+
+void zarrc__byteswap(void *buf, size_t nwords, size_t width)
+{
+    uint8_t *p = buf;
+    switch (width) {
+    case 1:
+        return;
+    case 2:
+        for (size_t i = 0; i < nwords; i++) {
+            uint16_t v;
+            memcpy(&v, p + 2 * i, 2);
+            v = __builtin_bswap16(v);
+            memcpy(p + 2 * i, &v, 2);
+        }
+        return;
+    case 4:
+        for (size_t i = 0; i < nwords; i++) {
+            uint32_t v;
+            memcpy(&v, p + 4 * i, 4);
+            v = __builtin_bswap32(v);
+            memcpy(p + 4 * i, &v, 4);
+        }
+        return;
+    case 8:
+        for (size_t i = 0; i < nwords; i++) {
+            uint64_t v;
+            memcpy(&v, p + 8 * i, 8);
+            v = __builtin_bswap64(v);
+            memcpy(p + 8 * i, &v, 8);
+        }
+        return;
+    default:
+        for (size_t i = 0; i < nwords; i++) {
+            uint8_t *w = p + i * width;
+            for (size_t a = 0, b = width - 1; a < b; a++, b--) {
+                uint8_t t = w[a];
+                w[a] = w[b];
+                w[b] = t;
+            }
+        }
+    }
+}
+
+/* ---- shortest round-trip number text ---- */
+
+static void tidy_number(char *buf)
+{
+    /* Make integral values read as floats where printf dropped the point ("1" -> "1.0"). */
+    if (!strpbrk(buf, ".eEn") && strlen(buf) < 28)
+        strcat(buf, ".0");
+}
+
+void zarrc__fmt_double(char *buf, double d)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    tidy_number(buf);
+}
+
+void zarrc__fmt_float(char *buf, float f)
+{
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, 32, "%.*g", prec, (double)f);
+        if (strtof(buf, NULL) == f)
+            break;
+    }
+    tidy_number(buf);
+}
+
+/* ---- half floats ---- */
+
+double zarrc_half_to_double(uint16_t h)
+{
+    int sign = h >> 15, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    double v;
+    if (exp == 0)
+        v = ldexp(man, -24);
+    else if (exp == 31)
+        v = man ? NAN : INFINITY;
+    else
+        v = ldexp(man | 0x400, exp - 25);
+    return sign ? -v : v;
+}
+
+uint16_t zarrc_double_to_half(double d)
+{
+    /* Go through float bits, then round to nearest even at half precision. */
+    float f = (float)d;
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t absx = x & 0x7fffffff;
+    if (absx >= 0x7f800000) /* Inf or NaN */
+        return sign | 0x7c00 | (absx > 0x7f800000 ? 0x200 | ((absx >> 13) & 0x3ff) : 0);
+    if (absx >= 0x477ff000) /* overflows half: rounds to Inf */
+        return sign | 0x7c00;
+    if (absx < 0x38800000) { /* subnormal half or zero */
+        if (absx < 0x33000000)
+            return sign;
+        uint32_t man = (absx & 0x7fffff) | 0x800000;
+        int shift = 126 - (int)(absx >> 23); /* half subnormal unit is 2^-24 */
+        uint32_t half = man >> shift;
+        uint32_t rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1)))
+            half++;
+        return sign | (uint16_t)half;
+    }
+    uint32_t h = ((absx - 0x38000000) >> 13);
+    uint32_t rem = absx & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+        h++;
+    return sign | (uint16_t)h;
+}

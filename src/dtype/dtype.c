@@ -1,0 +1,819 @@
+/* dtype.c — the data type table, both spellings, and fill value JSON. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dtype.h"
+
+typedef struct core_type {
+    const char *name;
+    zarrc_dtype_kind kind;
+    size_t size;
+    char v2kind;
+} core_type;
+
+static const core_type core_types[] = {
+    {"bool", ZARRC_DTYPE_BOOL, 1, 'b'},       {"int8", ZARRC_DTYPE_INT, 1, 'i'},
+    {"int16", ZARRC_DTYPE_INT, 2, 'i'},       {"int32", ZARRC_DTYPE_INT, 4, 'i'},
+    {"int64", ZARRC_DTYPE_INT, 8, 'i'},       {"uint8", ZARRC_DTYPE_UINT, 1, 'u'},
+    {"uint16", ZARRC_DTYPE_UINT, 2, 'u'},     {"uint32", ZARRC_DTYPE_UINT, 4, 'u'},
+    {"uint64", ZARRC_DTYPE_UINT, 8, 'u'},     {"float16", ZARRC_DTYPE_FLOAT, 2, 'f'},
+    {"float32", ZARRC_DTYPE_FLOAT, 4, 'f'},   {"float64", ZARRC_DTYPE_FLOAT, 8, 'f'},
+    {"complex64", ZARRC_DTYPE_COMPLEX, 8, 'c'}, {"complex128", ZARRC_DTYPE_COMPLEX, 16, 'c'},
+    {"complex_float32", ZARRC_DTYPE_COMPLEX, 8, 'c'},
+    {"complex_float64", ZARRC_DTYPE_COMPLEX, 16, 'c'},
+};
+
+static const char *const time_units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs",
+                                         "ns", "ps", "fs", "as", "generic", NULL};
+
+static void set_name(zarrc_dtype_info *dt, const char *name)
+{
+    snprintf(dt->name, sizeof dt->name, "%s", name);
+}
+
+static void init(zarrc_dtype_info *dt, zarrc_dtype_kind kind, size_t size, const char *name)
+{
+    memset(dt, 0, sizeof *dt);
+    dt->kind = kind;
+    dt->item_size = size;
+    dt->scale_factor = 1;
+    set_name(dt, name);
+}
+
+static bool valid_unit(const char *u)
+{
+    for (int i = 0; time_units[i]; i++)
+        if (!strcmp(u, time_units[i]))
+            return true;
+    return false;
+}
+
+/* v2 typestr: [<>|=]kind size [ '[' [N] unit ']' ] */
+static int parse_typestr(zarrc_dtype_info *dt, const char *s)
+{
+    const char *orig = s;
+    bool big = false;
+    if (*s == '<' || *s == '|' || *s == '=')
+        s++;
+    else if (*s == '>') {
+        big = true;
+        s++;
+    }
+    char kind = *s++;
+    if (!kind)
+        goto bad;
+    if (kind == 'O') {
+        if (*s)
+            goto bad;
+        init(dt, ZARRC_DTYPE_STRING, 0, "string");
+        return ZARRC_OK;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (end == s || n <= 0 || errno)
+        goto bad;
+    s = end;
+    if (kind == 'M' || kind == 'm') {
+        if (n != 8 || *s != '[')
+            goto bad;
+        s++;
+        long scale = 1;
+        if (isdigit((unsigned char)*s)) {
+            scale = strtol(s, &end, 10);
+            if (scale <= 0 || scale > 2147483647L)
+                goto bad;
+            s = end;
+        }
+        const char *close = strchr(s, ']');
+        if (!close || close[1] || (size_t)(close - s) >= sizeof dt->unit)
+            goto bad;
+        init(dt, kind == 'M' ? ZARRC_DTYPE_DATETIME : ZARRC_DTYPE_TIMEDELTA, 8,
+             kind == 'M' ? "numpy.datetime64" : "numpy.timedelta64");
+        memcpy(dt->unit, s, (size_t)(close - s));
+        dt->unit[close - s] = '\0';
+        if (!strcmp(dt->unit, "μs"))
+            strcpy(dt->unit, "us");
+        if (!valid_unit(dt->unit) || !strcmp(dt->unit, "generic"))
+            goto bad;
+        dt->scale_factor = scale;
+        dt->big_endian = big;
+        return ZARRC_OK;
+    }
+    if (*s)
+        goto bad;
+    switch (kind) {
+    case 'S':
+        init(dt, ZARRC_DTYPE_FIXED_BYTES, (size_t)n, "null_terminated_bytes");
+        return ZARRC_OK;
+    case 'V': {
+        char name[32];
+        snprintf(name, sizeof name, "r%ld", n * 8);
+        init(dt, ZARRC_DTYPE_RAW, (size_t)n, name);
+        return ZARRC_OK;
+    }
+    case 'U':
+        if (n > (1L << 28))
+            goto bad;
+        init(dt, ZARRC_DTYPE_UTF32, (size_t)n * 4, "fixed_length_utf32");
+        dt->big_endian = big;
+        return ZARRC_OK;
+    default:
+        for (size_t i = 0; i < sizeof core_types / sizeof *core_types; i++) {
+            const core_type *c = &core_types[i];
+            if (c->v2kind == kind && c->size == (size_t)n && strncmp(c->name, "complex_", 8)) {
+                init(dt, c->kind, c->size, c->name);
+                dt->big_endian = c->size > 1 && big;
+                return ZARRC_OK;
+            }
+        }
+    }
+bad:
+    return zarrc_error_set(ZARRC_EDTYPE, "unknown data type '%s'", orig);
+}
+
+static int length_bytes(const json_object *cfg, const char *name, int64_t *n, int64_t multiple)
+{
+    json_object *v;
+    bool is_u;
+    uint64_t u;
+    if (!json_object_object_get_ex(cfg, "length_bytes", &v) ||
+        zarrc__json_get_integer(v, n, &u, &is_u) || is_u || *n <= 0 || *n % multiple)
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s': 'length_bytes' must be a positive "
+                               "multiple of %lld", name, (long long)multiple);
+    return ZARRC_OK;
+}
+
+static int parse_v3_object(zarrc_dtype_info *dt, const char *name, const json_object *cfg)
+{
+    if (!strcmp(name, "numpy.datetime64") || !strcmp(name, "numpy.timedelta64")) {
+        json_object *u, *sf;
+        init(dt, name[6] == 'd' ? ZARRC_DTYPE_DATETIME : ZARRC_DTYPE_TIMEDELTA, 8, name);
+        if (!json_object_object_get_ex(cfg, "unit", &u) || !json_object_is_type(u, json_type_string) ||
+            !valid_unit(json_object_get_string(u)) ||
+            strlen(json_object_get_string(u)) >= sizeof dt->unit)
+            return zarrc_error_set(ZARRC_EDTYPE, "data type '%s': missing or invalid 'unit'", name);
+        snprintf(dt->unit, sizeof dt->unit, "%s", json_object_get_string(u));
+        if (!strcmp(dt->unit, "μs"))
+            strcpy(dt->unit, "us");
+        if (json_object_object_get_ex(cfg, "scale_factor", &sf)) {
+            int64_t n;
+            uint64_t uu;
+            bool is_u;
+            if (zarrc__json_get_integer(sf, &n, &uu, &is_u) || is_u || n < 1 || n > 2147483647)
+                return zarrc_error_set(ZARRC_EDTYPE, "data type '%s': invalid 'scale_factor'", name);
+            dt->scale_factor = n;
+        }
+        return ZARRC_OK;
+    }
+    int64_t n;
+    if (!strcmp(name, "fixed_length_utf32")) {
+        if (length_bytes(cfg, name, &n, 4))
+            return ZARRC_EDTYPE;
+        init(dt, ZARRC_DTYPE_UTF32, (size_t)n, name);
+        return ZARRC_OK;
+    }
+    if (!strcmp(name, "null_terminated_bytes") || !strcmp(name, "fixed_length_bytes")) {
+        if (length_bytes(cfg, name, &n, 1))
+            return ZARRC_EDTYPE;
+        init(dt, ZARRC_DTYPE_FIXED_BYTES, (size_t)n, "null_terminated_bytes");
+        return ZARRC_OK;
+    }
+    if (!strcmp(name, "raw_bytes")) {
+        char rn[32];
+        if (length_bytes(cfg, name, &n, 1))
+            return ZARRC_EDTYPE;
+        snprintf(rn, sizeof rn, "r%lld", (long long)n * 8);
+        init(dt, ZARRC_DTYPE_RAW, (size_t)n, rn);
+        return ZARRC_OK;
+    }
+    return zarrc_error_set(ZARRC_EUNSUPPORTED, "unsupported data type '%s'", name);
+}
+
+static int parse_v3_name(zarrc_dtype_info *dt, const char *name)
+{
+    for (size_t i = 0; i < sizeof core_types / sizeof *core_types; i++)
+        if (!strcmp(core_types[i].name, name)) {
+            init(dt, core_types[i].kind, core_types[i].size, core_types[i].name);
+            if (!strcmp(name, "complex_float32")) set_name(dt, "complex64");
+            if (!strcmp(name, "complex_float64")) set_name(dt, "complex128");
+            return ZARRC_OK;
+        }
+    if (!strcmp(name, "string")) {
+        init(dt, ZARRC_DTYPE_STRING, 0, "string");
+        return ZARRC_OK;
+    }
+    if (!strcmp(name, "bytes") || !strcmp(name, "variable_length_bytes")) {
+        init(dt, ZARRC_DTYPE_VBYTES, 0, "bytes");
+        return ZARRC_OK;
+    }
+    if (name[0] == 'r' && isdigit((unsigned char)name[1])) {
+        char *end;
+        long bits = strtol(name + 1, &end, 10);
+        if (!*end && bits > 0 && bits % 8 == 0 && bits <= (1L << 24)) {
+            init(dt, ZARRC_DTYPE_RAW, (size_t)bits / 8, name);
+            return ZARRC_OK;
+        }
+        return zarrc_error_set(ZARRC_EDTYPE, "invalid raw data type '%s' (bits must be a positive "
+                               "multiple of 8)", name);
+    }
+    return ZARRC_ENOTFOUND;
+}
+
+int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
+{
+    if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string((json_object *)v);
+        int rc = parse_v3_name(dt, s);
+        if (rc != ZARRC_ENOTFOUND)
+            return rc;
+        if (strchr("<>|=", s[0]) && s[0])
+            return parse_typestr(dt, s);
+        if (!strcmp(s, "numpy.datetime64") || !strcmp(s, "numpy.timedelta64") ||
+            !strcmp(s, "fixed_length_utf32") || !strcmp(s, "null_terminated_bytes") ||
+            !strcmp(s, "raw_bytes"))
+            return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' needs a configuration", s);
+        return zarrc_error_set(ZARRC_EDTYPE, "unknown data type '%s'", s);
+    }
+    if (json_object_is_type(v, json_type_object)) {
+        json_object *name, *cfg = NULL, *mu;
+        if (!json_object_object_get_ex(v, "name", &name) || !json_object_is_type(name, json_type_string))
+            return zarrc_error_set(ZARRC_EDTYPE, "data type object without a 'name'");
+        if (json_object_object_get_ex(v, "must_understand", &mu))
+            return zarrc_error_set(ZARRC_EDTYPE, "'must_understand' is not allowed on data_type");
+        json_object_object_get_ex(v, "configuration", &cfg);
+        if (cfg && !json_object_is_type(cfg, json_type_object))
+            return zarrc_error_set(ZARRC_EDTYPE, "data type 'configuration' must be an object");
+        const char *n = json_object_get_string(name);
+        int rc = parse_v3_name(dt, n);
+        if (rc != ZARRC_ENOTFOUND) {
+            if (rc == ZARRC_OK && cfg && json_object_object_length(cfg) > 0)
+                return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' takes no configuration", n);
+            return rc;
+        }
+        return parse_v3_object(dt, n, cfg);
+    }
+    if (json_object_is_type(v, json_type_array))
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "structured data types are not supported");
+    return zarrc_error_set(ZARRC_EDTYPE, "data type must be a string or an object");
+}
+
+int zarrc_dtype_parse(zarrc_dtype_info *out, const char *spelling)
+{
+    zarrc__error_clear();
+    json_object *j = NULL;
+    int rc;
+    while (*spelling == ' ')
+        spelling++;
+    if (*spelling == '{' || *spelling == '"') {
+        if ((rc = zarrc__json_parse(&j, spelling, strlen(spelling), "data type")))
+            return zarrc_error_set(ZARRC_EDTYPE, "%s", zarrc_error_last());
+    } else
+        j = json_object_new_string(spelling);
+    rc = zarrc__dtype_from_json(out, j);
+    json_object_put(j);
+    return rc;
+}
+
+json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt)
+{
+    json_object *o, *cfg;
+    switch (dt->kind) {
+    case ZARRC_DTYPE_DATETIME:
+    case ZARRC_DTYPE_TIMEDELTA:
+        o = json_object_new_object();
+        cfg = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(dt->name));
+        json_object_object_add(cfg, "unit", json_object_new_string(dt->unit));
+        json_object_object_add(cfg, "scale_factor", json_object_new_int64(dt->scale_factor));
+        json_object_object_add(o, "configuration", cfg);
+        return o;
+    case ZARRC_DTYPE_UTF32:
+    case ZARRC_DTYPE_FIXED_BYTES:
+        o = json_object_new_object();
+        cfg = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(dt->name));
+        json_object_object_add(cfg, "length_bytes", json_object_new_int64((int64_t)dt->item_size));
+        json_object_object_add(o, "configuration", cfg);
+        return o;
+    default:
+        return json_object_new_string(dt->name);
+    }
+}
+
+int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
+{
+    char order = dt->big_endian ? '>' : '<';
+    switch (dt->kind) {
+    case ZARRC_DTYPE_BOOL: snprintf(buf, n, "|b1"); break;
+    case ZARRC_DTYPE_INT:
+    case ZARRC_DTYPE_UINT:
+    case ZARRC_DTYPE_FLOAT:
+    case ZARRC_DTYPE_COMPLEX: {
+        char k = dt->kind == ZARRC_DTYPE_INT ? 'i' : dt->kind == ZARRC_DTYPE_UINT ? 'u'
+                 : dt->kind == ZARRC_DTYPE_FLOAT ? 'f' : 'c';
+        snprintf(buf, n, "%c%c%zu", dt->item_size == 1 ? '|' : order, k, dt->item_size);
+        break;
+    }
+    case ZARRC_DTYPE_RAW: snprintf(buf, n, "|V%zu", dt->item_size); break;
+    case ZARRC_DTYPE_FIXED_BYTES: snprintf(buf, n, "|S%zu", dt->item_size); break;
+    case ZARRC_DTYPE_UTF32: snprintf(buf, n, "%cU%zu", order, dt->item_size / 4); break;
+    case ZARRC_DTYPE_DATETIME:
+    case ZARRC_DTYPE_TIMEDELTA:
+        if (dt->scale_factor != 1)
+            snprintf(buf, n, "%c%c8[%lld%s]", order, dt->kind == ZARRC_DTYPE_DATETIME ? 'M' : 'm',
+                     (long long)dt->scale_factor, dt->unit);
+        else
+            snprintf(buf, n, "%c%c8[%s]", order, dt->kind == ZARRC_DTYPE_DATETIME ? 'M' : 'm', dt->unit);
+        break;
+    case ZARRC_DTYPE_STRING:
+    case ZARRC_DTYPE_VBYTES: snprintf(buf, n, "|O"); break;
+    default: return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no v2 spelling", dt->name);
+    }
+    return ZARRC_OK;
+}
+
+size_t zarrc_dtype_elem_size(const zarrc_dtype_info *dt)
+{
+    return zarrc__dtype_is_vlen(dt) ? sizeof(zarrc_vref) : dt->item_size;
+}
+
+size_t zarrc__dtype_swap_width(const zarrc_dtype_info *dt)
+{
+    switch (dt->kind) {
+    case ZARRC_DTYPE_COMPLEX: return dt->item_size / 2;
+    case ZARRC_DTYPE_UTF32: return 4;
+    case ZARRC_DTYPE_INT: case ZARRC_DTYPE_UINT: case ZARRC_DTYPE_FLOAT:
+    case ZARRC_DTYPE_DATETIME: case ZARRC_DTYPE_TIMEDELTA: return dt->item_size;
+    default: return 1;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* UTF-8 / UTF-32                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+int zarrc__utf8_to_utf32(uint32_t *out, size_t max, const char *s, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)s, *e = p + len;
+    size_t n = 0;
+    while (p < e) {
+        uint32_t c = *p++;
+        int extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+        if (extra < 0 || e - p < extra)
+            return zarrc_error_set(ZARRC_EINVAL, "invalid UTF-8 text");
+        if (extra)
+            c &= 0x3fu >> extra;
+        for (int k = 0; k < extra; k++) {
+            if ((*p & 0xc0) != 0x80)
+                return zarrc_error_set(ZARRC_EINVAL, "invalid UTF-8 text");
+            c = c << 6 | (*p++ & 0x3f);
+        }
+        if (n >= max)
+            return zarrc_error_set(ZARRC_EINVAL, "text longer than %zu characters", max);
+        out[n++] = c;
+    }
+    while (n < max)
+        out[n++] = 0;
+    return ZARRC_OK;
+}
+
+char *zarrc__utf32_to_utf8(const uint32_t *cp, size_t n, size_t *len)
+{
+    char *out = zarrc__malloc(n * 4 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n && cp[i]; i++) {
+        uint32_t c = cp[i];
+        if (c < 0x80)
+            *o++ = (char)c;
+        else if (c < 0x800) {
+            *o++ = (char)(0xc0 | c >> 6);
+            *o++ = (char)(0x80 | (c & 0x3f));
+        } else if (c < 0x10000) {
+            *o++ = (char)(0xe0 | c >> 12);
+            *o++ = (char)(0x80 | ((c >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (c & 0x3f));
+        } else {
+            *o++ = (char)(0xf0 | (c >> 18 & 0x7));
+            *o++ = (char)(0x80 | ((c >> 12) & 0x3f));
+            *o++ = (char)(0x80 | ((c >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    *o = '\0';
+    if (len)
+        *len = (size_t)(o - out);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fill values                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+void zarrc__fill_clear(zarrc__fill *f)
+{
+    free(f->bytes);
+    memset(f, 0, sizeof *f);
+}
+
+int zarrc__fill_copy(zarrc__fill *dst, const zarrc__fill *src)
+{
+    *dst = *src;
+    dst->bytes = zarrc__malloc(src->size);
+    if (!dst->bytes)
+        return ZARRC_ENOMEM;
+    if (src->size)
+        memcpy(dst->bytes, src->bytes, src->size);
+    return ZARRC_OK;
+}
+
+int zarrc__fill_default(zarrc__fill *f, const zarrc_dtype_info *dt)
+{
+    memset(f, 0, sizeof *f);
+    f->size = zarrc__dtype_is_vlen(dt) ? 0 : dt->item_size;
+    f->bytes = zarrc__calloc(1, f->size);
+    return f->bytes ? ZARRC_OK : ZARRC_ENOMEM;
+}
+
+static int bad_fill(const json_object *v, const zarrc_dtype_info *dt, const char *why)
+{
+    const char *txt = v ? json_object_to_json_string_ext((json_object *)v, JSON_C_TO_STRING_PLAIN) : "null";
+    return zarrc_error_set(ZARRC_EDTYPE, "fill_value %.200s is not valid for data type '%s'%s%s", txt,
+                           dt->name, why ? ": " : "", why ? why : "");
+}
+
+static int parse_hex_bits(const char *s, size_t size, uint64_t *bits)
+{
+    size_t n = strlen(s + 2);
+    if (n == 0 || n > 2 * size)
+        return ZARRC_EINVAL;
+    uint64_t v = 0;
+    for (size_t i = 2; s[i]; i++) {
+        int c = tolower((unsigned char)s[i]), d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else return ZARRC_EINVAL;
+        v = v << 4 | (uint64_t)d;
+    }
+    *bits = v;
+    return ZARRC_OK;
+}
+
+static void store_float(void *p, size_t size, double d)
+{
+    if (size == 2) {
+        uint16_t h = zarrc_double_to_half(d);
+        memcpy(p, &h, 2);
+    } else if (size == 4) {
+        float f = (float)d;
+        memcpy(p, &f, 4);
+    } else
+        memcpy(p, &d, 8);
+}
+
+static void store_canonical_nan(void *p, size_t size, bool neg)
+{
+    if (size == 2) {
+        uint16_t h = neg ? 0xfe00 : 0x7e00;
+        memcpy(p, &h, 2);
+    } else if (size == 4) {
+        uint32_t b = neg ? 0xffc00000u : 0x7fc00000u;
+        memcpy(p, &b, 4);
+    } else {
+        uint64_t b = neg ? 0xfff8000000000000ull : 0x7ff8000000000000ull;
+        memcpy(p, &b, 8);
+    }
+}
+
+/* One float component of `size` bytes at p. */
+static int parse_float(void *p, size_t size, const json_object *v)
+{
+    if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+        double d;
+        if (zarrc_json_double(ZJC(v), &d))
+            return ZARRC_EINVAL;
+        if (isnan(d)) {
+            store_canonical_nan(p, size, false);
+            return ZARRC_OK;
+        }
+        store_float(p, size, d);
+        return ZARRC_OK;
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return ZARRC_EINVAL;
+    const char *s = json_object_get_string((json_object *)v);
+    if (!strcmp(s, "NaN")) {
+        store_canonical_nan(p, size, false);
+        return ZARRC_OK;
+    }
+    if (!strcmp(s, "Infinity") || !strcmp(s, "-Infinity")) {
+        store_float(p, size, s[0] == '-' ? -INFINITY : INFINITY);
+        return ZARRC_OK;
+    }
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        uint64_t bits;
+        if (parse_hex_bits(s, size, &bits))
+            return ZARRC_EINVAL;
+        if (size == 2) { uint16_t b = (uint16_t)bits; memcpy(p, &b, 2); }
+        else if (size == 4) { uint32_t b = (uint32_t)bits; memcpy(p, &b, 4); }
+        else memcpy(p, &bits, 8);
+        return ZARRC_OK;
+    }
+    /* Lenient: numeric strings. */
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s || *end || isnan(d))
+        return ZARRC_EINVAL;
+    store_float(p, size, d);
+    return ZARRC_OK;
+}
+
+static int parse_int(void *p, const zarrc_dtype_info *dt, const json_object *v)
+{
+    int64_t i;
+    uint64_t u;
+    bool is_u;
+    json_object *tmp = NULL;
+    if (json_object_is_type(v, json_type_string)) {
+        /* Lenient: "0" style strings; datetimes: "NaT". */
+        const char *s = json_object_get_string((json_object *)v);
+        if ((dt->kind == ZARRC_DTYPE_DATETIME || dt->kind == ZARRC_DTYPE_TIMEDELTA) && !strcmp(s, "NaT")) {
+            i = INT64_MIN;
+            memcpy(p, &i, 8);
+            return ZARRC_OK;
+        }
+        tmp = json_tokener_parse(s);
+        if (!tmp)
+            return ZARRC_EINVAL;
+        v = tmp;
+    }
+    int rc = zarrc__json_get_integer(v, &i, &u, &is_u);
+    json_object_put(tmp);
+    if (rc)
+        return ZARRC_EINVAL;
+    size_t sz = dt->item_size;
+    if (dt->kind == ZARRC_DTYPE_UINT) {
+        if (!is_u && i < 0)
+            return ZARRC_EINVAL;
+        if (sz < 8 && u >> (8 * sz))
+            return ZARRC_EINVAL;
+        uint8_t b8 = (uint8_t)u; uint16_t b16 = (uint16_t)u; uint32_t b32 = (uint32_t)u;
+        if (sz == 1) memcpy(p, &b8, 1); else if (sz == 2) memcpy(p, &b16, 2);
+        else if (sz == 4) memcpy(p, &b32, 4); else memcpy(p, &u, 8);
+        return ZARRC_OK;
+    }
+    if (is_u)
+        return ZARRC_EINVAL;
+    if (sz < 8) {
+        int64_t lim = (int64_t)1 << (8 * sz - 1);
+        if (i < -lim || i >= lim)
+            return ZARRC_EINVAL;
+    }
+    int8_t b8 = (int8_t)i; int16_t b16 = (int16_t)i; int32_t b32 = (int32_t)i;
+    if (sz == 1) memcpy(p, &b8, 1); else if (sz == 2) memcpy(p, &b16, 2);
+    else if (sz == 4) memcpy(p, &b32, 4); else memcpy(p, &i, 8);
+    return ZARRC_OK;
+}
+
+/* Bytes given as base64 text or as a list of byte values. */
+static int parse_byte_list(uint8_t **out, size_t *n, const json_object *v)
+{
+    if (json_object_is_type(v, json_type_string))
+        return zarrc__base64_decode(out, n, json_object_get_string((json_object *)v));
+    if (!json_object_is_type(v, json_type_array))
+        return ZARRC_EINVAL;
+    size_t len = json_object_array_length(v);
+    uint8_t *b = zarrc__malloc(len);
+    if (!b)
+        return ZARRC_ENOMEM;
+    for (size_t k = 0; k < len; k++) {
+        json_object *e = json_object_array_get_idx(v, k);
+        int64_t x;
+        if (zarrc_json_int(ZJC(e), &x) || x < 0 || x > 255) {
+            free(b);
+            return ZARRC_EINVAL;
+        }
+        b[k] = (uint8_t)x;
+    }
+    *out = b;
+    *n = len;
+    return ZARRC_OK;
+}
+
+int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_object *v, int format)
+{
+    int rc = zarrc__fill_default(f, dt);
+    if (rc)
+        return rc;
+    if (!v) {
+        /* v2: "no fill value" — reads as zero bytes. v3 requires a value, but zarrita writes
+         * null; it is read leniently as the type's default. */
+        f->is_null = format == 2;
+        return ZARRC_OK;
+    }
+    uint8_t *p = f->bytes;
+    switch (dt->kind) {
+    case ZARRC_DTYPE_BOOL:
+        if (json_object_is_type(v, json_type_boolean))
+            p[0] = (uint8_t)json_object_get_boolean(v);
+        else if (json_object_is_type(v, json_type_int) && (json_object_get_int64(v) == 0 || json_object_get_int64(v) == 1))
+            p[0] = (uint8_t)json_object_get_int64(v);
+        else
+            goto bad;
+        return ZARRC_OK;
+    case ZARRC_DTYPE_INT:
+    case ZARRC_DTYPE_UINT:
+    case ZARRC_DTYPE_DATETIME:
+    case ZARRC_DTYPE_TIMEDELTA:
+        if (parse_int(p, dt, v))
+            goto bad;
+        return ZARRC_OK;
+    case ZARRC_DTYPE_FLOAT:
+        if (parse_float(p, dt->item_size, v))
+            goto bad;
+        return ZARRC_OK;
+    case ZARRC_DTYPE_COMPLEX:
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2 ||
+            parse_float(p, dt->item_size / 2, json_object_array_get_idx(v, 0)) ||
+            parse_float(p + dt->item_size / 2, dt->item_size / 2, json_object_array_get_idx(v, 1)))
+            goto bad;
+        return ZARRC_OK;
+    case ZARRC_DTYPE_RAW:
+    case ZARRC_DTYPE_FIXED_BYTES: {
+        uint8_t *b;
+        size_t n;
+        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0)
+            return ZARRC_OK; /* zarr-python 2 wrote 0 for "zero" */
+        if (parse_byte_list(&b, &n, v))
+            goto bad;
+        if (n > dt->item_size || (dt->kind == ZARRC_DTYPE_RAW && format == 3 &&
+                                  json_object_is_type(v, json_type_array) && n != dt->item_size)) {
+            free(b);
+            return bad_fill(v, dt, "wrong number of bytes");
+        }
+        memcpy(p, b, n);
+        free(b);
+        return ZARRC_OK;
+    }
+    case ZARRC_DTYPE_UTF32: {
+        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0)
+            return ZARRC_OK;
+        if (!json_object_is_type(v, json_type_string))
+            goto bad;
+        uint32_t *cp = zarrc__malloc(dt->item_size);
+        if (!cp)
+            return ZARRC_ENOMEM;
+        rc = zarrc__utf8_to_utf32(cp, dt->item_size / 4, json_object_get_string((json_object *)v),
+                                  (size_t)json_object_get_string_len((json_object *)v));
+        if (rc) {
+            free(cp);
+            return bad_fill(v, dt, zarrc_error_last());
+        }
+        memcpy(p, cp, dt->item_size);
+        free(cp);
+        return ZARRC_OK;
+    }
+    case ZARRC_DTYPE_STRING:
+        if (json_object_is_type(v, json_type_string)) {
+            free(f->bytes);
+            f->size = (size_t)json_object_get_string_len((json_object *)v);
+            f->bytes = zarrc__malloc(f->size);
+            if (!f->bytes)
+                return ZARRC_ENOMEM;
+            memcpy(f->bytes, json_object_get_string((json_object *)v), f->size);
+            return ZARRC_OK;
+        }
+        if (format == 2 && json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0)
+            return ZARRC_OK;
+        goto bad;
+    case ZARRC_DTYPE_VBYTES: {
+        uint8_t *b;
+        size_t n;
+        if (format == 2 && json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0)
+            return ZARRC_OK;
+        if (parse_byte_list(&b, &n, v))
+            goto bad;
+        free(f->bytes);
+        f->bytes = b;
+        f->size = n;
+        return ZARRC_OK;
+    }
+    }
+bad:
+    zarrc__fill_clear(f);
+    return bad_fill(v, dt, NULL);
+}
+
+json_object *zarrc__float_to_json(const void *p, size_t size, bool hex_nan)
+{
+    double d;
+    uint64_t bits = 0;
+    bool canonical = false;
+    if (size == 2) {
+        uint16_t h;
+        memcpy(&h, p, 2);
+        d = zarrc_half_to_double(h);
+        bits = h;
+        canonical = h == 0x7e00;
+    } else if (size == 4) {
+        float f;
+        uint32_t b;
+        memcpy(&f, p, 4);
+        memcpy(&b, p, 4);
+        d = f;
+        bits = b;
+        canonical = b == 0x7fc00000u;
+    } else {
+        memcpy(&d, p, 8);
+        memcpy(&bits, p, 8);
+        canonical = bits == 0x7ff8000000000000ull;
+    }
+    if (isnan(d)) {
+        if (hex_nan && !canonical) {
+            char buf[40];
+            snprintf(buf, sizeof buf, "0x%0*llx", (int)(2 * size), (unsigned long long)bits);
+            return json_object_new_string(buf);
+        }
+        return json_object_new_string("NaN");
+    }
+    if (isinf(d))
+        return json_object_new_string(d > 0 ? "Infinity" : "-Infinity");
+    char buf[32];
+    if (size == 4)
+        zarrc__fmt_float(buf, (float)d);
+    else
+        zarrc__fmt_double(buf, d);
+    return json_object_new_double_s(d, buf);
+}
+
+json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *dt, int format)
+{
+    const uint8_t *p = f->bytes;
+    if (f->is_null)
+        return NULL;
+    switch (dt->kind) {
+    case ZARRC_DTYPE_BOOL:
+        return json_object_new_boolean(p[0] != 0);
+    case ZARRC_DTYPE_INT:
+    case ZARRC_DTYPE_DATETIME:
+    case ZARRC_DTYPE_TIMEDELTA: {
+        int64_t v = 0;
+        if (dt->item_size == 1) { int8_t x; memcpy(&x, p, 1); v = x; }
+        else if (dt->item_size == 2) { int16_t x; memcpy(&x, p, 2); v = x; }
+        else if (dt->item_size == 4) { int32_t x; memcpy(&x, p, 4); v = x; }
+        else memcpy(&v, p, 8);
+        return json_object_new_int64(v);
+    }
+    case ZARRC_DTYPE_UINT: {
+        uint64_t v = 0;
+        if (dt->item_size == 1) v = p[0];
+        else if (dt->item_size == 2) { uint16_t x; memcpy(&x, p, 2); v = x; }
+        else if (dt->item_size == 4) { uint32_t x; memcpy(&x, p, 4); v = x; }
+        else memcpy(&v, p, 8);
+        return json_object_new_uint64(v);
+    }
+    case ZARRC_DTYPE_FLOAT:
+        return zarrc__float_to_json(p, dt->item_size, format == 3);
+    case ZARRC_DTYPE_COMPLEX: {
+        json_object *a = json_object_new_array();
+        json_object_array_add(a, zarrc__float_to_json(p, dt->item_size / 2, format == 3));
+        json_object_array_add(a, zarrc__float_to_json(p + dt->item_size / 2, dt->item_size / 2, format == 3));
+        return a;
+    }
+    case ZARRC_DTYPE_RAW:
+        if (format == 3) {
+            json_object *a = json_object_new_array();
+            for (size_t i = 0; i < dt->item_size; i++)
+                json_object_array_add(a, json_object_new_int(p[i]));
+            return a;
+        }
+        /* fallthrough */
+    case ZARRC_DTYPE_FIXED_BYTES:
+    case ZARRC_DTYPE_VBYTES: {
+        char *s = zarrc__base64_encode(p, f->size);
+        json_object *o = s ? json_object_new_string(s) : NULL;
+        free(s);
+        return o;
+    }
+    case ZARRC_DTYPE_UTF32: {
+        size_t n = dt->item_size / 4;
+        uint32_t *cp = zarrc__malloc(dt->item_size);
+        if (!cp)
+            return NULL;
+        memcpy(cp, p, dt->item_size);
+        char *s = zarrc__utf32_to_utf8(cp, n, NULL);
+        free(cp);
+        json_object *o = s ? json_object_new_string(s) : NULL;
+        free(s);
+        return o;
+    }
+    case ZARRC_DTYPE_STRING:
+        return json_object_new_string_len((const char *)p, (int)f->size);
+    }
+    return NULL;
+}

@@ -1,0 +1,62 @@
+/* grid.c — selection planning over a regular chunk grid. */
+#include <stdlib.h>
+
+#include "grid.h"
+
+void zarrc__plan_free(zarrc__plan *p)
+{
+    for (int d = 0; d < p->ndim; d++)
+        free(p->runs[d]);
+    memset(p, 0, sizeof *p);
+}
+
+int zarrc__plan_make(zarrc__plan *p, int ndim, const int64_t *shape, const int64_t *chunks,
+                     const int64_t *start, const int64_t *count, const int64_t *step)
+{
+    memset(p, 0, sizeof *p);
+    p->ndim = ndim;
+    p->ntasks = 1;
+    for (int d = 0; d < ndim; d++) {
+        int64_t s = step ? step[d] : 1;
+        if (s < 1)
+            return zarrc_error_set(ZARRC_EINVAL, "dimension %d: step must be >= 1 (got %lld)", d, (long long)s);
+        if (start[d] < 0 || count[d] < 0)
+            return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: negative start or count", d);
+        if (count[d] > 0 && (start[d] >= shape[d] || (count[d] - 1) > (shape[d] - 1 - start[d]) / s))
+            return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: selection %lld + %lld x %lld exceeds "
+                                   "the array length %lld", d, (long long)start[d], (long long)count[d],
+                                   (long long)s, (long long)shape[d]);
+        p->step[d] = s;
+    }
+    for (int d = 0; d < ndim; d++) {
+        int64_t c = chunks[d], s = p->step[d], n = count[d];
+        /* Upper bound of runs: one per selected element or per chunk spanned. */
+        int64_t span = n ? ((start[d] + (n - 1) * s) / c - start[d] / c + 1) : 0;
+        int64_t cap = n < span ? n : span;
+        p->runs[d] = zarrc__malloc((size_t)(cap ? cap : 1) * sizeof(zarrc__run));
+        if (!p->runs[d]) {
+            zarrc__plan_free(p);
+            return ZARRC_ENOMEM;
+        }
+        size_t k = 0;
+        for (int64_t pos = 0; pos < n;) {
+            int64_t idx = start[d] + pos * s, ch = idx / c, end = (ch + 1) * c;
+            int64_t in = (end - idx + s - 1) / s;
+            if (in > n - pos)
+                in = n - pos;
+            p->runs[d][k++] = (zarrc__run){ch, idx - ch * c, pos, in};
+            pos += in;
+        }
+        p->nruns[d] = k;
+        p->ntasks *= k;
+    }
+    return ZARRC_OK;
+}
+
+void zarrc__plan_task(const zarrc__plan *p, size_t i, const zarrc__run **runs)
+{
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        runs[d] = &p->runs[d][i % p->nruns[d]];
+        i /= p->nruns[d];
+    }
+}

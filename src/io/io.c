@@ -1,0 +1,462 @@
+/* io.c — region reads and writes over chunks, in parallel on the shared pool. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../grid/grid.h"
+#include "io.h"
+
+/* ---- per-thread reusable buffers (no allocation per chunk in steady state) ---- */
+
+typedef struct thread_bufs {
+    zarrc__scratch scratch;
+    zarrc_buf raw;   /* bytes read from the store */
+    zarrc_buf chunk; /* one decoded chunk */
+    zarrc_buf enc;   /* one encoded chunk */
+} thread_bufs;
+
+static pthread_key_t bufs_key;
+static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
+
+static void bufs_free(void *p)
+{
+    thread_bufs *b = p;
+    zarrc__scratch_release(&b->scratch);
+    zarrc_buf_release(&b->raw);
+    zarrc_buf_release(&b->chunk);
+    zarrc_buf_release(&b->enc);
+    free(b);
+}
+
+static void bufs_init(void) { pthread_key_create(&bufs_key, bufs_free); }
+
+static thread_bufs *get_bufs(void)
+{
+    pthread_once(&bufs_once, bufs_init);
+    thread_bufs *b = pthread_getspecific(bufs_key);
+    if (!b && (b = zarrc__calloc(1, sizeof *b)))
+        pthread_setspecific(bufs_key, b);
+    return b;
+}
+
+/* ---- strided copies ---- */
+
+/* Copy an n-d box of `count` elements of size es between two strided layouts (byte strides). */
+static void copy_box(uint8_t *dst, const int64_t *ds, const uint8_t *src, const int64_t *ss,
+                     const int64_t *count, int ndim, size_t es)
+{
+    if (ndim == 0) {
+        memcpy(dst, src, es);
+        return;
+    }
+    int64_t idx[ZARRC_MAX_DIMS] = {0};
+    int last = ndim - 1;
+    int64_t n = count[last];
+    for (int d = 0; d < ndim; d++)
+        if (count[d] == 0)
+            return;
+    bool contiguous = ds[last] == (int64_t)es && ss[last] == (int64_t)es;
+    for (;;) {
+        if (contiguous)
+            memcpy(dst, src, (size_t)n * es);
+        else if (es == 8)
+            for (int64_t k = 0; k < n; k++)
+                memcpy(dst + k * ds[last], src + k * ss[last], 8);
+        else if (es == 4)
+            for (int64_t k = 0; k < n; k++)
+                memcpy(dst + k * ds[last], src + k * ss[last], 4);
+        else if (es == 2)
+            for (int64_t k = 0; k < n; k++)
+                memcpy(dst + k * ds[last], src + k * ss[last], 2);
+        else if (es == 1)
+            for (int64_t k = 0; k < n; k++)
+                dst[k * ds[last]] = src[k * ss[last]];
+        else
+            for (int64_t k = 0; k < n; k++)
+                memcpy(dst + k * ds[last], src + k * ss[last], es);
+        int d = last - 1;
+        for (; d >= 0; d--) {
+            dst += ds[d];
+            src += ss[d];
+            if (++idx[d] < count[d])
+                break;
+            dst -= ds[d] * count[d];
+            src -= ss[d] * count[d];
+            idx[d] = 0;
+        }
+        if (d < 0)
+            return;
+    }
+}
+
+/* Fill an n-d strided box with one element value. */
+static void fill_box(uint8_t *dst, const int64_t *ds, const int64_t *count, int ndim, const uint8_t *val, size_t es)
+{
+    int64_t zero[ZARRC_MAX_DIMS] = {0};
+    (void)zero;
+    if (ndim == 0) {
+        memcpy(dst, val, es);
+        return;
+    }
+    int64_t idx[ZARRC_MAX_DIMS] = {0};
+    int last = ndim - 1;
+    for (int d = 0; d < ndim; d++)
+        if (count[d] == 0)
+            return;
+    for (;;) {
+        for (int64_t k = 0; k < count[last]; k++)
+            memcpy(dst + k * ds[last], val, es);
+        int d = last - 1;
+        for (; d >= 0; d--) {
+            dst += ds[d];
+            if (++idx[d] < count[d])
+                break;
+            dst -= ds[d] * count[d];
+            idx[d] = 0;
+        }
+        if (d < 0)
+            return;
+    }
+}
+
+/* Fill a contiguous buffer of n elements by doubling copies. */
+static void fill_contiguous(uint8_t *dst, size_t n, const uint8_t *val, size_t es)
+{
+    if (n == 0)
+        return;
+    memcpy(dst, val, es);
+    size_t done = 1;
+    while (done < n) {
+        size_t k = done <= n - done ? done : n - done;
+        memcpy(dst + done * es, dst, k * es);
+        done += k;
+    }
+}
+
+/* ---- the job shared by all chunk tasks of one call ---- */
+
+typedef struct io_job {
+    const zarrc__io_array *a;
+    zarrc__plan plan;
+    size_t es;                       /* element size in memory (vref for vlen) */
+    uint8_t *data;                   /* caller's buffer (read: out, write: in) */
+    int64_t dstride[ZARRC_MAX_DIMS]; /* byte strides of the caller's box */
+    int64_t count[ZARRC_MAX_DIMS];
+    int64_t cstride[ZARRC_MAX_DIMS]; /* byte strides of a decoded chunk (C order) */
+    size_t chunk_bytes;
+    uint8_t fill_elem[sizeof(zarrc_vref) > 64 ? sizeof(zarrc_vref) : 64];
+    uint8_t *fill_big;               /* fill element when larger than fill_elem */
+    zarrc_buf *keeps;                /* vlen reads: encoded bytes each chunk's vrefs point into */
+} io_job;
+
+static const uint8_t *fill_of(const io_job *j) { return j->fill_big ? j->fill_big : j->fill_elem; }
+
+static int chunk_error(const io_job *j, const char *key, int rc)
+{
+    return zarrc__error_context(rc, "chunk '%s': ", key);
+}
+
+/* Build the chunk key (relative to the store) and the chunk's coordinates. */
+static void task_key(const io_job *j, const zarrc__run **runs, char *key, size_t n)
+{
+    int64_t idx[ZARRC_MAX_DIMS];
+    for (int d = 0; d < j->plan.ndim; d++)
+        idx[d] = runs[d]->chunk;
+    size_t pl = strlen(j->a->prefix);
+    memcpy(key, j->a->prefix, pl);
+    zarrc__meta_chunk_key(j->a->meta, idx, key + pl, n - pl);
+}
+
+static int fetch(const io_job *j, const char *key, zarrc_buf *raw)
+{
+    int rc = zarrc__store_get(j->a->store, key, 0, -1, raw);
+    if (rc && rc != ZARRC_ENOTFOUND)
+        return chunk_error(j, key, rc);
+    return rc;
+}
+
+static int read_task(void *ctx, size_t i)
+{
+    io_job *j = ctx;
+    const zarrc__array_meta *m = j->a->meta;
+    int nd = j->plan.ndim;
+    const zarrc__run *runs[ZARRC_MAX_DIMS];
+    char key[1024 + 24 * ZARRC_MAX_DIMS];
+    zarrc__plan_task(&j->plan, i, runs);
+    task_key(j, runs, key, sizeof key - 1);
+    thread_bufs *b = get_bufs();
+    if (!b)
+        return ZARRC_ENOMEM;
+
+    int64_t n[ZARRC_MAX_DIMS], dst_off = 0, src_off = 0, sstride[ZARRC_MAX_DIMS];
+    bool whole = true;
+    for (int d = 0; d < nd; d++) {
+        n[d] = runs[d]->n;
+        dst_off += runs[d]->sel_pos * j->dstride[d];
+        src_off += runs[d]->offset * j->cstride[d];
+        sstride[d] = j->cstride[d] * j->plan.step[d];
+        whole &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == m->chunks[d];
+    }
+    uint8_t *dst = j->data + dst_off;
+    int rc = fetch(j, key, &b->raw);
+    if (rc == ZARRC_ENOTFOUND) {
+        fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
+        return ZARRC_OK;
+    }
+    if (rc)
+        return rc;
+
+    zarrc_buf *keep = j->keeps ? &j->keeps[i] : NULL;
+    zarrc_buf none = ZARRC_BUF_INIT;
+    /* Direct decode: the whole chunk lands contiguously in the destination. */
+    bool direct = whole && !keep;
+    if (direct) {
+        int first = 0;
+        while (first < nd && n[first] == 1)
+            first++;
+        for (int d = first + 1; d < nd; d++)
+            direct &= n[d] == j->count[d];
+    }
+    if (direct) {
+        zarrc_buf out = {dst, 0, j->chunk_bytes, 1};
+        rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &out, &none);
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+    }
+    rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);
+    if (rc == ZARRC_OK)
+        rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &b->chunk,
+                                    keep ? keep : &none);
+    zarrc_buf_release(&none);
+    if (rc)
+        return chunk_error(j, key, rc);
+    copy_box(dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
+    return ZARRC_OK;
+}
+
+static bool all_fill(const io_job *j, const uint8_t *chunk, size_t nelem)
+{
+    const zarrc__array_meta *m = j->a->meta;
+    if (m->fill.is_null)
+        return false;
+    if (j->keeps || zarrc__dtype_is_vlen(&m->dtype)) {
+        const zarrc_vref *v = (const zarrc_vref *)chunk;
+        for (size_t k = 0; k < nelem; k++)
+            if (v[k].len != m->fill.size || (v[k].len && memcmp(v[k].ptr, m->fill.bytes, v[k].len)))
+                return false;
+        return true;
+    }
+    const uint8_t *f = fill_of(j);
+    for (size_t k = 0; k < nelem; k++)
+        if (memcmp(chunk + k * j->es, f, j->es))
+            return false;
+    return true;
+}
+
+static int write_task(void *ctx, size_t i)
+{
+    io_job *j = ctx;
+    const zarrc__array_meta *m = j->a->meta;
+    int nd = j->plan.ndim;
+    const zarrc__run *runs[ZARRC_MAX_DIMS];
+    char key[1024 + 24 * ZARRC_MAX_DIMS];
+    zarrc__plan_task(&j->plan, i, runs);
+    task_key(j, runs, key, sizeof key - 1);
+    thread_bufs *b = get_bufs();
+    if (!b)
+        return ZARRC_ENOMEM;
+
+    int64_t n[ZARRC_MAX_DIMS], src_off = 0, dst_off = 0, dstride[ZARRC_MAX_DIMS];
+    bool covers = true, padded = false;
+    for (int d = 0; d < nd; d++) {
+        int64_t inside = m->shape[d] - runs[d]->chunk * m->chunks[d];
+        if (inside > m->chunks[d])
+            inside = m->chunks[d];
+        n[d] = runs[d]->n;
+        src_off += runs[d]->sel_pos * j->dstride[d];
+        dst_off += runs[d]->offset * j->cstride[d];
+        dstride[d] = j->cstride[d] * j->plan.step[d];
+        covers &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == inside;
+        padded |= inside < m->chunks[d];
+    }
+    size_t nelem = j->chunk_bytes / j->es;
+    int rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);
+    if (rc)
+        return rc;
+    zarrc_buf keep = ZARRC_BUF_INIT; /* vlen: bytes the old chunk's vrefs point into */
+    if (!covers) {
+        rc = fetch(j, key, &b->raw);
+        if (rc == ZARRC_OK) {
+            rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &b->chunk, &keep);
+            if (rc) {
+                zarrc_buf_release(&keep);
+                return chunk_error(j, key, rc);
+            }
+        } else if (rc == ZARRC_ENOTFOUND)
+            fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
+        else
+            return rc;
+    } else if (padded)
+        fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
+    copy_box(b->chunk.data + dst_off, dstride, j->data + src_off, j->dstride, n, nd, j->es);
+
+    if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem)) {
+        rc = zarrc__store_erase(j->a->store, key);
+        if (rc == ZARRC_ENOTFOUND)
+            rc = ZARRC_OK;
+    } else {
+        rc = zarrc__pipeline_encode(j->a->pipeline, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc);
+        if (rc == ZARRC_OK)
+            rc = zarrc__store_set(j->a->store, key, b->enc.data, b->enc.size);
+    }
+    zarrc_buf_release(&keep);
+    return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+}
+
+static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, const int64_t *count,
+                    const int64_t *step)
+{
+    const zarrc__array_meta *m = a->meta;
+    memset(j, 0, sizeof *j);
+    j->a = a;
+    if (!a->pipeline)
+        return zarrc_error_set(ZARRC_EINTERNAL, "array has no codec pipeline");
+    int rc = zarrc__plan_make(&j->plan, m->ndim, m->shape, m->chunks, start, count, step);
+    if (rc)
+        return rc;
+    j->es = zarrc_dtype_elem_size(&m->dtype);
+    int64_t s = (int64_t)j->es, cs = (int64_t)j->es;
+    for (int d = m->ndim - 1; d >= 0; d--) {
+        j->count[d] = count[d];
+        j->dstride[d] = s;
+        s *= count[d];
+        j->cstride[d] = cs;
+        cs *= m->chunks[d];
+    }
+    j->chunk_bytes = (size_t)cs;
+    if (zarrc__dtype_is_vlen(&m->dtype)) {
+        zarrc_vref v = {m->fill.bytes, m->fill.size};
+        memcpy(j->fill_elem, &v, sizeof v);
+    } else if (j->es > sizeof j->fill_elem) {
+        j->fill_big = m->fill.bytes;
+    } else
+        memcpy(j->fill_elem, m->fill.bytes, j->es);
+    return ZARRC_OK;
+}
+
+static int64_t box_elems(int ndim, const int64_t *count)
+{
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= count[d];
+    return n;
+}
+
+static int finish(const zarrc__io_array *a, int rc)
+{
+    return rc ? zarrc__error_context(rc, "array '%s': ", a->name) : ZARRC_OK;
+}
+
+int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
+                   const int64_t *step, void *out, size_t out_size)
+{
+    io_job j;
+    int rc = job_init(&j, a, start, count, step);
+    if (rc)
+        return finish(a, rc);
+    int64_t nelem = box_elems(a->meta->ndim, count);
+    bool vlen = zarrc__dtype_is_vlen(&a->meta->dtype);
+    if (!vlen) {
+        if (out_size != (size_t)nelem * j.es) {
+            zarrc__plan_free(&j.plan);
+            return finish(a, zarrc_error_set(ZARRC_EINVAL, "output buffer has %zu bytes, the selection "
+                                             "needs %lld", out_size, (long long)nelem * (long long)j.es));
+        }
+        j.data = out;
+        rc = zarrc__pool_run(j.plan.ntasks, read_task, &j);
+        zarrc__plan_free(&j.plan);
+        return finish(a, rc);
+    }
+    /* Variable-length: gather vrefs, then pack into one contiguous zarrc_vlen. */
+    zarrc_vlen *v = out;
+    if (out_size != sizeof *v) {
+        zarrc__plan_free(&j.plan);
+        return finish(a, zarrc_error_set(ZARRC_EINVAL, "variable-length reads take a zarrc_vlen"));
+    }
+    memset(v, 0, sizeof *v);
+    zarrc_vref *refs = zarrc__malloc((size_t)nelem * sizeof *refs);
+    j.keeps = zarrc__calloc(j.plan.ntasks ? j.plan.ntasks : 1, sizeof *j.keeps);
+    v->offsets = zarrc__malloc(((size_t)nelem + 1) * sizeof *v->offsets);
+    rc = refs && j.keeps && v->offsets ? ZARRC_OK : ZARRC_ENOMEM;
+    if (rc == ZARRC_OK) {
+        j.data = (uint8_t *)refs;
+        rc = zarrc__pool_run(j.plan.ntasks, read_task, &j);
+    }
+    if (rc == ZARRC_OK) {
+        size_t total = 0;
+        for (int64_t k = 0; k < nelem; k++)
+            total += refs[k].len;
+        v->data = zarrc__malloc(total);
+        if (!v->data)
+            rc = ZARRC_ENOMEM;
+        else {
+            size_t pos = 0;
+            for (int64_t k = 0; k < nelem; k++) {
+                v->offsets[k] = pos;
+                if (refs[k].len)
+                    memcpy(v->data + pos, refs[k].ptr, refs[k].len);
+                pos += refs[k].len;
+            }
+            v->offsets[nelem] = pos;
+            v->count = nelem;
+            v->size = total;
+        }
+    }
+    for (size_t t = 0; j.keeps && t < j.plan.ntasks; t++)
+        zarrc_buf_release(&j.keeps[t]);
+    free(j.keeps);
+    free(refs);
+    zarrc__plan_free(&j.plan);
+    if (rc)
+        zarrc_vlen_clear(v);
+    return finish(a, rc);
+}
+
+int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
+                    const int64_t *step, const void *in, size_t in_size)
+{
+    io_job j;
+    int rc = job_init(&j, a, start, count, step);
+    if (rc)
+        return finish(a, rc);
+    int64_t nelem = box_elems(a->meta->ndim, count);
+    zarrc_vref *refs = NULL;
+    if (zarrc__dtype_is_vlen(&a->meta->dtype)) {
+        const zarrc_vlen *v = in;
+        if (in_size != sizeof *v)
+            rc = zarrc_error_set(ZARRC_EINVAL, "variable-length writes take a zarrc_vlen");
+        else if (v->count != nelem)
+            rc = zarrc_error_set(ZARRC_EINVAL, "%lld values given, the selection has %lld",
+                                 (long long)v->count, (long long)nelem);
+        else if (nelem && (!v->offsets || v->offsets[0] != 0 || v->offsets[nelem] > v->size))
+            rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets are inconsistent with its size");
+        if (rc == ZARRC_OK && !(refs = zarrc__malloc((size_t)(nelem ? nelem : 1) * sizeof *refs)))
+            rc = ZARRC_ENOMEM;
+        for (int64_t k = 0; rc == ZARRC_OK && k < nelem; k++) {
+            if (v->offsets[k + 1] < v->offsets[k]) {
+                rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets decrease at item %lld", (long long)k);
+                break;
+            }
+            refs[k] = (zarrc_vref){v->data + v->offsets[k], v->offsets[k + 1] - v->offsets[k]};
+        }
+        j.data = (uint8_t *)refs;
+    } else if (in_size != (size_t)nelem * j.es)
+        rc = zarrc_error_set(ZARRC_EINVAL, "input has %zu bytes, the selection needs %lld", in_size,
+                             (long long)nelem * (long long)j.es);
+    else
+        j.data = (uint8_t *)in;
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.plan.ntasks, write_task, &j);
+    free(refs);
+    zarrc__plan_free(&j.plan);
+    return finish(a, rc);
+}

@@ -1,0 +1,28 @@
+/*
+ * io.h — the I/O engine: a region read or write becomes one task per touched chunk, run on
+ * the shared pool. A fully covered chunk whose layout matches the destination is decoded
+ * straight into the caller's buffer; others are decoded into per-thread scratch and copied.
+ */
+#ifndef ZARRC_IO_H
+#define ZARRC_IO_H
+
+#include "../codec/codec.h"
+#include "../meta/meta.h"
+#include "../store/store.h"
+
+/** What the engine needs to know about an array (owned by the node layer). */
+typedef struct zarrc__io_array {
+    zarrc_store *store;
+    const char *prefix;   /* key prefix of the array: "" or "path/" */
+    const char *name;     /* for error messages */
+    const zarrc__array_meta *meta;
+    const zarrc__pipeline *pipeline;
+    bool write_empty;
+} zarrc__io_array;
+
+ZARRC_HIDDEN int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
+                                const int64_t *step, void *out, size_t out_size);
+ZARRC_HIDDEN int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
+                                 const int64_t *step, const void *in, size_t in_size);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * meta.h — array and group metadata: parse a stored document into a validated struct and emit
+ * documents in either format. Codec lists stay JSON here; the codec layer turns them into a
+ * pipeline (meta does not depend on codecs).
+ */
+#ifndef ZARRC_META_H
+#define ZARRC_META_H
+
+#include "../core/core.h"
+#include "../dtype/dtype.h"
+
+typedef struct zarrc__array_meta {
+    int format; /* 2 or 3 */
+    int ndim;
+    int64_t shape[ZARRC_MAX_DIMS];
+    int64_t chunks[ZARRC_MAX_DIMS];
+    zarrc_dtype_info dtype;
+    zarrc__fill fill;
+    bool key_c_prefix;      /* v3 "default" chunk key encoding ("c" + sep + indices) */
+    char separator;         /* '/' or '.' */
+    json_object *codecs;    /* v3: the "codecs" list (owned) */
+    json_object *filters;   /* v2: filters list or NULL (owned) */
+    json_object *compressor;/* v2: compressor object or NULL (owned) */
+    char order;             /* v2: 'C' or 'F' */
+    json_object *attributes;      /* object (owned, never NULL after parse) */
+    json_object *dimension_names; /* list or NULL (owned) */
+    json_object *extra;     /* v3 members kept verbatim (must_understand:false ones), or NULL */
+} zarrc__array_meta;
+
+/** Parse a v3 zarr.json array document (already parsed JSON). `where` names the node in errors. */
+ZARRC_HIDDEN int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc);
+/** Parse a v2 .zarray document; `attrs` is the .zattrs object or NULL. */
+ZARRC_HIDDEN int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *zarray, const json_object *attrs);
+ZARRC_HIDDEN void zarrc__meta_clear(zarrc__array_meta *m);
+
+/** v3 document: codecs list given (the pipeline's v3 spelling); takes ownership of `codecs`. */
+ZARRC_HIDDEN json_object *zarrc__meta_emit_v3(const zarrc__array_meta *m, json_object *codecs);
+/** v2 .zarray document (without attributes) from the pipeline's v2 spelling (ownership of
+ *  filters/compressor taken); `big_endian` is the dtype byte order. */
+ZARRC_HIDDEN json_object *zarrc__meta_emit_v2(const zarrc__array_meta *m, json_object *filters,
+                                              json_object *compressor, char order, bool big_endian);
+
+/** Validate a v3 group document; ZARRC_EUNSUPPORTED for unknown required members. */
+ZARRC_HIDDEN int zarrc__meta_check_group_v3(const json_object *doc);
+
+/** Chunk key (relative to the array prefix) for chunk coordinates `idx`, into buf (>= 24 *
+ *  ndim + 4 bytes). */
+ZARRC_HIDDEN size_t zarrc__meta_chunk_key(const zarrc__array_meta *m, const int64_t *idx, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,517 @@
+/* array.c — array handles: open, create (validated before anything is written), read, write. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node.h"
+
+struct zarrc_array {
+    zarrc_store *store;
+    char *path;   /* normalized node path ("" = root) */
+    char *prefix; /* key prefix: "" or "path/" */
+    zarrc__array_meta meta;
+    zarrc__pipeline *pipeline; /* NULL when the codecs cannot be used: see pipeline_err */
+    zarrc__error_saved pipeline_err;
+    json_object *doc;          /* the stored metadata document */
+    bool write_empty;
+};
+
+void zarrc_vlen_clear(zarrc_vlen *v)
+{
+    if (!v)
+        return;
+    free(v->offsets);
+    free(v->data);
+    memset(v, 0, sizeof *v);
+}
+
+static const char *display(const char *path) { return *path ? path : "/"; }
+
+static zarrc_repr chunk_repr(const zarrc__array_meta *m)
+{
+    zarrc_repr r;
+    memset(&r, 0, sizeof r);
+    r.dtype = m->dtype;
+    r.ndim = m->ndim;
+    for (int d = 0; d < m->ndim; d++)
+        r.shape[d] = m->chunks[d];
+    return r;
+}
+
+/* Build the codec pipeline of parsed metadata. */
+static int build_pipeline(zarrc__pipeline **p, const zarrc__array_meta *m)
+{
+    zarrc_repr r = chunk_repr(m);
+    if (m->format == 3)
+        return zarrc__pipeline_from_v3(p, m->codecs, &r);
+    return zarrc__pipeline_from_v2(p, m->filters, m->compressor, m->order, &r);
+}
+
+/* Parse a document (v3 zarr.json or v2 .zarray + attributes) into metadata. */
+static int parse_doc(zarrc__array_meta *m, const json_object *doc, int format, const json_object *attrs)
+{
+    return format == 3 ? zarrc__meta_parse_v3(m, doc) : zarrc__meta_parse_v2(m, doc, attrs);
+}
+
+static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
+{
+    zarrc_node_kind kind;
+    int format, rc;
+    json_object *doc = NULL, *attrs = NULL;
+    rc = zarrc__node_find(&kind, &format, &doc, store, path);
+    if (rc == ZARRC_ENOTFOUND)
+        return zarrc_error_set(rc, "no array at '%s'", display(path));
+    if (rc)
+        return rc;
+    if (kind != ZARRC_NODE_ARRAY) {
+        json_object_put(doc);
+        return zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", display(path));
+    }
+    if (format == 2) {
+        char *key = zarrc__node_key(path, ".zattrs");
+        rc = key ? zarrc__node_read_json(&attrs, store, key) : ZARRC_ENOMEM;
+        free(key);
+        if (rc == ZARRC_ENOTFOUND)
+            rc = ZARRC_OK;
+        if (rc) {
+            json_object_put(doc);
+            return rc;
+        }
+    }
+    zarrc_array *a = zarrc__calloc(1, sizeof *a);
+    if (!a) {
+        json_object_put(doc);
+        json_object_put(attrs);
+        return ZARRC_ENOMEM;
+    }
+    a->doc = doc;
+    rc = parse_doc(&a->meta, doc, format, attrs);
+    json_object_put(attrs);
+    if (rc == ZARRC_OK) {
+        a->path = zarrc__strdup(path);
+        a->prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
+        if (!a->path || !a->prefix)
+            rc = ZARRC_ENOMEM;
+    }
+    if (rc) {
+        zarrc__meta_clear(&a->meta);
+        json_object_put(a->doc);
+        free(a->path);
+        free(a->prefix);
+        free(a);
+        return rc;
+    }
+    /* Unknown or unusable codecs do not prevent opening: data access reports them. */
+    if (build_pipeline(&a->pipeline, &a->meta) != ZARRC_OK) {
+        zarrc__error_save(&a->pipeline_err, ZARRC_EUNSUPPORTED);
+        zarrc__error_clear();
+    }
+    a->store = zarrc__store_ref(store);
+    *out = a;
+    return ZARRC_OK;
+}
+
+int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path)
+{
+    zarrc__error_clear();
+    *out = NULL;
+    char *p;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    rc = open_at(out, store, p);
+    if (rc)
+        zarrc__error_context(rc, "array '%s': ", display(p));
+    free(p);
+    return rc;
+}
+
+void zarrc_array_free(zarrc_array *a)
+{
+    if (!a)
+        return;
+    zarrc__pipeline_free(a->pipeline);
+    zarrc__meta_clear(&a->meta);
+    json_object_put(a->doc);
+    zarrc__store_unref(a->store);
+    free(a->path);
+    free(a->prefix);
+    free(a);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Creation                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Write a validated array document at `path`: conflicts checked, ancestors created, attributes
+ * (v2) before the metadata document, which is written last. */
+static int write_array(zarrc_store *store, const char *path, int format, json_object *doc,
+                       const json_object *attrs_v2, unsigned flags)
+{
+    zarrc_node_kind kind;
+    int fmt;
+    int rc = zarrc__node_find(&kind, &fmt, NULL, store, path);
+    if (rc == ZARRC_OK && !(flags & ZARRC_OVERWRITE))
+        return zarrc_error_set(ZARRC_EEXISTS, "a%s %s already exists at '%s' (use overwrite to replace it)",
+                               kind == ZARRC_NODE_ARRAY ? "n" : "", kind == ZARRC_NODE_ARRAY ? "array" : "group",
+                               display(path));
+    if (rc && rc != ZARRC_ENOTFOUND)
+        return rc;
+    zarrc__error_clear();
+    if ((rc = zarrc__node_make_parents(store, path, format)))
+        return rc;
+    if (flags & ZARRC_OVERWRITE) {
+        /* Old chunks must not be misread through the new metadata. */
+        char *prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
+        rc = prefix ? zarrc__store_erase_prefix(store, prefix) : ZARRC_ENOMEM;
+        free(prefix);
+        if (rc)
+            return rc;
+    }
+    if (format == 2 && attrs_v2 && json_object_object_length((json_object *)attrs_v2) > 0) {
+        char *akey = zarrc__node_key(path, ".zattrs");
+        rc = akey ? zarrc__node_write_json(store, akey, (json_object *)attrs_v2) : ZARRC_ENOMEM;
+        free(akey);
+        if (rc)
+            return rc;
+    }
+    char *key = zarrc__node_key(path, format == 3 ? "zarr.json" : ".zarray");
+    rc = key ? zarrc__node_write_json(store, key, doc) : ZARRC_ENOMEM;
+    free(key);
+    return rc;
+}
+
+/* Validate a complete document exactly as open would (metadata + codec pipeline). */
+static int validate_doc(const json_object *doc, int format, const json_object *attrs)
+{
+    zarrc__array_meta m;
+    int rc = parse_doc(&m, doc, format, attrs);
+    if (rc)
+        return rc;
+    zarrc__pipeline *p = NULL;
+    rc = build_pipeline(&p, &m);
+    zarrc__pipeline_free(p);
+    zarrc__meta_clear(&m);
+    return rc;
+}
+
+static int parse_json_opt(json_object **out, const char *text, const char *what)
+{
+    *out = NULL;
+    if (!text)
+        return ZARRC_OK;
+    return zarrc__json_parse(out, text, strlen(text), what);
+}
+
+/* Build the metadata document for options (no I/O). */
+static int options_doc(json_object **doc_out, json_object **attrs_out, const zarrc_array_options *o)
+{
+    zarrc__array_meta m;
+    memset(&m, 0, sizeof m);
+    json_object *fill = NULL, *codecs = NULL, *compressor = NULL, *filters = NULL;
+    zarrc__pipeline *p = NULL;
+    int rc = ZARRC_OK;
+    *doc_out = *attrs_out = NULL;
+
+    if (o->version != ZARRC_ARRAY_OPTIONS_VERSION)
+        return zarrc_error_set(ZARRC_EINVAL, "unknown options version %u", o->version);
+    if (o->format != 2 && o->format != 3)
+        return zarrc_error_set(ZARRC_EINVAL, "format must be 2 or 3 (got %d)", o->format);
+    if (o->ndim < 0 || o->ndim > ZARRC_MAX_DIMS || (o->ndim > 0 && !o->shape))
+        return zarrc_error_set(ZARRC_EINVAL, "invalid number of dimensions %d", o->ndim);
+    if (!o->dtype)
+        return zarrc_error_set(ZARRC_EDTYPE, "no data type given");
+    m.format = o->format;
+    m.ndim = o->ndim;
+    for (int d = 0; d < o->ndim; d++) {
+        if (o->shape[d] < 0)
+            return zarrc_error_set(ZARRC_EINVAL, "shape[%d] is negative (%lld)", d, (long long)o->shape[d]);
+        m.shape[d] = o->shape[d];
+        m.chunks[d] = o->chunks ? o->chunks[d] : (o->shape[d] > 0 ? o->shape[d] : 1);
+        if (m.chunks[d] < 1)
+            return zarrc_error_set(ZARRC_EINVAL, "chunks[%d] must be >= 1 (got %lld)", d, (long long)m.chunks[d]);
+    }
+    if ((rc = zarrc_dtype_parse(&m.dtype, o->dtype)))
+        return rc;
+    if (o->order != 'C' && o->order != 'F' && o->order != 0)
+        return zarrc_error_set(ZARRC_EINVAL, "order must be 'C' or 'F'");
+    if (o->separator && o->separator != '/' && o->separator != '.')
+        return zarrc_error_set(ZARRC_EINVAL, "separator must be '/' or '.'");
+    m.key_c_prefix = o->format == 3;
+    m.separator = o->separator ? o->separator : (o->format == 3 ? '/' : '.');
+    m.order = o->order ? o->order : 'C';
+
+    if ((rc = parse_json_opt(&fill, o->fill_value, "fill value")))
+        goto done;
+    if (o->fill_value && !fill && o->format == 3) {
+        rc = zarrc_error_set(ZARRC_EDTYPE, "v3 arrays need a fill value (null is not allowed)");
+        goto done;
+    }
+    if (o->fill_value)
+        rc = zarrc__fill_parse(&m.fill, &m.dtype, fill, o->format);
+    else
+        rc = zarrc__fill_default(&m.fill, &m.dtype);
+    if (rc)
+        goto done;
+
+    if ((rc = parse_json_opt(&codecs, o->codecs, "codecs")) ||
+        (rc = parse_json_opt(&compressor, o->compressor, "compressor")) ||
+        (rc = parse_json_opt(&filters, o->filters, "filters")))
+        goto done;
+    if (o->codecs && (o->compressor || o->filters)) {
+        rc = zarrc_error_set(ZARRC_EINVAL, "give either codecs or compressor/filters, not both");
+        goto done;
+    }
+    if (!o->codecs) {
+        /* v2 style pieces (or the defaults) become one codec list. */
+        codecs = json_object_new_array();
+        if (filters) {
+            if (!json_object_is_type(filters, json_type_array)) {
+                rc = zarrc_error_set(ZARRC_EINVAL, "filters must be a JSON list");
+                goto done;
+            }
+            for (size_t i = 0; i < json_object_array_length(filters); i++)
+                json_object_array_add(codecs, json_object_get(json_object_array_get_idx(filters, i)));
+        }
+        if (compressor)
+            json_object_array_add(codecs, json_object_get(compressor));
+        else if (!o->compressor) {
+            /* Defaults as the reference implementations write them. */
+            const char *dflt = o->format == 3 ? "{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}"
+                                              : "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":1,\"blocksize\":0}";
+            json_object_array_add(codecs, json_tokener_parse(dflt));
+        }
+    }
+    zarrc_repr r = chunk_repr(&m);
+    if ((rc = zarrc__pipeline_from_any(&p, codecs, m.order, &r)))
+        goto done;
+
+    if ((rc = parse_json_opt(&m.attributes, o->attributes, "attributes")))
+        goto done;
+    if (m.attributes && !json_object_is_type(m.attributes, json_type_object)) {
+        rc = zarrc_error_set(ZARRC_EINVAL, "attributes must be a JSON object");
+        goto done;
+    }
+    if (!m.attributes)
+        m.attributes = json_object_new_object();
+    if (o->dimension_names) {
+        json_object *dn = json_object_new_array();
+        for (int d = 0; d < o->ndim; d++)
+            json_object_array_add(dn, o->dimension_names[d] ? json_object_new_string(o->dimension_names[d]) : NULL);
+        if (o->format == 3)
+            m.dimension_names = dn;
+        else /* v2 has no dimension names: use the xarray convention */
+            json_object_object_add(m.attributes, "_ARRAY_DIMENSIONS", dn);
+    }
+
+    if (o->format == 3) {
+        json_object *list;
+        if ((rc = zarrc__pipeline_to_v3(&list, p)))
+            goto done;
+        *doc_out = zarrc__meta_emit_v3(&m, list);
+    } else {
+        json_object *f, *c;
+        char order;
+        bool big;
+        if ((rc = zarrc__pipeline_to_v2(p, &f, &c, &order, &big)))
+            goto done;
+        *doc_out = zarrc__meta_emit_v2(&m, f, c, order, big);
+        *attrs_out = json_object_get(m.attributes);
+    }
+done:
+    json_object_put(fill);
+    json_object_put(codecs);
+    json_object_put(compressor);
+    json_object_put(filters);
+    zarrc__pipeline_free(p);
+    zarrc__meta_clear(&m);
+    return rc;
+}
+
+static int create_common(zarrc_array **out, zarrc_store *store, const char *path, json_object *doc,
+                         int format, json_object *attrs, unsigned flags)
+{
+    int rc = validate_doc(doc, format, attrs);
+    if (rc == ZARRC_OK)
+        rc = write_array(store, path, format, doc, attrs, flags);
+    if (rc == ZARRC_OK && out)
+        rc = open_at(out, store, path);
+    return rc;
+}
+
+int zarrc_array_create(zarrc_array **out, zarrc_store *store, const char *path, const zarrc_array_options *o)
+{
+    zarrc__error_clear();
+    if (out)
+        *out = NULL;
+    char *p;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    json_object *doc = NULL, *attrs = NULL;
+    rc = o ? options_doc(&doc, &attrs, o) : zarrc_error_set(ZARRC_EINVAL, "no options given");
+    if (rc == ZARRC_OK)
+        rc = create_common(out, store, p, doc, o->format, attrs, o->flags);
+    if (rc)
+        zarrc__error_context(rc, "create array '%s': ", display(p));
+    json_object_put(doc);
+    json_object_put(attrs);
+    free(p);
+    return rc;
+}
+
+int zarrc_array_create_json(zarrc_array **out, zarrc_store *store, const char *path, const char *text,
+                            unsigned flags)
+{
+    zarrc__error_clear();
+    if (out)
+        *out = NULL;
+    char *p;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    json_object *doc = NULL, *attrs = NULL, *zf = NULL;
+    rc = zarrc__json_parse(&doc, text, strlen(text), "metadata document");
+    int format = 0;
+    if (rc == ZARRC_OK) {
+        json_object_object_get_ex(doc, "zarr_format", &zf);
+        format = json_object_is_type(zf, json_type_int) ? json_object_get_int(zf) : 0;
+        if (format != 2 && format != 3)
+            rc = zarrc_error_set(ZARRC_EINVAL, "'zarr_format' must be 2 or 3");
+    }
+    if (rc == ZARRC_OK && format == 2 && json_object_object_get_ex(doc, "attributes", &attrs)) {
+        json_object_get(attrs);
+        json_object_object_del(doc, "attributes");
+        if (!json_object_is_type(attrs, json_type_object))
+            rc = zarrc_error_set(ZARRC_EINVAL, "'attributes' must be an object");
+    }
+    if (rc == ZARRC_OK)
+        rc = create_common(out, store, p, doc, format, attrs, flags);
+    if (rc)
+        zarrc__error_context(rc, "create array '%s': ", display(p));
+    json_object_put(doc);
+    json_object_put(attrs);
+    free(p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Accessors and data                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+int zarrc_array_format(const zarrc_array *a) { return a->meta.format; }
+int zarrc_array_ndim(const zarrc_array *a) { return a->meta.ndim; }
+const int64_t *zarrc_array_shape(const zarrc_array *a) { return a->meta.shape; }
+const int64_t *zarrc_array_chunks(const zarrc_array *a) { return a->meta.chunks; }
+const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *a) { return &a->meta.dtype; }
+
+int64_t zarrc_array_size(const zarrc_array *a)
+{
+    int64_t n = 1;
+    for (int d = 0; d < a->meta.ndim; d++)
+        n *= a->meta.shape[d];
+    return n;
+}
+
+void zarrc_array_set_write_empty_chunks(zarrc_array *a, int enable) { a->write_empty = enable != 0; }
+
+static int need_pipeline(const zarrc_array *a)
+{
+    if (a->pipeline)
+        return ZARRC_OK;
+    zarrc__error_restore(&a->pipeline_err);
+    return zarrc__error_context(a->pipeline_err.code, "array '%s': ", display(a->path));
+}
+
+int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
+{
+    zarrc__error_clear();
+    json_object *o = NULL;
+    int rc = ZARRC_OK;
+    *json = NULL;
+    switch (part) {
+    case ZARRC_JSON_METADATA:
+        o = json_object_get(a->doc);
+        break;
+    case ZARRC_JSON_CODECS_V3:
+        if (a->meta.format == 3)
+            o = json_object_get(a->meta.codecs);
+        else if (!(rc = need_pipeline(a)))
+            rc = zarrc__pipeline_to_v3(&o, a->pipeline);
+        break;
+    case ZARRC_JSON_CODECS_V2: {
+        json_object *f = NULL, *c = NULL;
+        char order;
+        bool big;
+        if ((rc = need_pipeline(a)) || (rc = zarrc__pipeline_to_v2(a->pipeline, &f, &c, &order, &big)))
+            break;
+        zarrc__array_meta m = a->meta;
+        m.dtype.big_endian = big;
+        char typestr[32], ord[2] = {order, 0};
+        if ((rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &m.dtype))) {
+            json_object_put(f);
+            json_object_put(c);
+            break;
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "filters", f);
+        json_object_object_add(o, "compressor", c);
+        json_object_object_add(o, "order", json_object_new_string(ord));
+        json_object_object_add(o, "dtype", json_object_new_string(typestr));
+        break;
+    }
+    case ZARRC_JSON_FILL_VALUE:
+        o = zarrc__fill_to_json(&a->meta.fill, &a->meta.dtype, a->meta.format);
+        if (!o && !a->meta.fill.is_null)
+            rc = ZARRC_ENOMEM;
+        break;
+    case ZARRC_JSON_ATTRIBUTES:
+        o = json_object_get(a->meta.attributes);
+        break;
+    case ZARRC_JSON_DTYPE:
+        if (a->meta.format == 3)
+            o = zarrc__dtype_to_json_v3(&a->meta.dtype);
+        else {
+            char typestr[32];
+            if (!(rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &a->meta.dtype)))
+                o = json_object_new_string(typestr);
+        }
+        break;
+    default:
+        rc = zarrc_error_set(ZARRC_EINVAL, "unknown JSON part %d", (int)part);
+    }
+    if (rc == ZARRC_OK) {
+        *json = o ? zarrc__json_dump(o, false) : zarrc__strdup("null");
+        if (!*json)
+            rc = ZARRC_ENOMEM;
+    }
+    json_object_put(o);
+    return rc;
+}
+
+static zarrc__io_array io_of(const zarrc_array *a)
+{
+    zarrc__io_array io = {a->store, a->prefix, display(a->path), &a->meta, a->pipeline, a->write_empty};
+    return io;
+}
+
+int zarrc_array_read(zarrc_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
+                     void *out, size_t out_size)
+{
+    zarrc__error_clear();
+    int rc = need_pipeline(a);
+    if (rc)
+        return rc;
+    zarrc__io_array io = io_of(a);
+    return zarrc__io_read(&io, start, count, step, out, out_size);
+}
+
+int zarrc_array_write(zarrc_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
+                      const void *in, size_t in_size)
+{
+    zarrc__error_clear();
+    int rc = need_pipeline(a);
+    if (rc)
+        return rc;
+    zarrc__io_array io = io_of(a);
+    return zarrc__io_write(&io, start, count, step, in, in_size);
+}

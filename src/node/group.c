@@ -1,0 +1,148 @@
+/* group.c — groups: create and list children. */
+#include <stdlib.h>
+
+#include "node.h"
+
+int zarrc_group_create(zarrc_store *store, const char *path, int format, const char *attributes_json,
+                       unsigned flags)
+{
+    zarrc__error_clear();
+    char *p;
+    json_object *attrs = NULL;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    if (format != 2 && format != 3)
+        rc = zarrc_error_set(ZARRC_EINVAL, "format must be 2 or 3 (got %d)", format);
+    if (rc == ZARRC_OK && attributes_json) {
+        rc = zarrc__json_parse(&attrs, attributes_json, strlen(attributes_json), "attributes");
+        if (rc == ZARRC_OK && !json_object_is_type(attrs, json_type_object))
+            rc = zarrc_error_set(ZARRC_EINVAL, "attributes must be a JSON object");
+    }
+    zarrc_node_kind kind;
+    int fmt;
+    if (rc == ZARRC_OK) {
+        rc = zarrc__node_find(&kind, &fmt, NULL, store, p);
+        if (rc == ZARRC_OK && !(flags & ZARRC_OVERWRITE))
+            rc = zarrc_error_set(ZARRC_EEXISTS, "a%s %s already exists at '%s'", kind == ZARRC_NODE_ARRAY ? "n" : "",
+                                 kind == ZARRC_NODE_ARRAY ? "array" : "group", *p ? p : "/");
+        else if (rc == ZARRC_OK) {
+            char *prefix = *p ? zarrc__sprintf("%s/", p) : zarrc__strdup("");
+            rc = prefix ? zarrc__store_erase_prefix(store, prefix) : ZARRC_ENOMEM;
+            free(prefix);
+        } else if (rc == ZARRC_ENOTFOUND) {
+            zarrc__error_clear();
+            rc = ZARRC_OK;
+        }
+    }
+    if (rc == ZARRC_OK)
+        rc = zarrc__node_make_parents(store, p, format);
+    if (rc == ZARRC_OK)
+        rc = zarrc__group_write(store, p, format, attrs);
+    if (rc)
+        zarrc__error_context(rc, "create group '%s': ", *p ? p : "/");
+    json_object_put(attrs);
+    free(p);
+    return rc;
+}
+
+typedef struct names {
+    char **v;
+    size_t n, cap;
+} names;
+
+static int collect(void *ctx, const char *name, int is_prefix)
+{
+    names *l = ctx;
+    if (!is_prefix)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return zarrc__enomem();
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = zarrc__strdup(name)))
+        return ZARRC_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Describe one child from its metadata document; ZARRC_ENOTFOUND if it is not a node. */
+static int describe(zarrc_store *s, const char *path, const char *name, zarrc_child_cb cb, void *ctx)
+{
+    char *child = zarrc__path_join(path, name);
+    if (!child)
+        return ZARRC_ENOMEM;
+    zarrc_node_kind kind;
+    int format;
+    json_object *doc = NULL;
+    int rc = zarrc__node_find(&kind, &format, &doc, s, child);
+    if (rc == ZARRC_OK) {
+        zarrc_child_info info = {name, kind, format, 0, NULL, NULL};
+        zarrc__array_meta m;
+        bool have_meta = false;
+        if (kind == ZARRC_NODE_ARRAY) {
+            rc = format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
+            if (rc)
+                rc = zarrc__error_context(rc, "array '%s': ", child);
+            else {
+                have_meta = true;
+                info.ndim = m.ndim;
+                info.shape = m.shape;
+                info.dtype = m.dtype.name;
+            }
+        }
+        if (rc == ZARRC_OK)
+            rc = cb(ctx, &info);
+        if (have_meta)
+            zarrc__meta_clear(&m);
+    }
+    json_object_put(doc);
+    free(child);
+    return rc;
+}
+
+int zarrc_group_list(zarrc_store *store, const char *path, zarrc_child_cb cb, void *ctx)
+{
+    zarrc__error_clear();
+    char *p;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    zarrc_node_kind kind;
+    int format;
+    rc = zarrc__node_find(&kind, &format, NULL, store, p);
+    if (rc == ZARRC_ENOTFOUND)
+        rc = zarrc_error_set(rc, "no group at '%s'", *p ? p : "/");
+    else if (rc == ZARRC_OK && kind != ZARRC_NODE_GROUP)
+        rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is an array, not a group", *p ? p : "/");
+    names l = {0};
+    if (rc == ZARRC_OK) {
+        char *prefix = *p ? zarrc__sprintf("%s/", p) : zarrc__strdup("");
+        rc = prefix ? zarrc__store_list_dir(store, prefix, collect, &l) : ZARRC_ENOMEM;
+        free(prefix);
+    }
+    if (rc == ZARRC_OK)
+        qsort(l.v, l.n, sizeof *l.v, cmp_names);
+    for (size_t i = 0; i < l.n; i++) {
+        if (rc == ZARRC_OK) {
+            rc = describe(store, p, l.v[i], cb, ctx);
+            if (rc == ZARRC_ENOTFOUND) { /* a plain directory (chunks, etc.), not a node */
+                zarrc__error_clear();
+                rc = ZARRC_OK;
+            }
+        }
+        free(l.v[i]);
+    }
+    free(l.v);
+    free(p);
+    return rc;
+}

@@ -1,0 +1,235 @@
+/* node.c — node paths, metadata document I/O, probing and ancestors. */
+#include <stdlib.h>
+
+#include "node.h"
+
+int zarrc__node_path(char **out, const char *path)
+{
+    size_t n = strlen(path ? path : "");
+    char *p = zarrc__malloc(n + 1), *o = p;
+    if (!p)
+        return ZARRC_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char c = path[i] == '\\' ? '/' : path[i];
+        if (c == '/' && (o == p || o[-1] == '/'))
+            continue;
+        *o++ = c;
+    }
+    while (o > p && o[-1] == '/')
+        o--;
+    *o = '\0';
+    for (char *s = p; *s;) {
+        char *e = strchr(s, '/');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
+            free(p);
+            return zarrc_error_set(ZARRC_EINVAL, "invalid node path '%s' ('.' and '..' are not allowed)", path);
+        }
+        s += len + (e != NULL);
+    }
+    *out = p;
+    return ZARRC_OK;
+}
+
+char *zarrc__node_key(const char *path, const char *name) { return zarrc__path_join(path, name); }
+
+int zarrc__node_read_json(json_object **out, zarrc_store *s, const char *key)
+{
+    zarrc_buf b = ZARRC_BUF_INIT;
+    int rc = zarrc__store_get(s, key, 0, -1, &b);
+    if (rc == ZARRC_OK) {
+        rc = zarrc__json_parse(out, (const char *)b.data, b.size, key);
+        if (rc == ZARRC_OK && !*out)
+            rc = zarrc_error_set(ZARRC_EINVAL, "%s: document is null", key);
+    }
+    zarrc_buf_release(&b);
+    return rc;
+}
+
+int zarrc__node_write_json(zarrc_store *s, const char *key, json_object *doc)
+{
+    char *text = zarrc__json_dump(doc, true);
+    if (!text)
+        return ZARRC_ENOMEM;
+    size_t n = strlen(text);
+    char *t = zarrc__realloc(text, n + 2);
+    if (!t) {
+        free(text);
+        return ZARRC_ENOMEM;
+    }
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    int rc = zarrc__store_set(s, key, t, n + 1);
+    free(t);
+    return rc;
+}
+
+static int read_node_doc(json_object **doc, zarrc_store *s, const char *path, const char *name)
+{
+    char *key = zarrc__node_key(path, name);
+    if (!key)
+        return ZARRC_ENOMEM;
+    int rc = zarrc__node_read_json(doc, s, key);
+    free(key);
+    return rc;
+}
+
+int zarrc__node_find(zarrc_node_kind *kind, int *format, json_object **doc_out, zarrc_store *s,
+                     const char *path)
+{
+    json_object *doc = NULL;
+    int rc = read_node_doc(&doc, s, path, "zarr.json");
+    if (rc == ZARRC_OK) {
+        json_object *nt = NULL, *zf = NULL;
+        json_object_object_get_ex(doc, "node_type", &nt);
+        json_object_object_get_ex(doc, "zarr_format", &zf);
+        const char *t = json_object_is_type(nt, json_type_string) ? json_object_get_string(nt) : "";
+        if (!json_object_is_type(zf, json_type_int) || json_object_get_int(zf) != 3)
+            rc = zarrc_error_set(ZARRC_EINVAL, "zarr.json: 'zarr_format' must be 3");
+        else if (!strcmp(t, "array"))
+            *kind = ZARRC_NODE_ARRAY;
+        else if (!strcmp(t, "group"))
+            *kind = ZARRC_NODE_GROUP;
+        else
+            rc = zarrc_error_set(ZARRC_EINVAL, "zarr.json: 'node_type' must be \"array\" or \"group\"");
+        *format = 3;
+    } else if (rc == ZARRC_ENOTFOUND) {
+        rc = read_node_doc(&doc, s, path, ".zarray");
+        *kind = ZARRC_NODE_ARRAY;
+        if (rc == ZARRC_ENOTFOUND) {
+            rc = read_node_doc(&doc, s, path, ".zgroup");
+            *kind = ZARRC_NODE_GROUP;
+        }
+        *format = 2;
+    }
+    if (rc == ZARRC_OK && doc_out)
+        *doc_out = doc;
+    else
+        json_object_put(doc);
+    return rc;
+}
+
+int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_object *attrs)
+{
+    json_object *doc = json_object_new_object();
+    int rc;
+    json_object_object_add(doc, "zarr_format", json_object_new_int(format));
+    if (format == 3) {
+        json_object_object_add(doc, "node_type", json_object_new_string("group"));
+        json_object_object_add(doc, "attributes", attrs ? zarrc__json_deep_copy(attrs) : json_object_new_object());
+        char *key = zarrc__node_key(path, "zarr.json");
+        rc = key ? zarrc__node_write_json(s, key, doc) : ZARRC_ENOMEM;
+        free(key);
+    } else {
+        rc = ZARRC_OK;
+        if (attrs && json_object_object_length((json_object *)attrs) > 0) {
+            char *akey = zarrc__node_key(path, ".zattrs");
+            rc = akey ? zarrc__node_write_json(s, akey, (json_object *)attrs) : ZARRC_ENOMEM;
+            free(akey);
+        }
+        char *key = zarrc__node_key(path, ".zgroup");
+        if (rc == ZARRC_OK)
+            rc = key ? zarrc__node_write_json(s, key, doc) : ZARRC_ENOMEM;
+        free(key);
+    }
+    json_object_put(doc);
+    return rc;
+}
+
+int zarrc__node_make_parents(zarrc_store *s, const char *path, int format)
+{
+    size_t n = strlen(path);
+    char *p = zarrc__malloc(n + 1);
+    if (!p)
+        return ZARRC_ENOMEM;
+    int rc = ZARRC_OK;
+    /* Ancestors from the root down: "", "a", "a/b" for path "a/b/c". */
+    for (size_t i = 0; rc == ZARRC_OK && i <= n; i++) {
+        if (i != 0 && path[i] != '/' && path[i] != '\0')
+            continue;
+        if (i == n)
+            break;
+        memcpy(p, path, i);
+        p[i] = '\0';
+        zarrc_node_kind kind;
+        int fmt;
+        rc = zarrc__node_find(&kind, &fmt, NULL, s, p);
+        if (rc == ZARRC_ENOTFOUND) {
+            zarrc__error_clear();
+            rc = zarrc__group_write(s, p, format, NULL);
+        } else if (rc == ZARRC_OK && kind == ZARRC_NODE_ARRAY)
+            rc = zarrc_error_set(ZARRC_ECONFLICT, "cannot create a node under array '%s'", p);
+    }
+    free(p);
+    return rc;
+}
+
+/* ---- public node functions ---- */
+
+int zarrc_node_probe(zarrc_node_kind *kind, int *format, zarrc_store *store, const char *path)
+{
+    zarrc__error_clear();
+    char *p;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    rc = zarrc__node_find(kind, format, NULL, store, p);
+    if (rc == ZARRC_ENOTFOUND)
+        zarrc_error_set(rc, "no array or group at '%s'", *p ? p : "/");
+    free(p);
+    return rc;
+}
+
+int zarrc_node_delete(zarrc_store *store, const char *path)
+{
+    zarrc__error_clear();
+    char *p;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    zarrc_node_kind kind;
+    int fmt;
+    rc = zarrc__node_find(&kind, &fmt, NULL, store, p);
+    if (rc == ZARRC_ENOTFOUND)
+        zarrc_error_set(rc, "no array or group at '%s'", *p ? p : "/");
+    if (rc == ZARRC_OK) {
+        char *prefix = *p ? zarrc__sprintf("%s/", p) : zarrc__strdup("");
+        rc = prefix ? zarrc__store_erase_prefix(store, prefix) : ZARRC_ENOMEM;
+        free(prefix);
+    }
+    free(p);
+    return rc;
+}
+
+int zarrc_node_attributes(char **json, zarrc_store *store, const char *path)
+{
+    zarrc__error_clear();
+    char *p;
+    int rc = zarrc__node_path(&p, path);
+    if (rc)
+        return rc;
+    zarrc_node_kind kind;
+    int fmt;
+    json_object *doc = NULL, *attrs = NULL;
+    rc = zarrc__node_find(&kind, &fmt, &doc, store, p);
+    if (rc == ZARRC_ENOTFOUND)
+        zarrc_error_set(rc, "no array or group at '%s'", *p ? p : "/");
+    if (rc == ZARRC_OK && fmt == 3) {
+        json_object_object_get_ex(doc, "attributes", &attrs);
+        attrs = attrs ? json_object_get(attrs) : json_object_new_object();
+    } else if (rc == ZARRC_OK) {
+        char *key = zarrc__node_key(p, ".zattrs");
+        rc = key ? zarrc__node_read_json(&attrs, store, key) : ZARRC_ENOMEM;
+        if (rc == ZARRC_ENOTFOUND) {
+            rc = ZARRC_OK;
+            attrs = json_object_new_object();
+        }
+        free(key);
+    }
+    if (rc == ZARRC_OK)
+        *json = zarrc__json_dump(attrs, false);
+    json_object_put(attrs);
+    json_object_put(doc);
+    free(p);
+    return rc;
+}

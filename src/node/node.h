@@ -1,0 +1,28 @@
+/*
+ * node.h — shared helpers of the node layer: node paths and reading metadata documents.
+ */
+#ifndef ZARRC_NODE_H
+#define ZARRC_NODE_H
+
+#include "../io/io.h"
+
+/** Normalize a node path: '\' → '/', strip leading/trailing '/', collapse runs of '/';
+ *  "." or ".." segments are ZARRC_EINVAL. Result malloc'd ("" for the root). */
+ZARRC_HIDDEN int zarrc__node_path(char **out, const char *path);
+/** Key of `name` under node `path` ("zarr.json" at the root). malloc'd. */
+ZARRC_HIDDEN char *zarrc__node_key(const char *path, const char *name);
+/** Read and parse a JSON document; ZARRC_ENOTFOUND (without a message) if the key is missing. */
+ZARRC_HIDDEN int zarrc__node_read_json(json_object **out, zarrc_store *s, const char *key);
+/** Serialize and store a JSON document (pretty, trailing newline). */
+ZARRC_HIDDEN int zarrc__node_write_json(zarrc_store *s, const char *key, json_object *doc);
+/** What is at `path`: kind and format, or ZARRC_ENOTFOUND. `doc` (optional) receives the
+ *  parsed metadata document (v3 zarr.json, v2 .zarray or .zgroup). */
+ZARRC_HIDDEN int zarrc__node_find(zarrc_node_kind *kind, int *format, json_object **doc,
+                                  zarrc_store *s, const char *path);
+/** Create missing ancestor groups of `path` (excluding path itself) in `format`; an ancestor
+ *  that is an array is ZARRC_ECONFLICT. */
+ZARRC_HIDDEN int zarrc__node_make_parents(zarrc_store *s, const char *path, int format);
+/** Store a group document at `path` (v3 zarr.json or v2 .zgroup + .zattrs). */
+ZARRC_HIDDEN int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_object *attrs);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * store.h — the store handle over a registered backend (zarrc_store_type), shared by the
+ * node and I/O layers. Handles are reference counted so arrays keep their store alive.
+ */
+#ifndef ZARRC_STORE_H
+#define ZARRC_STORE_H
+
+#include "../core/core.h"
+
+struct zarrc_store {
+    const zarrc_store_type *type;
+    void *state;
+    unsigned flags;
+    int refs; /* atomic */
+    char *url;
+};
+
+ZARRC_HIDDEN zarrc_store *zarrc__store_ref(zarrc_store *s);
+ZARRC_HIDDEN void zarrc__store_unref(zarrc_store *s);
+
+/** Whole value or range into out (out->size reset). ZARRC_ENOTFOUND if missing (no message
+ *  is set for a plain miss, so callers can treat it as "fill value" cheaply). */
+ZARRC_HIDDEN int zarrc__store_get(zarrc_store *s, const char *key, int64_t offset, int64_t length,
+                                  zarrc_buf *out);
+ZARRC_HIDDEN int zarrc__store_set(zarrc_store *s, const char *key, const void *data, size_t n);
+ZARRC_HIDDEN int zarrc__store_set_if_absent(zarrc_store *s, const char *key, const void *data, size_t n);
+ZARRC_HIDDEN int zarrc__store_erase(zarrc_store *s, const char *key);
+ZARRC_HIDDEN int zarrc__store_erase_prefix(zarrc_store *s, const char *prefix);
+ZARRC_HIDDEN int zarrc__store_list_dir(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
+ZARRC_HIDDEN int zarrc__store_list(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
+/** Batch read: runs the backend's get_many or loops over get. Each request gets its status. */
+ZARRC_HIDDEN int zarrc__store_get_many(zarrc_store *s, zarrc_get_request *reqs, size_t n);
+
+#endif

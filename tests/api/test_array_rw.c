@@ -1,0 +1,176 @@
+/* API tests: create, write, read back through the public header, for both formats. */
+#include <math.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "zarrc.h"
+
+static zarrc_store *memstore(void)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    return s;
+}
+
+/* 2-D int32 round trip with ragged edges, strided reads, partial writes, in both formats. */
+static void test_roundtrip(int format, const char *codecs, char order)
+{
+    zarrc_store *s = memstore();
+    int64_t shape[2] = {7, 5}, chunks[2] = {3, 2};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.format = format;
+    o.dtype = "int32";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.fill_value = "-1";
+    o.codecs = codecs;
+    o.order = order;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "g/arr", &o));
+    if (!a)
+        goto out;
+    int32_t all[35], got[35];
+    for (int i = 0; i < 35; i++)
+        all[i] = i * 3 - 7;
+    int64_t z[2] = {0, 0};
+    /* Missing chunks read as the fill value. */
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+    CHECK(got[0] == -1 && got[34] == -1);
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, all, sizeof all));
+    memset(got, 0, sizeof got);
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+    CHECK(memcmp(all, got, sizeof all) == 0);
+    /* Strided read: rows 1,3,5 and columns 0,2,4. */
+    int64_t st[2] = {1, 0}, cnt[2] = {3, 3}, step[2] = {2, 2};
+    int32_t sub[9];
+    CHECK_OK(zarrc_array_read(a, st, cnt, step, sub, sizeof sub));
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            CHECK(sub[i * 3 + j] == all[(1 + 2 * i) * 5 + 2 * j]);
+    /* Partial write through a strided selection, then reopen and verify everything. */
+    int32_t upd[9] = {100, 101, 102, 103, 104, 105, 106, 107, 108};
+    CHECK_OK(zarrc_array_write(a, st, cnt, step, upd, sizeof upd));
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            all[(1 + 2 * i) * 5 + 2 * j] = upd[i * 3 + j];
+    zarrc_array_free(a);
+    a = NULL;
+    CHECK_OK(zarrc_array_open(&a, s, "g/arr"));
+    if (!a)
+        goto out;
+    CHECK(zarrc_array_format(a) == format);
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+    CHECK(memcmp(all, got, sizeof all) == 0);
+    /* Writing the fill value everywhere erases the chunks. */
+    int32_t fills[35];
+    for (int i = 0; i < 35; i++)
+        fills[i] = -1;
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, fills, sizeof fills));
+    void *data = NULL;
+    size_t size;
+    CHECK(zarrc_store_get(&data, &size, s, format == 3 ? "g/arr/c/0/0" : "g/arr/0.0") == ZARRC_ENOTFOUND);
+    /* Errors: out of bounds, wrong size. */
+    int64_t bad[2] = {7, 0}, one[2] = {1, 1};
+    CHECK_ERR(zarrc_array_read(a, bad, one, NULL, got, 4), ZARRC_EBOUNDS, "dimension 0");
+    CHECK_ERR(zarrc_array_read(a, z, one, NULL, got, 8), ZARRC_EINVAL, "needs 4");
+out:
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
+static void test_strings(int format)
+{
+    zarrc_store *s = memstore();
+    int64_t shape[1] = {5}, chunks[1] = {2};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.format = format;
+    o.dtype = "string";
+    o.ndim = 1;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.fill_value = "\"-\"";
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "", &o));
+    if (!a)
+        goto out;
+    const char *txt = "fooh\xc3\xa9llo" "bar";
+    uint64_t offs[4] = {0, 3, 9, 12};
+    zarrc_vlen in = {3, offs, (uint8_t *)txt, 12}, got = {0};
+    int64_t st[1] = {1}, cnt[1] = {3}, z[1] = {0};
+    CHECK_OK(zarrc_array_write(a, st, cnt, NULL, &in, sizeof in));
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, &got, sizeof got));
+    CHECK(got.count == 5);
+    if (got.count == 5) {
+        CHECK(got.offsets[1] - got.offsets[0] == 1 && got.data[0] == '-');
+        CHECK(got.offsets[2] - got.offsets[1] == 3 && !memcmp(got.data + got.offsets[1], "foo", 3));
+        CHECK(got.offsets[3] - got.offsets[2] == 6 && !memcmp(got.data + got.offsets[2], "h\xc3\xa9llo", 6));
+        CHECK(got.offsets[5] - got.offsets[4] == 1);
+    }
+    zarrc_vlen_clear(&got);
+out:
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
+static void test_errors(void)
+{
+    zarrc_store *s = memstore();
+    int64_t shape[1] = {4};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint8";
+    o.ndim = 1;
+    o.shape = shape;
+    o.fill_value = "300";
+    zarrc_array *a = NULL;
+    CHECK_ERR(zarrc_array_create(&a, s, "x", &o), ZARRC_EDTYPE, "fill_value 300");
+    /* Nothing was written. */
+    zarrc_node_kind k;
+    int f;
+    CHECK(zarrc_node_probe(&k, &f, s, "x") == ZARRC_ENOTFOUND);
+    CHECK(zarrc_node_probe(&k, &f, s, "") == ZARRC_ENOTFOUND);
+    o.fill_value = NULL;
+    o.dtype = "float33";
+    CHECK_ERR(zarrc_array_create(&a, s, "x", &o), ZARRC_EDTYPE, "unknown data type 'float33'");
+    o.dtype = "float32";
+    o.format = 2;
+    o.codecs = "[{\"name\":\"transpose\",\"configuration\":{\"order\":[0]}},\"bytes\"]";
+    CHECK_OK(zarrc_array_create(&a, s, "x", &o));
+    zarrc_array_free(a);
+    a = NULL;
+    CHECK_ERR(zarrc_array_create(&a, s, "x", &o), ZARRC_EEXISTS, "already exists");
+    o.codecs = "[{\"name\":\"nonesuch\"}]";
+    o.flags = ZARRC_OVERWRITE;
+    CHECK_ERR(zarrc_array_create(&a, s, "y", &o), ZARRC_EUNSUPPORTED, "unknown codec 'nonesuch'");
+    /* A node under an array is refused. */
+    o.codecs = NULL;
+    CHECK_ERR(zarrc_array_create(&a, s, "x/z", &o), ZARRC_ECONFLICT, "under array 'x'");
+    /* An unknown codec in stored metadata: open works, reading names the codec. */
+    const char *doc = "{\"zarr_format\":3,\"node_type\":\"array\",\"shape\":[2],\"data_type\":\"int8\","
+                      "\"chunk_grid\":{\"name\":\"regular\",\"configuration\":{\"chunk_shape\":[2]}},"
+                      "\"chunk_key_encoding\":{\"name\":\"default\"},\"fill_value\":0,"
+                      "\"codecs\":[\"bytes\",{\"name\":\"mystery\"}]}";
+    CHECK_OK(zarrc_store_set(s, "u/zarr.json", doc, strlen(doc)));
+    CHECK_OK(zarrc_array_open(&a, s, "u"));
+    if (a) {
+        int8_t buf[2];
+        int64_t z[1] = {0}, n[1] = {2};
+        CHECK_ERR(zarrc_array_read(a, z, n, NULL, buf, 2), ZARRC_EUNSUPPORTED, "mystery");
+        zarrc_array_free(a);
+    }
+    zarrc_store_free(s);
+}
+
+int main(void)
+{
+    test_roundtrip(3, NULL, 'C');
+    test_roundtrip(2, NULL, 'C');
+    test_roundtrip(2, NULL, 'F');
+    test_roundtrip(3, "[{\"name\":\"transpose\",\"configuration\":{\"order\":[1,0]}},"
+                      "{\"name\":\"bytes\",\"configuration\":{\"endian\":\"big\"}},{\"name\":\"gzip\"}]", 'C');
+    test_roundtrip(2, "[{\"id\":\"zlib\",\"level\":3}]", 'C');
+    test_strings(3);
+    test_strings(2);
+    test_errors();
+    return check_report("api.array_rw");
+}
