@@ -10,8 +10,7 @@ extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc_
     zarrc__codec_lzma, zarrc__codec_crc32c, zarrc__codec_adler32, zarrc__codec_crc32,
     zarrc__codec_fletcher32, zarrc__codec_delta, zarrc__codec_shuffle,
     zarrc__codec_fixedscaleoffset, zarrc__codec_quantize, zarrc__codec_bitround,
-    zarrc__codec_astype, zarrc__codec_packbits, zarrc__codec_vlen_utf8, zarrc__codec_vlen_bytes
-    __attribute__((weak)); /* TRANSITION: weak until every built-in codec file exists */
+    zarrc__codec_astype, zarrc__codec_packbits, zarrc__codec_vlen_utf8, zarrc__codec_vlen_bytes;
 
 static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_bytes, &zarrc__codec_transpose, &zarrc__codec_blosc, &zarrc__codec_gzip,
@@ -58,13 +57,15 @@ static bool matches_v3(const zarrc_codec_type *t, const char *name)
 static const zarrc_codec_type *find(const char *key, bool v3)
 {
     const zarrc_codec_type *hit = NULL;
+    if (!key)
+        return NULL;
     pthread_rwlock_rdlock(&lock);
     for (size_t i = nplugins; i-- > 0 && !hit;)
         if (v3 ? matches_v3(plugins[i], key) : (plugins[i]->v2_id && !strcmp(plugins[i]->v2_id, key)))
             hit = plugins[i];
     pthread_rwlock_unlock(&lock);
     for (size_t i = 0; i < sizeof builtins / sizeof *builtins && !hit; i++)
-        if (builtins[i] && v3 ? matches_v3(builtins[i], key) : (builtins[i]->v2_id && !strcmp(builtins[i]->v2_id, key)))
+        if (v3 ? matches_v3(builtins[i], key) : (builtins[i]->v2_id && !strcmp(builtins[i]->v2_id, key)))
             hit = builtins[i];
     return hit;
 }
