@@ -135,11 +135,15 @@ typedef enum zarrc_codec_kind {
     ZARRC_CODEC_BYTES_TO_BYTES = 3
 } zarrc_codec_kind;
 
-/** An array representation: data type and shape of one chunk at some pipeline stage. */
+/** An array representation: data type, shape and fill value of one chunk at some pipeline
+ *  stage. `fill` points at one element of this representation (native order; a zarrc_vref for
+ *  variable-length types) or is NULL for all-zero bytes. It is borrowed and stays valid while
+ *  the codec instance exists. Array→array codecs that change the data type reset it to NULL. */
 typedef struct zarrc_repr {
     zarrc_dtype_info dtype;
     int ndim;
     int64_t shape[ZARRC_MAX_DIMS];
+    const void *fill;
 } zarrc_repr;
 
 /** What a codec is told when it is created. */

@@ -15,6 +15,9 @@ int zarrc__codec_init(zarrc__codec *c, const zarrc_codec_type *type, const json_
     int rc = type->create(&c->state, ZJC(config), &init);
     if (rc)
         return zarrc__error_context(rc, "codec '%s': ", type->name);
+    /* The fill element only carries over while the element type is unchanged. */
+    if (c->out.dtype.kind != c->in.dtype.kind || c->out.dtype.item_size != c->in.dtype.item_size)
+        c->out.fill = NULL;
     return ZARRC_OK;
 }
 

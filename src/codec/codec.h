@@ -90,4 +90,43 @@ ZARRC_HIDDEN int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t 
 ZARRC_HIDDEN int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n,
                                         zarrc__scratch *s, zarrc_buf *out, zarrc_buf *keep);
 
+/** True if the pipeline is just the `bytes` codec (then *big_endian is its byte order). */
+ZARRC_HIDDEN bool zarrc__pipeline_bytes_only(const zarrc__pipeline *p, bool *big_endian);
+
+/** True if every element of a contiguous buffer of `nelem` elements of representation `r`
+ *  equals its fill value (bitwise; variable-length items by content). */
+ZARRC_HIDDEN bool zarrc__repr_is_fill(const zarrc_repr *r, const uint8_t *data, size_t nelem);
+
+/* ---- sharding (codec_sharding.c) ---- */
+
+/** A parsed sharding_indexed configuration. Inner chunk i (C order over per_shard) of a shard
+ *  is described by index entries[2i] (offset) and entries[2i+1] (nbytes); both 2^64-1 = empty. */
+typedef struct zarrc__shard_spec {
+    int ndim;
+    int64_t shard[ZARRC_MAX_DIMS];     /* shard shape */
+    int64_t inner[ZARRC_MAX_DIMS];     /* inner chunk shape */
+    int64_t per_shard[ZARRC_MAX_DIMS]; /* inner chunks per shard along each dimension */
+    size_t n_inner;
+    zarrc__pipeline *inner_codecs;
+    zarrc__pipeline *index_codecs;
+    bool index_at_end;
+    size_t index_size;                 /* encoded index bytes */
+} zarrc__shard_spec;
+
+#define ZARRC_SHARD_EMPTY UINT64_MAX
+
+/** The sharding configuration when `p` is exactly [sharding_indexed] (the engine's fast path),
+ *  else NULL. */
+ZARRC_HIDDEN const zarrc__shard_spec *zarrc__pipeline_shard_spec(const zarrc__pipeline *p);
+/** Decode and validate an encoded index into entries (2 * n_inner values). `shard_size` is
+ *  the size of the whole shard value if known (0 otherwise), for bounds checks. */
+ZARRC_HIDDEN int zarrc__shard_index_decode(const zarrc__shard_spec *s, const uint8_t *bytes, size_t n,
+                                           uint64_t shard_size, uint64_t *entries);
+/** Assemble a shard from encoded inner chunks (parts[i].ptr NULL = empty), inner chunks in C
+ *  order, index at the configured end. Sets entries (2 * n_inner) to the new index. */
+ZARRC_HIDDEN int zarrc__shard_assemble(const zarrc__shard_spec *s, const zarrc_vref *parts, zarrc_buf *out,
+                                       uint64_t *entries);
+/** Describe inner chunk i as "(a, b, c)" into buf. */
+ZARRC_HIDDEN void zarrc__shard_inner_name(const zarrc__shard_spec *s, size_t i, char *buf, size_t n);
+
 #endif

@@ -366,3 +366,49 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
         return zarrc_error_set(ZARRC_ECORRUPT, "decoded chunk has %zu bytes, expected %zu", out->size, want);
     return ZARRC_OK;
 }
+
+bool zarrc__repr_is_fill(const zarrc_repr *r, const uint8_t *data, size_t nelem)
+{
+    if (zarrc__dtype_is_vlen(&r->dtype)) {
+        const zarrc_vref *v = (const zarrc_vref *)data, *f = r->fill;
+        for (size_t k = 0; k < nelem; k++) {
+            uint64_t flen = f ? f->len : 0;
+            if (v[k].len != flen || (flen && memcmp(v[k].ptr, f->ptr, flen)))
+                return false;
+        }
+        return true;
+    }
+    size_t es = r->dtype.item_size;
+    const uint8_t *f = r->fill;
+    if (!f) {
+        for (size_t k = 0; k < nelem * es; k++)
+            if (data[k])
+                return false;
+        return true;
+    }
+    for (size_t k = 0; k < nelem; k++, data += es)
+        if (memcmp(data, f, es))
+            return false;
+    return true;
+}
+
+const zarrc__shard_spec *zarrc__pipeline_shard_spec(const zarrc__pipeline *p)
+{
+    if (p->n == 1 && !strcmp(p->codecs[0].type->name, "sharding_indexed"))
+        return p->codecs[0].state;
+    return NULL;
+}
+
+bool zarrc__pipeline_bytes_only(const zarrc__pipeline *p, bool *big_endian)
+{
+    if (p->n != 1 || strcmp(p->codecs[0].type->name, "bytes"))
+        return false;
+    json_object *j = NULL, *conf = NULL, *endian = NULL;
+    if (zarrc__codec_to_json(&j, &p->codecs[0], 3))
+        return false;
+    json_object_object_get_ex(j, "configuration", &conf);
+    json_object_object_get_ex(conf, "endian", &endian);
+    *big_endian = endian && !strcmp(json_object_get_string(endian), "big");
+    json_object_put(j);
+    return true;
+}

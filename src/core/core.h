@@ -90,6 +90,18 @@ ZARRC_HIDDEN bool zarrc__host_big_endian(void);
 /** Reverse the bytes of each `width`-byte word of buf in place. */
 ZARRC_HIDDEN void zarrc__byteswap(void *buf, size_t nwords, size_t width);
 
+/* ---- strided n-d copies ---- */
+
+/** Copy an n-d box of `count` elements of es bytes between two layouts given by byte strides
+ *  (ndim 0 copies one element). */
+ZARRC_HIDDEN void zarrc__copy_box(uint8_t *dst, const int64_t *dst_strides, const uint8_t *src,
+                                  const int64_t *src_strides, const int64_t *count, int ndim, size_t es);
+/** Set every element of an n-d strided box to `val` (es bytes; NULL = zero bytes). */
+ZARRC_HIDDEN void zarrc__fill_box(uint8_t *dst, const int64_t *dst_strides, const int64_t *count, int ndim,
+                                  const uint8_t *val, size_t es);
+/** Set n contiguous elements to `val` (NULL = zero bytes). */
+ZARRC_HIDDEN void zarrc__fill_contiguous(uint8_t *dst, size_t n, const uint8_t *val, size_t es);
+
 /* ---- thread pool ---- */
 
 /** Run fn(ctx, i) for i in [0, n) on the shared pool (the caller participates). Returns the

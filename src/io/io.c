@@ -3,17 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../grid/grid.h"
-#include "io.h"
+#include "io_internal.h"
 
 /* ---- per-thread reusable buffers (no allocation per chunk in steady state) ---- */
-
-typedef struct thread_bufs {
-    zarrc__scratch scratch;
-    zarrc_buf raw;   /* bytes read from the store */
-    zarrc_buf chunk; /* one decoded chunk */
-    zarrc_buf enc;   /* one encoded chunk */
-} thread_bufs;
 
 static pthread_key_t bufs_key;
 static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
@@ -30,107 +22,13 @@ static void bufs_free(void *p)
 
 static void bufs_init(void) { pthread_key_create(&bufs_key, bufs_free); }
 
-static thread_bufs *get_bufs(void)
+thread_bufs *zarrc__io_bufs(void)
 {
     pthread_once(&bufs_once, bufs_init);
     thread_bufs *b = pthread_getspecific(bufs_key);
     if (!b && (b = zarrc__calloc(1, sizeof *b)))
         pthread_setspecific(bufs_key, b);
     return b;
-}
-
-/* ---- strided copies ---- */
-
-/* Copy an n-d box of `count` elements of size es between two strided layouts (byte strides). */
-static void copy_box(uint8_t *dst, const int64_t *ds, const uint8_t *src, const int64_t *ss,
-                     const int64_t *count, int ndim, size_t es)
-{
-    if (ndim == 0) {
-        memcpy(dst, src, es);
-        return;
-    }
-    int64_t idx[ZARRC_MAX_DIMS] = {0};
-    int last = ndim - 1;
-    int64_t n = count[last];
-    for (int d = 0; d < ndim; d++)
-        if (count[d] == 0)
-            return;
-    bool contiguous = ds[last] == (int64_t)es && ss[last] == (int64_t)es;
-    for (;;) {
-        if (contiguous)
-            memcpy(dst, src, (size_t)n * es);
-        else if (es == 8)
-            for (int64_t k = 0; k < n; k++)
-                memcpy(dst + k * ds[last], src + k * ss[last], 8);
-        else if (es == 4)
-            for (int64_t k = 0; k < n; k++)
-                memcpy(dst + k * ds[last], src + k * ss[last], 4);
-        else if (es == 2)
-            for (int64_t k = 0; k < n; k++)
-                memcpy(dst + k * ds[last], src + k * ss[last], 2);
-        else if (es == 1)
-            for (int64_t k = 0; k < n; k++)
-                dst[k * ds[last]] = src[k * ss[last]];
-        else
-            for (int64_t k = 0; k < n; k++)
-                memcpy(dst + k * ds[last], src + k * ss[last], es);
-        int d = last - 1;
-        for (; d >= 0; d--) {
-            dst += ds[d];
-            src += ss[d];
-            if (++idx[d] < count[d])
-                break;
-            dst -= ds[d] * count[d];
-            src -= ss[d] * count[d];
-            idx[d] = 0;
-        }
-        if (d < 0)
-            return;
-    }
-}
-
-/* Fill an n-d strided box with one element value. */
-static void fill_box(uint8_t *dst, const int64_t *ds, const int64_t *count, int ndim, const uint8_t *val, size_t es)
-{
-    int64_t zero[ZARRC_MAX_DIMS] = {0};
-    (void)zero;
-    if (ndim == 0) {
-        memcpy(dst, val, es);
-        return;
-    }
-    int64_t idx[ZARRC_MAX_DIMS] = {0};
-    int last = ndim - 1;
-    for (int d = 0; d < ndim; d++)
-        if (count[d] == 0)
-            return;
-    for (;;) {
-        for (int64_t k = 0; k < count[last]; k++)
-            memcpy(dst + k * ds[last], val, es);
-        int d = last - 1;
-        for (; d >= 0; d--) {
-            dst += ds[d];
-            if (++idx[d] < count[d])
-                break;
-            dst -= ds[d] * count[d];
-            idx[d] = 0;
-        }
-        if (d < 0)
-            return;
-    }
-}
-
-/* Fill a contiguous buffer of n elements by doubling copies. */
-static void fill_contiguous(uint8_t *dst, size_t n, const uint8_t *val, size_t es)
-{
-    if (n == 0)
-        return;
-    memcpy(dst, val, es);
-    size_t done = 1;
-    while (done < n) {
-        size_t k = done <= n - done ? done : n - done;
-        memcpy(dst + done * es, dst, k * es);
-        done += k;
-    }
 }
 
 /* ---- the job shared by all chunk tasks of one call ---- */
@@ -184,7 +82,7 @@ static int read_task(void *ctx, size_t i)
     char key[1024 + 24 * ZARRC_MAX_DIMS];
     zarrc__plan_task(&j->plan, i, runs);
     task_key(j, runs, key, sizeof key - 1);
-    thread_bufs *b = get_bufs();
+    thread_bufs *b = zarrc__io_bufs();
     if (!b)
         return ZARRC_ENOMEM;
 
@@ -200,7 +98,7 @@ static int read_task(void *ctx, size_t i)
     uint8_t *dst = j->data + dst_off;
     int rc = fetch(j, key, &b->raw);
     if (rc == ZARRC_ENOTFOUND) {
-        fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
+        zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
         return ZARRC_OK;
     }
     if (rc)
@@ -229,27 +127,14 @@ static int read_task(void *ctx, size_t i)
     zarrc_buf_release(&none);
     if (rc)
         return chunk_error(j, key, rc);
-    copy_box(dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
+    zarrc__copy_box(dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
     return ZARRC_OK;
 }
 
 static bool all_fill(const io_job *j, const uint8_t *chunk, size_t nelem)
 {
-    const zarrc__array_meta *m = j->a->meta;
-    if (m->fill.is_null)
-        return false;
-    if (j->keeps || zarrc__dtype_is_vlen(&m->dtype)) {
-        const zarrc_vref *v = (const zarrc_vref *)chunk;
-        for (size_t k = 0; k < nelem; k++)
-            if (v[k].len != m->fill.size || (v[k].len && memcmp(v[k].ptr, m->fill.bytes, v[k].len)))
-                return false;
-        return true;
-    }
-    const uint8_t *f = fill_of(j);
-    for (size_t k = 0; k < nelem; k++)
-        if (memcmp(chunk + k * j->es, f, j->es))
-            return false;
-    return true;
+    /* A v2 array without a fill value stores every chunk it writes. */
+    return !j->a->meta->fill.is_null && zarrc__repr_is_fill(&j->a->pipeline->chunk, chunk, nelem);
 }
 
 static int write_task(void *ctx, size_t i)
@@ -261,7 +146,7 @@ static int write_task(void *ctx, size_t i)
     char key[1024 + 24 * ZARRC_MAX_DIMS];
     zarrc__plan_task(&j->plan, i, runs);
     task_key(j, runs, key, sizeof key - 1);
-    thread_bufs *b = get_bufs();
+    thread_bufs *b = zarrc__io_bufs();
     if (!b)
         return ZARRC_ENOMEM;
 
@@ -292,12 +177,12 @@ static int write_task(void *ctx, size_t i)
                 return chunk_error(j, key, rc);
             }
         } else if (rc == ZARRC_ENOTFOUND)
-            fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
+            zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
         else
             return rc;
     } else if (padded)
-        fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
-    copy_box(b->chunk.data + dst_off, dstride, j->data + src_off, j->dstride, n, nd, j->es);
+        zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
+    zarrc__copy_box(b->chunk.data + dst_off, dstride, j->data + src_off, j->dstride, n, nd, j->es);
 
     if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem)) {
         rc = zarrc__store_erase(j->a->store, key);
@@ -318,8 +203,6 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
     const zarrc__array_meta *m = a->meta;
     memset(j, 0, sizeof *j);
     j->a = a;
-    if (!a->pipeline)
-        return zarrc_error_set(ZARRC_EINTERNAL, "array has no codec pipeline");
     int rc = zarrc__plan_make(&j->plan, m->ndim, m->shape, m->chunks, start, count, step);
     if (rc)
         return rc;
@@ -347,7 +230,7 @@ static int64_t box_elems(int ndim, const int64_t *count)
 {
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
-        n *= count[d];
+        n *= count[d] > 0 ? count[d] : 0;
     return n;
 }
 
@@ -356,41 +239,82 @@ static int finish(const zarrc__io_array *a, int rc)
     return rc ? zarrc__error_context(rc, "array '%s': ", a->name) : ZARRC_OK;
 }
 
+/* Read a box into `target` (elements of es bytes; vrefs for vlen types, whose bytes stay in
+ * *keeps until the caller releases them). */
+static int read_box(const zarrc__io_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
+                    uint8_t *target, zarrc_buf **keeps, size_t *nkeeps)
+{
+    const zarrc__shard_spec *spec = zarrc__pipeline_shard_spec(a->pipeline);
+    size_t es = zarrc_dtype_elem_size(&a->meta->dtype);
+    if (spec)
+        return zarrc__io_shard_read(a, spec, start, count, step, target, es, keeps, nkeeps);
+    io_job j;
+    int rc = job_init(&j, a, start, count, step);
+    if (rc == ZARRC_OK && keeps) {
+        j.keeps = *keeps = zarrc__calloc(j.plan.ntasks ? j.plan.ntasks : 1, sizeof **keeps);
+        *nkeeps = j.plan.ntasks;
+        if (!j.keeps)
+            rc = ZARRC_ENOMEM;
+    }
+    j.data = target;
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.plan.ntasks, read_task, &j);
+    zarrc__plan_free(&j.plan);
+    return rc;
+}
+
+static int write_box(const zarrc__io_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
+                     const uint8_t *source)
+{
+    const zarrc__shard_spec *spec = zarrc__pipeline_shard_spec(a->pipeline);
+    size_t es = zarrc_dtype_elem_size(&a->meta->dtype);
+    if (spec)
+        return zarrc__io_shard_write(a, spec, start, count, step, source, es);
+    io_job j;
+    int rc = job_init(&j, a, start, count, step);
+    j.data = (uint8_t *)source;
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.plan.ntasks, write_task, &j);
+    zarrc__plan_free(&j.plan);
+    return rc;
+}
+
+static int check_box(const zarrc__io_array *a, const int64_t *count)
+{
+    if (!a->pipeline)
+        return zarrc_error_set(ZARRC_EINTERNAL, "array has no codec pipeline");
+    for (int d = 0; d < a->meta->ndim; d++)
+        if (count[d] < 0)
+            return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: negative count", d);
+    return ZARRC_OK;
+}
+
 int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                    const int64_t *step, void *out, size_t out_size)
 {
-    io_job j;
-    int rc = job_init(&j, a, start, count, step);
+    int rc = check_box(a, count);
     if (rc)
         return finish(a, rc);
     int64_t nelem = box_elems(a->meta->ndim, count);
-    bool vlen = zarrc__dtype_is_vlen(&a->meta->dtype);
-    if (!vlen) {
-        if (out_size != (size_t)nelem * j.es) {
-            zarrc__plan_free(&j.plan);
+    size_t es = zarrc_dtype_elem_size(&a->meta->dtype);
+    if (!zarrc__dtype_is_vlen(&a->meta->dtype)) {
+        if (out_size != (size_t)nelem * es)
             return finish(a, zarrc_error_set(ZARRC_EINVAL, "output buffer has %zu bytes, the selection "
-                                             "needs %lld", out_size, (long long)nelem * (long long)j.es));
-        }
-        j.data = out;
-        rc = zarrc__pool_run(j.plan.ntasks, read_task, &j);
-        zarrc__plan_free(&j.plan);
-        return finish(a, rc);
+                                             "needs %lld", out_size, (long long)nelem * (long long)es));
+        return finish(a, read_box(a, start, count, step, out, NULL, NULL));
     }
     /* Variable-length: gather vrefs, then pack into one contiguous zarrc_vlen. */
     zarrc_vlen *v = out;
-    if (out_size != sizeof *v) {
-        zarrc__plan_free(&j.plan);
+    if (out_size != sizeof *v)
         return finish(a, zarrc_error_set(ZARRC_EINVAL, "variable-length reads take a zarrc_vlen"));
-    }
     memset(v, 0, sizeof *v);
-    zarrc_vref *refs = zarrc__malloc((size_t)nelem * sizeof *refs);
-    j.keeps = zarrc__calloc(j.plan.ntasks ? j.plan.ntasks : 1, sizeof *j.keeps);
+    zarrc_vref *refs = zarrc__malloc((size_t)(nelem ? nelem : 1) * sizeof *refs);
+    zarrc_buf *keeps = NULL;
+    size_t nkeeps = 0;
     v->offsets = zarrc__malloc(((size_t)nelem + 1) * sizeof *v->offsets);
-    rc = refs && j.keeps && v->offsets ? ZARRC_OK : ZARRC_ENOMEM;
-    if (rc == ZARRC_OK) {
-        j.data = (uint8_t *)refs;
-        rc = zarrc__pool_run(j.plan.ntasks, read_task, &j);
-    }
+    rc = refs && v->offsets ? ZARRC_OK : ZARRC_ENOMEM;
+    if (rc == ZARRC_OK)
+        rc = read_box(a, start, count, step, (uint8_t *)refs, &keeps, &nkeeps);
     if (rc == ZARRC_OK) {
         size_t total = 0;
         for (int64_t k = 0; k < nelem; k++)
@@ -411,11 +335,10 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
             v->size = total;
         }
     }
-    for (size_t t = 0; j.keeps && t < j.plan.ntasks; t++)
-        zarrc_buf_release(&j.keeps[t]);
-    free(j.keeps);
+    for (size_t t = 0; t < nkeeps; t++)
+        zarrc_buf_release(&keeps[t]);
+    free(keeps);
     free(refs);
-    zarrc__plan_free(&j.plan);
     if (rc)
         zarrc_vlen_clear(v);
     return finish(a, rc);
@@ -424,39 +347,37 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
 int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                     const int64_t *step, const void *in, size_t in_size)
 {
-    io_job j;
-    int rc = job_init(&j, a, start, count, step);
+    int rc = check_box(a, count);
     if (rc)
         return finish(a, rc);
     int64_t nelem = box_elems(a->meta->ndim, count);
+    size_t es = zarrc_dtype_elem_size(&a->meta->dtype);
+    if (!zarrc__dtype_is_vlen(&a->meta->dtype)) {
+        if (in_size != (size_t)nelem * es)
+            return finish(a, zarrc_error_set(ZARRC_EINVAL, "input has %zu bytes, the selection needs %lld",
+                                             in_size, (long long)nelem * (long long)es));
+        return finish(a, write_box(a, start, count, step, in));
+    }
+    const zarrc_vlen *v = in;
     zarrc_vref *refs = NULL;
-    if (zarrc__dtype_is_vlen(&a->meta->dtype)) {
-        const zarrc_vlen *v = in;
-        if (in_size != sizeof *v)
-            rc = zarrc_error_set(ZARRC_EINVAL, "variable-length writes take a zarrc_vlen");
-        else if (v->count != nelem)
-            rc = zarrc_error_set(ZARRC_EINVAL, "%lld values given, the selection has %lld",
-                                 (long long)v->count, (long long)nelem);
-        else if (nelem && (!v->offsets || v->offsets[0] != 0 || v->offsets[nelem] > v->size))
-            rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets are inconsistent with its size");
-        if (rc == ZARRC_OK && !(refs = zarrc__malloc((size_t)(nelem ? nelem : 1) * sizeof *refs)))
-            rc = ZARRC_ENOMEM;
-        for (int64_t k = 0; rc == ZARRC_OK && k < nelem; k++) {
-            if (v->offsets[k + 1] < v->offsets[k]) {
-                rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets decrease at item %lld", (long long)k);
-                break;
-            }
-            refs[k] = (zarrc_vref){v->data + v->offsets[k], v->offsets[k + 1] - v->offsets[k]};
+    if (in_size != sizeof *v)
+        rc = zarrc_error_set(ZARRC_EINVAL, "variable-length writes take a zarrc_vlen");
+    else if (v->count != nelem)
+        rc = zarrc_error_set(ZARRC_EINVAL, "%lld values given, the selection has %lld", (long long)v->count,
+                             (long long)nelem);
+    else if (nelem && (!v->offsets || v->offsets[0] != 0 || v->offsets[nelem] > v->size))
+        rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets are inconsistent with its size");
+    if (rc == ZARRC_OK && !(refs = zarrc__malloc((size_t)(nelem ? nelem : 1) * sizeof *refs)))
+        rc = ZARRC_ENOMEM;
+    for (int64_t k = 0; rc == ZARRC_OK && k < nelem; k++) {
+        if (v->offsets[k + 1] < v->offsets[k]) {
+            rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets decrease at item %lld", (long long)k);
+            break;
         }
-        j.data = (uint8_t *)refs;
-    } else if (in_size != (size_t)nelem * j.es)
-        rc = zarrc_error_set(ZARRC_EINVAL, "input has %zu bytes, the selection needs %lld", in_size,
-                             (long long)nelem * (long long)j.es);
-    else
-        j.data = (uint8_t *)in;
+        refs[k] = (zarrc_vref){v->data + v->offsets[k], v->offsets[k + 1] - v->offsets[k]};
+    }
     if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.plan.ntasks, write_task, &j);
+        rc = write_box(a, start, count, step, (const uint8_t *)refs);
     free(refs);
-    zarrc__plan_free(&j.plan);
     return finish(a, rc);
 }

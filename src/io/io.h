@@ -10,6 +10,15 @@
 #include "../meta/meta.h"
 #include "../store/store.h"
 
+/** Decoded shard indexes of one array, bounded in bytes (LRU). Thread-safe. */
+typedef struct zarrc__index_cache zarrc__index_cache;
+ZARRC_HIDDEN zarrc__index_cache *zarrc__index_cache_new(size_t max_bytes);
+ZARRC_HIDDEN void zarrc__index_cache_free(zarrc__index_cache *c);
+/** Copy a cached index (n uint64 values) out; false if not cached. */
+ZARRC_HIDDEN bool zarrc__index_cache_get(zarrc__index_cache *c, const char *key, uint64_t *entries, size_t n);
+ZARRC_HIDDEN void zarrc__index_cache_put(zarrc__index_cache *c, const char *key, const uint64_t *entries, size_t n);
+ZARRC_HIDDEN void zarrc__index_cache_drop(zarrc__index_cache *c, const char *key);
+
 /** What the engine needs to know about an array (owned by the node layer). */
 typedef struct zarrc__io_array {
     zarrc_store *store;
@@ -18,6 +27,7 @@ typedef struct zarrc__io_array {
     const zarrc__array_meta *meta;
     const zarrc__pipeline *pipeline;
     bool write_empty;
+    zarrc__index_cache *index_cache; /* sharded arrays; may be NULL */
 } zarrc__io_array;
 
 ZARRC_HIDDEN int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,

@@ -16,6 +16,15 @@ void zarrc__meta_clear(zarrc__array_meta *m)
     memset(m, 0, sizeof *m);
 }
 
+const void *zarrc__meta_fill_element(zarrc__array_meta *m)
+{
+    if (zarrc__dtype_is_vlen(&m->dtype)) {
+        m->fill_ref = (zarrc_vref){m->fill.bytes, m->fill.size};
+        return &m->fill_ref;
+    }
+    return m->fill.is_null ? NULL : m->fill.bytes;
+}
+
 static json_object *member(const json_object *o, const char *key)
 {
     json_object *v = NULL;

@@ -16,6 +16,7 @@ typedef struct zarrc__array_meta {
     int64_t chunks[ZARRC_MAX_DIMS];
     zarrc_dtype_info dtype;
     zarrc__fill fill;
+    zarrc_vref fill_ref;    /* variable-length types: the fill element as a vref into fill */
     bool key_c_prefix;      /* v3 "default" chunk key encoding ("c" + sep + indices) */
     char separator;         /* '/' or '.' */
     json_object *codecs;    /* v3: the "codecs" list (owned) */
@@ -32,6 +33,9 @@ ZARRC_HIDDEN int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *d
 /** Parse a v2 .zarray document; `attrs` is the .zattrs object or NULL. */
 ZARRC_HIDDEN int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *zarray, const json_object *attrs);
 ZARRC_HIDDEN void zarrc__meta_clear(zarrc__array_meta *m);
+/** One fill element in array representation (native order; a zarrc_vref for variable-length
+ *  types), or NULL for zeros (v2 null fill). Valid while `m` is. */
+ZARRC_HIDDEN const void *zarrc__meta_fill_element(zarrc__array_meta *m);
 
 /** v3 document: codecs list given (the pipeline's v3 spelling); takes ownership of `codecs`. */
 ZARRC_HIDDEN json_object *zarrc__meta_emit_v3(const zarrc__array_meta *m, json_object *codecs);

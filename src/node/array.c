@@ -13,7 +13,11 @@ struct zarrc_array {
     zarrc__error_saved pipeline_err;
     json_object *doc;          /* the stored metadata document */
     bool write_empty;
+    zarrc__index_cache *index_cache; /* sharded arrays: decoded shard indexes */
 };
+
+/* Shard indexes kept per open array (bytes). */
+#define INDEX_CACHE_BYTES (16u << 20)
 
 void zarrc_vlen_clear(zarrc_vlen *v)
 {
@@ -26,7 +30,7 @@ void zarrc_vlen_clear(zarrc_vlen *v)
 
 static const char *display(const char *path) { return *path ? path : "/"; }
 
-static zarrc_repr chunk_repr(const zarrc__array_meta *m)
+static zarrc_repr chunk_repr(zarrc__array_meta *m)
 {
     zarrc_repr r;
     memset(&r, 0, sizeof r);
@@ -34,11 +38,12 @@ static zarrc_repr chunk_repr(const zarrc__array_meta *m)
     r.ndim = m->ndim;
     for (int d = 0; d < m->ndim; d++)
         r.shape[d] = m->chunks[d];
+    r.fill = zarrc__meta_fill_element(m);
     return r;
 }
 
 /* Build the codec pipeline of parsed metadata. */
-static int build_pipeline(zarrc__pipeline **p, const zarrc__array_meta *m)
+static int build_pipeline(zarrc__pipeline **p, zarrc__array_meta *m)
 {
     zarrc_repr r = chunk_repr(m);
     if (m->format == 3)
@@ -105,6 +110,8 @@ static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
         zarrc__error_save(&a->pipeline_err, ZARRC_EUNSUPPORTED);
         zarrc__error_clear();
     }
+    if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
+        a->index_cache = zarrc__index_cache_new(INDEX_CACHE_BYTES); /* best effort: NULL = no cache */
     a->store = zarrc__store_ref(store);
     *out = a;
     return ZARRC_OK;
@@ -129,6 +136,7 @@ void zarrc_array_free(zarrc_array *a)
 {
     if (!a)
         return;
+    zarrc__index_cache_free(a->index_cache);
     zarrc__pipeline_free(a->pipeline);
     zarrc__meta_clear(&a->meta);
     json_object_put(a->doc);
@@ -490,7 +498,8 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
 
 static zarrc__io_array io_of(const zarrc_array *a)
 {
-    zarrc__io_array io = {a->store, a->prefix, display(a->path), &a->meta, a->pipeline, a->write_empty};
+    zarrc__io_array io = {a->store, a->prefix, display(a->path), &a->meta, a->pipeline, a->write_empty,
+                          a->index_cache};
     return io;
 }
 

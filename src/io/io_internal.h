@@ -1,0 +1,27 @@
+/* io_internal.h — pieces shared by the I/O engine's files (io.c, io_shard.c). */
+#ifndef ZARRC_IO_INTERNAL_H
+#define ZARRC_IO_INTERNAL_H
+
+#include "../grid/grid.h"
+#include "io.h"
+
+/** Per-thread reusable buffers: no allocation per chunk in steady state. */
+typedef struct thread_bufs {
+    zarrc__scratch scratch;
+    zarrc_buf raw;   /* bytes read from the store */
+    zarrc_buf chunk; /* one decoded chunk */
+    zarrc_buf enc;   /* one encoded chunk */
+} thread_bufs;
+
+/** This thread's buffers (NULL on allocation failure). */
+ZARRC_HIDDEN thread_bufs *zarrc__io_bufs(void);
+
+/** Sharded arrays (the pipeline is exactly [sharding_indexed]): partial reads and writes. */
+ZARRC_HIDDEN int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec,
+                                      const int64_t *start, const int64_t *count, const int64_t *step,
+                                      uint8_t *out, size_t es, zarrc_buf **keeps_out, size_t *nkeeps);
+ZARRC_HIDDEN int zarrc__io_shard_write(const zarrc__io_array *a, const zarrc__shard_spec *spec,
+                                       const int64_t *start, const int64_t *count, const int64_t *step,
+                                       const uint8_t *in, size_t es);
+
+#endif

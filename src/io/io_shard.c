@@ -1,0 +1,589 @@
+/*
+ * io_shard.c — reads and writes of arrays whose only codec is sharding_indexed.
+ *
+ * The selection is planned over the inner chunk grid; inner chunks are grouped by shard.
+ * Read:  (A) per shard: the index (cache, else one range request — a suffix when the index is
+ *            at the end), then the needed inner chunks with requests merged when they are
+ *            adjacent or close; (B) per inner chunk: decode into the destination.
+ * Write: (1) per shard: the old shard if it is only partly overwritten; (2) per touched inner
+ *            chunk: merge + encode (only touched inner chunks are decoded); (3) per shard:
+ *            assemble new + untouched old encoded bytes (copied as they are), one set — or
+ *            erase the shard when no inner chunk is left.
+ * Each phase runs on the shared pool; errors report the lowest failing shard / inner chunk.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "io_internal.h"
+
+#define MERGE_GAP (64 * 1024) /* inner chunks closer than this are fetched in one request */
+#define KEY_MAX (1024 + 24 * ZARRC_MAX_DIMS)
+
+typedef struct group {
+    size_t begin, end; /* runs [begin, end) along one dimension belong to this shard */
+    int64_t shard;
+} group;
+
+enum { REC_FILL, REC_DATA, REC_PARTIAL };
+
+typedef struct inner_rec {
+    int state;
+    size_t shard;        /* index of its shard record */
+    size_t local;        /* inner chunk index within the shard (C order) */
+    const uint8_t *ptr;  /* read: encoded bytes (or the selected byte range for REC_PARTIAL) */
+    size_t len;
+    zarrc_buf enc;       /* write: the new encoded inner chunk */
+    bool empty;          /* write: equals the fill value, not stored */
+} inner_rec;
+
+typedef struct shard_rec {
+    char key[KEY_MAX];
+    bool missing;
+    bool covered;        /* write: every in-bounds inner chunk is fully overwritten */
+    uint64_t *entries;   /* decoded index, or NULL */
+    zarrc_buf *bufs;     /* read: fetched ranges; write: bufs[0] = the whole old shard */
+    size_t nbufs;
+} shard_rec;
+
+typedef struct shard_job {
+    const zarrc__io_array *a;
+    const zarrc__shard_spec *s;
+    zarrc__plan plan;
+    group *groups[ZARRC_MAX_DIMS];
+    size_t ngroups[ZARRC_MAX_DIMS];
+    size_t nshards;
+    shard_rec *shards;
+    inner_rec *recs;
+    size_t es, inner_elems;
+    int64_t istride[ZARRC_MAX_DIMS]; /* byte strides inside an inner chunk */
+    int64_t dstride[ZARRC_MAX_DIMS]; /* byte strides of the caller's box */
+    int64_t count[ZARRC_MAX_DIMS];
+    uint8_t *data;
+    bool bytes_only, big_endian;
+    zarrc_buf *keeps;                /* vlen reads: per inner task */
+} shard_job;
+
+static void job_free(shard_job *j)
+{
+    for (size_t i = 0; j->shards && i < j->nshards; i++) {
+        free(j->shards[i].entries);
+        for (size_t k = 0; k < j->shards[i].nbufs; k++)
+            zarrc_buf_release(&j->shards[i].bufs[k]);
+        free(j->shards[i].bufs);
+    }
+    for (size_t t = 0; j->recs && t < j->plan.ntasks; t++)
+        zarrc_buf_release(&j->recs[t].enc);
+    free(j->shards);
+    free(j->recs);
+    for (int d = 0; d < j->plan.ndim; d++)
+        free(j->groups[d]);
+    zarrc__plan_free(&j->plan);
+}
+
+static int job_init(shard_job *j, const zarrc__io_array *a, const zarrc__shard_spec *s, const int64_t *start,
+                    const int64_t *count, const int64_t *step, size_t es)
+{
+    const zarrc__array_meta *m = a->meta;
+    memset(j, 0, sizeof *j);
+    j->a = a;
+    j->s = s;
+    j->es = es;
+    int rc = zarrc__plan_make(&j->plan, m->ndim, m->shape, s->inner, start, count, step);
+    if (rc)
+        return rc;
+    int64_t bs = (int64_t)es, is = (int64_t)es;
+    j->inner_elems = 1;
+    for (int d = m->ndim - 1; d >= 0; d--) {
+        j->count[d] = count[d];
+        j->dstride[d] = bs;
+        bs *= count[d];
+        j->istride[d] = is;
+        is *= s->inner[d];
+        j->inner_elems *= (size_t)s->inner[d];
+    }
+    j->nshards = j->plan.ntasks ? 1 : 0;
+    for (int d = 0; d < m->ndim && j->nshards; d++) {
+        j->groups[d] = zarrc__malloc(j->plan.nruns[d] * sizeof(group));
+        if (!j->groups[d])
+            return ZARRC_ENOMEM;
+        size_t g = 0;
+        for (size_t r = 0; r < j->plan.nruns[d]; r++) {
+            int64_t sh = j->plan.runs[d][r].chunk / s->per_shard[d];
+            if (g == 0 || j->groups[d][g - 1].shard != sh)
+                j->groups[d][g++] = (group){r, r, sh};
+            j->groups[d][g - 1].end = r + 1;
+        }
+        j->ngroups[d] = g;
+        j->nshards *= g;
+    }
+    j->shards = zarrc__calloc(j->nshards ? j->nshards : 1, sizeof *j->shards);
+    j->recs = zarrc__calloc(j->plan.ntasks ? j->plan.ntasks : 1, sizeof *j->recs);
+    if (!j->shards || !j->recs)
+        return ZARRC_ENOMEM;
+    j->bytes_only = zarrc__pipeline_bytes_only(s->inner_codecs, &j->big_endian);
+    return ZARRC_OK;
+}
+
+/* The inner tasks of shard si: global task indexes and local (in-shard) indexes. Also sets
+ * the shard's key and coordinates. Returns the count (tasks/locals hold n_inner entries). */
+static size_t shard_tasks(shard_job *j, size_t si, size_t *tasks, size_t *locals, int64_t *coords)
+{
+    int nd = j->plan.ndim;
+    size_t gi[ZARRC_MAX_DIMS], r[ZARRC_MAX_DIMS];
+    size_t rest = si;
+    for (int d = nd - 1; d >= 0; d--) {
+        gi[d] = rest % j->ngroups[d];
+        rest /= j->ngroups[d];
+        coords[d] = j->groups[d][gi[d]].shard;
+        r[d] = j->groups[d][gi[d]].begin;
+    }
+    size_t n = 0;
+    for (;;) {
+        size_t t = 0, li = 0;
+        for (int d = 0; d < nd; d++) {
+            t = t * j->plan.nruns[d] + r[d];
+            li = li * (size_t)j->s->per_shard[d] + (size_t)(j->plan.runs[d][r[d]].chunk % j->s->per_shard[d]);
+        }
+        tasks[n] = t;
+        locals[n++] = li;
+        int d = nd - 1;
+        for (; d >= 0; d--) {
+            if (++r[d] < j->groups[d][gi[d]].end)
+                break;
+            r[d] = j->groups[d][gi[d]].begin;
+        }
+        if (d < 0)
+            return n;
+    }
+}
+
+static void shard_key(const shard_job *j, const int64_t *coords, char *key)
+{
+    size_t pl = strlen(j->a->prefix);
+    memcpy(key, j->a->prefix, pl);
+    zarrc__meta_chunk_key(j->a->meta, coords, key + pl, KEY_MAX - pl - 1);
+}
+
+static int shard_error(const shard_job *j, size_t si, int rc)
+{
+    return zarrc__error_context(rc, "shard '%s': ", j->shards[si].key);
+}
+
+static int inner_error(const shard_job *j, const inner_rec *rec, int rc)
+{
+    char name[32 + 24 * ZARRC_MAX_DIMS];
+    zarrc__shard_inner_name(j->s, rec->local, name, sizeof name);
+    return zarrc__error_context(rc, "shard '%s': inner chunk %s: ", j->shards[rec->shard].key, name);
+}
+
+/* Fetch and decode a shard's index (cache first). ENOTFOUND if the shard does not exist. */
+static int load_index(shard_job *j, shard_rec *sr)
+{
+    const zarrc__shard_spec *s = j->s;
+    sr->entries = zarrc__malloc(s->n_inner * 16);
+    if (!sr->entries)
+        return ZARRC_ENOMEM;
+    if (zarrc__index_cache_get(j->a->index_cache, sr->key, sr->entries, s->n_inner * 2))
+        return ZARRC_OK;
+    zarrc_buf ib = ZARRC_BUF_INIT;
+    int rc = s->index_at_end ? zarrc__store_get(j->a->store, sr->key, -(int64_t)s->index_size, -1, &ib)
+                             : zarrc__store_get(j->a->store, sr->key, 0, (int64_t)s->index_size, &ib);
+    if (rc == ZARRC_OK && ib.size != s->index_size)
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "shard of %zu bytes is shorter than its index (%zu bytes)",
+                             ib.size, s->index_size);
+    if (rc == ZARRC_OK)
+        rc = zarrc__shard_index_decode(s, ib.data, ib.size, 0, sr->entries);
+    if (rc == ZARRC_OK)
+        zarrc__index_cache_put(j->a->index_cache, sr->key, sr->entries, s->n_inner * 2);
+    zarrc_buf_release(&ib);
+    return rc;
+}
+
+typedef struct span {
+    uint64_t start, end;
+    size_t task;
+} span;
+
+static int cmp_span(const void *a, const void *b)
+{
+    const span *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Read phase A: index + merged range requests for one shard. */
+static int read_shard(void *ctx, size_t si)
+{
+    shard_job *j = ctx;
+    const zarrc__shard_spec *s = j->s;
+    shard_rec *sr = &j->shards[si];
+    size_t *tasks = zarrc__malloc(2 * s->n_inner * sizeof *tasks);
+    span *spans = zarrc__malloc(s->n_inner * sizeof *spans);
+    zarrc_get_request *reqs = zarrc__malloc(s->n_inner * sizeof *reqs);
+    size_t *req_of = zarrc__malloc(s->n_inner * sizeof *req_of);
+    int64_t coords[ZARRC_MAX_DIMS];
+    int rc = tasks && spans && reqs && req_of ? ZARRC_OK : ZARRC_ENOMEM;
+    size_t n = 0, ns = 0, nreq = 0;
+    if (rc)
+        goto done;
+    size_t *locals = tasks + s->n_inner;
+    n = shard_tasks(j, si, tasks, locals, coords);
+    shard_key(j, coords, sr->key);
+    for (size_t k = 0; k < n; k++) {
+        j->recs[tasks[k]].shard = si;
+        j->recs[tasks[k]].local = locals[k];
+        j->recs[tasks[k]].state = REC_FILL;
+    }
+    rc = load_index(j, sr);
+    if (rc == ZARRC_ENOTFOUND) { /* a missing shard reads as the fill value */
+        sr->missing = true;
+        rc = ZARRC_OK;
+        goto done;
+    }
+    if (rc)
+        goto done;
+    for (size_t k = 0; k < n && rc == ZARRC_OK; k++) {
+        inner_rec *rec = &j->recs[tasks[k]];
+        uint64_t off = sr->entries[2 * locals[k]], len = sr->entries[2 * locals[k] + 1];
+        if (off == ZARRC_SHARD_EMPTY)
+            continue;
+        uint64_t a = off, b = off + len;
+        rec->state = REC_DATA;
+        if (j->bytes_only) {
+            /* Uncompressed inner chunk: fetch only the span of the selected elements. */
+            const zarrc__run *runs[ZARRC_MAX_DIMS];
+            zarrc__plan_task(&j->plan, tasks[k], runs);
+            uint64_t lo = 0, hi = 0;
+            for (int d = 0; d < j->plan.ndim; d++) {
+                lo += (uint64_t)(runs[d]->offset * j->istride[d]);
+                hi += (uint64_t)((runs[d]->offset + (runs[d]->n - 1) * j->plan.step[d]) * j->istride[d]);
+            }
+            if (len != j->inner_elems * j->es) {
+                char name[32 + 24 * ZARRC_MAX_DIMS];
+                zarrc__shard_inner_name(s, locals[k], name, sizeof name);
+                rc = zarrc_error_set(ZARRC_ECORRUPT, "inner chunk %s has %llu bytes, expected %zu", name,
+                                     (unsigned long long)len, j->inner_elems * j->es);
+            }
+            else if (hi + j->es - lo < len) {
+                a = off + lo;
+                b = off + hi + j->es;
+                rec->state = REC_PARTIAL;
+            }
+        }
+        spans[ns++] = (span){a, b, tasks[k]};
+    }
+    if (rc)
+        goto done;
+    qsort(spans, ns, sizeof *spans, cmp_span);
+    for (size_t k = 0; k < ns; k++) {
+        if (nreq && spans[k].start <= (uint64_t)reqs[nreq - 1].offset + (uint64_t)reqs[nreq - 1].length + MERGE_GAP) {
+            uint64_t end = (uint64_t)reqs[nreq - 1].offset + (uint64_t)reqs[nreq - 1].length;
+            if (spans[k].end > end)
+                reqs[nreq - 1].length = (int64_t)(spans[k].end - (uint64_t)reqs[nreq - 1].offset);
+        } else
+            reqs[nreq++] = (zarrc_get_request){sr->key, (int64_t)spans[k].start,
+                                               (int64_t)(spans[k].end - spans[k].start), NULL, 0};
+        req_of[k] = nreq - 1;
+    }
+    sr->bufs = zarrc__calloc(nreq ? nreq : 1, sizeof *sr->bufs);
+    if (!sr->bufs) {
+        rc = ZARRC_ENOMEM;
+        goto done;
+    }
+    sr->nbufs = nreq;
+    for (size_t r = 0; r < nreq; r++)
+        reqs[r].out = &sr->bufs[r];
+    if (nreq && (rc = zarrc__store_get_many(j->a->store, reqs, nreq)))
+        goto done;
+    for (size_t r = 0; r < nreq && rc == ZARRC_OK; r++) {
+        if (reqs[r].status == ZARRC_ENOTFOUND)
+            rc = zarrc_error_set(ZARRC_EIO, "the shard disappeared while being read");
+        else if (reqs[r].status)
+            rc = reqs[r].status;
+        else if (sr->bufs[r].size != (size_t)reqs[r].length) {
+            zarrc__index_cache_drop(j->a->index_cache, sr->key);
+            rc = zarrc_error_set(ZARRC_ECORRUPT, "the index points past the end of the shard (bytes %lld..%lld "
+                                 "requested, %zu returned)", (long long)reqs[r].offset,
+                                 (long long)(reqs[r].offset + reqs[r].length), sr->bufs[r].size);
+        }
+    }
+    for (size_t k = 0; k < ns && rc == ZARRC_OK; k++) {
+        inner_rec *rec = &j->recs[spans[k].task];
+        zarrc_get_request *q = &reqs[req_of[k]];
+        rec->ptr = q->out->data + (spans[k].start - (uint64_t)q->offset);
+        rec->len = (size_t)(spans[k].end - spans[k].start);
+    }
+done:
+    free(tasks);
+    free(spans);
+    free(reqs);
+    free(req_of);
+    return rc ? shard_error(j, si, rc) : ZARRC_OK;
+}
+
+/* Where an inner task's elements sit: `box_off` in the caller's box, `chunk_off` and strides
+ * `cstride` in the inner chunk. True if the whole inner chunk is selected. */
+static bool inner_box(const shard_job *j, const zarrc__run **runs, int64_t *n, int64_t *box_off, int64_t *chunk_off,
+                      int64_t *cstride)
+{
+    bool whole = true;
+    *box_off = *chunk_off = 0;
+    for (int d = 0; d < j->plan.ndim; d++) {
+        n[d] = runs[d]->n;
+        *box_off += runs[d]->sel_pos * j->dstride[d];
+        *chunk_off += runs[d]->offset * j->istride[d];
+        cstride[d] = j->istride[d] * j->plan.step[d];
+        whole &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == j->s->inner[d];
+    }
+    return whole;
+}
+
+/* Read phase B: one inner chunk into the destination. */
+static int read_inner(void *ctx, size_t t)
+{
+    shard_job *j = ctx;
+    inner_rec *rec = &j->recs[t];
+    const zarrc__run *runs[ZARRC_MAX_DIMS];
+    int64_t n[ZARRC_MAX_DIMS], sstride[ZARRC_MAX_DIMS], dst_off, src_off;
+    int nd = j->plan.ndim;
+    zarrc__plan_task(&j->plan, t, runs);
+    bool whole = inner_box(j, runs, n, &dst_off, &src_off, sstride);
+    uint8_t *dst = j->data + dst_off;
+    const zarrc_repr *ir = &j->s->inner_codecs->chunk;
+    if (rec->state == REC_FILL) {
+        zarrc__fill_box(dst, j->dstride, n, nd, ir->fill, j->es);
+        return ZARRC_OK;
+    }
+    if (rec->state == REC_PARTIAL) {
+        /* The fetched bytes start at the first selected element; fix the byte order in place. */
+        if (j->big_endian != zarrc__host_big_endian())
+            zarrc__byteswap((uint8_t *)rec->ptr, rec->len / zarrc__dtype_swap_width(&ir->dtype),
+                            zarrc__dtype_swap_width(&ir->dtype));
+        zarrc__copy_box(dst, j->dstride, rec->ptr, sstride, n, nd, j->es);
+        return ZARRC_OK;
+    }
+    thread_bufs *b = zarrc__io_bufs();
+    if (!b)
+        return ZARRC_ENOMEM;
+    zarrc_buf none = ZARRC_BUF_INIT, *keep = j->keeps ? &j->keeps[t] : &none;
+    bool direct = whole && !j->keeps;
+    if (direct) {
+        int first = 0;
+        while (first < nd && n[first] == 1)
+            first++;
+        for (int d = first + 1; d < nd; d++)
+            direct &= n[d] == j->count[d];
+    }
+    int rc;
+    if (direct) {
+        zarrc_buf out = {dst, 0, j->inner_elems * j->es, 1};
+        rc = zarrc__pipeline_decode(j->s->inner_codecs, rec->ptr, rec->len, &b->scratch, &out, &none);
+    } else {
+        rc = zarrc_buf_reserve(&b->chunk, j->inner_elems * j->es);
+        if (rc == ZARRC_OK)
+            rc = zarrc__pipeline_decode(j->s->inner_codecs, rec->ptr, rec->len, &b->scratch, &b->chunk, keep);
+        if (rc == ZARRC_OK)
+            zarrc__copy_box(dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
+    }
+    zarrc_buf_release(&none);
+    return rc ? inner_error(j, rec, rc) : ZARRC_OK;
+}
+
+int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
+                         const int64_t *count, const int64_t *step, uint8_t *out, size_t es,
+                         zarrc_buf **keeps_out, size_t *nkeeps)
+{
+    shard_job j;
+    int rc = job_init(&j, a, spec, start, count, step, es);
+    if (rc == ZARRC_OK && keeps_out) {
+        j.keeps = zarrc__calloc(j.plan.ntasks ? j.plan.ntasks : 1, sizeof *j.keeps);
+        *keeps_out = j.keeps;
+        *nkeeps = j.plan.ntasks;
+        if (!j.keeps)
+            rc = ZARRC_ENOMEM;
+    }
+    j.data = out;
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.nshards, read_shard, &j);
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.plan.ntasks, read_inner, &j);
+    job_free(&j);
+    return rc;
+}
+
+/* ---- writes ---- */
+
+/* Elements of inner chunk `chunk` along d that lie inside the array. */
+static int64_t inside(const shard_job *j, int d, int64_t chunk)
+{
+    int64_t n = j->a->meta->shape[d] - chunk * j->s->inner[d];
+    return n < j->s->inner[d] ? n : j->s->inner[d];
+}
+
+/* Write phase 1: does the write replace the whole shard? If not, fetch the old shard. */
+static int write_fetch(void *ctx, size_t si)
+{
+    shard_job *j = ctx;
+    const zarrc__shard_spec *s = j->s;
+    shard_rec *sr = &j->shards[si];
+    size_t *tasks = zarrc__malloc(2 * s->n_inner * sizeof *tasks);
+    if (!tasks)
+        return ZARRC_ENOMEM;
+    int64_t coords[ZARRC_MAX_DIMS];
+    size_t n = shard_tasks(j, si, tasks, tasks + s->n_inner, coords);
+    shard_key(j, coords, sr->key);
+    for (size_t k = 0; k < n; k++) {
+        j->recs[tasks[k]].shard = si;
+        j->recs[tasks[k]].local = tasks[s->n_inner + k];
+    }
+    free(tasks);
+    size_t gi[ZARRC_MAX_DIMS], rest = si;
+    for (int d = j->plan.ndim - 1; d >= 0; d--) {
+        gi[d] = rest % j->ngroups[d];
+        rest /= j->ngroups[d];
+    }
+    sr->covered = true;
+    for (int d = 0; d < j->plan.ndim && sr->covered; d++) {
+        const group *g = &j->groups[d][gi[d]];
+        int64_t first = g->shard * s->per_shard[d], in_bounds = 0;
+        for (int64_t c = first; c < first + s->per_shard[d] && inside(j, d, c) > 0; c++)
+            in_bounds++;
+        sr->covered = (int64_t)(g->end - g->begin) == in_bounds;
+        for (size_t r = g->begin; r < g->end && sr->covered; r++) {
+            const zarrc__run *run = &j->plan.runs[d][r];
+            sr->covered = run->offset == 0 && j->plan.step[d] == 1 && run->n == inside(j, d, run->chunk);
+        }
+    }
+    if (sr->covered)
+        return ZARRC_OK;
+    sr->bufs = zarrc__calloc(1, sizeof *sr->bufs);
+    sr->entries = zarrc__malloc(s->n_inner * 16);
+    if (!sr->bufs || !sr->entries)
+        return ZARRC_ENOMEM;
+    sr->nbufs = 1;
+    int rc = zarrc__store_get(j->a->store, sr->key, 0, -1, sr->bufs);
+    if (rc == ZARRC_ENOTFOUND) {
+        sr->missing = true;
+        return ZARRC_OK;
+    }
+    if (rc == ZARRC_OK && sr->bufs->size < s->index_size)
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "shard of %zu bytes is shorter than its index (%zu bytes)",
+                             sr->bufs->size, s->index_size);
+    if (rc == ZARRC_OK) {
+        const uint8_t *index = s->index_at_end ? sr->bufs->data + sr->bufs->size - s->index_size : sr->bufs->data;
+        rc = zarrc__shard_index_decode(s, index, s->index_size, sr->bufs->size, sr->entries);
+    }
+    return rc ? shard_error(j, si, rc) : ZARRC_OK;
+}
+
+/* Write phase 2: build and encode one touched inner chunk. */
+static int write_inner(void *ctx, size_t t)
+{
+    shard_job *j = ctx;
+    inner_rec *rec = &j->recs[t];
+    shard_rec *sr = &j->shards[rec->shard];
+    const zarrc__run *runs[ZARRC_MAX_DIMS];
+    /* Here the caller's box is the source and the inner chunk the destination. */
+    int64_t n[ZARRC_MAX_DIMS], cstride[ZARRC_MAX_DIMS], box_off, chunk_off;
+    int nd = j->plan.ndim;
+    zarrc__plan_task(&j->plan, t, runs);
+    inner_box(j, runs, n, &box_off, &chunk_off, cstride);
+    bool covers = true, padded = false;
+    for (int d = 0; d < nd; d++) {
+        int64_t in = inside(j, d, runs[d]->chunk);
+        covers &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == in;
+        padded |= in < j->s->inner[d];
+    }
+    thread_bufs *b = zarrc__io_bufs();
+    if (!b)
+        return ZARRC_ENOMEM;
+    const zarrc_repr *ir = &j->s->inner_codecs->chunk;
+    int rc = zarrc_buf_reserve(&b->chunk, j->inner_elems * j->es);
+    if (rc)
+        return rc;
+    zarrc_buf keep = ZARRC_BUF_INIT;
+    uint64_t off = sr->entries && !sr->missing ? sr->entries[2 * rec->local] : ZARRC_SHARD_EMPTY;
+    if (!covers && off != ZARRC_SHARD_EMPTY) {
+        /* Only inner chunks the write touches partly are decoded. */
+        b->chunk.size = 0;
+        rc = zarrc__pipeline_decode(j->s->inner_codecs, sr->bufs->data + off, sr->entries[2 * rec->local + 1],
+                                    &b->scratch, &b->chunk, &keep);
+    } else if (!covers || padded)
+        zarrc__fill_contiguous(b->chunk.data, j->inner_elems, ir->fill, j->es);
+    if (rc == ZARRC_OK) {
+        zarrc__copy_box(b->chunk.data + chunk_off, cstride, j->data + box_off, j->dstride, n, nd, j->es);
+        if (!j->a->write_empty && zarrc__repr_is_fill(ir, b->chunk.data, j->inner_elems))
+            rec->empty = true;
+        else
+            rc = zarrc__pipeline_encode(j->s->inner_codecs, b->chunk.data, j->inner_elems * j->es, &b->scratch,
+                                        &rec->enc);
+    }
+    zarrc_buf_release(&keep);
+    return rc ? inner_error(j, rec, rc) : ZARRC_OK;
+}
+
+/* Write phase 3: assemble and store one shard (or erase it when it has no inner chunk). */
+static int write_shard(void *ctx, size_t si)
+{
+    shard_job *j = ctx;
+    const zarrc__shard_spec *s = j->s;
+    shard_rec *sr = &j->shards[si];
+    zarrc_vref *parts = zarrc__calloc(s->n_inner, sizeof *parts);
+    bool *touched = zarrc__calloc(s->n_inner, sizeof *touched);
+    uint64_t *entries = zarrc__malloc(s->n_inner * 16);
+    size_t *tasks = zarrc__malloc(2 * s->n_inner * sizeof *tasks);
+    int64_t coords[ZARRC_MAX_DIMS];
+    int rc = parts && touched && entries && tasks ? ZARRC_OK : ZARRC_ENOMEM;
+    bool any = false;
+    if (rc)
+        goto done;
+    size_t n = shard_tasks(j, si, tasks, tasks + s->n_inner, coords);
+    for (size_t k = 0; k < n; k++) {
+        inner_rec *rec = &j->recs[tasks[k]];
+        touched[rec->local] = true;
+        if (!rec->empty)
+            parts[rec->local] = (zarrc_vref){rec->enc.data ? rec->enc.data : (const uint8_t *)"", rec->enc.size};
+    }
+    for (size_t li = 0; li < s->n_inner; li++) {
+        /* Untouched inner chunks keep their encoded bytes, copied without decoding. */
+        if (!touched[li] && !sr->covered && !sr->missing && sr->entries[2 * li] != ZARRC_SHARD_EMPTY)
+            parts[li] = (zarrc_vref){sr->bufs->data + sr->entries[2 * li], sr->entries[2 * li + 1]};
+        any |= parts[li].ptr != NULL;
+    }
+    if (!any) {
+        rc = zarrc__store_erase(j->a->store, sr->key);
+        if (rc == ZARRC_ENOTFOUND)
+            rc = ZARRC_OK;
+        zarrc__index_cache_drop(j->a->index_cache, sr->key);
+        goto done;
+    }
+    thread_bufs *b = zarrc__io_bufs();
+    rc = b ? zarrc__shard_assemble(s, parts, &b->enc, entries) : ZARRC_ENOMEM;
+    if (rc == ZARRC_OK) {
+        zarrc__index_cache_drop(j->a->index_cache, sr->key);
+        rc = zarrc__store_set(j->a->store, sr->key, b->enc.data, b->enc.size);
+    }
+    if (rc == ZARRC_OK)
+        zarrc__index_cache_put(j->a->index_cache, sr->key, entries, s->n_inner * 2);
+done:
+    free(parts);
+    free(touched);
+    free(entries);
+    free(tasks);
+    return rc ? shard_error(j, si, rc) : ZARRC_OK;
+}
+
+int zarrc__io_shard_write(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
+                          const int64_t *count, const int64_t *step, const uint8_t *in, size_t es)
+{
+    shard_job j;
+    int rc = job_init(&j, a, spec, start, count, step, es);
+    j.data = (uint8_t *)in;
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.nshards, write_fetch, &j);
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.plan.ntasks, write_inner, &j);
+    if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.nshards, write_shard, &j);
+    job_free(&j);
+    return rc;
+}

@@ -1,0 +1,241 @@
+/* API tests for sharded arrays: round trips, request counts, partial writes, corruption. */
+#include <stdint.h>
+
+#include "check.h"
+#include "counting.h"
+#include "zarrc.h"
+
+static const char *inner_zstd =
+    "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[4,4],"
+    "\"codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},{\"name\":\"zstd\",\"configuration\":{\"level\":1}}],"
+    "\"index_codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},{\"name\":\"crc32c\"}],"
+    "\"index_location\":\"%s\"}}]";
+
+static zarrc_array *make(zarrc_store *s, const char *path, const char *codecs, const char *dtype,
+                         int64_t h, int64_t w, int64_t sh, int64_t sw)
+{
+    int64_t shape[2] = {h, w}, chunks[2] = {sh, sw};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = dtype;
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = codecs;
+    o.flags = ZARRC_OVERWRITE;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, path, &o));
+    return a;
+}
+
+/* 18x13 int32 with 8x8 shards of 4x4 inner chunks (ragged everywhere), both index locations. */
+static void test_roundtrip(const char *loc)
+{
+    char codecs[1024];
+    snprintf(codecs, sizeof codecs, inner_zstd, loc);
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    zarrc_array *a = make(s, "arr", codecs, "int32", 18, 13, 8, 8);
+    if (!a)
+        return;
+    int32_t all[18 * 13], got[18 * 13];
+    for (int i = 0; i < 18 * 13; i++)
+        all[i] = (i % 7 == 0) ? 0 : i; /* zeros (the fill) scattered: some inner chunks stay empty */
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 4; k++)
+            all[i * 13 + k] = 0; /* inner chunk (0,0) entirely fill: must be omitted */
+    int64_t z[2] = {0, 0}, shape[2] = {18, 13};
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, all, sizeof all));
+    memset(got, 0xff, sizeof got);
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+    CHECK(!memcmp(all, got, sizeof all));
+    /* Strided read across shard boundaries. */
+    int64_t st[2] = {1, 2}, cnt2[2] = {6, 4}, step[2] = {3, 3};
+    int32_t sub[24];
+    CHECK_OK(zarrc_array_read(a, st, cnt2, step, sub, sizeof sub));
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < 4; k++)
+            CHECK(sub[i * 4 + k] == all[(1 + 3 * i) * 13 + 2 + 3 * k]);
+    /* Partial write spanning shards, then everything reads back. */
+    int64_t pst[2] = {5, 6}, pc[2] = {7, 5};
+    int32_t patch[35];
+    for (int i = 0; i < 35; i++)
+        patch[i] = 1000 + i;
+    CHECK_OK(zarrc_array_write(a, pst, pc, NULL, patch, sizeof patch));
+    for (int i = 0; i < 7; i++)
+        for (int k = 0; k < 5; k++)
+            all[(5 + i) * 13 + 6 + k] = patch[i * 5 + k];
+    zarrc_array_free(a);
+    CHECK_OK(zarrc_array_open(&a, s, "arr"));
+    if (a) {
+        CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+        CHECK(!memcmp(all, got, sizeof all));
+        /* Writing the fill everywhere erases every shard. */
+        memset(all, 0, sizeof all);
+        CHECK_OK(zarrc_array_write(a, z, shape, NULL, all, sizeof all));
+        void *d;
+        size_t n;
+        CHECK(zarrc_store_get(&d, &n, s, "arr/c/0/0") == ZARRC_ENOTFOUND);
+        CHECK(zarrc_store_get(&d, &n, s, "arr/c/2/1") == ZARRC_ENOTFOUND);
+        zarrc_array_free(a);
+    }
+    zarrc_store_free(s);
+}
+
+/* The spec's worked example: uint8 [4,4] shard, inner [2,2], only inner chunk (0,1) present. */
+static void test_spec_bytes(void)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    const char *codecs = "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[2,2],"
+                         "\"codecs\":[\"bytes\"],\"index_codecs\":[{\"name\":\"bytes\",\"configuration\":"
+                         "{\"endian\":\"little\"}},\"crc32c\"],\"index_location\":\"end\"}}]";
+    zarrc_array *a = make(s, "", codecs, "uint8", 4, 4, 4, 4);
+    if (!a)
+        return;
+    uint8_t v[4] = {1, 2, 3, 4};
+    int64_t st[2] = {0, 2}, c[2] = {2, 2};
+    CHECK_OK(zarrc_array_write(a, st, c, NULL, v, 4));
+    void *d = NULL;
+    size_t n = 0;
+    CHECK_OK(zarrc_store_get(&d, &n, s, "c/0/0"));
+    static const uint8_t crc[4] = {0x33, 0x17, 0x27, 0xb5};
+    CHECK(n == 72);
+    if (n == 72) {
+        const uint8_t *b = d;
+        CHECK(!memcmp(b, v, 4));
+        CHECK(b[4] == 0xff && b[20] == 0 && b[28] == 4);
+        CHECK(!memcmp(b + 68, crc, 4));
+    }
+    zarrc_free(d);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
+/* Request and decode counts through the counting store and codec. */
+static void test_costs(void)
+{
+    CHECK_OK(zarrc_store_register(&counting_store));
+    CHECK_OK(zarrc_codec_register(&counting_codec));
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "count://", 0));
+    const char *codecs = "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[4,4],"
+                         "\"codecs\":[\"bytes\",{\"name\":\"test.count\"}],\"index_location\":\"end\"}}]";
+    zarrc_array *a = make(s, "a", codecs, "uint16", 16, 16, 16, 16);
+    if (!a)
+        return;
+    uint16_t all[256], got[16];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint16_t)(i + 1);
+    int64_t z[2] = {0, 0}, shape[2] = {16, 16};
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, all, sizeof all));
+    zarrc_array_free(a);
+    CHECK_OK(zarrc_array_open(&a, s, "a"));
+    if (!a)
+        return;
+    /* One inner chunk: index (suffix) + that chunk = 2 requests, 16*16+4 + 32 bytes. */
+    counters_reset();
+    int64_t st[2] = {4, 8}, c[2] = {4, 4};
+    CHECK_OK(zarrc_array_read(a, st, c, NULL, got, sizeof got));
+    CHECK(cnt.gets == 2);
+    CHECK(cnt.bytes_read <= 16 * 16 + 4 + 32);
+    CHECK(got[0] == all[4 * 16 + 8] && got[15] == all[7 * 16 + 11]);
+    /* Same shard again: the index is cached, 1 request. */
+    counters_reset();
+    int64_t st2[2] = {12, 0};
+    CHECK_OK(zarrc_array_read(a, st2, c, NULL, got, sizeof got));
+    CHECK(cnt.gets == 1);
+    CHECK(got[0] == all[12 * 16]);
+    /* Partial shard write: decodes only the touched inner chunk (one, partly covered), copies the
+     * other 15 as they are, writes the shard once. */
+    counters_reset();
+    uint16_t two[2] = {9, 9};
+    int64_t wst[2] = {1, 1}, wc[2] = {1, 2};
+    CHECK_OK(zarrc_array_write(a, wst, wc, NULL, two, sizeof two));
+    CHECK(cnt.decodes == 1);
+    CHECK(cnt.encodes == 1);
+    CHECK(cnt.sets == 1);
+    all[1 * 16 + 1] = all[1 * 16 + 2] = 9;
+    uint16_t back[256];
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, back, sizeof back));
+    CHECK(!memcmp(back, all, sizeof all));
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
+/* Corrupt shards give errors naming the shard and the problem. */
+static void test_corrupt(void)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    const char *codecs = "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[2,2],"
+                         "\"codecs\":[\"bytes\"],\"index_codecs\":[\"bytes\",\"crc32c\"]}}]";
+    zarrc_array *a = make(s, "x", codecs, "uint8", 4, 4, 4, 4);
+    if (!a)
+        return;
+    uint8_t v[16], got[16];
+    for (int i = 0; i < 16; i++)
+        v[i] = (uint8_t)(i + 1);
+    int64_t z[2] = {0, 0}, sh[2] = {4, 4};
+    CHECK_OK(zarrc_array_write(a, z, sh, NULL, v, 16));
+    void *d = NULL;
+    size_t n = 0;
+    CHECK_OK(zarrc_store_get(&d, &n, s, "x/c/0/0"));
+    uint8_t *b = d, shard[200];
+    memcpy(shard, b, n);
+    zarrc_free(d);
+    /* Bad checksum. */
+    shard[n - 1] ^= 0xff;
+    CHECK_OK(zarrc_store_set(s, "x/c/0/0", shard, n));
+    zarrc_array_free(a);
+    CHECK_OK(zarrc_array_open(&a, s, "x"));
+    CHECK_ERR(zarrc_array_read(a, z, sh, NULL, got, 16), ZARRC_ECORRUPT, "shard 'x/c/0/0'");
+    CHECK(strstr(zarrc_error_last(), "crc32c") || strstr(zarrc_error_last(), "checksum"));
+    /* Truncated shard (shorter than its index). */
+    CHECK_OK(zarrc_store_set(s, "x/c/0/0", shard, 10));
+    zarrc_array_free(a);
+    CHECK_OK(zarrc_array_open(&a, s, "x"));
+    CHECK_ERR(zarrc_array_read(a, z, sh, NULL, got, 16), ZARRC_ECORRUPT, "shorter than its index");
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
+static void test_strings(void)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    const char *codecs = "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[1,2],"
+                         "\"codecs\":[\"vlen-utf8\",{\"name\":\"zstd\",\"configuration\":{\"level\":1}}],"
+                         "\"index_codecs\":[\"bytes\",\"crc32c\"]}}]";
+    int64_t shape[2] = {3, 3}, chunks[2] = {2, 4};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "string";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = codecs;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "s", &o));
+    if (!a)
+        return;
+    const char *txt = "abcdefghi";
+    uint64_t offs[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    zarrc_vlen in = {9, offs, (uint8_t *)txt, 9}, got = {0};
+    int64_t z[2] = {0, 0};
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, &in, sizeof in));
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, &got, sizeof got));
+    CHECK(got.count == 9 && got.size == 9 && !memcmp(got.data, txt, 9));
+    zarrc_vlen_clear(&got);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
+int main(void)
+{
+    test_roundtrip("end");
+    test_roundtrip("start");
+    test_spec_bytes();
+    test_costs();
+    test_corrupt();
+    test_strings();
+    return check_report("api.sharding");
+}
