@@ -297,6 +297,11 @@ ZARRC_API const int64_t *zarrc_array_shape(const zarrc_array *array);
 /** Chunk shape (ndim entries). Borrowed: valid until the handle is freed. */
 ZARRC_API const int64_t *zarrc_array_chunks(const zarrc_array *array);
 
+/** Inner chunk shape (ndim entries) of a sharded array — one whose codecs are exactly
+ *  [sharding_indexed]; zarrc_array_chunks() is then the shard shape — or NULL when the array is
+ *  not sharded that way. Borrowed: valid until the handle is freed. */
+ZARRC_API const int64_t *zarrc_array_inner_chunks(const zarrc_array *array);
+
 /** Data type description. Borrowed: valid until the handle is freed. */
 ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
 

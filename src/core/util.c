@@ -173,6 +173,10 @@ int zarrc__base64_decode(uint8_t **out, size_t *n, const char *text)
             o[k++] = (uint8_t)(acc >> bits);
         }
     }
+    if (len % 4 == 1) { /* a lone 6-bit group cannot end valid base64 */
+        free(o);
+        return zarrc_error_set(ZARRC_EINVAL, "invalid base64 text (truncated)");
+    }
     *out = o;
     *n = k;
     return ZARRC_OK;
@@ -274,30 +278,17 @@ double zarrc_half_to_double(uint16_t h)
 
 uint16_t zarrc_double_to_half(double d)
 {
-    /* Go through float bits, then round to nearest even at half precision. */
-    float f = (float)d;
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-    uint32_t absx = x & 0x7fffffff;
-    if (absx >= 0x7f800000) /* Inf or NaN */
-        return sign | 0x7c00 | (absx > 0x7f800000 ? 0x200 | ((absx >> 13) & 0x3ff) : 0);
-    if (absx >= 0x477ff000) /* overflows half: rounds to Inf */
+    /* Rounds once, from the double (going through float first would round twice). */
+    uint16_t sign = signbit(d) ? 0x8000 : 0;
+    double a = fabs(d);
+    if (isnan(d))
+        return sign | 0x7e00;
+    if (a >= 65520.0) /* the midpoint above the largest half rounds (to even) to infinity */
         return sign | 0x7c00;
-    if (absx < 0x38800000) { /* subnormal half or zero */
-        if (absx < 0x33000000)
-            return sign;
-        uint32_t man = (absx & 0x7fffff) | 0x800000;
-        int shift = 126 - (int)(absx >> 23); /* half subnormal unit is 2^-24 */
-        uint32_t half = man >> shift;
-        uint32_t rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1)))
-            half++;
-        return sign | (uint16_t)half;
-    }
-    uint32_t h = ((absx - 0x38000000) >> 13);
-    uint32_t rem = absx & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-        h++;
-    return sign | (uint16_t)h;
+    if (a < 0x1p-14) /* subnormal: units of 2^-24; 1024 units is the smallest normal */
+        return sign | (uint16_t)nearbyint(a * 0x1p24);
+    int e;
+    frexp(a, &e); /* a = f * 2^e, f in [0.5, 1) */
+    double q = nearbyint(ldexp(a, 11 - e)); /* 11 significant bits: [1024, 2048] */
+    return sign | (uint16_t)((((unsigned)(e + 14)) << 10) + ((unsigned)q - 1024));
 }

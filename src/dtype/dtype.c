@@ -19,7 +19,7 @@ static const core_type core_types[] = {
     {"int16", ZARRC_DTYPE_INT, 2, 'i'},       {"int32", ZARRC_DTYPE_INT, 4, 'i'},
     {"int64", ZARRC_DTYPE_INT, 8, 'i'},       {"uint8", ZARRC_DTYPE_UINT, 1, 'u'},
     {"uint16", ZARRC_DTYPE_UINT, 2, 'u'},     {"uint32", ZARRC_DTYPE_UINT, 4, 'u'},
-    {"uint64", ZARRC_DTYPE_UINT, 8, 'u'},     {"float16", ZARRC_DTYPE_FLOAT, 2, 'f'},
+    {"uint64", ZARRC_DTYPE_UINT, 8, 'u'},     {"float16", ZARRC_DTYPE_FLOAT, 2, 'f'},   {"bfloat16", ZARRC_DTYPE_FLOAT, 2, 0},
     {"float32", ZARRC_DTYPE_FLOAT, 4, 'f'},   {"float64", ZARRC_DTYPE_FLOAT, 8, 'f'},
     {"complex64", ZARRC_DTYPE_COMPLEX, 8, 'c'}, {"complex128", ZARRC_DTYPE_COMPLEX, 16, 'c'},
     {"complex_float32", ZARRC_DTYPE_COMPLEX, 8, 'c'},
@@ -55,7 +55,7 @@ static bool valid_unit(const char *u)
 static int parse_typestr(zarrc_dtype_info *dt, const char *s)
 {
     const char *orig = s;
-    bool big = false;
+    bool big = false, no_order = *s == '|';
     if (*s == '<' || *s == '|' || *s == '=')
         s++;
     else if (*s == '>') {
@@ -77,6 +77,9 @@ static int parse_typestr(zarrc_dtype_info *dt, const char *s)
     if (end == s || n <= 0 || errno)
         goto bad;
     s = end;
+    /* '|' (no byte order) only suits types whose items are single bytes or byte strings. */
+    if (no_order && n > 1 && strchr("iufcmMU", kind))
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' needs a byte order ('<' or '>')", orig);
     if (kind == 'M' || kind == 'm') {
         if (n != 8 || *s != '[')
             goto bad;
@@ -313,6 +316,8 @@ int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
     case ZARRC_DTYPE_UINT:
     case ZARRC_DTYPE_FLOAT:
     case ZARRC_DTYPE_COMPLEX: {
+        if (!strcmp(dt->name, "bfloat16"))
+            return zarrc_error_set(ZARRC_EDTYPE, "data type 'bfloat16' has no v2 spelling");
         char k = dt->kind == ZARRC_DTYPE_INT ? 'i' : dt->kind == ZARRC_DTYPE_UINT ? 'u'
                  : dt->kind == ZARRC_DTYPE_FLOAT ? 'f' : 'c';
         snprintf(buf, n, "%c%c%zu", dt->item_size == 1 ? '|' : order, k, dt->item_size);
@@ -463,9 +468,39 @@ static int parse_hex_bits(const char *s, size_t size, uint64_t *bits)
     return ZARRC_OK;
 }
 
+/* Float encodings: their byte size, except 3 = bfloat16 (2 bytes). */
+enum { F16 = 2, BF16 = 3, F32 = 4, F64 = 8 };
+
+static int float_code(const zarrc_dtype_info *dt, size_t size)
+{
+    return !strcmp(dt->name, "bfloat16") ? BF16 : (int)size;
+}
+
+static uint16_t double_to_bf16(double d)
+{
+    float f = (float)d;
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    if ((b & 0x7fffffff) > 0x7f800000)
+        return (uint16_t)((b >> 16) | 0x40); /* NaN stays NaN */
+    b += 0x7fff + ((b >> 16) & 1);          /* round to nearest even */
+    return (uint16_t)(b >> 16);
+}
+
+static double bf16_to_double(uint16_t h)
+{
+    uint32_t b = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+
 static void store_float(void *p, size_t size, double d)
 {
-    if (size == 2) {
+    if (size == BF16) {
+        uint16_t h = double_to_bf16(d);
+        memcpy(p, &h, 2);
+    } else if (size == 2) {
         uint16_t h = zarrc_double_to_half(d);
         memcpy(p, &h, 2);
     } else if (size == 4) {
@@ -477,7 +512,10 @@ static void store_float(void *p, size_t size, double d)
 
 static void store_canonical_nan(void *p, size_t size, bool neg)
 {
-    if (size == 2) {
+    if (size == BF16) {
+        uint16_t h = neg ? 0xffc0 : 0x7fc0;
+        memcpy(p, &h, 2);
+    } else if (size == 2) {
         uint16_t h = neg ? 0xfe00 : 0x7e00;
         memcpy(p, &h, 2);
     } else if (size == 4) {
@@ -489,8 +527,8 @@ static void store_canonical_nan(void *p, size_t size, bool neg)
     }
 }
 
-/* One float component of `size` bytes at p. */
-static int parse_float(void *p, size_t size, const json_object *v)
+/* One float component (encoding `size`, see float_code) at p. */
+static int parse_float(void *p, size_t size, const json_object *v, int format)
 {
     if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
         double d;
@@ -516,14 +554,16 @@ static int parse_float(void *p, size_t size, const json_object *v)
     }
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         uint64_t bits;
-        if (parse_hex_bits(s, size, &bits))
+        if (parse_hex_bits(s, size == BF16 ? 2 : size, &bits))
             return ZARRC_EINVAL;
-        if (size == 2) { uint16_t b = (uint16_t)bits; memcpy(p, &b, 2); }
+        if (size == 2 || size == BF16) { uint16_t b = (uint16_t)bits; memcpy(p, &b, 2); }
         else if (size == 4) { uint32_t b = (uint32_t)bits; memcpy(p, &b, 4); }
         else memcpy(p, &bits, 8);
         return ZARRC_OK;
     }
-    /* Lenient: numeric strings. */
+    /* Numeric strings: accepted in v2 (zarr-python wrote them), not in v3. */
+    if (format != 2)
+        return ZARRC_EINVAL;
     char *end;
     errno = 0;
     double d = strtod(s, &end);
@@ -533,7 +573,7 @@ static int parse_float(void *p, size_t size, const json_object *v)
     return ZARRC_OK;
 }
 
-static int parse_int(void *p, const zarrc_dtype_info *dt, const json_object *v)
+static int parse_int(void *p, const zarrc_dtype_info *dt, const json_object *v, int format)
 {
     int64_t i;
     uint64_t u;
@@ -547,7 +587,7 @@ static int parse_int(void *p, const zarrc_dtype_info *dt, const json_object *v)
             memcpy(p, &i, 8);
             return ZARRC_OK;
         }
-        tmp = json_tokener_parse(s);
+        tmp = format == 2 ? json_tokener_parse(s) : NULL; /* "0" style strings: v2 only */
         if (!tmp)
             return ZARRC_EINVAL;
         v = tmp;
@@ -621,7 +661,8 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
     case ZARRC_DTYPE_BOOL:
         if (json_object_is_type(v, json_type_boolean))
             p[0] = (uint8_t)json_object_get_boolean(v);
-        else if (json_object_is_type(v, json_type_int) && (json_object_get_int64(v) == 0 || json_object_get_int64(v) == 1))
+        else if (format == 2 && json_object_is_type(v, json_type_int) &&
+                 (json_object_get_int64(v) == 0 || json_object_get_int64(v) == 1))
             p[0] = (uint8_t)json_object_get_int64(v);
         else
             goto bad;
@@ -630,17 +671,17 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
     case ZARRC_DTYPE_UINT:
     case ZARRC_DTYPE_DATETIME:
     case ZARRC_DTYPE_TIMEDELTA:
-        if (parse_int(p, dt, v))
+        if (parse_int(p, dt, v, format))
             goto bad;
         return ZARRC_OK;
     case ZARRC_DTYPE_FLOAT:
-        if (parse_float(p, dt->item_size, v))
+        if (parse_float(p, (size_t)float_code(dt, dt->item_size), v, format))
             goto bad;
         return ZARRC_OK;
     case ZARRC_DTYPE_COMPLEX:
         if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2 ||
-            parse_float(p, dt->item_size / 2, json_object_array_get_idx(v, 0)) ||
-            parse_float(p + dt->item_size / 2, dt->item_size / 2, json_object_array_get_idx(v, 1)))
+            parse_float(p, dt->item_size / 2, json_object_array_get_idx(v, 0), format) ||
+            parse_float(p + dt->item_size / 2, dt->item_size / 2, json_object_array_get_idx(v, 1), format))
             goto bad;
         return ZARRC_OK;
     case ZARRC_DTYPE_RAW:
@@ -651,8 +692,8 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
             return ZARRC_OK; /* zarr-python 2 wrote 0 for "zero" */
         if (parse_byte_list(&b, &n, v))
             goto bad;
-        if (n > dt->item_size || (dt->kind == ZARRC_DTYPE_RAW && format == 3 &&
-                                  json_object_is_type(v, json_type_array) && n != dt->item_size)) {
+        /* Exactly one item's bytes; "" (zero bytes) is the common spelling of all zeros. */
+        if (n != dt->item_size && n != 0) {
             free(b);
             return bad_fill(v, dt, "wrong number of bytes");
         }
@@ -778,6 +819,20 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         return json_object_new_uint64(v);
     }
     case ZARRC_DTYPE_FLOAT:
+        if (float_code(dt, dt->item_size) == BF16) {
+            uint16_t h;
+            memcpy(&h, p, 2);
+            double d = bf16_to_double(h);
+            if (isnan(d) && h != 0x7fc0) {
+                char buf[16];
+                snprintf(buf, sizeof buf, "0x%04x", h);
+                return json_object_new_string(buf);
+            }
+            if (isnan(d))
+                return json_object_new_string("NaN");
+            float f = (float)d;
+            return zarrc__float_to_json(&f, 4, false);
+        }
         return zarrc__float_to_json(p, dt->item_size, format == 3);
     case ZARRC_DTYPE_COMPLEX: {
         json_object *a = json_object_new_array();

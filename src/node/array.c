@@ -412,6 +412,12 @@ const int64_t *zarrc_array_shape(const zarrc_array *a) { return a->meta.shape; }
 const int64_t *zarrc_array_chunks(const zarrc_array *a) { return a->meta.chunks; }
 const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *a) { return &a->meta.dtype; }
 
+const int64_t *zarrc_array_inner_chunks(const zarrc_array *a)
+{
+    const zarrc__shard_spec *s = a->pipeline ? zarrc__pipeline_shard_spec(a->pipeline) : NULL;
+    return s ? s->inner : NULL;
+}
+
 int64_t zarrc_array_size(const zarrc_array *a)
 {
     int64_t n = 1;
@@ -450,7 +456,13 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
         json_object *f = NULL, *c = NULL;
         char order;
         bool big;
-        if ((rc = need_pipeline(a)) || (rc = zarrc__pipeline_to_v2(a->pipeline, &f, &c, &order, &big)))
+        if (a->meta.format == 2) {
+            /* As stored: needs no codec to be known. */
+            f = a->meta.filters ? json_object_get(a->meta.filters) : NULL;
+            c = a->meta.compressor ? json_object_get(a->meta.compressor) : NULL;
+            order = a->meta.order;
+            big = a->meta.dtype.big_endian;
+        } else if ((rc = need_pipeline(a)) || (rc = zarrc__pipeline_to_v2(a->pipeline, &f, &c, &order, &big)))
             break;
         zarrc__array_meta m = a->meta;
         m.dtype.big_endian = big;

@@ -183,6 +183,13 @@ static void codec_cases(const char *file, const char *name)
         if (json_object_object_get_ex(c, "configuration", &cfg) && json_object_object_get_ex(cfg, "order", &ord) &&
             json_object_is_type(ord, json_type_array))
             r.ndim = (int)json_object_array_length(ord); /* transpose: match the permutation's rank */
+        json_object *cs = NULL;
+        if (cfg && json_object_object_get_ex(cfg, "chunk_shape", &cs) && json_object_is_type(cs, json_type_array)) {
+            /* sharding: shards of 2 x 2 x ... inner chunks */
+            r.ndim = (int)json_object_array_length(cs);
+            for (int d = 0; d < r.ndim; d++)
+                r.shape[d] = 2 * json_object_get_int64(json_object_array_get_idx(cs, (size_t)d));
+        }
         json_object *list = json_object_new_array();
         json_object *n = NULL;
         json_object_object_get_ex(c, "name", &n);

@@ -1,0 +1,105 @@
+/*
+ * cli.h — shared declarations of the zarrc command-line tool. The tool uses only the public
+ * header zarrc.h (plus json-c for its own JSON handling).
+ */
+#ifndef ZARRC_CLI_H
+#define ZARRC_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "zarrc.h"
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* Exit statuses (the contract: 0 success, 1 operation failed, 2 usage error). */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+/* ---- errors (zarrc.c) ---- */
+
+/** Print "zarrc: <message>" on stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
+/** Print "zarrc: <context>: <library error>" on stderr; returns CLI_EXIT_FAIL. */
+int cli_fail_lib(int code, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* ---- JSON helpers (zarrc.c) ---- */
+
+/** Parse a complete JSON text strictly (bare NaN/Infinity tolerated). On failure writes a
+ *  message to err and returns -1. *out may be NULL for a JSON null. */
+int cli_json_parse(json_object **out, const char *text, char *err, size_t errlen);
+
+/* ---- selections (cli_select.c) ---- */
+
+typedef struct cli_sel_dim {
+    int is_index;   /* a single integer: picks one index and drops the axis */
+    int has_start, has_stop;
+    int64_t start, stop, step;
+} cli_sel_dim;
+
+typedef struct cli_selection {
+    int ndim;
+    cli_sel_dim *dims;
+} cli_selection;
+
+/** Parse SEL text (syntax only). Returns 0, or -1 with a message in err. */
+int cli_select_parse(cli_selection *sel, const char *text, char *err, size_t errlen);
+void cli_select_free(cli_selection *sel);
+
+/** A selection resolved against an array shape: the box passed to zarrc_array_read/write and
+ *  the shape of the result (sliced axes only). Arrays have `ndim` entries (at least 1). */
+typedef struct cli_box {
+    int ndim;
+    int64_t *start, *count, *step;
+    int out_ndim;
+    int64_t *out_shape;
+    int64_t nelem;
+} cli_box;
+
+/** Resolve `sel` (may be NULL = everything) for an array of the given shape, numpy style.
+ *  Returns 0, or -1 with a message naming the dimension. */
+int cli_select_resolve(cli_box *box, const cli_selection *sel, int ndim, const int64_t *shape,
+                       char *err, size_t errlen);
+void cli_box_free(cli_box *box);
+
+/* ---- data conversion (cli_data.c) ---- */
+
+/** Print {"shape":[...],"dtype":"...","data":[...]} for `n` elements in `data` (a buffer of
+ *  n * item_size bytes in native order, or a zarrc_vlen * for variable-length types). */
+int cli_data_print_json(FILE *out, const zarrc_dtype_info *dt, const void *data, int64_t n,
+                        int out_ndim, const int64_t *out_shape);
+
+/** Write C-order little-endian bytes of n fixed-size elements. */
+int cli_data_print_raw(FILE *out, const zarrc_dtype_info *dt, const void *data, int64_t n);
+
+/** Read JSON data (a list, or an object with a "data" member) from `in` into `data` (n *
+ *  item_size bytes, or a zarrc_vlen * that receives malloc'd buffers for variable-length
+ *  types). `src` names the input in messages. Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
+                       int64_t n);
+
+/** Read exactly n * item_size little-endian bytes. Returns 0 or CLI_EXIT_FAIL. */
+int cli_data_read_raw(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
+                      int64_t n);
+
+/** True for string and bytes (zarrc_vlen) types. */
+int cli_dtype_is_vlen(const zarrc_dtype_info *dt);
+
+/** Release buffers of a zarrc_vlen filled by cli_data_read_json. */
+void cli_vlen_release(zarrc_vlen *v);
+
+/* ---- number text (cli_data.c) ---- */
+
+/** Shortest round-trip text of a float of `width` bytes (2, 4 or 8) at p, laid out like
+ *  Python's repr ("0.1", "1e-07", "1.0"); NaN/Infinity as the strings "NaN", "Infinity",
+ *  "-Infinity" including the quotes. buf must hold 40 bytes. */
+void cli_format_float(char *buf, const void *p, int width);
+
+/** IEEE half <-> double. */
+
+#endif

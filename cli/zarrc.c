@@ -1,0 +1,1374 @@
+/*
+ * zarrc.c — the zarrc command-line tool: verb dispatch, option parsing, help, and the verbs
+ * create, info, get, put, ls and rm. Uses only the public API (zarrc.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors and JSON helpers                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("zarrc: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_EXIT_FAIL;
+}
+
+int cli_fail_lib(int code, const char *fmt, ...)
+{
+    const char *msg = zarrc_error_last();
+    char saved[2048];
+    snprintf(saved, sizeof saved, "%s", msg && *msg ? msg : zarrc_strerror(code));
+    va_list ap;
+    fflush(stdout);
+    fputs("zarrc: ", stderr);
+    if (fmt) {
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(": ", stderr);
+    }
+    fprintf(stderr, "%s\n", saved);
+    return CLI_EXIT_FAIL;
+}
+
+int cli_json_parse(json_object **out, const char *text, char *err, size_t errlen)
+{
+    *out = NULL;
+    size_t len = strlen(text);
+    json_tokener *tok = json_tokener_new();
+    if (!tok) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    /* Include the terminating NUL so that a bare top-level number or literal completes. */
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len + 1);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (e != json_tokener_success) {
+        snprintf(err, errlen, "invalid JSON: %s at offset %zu", json_tokener_error_desc(e),
+                 end > len ? len : end);
+        json_object_put(o);
+        return -1;
+    }
+    for (size_t i = end; i < len; i++)
+        if (!isspace((unsigned char)text[i])) {
+            snprintf(err, errlen, "invalid JSON: unexpected data at offset %zu", i);
+            json_object_put(o);
+            return -1;
+        }
+    *out = o;
+    return 0;
+}
+
+/* Parse a library-produced JSON text; on failure keep it as a JSON string. */
+static json_object *json_from_text(const char *text)
+{
+    json_object *o;
+    char err[128];
+    if (!text)
+        return NULL;
+    if (cli_json_parse(&o, text, err, sizeof err))
+        return json_object_new_string(text);
+    return o;
+}
+
+static const char *json_compact(json_object *o)
+{
+    return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* Indented JSON (2 spaces, "key": value; lists of scalars on one line). */
+static void json_print(FILE *out, json_object *o, int indent)
+{
+    if (json_object_is_type(o, json_type_object)) {
+        if (json_object_object_length(o) == 0) {
+            fputs("{}", out);
+            return;
+        }
+        fputs("{\n", out);
+        int first = 1;
+        json_object_object_foreach(o, key, val) {
+            json_object *k = json_object_new_string(key);
+            fprintf(out, "%s%*s%s: ", first ? "" : ",\n", indent + 2, "", json_compact(k));
+            json_object_put(k);
+            json_print(out, val, indent + 2);
+            first = 0;
+        }
+        fprintf(out, "\n%*s}", indent, "");
+        return;
+    }
+    if (json_object_is_type(o, json_type_array)) {
+        size_t n = json_object_array_length(o);
+        int flat = 1;
+        for (size_t i = 0; i < n && flat; i++) {
+            json_object *e = json_object_array_get_idx(o, i);
+            flat = !json_object_is_type(e, json_type_object) &&
+                   !json_object_is_type(e, json_type_array);
+        }
+        fputc('[', out);
+        for (size_t i = 0; i < n; i++) {
+            if (flat) {
+                fputs(i ? ", " : "", out);
+            } else {
+                fprintf(out, "%s\n%*s", i ? "," : "", indent + 2, "");
+            }
+            json_print(out, json_object_array_get_idx(o, i), indent + 2);
+        }
+        if (!flat && n)
+            fprintf(out, "\n%*s", indent, "");
+        fputc(']', out);
+        return;
+    }
+    fputs(json_compact(o), out);
+}
+
+static void json_println(json_object *o)
+{
+    json_print(stdout, o, 0);
+    fputc('\n', stdout);
+}
+
+/* A JSON value for display: strings without quotes, everything else compact. */
+static const char *json_display(json_object *o)
+{
+    return json_object_is_type(o, json_type_string) ? json_object_get_string(o) : json_compact(o);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Verbs, help and option parsing                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct verb {
+    const char *name;
+    int (*run)(const struct verb *v, int argc, char **argv);
+    const char *usage;
+    const char *summary;
+    const char *help;
+} verb;
+
+static const verb *find_verb(const char *name);
+
+static void print_verb_help(const verb *v, FILE *out)
+{
+    fprintf(out, "usage: %s\n\n%s\n\n%s", v->usage, v->summary, v->help);
+}
+
+static int usage_error(const verb *v, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+static int usage_error(const verb *v, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "zarrc: %s%s", v ? v->name : "", v ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (v)
+        fprintf(stderr, "\nusage: %s\nTry 'zarrc help %s' for more information.\n", v->usage,
+                v->name);
+    else
+        fputs("\nusage: zarrc VERB [OPTIONS] NODE\nTry 'zarrc --help' for more information.\n",
+              stderr);
+    return CLI_EXIT_USAGE;
+}
+
+typedef struct opt_spec {
+    const char *name;   /* "--dtype" */
+    const char **value; /* options with a value */
+    int *flag;          /* switches */
+} opt_spec;
+
+#define OPT_HELP_SHOWN (-1)
+
+/* Parse the arguments after the verb: options anywhere, exactly one NODE. Values may start
+ * with '-' (e.g. "--select -1"). Returns 0, CLI_EXIT_USAGE or OPT_HELP_SHOWN. */
+static int parse_args(const verb *v, int argc, char **argv, const opt_spec *specs,
+                      const char **node)
+{
+    int only_positional = 0;
+    *node = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_positional && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+            print_verb_help(v, stdout);
+            return OPT_HELP_SHOWN;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_positional && !strcmp(a, "--")) {
+            only_positional = 1;
+            continue;
+        }
+        if (!only_positional && a[0] == '-' && a[1]) {
+            const char *eq = strchr(a, '=');
+            size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+            const opt_spec *s = NULL;
+            for (const opt_spec *p = specs; p && p->name; p++)
+                if (strlen(p->name) == nlen && !strncmp(p->name, a, nlen))
+                    s = p;
+            if (!s)
+                return usage_error(v, "unknown option '%.*s'", (int)nlen, a);
+            if (s->flag) {
+                if (eq)
+                    return usage_error(v, "option '%s' takes no value", s->name);
+                *s->flag = 1;
+                continue;
+            }
+            if (eq) {
+                *s->value = eq + 1;
+            } else {
+                if (i + 1 >= argc)
+                    return usage_error(v, "option '%s' needs a value", s->name);
+                *s->value = argv[++i];
+            }
+            continue;
+        }
+        if (*node)
+            return usage_error(v, "unexpected argument '%s' (only one NODE is allowed)", a);
+        *node = a;
+    }
+    if (!*node)
+        return usage_error(v, "missing NODE");
+    if (!**node)
+        return usage_error(v, "NODE must not be empty");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Nodes                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+static int open_store(zarrc_store **st, const char *node, unsigned flags)
+{
+    int rc = zarrc_store_open(st, node, flags);
+    if (rc)
+        return cli_fail_lib(rc, "opening '%s'", node);
+    return 0;
+}
+
+/* Open the store at NODE and find what is there. */
+static int open_node(zarrc_store **st, zarrc_node_kind *kind, int *format, const char *node,
+                     unsigned flags)
+{
+    if (open_store(st, node, flags))
+        return CLI_EXIT_FAIL;
+    int rc = zarrc_node_probe(kind, format, *st, "");
+    if (rc == ZARRC_ENOTFOUND) {
+        zarrc_store_free(*st);
+        *st = NULL;
+        return cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there)", node);
+    }
+    if (rc) {
+        zarrc_store_free(*st);
+        *st = NULL;
+        return cli_fail_lib(rc, "reading '%s'", node);
+    }
+    return 0;
+}
+
+static int open_array_node(zarrc_store **st, zarrc_array **arr, const char *node,
+                           unsigned flags)
+{
+    zarrc_node_kind kind;
+    int format;
+    *arr = NULL;
+    if (open_node(st, &kind, &format, node, flags))
+        return CLI_EXIT_FAIL;
+    if (kind != ZARRC_NODE_ARRAY) {
+        zarrc_store_free(*st);
+        *st = NULL;
+        return cli_fail("'%s' is a group, not an array", node);
+    }
+    int rc = zarrc_array_open(arr, *st, "");
+    if (rc) {
+        zarrc_store_free(*st);
+        *st = NULL;
+        return cli_fail_lib(rc, "opening array '%s'", node);
+    }
+    return 0;
+}
+
+/* The filesystem path of a NODE argument (plain path or file:// URL), or NULL for other URLs. */
+static const char *node_fs_path(const char *node)
+{
+    if (!strncmp(node, "file://", 7))
+        return node + 7;
+    if (strstr(node, "://"))
+        return NULL;
+    return node;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* create                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Parse "100,200" (optionally in [] or ()) into a new array. Returns 0 or CLI_EXIT_FAIL. */
+static int parse_dims(const char *opt, const char *text, int64_t **out, int *n, int min_value)
+{
+    const char *s = text, *e = text + strlen(text);
+    while (s < e && isspace((unsigned char)*s))
+        s++;
+    while (e > s && isspace((unsigned char)e[-1]))
+        e--;
+    if (e > s && ((*s == '[' && e[-1] == ']') || (*s == '(' && e[-1] == ')'))) {
+        s++;
+        e--;
+    }
+    *out = NULL;
+    *n = 0;
+    const char *t = s;
+    while (t < e && isspace((unsigned char)*t))
+        t++;
+    if (t == e)
+        return 0; /* 0-d */
+    int cap = 1;
+    for (const char *p = s; p < e; p++)
+        cap += *p == ',';
+    int64_t *v = calloc((size_t)cap, sizeof *v);
+    if (!v)
+        return cli_fail("out of memory");
+    int d = 0;
+    while (s <= e && d < cap) {
+        const char *c = memchr(s, ',', (size_t)(e - s));
+        const char *ie = c ? c : e;
+        const char *a = s, *b = ie;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        char item[64];
+        size_t len = (size_t)(b - a);
+        int ok = len > 0 && len < sizeof item;
+        if (ok) {
+            memcpy(item, a, len);
+            item[len] = 0;
+            const char *p = item + (item[0] == '-' || item[0] == '+');
+            ok = *p != 0;
+            for (; ok && *p; p++)
+                ok = isdigit((unsigned char)*p) != 0;
+        }
+        if (!ok) {
+            free(v);
+            return cli_fail("%s: '%.*s' in dimension %d is not an integer", opt,
+                            (int)(len > 40 ? 40 : len), a, d);
+        }
+        errno = 0;
+        long long x = strtoll(item, NULL, 10);
+        if (errno == ERANGE || x < min_value) {
+            free(v);
+            return cli_fail("%s: %s in dimension %d is %s", opt, item, d,
+                            errno == ERANGE ? "out of range"
+                            : min_value ? "not positive" : "negative");
+        }
+        v[d++] = x;
+        if (!c)
+            break;
+        s = c + 1;
+    }
+    *out = v;
+    *n = d;
+    return 0;
+}
+
+/* Check an option's JSON text and its type. Returns 0 or CLI_EXIT_FAIL. */
+static int check_json_option(const char *opt, const char *text, int want_obj, int want_list,
+                             int allow_null)
+{
+    json_object *o;
+    char err[256];
+    if (!text)
+        return 0;
+    if (cli_json_parse(&o, text, err, sizeof err))
+        return cli_fail("%s: %s", opt, err);
+    int ok = 1;
+    if (!o)
+        ok = allow_null || (!want_obj && !want_list);
+    else if (want_obj || want_list)
+        ok = (want_obj && json_object_is_type(o, json_type_object)) ||
+             (want_list && json_object_is_type(o, json_type_array));
+    json_object_put(o);
+    if (!ok)
+        return cli_fail("%s: expected a JSON %s%s", opt,
+                        want_obj && want_list ? "object or list"
+                        : want_obj            ? "object"
+                                              : "list",
+                        allow_null ? " or null" : "");
+    return 0;
+}
+
+/* Bare NaN/Infinity are accepted for --fill-value as a convenience: quote them. */
+static const char *normalize_fill(const char *text)
+{
+    static const char *const special[][2] = {
+        {"NaN", "\"NaN\""},           {"nan", "\"NaN\""},        {"Infinity", "\"Infinity\""},
+        {"inf", "\"Infinity\""},      {"+Infinity", "\"Infinity\""},
+        {"-Infinity", "\"-Infinity\""}, {"-inf", "\"-Infinity\""},
+    };
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        if (!strcmp(text, special[i][0]))
+            return special[i][1];
+    return text;
+}
+
+/* Directories a create would make (the missing tail of the path), deepest first, so that a
+ * refused create can remove them again. */
+typedef struct made_dirs {
+    char **paths;
+    int n;
+} made_dirs;
+
+static void record_missing_dirs(made_dirs *m, const char *node)
+{
+    memset(m, 0, sizeof *m);
+    const char *p = node_fs_path(node);
+    if (!p || !*p)
+        return;
+    char *path = strdup(p);
+    struct stat sb;
+    while (path && *path && stat(path, &sb) != 0 && errno == ENOENT) {
+        char **np = realloc(m->paths, (size_t)(m->n + 1) * sizeof *np);
+        char *dup = strdup(path);
+        if (!np || !dup) {
+            free(dup);
+            if (np)
+                m->paths = np;
+            break;
+        }
+        m->paths = np;
+        m->paths[m->n++] = dup;
+        size_t len = strlen(path);
+        while (len > 1 && path[len - 1] == '/')
+            path[--len] = 0;
+        char *slash = strrchr(path, '/');
+        if (!slash)
+            break;
+        if (slash == path)
+            slash[1] = 0;
+        else
+            *slash = 0;
+    }
+    free(path);
+}
+
+static void remove_made_dirs(made_dirs *m, int do_remove)
+{
+    for (int i = 0; i < m->n; i++) {
+        if (do_remove)
+            rmdir(m->paths[i]); /* only succeeds if empty: never removes written data */
+        free(m->paths[i]);
+    }
+    free(m->paths);
+    memset(m, 0, sizeof *m);
+}
+
+static int cmd_create(const verb *v, int argc, char **argv)
+{
+    const char *node, *format_s = NULL, *dtype = NULL, *shape_s = NULL, *chunks_s = NULL,
+                      *fill = NULL, *codecs = NULL, *compressor = NULL, *filters = NULL,
+                      *order_s = NULL, *sep_s = NULL, *attrs = NULL, *dimnames_s = NULL;
+    int overwrite = 0, group = 0;
+    const opt_spec specs[] = {
+        {"--format", &format_s, NULL},      {"--dtype", &dtype, NULL},
+        {"--shape", &shape_s, NULL},        {"--chunks", &chunks_s, NULL},
+        {"--fill-value", &fill, NULL},      {"--codecs", &codecs, NULL},
+        {"--compressor", &compressor, NULL}, {"--filters", &filters, NULL},
+        {"--order", &order_s, NULL},        {"--separator", &sep_s, NULL},
+        {"--attrs", &attrs, NULL},          {"--dimension-names", &dimnames_s, NULL},
+        {"--overwrite", NULL, &overwrite},  {"--group", NULL, &group},
+        {NULL, NULL, NULL},
+    };
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+
+    int format = 3;
+    if (format_s) {
+        if (strcmp(format_s, "2") && strcmp(format_s, "3"))
+            return usage_error(v, "--format must be 2 or 3, not '%s'", format_s);
+        format = format_s[0] - '0';
+    }
+    char order = 'C', sep = 0;
+    if (order_s) {
+        if (strcmp(order_s, "C") && strcmp(order_s, "F"))
+            return usage_error(v, "--order must be C or F, not '%s'", order_s);
+        order = order_s[0];
+    }
+    if (sep_s) {
+        if (strcmp(sep_s, "/") && strcmp(sep_s, "."))
+            return usage_error(v, "--separator must be '/' or '.', not '%s'", sep_s);
+        sep = sep_s[0];
+    }
+    if (group) {
+        const char *array_only[][2] = {
+            {"--dtype", dtype},         {"--shape", shape_s},      {"--chunks", chunks_s},
+            {"--fill-value", fill},     {"--codecs", codecs},      {"--compressor", compressor},
+            {"--filters", filters},     {"--order", order_s},      {"--separator", sep_s},
+            {"--dimension-names", dimnames_s},
+        };
+        for (size_t i = 0; i < sizeof array_only / sizeof array_only[0]; i++)
+            if (array_only[i][1])
+                return usage_error(v, "%s cannot be used with --group", array_only[i][0]);
+    } else {
+        if (!dtype)
+            return usage_error(v, "missing --dtype (or --group to make a group)");
+        if (!shape_s)
+            return usage_error(v, "missing --shape");
+        if (codecs && (compressor || filters))
+            return usage_error(v, "--codecs cannot be combined with --compressor/--filters");
+    }
+    if (check_json_option("--attrs", attrs, 1, 0, 0))
+        return CLI_EXIT_FAIL;
+
+    made_dirs made;
+    zarrc_store *st = NULL;
+    if (group) {
+        record_missing_dirs(&made, node);
+        if (open_store(&st, node, ZARRC_STORE_CREATE)) {
+            remove_made_dirs(&made, 1);
+            return CLI_EXIT_FAIL;
+        }
+        rc = zarrc_group_create(st, "", format, attrs, overwrite ? ZARRC_OVERWRITE : 0);
+        zarrc_store_free(st);
+        remove_made_dirs(&made, rc != 0);
+        return rc ? cli_fail_lib(rc, "creating group '%s'", node) : CLI_EXIT_OK;
+    }
+
+    int64_t *shape = NULL, *chunks = NULL;
+    int ndim = 0, nchunks = 0;
+    const char **dimnames = NULL;
+    json_object *dn_json = NULL;
+    int result = CLI_EXIT_FAIL;
+    if (parse_dims("--shape", shape_s, &shape, &ndim, 0))
+        goto done;
+    if (chunks_s) {
+        if (parse_dims("--chunks", chunks_s, &chunks, &nchunks, 1))
+            goto done;
+        if (nchunks != ndim) {
+            cli_fail("--chunks has %d dimension%s but --shape has %d", nchunks,
+                     nchunks == 1 ? "" : "s", ndim);
+            goto done;
+        }
+    }
+    if (fill)
+        fill = normalize_fill(fill);
+    if (check_json_option("--fill-value", fill, 0, 0, 1) ||
+        check_json_option("--codecs", codecs, 0, 1, 0) ||
+        check_json_option("--compressor", compressor, 1, 0, 1) ||
+        check_json_option("--filters", filters, 0, 1, 1))
+        goto done;
+    if (dimnames_s) {
+        dimnames = calloc((size_t)(ndim ? ndim : 1), sizeof *dimnames);
+        if (!dimnames) {
+            cli_fail("out of memory");
+            goto done;
+        }
+        char err[256];
+        int count = 0;
+        const char *t = dimnames_s;
+        while (isspace((unsigned char)*t))
+            t++;
+        if (*t == '[') {
+            if (cli_json_parse(&dn_json, dimnames_s, err, sizeof err)) {
+                cli_fail("--dimension-names: %s", err);
+                goto done;
+            }
+            count = (int)json_object_array_length(dn_json);
+            for (int i = 0; i < count && i < ndim; i++) {
+                json_object *e = json_object_array_get_idx(dn_json, (size_t)i);
+                if (e && !json_object_is_type(e, json_type_string)) {
+                    cli_fail("--dimension-names: entry %d must be a string or null", i);
+                    goto done;
+                }
+                dimnames[i] = e ? json_object_get_string(e) : NULL;
+            }
+        } else if (*t) {
+            /* "a,b,,d": split in place on a copy kept alive in dn_json. */
+            dn_json = json_object_new_string(dimnames_s);
+            char *copy = (char *)json_object_get_string(dn_json);
+            for (char *s = copy;; count++) {
+                char *c = strchr(s, ',');
+                if (c)
+                    *c = 0;
+                if (count < ndim)
+                    dimnames[count] = *s ? s : NULL;
+                if (!c) {
+                    count++;
+                    break;
+                }
+                s = c + 1;
+            }
+        }
+        if (count != ndim) {
+            cli_fail("--dimension-names has %d name%s but the array has %d dimension%s", count,
+                     count == 1 ? "" : "s", ndim, ndim == 1 ? "" : "s");
+            goto done;
+        }
+    }
+
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.format = format;
+    o.dtype = dtype;
+    o.ndim = ndim;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.fill_value = fill;
+    o.codecs = codecs;
+    o.compressor = compressor;
+    o.filters = filters;
+    o.order = order;
+    o.separator = sep;
+    o.attributes = attrs;
+    o.dimension_names = dimnames;
+    o.flags = overwrite ? ZARRC_OVERWRITE : 0;
+
+    record_missing_dirs(&made, node);
+    if (open_store(&st, node, ZARRC_STORE_CREATE)) {
+        remove_made_dirs(&made, 1);
+        goto done;
+    }
+    zarrc_array *arr = NULL;
+    rc = zarrc_array_create(&arr, st, "", &o);
+    if (rc)
+        cli_fail_lib(rc, "creating array '%s'", node);
+    zarrc_array_free(arr);
+    zarrc_store_free(st);
+    remove_made_dirs(&made, rc != 0);
+    if (!rc)
+        result = CLI_EXIT_OK;
+done:
+    free(shape);
+    free(chunks);
+    free(dimnames);
+    json_object_put(dn_json);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* info                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+static json_object *dims_json(const int64_t *v, int n)
+{
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_int64(v[i]));
+    return a;
+}
+
+/* The v3 spelling of a data type, from its description. */
+static json_object *dtype_v3_json(const zarrc_dtype_info *dt)
+{
+    if (dt->kind == ZARRC_DTYPE_DATETIME || dt->kind == ZARRC_DTYPE_TIMEDELTA ||
+        dt->kind == ZARRC_DTYPE_UTF32 || dt->kind == ZARRC_DTYPE_FIXED_BYTES) {
+        json_object *o = json_object_new_object(), *cfg = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(dt->name));
+        if (dt->kind == ZARRC_DTYPE_DATETIME || dt->kind == ZARRC_DTYPE_TIMEDELTA) {
+            json_object_object_add(cfg, "unit", json_object_new_string(dt->unit));
+            json_object_object_add(cfg, "scale_factor", json_object_new_int64(dt->scale_factor));
+        } else {
+            json_object_object_add(cfg, "length_bytes",
+                                   json_object_new_int64((int64_t)dt->item_size));
+        }
+        json_object_object_add(o, "configuration", cfg);
+        return o;
+    }
+    return json_object_new_string(dt->name);
+}
+
+/* One part of an array's description as JSON (NULL object + message on failure). */
+static int array_part(json_object **out, zarrc_array *arr, zarrc_json_part part,
+                      const char *node, const char *what)
+{
+    char *text = NULL;
+    int rc = zarrc_array_json(&text, arr, part);
+    *out = NULL;
+    if (rc) {
+        cli_fail_lib(rc, "reading %s of '%s'", what, node);
+        return rc;
+    }
+    *out = json_from_text(text);
+    zarrc_free(text);
+    return 0;
+}
+
+/* A v2 array whose codecs zarrc does not know still has an info page: its v3 spelling is
+ * shown as null (the stored v2 spelling is shown as it is). */
+static int codecs_unknown(int format)
+{
+    if (format != 2 || zarrc_error_code() != ZARRC_EUNSUPPORTED)
+        return 0;
+    fprintf(stderr, "zarrc: note: %s\n", zarrc_error_last());
+    return 1;
+}
+
+static void print_dims(const char *label, const int64_t *dims, int ndim)
+{
+    printf("%-14s[", label);
+    for (int d = 0; d < ndim; d++)
+        printf("%s%lld", d ? ", " : "", (long long)dims[d]);
+    printf("]\n");
+}
+
+static int info_array(zarrc_store *st, const char *node, int as_json)
+{
+    zarrc_array *arr;
+    int rc = zarrc_array_open(&arr, st, "");
+    if (rc)
+        return cli_fail_lib(rc, "opening array '%s'", node);
+    int format = zarrc_array_format(arr), ndim = zarrc_array_ndim(arr);
+    const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
+    json_object *dtype_fmt = NULL, *fill = NULL, *codecs = NULL, *codecs2 = NULL, *attrs = NULL,
+                *meta = NULL;
+    int result = CLI_EXIT_FAIL;
+    if (array_part(&dtype_fmt, arr, ZARRC_JSON_DTYPE, node, "the data type") ||
+        array_part(&fill, arr, ZARRC_JSON_FILL_VALUE, node, "the fill value") ||
+        (array_part(&codecs, arr, ZARRC_JSON_CODECS_V3, node, "the codecs") &&
+         !codecs_unknown(format)) ||
+        (format == 2 && array_part(&codecs2, arr, ZARRC_JSON_CODECS_V2, node, "the v2 codecs")) ||
+        array_part(&attrs, arr, ZARRC_JSON_ATTRIBUTES, node, "the attributes") ||
+        array_part(&meta, arr, ZARRC_JSON_METADATA, node, "the metadata"))
+        goto done;
+    json_object *dtype3 = format == 3 ? json_object_get(dtype_fmt) : dtype_v3_json(dt);
+    if (as_json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "node_type", json_object_new_string("array"));
+        json_object_object_add(o, "zarr_format", json_object_new_int(format));
+        json_object_object_add(o, "shape", dims_json(zarrc_array_shape(arr), ndim));
+        json_object_object_add(o, "chunks", dims_json(zarrc_array_chunks(arr), ndim));
+        if (zarrc_array_inner_chunks(arr))
+            json_object_object_add(o, "inner_chunks", dims_json(zarrc_array_inner_chunks(arr), ndim));
+        json_object_object_add(o, "data_type", dtype3);
+        if (format == 2)
+            json_object_object_add(o, "data_type_v2", json_object_get(dtype_fmt));
+        json_object_object_add(o, "fill_value", json_object_get(fill));
+        json_object_object_add(o, "codecs", json_object_get(codecs));
+        if (format == 2)
+            json_object_object_add(o, "codecs_v2", json_object_get(codecs2));
+        json_object_object_add(o, "attributes", json_object_get(attrs));
+        json_object_object_add(o, "metadata", json_object_get(meta));
+        json_println(o);
+        json_object_put(o);
+    } else {
+        const int64_t *shape = zarrc_array_shape(arr), *chunks = zarrc_array_chunks(arr);
+        printf("%-14s%s\n", "node:", node);
+        printf("%-14s%s\n", "node type:", "array");
+        printf("%-14s%d\n", "zarr format:", format);
+        print_dims("shape:", shape, ndim);
+        if (zarrc_array_inner_chunks(arr)) {
+            print_dims("shards:", chunks, ndim);
+            print_dims("inner chunks:", zarrc_array_inner_chunks(arr), ndim);
+        } else
+            print_dims("chunks:", chunks, ndim);
+        printf("%-14s%s", "data type:", json_display(dtype3));
+        if (format == 2)
+            printf("  (v2: %s)", json_compact(dtype_fmt));
+        printf("\n%-14s%s\n", "fill value:", json_compact(fill));
+        printf("%-14s%s\n", "codecs:", json_compact(codecs));
+        if (format == 2)
+            printf("%-14s%s\n", "codecs (v2):", json_compact(codecs2));
+        printf("%-14s%s\n", "attributes:", json_compact(attrs));
+        fputs("metadata:\n", stdout);
+        json_println(meta);
+        json_object_put(dtype3);
+    }
+    result = CLI_EXIT_OK;
+done:
+    json_object_put(dtype_fmt);
+    json_object_put(fill);
+    json_object_put(codecs);
+    json_object_put(codecs2);
+    json_object_put(attrs);
+    json_object_put(meta);
+    zarrc_array_free(arr);
+    return result;
+}
+
+static int info_group(zarrc_store *st, const char *node, int format, int as_json)
+{
+    char *attrs_text = NULL;
+    int rc = zarrc_node_attributes(&attrs_text, st, "");
+    if (rc)
+        return cli_fail_lib(rc, "reading the attributes of '%s'", node);
+    void *data = NULL;
+    size_t size = 0;
+    const char *key = format == 3 ? "zarr.json" : ".zgroup";
+    rc = zarrc_store_get(&data, &size, st, key);
+    if (rc) {
+        zarrc_free(attrs_text);
+        return cli_fail_lib(rc, "reading '%s' of '%s'", key, node);
+    }
+    char *text = malloc(size + 1);
+    if (!text) {
+        zarrc_free(data);
+        zarrc_free(attrs_text);
+        return cli_fail("out of memory");
+    }
+    if (size)
+        memcpy(text, data, size);
+    text[size] = 0;
+    zarrc_free(data);
+    json_object *attrs = json_from_text(attrs_text), *meta = json_from_text(text);
+    zarrc_free(attrs_text);
+    free(text);
+    if (as_json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "node_type", json_object_new_string("group"));
+        json_object_object_add(o, "zarr_format", json_object_new_int(format));
+        json_object_object_add(o, "attributes", attrs);
+        json_object_object_add(o, "metadata", meta);
+        json_println(o);
+        json_object_put(o);
+    } else {
+        printf("%-14s%s\n", "node:", node);
+        printf("%-14s%s\n", "node type:", "group");
+        printf("%-14s%d\n", "zarr format:", format);
+        printf("%-14s%s\n", "attributes:", json_compact(attrs));
+        fputs("metadata:\n", stdout);
+        json_println(meta);
+        json_object_put(attrs);
+        json_object_put(meta);
+    }
+    return CLI_EXIT_OK;
+}
+
+static int cmd_info(const verb *v, int argc, char **argv)
+{
+    const char *node;
+    int as_json = 0;
+    const opt_spec specs[] = {{"--json", NULL, &as_json}, {NULL, NULL, NULL}};
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    zarrc_store *st;
+    zarrc_node_kind kind;
+    int format;
+    if (open_node(&st, &kind, &format, node, ZARRC_STORE_READONLY))
+        return CLI_EXIT_FAIL;
+    rc = kind == ZARRC_NODE_ARRAY ? info_array(st, node, as_json)
+                                  : info_group(st, node, format, as_json);
+    zarrc_store_free(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* get / put                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+static int parse_selection(const verb *v, cli_selection *sel, const char *text)
+{
+    char err[256];
+    if (cli_select_parse(sel, text ? text : "", err, sizeof err))
+        return usage_error(v, "--select: %s", err);
+    return 0;
+}
+
+static int resolve_selection(cli_box *box, const cli_selection *sel, zarrc_array *arr,
+                             const char *node)
+{
+    char err[256];
+    if (cli_select_resolve(box, sel, zarrc_array_ndim(arr), zarrc_array_shape(arr), err,
+                           sizeof err))
+        return cli_fail("'%s': selection out of bounds: %s", node, err);
+    return 0;
+}
+
+/* Bytes of a fixed-size buffer for n elements, or 0 with a message on overflow. */
+static size_t buffer_size(const zarrc_dtype_info *dt, int64_t n, const char *node)
+{
+    if (n > 0 && dt->item_size && (uint64_t)n > SIZE_MAX / dt->item_size) {
+        cli_fail("'%s': selection of %lld elements is too large", node, (long long)n);
+        return 0;
+    }
+    return (size_t)n * dt->item_size;
+}
+
+static int cmd_get(const verb *v, int argc, char **argv)
+{
+    const char *node, *select = NULL;
+    int as_json = 0, as_raw = 0;
+    const opt_spec specs[] = {
+        {"--select", &select, NULL}, {"--json", NULL, &as_json}, {"--raw", NULL, &as_raw},
+        {NULL, NULL, NULL},
+    };
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (as_json && as_raw)
+        return usage_error(v, "--json and --raw are mutually exclusive");
+    cli_selection sel;
+    if (parse_selection(v, &sel, select))
+        return CLI_EXIT_USAGE;
+    zarrc_store *st;
+    zarrc_array *arr;
+    if (open_array_node(&st, &arr, node, ZARRC_STORE_READONLY)) {
+        cli_select_free(&sel);
+        return CLI_EXIT_FAIL;
+    }
+    const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
+    int vlen = cli_dtype_is_vlen(dt), result = CLI_EXIT_FAIL;
+    cli_box box;
+    void *buf = NULL;
+    zarrc_vlen vl = {0};
+    if (resolve_selection(&box, &sel, arr, node))
+        goto out;
+    if (as_raw && vlen) {
+        cli_fail("'%s': --raw needs a fixed-size data type, '%s' is variable-length (use --json)",
+                 node, dt->name);
+        goto fail;
+    }
+    size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
+    if (!vlen && box.nelem > 0 && !nbytes)
+        goto fail;
+    if (!vlen) {
+        buf = malloc(nbytes ? nbytes : 1);
+        if (!buf) {
+            cli_fail("'%s': cannot allocate %zu bytes for the selection", node, nbytes);
+            goto fail;
+        }
+    }
+    if (box.nelem > 0) {
+        rc = vlen ? zarrc_array_read(arr, box.start, box.count, box.step, &vl, sizeof vl)
+                  : zarrc_array_read(arr, box.start, box.count, box.step, buf, nbytes);
+        if (rc) {
+            cli_fail_lib(rc, "reading '%s'", node);
+            goto fail;
+        }
+    }
+    if (as_raw)
+        rc = cli_data_print_raw(stdout, dt, buf, box.nelem);
+    else
+        rc = cli_data_print_json(stdout, dt, vlen ? (void *)&vl : buf, box.nelem, box.out_ndim,
+                                 box.out_shape);
+    if (!rc && (fflush(stdout) || ferror(stdout)))
+        rc = cli_fail("writing the output: %s", strerror(errno));
+    if (!rc)
+        result = CLI_EXIT_OK;
+fail:
+    cli_box_free(&box);
+out:
+    zarrc_vlen_clear(&vl);
+    free(buf);
+    cli_select_free(&sel);
+    zarrc_array_free(arr);
+    zarrc_store_free(st);
+    return result;
+}
+
+static int cmd_put(const verb *v, int argc, char **argv)
+{
+    const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL;
+    const opt_spec specs[] = {
+        {"--select", &select, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
+        {NULL, NULL, NULL},
+    };
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (json_src && raw_src)
+        return usage_error(v, "--json and --raw are mutually exclusive");
+    if (!json_src && !raw_src)
+        return usage_error(v, "missing --json FILE or --raw FILE (FILE may be '-' for stdin)");
+    cli_selection sel;
+    if (parse_selection(v, &sel, select))
+        return CLI_EXIT_USAGE;
+    const char *src = json_src ? json_src : raw_src;
+    zarrc_store *st = NULL;
+    zarrc_array *arr = NULL;
+    FILE *in = NULL;
+    void *buf = NULL;
+    zarrc_vlen vl = {0};
+    cli_box box = {0};
+    int result = CLI_EXIT_FAIL, have_box = 0;
+    if (open_array_node(&st, &arr, node, 0))
+        goto done;
+    const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
+    int vlen = cli_dtype_is_vlen(dt);
+    if (resolve_selection(&box, &sel, arr, node))
+        goto done;
+    have_box = 1;
+    if (raw_src && vlen) {
+        cli_fail("'%s': --raw needs a fixed-size data type, '%s' is variable-length (use --json)",
+                 node, dt->name);
+        goto done;
+    }
+    size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
+    if (!vlen && box.nelem > 0 && !nbytes)
+        goto done;
+    if (!vlen && !(buf = calloc(1, nbytes ? nbytes : 1))) {
+        cli_fail("'%s': cannot allocate %zu bytes for the selection", node, nbytes);
+        goto done;
+    }
+    if (!strcmp(src, "-")) {
+        in = stdin;
+    } else if (!(in = fopen(src, "rb"))) {
+        cli_fail("cannot open '%s': %s", src, strerror(errno));
+        goto done;
+    }
+    const char *src_name = strcmp(src, "-") ? src : "<stdin>";
+    rc = json_src ? cli_data_read_json(in, src_name, dt, vlen ? (void *)&vl : buf, box.nelem)
+                  : cli_data_read_raw(in, src_name, dt, buf, box.nelem);
+    if (rc)
+        goto done;
+    if (box.nelem > 0) {
+        rc = vlen ? zarrc_array_write(arr, box.start, box.count, box.step, &vl, sizeof vl)
+                  : zarrc_array_write(arr, box.start, box.count, box.step, buf, nbytes);
+        if (rc) {
+            cli_fail_lib(rc, "writing '%s'", node);
+            goto done;
+        }
+    }
+    result = CLI_EXIT_OK;
+done:
+    if (in && in != stdin)
+        fclose(in);
+    cli_vlen_release(&vl);
+    free(buf);
+    if (have_box)
+        cli_box_free(&box);
+    cli_select_free(&sel);
+    zarrc_array_free(arr);
+    zarrc_store_free(st);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* ls / rm                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct ls_ctx {
+    int as_json;
+    json_object *list;
+} ls_ctx;
+
+static int ls_child(void *vctx, const zarrc_child_info *c)
+{
+    ls_ctx *ctx = vctx;
+    if (ctx->as_json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(c->name));
+        const char *type = c->kind == ZARRC_NODE_ARRAY ? "array" : "group";
+        json_object_object_add(o, "node_type", json_object_new_string(type));
+        json_object_object_add(o, "zarr_format", json_object_new_int(c->format));
+        if (c->kind == ZARRC_NODE_ARRAY) {
+            json_object_object_add(o, "shape", dims_json(c->shape, c->ndim));
+            json_object_object_add(o, "data_type",
+                                   json_object_new_string(c->dtype ? c->dtype : ""));
+        }
+        json_object_array_add(ctx->list, o);
+        return 0;
+    }
+    if (c->kind != ZARRC_NODE_ARRAY) {
+        printf("%s  group\n", c->name);
+        return 0;
+    }
+    printf("%s  array  shape=[", c->name);
+    for (int d = 0; d < c->ndim; d++)
+        printf("%s%lld", d ? "," : "", (long long)c->shape[d]);
+    printf("] dtype=%s\n", c->dtype ? c->dtype : "?");
+    return 0;
+}
+
+static int cmd_ls(const verb *v, int argc, char **argv)
+{
+    const char *node;
+    int as_json = 0;
+    const opt_spec specs[] = {{"--json", NULL, &as_json}, {NULL, NULL, NULL}};
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    zarrc_store *st;
+    zarrc_node_kind kind;
+    int format;
+    if (open_node(&st, &kind, &format, node, ZARRC_STORE_READONLY))
+        return CLI_EXIT_FAIL;
+    if (kind != ZARRC_NODE_GROUP) {
+        zarrc_store_free(st);
+        return cli_fail("'%s' is an array, not a group", node);
+    }
+    ls_ctx ctx = {as_json, as_json ? json_object_new_array() : NULL};
+    rc = zarrc_group_list(st, "", ls_child, &ctx);
+    zarrc_store_free(st);
+    if (rc) {
+        json_object_put(ctx.list);
+        return cli_fail_lib(rc, "listing '%s'", node);
+    }
+    if (as_json)
+        json_println(ctx.list);
+    json_object_put(ctx.list);
+    return CLI_EXIT_OK;
+}
+
+static int cmd_rm(const verb *v, int argc, char **argv)
+{
+    const char *node;
+    const opt_spec specs[] = {{NULL, NULL, NULL}};
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    const char *fs = node_fs_path(node);
+    zarrc_store *st;
+    zarrc_node_kind kind;
+    int format;
+    if (!fs) {
+        /* Another store URL: the node is the store's root. */
+        if (open_node(&st, &kind, &format, node, 0))
+            return CLI_EXIT_FAIL;
+        rc = zarrc_node_delete(st, "");
+        zarrc_store_free(st);
+        return rc ? cli_fail_lib(rc, "deleting '%s'", node) : CLI_EXIT_OK;
+    }
+    /* Resolve the parent directory but not the node's own name (a symlink stays a name). */
+    char *copy = strdup(fs);
+    if (!copy)
+        return cli_fail("out of memory");
+    size_t len = strlen(copy);
+    while (len > 1 && copy[len - 1] == '/')
+        copy[--len] = 0;
+    char *base = strrchr(copy, '/');
+    const char *dir = base ? (base == copy ? "/" : copy) : ".";
+    if (base)
+        *base++ = 0;
+    else
+        base = copy;
+    char *real = NULL;
+    if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "") || !strcmp(base, "/")) {
+        real = realpath(fs, NULL);
+    } else {
+        char *rdir = realpath(dir, NULL);
+        if (rdir && (real = malloc(strlen(rdir) + strlen(base) + 2)))
+            sprintf(real, "%s/%s", strcmp(rdir, "/") ? rdir : "", base);
+        free(rdir);
+    }
+    free(copy);
+    struct stat sb;
+    if (!real || stat(real, &sb)) {
+        int e = errno;
+        free(real);
+        return cli_fail("'%s' is not a Zarr node: %s", node, strerror(e));
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        free(real);
+        return cli_fail("'%s' is not a Zarr node (not a directory)", node);
+    }
+    char *slash = strrchr(real, '/');
+    if (!slash || !slash[1]) {
+        free(real);
+        return cli_fail("refusing to delete '%s' (the root directory)", node);
+    }
+    *slash = 0;
+    const char *parent = real[0] ? real : "/", *name = slash + 1;
+    int result = CLI_EXIT_FAIL;
+    if (open_store(&st, parent, 0))
+        goto done;
+    rc = zarrc_node_probe(&kind, &format, st, name);
+    if (rc == ZARRC_ENOTFOUND) {
+        cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there); "
+                 "nothing deleted", node);
+    } else if (rc) {
+        cli_fail_lib(rc, "reading '%s'", node);
+    } else if ((rc = zarrc_node_delete(st, name))) {
+        cli_fail_lib(rc, "deleting '%s'", node);
+    } else {
+        *slash = '/';
+        if (rmdir(real) && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+            cli_fail("'%s': deleted the node but could not remove the directory: %s", node,
+                     strerror(errno));
+        else
+            result = CLI_EXIT_OK;
+    }
+    zarrc_store_free(st);
+done:
+    free(real);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* help and main                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+static int cmd_help(const verb *v, int argc, char **argv);
+
+static const verb verbs[] = {
+    {"create", cmd_create,
+     "zarrc create NODE --dtype T --shape N,... [--chunks N,...] [--format 2|3]\n"
+     "                  [--fill-value JSON] [--codecs JSON | --compressor JSON --filters JSON]\n"
+     "                  [--order C|F] [--separator /|.] [--attrs JSON]\n"
+     "                  [--dimension-names a,b,...] [--overwrite]\n"
+     "       zarrc create NODE --group [--format 2|3] [--attrs JSON] [--overwrite]",
+     "Create an array (or, with --group, a group) at NODE. Missing directories are made; a\n"
+     "refused create writes nothing.",
+     "Options:\n"
+     "  --format 2|3          Zarr format (default 3)\n"
+     "  --dtype T             data type in either spelling: int16 or <i2, float32 or >f4, bool,\n"
+     "                        complex64, r16, |S5, <U3, <M8[ns], string, bytes, or a v3 JSON\n"
+     "                        data type object\n"
+     "  --shape N,...         array shape (\"\" or [] for a 0-d array)\n"
+     "  --chunks N,...        chunk shape (default: one chunk holding the whole array)\n"
+     "  --fill-value JSON     fill value, e.g. 0, 1.5, \"NaN\", true (default: the type's zero)\n"
+     "  --codecs JSON         codec list in v3 or v2 (numcodecs) spelling\n"
+     "  --compressor JSON     v2-style compressor object or null\n"
+     "  --filters JSON        v2-style filter list or null\n"
+     "  --order C|F           memory order of chunks (default C)\n"
+     "  --separator /|.       chunk key separator (default: '/' for v3, '.' for v2)\n"
+     "  --attrs JSON          attributes (a JSON object)\n"
+     "  --dimension-names L   comma-separated names (empty = unnamed) or a JSON list\n"
+     "  --overwrite           replace an existing node\n"
+     "  --group               create a group instead of an array\n"
+     "\nExamples:\n"
+     "  zarrc create data/temp --dtype float32 --shape 100,200 --chunks 10,20\n"
+     "  zarrc create data/v2 --format 2 --dtype '<i2' --shape 1000 --chunks 100 \\\n"
+     "        --compressor '{\"id\":\"zstd\",\"level\":3}' --fill-value -1\n"
+     "  zarrc create data/z --dtype uint8 --shape 64,64 --chunks 32,32 \\\n"
+     "        --codecs '[{\"name\":\"bytes\"},\n"
+     "                   {\"name\":\"gzip\",\"configuration\":{\"level\":5}}]'\n"
+     "  zarrc create data --group --attrs '{\"title\":\"demo\"}'\n"},
+    {"info", cmd_info, "zarrc info NODE [--json]",
+     "Show what is stored at NODE: node type, format, shape, chunks, data type, fill value,\n"
+     "codecs (v3 spelling and, for v2 nodes, v2 spelling), attributes and the stored metadata.",
+     "Options:\n"
+     "  --json   print one JSON object with the members node_type, zarr_format, shape, chunks,\n"
+     "           data_type, data_type_v2 (v2), fill_value, codecs, codecs_v2 (v2), attributes,\n"
+     "           metadata (groups: node_type, zarr_format, attributes, metadata)\n"
+     "\nExamples:\n"
+     "  zarrc info data/temp\n"
+     "  zarrc info data/temp --json\n"},
+    {"get", cmd_get, "zarrc get NODE [--select SEL] [--json | --raw]",
+     "Read array data (the whole array, or the selection SEL).",
+     "Options:\n"
+     "  --select SEL   numpy-style selection, one entry per dimension separated by commas:\n"
+     "                 i (one index; the axis is dropped), a:b, a:b:s, :, ::s; negative indices\n"
+     "                 count from the end; missing trailing dimensions mean ':'; steps > 0\n"
+     "  --json         print {\"shape\":[...],\"dtype\":\"<v3 name>\",\"data\":[...]}, the\n"
+     "                 data flat in C order (the default)\n"
+     "  --raw          write the selection's bytes, C order, little-endian (fixed-size types)\n"
+     "\nExamples:\n"
+     "  zarrc get data/temp --select 0:10,5\n"
+     "  zarrc get data/temp --select ::2,-3: --raw > part.bin\n"},
+    {"put", cmd_put, "zarrc put NODE [--select SEL] (--json FILE | --raw FILE)",
+     "Write array data into the whole array or the selection SEL. FILE may be '-' (stdin).",
+     "Options:\n"
+     "  --select SEL   selection as for 'get'\n"
+     "  --json FILE    a JSON list of values (or an object with a \"data\" list, as printed by\n"
+     "                 'get --json'); nested lists are flattened; the number of values must\n"
+     "                 equal the selection's size\n"
+     "  --raw FILE     exactly size * item-size bytes, C order, little-endian\n"
+     "\nExamples:\n"
+     "  echo '[1, 2, 3]' | zarrc put data/v --select 0:3 --json -\n"
+     "  zarrc get a --json | zarrc put b --json -\n"},
+    {"ls", cmd_ls, "zarrc ls NODE [--json]",
+     "List the children of the group at NODE, one per line:\n"
+     "  name  array  shape=[..] dtype=..\n"
+     "  name  group",
+     "Options:\n"
+     "  --json   print a JSON list of {name, node_type, zarr_format, shape, data_type}\n"
+     "\nExample:\n"
+     "  zarrc ls data\n"},
+    {"rm", cmd_rm, "zarrc rm NODE",
+     "Delete the array or group at NODE, including its directory and everything below it.\n"
+     "A path that is not a Zarr node is refused (nothing is deleted).",
+     "Example:\n"
+     "  zarrc rm data/temp\n"},
+    {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", ""},
+};
+
+static const verb *find_verb(const char *name)
+{
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(verbs[i].name, name))
+            return &verbs[i];
+    return NULL;
+}
+
+static void print_main_help(FILE *out)
+{
+    fputs("zarrc - inspect and edit Zarr (format 2 and 3) arrays and groups\n"
+          "\n"
+          "usage: zarrc VERB NODE [OPTIONS]\n"
+          "       zarrc help [VERB] | zarrc VERB --help | zarrc --help | zarrc --version\n"
+          "\nVerbs:\n",
+          out);
+    static const char *const brief[][2] = {
+        {"create", "create an array or a group"},
+        {"info", "show the metadata of an array or group"},
+        {"get", "read array data as JSON or raw bytes"},
+        {"put", "write array data from JSON or raw bytes"},
+        {"ls", "list the children of a group"},
+        {"rm", "delete an array or group"},
+        {"help", "show help for a verb"},
+    };
+    for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++)
+        fprintf(out, "  %-8s %s\n", brief[i][0], brief[i][1]);
+    fputs("\nNODE is the node itself (the directory holding zarr.json, or .zarray/.zgroup), as\n"
+          "a filesystem path or a file:// URL.\n"
+          "\nExit status: 0 success, 1 the operation failed (message on stderr), 2 usage error.\n"
+          "\nExamples:\n"
+          "  zarrc create /tmp/a --dtype int32 --shape 4,4 --chunks 2,2\n"
+          "  echo '[[1,2,3,4],[5,6,7,8]]' | zarrc put /tmp/a --select 0:2 --json -\n"
+          "  zarrc get /tmp/a --select 1,::2\n"
+          "  zarrc info /tmp/a\n"
+          "\nSee 'zarrc help VERB' for the options of each verb.\n",
+          out);
+}
+
+static int cmd_help(const verb *v, int argc, char **argv)
+{
+    if (argc > 2)
+        return usage_error(v, "too many arguments");
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        print_main_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    const verb *w = find_verb(argv[1]);
+    if (!w)
+        return usage_error(v, "unknown verb '%s'", argv[1]);
+    print_verb_help(w, stdout);
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error(NULL, "missing VERB (create, info, get, put, ls, rm, help)");
+    const char *a = argv[1];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        print_main_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+        printf("zarrc %s (libzarrc %s)\n", ZARRC_VERSION_STRING, zarrc_version());
+        return CLI_EXIT_OK;
+    }
+    const verb *v = find_verb(a);
+    if (!v) {
+        if (a[0] == '-')
+            return usage_error(NULL, "unknown option '%s'", a);
+        return usage_error(NULL, "unknown verb '%s'", a);
+    }
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    int rc = v->run(v, argc - 1, argv + 1);
+    if (fflush(stdout) && rc == CLI_EXIT_OK)
+        rc = cli_fail("writing the output: %s", strerror(errno));
+    return rc;
+}

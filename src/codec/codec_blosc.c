@@ -1,0 +1,237 @@
+/*
+ * codec_blosc.c — blosc (v3 core and numcodecs v2): c-blosc 1.x chunks through the system
+ * library's context API, one internal thread (we run inside our own pool).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <blosc.h>
+
+#include "codec.h"
+
+enum { SHUF_AUTO = -1, SHUF_NONE = 0, SHUF_BYTE = 1, SHUF_BIT = 2 };
+
+typedef struct bl_state {
+    char cname[16];
+    int clevel;
+    int shuffle;       /* as configured (v2 may say -1 = auto) */
+    int eff_shuffle;   /* resolved for typesize */
+    size_t typesize;
+    size_t blocksize;
+} bl_state;
+
+static const char *const cnames[] = {"blosclz", "lz4", "lz4hc", "snappy", "zlib", "zstd", NULL};
+static const char *const shuffle_names[] = {"noshuffle", "shuffle", "bitshuffle"};
+
+/* Inner codec format stored in header flag bits 5-7. */
+static const char *format_cname(int fmt)
+{
+    switch (fmt) {
+    case 0: return "blosclz";
+    case 1: return "lz4";
+    case 2: return "snappy";
+    case 3: return "zlib";
+    case 4: return "zstd";
+    default: return NULL;
+    }
+}
+
+static bool cname_available(const char *cname)
+{
+    return blosc_compname_to_compcode(cname) >= 0;
+}
+
+static int parse_shuffle(const zarrc_json *v, int *out)
+{
+    const char *s = zarrc_json_string(v);
+    if (s) {
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(s, shuffle_names[i])) {
+                *out = i;
+                return ZARRC_OK;
+            }
+        return zarrc_error_set(ZARRC_EINVAL,
+                               "'shuffle' must be \"noshuffle\", \"shuffle\" or \"bitshuffle\", "
+                               "got \"%s\"", s);
+    }
+    int64_t i;
+    if (zarrc_json_int(v, &i) != ZARRC_OK)
+        return zarrc_error_set(ZARRC_EINVAL, "'shuffle' must be a string or an integer");
+    if (i < -1 || i > 2)
+        return zarrc_error_set(ZARRC_EINVAL, "'shuffle' must be -1, 0, 1 or 2, got %lld",
+                               (long long)i);
+    *out = (int)i;
+    return ZARRC_OK;
+}
+
+static int bl_create(void **state, const zarrc_json *config, const zarrc_codec_init *init)
+{
+    const char *cname;
+    int64_t clevel, blocksize, typesize = 0;
+    int rc;
+    if ((rc = zarrc_json_opt_string(config, "cname", "lz4", &cname)) ||
+        (rc = zarrc_json_opt_int(config, "clevel", 5, &clevel)) ||
+        (rc = zarrc_json_opt_int(config, "blocksize", 0, &blocksize)))
+        return rc;
+    bool known = false;
+    for (int i = 0; cnames[i]; i++)
+        known |= !strcmp(cname, cnames[i]);
+    if (!known)
+        return zarrc_error_set(ZARRC_EINVAL,
+                               "unknown 'cname' \"%s\" (expected blosclz, lz4, lz4hc, snappy, "
+                               "zlib or zstd)", cname);
+    if (clevel < 0 || clevel > 9)
+        return zarrc_error_set(ZARRC_EINVAL, "'clevel' must be 0-9, got %lld", (long long)clevel);
+    if (blocksize < 0 || blocksize > INT32_MAX)
+        return zarrc_error_set(ZARRC_EINVAL, "'blocksize' must be 0 (automatic) or a positive "
+                               "integer, got %lld", (long long)blocksize);
+
+    int shuffle = init->format == 2 ? SHUF_AUTO : SHUF_BYTE;
+    const zarrc_json *sv = zarrc_json_member(config, "shuffle");
+    if (sv && zarrc_json_typeof(sv) != ZARRC_JSON_NULL && (rc = parse_shuffle(sv, &shuffle)))
+        return rc;
+
+    if (init->format == 3) {
+        if ((rc = zarrc_json_opt_int(config, "typesize", 0, &typesize)))
+            return rc;
+        if (typesize < 0 || (typesize == 0 && zarrc_json_typeof(zarrc_json_member(
+                                                  config, "typesize")) != ZARRC_JSON_NULL))
+            return zarrc_error_set(ZARRC_EINVAL, "'typesize' must be a positive integer, got "
+                                   "%lld", (long long)typesize);
+    }
+    if (typesize == 0) {
+        typesize = 1;
+        /* The element size of the last array representation; variable-length data reaches
+         * us as bytes. */
+        if (init->input && !zarrc__dtype_is_vlen(&init->input->dtype) &&
+            init->input->dtype.item_size > 0)
+            typesize = (int64_t)zarrc_dtype_elem_size(&init->input->dtype);
+    }
+
+    bl_state *s = zarrc__calloc(1, sizeof *s);
+    if (!s)
+        return ZARRC_ENOMEM;
+    snprintf(s->cname, sizeof s->cname, "%s", cname);
+    s->clevel = (int)clevel;
+    s->shuffle = shuffle;
+    s->eff_shuffle = shuffle == SHUF_AUTO ? (typesize == 1 ? SHUF_BIT : SHUF_BYTE) : shuffle;
+    s->typesize = (size_t)typesize;
+    s->blocksize = (size_t)blocksize;
+    *state = s;
+    return ZARRC_OK;
+}
+
+static void bl_destroy(void *state) { free(state); }
+
+static int bl_to_json(const void *state, int format, zarrc_json *config)
+{
+    const bl_state *s = state;
+    int rc;
+    if ((rc = zarrc_json_put_string(config, "cname", s->cname)) ||
+        (rc = zarrc_json_put_int(config, "clevel", s->clevel)))
+        return rc;
+    if (format == 2) {
+        if ((rc = zarrc_json_put_int(config, "shuffle", s->shuffle)))
+            return rc;
+    } else {
+        if ((rc = zarrc_json_put_string(config, "shuffle", shuffle_names[s->eff_shuffle])) ||
+            (rc = zarrc_json_put_uint(config, "typesize", s->typesize)))
+            return rc;
+    }
+    return zarrc_json_put_uint(config, "blocksize", s->blocksize);
+}
+
+static int bl_encode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
+                        size_t in_size, zarrc_buf *out)
+{
+    const bl_state *s = state;
+    if (!cname_available(s->cname))
+        return zarrc_error_set(ZARRC_EUNSUPPORTED,
+                               "compressor \"%s\" is not available in this c-blosc build (it "
+                               "has: %s)", s->cname, blosc_list_compressors());
+    if (in_size > BLOSC_MAX_BUFFERSIZE)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED,
+                               "blosc cannot compress %zu bytes (limit %d)", in_size,
+                               BLOSC_MAX_BUFFERSIZE);
+    size_t cap = in_size + BLOSC_MAX_OVERHEAD;
+    int rc = zarrc_buf_reserve(out, cap);
+    if (rc)
+        return rc;
+    static const uint8_t empty[1] = {0};
+    int n = blosc_compress_ctx(s->clevel, s->eff_shuffle, s->typesize, in_size,
+                               in_size ? (const void *)in : empty, out->data, cap, s->cname,
+                               s->blocksize, 1);
+    if (n <= 0)
+        return zarrc_error_set(ZARRC_EINTERNAL, "blosc compression failed (code %d)", n);
+    out->size = (size_t)n;
+    return ZARRC_OK;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int bl_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
+                        size_t in_size, zarrc_buf *out)
+{
+    if (in_size < BLOSC_MIN_HEADER_LENGTH)
+        return zarrc_error_set(ZARRC_ECORRUPT, "blosc chunk of %zu bytes is shorter than its "
+                               "16-byte header", in_size);
+    size_t nbytes = le32(in + 4), blocksize = le32(in + 8), cbytes = le32(in + 12);
+    int flags = in[2];
+    if (in[0] != 2 && in[0] != 1)
+        return zarrc_error_set(ZARRC_ECORRUPT, "not a blosc1 chunk (format version %u)", in[0]);
+    if (cbytes > in_size)
+        return zarrc_error_set(ZARRC_ECORRUPT,
+                               "blosc header says %zu compressed bytes but only %zu are present",
+                               cbytes, in_size);
+    size_t nb = 0;
+    if (blosc_cbuffer_validate(in, in_size, &nb) != 0 || nb != nbytes)
+        return zarrc_error_set(ZARRC_ECORRUPT, "invalid blosc header");
+    if (call->decoded_size && nbytes != call->decoded_size)
+        return zarrc_error_set(ZARRC_ECORRUPT, "blosc chunk holds %zu bytes, expected %zu",
+                               nbytes, call->decoded_size);
+    if (nbytes > BLOSC_MAX_BUFFERSIZE)
+        return zarrc_error_set(ZARRC_ECORRUPT, "blosc header gives an impossible size %zu",
+                               nbytes);
+    if (nbytes == 0) {
+        out->size = 0;
+        return ZARRC_OK;
+    }
+    if (flags & BLOSC_MEMCPYED) {
+        if (cbytes != nbytes + BLOSC_MIN_HEADER_LENGTH)
+            return zarrc_error_set(ZARRC_ECORRUPT, "blosc uncompressed chunk has %zu bytes for "
+                                   "%zu of data", cbytes, nbytes);
+    } else {
+        /* The block start table must fit: guards against huge nbytes in a tiny buffer. */
+        if (blocksize == 0)
+            return zarrc_error_set(ZARRC_ECORRUPT, "blosc header has block size 0");
+        size_t nblocks = nbytes / blocksize + (nbytes % blocksize != 0);
+        if (nblocks > (cbytes - BLOSC_MIN_HEADER_LENGTH) / 4)
+            return zarrc_error_set(ZARRC_ECORRUPT, "blosc chunk too short for its %zu blocks",
+                                   nblocks);
+        const char *codec = format_cname(flags >> 5);
+        if (!codec)
+            return zarrc_error_set(ZARRC_ECORRUPT, "blosc chunk uses unknown inner codec %d",
+                                   flags >> 5);
+        if (!cname_available(codec))
+            return zarrc_error_set(ZARRC_EUNSUPPORTED, "blosc chunk compressed with %s, which "
+                                   "this c-blosc build lacks", codec);
+    }
+    int rc = zarrc_buf_reserve(out, nbytes);
+    if (rc)
+        return rc;
+    int n = blosc_decompress_ctx(in, out->data, nbytes, 1);
+    if (n < 0 || (size_t)n != nbytes)
+        return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression failed (code %d)", n);
+    out->size = nbytes;
+    return ZARRC_OK;
+}
+
+static const char *const blosc_aliases[] = {"numcodecs.blosc", NULL};
+
+const zarrc_codec_type zarrc__codec_blosc = {
+    ZARRC_CODEC_TYPE_VERSION, "blosc", "blosc", blosc_aliases, ZARRC_CODEC_BYTES_TO_BYTES,
+    bl_create, bl_destroy, bl_to_json, bl_encode, bl_decode,
+};

@@ -1,0 +1,674 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the zarrc command-line tool (exit codes, messages, data round trips).
+
+usage: test_cli.py ZARRC [GROUP...]   groups: help roundtrip select info errors corrupt
+Uses only the standard library and numpy. Temporary files go under $ZARRC_TEST_TMP (or the
+system temp dir) and are removed on success.
+"""
+import base64
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ZARRC = sys.argv[1] if len(sys.argv) > 1 else None
+FAILURES = []
+CHECKS = 0
+
+
+def fail(msg):
+    FAILURES.append(msg)
+    print("FAIL: " + msg, flush=True)
+
+
+def check(cond, msg):
+    global CHECKS
+    CHECKS += 1
+    if not cond:
+        fail(msg)
+    return cond
+
+
+def run(*args, stdin=None, rc=0, contains=(), binary=False):
+    """Run zarrc; check the exit status and that stderr contains every string of `contains`
+    (case-insensitive). Returns (stdout, stderr)."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    p = subprocess.run([ZARRC] + [str(a) for a in args], input=stdin, capture_output=True,
+                       timeout=60)
+    err = p.stderr.decode(errors="replace")
+    out = p.stdout if binary else p.stdout.decode(errors="replace")
+    cmd = "zarrc " + " ".join(repr(str(a)) for a in args)
+    check(p.returncode == rc, f"{cmd}: exit {p.returncode}, expected {rc}; stderr: {err.strip()}")
+    if rc != 0:
+        check(err.startswith("zarrc: "), f"{cmd}: stderr does not start with 'zarrc: ': {err!r}")
+        check("Segmentation" not in err and "AddressSanitizer" not in err, f"{cmd}: crashed: {err}")
+    for c in contains:
+        check(c.lower() in err.lower(), f"{cmd}: stderr lacks {c!r}: {err.strip()!r}")
+    return out, err
+
+
+def get_json(node, *extra):
+    out, _ = run("get", node, "--json", *extra)
+    try:
+        return json.loads(out)
+    except ValueError:
+        fail(f"get {node} {extra}: output is not JSON: {out[:200]!r}")
+        return {"shape": None, "dtype": None, "data": []}
+
+
+def b64(b):
+    return base64.b64encode(b).decode()
+
+
+# ------------------------------------------------------------------------------------------
+# help and usage
+# ------------------------------------------------------------------------------------------
+
+def test_help(tmp):
+    out, _ = run("--help")
+    check("usage" in out and "create" in out and "rm" in out, "--help lists the verbs")
+    out, _ = run("-h")
+    check("usage" in out, "-h prints help")
+    out, _ = run("--version")
+    check(out.startswith("zarrc ") and any(c.isdigit() for c in out), f"--version: {out!r}")
+    for verb in ("create", "info", "get", "put", "ls", "rm"):
+        out, _ = run("help", verb)
+        check(f"zarrc {verb}" in out and ("Example" in out), f"help {verb}: {out[:80]!r}")
+        out2, _ = run(verb, "--help")
+        check(out == out2, f"'{verb} --help' and 'help {verb}' differ")
+    out, _ = run("help")
+    check("Verbs" in out, "help without a verb prints the overview")
+    # usage errors: exit 2 with a usage line
+    _, err = run(rc=2, contains=["missing VERB"])
+    check("usage" in err, "no arguments prints usage on stderr")
+    run("frobnicate", rc=2, contains=["unknown verb", "frobnicate"])
+    run("--bogus", rc=2, contains=["unknown option"])
+    run("help", "frobnicate", rc=2, contains=["unknown verb"])
+    run("get", rc=2, contains=["missing NODE", "usage"])
+    run("get", tmp, "--bogus", rc=2, contains=["unknown option '--bogus'"])
+    run("get", tmp, "--select", rc=2, contains=["needs a value"])
+    run("get", tmp, "--json", "--raw", rc=2, contains=["mutually exclusive"])
+    run("get", tmp, tmp, rc=2, contains=["unexpected argument"])
+    run("info", tmp, "--json=1", rc=2, contains=["takes no value"])
+    run("create", os.path.join(tmp, "u"), "--shape", "3", rc=2, contains=["--dtype"])
+    run("create", os.path.join(tmp, "u"), "--dtype", "int8", rc=2, contains=["--shape"])
+    run("create", os.path.join(tmp, "u"), "--dtype", rc=2, contains=["needs a value"])
+    run("create", os.path.join(tmp, "u"), "--dtype", "int8", "--shape", "3", "--format", "4",
+        rc=2, contains=["--format"])
+    run("create", os.path.join(tmp, "u"), "--dtype", "int8", "--shape", "3", "--order", "X",
+        rc=2, contains=["--order"])
+    run("create", os.path.join(tmp, "u"), "--dtype", "int8", "--shape", "3", "--separator", "-",
+        rc=2, contains=["--separator"])
+    run("create", os.path.join(tmp, "u"), "--group", "--dtype", "int8", rc=2,
+        contains=["--group"])
+    run("put", tmp, rc=2, contains=["--json"])
+    run("put", tmp, "--json", "-", "--raw", "-", rc=2, contains=["mutually exclusive"])
+    run("rm", rc=2, contains=["missing NODE"])
+    check(not os.path.exists(os.path.join(tmp, "u")), "usage errors create nothing")
+
+
+# ------------------------------------------------------------------------------------------
+# round trips of every data type kind, v2 and v3
+# ------------------------------------------------------------------------------------------
+
+I64MIN, I64MAX, U64MAX = -(2 ** 63), 2 ** 63 - 1, 2 ** 64 - 1
+
+# (dtype as given to create, v3 name, values to put, expected values from get, numpy dtype
+#  for the raw check or None)
+CASES = [
+    ("bool", "bool", [True, False, True], None, "?"),
+    ("int8", "int8", [-128, 127, 0, -1, 5], None, "<i1"),
+    ("<i2", "int16", [-32768, 32767, 0, -1], None, "<i2"),
+    ("int32", "int32", [-2 ** 31, 2 ** 31 - 1, 7], None, "<i4"),
+    ("int64", "int64", [I64MIN, I64MAX, 0, -1], None, "<i8"),
+    ("uint8", "uint8", [0, 255, 1], None, "<u1"),
+    ("uint16", "uint16", [0, 65535, 1], None, "<u2"),
+    (">u4", "uint32", [0, 2 ** 32 - 1, 1], None, "<u4"),
+    ("uint64", "uint64", [0, U64MAX, 2 ** 63, 1], None, "<u8"),
+    ("float16", "float16", [0.1, -2.5, 65504, 6e-08, "NaN", "Infinity", "-Infinity", -0.0, 1],
+     # 65500.0 is the shortest text that reads back as float16 65504 (numpy prints it too)
+     [0.1, -2.5, 65500.0, 6e-08, "NaN", "Infinity", "-Infinity", -0.0, 1.0], "<f2"),
+    ("float32", "float32", [0.1, 3.4028235e38, 1.4e-45, "NaN", "Infinity", "-Infinity", -0.0,
+                            16777217, 1e-7],
+     [0.1, 3.4028235e+38, 1e-45, "NaN", "Infinity", "-Infinity", -0.0, 16777216.0, 1e-07],
+     "<f4"),
+    (">f8", "float64", [0.1, 1.7976931348623157e308, 5e-324, "NaN", "Infinity", "-Infinity",
+                        -0.0, 1e16, 123, 0.30000000000000004],
+     [0.1, 1.7976931348623157e+308, 5e-324, "NaN", "Infinity", "-Infinity", -0.0, 1e16, 123.0,
+      0.30000000000000004], "<f8"),
+    ("complex64", "complex64", [[1.5, -2.0], ["NaN", "Infinity"], [0.1, 0]],
+     [[1.5, -2.0], ["NaN", "Infinity"], [0.1, 0.0]], "<c8"),
+    ("complex128", "complex128", [[0.1, 0.2], [-1e300, 5e-324], 3],
+     [[0.1, 0.2], [-1e300, 5e-324], [3.0, 0.0]], "<c16"),
+    ("r16", "r16", [b64(b"\x01\x02"), b64(b"\xff\x00"), b64(b"\x00\x00")], None, "V2"),
+    ("|S5", "null_terminated_bytes", [b64(b"ab"), b64(b"hello"), b64(b""), b64(b"a\x00b")],
+     None, "S5"),
+    ("<U3", "fixed_length_utf32", ["abc", "\u00e9", "", "\u65e5\u672c\u8a9e"], None, "<U3"),
+    ("<M8[ns]", "numpy.datetime64", [0, -1, 1600000000000000000, "NaT"],
+     [0, -1, 1600000000000000000, I64MIN], "<M8[ns]"),
+    ("<m8[s]", "numpy.timedelta64", [0, 86400, -5], None, "<m8[s]"),
+    ("string", "string", ["hello", "", "\u00fcn\u00efc\u00f6d\u00e9 \U0001f600",
+                          "q\"uo\\te\n\t", "nul\u0000inside"], None, None),
+    ("bytes", "bytes", [b64(b"\x00\x01"), b64(b""), b64(b"xyz" * 30)], None, None),
+]
+
+
+def same_value(a, b):
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    return type(a) == type(b) and a == b
+
+
+def numpy_values(values, npdt):
+    """The values as a numpy array of npdt (for the --raw checks)."""
+    dt = np.dtype(npdt)
+    if dt.kind == "V":
+        return np.array([base64.b64decode(v) for v in values], dtype=dt)
+    if dt.kind == "S":
+        return np.array([base64.b64decode(v) for v in values], dtype=dt)
+    if dt.kind in "fc":
+        conv = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+        def f(x):
+            return conv.get(x, x) if isinstance(x, str) else x
+        if dt.kind == "c":
+            return np.array([complex(f(v[0]), f(v[1])) if isinstance(v, list) else f(v)
+                             for v in values], dtype=dt)
+        return np.array([f(v) for v in values], dtype=dt)
+    if dt.kind in "Mm":
+        return np.array([I64MIN if v == "NaT" else v for v in values], dtype="<i8").view(dt)
+    return np.array(values, dtype=dt)
+
+
+def test_roundtrip(tmp):
+    for fmt in (2, 3):
+        for spelling, name, values, expected, npdt in CASES:
+            if expected is None:
+                expected = values
+            label = f"v{fmt} {spelling}"
+            node = os.path.join(tmp, f"rt{fmt}_{name}_{len(values)}".replace(".", "_"))
+            run("create", node, "--format", fmt, "--dtype", spelling, "--shape", len(values),
+                "--chunks", 2)
+            run("put", node, "--json", "-", stdin=json.dumps(values))
+            got = get_json(node)
+            check(got["shape"] == [len(values)], f"{label}: shape {got['shape']}")
+            check(got["dtype"] == name, f"{label}: dtype {got['dtype']!r}, expected {name!r}")
+            check(same_value(got["data"], expected),
+                  f"{label}: got {got['data']!r}, expected {expected!r}")
+            if npdt is None:
+                run("get", node, "--raw", rc=1, contains=["--raw", "variable-length"])
+                continue
+            ref = numpy_values(values, npdt)
+            raw, _ = run("get", node, "--raw", binary=True)
+            check(raw == ref.tobytes(), f"{label}: --raw bytes {raw[:32]!r} != {ref.tobytes()[:32]!r}")
+            # put --raw of reversed data, then read back as JSON
+            node2 = node + "_raw"
+            run("create", node2, "--format", fmt, "--dtype", spelling, "--shape", len(values),
+                "--chunks", 3)
+            run("put", node2, "--raw", "-", stdin=ref[::-1].tobytes())
+            raw2, _ = run("get", node2, "--raw", binary=True)
+            check(raw2 == ref[::-1].tobytes(), f"{label}: put --raw round trip")
+            got2 = get_json(node2)
+            check(same_value(got2["data"], expected[::-1]), f"{label}: put --raw then get --json: "
+                  f"{got2['data']!r}")
+
+    # exact float texts: shortest round trip per width, Python repr layout
+    node = os.path.join(tmp, "ftext")
+    for dt, vals, texts in [
+            ("float32", [0.1, 1e-7, 3.4028235e38, 100.0], ["0.1", "1e-07", "3.4028235e+38", "100.0"]),
+            ("float64", [0.1, 1e16, 1e15, 2.5e-5], ["0.1", "1e+16", "1000000000000000.0", "2.5e-05"]),
+            ("float16", [0.1, 0.333, 65504.0, 2049], ["0.1", "0.333", "65500.0", "2048.0"])]:
+        run("create", node, "--dtype", dt, "--shape", len(vals), "--overwrite")
+        run("put", node, "--json", "-", stdin=json.dumps(vals))
+        out, _ = run("get", node)
+        expect = '{"shape":[%d],"dtype":"%s","data":[%s]}\n' % (len(vals), dt, ",".join(texts))
+        check(out == expect, f"{dt} text: {out!r} != {expect!r}")
+
+    # every float16 and random float32/float64 bit patterns: the text reads back to the same
+    # bits at that width and has as few significant digits as numpy's shortest repr
+    rng = np.random.default_rng(7)
+    for dt, bits in [("<f2", np.arange(65536, dtype="<u2")),
+                     ("<f4", rng.integers(0, 2 ** 32, 20000, dtype="<u4")),
+                     ("<f8", rng.integers(0, 2 ** 64, 20000, dtype="<u8"))]:
+        vals = bits.view(dt)
+        vals = vals[np.isfinite(vals)]
+        node = os.path.join(tmp, "fbits" + dt[1:])
+        run("create", node, "--dtype", np.dtype(dt).name, "--shape", vals.size,
+            "--chunks", 8192)
+        run("put", node, "--raw", "-", stdin=vals.tobytes())
+        out, _ = run("get", node)
+        texts = out[out.index('"data":[') + 8:-3].split(",")
+        check(len(texts) == vals.size, f"{dt}: {len(texts)} texts for {vals.size} values")
+        bad = 0
+        for t, v in zip(texts, vals):
+            back = np.array([float(t)]).astype(dt)[0] if dt != "<f4" else np.float32(t)
+            want = np.format_float_scientific(v, unique=True).split("e")[0].lstrip("-")
+            nd_want = len(want.replace(".", "").rstrip("0") or "0")
+            mant = t.lstrip("-").split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+            if back.tobytes() != v.tobytes() or len(mant or "0") > nd_want:
+                bad += 1
+                if bad < 5:
+                    fail(f"{dt}: {v!r} printed as {t!r} (numpy shortest {want})")
+        check(bad == 0, f"{dt}: {bad} values not in shortest round-trip form")
+
+    # the whole object printed by get is accepted by put; nested lists are flattened
+    a, b = os.path.join(tmp, "obj_a"), os.path.join(tmp, "obj_b")
+    run("create", a, "--dtype", "int16", "--shape", "2,3", "--chunks", "1,2")
+    run("put", a, "--json", "-", stdin="[[1, 2, 3], [4, 5, 6]]")
+    out, _ = run("get", a)
+    check(json.loads(out) == {"shape": [2, 3], "dtype": "int16", "data": [1, 2, 3, 4, 5, 6]},
+          f"nested put: {out!r}")
+    run("create", b, "--format", 2, "--dtype", "int16", "--shape", "2,3", "--chunks", "2,2")
+    run("put", b, "--json", "-", stdin=out)
+    check(get_json(b)["data"] == [1, 2, 3, 4, 5, 6], "put of a whole 'get' object")
+    src = os.path.join(tmp, "data.json")
+    with open(src, "w") as f:
+        f.write('{"dtype": "whatever", "extra": {"x": [1, {"y": null}]}, "data": [6,5,4,3,2,1]}')
+    run("put", b, "--json", src)
+    check(get_json(b)["data"] == [6, 5, 4, 3, 2, 1], "put --json FILE with an object")
+
+    # fill value, missing chunks, F order, '.' separator, attrs, dimension names
+    node = os.path.join(tmp, "fill")
+    run("create", node, "--dtype", "float64", "--shape", "4,4", "--chunks", "2,2",
+        "--fill-value", "NaN", "--order", "F", "--separator", ".", "--attrs", '{"a": [1, 2]}',
+        "--dimension-names", "y,x")
+    run("put", node, "--select", "0,0", "--json", "-", stdin="[1.5]")
+    d = get_json(node)["data"]
+    check(d[0] == 1.5 and all(v == "NaN" for v in d[1:]), f"fill NaN: {d!r}")
+    check(os.path.exists(os.path.join(node, "c.0.0")) and len(os.listdir(node)) == 2,
+          f"only chunk c.0.0 is written: {sorted(os.listdir(node))}")
+    info = json.loads(run("info", node, "--json")[0])
+    check(info["fill_value"] == "NaN", f"fill_value {info['fill_value']!r}")
+    check(info["attributes"] == {"a": [1, 2]}, f"attributes {info['attributes']!r}")
+    check(info["metadata"].get("dimension_names") == ["y", "x"], "dimension names stored")
+    node = os.path.join(tmp, "fill2")
+    run("create", node, "--format", 2, "--dtype", "<i4", "--shape", "5", "--chunks", "2",
+        "--fill-value", "-7", "--compressor", '{"id": "zlib", "level": 1}',
+        "--filters", '[{"id": "delta", "dtype": "<i4"}]')
+    run("put", node, "--select", "1:4", "--json", "-", stdin="[10, 20, 30]")
+    check(get_json(node)["data"] == [-7, 10, 20, 30, -7], "v2 fill, filters and compressor")
+    info = json.loads(run("info", node, "--json")[0])
+    check(info["codecs_v2"]["compressor"]["id"] == "zlib", f"codecs_v2 {info.get('codecs_v2')}")
+    # --codecs in v2 (numcodecs) spelling for a v3 array
+    node = os.path.join(tmp, "codecs_v2_spelling")
+    run("create", node, "--dtype", "uint16", "--shape", "6", "--chunks", "4",
+        "--codecs", '[{"id": "zstd", "level": 1}]')
+    run("put", node, "--json", "-", stdin="[1,2,3,4,5,65535]")
+    check(get_json(node)["data"] == [1, 2, 3, 4, 5, 65535], "--codecs in v2 spelling")
+    # 0-d arrays
+    for fmt in (2, 3):
+        node = os.path.join(tmp, f"scalar{fmt}")
+        run("create", node, "--format", fmt, "--dtype", "int32", "--shape", "", "--fill-value", 3)
+        check(get_json(node) == {"shape": [], "dtype": "int32", "data": [3]}, "0-d fill")
+        run("put", node, "--json", "-", stdin="42")
+        check(get_json(node)["data"] == [42], "0-d put of a bare scalar")
+        run("put", node, "--json", "-", stdin="[43]")
+        check(get_json(node, "--select", "")["data"] == [43], "0-d put of a list")
+        run("get", node, "--select", "0", rc=1, contains=["0-dimensional"])
+    # --overwrite and refusal to overwrite
+    node = os.path.join(tmp, "ow")
+    run("create", node, "--dtype", "int8", "--shape", "2")
+    run("create", node, "--dtype", "int8", "--shape", "2", rc=1)
+    run("create", node, "--format", 2, "--dtype", "uint8", "--shape", "3", "--overwrite")
+    info = json.loads(run("info", node, "--json")[0])
+    check(info["zarr_format"] == 2 and info["shape"] == [3], "--overwrite replaced the node")
+    check(not os.path.exists(os.path.join(node, "zarr.json")), "--overwrite removed zarr.json")
+    # file:// URLs
+    node = os.path.join(tmp, "url")
+    run("create", "file://" + node, "--dtype", "int8", "--shape", "2")
+    run("put", "file://" + node, "--json", "-", stdin="[1, 2]")
+    check(get_json("file://" + node)["data"] == [1, 2], "file:// URL")
+
+
+# ------------------------------------------------------------------------------------------
+# selections
+# ------------------------------------------------------------------------------------------
+
+def np_selection(sel, ndim):
+    if not sel.strip():
+        return ()
+    out = []
+    for comp in sel.split(","):
+        if ":" in comp:
+            parts = [int(p) if p.strip() else None for p in comp.split(":")]
+            out.append(slice(*parts))
+        else:
+            out.append(int(comp))
+    return tuple(out)
+
+
+SELECTIONS = ["", "1", "1,2", "1,2,3", ":", "::2", "1:3,::2,-1", "-1", "-2:,1:-1", "5:5",
+              "10:20", "-100:2", ":,:,::4", " 1 , 2 ", "0:4:3,4:,1::2", "-4,-5,-6", ":,0",
+              "::3,::3,::3", "1:2,3:4,5:6", "3,4,5", "2:100,:0"]
+
+
+def test_select(tmp):
+    ref = np.arange(4 * 5 * 6, dtype="<i4").reshape(4, 5, 6)
+    for fmt in (2, 3):
+        node = os.path.join(tmp, f"sel{fmt}")
+        run("create", node, "--format", fmt, "--dtype", "int32", "--shape", "4,5,6",
+            "--chunks", "3,2,4")
+        run("put", node, "--raw", "-", stdin=ref.tobytes())
+        for sel in SELECTIONS:
+            exp = ref[np_selection(sel, 3)]
+            got = get_json(node, "--select", sel)
+            check(got["shape"] == list(exp.shape) and got["data"] == exp.ravel().tolist(),
+                  f"v{fmt} get --select {sel!r}: shape {got['shape']} vs {list(exp.shape)}")
+            raw, _ = run("get", node, "--select", sel, "--raw", binary=True)
+            check(raw == exp.tobytes(), f"v{fmt} get --select {sel!r} --raw")
+        # put into selections (strided, negative, dropping axes)
+        cur = ref.copy()
+        for i, sel in enumerate(["1:4:2,::2,-1", "0", ":,1,::5", "-1,-1,-1", "2:2"]):
+            target = cur[np_selection(sel, 3)]
+            vals = (np.arange(target.size, dtype="<i4") * -(i + 1) - 1).reshape(target.shape)
+            cur[np_selection(sel, 3)] = vals
+            run("put", node, "--select", sel, "--json", "-", stdin=json.dumps(vals.ravel().tolist()))
+            got = get_json(node)
+            check(got["data"] == cur.ravel().tolist(), f"v{fmt} put --select {sel!r}")
+        # put --raw into a strided selection
+        target = cur[1:, ::2, -2]
+        vals = np.arange(target.size, dtype="<i4").reshape(target.shape) + 1000
+        cur[1:, ::2, -2] = vals
+        run("put", node, "--select", "1:,::2,-2", "--raw", "-", stdin=vals.tobytes())
+        raw, _ = run("get", node, "--raw", binary=True)
+        check(raw == cur.tobytes(), f"v{fmt} put --raw --select")
+        # selection errors: syntax → 2, bounds → 1 naming the dimension
+        run("get", node, "--select", "::-1", rc=2, contains=["negative step"])
+        run("get", node, "--select", "1:2:0", rc=2, contains=["step"])
+        run("get", node, "--select", "a", rc=2, contains=["dimension 0"])
+        run("get", node, "--select", "1,,2", rc=2, contains=["dimension 1"])
+        run("get", node, "--select", "1:2:3:4", rc=2, contains=["':'"])
+        run("get", node, "--select", "4", rc=1, contains=["index 4", "dimension 0", "size 4"])
+        run("get", node, "--select", "0,-6", rc=1, contains=["dimension 1"])
+        run("get", node, "--select", "0,0,0,0", rc=1, contains=["too many"])
+        run("put", node, "--select", "0,0,6", "--json", "-", stdin="[1]", rc=1,
+            contains=["dimension 2"])
+        # empty selection: nothing to read or write, zero values expected
+        check(get_json(node, "--select", "1:1")["data"] == [], "empty selection get")
+        run("put", node, "--select", "1:1", "--json", "-", stdin="[]")
+        run("put", node, "--select", "1:1", "--json", "-", stdin="[1]", rc=1,
+            contains=["expected 0 values, got 1"])
+        check(get_json(node)["data"] == cur.ravel().tolist(), "empty put changed nothing")
+
+
+# ------------------------------------------------------------------------------------------
+# info, ls, rm
+# ------------------------------------------------------------------------------------------
+
+ARRAY_MEMBERS = {"node_type", "zarr_format", "shape", "chunks", "data_type", "fill_value",
+                 "codecs", "attributes", "metadata"}
+
+
+def test_info(tmp):
+    for fmt in (2, 3):
+        root = os.path.join(tmp, f"h{fmt}")
+        run("create", root, "--group", "--format", fmt, "--attrs", '{"title": "t\u00e9st"}')
+        run("create", os.path.join(root, "a"), "--format", fmt, "--dtype", "int16",
+            "--shape", "3,4", "--chunks", "2,2", "--fill-value", 5)
+        run("create", os.path.join(root, "b"), "--group", "--format", fmt)
+        run("create", os.path.join(root, "s"), "--format", fmt, "--dtype", "string",
+            "--shape", "7")
+        out, _ = run("ls", root)
+        expect = ("a  array  shape=[3,4] dtype=int16\nb  group\n"
+                  "s  array  shape=[7] dtype=string\n")
+        check(out == expect, f"v{fmt} ls: {out!r}")
+        lj = json.loads(run("ls", root, "--json")[0])
+        check([c["name"] for c in lj] == ["a", "b", "s"] and lj[0]["shape"] == [3, 4] and
+              lj[0]["node_type"] == "array" and lj[1]["node_type"] == "group",
+              f"v{fmt} ls --json: {lj!r}")
+        run("ls", os.path.join(root, "a"), rc=1, contains=["not a group"])
+
+        g = json.loads(run("info", root, "--json")[0])
+        check(set(g) == {"node_type", "zarr_format", "attributes", "metadata"},
+              f"v{fmt} group info members {sorted(g)}")
+        check(g["node_type"] == "group" and g["zarr_format"] == fmt and
+              g["attributes"] == {"title": "t\u00e9st"}, f"v{fmt} group info {g!r}")
+        check(g["metadata"].get("zarr_format") == fmt, f"v{fmt} group metadata {g['metadata']}")
+        a = json.loads(run("info", os.path.join(root, "a"), "--json")[0])
+        members = ARRAY_MEMBERS | ({"codecs_v2", "data_type_v2"} if fmt == 2 else set())
+        check(set(a) == members, f"v{fmt} array info members {sorted(a)}")
+        check(a["node_type"] == "array" and a["zarr_format"] == fmt and a["shape"] == [3, 4] and
+              a["chunks"] == [2, 2] and a["data_type"] == "int16" and a["fill_value"] == 5,
+              f"v{fmt} array info {a!r}")
+        check(isinstance(a["codecs"], list) and all("name" in c for c in a["codecs"]),
+              f"v{fmt} codecs in v3 spelling: {a['codecs']}")
+        if fmt == 2:
+            check(a["data_type_v2"] == "<i2", f"data_type_v2 {a['data_type_v2']!r}")
+            check(set(a["codecs_v2"]) >= {"compressor", "filters"}, f"codecs_v2 {a['codecs_v2']}")
+            check(a["metadata"].get("dtype") == "<i2", "v2 metadata is the .zarray document")
+        else:
+            check(a["metadata"].get("data_type") == "int16", "v3 metadata is zarr.json")
+        human, _ = run("info", os.path.join(root, "a"))
+        for word in ("array", "zarr format:  %d" % fmt, "[3, 4]", "[2, 2]", "int16", "codecs:",
+                     "metadata:"):
+            check(word in human, f"v{fmt} info text lacks {word!r}:\n{human}")
+        check(("codecs (v2):" in human) == (fmt == 2) and (("<i2" in human) == (fmt == 2)),
+              f"v{fmt} info text v2 spellings:\n{human}")
+        human, _ = run("info", root)
+        check("group" in human and "t\u00e9st" in human, f"v{fmt} group info text:\n{human}")
+
+        # rm: a child, then the root; non-nodes are refused
+        run("rm", os.path.join(root, "a"))
+        check(not os.path.exists(os.path.join(root, "a")), f"v{fmt} rm removed the directory")
+        out, _ = run("ls", root)
+        check(out == "b  group\ns  array  shape=[7] dtype=string\n", f"v{fmt} ls after rm: {out!r}")
+        run("rm", os.path.join(root, "a"), rc=1, contains=["not a Zarr node"])
+        plain = os.path.join(root, "plain")
+        os.makedirs(plain)
+        with open(os.path.join(plain, "keep.txt"), "w") as f:
+            f.write("x")
+        run("rm", plain, rc=1, contains=["not a Zarr node"])
+        check(os.path.exists(os.path.join(plain, "keep.txt")), "rm of a non-node deletes nothing")
+        os.remove(os.path.join(plain, "keep.txt"))
+        os.rmdir(plain)
+        run("rm", root + "/")
+        check(not os.path.exists(root), f"v{fmt} rm of the root group")
+        run("info", root, rc=1, contains=[root])
+
+
+# ------------------------------------------------------------------------------------------
+# errors
+# ------------------------------------------------------------------------------------------
+
+def no_metadata(path):
+    if not os.path.exists(path):
+        return True
+    names = set()
+    for _, _, files in os.walk(path):
+        names.update(files)
+    return not names & {"zarr.json", ".zarray", ".zgroup", ".zattrs"}
+
+
+def test_errors(tmp):
+    node = os.path.join(tmp, "e")
+    base = ["create", node, "--dtype", "int16", "--shape", "4"]
+    refused = [
+        (["--attrs", "{bad"], ["--attrs"]),
+        (["--attrs", "[1]"], ["--attrs", "object"]),
+        (["--codecs", '[{"name": "zstd"'], ["--codecs"]),
+        (["--codecs", '{"name": "zstd"}'], ["--codecs", "list"]),
+        (["--codecs", '[{"name": "no-such-codec"}]'], ["no-such-codec"]),
+        (["--fill-value", "{"], ["--fill-value"]),
+        (["--fill-value", "1 2"], ["--fill-value"]),
+        (["--compressor", "[1]"], ["--compressor"]),
+        (["--dimension-names", "a,b"], ["--dimension-names"]),
+    ]
+    for extra, words in refused:
+        run(*(base + extra), rc=1, contains=words)
+        check(no_metadata(node), f"refused create {extra} wrote metadata")
+    for dims, words in [("-4", ["negative"]), ("1.5", ["not an integer"]), ("a,2", ["dimension 0"]),
+                        ("4,x", ["dimension 1"]), ("99999999999999999999", ["out of range"])]:
+        run("create", node, "--dtype", "int8", "--shape", dims, rc=1, contains=["--shape"] + words)
+    run("create", node, "--dtype", "int8", "--shape", "4,4", "--chunks", "2", rc=1,
+        contains=["--chunks", "--shape"])
+    run("create", node, "--dtype", "int8", "--shape", "4", "--chunks", "0", rc=1,
+        contains=["--chunks"])
+    run("create", node, "--dtype", "int17", "--shape", "4", rc=1, contains=["int17"])
+    run("create", node, "--dtype", "<x9", "--shape", "4", rc=1, contains=["<x9"])
+    for dt, fill, word in [("uint8", "300", "300"), ("float32", '"abc"', "abc"),
+                           ("int8", "-129", "-129"), ("bool", "2", "2"), ("uint64", "-1", "-1"),
+                           ("|S2", '"not base64!"', "fill")]:
+        for fmt in ("2", "3"):
+            for pre_existing in (False, True):
+                if pre_existing:
+                    os.makedirs(node, exist_ok=True)
+                run("create", node, "--format", fmt, "--dtype", dt, "--shape", "4",
+                    "--fill-value", fill, rc=1, contains=[word])
+                check(no_metadata(node), f"refused create ({dt} fill {fill}) wrote metadata")
+                check(os.path.isdir(node) == pre_existing,
+                      f"refused create ({dt} fill {fill}): directory existence changed")
+                shutil.rmtree(node, ignore_errors=True)
+    deep = os.path.join(tmp, "x1", "x2", "x3")
+    run("create", deep, "--dtype", "uint8", "--shape", "4", "--fill-value", "256", rc=1)
+    check(not os.path.exists(os.path.join(tmp, "x1")), "refused create removed the dirs it made")
+
+    # put: malformed data, wrong lengths, values that do not fit
+    node = os.path.join(tmp, "p")
+    run("create", node, "--dtype", "uint8", "--shape", "3", "--fill-value", "9")
+    for text, words in [("[1, 2", ["end of input"]), ("[1,,2]", ["byte 3"]), ("[1 2 3]", ["','"]),
+                        ("[1, 2, 3] x", ["after the JSON value"]), ("", ["empty input"]),
+                        ("[1, 2, 3,]", ["unexpected ']'"]), ("{\"shape\": [3]}", ["'data'"]),
+                        ("[01, 2, 3]", ["invalid number"]), ('["\\x"]', ["escape"]),
+                        ("[1, 2, tru]", ["tru"]), ("\x00\x00\x00", ["0x00"]),
+                        ("[" * 100 + "]" * 100, ["nesting"])]:
+        run("put", node, "--json", "-", stdin=text, rc=1, contains=["<stdin>"] + words)
+    run("put", node, "--json", "-", stdin=os.urandom(1 << 20) + b"[", rc=1,
+        contains=["invalid JSON"])
+    run("put", node, "--json", "-", stdin="[1, 2]", rc=1, contains=["expected 3 values, got 2"])
+    run("put", node, "--json", "-", stdin="[1, 2, 3, 4]", rc=1,
+        contains=["expected 3 values, got 4"])
+    for text, words in [("[1, 2, 300]", ["300", "out of range", "uint8"]),
+                        ("[1, -1, 3]", ["-1", "out of range"]), ("[1.5, 2, 3]", ["1.5", "integer"]),
+                        ('["1", 2, 3]', ['"1"', "uint8"]), ("[true, 2, 3]", ["true"])]:
+        run("put", node, "--json", "-", stdin=text, rc=1, contains=words)
+    check(get_json(node)["data"] == [9, 9, 9], "refused puts wrote nothing")
+    run("put", node, "--raw", "-", stdin=b"\x01\x02", rc=1, contains=["expected 3 bytes", "got 2"])
+    run("put", node, "--raw", "-", stdin=b"\x01\x02\x03\x04", rc=1, contains=["got more"])
+    run("put", node, "--json", os.path.join(tmp, "missing.json"), rc=1,
+        contains=["cannot open", "missing.json"])
+    nodef = os.path.join(tmp, "pf")
+    for dt, text, words in [("float32", "[1e39]", ["1e39", "float32"]),
+                            ("float16", "[70000]", ["70000", "float16"]),
+                            ("float64", "[1e400]", ["1e400"]),
+                            ("float32", '["abc"]', ["abc", "not a number"]),
+                            ("float32", "[null]", ["null"]),
+                            ("int64", "[9223372036854775808]", ["9223372036854775808"]),
+                            ("uint64", "[18446744073709551616]", ["18446744073709551616"]),
+                            ("complex64", "[[1, 2, 3]]", ["[re, im]"]),
+                            ("r16", '["AAAA"]', ["3 bytes"]), ("|S2", '["AAAA"]', ["3 bytes"]),
+                            ("<U2", '["abc"]', ["longer"]), ("bool", "[2]", ["boolean"]),
+                            ("string", "[1]", ["not a string"]),
+                            ("bytes", '["%%%"]', ["base64"])]:
+        run("create", nodef, "--dtype", dt, "--shape", "1", "--overwrite")
+        run("put", nodef, "--json", "-", stdin=text, rc=1, contains=words)
+    run("get", nodef, "--raw", rc=1, contains=["variable-length"])
+
+    # missing nodes
+    run("get", os.path.join(tmp, "nope"), rc=1, contains=["nope"])
+    run("info", os.path.join(tmp, "nope"), rc=1, contains=["nope"])
+    run("ls", os.path.join(tmp, "nope"), rc=1, contains=["nope"])
+    run("rm", os.path.join(tmp, "nope"), rc=1, contains=["nope"])
+    empty = os.path.join(tmp, "emptydir")
+    os.makedirs(empty)
+    run("get", empty, rc=1, contains=["not a Zarr node"])
+    run("put", empty, "--json", "-", stdin="[]", rc=1, contains=["not a Zarr node"])
+    grp = os.path.join(tmp, "grp")
+    run("create", grp, "--group")
+    run("get", grp, rc=1, contains=["group", "not an array"])
+
+
+def test_corrupt(tmp):
+    data = json.dumps(list(range(8)))
+    cases = [
+        ("3", ["--codecs", '[{"name": "bytes"}, {"name": "zstd", "configuration": {"level": 1}}]'],
+         "c/1", "zstd"),
+        ("3", ["--codecs", '[{"name": "bytes"}, {"name": "gzip", "configuration": {"level": 1}}]'],
+         "c/1", "gzip"),
+        ("3", ["--codecs", '[{"name": "bytes"}]'], "c/1", "bytes"),
+        ("2", ["--compressor", '{"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}'],
+         "1", "blosc"),
+        ("2", ["--compressor", '{"id": "zlib", "level": 1}'], "1", "zlib"),
+    ]
+    for fmt, codec_args, key, codec in cases:
+        for damage in ("garbage", "truncate"):
+            node = os.path.join(tmp, f"corrupt{fmt}_{codec}_{damage}")
+            run("create", node, "--format", fmt, "--dtype", "int32", "--shape", "8",
+                "--chunks", "4", *codec_args)
+            run("put", node, "--json", "-", stdin=data)
+            path = os.path.join(node, *key.split("/"))
+            check(os.path.exists(path), f"chunk file {path} exists")
+            if damage == "garbage":
+                with open(path, "wb") as f:
+                    f.write(b"\x13garbage garbage garbage garbage!")
+            else:
+                size = os.path.getsize(path)
+                with open(path, "r+b") as f:
+                    f.truncate(max(1, size // 2))
+            run("get", node, rc=1, contains=[f"'{key}'", codec, node])
+            # the undamaged chunk still reads
+            check(get_json(node, "--select", "0:4")["data"] == [0, 1, 2, 3],
+                  f"{node}: undamaged chunk")
+            # a partial write into the damaged chunk fails too (read-modify-write)
+            run("put", node, "--select", "5", "--json", "-", stdin="[1]", rc=1,
+                contains=[f"'{key}'"])
+    # an unknown codec in stored metadata: info works, data access names the codec
+    node = os.path.join(tmp, "unknown_codec")
+    run("create", node, "--dtype", "int32", "--shape", "4")
+    meta_path = os.path.join(node, "zarr.json")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    meta["codecs"].append({"name": "frobnicate"})
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    run("info", node)
+    run("get", node, rc=1, contains=["frobnicate"])
+    # malformed stored metadata
+    with open(meta_path, "w") as f:
+        f.write("{not json")
+    run("info", node, rc=1, contains=[node])
+    run("get", node, rc=1, contains=[node])
+
+
+GROUPS = {"help": test_help, "roundtrip": test_roundtrip, "select": test_select,
+          "info": test_info, "errors": test_errors, "corrupt": test_corrupt}
+
+
+def main():
+    if not ZARRC or not os.access(ZARRC, os.X_OK):
+        print(f"usage: {sys.argv[0]} ZARRC [GROUP...]; not executable: {ZARRC!r}")
+        return 2
+    groups = sys.argv[2:] or list(GROUPS)
+    base = os.environ.get("ZARRC_TEST_TMP") or None
+    if base:
+        os.makedirs(base, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="cli_" + "_".join(groups)[:40] + "_", dir=base)
+    try:
+        for g in groups:
+            if g not in GROUPS:
+                print(f"unknown group {g!r}; groups: {' '.join(GROUPS)}")
+                return 2
+            d = os.path.join(tmp, g)
+            os.makedirs(d)
+            before = len(FAILURES)
+            GROUPS[g](d)
+            print(f"{g}: {'ok' if len(FAILURES) == before else 'FAILED'}", flush=True)
+    finally:
+        if not FAILURES:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{CHECKS} checks, {len(FAILURES)} failures" + ("" if not FAILURES else f" (files kept in {tmp})"))
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+# CLI tests: tests/cli/test_cli.py drives the zarrc binary (exit codes, messages, data round
+# trips) with python3 + numpy. One ctest entry per group so they can run in parallel.
+find_program(ZARRC_CLI_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+find_program(ZARRC_CLI_PYTHON NAMES python3)
+if(TARGET zarrc)
+  foreach(group help roundtrip select info errors corrupt)
+    if(ZARRC_CLI_PYTHON)
+      add_test(NAME cli.${group}
+               COMMAND ${ZARRC_CLI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test_cli.py
+                       $<TARGET_FILE:zarrc> ${group})
+    else()
+      add_test(NAME cli.${group}
+               COMMAND ${CMAKE_COMMAND} -E echo "SKIP: cli.${group}: python3 not found")
+    endif()
+    set_tests_properties(cli.${group} PROPERTIES TIMEOUT 120
+      ENVIRONMENT "ZARRC_TEST_TMP=${CMAKE_BINARY_DIR}/testtmp")
+  endforeach()
+endif()
