@@ -31,7 +31,6 @@ BIG = 2_000_000  # arrays with more elements are checked through selections
 # Scope
 # ------------------------------------------------------------------------------------------
 
-SCOPE_SHARDING = "sharding_indexed codec (a separate work item)"
 SCOPE_CODECS = "json2 / pcodec / zfpy codecs"
 SCOPE_STRUCT = "structured data types"
 SCOPE_ZIP = "zip-packed stores"
@@ -64,8 +63,6 @@ def scope_reason(node):
         return None
     if fmt == 3:
         names = _v3_codec_names(meta.get("codecs"), set())
-        if "sharding_indexed" in names:
-            return SCOPE_SHARDING
         if names & {"json2", "numcodecs.json2", "pcodec", "numcodecs.pcodec", "zfpy",
                     "numcodecs.zfpy"}:
             return SCOPE_CODECS
@@ -779,8 +776,6 @@ def suite_zarr_python_metadata(z, fx, work):
         grid = doc.get("chunk_grid", {})
         if isinstance(grid, dict) and grid.get("name") in optional:
             maybe(d, label, optional[grid["name"]])
-        elif scope_reason(d) == SCOPE_SHARDING:
-            s.accept(d, label + " (sharding metadata must open)")
         else:
             s.accept(d, label)
     for path in sorted(glob.glob(os.path.join(base, "v3", "group", "*.json"))):
