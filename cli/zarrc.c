@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -200,13 +201,13 @@ typedef struct opt_spec {
 
 #define OPT_HELP_SHOWN (-1)
 
-/* Parse the arguments after the verb: options anywhere, exactly one NODE. Values may start
- * with '-' (e.g. "--select -1"). Returns 0, CLI_EXIT_USAGE or OPT_HELP_SHOWN. */
-static int parse_args(const verb *v, int argc, char **argv, const opt_spec *specs,
-                      const char **node)
+/* Parse the arguments after the verb: options anywhere, exactly `npos` positional arguments
+ * (named `what` in messages). Values may start with '-' (e.g. "--select -1"). Returns 0,
+ * CLI_EXIT_USAGE or OPT_HELP_SHOWN. */
+static int parse_positionals(const verb *v, int argc, char **argv, const opt_spec *specs,
+                             const char **pos, int npos, const char *what)
 {
-    int only_positional = 0;
-    *node = NULL;
+    int only_positional = 0, n = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!only_positional && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
@@ -244,15 +245,24 @@ static int parse_args(const verb *v, int argc, char **argv, const opt_spec *spec
             }
             continue;
         }
-        if (*node)
-            return usage_error(v, "unexpected argument '%s' (only one NODE is allowed)", a);
-        *node = a;
+        if (n == npos)
+            return usage_error(v, "unexpected argument '%s' (only %s%s %s allowed)", a,
+                               npos == 1 ? "one " : "", what, npos == 1 ? "is" : "are");
+        if (!*a)
+            return usage_error(v, "%s must not be empty", what);
+        pos[n++] = a;
     }
-    if (!*node)
-        return usage_error(v, "missing NODE");
-    if (!**node)
-        return usage_error(v, "NODE must not be empty");
+    if (n < npos)
+        return usage_error(v, "missing %s", what);
     return 0;
+}
+
+/* The common case: options and exactly one NODE. */
+static int parse_args(const verb *v, int argc, char **argv, const opt_spec *specs,
+                      const char **node)
+{
+    *node = NULL;
+    return parse_positionals(v, argc, argv, specs, node, 1, "NODE");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1204,6 +1214,269 @@ done:
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* cp                                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct cp_opts {
+    int format;                /* 0 = keep the source's */
+    const char *codecs;        /* --codecs */
+    const int64_t *chunks;     /* --chunks (inner chunks with --shards) */
+    const int64_t *shards;     /* --shards */
+    int nchunks, nshards;
+    unsigned flags;            /* ZARRC_OVERWRITE */
+    int progress;              /* draw a progress line on stderr */
+    zarrc_copy_stats total;
+} cp_opts;
+
+typedef struct progress_ctx {
+    const char *what;
+    double started;
+} progress_ctx;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int draw_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    progress_ctx *p = ctx;
+    double t = now_seconds() - p->started;
+    fprintf(stderr, "\r%s: %llu/%llu chunks (%3.0f%%) %.1fs", p->what, (unsigned long long)done,
+            (unsigned long long)total, total ? 100.0 * (double)done / (double)total : 100.0, t);
+    if (done == total)
+        fputc('\n', stderr);
+    return 0;
+}
+
+/* A JSON part of the source array as text (new string), or NULL with a message printed. */
+static char *array_text(zarrc_array *a, zarrc_json_part part, const char *node, const char *what)
+{
+    char *text = NULL;
+    int rc = zarrc_array_json(&text, a, part);
+    if (rc) {
+        cli_fail_lib(rc, "reading %s of '%s'", what, node);
+        return NULL;
+    }
+    return text;
+}
+
+/* The destination codecs: --codecs, else the source's (v3 spelling); with --shards wrapped in
+ * sharding_indexed around inner chunks of --chunks (or the source's chunks). */
+static char *cp_codecs(const cp_opts *o, const char *src_codecs)
+{
+    const char *inner = o->codecs ? o->codecs : src_codecs;
+    if (!o->shards)
+        return strdup(inner);
+    size_t n = strlen(inner) + 512 + 24 * (size_t)o->nshards;
+    char *out = malloc(n), *p = out;
+    if (!out)
+        return NULL;
+    p += snprintf(p, n, "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[");
+    for (int d = 0; d < o->nchunks; d++)
+        p += snprintf(p, n - (size_t)(p - out), "%s%lld", d ? "," : "", (long long)o->chunks[d]);
+    snprintf(p, n - (size_t)(p - out), "],\"codecs\":%s,\"index_codecs\":[{\"name\":\"bytes\","
+             "\"configuration\":{\"endian\":\"little\"}},{\"name\":\"crc32c\"}],"
+             "\"index_location\":\"end\"}}]", inner);
+    return out;
+}
+
+static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, const char *dpath,
+                    const char *label, cp_opts *o)
+{
+    zarrc_array *src = NULL, *dst = NULL;
+    char *dtype = NULL, *fill = NULL, *codecs = NULL, *attrs = NULL, *meta = NULL, *dcodecs = NULL;
+    int result = CLI_EXIT_FAIL, rc = zarrc_array_open(&src, sst, spath);
+    if (rc)
+        return cli_fail_lib(rc, "opening array '%s'", label);
+    int ndim = zarrc_array_ndim(src), format = o->format ? o->format : zarrc_array_format(src);
+    if ((o->chunks && o->nchunks != ndim) || (o->shards && o->nshards != ndim)) {
+        cli_fail("'%s' has %d dimensions: --chunks/--shards must give as many", label, ndim);
+        goto done;
+    }
+    if (!(dtype = array_text(src, ZARRC_JSON_DTYPE, label, "the data type")) ||
+        !(fill = array_text(src, ZARRC_JSON_FILL_VALUE, label, "the fill value")) ||
+        !(codecs = array_text(src, ZARRC_JSON_CODECS_V3, label, "the codecs")) ||
+        !(attrs = array_text(src, ZARRC_JSON_ATTRIBUTES, label, "the attributes")) ||
+        !(meta = array_text(src, ZARRC_JSON_METADATA, label, "the metadata")))
+        goto done;
+    if (!(dcodecs = cp_codecs(o, codecs))) {
+        cli_fail("out of memory");
+        goto done;
+    }
+    /* Dimension names travel with v3 metadata. */
+    json_object *doc = json_from_text(meta), *dn = NULL;
+    const char **names = NULL;
+    if (json_object_object_get_ex(doc, "dimension_names", &dn) && json_object_is_type(dn, json_type_array) &&
+        (int)json_object_array_length(dn) == ndim && (names = calloc((size_t)ndim + 1, sizeof *names)))
+        for (int d = 0; d < ndim; d++) {
+            json_object *e = json_object_array_get_idx(dn, (size_t)d);
+            names[d] = e ? json_object_get_string(e) : NULL;
+        }
+    zarrc_array_options ao = ZARRC_ARRAY_OPTIONS_INIT;
+    ao.format = format;
+    ao.dtype = dtype;
+    ao.ndim = ndim;
+    ao.shape = zarrc_array_shape(src);
+    ao.chunks = o->shards ? o->shards : o->chunks ? o->chunks : zarrc_array_chunks(src);
+    ao.fill_value = strcmp(fill, "null") ? fill : NULL; /* v2 "no fill value": the type's zero */
+    ao.codecs = dcodecs;
+    ao.attributes = attrs;
+    ao.dimension_names = names;
+    ao.flags = o->flags;
+    rc = zarrc_array_create(&dst, dst_st, dpath, &ao);
+    free(names);
+    json_object_put(doc);
+    if (rc) {
+        cli_fail_lib(rc, "creating the copy of '%s'", label);
+        goto done;
+    }
+    progress_ctx pc = {label, now_seconds()};
+    zarrc_copy_options co = ZARRC_COPY_OPTIONS_INIT;
+    if (o->progress) {
+        co.progress = draw_progress;
+        co.progress_ctx = &pc;
+    }
+    zarrc_copy_stats stats;
+    rc = zarrc_array_copy(dst, src, &co, &stats);
+    if (rc) {
+        if (o->progress)
+            fputc('\n', stderr);
+        cli_fail_lib(rc, "copying '%s'", label);
+        goto done;
+    }
+    o->total.units += stats.units;
+    o->total.bytes += stats.bytes;
+    o->total.raw = o->total.raw || stats.raw;
+    result = CLI_EXIT_OK;
+done:
+    free(dtype);
+    free(fill);
+    free(codecs);
+    free(attrs);
+    free(meta);
+    free(dcodecs);
+    zarrc_array_free(src);
+    zarrc_array_free(dst);
+    return result;
+}
+
+typedef struct cp_walk {
+    zarrc_store *sst, *dst;
+    const char *spath, *dpath, *label;
+    cp_opts *o;
+    int result;
+} cp_walk;
+
+static int cp_node(zarrc_store *sst, const char *spath, zarrc_store *dst, const char *dpath,
+                   const char *label, cp_opts *o, int recursive);
+
+static int cp_child(void *ctx, const zarrc_child_info *c)
+{
+    cp_walk *w = ctx;
+    size_t n = strlen(w->spath) + strlen(w->dpath) + strlen(w->label) + 3 * strlen(c->name) + 8;
+    char *buf = malloc(n);
+    if (!buf)
+        return cli_fail("out of memory");
+    char *sp = buf, *dp = sp + strlen(w->spath) + strlen(c->name) + 2,
+         *lb = dp + strlen(w->dpath) + strlen(c->name) + 2;
+    sprintf(sp, "%s%s%s", w->spath, *w->spath ? "/" : "", c->name);
+    sprintf(dp, "%s%s%s", w->dpath, *w->dpath ? "/" : "", c->name);
+    sprintf(lb, "%s/%s", w->label, c->name);
+    w->result = cp_node(w->sst, sp, w->dst, dp, lb, w->o, 1);
+    free(buf);
+    return w->result; /* stop at the first failure */
+}
+
+static int cp_node(zarrc_store *sst, const char *spath, zarrc_store *dst, const char *dpath,
+                   const char *label, cp_opts *o, int recursive)
+{
+    zarrc_node_kind kind;
+    int format, rc = zarrc_node_probe(&kind, &format, sst, spath);
+    if (rc)
+        return cli_fail_lib(rc, "reading '%s'", label);
+    if (kind == ZARRC_NODE_ARRAY)
+        return cp_array(sst, spath, dst, dpath, label, o);
+    if (!recursive)
+        return cli_fail("'%s' is a group: use -r to copy a hierarchy", label);
+    char *attrs = NULL;
+    if ((rc = zarrc_node_attributes(&attrs, sst, spath)))
+        return cli_fail_lib(rc, "reading the attributes of '%s'", label);
+    rc = zarrc_group_create(dst, dpath, o->format ? o->format : format, attrs, o->flags);
+    zarrc_free(attrs);
+    if (rc)
+        return cli_fail_lib(rc, "creating the copy of group '%s'", label);
+    cp_walk w = {sst, dst, spath, dpath, label, o, CLI_EXIT_OK};
+    rc = zarrc_group_list(sst, spath, cp_child, &w);
+    if (w.result)
+        return w.result;
+    return rc ? cli_fail_lib(rc, "listing '%s'", label) : CLI_EXIT_OK;
+}
+
+static int cmd_cp(const verb *v, int argc, char **argv)
+{
+    const char *pos[2] = {NULL, NULL}, *format_s = NULL, *codecs = NULL, *chunks_s = NULL,
+               *shards_s = NULL;
+    int recursive = 0, overwrite = 0, as_json = 0, quiet = 0;
+    const opt_spec specs[] = {
+        {"--format", &format_s, NULL}, {"--codecs", &codecs, NULL},  {"--chunks", &chunks_s, NULL},
+        {"--shards", &shards_s, NULL}, {"-r", NULL, &recursive},     {"--recursive", NULL, &recursive},
+        {"--overwrite", NULL, &overwrite}, {"--json", NULL, &as_json}, {"--quiet", NULL, &quiet},
+        {NULL, NULL, NULL},
+    };
+    int rc = parse_positionals(v, argc, argv, specs, pos, 2, "SRC and DST");
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    cp_opts o;
+    memset(&o, 0, sizeof o);
+    if (format_s) {
+        if (strcmp(format_s, "2") && strcmp(format_s, "3"))
+            return usage_error(v, "--format must be 2 or 3, not '%s'", format_s);
+        o.format = format_s[0] - '0';
+    }
+    if (check_json_option("--codecs", codecs, 0, 1, 0))
+        return CLI_EXIT_FAIL;
+    int64_t *chunks = NULL, *shards = NULL;
+    if ((chunks_s && parse_dims("--chunks", chunks_s, &chunks, &o.nchunks, 1)) ||
+        (shards_s && parse_dims("--shards", shards_s, &shards, &o.nshards, 1))) {
+        free(chunks);
+        return CLI_EXIT_FAIL;
+    }
+    o.codecs = codecs;
+    o.chunks = chunks;
+    o.shards = shards;
+    o.flags = overwrite ? ZARRC_OVERWRITE : 0;
+    o.progress = !as_json && !quiet && isatty(STDERR_FILENO);
+    int result = CLI_EXIT_FAIL;
+    zarrc_store *sst = NULL, *dst = NULL;
+    double t0 = now_seconds();
+    if (shards && !chunks) {
+        result = cli_fail("--shards needs --chunks (the inner chunk shape)");
+        goto done;
+    }
+    if (open_store(&sst, pos[0], ZARRC_STORE_READONLY) || open_store(&dst, pos[1], ZARRC_STORE_CREATE))
+        goto done;
+    result = cp_node(sst, "", dst, "", pos[0], &o, recursive);
+    if (result == CLI_EXIT_OK && as_json) {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "bytes", json_object_new_int64((int64_t)o.total.bytes));
+        json_object_object_add(r, "chunks", json_object_new_int64((int64_t)o.total.units));
+        json_object_object_add(r, "seconds", json_object_new_double(now_seconds() - t0));
+        json_object_object_add(r, "raw", json_object_new_boolean(o.total.raw));
+        json_println(r);
+        json_object_put(r);
+    }
+done:
+    zarrc_store_free(sst);
+    zarrc_store_free(dst);
+    free(chunks);
+    free(shards);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* help and main                                                                               */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -1289,6 +1562,27 @@ static const verb verbs[] = {
      "A path that is not a Zarr node is refused (nothing is deleted).",
      "Example:\n"
      "  zarrc rm data/temp\n"},
+    {"cp", cmd_cp,
+     "zarrc cp SRC DST [--format 2|3] [--codecs JSON] [--chunks N,...] [--shards N,...]\n"
+     "                [-r] [--overwrite] [--json] [--quiet]",
+     "Copy the array at SRC to DST (or, with -r, a whole hierarchy), converting the format,\n"
+     "recompressing or rechunking on the way. Memory stays at a few chunks per thread whatever\n"
+     "the array size. When nothing about the stored chunks changes (e.g. v2 -> v3 with the same\n"
+     "codecs and chunks) the stored chunk bytes are copied without decoding.",
+     "Options:\n"
+     "  --format 2|3      format of the copy (default: the source's)\n"
+     "  --codecs JSON     codec list of the copy, either spelling (default: the source's)\n"
+     "  --chunks N,...    chunk shape of the copy (with --shards: the inner chunk shape)\n"
+     "  --shards N,...    shard shape: the copy is sharded (v3), inner chunks use --codecs\n"
+     "  -r, --recursive   copy a group and everything below it\n"
+     "  --overwrite       replace existing nodes at DST\n"
+     "  --json            print {\"bytes\", \"chunks\", \"seconds\", \"raw\"} when done\n"
+     "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
+     "\nExamples:\n"
+     "  zarrc cp data/v2array data/v3array --format 3\n"
+     "  zarrc cp a b --codecs '[{\"name\":\"bytes\"},{\"name\":\"zstd\",\"configuration\":{\"level\":5}}]'\n"
+     "  zarrc cp a b --chunks 64,64 --shards 512,512\n"
+     "  zarrc cp -r dataset.zarr copy.zarr --format 3\n"},
     {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", ""},
 };
 
@@ -1315,6 +1609,7 @@ static void print_main_help(FILE *out)
         {"put", "write array data from JSON or raw bytes"},
         {"ls", "list the children of a group"},
         {"rm", "delete an array or group"},
+        {"cp", "copy an array or hierarchy (convert, recompress, rechunk)"},
         {"help", "show help for a verb"},
     };
     for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++)

@@ -344,6 +344,44 @@ ZARRC_API int zarrc_array_write(zarrc_array *array, const int64_t *start, const 
 /** Store chunks equal to the fill value (1) or erase them (0, the default). */
 ZARRC_API void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Copying                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Progress callback: `done` of `total` units (destination chunks or shards). Return non-zero
+ *  to cancel (the copy then fails with ZARRC_ECONFLICT "cancelled"). Called from the thread
+ *  that started the copy. */
+typedef int (*zarrc_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+
+/** Options for zarrc_array_copy (initialise with ZARRC_COPY_OPTIONS_INIT). */
+typedef struct zarrc_copy_options {
+    unsigned version;           /**< ZARRC_COPY_OPTIONS_VERSION */
+    zarrc_progress_cb progress; /**< or NULL */
+    void *progress_ctx;
+    int allow_raw;              /**< copy stored chunk bytes without decoding when both arrays
+                                     encode chunks identically (default 1) */
+} zarrc_copy_options;
+
+#define ZARRC_COPY_OPTIONS_VERSION 1
+#define ZARRC_COPY_OPTIONS_INIT { ZARRC_COPY_OPTIONS_VERSION, NULL, NULL, 1 }
+
+/** What a copy did. */
+typedef struct zarrc_copy_stats {
+    uint64_t units;        /**< destination chunks (or shards) processed */
+    uint64_t bytes;        /**< decoded bytes copied (element data) */
+    int raw;               /**< 1 if chunks were copied as stored bytes (re-keying only) */
+} zarrc_copy_stats;
+
+/** Copy every element of `src` into `dst`, which must have the same shape and data type (any
+ *  format, chunking or codecs: this converts, recompresses and rechunks). Works through the
+ *  destination's chunks (or shards) in bounded batches on the shared pool, so memory stays at
+ *  a few chunks per thread whatever the array size. Chunks that end up equal to the fill
+ *  value are not stored. `options` and `stats` may be NULL.
+ *  Errors: ZARRC_EINVAL (shape or type mismatch), ZARRC_ECONFLICT (cancelled), read/write
+ *  errors of either array. */
+ZARRC_API int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_options *options,
+                               zarrc_copy_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,18 +4,6 @@
 
 #include "node.h"
 
-struct zarrc_array {
-    zarrc_store *store;
-    char *path;   /* normalized node path ("" = root) */
-    char *prefix; /* key prefix: "" or "path/" */
-    zarrc__array_meta meta;
-    zarrc__pipeline *pipeline; /* NULL when the codecs cannot be used: see pipeline_err */
-    zarrc__error_saved pipeline_err;
-    json_object *doc;          /* the stored metadata document */
-    bool write_empty;
-    zarrc__index_cache *index_cache; /* sharded arrays: decoded shard indexes */
-};
-
 /* Shard indexes kept per open array (bytes). */
 #define INDEX_CACHE_BYTES (16u << 20)
 
@@ -428,7 +416,7 @@ int64_t zarrc_array_size(const zarrc_array *a)
 
 void zarrc_array_set_write_empty_chunks(zarrc_array *a, int enable) { a->write_empty = enable != 0; }
 
-static int need_pipeline(const zarrc_array *a)
+int zarrc__array_need_pipeline(const zarrc_array *a)
 {
     if (a->pipeline)
         return ZARRC_OK;
@@ -449,7 +437,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
     case ZARRC_JSON_CODECS_V3:
         if (a->meta.format == 3)
             o = json_object_get(a->meta.codecs);
-        else if (!(rc = need_pipeline(a)))
+        else if (!(rc = zarrc__array_need_pipeline(a)))
             rc = zarrc__pipeline_to_v3(&o, a->pipeline);
         break;
     case ZARRC_JSON_CODECS_V2: {
@@ -462,7 +450,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
             c = a->meta.compressor ? json_object_get(a->meta.compressor) : NULL;
             order = a->meta.order;
             big = a->meta.dtype.big_endian;
-        } else if ((rc = need_pipeline(a)) || (rc = zarrc__pipeline_to_v2(a->pipeline, &f, &c, &order, &big)))
+        } else if ((rc = zarrc__array_need_pipeline(a)) || (rc = zarrc__pipeline_to_v2(a->pipeline, &f, &c, &order, &big)))
             break;
         zarrc__array_meta m = a->meta;
         m.dtype.big_endian = big;
@@ -508,7 +496,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
     return rc;
 }
 
-static zarrc__io_array io_of(const zarrc_array *a)
+zarrc__io_array zarrc__array_io(const zarrc_array *a)
 {
     zarrc__io_array io = {a->store, a->prefix, display(a->path), &a->meta, a->pipeline, a->write_empty,
                           a->index_cache};
@@ -519,10 +507,10 @@ int zarrc_array_read(zarrc_array *a, const int64_t *start, const int64_t *count,
                      void *out, size_t out_size)
 {
     zarrc__error_clear();
-    int rc = need_pipeline(a);
+    int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;
-    zarrc__io_array io = io_of(a);
+    zarrc__io_array io = zarrc__array_io(a);
     return zarrc__io_read(&io, start, count, step, out, out_size);
 }
 
@@ -530,9 +518,9 @@ int zarrc_array_write(zarrc_array *a, const int64_t *start, const int64_t *count
                       const void *in, size_t in_size)
 {
     zarrc__error_clear();
-    int rc = need_pipeline(a);
+    int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;
-    zarrc__io_array io = io_of(a);
+    zarrc__io_array io = zarrc__array_io(a);
     return zarrc__io_write(&io, start, count, step, in, in_size);
 }

@@ -6,6 +6,24 @@
 
 #include "../io/io.h"
 
+/** An open array (shared by the node layer's files). */
+struct zarrc_array {
+    zarrc_store *store;
+    char *path;   /* normalized node path ("" = root) */
+    char *prefix; /* key prefix: "" or "path/" */
+    zarrc__array_meta meta;
+    zarrc__pipeline *pipeline; /* NULL when the codecs cannot be used: see pipeline_err */
+    zarrc__error_saved pipeline_err;
+    json_object *doc;          /* the stored metadata document */
+    bool write_empty;
+    zarrc__index_cache *index_cache; /* sharded arrays: decoded shard indexes */
+};
+
+/** The engine's view of an array. */
+ZARRC_HIDDEN zarrc__io_array zarrc__array_io(const zarrc_array *a);
+/** ZARRC_OK if the array's codecs are usable, else the saved reason (with context). */
+ZARRC_HIDDEN int zarrc__array_need_pipeline(const zarrc_array *a);
+
 /** Normalize a node path: '\' → '/', strip leading/trailing '/', collapse runs of '/';
  *  "." or ".." segments are ZARRC_EINVAL. Result malloc'd ("" for the root). */
 ZARRC_HIDDEN int zarrc__node_path(char **out, const char *path);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of the zarrc command-line tool (exit codes, messages, data round trips).
 
-usage: test_cli.py ZARRC [GROUP...]   groups: help roundtrip select info errors corrupt
+usage: test_cli.py ZARRC [GROUP...]   groups: help roundtrip select info errors corrupt cp
 Uses only the standard library and numpy. Temporary files go under $ZARRC_TEST_TMP (or the
 system temp dir) and are removed on success.
 """
@@ -640,7 +640,60 @@ def test_corrupt(tmp):
     run("get", node, rc=1, contains=[node])
 
 
-GROUPS = {"help": test_help, "roundtrip": test_roundtrip, "select": test_select,
+# ------------------------------------------------------------------------------------------
+# cp: convert, recompress, rechunk, reshard, hierarchies
+# ------------------------------------------------------------------------------------------
+
+def test_cp(tmp):
+    src = os.path.join(tmp, "src")
+    run("create", src, "--format", "2", "--dtype", "<i4", "--shape", "23,17", "--chunks", "5,4",
+        "--compressor", '{"id":"zlib","level":1}', "--fill-value", "-1",
+        "--attrs", '{"units":"m"}')
+    values = [(i * 7) % 1000 - 300 for i in range(23 * 17)]
+    run("put", src, "--json", "-", stdin=json.dumps(values))
+
+    def same(node, label):
+        got = get_json(node)
+        check(got["shape"] == [23, 17] and got["data"] == values, f"cp {label}: values differ")
+
+    # v2 -> v3 with the same chunks and codecs: stored bytes are re-keyed, not decoded
+    out, _ = run("cp", src, os.path.join(tmp, "v3"), "--format", "3", "--json")
+    r = json.loads(out)
+    check(r["raw"] is True and r["chunks"] == 5 * 5 and r["bytes"] == 23 * 17 * 4,
+          f"cp v2->v3 report: {r}")
+    same(os.path.join(tmp, "v3"), "v2->v3")
+    info = json.loads(run("info", os.path.join(tmp, "v3"), "--json")[0])
+    check(info["zarr_format"] == 3 and info["attributes"] == {"units": "m"}
+          and info["fill_value"] == -1, f"cp v2->v3 metadata: {info}")
+    # recompress + rechunk
+    out, _ = run("cp", src, os.path.join(tmp, "re"), "--chunks", "10,10", "--codecs",
+                 '[{"name":"bytes"},{"name":"zstd","configuration":{"level":5}}]', "--json")
+    check(json.loads(out)["raw"] is False, "cp rechunk must decode")
+    same(os.path.join(tmp, "re"), "rechunk")
+    # shard (v3)
+    run("cp", src, os.path.join(tmp, "sh"), "--format", "3", "--shards", "10,8",
+        "--chunks", "5,4")
+    same(os.path.join(tmp, "sh"), "shards")
+    info = json.loads(run("info", os.path.join(tmp, "sh"), "--json")[0])
+    check(info.get("inner_chunks") == [5, 4] and info["chunks"] == [10, 8], f"sharded info {info}")
+    # hierarchy
+    grp = os.path.join(tmp, "grp")
+    run("create", grp, "--group", "--format", "2", "--attrs", '{"title":"t"}')
+    run("cp", src, os.path.join(grp, "a"))
+    run("cp", grp, os.path.join(tmp, "grp3"), "--format", "3", rc=1, contains=["-r"])
+    run("cp", "-r", grp, os.path.join(tmp, "grp3"), "--format", "3")
+    same(os.path.join(tmp, "grp3", "a"), "recursive")
+    out, _ = run("ls", os.path.join(tmp, "grp3"))
+    check("a" in out and "array" in out, f"ls of the copied group: {out!r}")
+    # errors
+    run("cp", src, rc=2, contains=["missing SRC and DST"])
+    run("cp", src, os.path.join(tmp, "v3"), rc=1, contains=["already exists"])
+    run("cp", src, os.path.join(tmp, "x"), "--shards", "10,8", rc=1, contains=["--chunks"])
+    run("cp", src, os.path.join(tmp, "y"), "--chunks", "5", rc=1, contains=["dimensions"])
+    run("cp", os.path.join(tmp, "nothing"), os.path.join(tmp, "z"), rc=1)
+
+
+GROUPS = {"help": test_help, "cp": test_cp, "roundtrip": test_roundtrip, "select": test_select,
           "info": test_info, "errors": test_errors, "corrupt": test_corrupt}
 
 
