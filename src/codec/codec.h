@@ -52,6 +52,9 @@ typedef struct zarrc__pipeline {
     zarrc_repr chunk;      /**< decoded representation of a chunk: chunk shape + array dtype */
     bool identity_layout;  /**< no array→array codec: the a2b codec sees the chunk as is */
     size_t fixed_size;     /**< bytes of the a2b codec's decoded input, 0 for vlen */
+    bool bytes_only;       /**< the pipeline is just `bytes` ... */
+    bool bytes_big_endian; /**< ... in this byte order */
+    bool passthrough;      /**< stored bytes are the chunk's bytes (bytes only, native order) */
 } zarrc__pipeline;
 
 /** Parse a v3 "codecs" list for chunks of representation `chunk`. Unknown codecs are

@@ -47,6 +47,14 @@ static int zstd_to_json(const void *state, int format, zarrc_json *config)
     return rc;
 }
 
+/* Contexts are reused per thread: no allocation per chunk in steady state. */
+static void *new_cctx(void) { return ZSTD_createCCtx(); }
+static void free_cctx(void *c) { ZSTD_freeCCtx(c); }
+static void *new_dctx(void) { return ZSTD_createDCtx(); }
+static void free_dctx(void *d) { ZSTD_freeDCtx(d); }
+static zarrc__tls_slot cctx_slot = ZARRC_TLS_SLOT(new_cctx, free_cctx);
+static zarrc__tls_slot dctx_slot = ZARRC_TLS_SLOT(new_dctx, free_dctx);
+
 static int zstd_err(const char *what, size_t code)
 {
     return zarrc_error_set(ZARRC_ECORRUPT, "zstd %s: %s", what, ZSTD_getErrorName(code));
@@ -62,9 +70,10 @@ static int zstd_encode(const void *state, const zarrc_codec_call *call, const ui
     int rc = zarrc_buf_reserve(out, bound);
     if (rc)
         return rc;
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ZSTD_CCtx *cctx = zarrc__tls_get(&cctx_slot);
     if (!cctx)
         return zarrc__enomem();
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
     int level = s->level;
     if (level < ZSTD_minCLevel())
         level = ZSTD_minCLevel();
@@ -75,7 +84,6 @@ static int zstd_encode(const void *state, const zarrc_codec_call *call, const ui
         r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, s->checksum);
     if (!ZSTD_isError(r))
         r = ZSTD_compress2(cctx, out->data, bound, in, in_size);
-    ZSTD_freeCCtx(cctx);
     if (ZSTD_isError(r))
         return zarrc_error_set(ZARRC_EINTERNAL, "zstd compression failed: %s",
                                ZSTD_getErrorName(r));
@@ -90,11 +98,10 @@ static int decode_known(const uint8_t *in, size_t n, size_t want, zarrc_buf *out
     int rc = zarrc_buf_reserve(out, want);
     if (rc)
         return rc;
-    ZSTD_DCtx *d = ZSTD_createDCtx();
+    ZSTD_DCtx *d = zarrc__tls_get(&dctx_slot);
     if (!d)
         return zarrc__enomem();
     size_t r = ZSTD_decompressDCtx(d, out->data, want, in, n);
-    ZSTD_freeDCtx(d);
     if (ZSTD_isError(r)) {
         if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
             return zarrc_error_set(ZARRC_ECORRUPT, "zstd data decodes to more than the expected "

@@ -102,6 +102,19 @@ static int finish(zarrc__pipeline *p)
     p->identity_layout = p->a2b == 0;
     const zarrc_repr *r = &p->codecs[p->a2b].in;
     p->fixed_size = zarrc__dtype_is_vlen(&r->dtype) ? 0 : (size_t)repr_count(r) * r->dtype.item_size;
+    if (p->n == 1 && !strcmp(p->codecs[0].type->name, "bytes")) {
+        json_object *j = NULL, *conf = NULL, *endian = NULL;
+        int rc = zarrc__codec_to_json(&j, &p->codecs[0], 3);
+        if (rc)
+            return rc;
+        json_object_object_get_ex(j, "configuration", &conf);
+        json_object_object_get_ex(conf, "endian", &endian);
+        p->bytes_only = true;
+        p->bytes_big_endian = endian && !strcmp(json_object_get_string(endian), "big");
+        p->passthrough = p->bytes_big_endian == zarrc__host_big_endian() ||
+                         zarrc__dtype_swap_width(&p->chunk.dtype) == 1;
+        json_object_put(j);
+    }
     return ZARRC_OK;
 }
 
@@ -401,14 +414,6 @@ const zarrc__shard_spec *zarrc__pipeline_shard_spec(const zarrc__pipeline *p)
 
 bool zarrc__pipeline_bytes_only(const zarrc__pipeline *p, bool *big_endian)
 {
-    if (p->n != 1 || strcmp(p->codecs[0].type->name, "bytes"))
-        return false;
-    json_object *j = NULL, *conf = NULL, *endian = NULL;
-    if (zarrc__codec_to_json(&j, &p->codecs[0], 3))
-        return false;
-    json_object_object_get_ex(j, "configuration", &conf);
-    json_object_object_get_ex(conf, "endian", &endian);
-    *big_endian = endian && !strcmp(json_object_get_string(endian), "big");
-    json_object_put(j);
-    return true;
+    *big_endian = p->bytes_big_endian;
+    return p->bytes_only;
 }

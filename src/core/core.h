@@ -102,6 +102,21 @@ ZARRC_HIDDEN void zarrc__fill_box(uint8_t *dst, const int64_t *dst_strides, cons
 /** Set n contiguous elements to `val` (NULL = zero bytes). */
 ZARRC_HIDDEN void zarrc__fill_contiguous(uint8_t *dst, size_t n, const uint8_t *val, size_t es);
 
+/* ---- per-thread objects ---- */
+
+/** A lazily created object per thread (codec contexts, scratch buffers), destroyed when the
+ *  thread exits. Declare one static slot per kind: `static zarrc__tls_slot s =
+ *  ZARRC_TLS_SLOT(create, destroy);`. */
+typedef struct zarrc__tls_slot {
+    int ready; /* atomic */
+    unsigned key;
+    void *(*create)(void);
+    void (*destroy)(void *);
+} zarrc__tls_slot;
+#define ZARRC_TLS_SLOT(create, destroy) { 0, 0, create, destroy }
+/** This thread's object of the slot (created on first use), or NULL if creation failed. */
+ZARRC_HIDDEN void *zarrc__tls_get(zarrc__tls_slot *slot);
+
 /* ---- thread pool ---- */
 
 /** Run fn(ctx, i) for i in [0, n) on the shared pool (the caller participates). Returns the

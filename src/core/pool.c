@@ -187,3 +187,30 @@ int zarrc__pool_run(size_t n, zarrc__task_fn fn, void *ctx)
         return zarrc__error_restore(&j.err);
     return ZARRC_OK;
 }
+
+/* ---- per-thread objects ---- */
+
+static pthread_mutex_t tls_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *zarrc__tls_get(zarrc__tls_slot *slot)
+{
+    if (!__atomic_load_n(&slot->ready, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&tls_lock);
+        if (!slot->ready) {
+            pthread_key_t key;
+            if (pthread_key_create(&key, slot->destroy) != 0) {
+                pthread_mutex_unlock(&tls_lock);
+                return NULL;
+            }
+            slot->key = (unsigned)key;
+            __atomic_store_n(&slot->ready, 1, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&tls_lock);
+    }
+    void *p = pthread_getspecific((pthread_key_t)slot->key);
+    if (!p && (p = slot->create()) && pthread_setspecific((pthread_key_t)slot->key, p) != 0) {
+        slot->destroy(p);
+        p = NULL;
+    }
+    return p;
+}

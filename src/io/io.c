@@ -7,8 +7,7 @@
 
 /* ---- per-thread reusable buffers (no allocation per chunk in steady state) ---- */
 
-static pthread_key_t bufs_key;
-static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
+static void *bufs_new(void) { return calloc(1, sizeof(thread_bufs)); }
 
 static void bufs_free(void *p)
 {
@@ -20,14 +19,13 @@ static void bufs_free(void *p)
     free(b);
 }
 
-static void bufs_init(void) { pthread_key_create(&bufs_key, bufs_free); }
+static zarrc__tls_slot bufs_slot = ZARRC_TLS_SLOT(bufs_new, bufs_free);
 
 thread_bufs *zarrc__io_bufs(void)
 {
-    pthread_once(&bufs_once, bufs_init);
-    thread_bufs *b = pthread_getspecific(bufs_key);
-    if (!b && (b = zarrc__calloc(1, sizeof *b)))
-        pthread_setspecific(bufs_key, b);
+    thread_bufs *b = zarrc__tls_get(&bufs_slot);
+    if (!b)
+        zarrc__enomem();
     return b;
 }
 
@@ -73,6 +71,18 @@ static int fetch(const io_job *j, const char *key, zarrc_buf *raw)
     return rc;
 }
 
+/* Whether a sub-box of `n` elements is one contiguous run in a C-order box of `count`. */
+static bool contiguous_in_box(const int64_t *n, const int64_t *count, int nd)
+{
+    int first = 0;
+    while (first < nd && n[first] == 1)
+        first++;
+    for (int d = first + 1; d < nd; d++)
+        if (n[d] != count[d])
+            return false;
+    return true;
+}
+
 static int read_task(void *ctx, size_t i)
 {
     io_job *j = ctx;
@@ -96,25 +106,31 @@ static int read_task(void *ctx, size_t i)
         whole &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == m->chunks[d];
     }
     uint8_t *dst = j->data + dst_off;
-    int rc = fetch(j, key, &b->raw);
+    zarrc_buf *keep = j->keeps ? &j->keeps[i] : NULL;
+    zarrc_buf none = ZARRC_BUF_INIT;
+    /* Direct decode: the whole chunk lands contiguously in the destination. */
+    bool direct = whole && !keep && contiguous_in_box(n, j->count, nd);
+    int rc;
+    if (direct && j->a->pipeline->passthrough) {
+        /* Stored bytes are the chunk's bytes: read them straight into the destination. */
+        zarrc_buf out = {dst, 0, j->chunk_bytes, 1};
+        rc = zarrc__store_get(j->a->store, key, 0, -1, &out);
+        if (rc == ZARRC_ENOTFOUND) {
+            zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
+            return ZARRC_OK;
+        }
+        if (rc == ZARRC_OK && out.size != j->chunk_bytes)
+            rc = zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, got %zu", j->chunk_bytes,
+                                 out.size);
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+    }
+    rc = fetch(j, key, &b->raw);
     if (rc == ZARRC_ENOTFOUND) {
         zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
         return ZARRC_OK;
     }
     if (rc)
         return rc;
-
-    zarrc_buf *keep = j->keeps ? &j->keeps[i] : NULL;
-    zarrc_buf none = ZARRC_BUF_INIT;
-    /* Direct decode: the whole chunk lands contiguously in the destination. */
-    bool direct = whole && !keep;
-    if (direct) {
-        int first = 0;
-        while (first < nd && n[first] == 1)
-            first++;
-        for (int d = first + 1; d < nd; d++)
-            direct &= n[d] == j->count[d];
-    }
     if (direct) {
         zarrc_buf out = {dst, 0, j->chunk_bytes, 1};
         rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &out, &none);
@@ -164,6 +180,19 @@ static int write_task(void *ctx, size_t i)
         padded |= inside < m->chunks[d];
     }
     size_t nelem = j->chunk_bytes / j->es;
+    const zarrc__pipeline *p = j->a->pipeline;
+    if (covers && !padded && p->passthrough && contiguous_in_box(n, j->count, nd)) {
+        /* The chunk is a contiguous run of the caller's data, stored as is: no copy at all. */
+        const uint8_t *src = j->data + src_off;
+        int rc;
+        if (!j->a->write_empty && all_fill(j, src, nelem)) {
+            rc = zarrc__store_erase(j->a->store, key);
+            if (rc == ZARRC_ENOTFOUND)
+                rc = ZARRC_OK;
+        } else
+            rc = zarrc__store_set(j->a->store, key, src, j->chunk_bytes);
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+    }
     int rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);
     if (rc)
         return rc;
@@ -188,8 +217,10 @@ static int write_task(void *ctx, size_t i)
         rc = zarrc__store_erase(j->a->store, key);
         if (rc == ZARRC_ENOTFOUND)
             rc = ZARRC_OK;
+    } else if (p->passthrough) {
+        rc = zarrc__store_set(j->a->store, key, b->chunk.data, j->chunk_bytes);
     } else {
-        rc = zarrc__pipeline_encode(j->a->pipeline, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc);
+        rc = zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc);
         if (rc == ZARRC_OK)
             rc = zarrc__store_set(j->a->store, key, b->enc.data, b->enc.size);
     }
