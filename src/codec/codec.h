@@ -55,6 +55,8 @@ typedef struct zarrc__pipeline {
     bool bytes_only;       /**< the pipeline is just `bytes` ... */
     bool bytes_big_endian; /**< ... in this byte order */
     bool passthrough;      /**< stored bytes are the chunk's bytes (bytes only, native order) */
+    bool v2_no_compressor; /**< v2 spelling: every bytes→bytes codec is a filter (the user's
+                                or the stored document's "compressor": null) */
 } zarrc__pipeline;
 
 /** Parse a v3 "codecs" list for chunks of representation `chunk`. Unknown codecs are

@@ -207,6 +207,7 @@ int zarrc__pipeline_from_v2(zarrc__pipeline **out, const json_object *filters,
                              "(vlen-utf8 or vlen-bytes) in its filters");
     if (rc == ZARRC_OK && compressor)
         rc = append_entry(p, compressor, true, true);
+    p->v2_no_compressor = !compressor;
     return build_done(out, p, rc);
 }
 
@@ -295,7 +296,7 @@ int zarrc__pipeline_to_v2(const zarrc__pipeline *p, json_object **filters_out,
         json_object *j;
         if ((rc = zarrc__codec_to_json(&j, c, 2)))
             goto fail;
-        if (c->type->kind == ZARRC_CODEC_BYTES_TO_BYTES && i == p->n - 1)
+        if (c->type->kind == ZARRC_CODEC_BYTES_TO_BYTES && i == p->n - 1 && !p->v2_no_compressor)
             compressor = j;
         else
             json_object_array_add(filters, j);

@@ -43,12 +43,46 @@ int zarrc__json_parse(json_object **out, const char *text, size_t len, const cha
     return ZARRC_OK;
 }
 
+/* Escape every non-ASCII character as \uXXXX (surrogate pairs above U+FFFF). json-c emits
+ * non-ASCII bytes only inside strings, so this is safe byte-wise. Python 2-era readers
+ * (zarr-python 2) decode metadata as ASCII. */
+static char *ascii_escape(const char *s)
+{
+    size_t extra = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p >= 0x80)
+            extra += 12;
+    char *out = zarrc__malloc(strlen(s) + extra + 1), *o = out;
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x80) {
+            *o++ = (char)*p++;
+            continue;
+        }
+        uint32_t c = *p;
+        int more = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 0;
+        c &= more ? 0x3fu >> more : 0;
+        p++;
+        for (int k = 0; k < more && (*p & 0xc0) == 0x80; k++)
+            c = c << 6 | (*p++ & 0x3f);
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            o += sprintf(o, "\\u%04x\\u%04x", 0xd800 + (c >> 10), 0xdc00 + (c & 0x3ff));
+        } else
+            o += sprintf(o, "\\u%04x", c ? c : 0xfffd);
+    }
+    *o = '\0';
+    return out;
+}
+
 char *zarrc__json_dump(json_object *o, bool pretty)
 {
     int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
                 (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
     const char *s = json_object_to_json_string_ext(o, flags);
-    return zarrc__strdup(s ? s : "null");
+    return ascii_escape(s ? s : "null");
 }
 
 json_object *zarrc__json_new_double(double d)

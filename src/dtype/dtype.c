@@ -692,8 +692,9 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
             return ZARRC_OK; /* zarr-python 2 wrote 0 for "zero" */
         if (parse_byte_list(&b, &n, v))
             goto bad;
-        /* Exactly one item's bytes; "" (zero bytes) is the common spelling of all zeros. */
-        if (n != dt->item_size && n != 0) {
+        /* S: up to one item's bytes, zero-padded (zarr-python writes b"ab" for |S5 as "YWI=");
+         * V / r<N>: exactly one item's bytes. "" (zero bytes) is all zeros for both. */
+        if (n > dt->item_size || (dt->kind == ZARRC_DTYPE_RAW && n != dt->item_size && n != 0)) {
             free(b);
             return bad_fill(v, dt, "wrong number of bytes");
         }
@@ -850,7 +851,11 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         /* fallthrough */
     case ZARRC_DTYPE_FIXED_BYTES:
     case ZARRC_DTYPE_VBYTES: {
-        char *s = zarrc__base64_encode(p, f->size);
+        /* S items are null-terminated: written without trailing NULs, as NumPy gives them. */
+        size_t n = f->size;
+        while (dt->kind == ZARRC_DTYPE_FIXED_BYTES && n > 0 && p[n - 1] == 0)
+            n--;
+        char *s = zarrc__base64_encode(p, n);
         json_object *o = s ? json_object_new_string(s) : NULL;
         free(s);
         return o;

@@ -257,11 +257,13 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
     return ZARRC_OK;
 }
 
+/* Elements in a box, or -1 if the count overflows. */
 static int64_t box_elems(int ndim, const int64_t *count)
 {
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
-        n *= count[d] > 0 ? count[d] : 0;
+        if (__builtin_mul_overflow(n, count[d] > 0 ? count[d] : 0, &n) || n > INT64_MAX / 64)
+            return -1;
     return n;
 }
 
@@ -317,6 +319,8 @@ static int check_box(const zarrc__io_array *a, const int64_t *count)
     for (int d = 0; d < a->meta->ndim; d++)
         if (count[d] < 0)
             return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: negative count", d);
+    if (box_elems(a->meta->ndim, count) < 0)
+        return zarrc_error_set(ZARRC_EBOUNDS, "the selection has too many elements");
     return ZARRC_OK;
 }
 

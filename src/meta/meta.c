@@ -90,6 +90,16 @@ static int parse_attributes(zarrc__array_meta *m, const json_object *a)
     return m->attributes ? ZARRC_OK : zarrc__enomem();
 }
 
+/* A chunk's byte size must be representable (metadata can declare absurd chunk shapes). */
+static int check_chunk_size(const zarrc__array_meta *m)
+{
+    size_t n = zarrc_dtype_elem_size(&m->dtype);
+    for (int d = 0; d < m->ndim; d++)
+        if (__builtin_mul_overflow(n, (size_t)m->chunks[d], &n) || n > (SIZE_MAX >> 2))
+            return zarrc_error_set(ZARRC_EINVAL, "chunk shape is too large (its size in bytes overflows)");
+    return ZARRC_OK;
+}
+
 int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
 {
     memset(m, 0, sizeof *m);
@@ -177,6 +187,8 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
         m->separator = s[0];
     }
 
+    if ((rc = check_chunk_size(m)))
+        goto fail;
     /* fill_value */
     if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 3)))
         goto fail;
@@ -338,6 +350,8 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
         }
         m->separator = s[0];
     }
+    if ((rc = check_chunk_size(m)))
+        goto fail;
     if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 2)))
         goto fail;
     if ((rc = parse_attributes(m, attrs)))

@@ -280,6 +280,8 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
     zarrc_repr r = chunk_repr(&m);
     if ((rc = zarrc__pipeline_from_any(&p, codecs, m.order, &r)))
         goto done;
+    if (o->compressor && !compressor)
+        p->v2_no_compressor = true; /* an explicit "compressor": null keeps byte filters filters */
 
     if ((rc = parse_json_opt(&m.attributes, o->attributes, "attributes")))
         goto done;

@@ -1,0 +1,71 @@
+# Thin wrapper over CMake for the README's commands. CMake is canonical.
+#
+#   make run      install missing build deps, build, run the demo (scripts/demo.sh)
+#   make check    install missing build + test deps, build, ctest; then the same under ASan+UBSan
+#   make build    configure + build build/ (no installs)
+#   make test     build + ctest in build/ (no installs)
+#   make asan     configure + build + ctest in build-asan/ (no installs)
+#   make install  cmake --install build/ (PREFIX=/usr/local by default)
+#   make clean    remove build directories
+#
+# Variables: BUILD_DIR, ASAN_DIR, JOBS, BUILD_TYPE, PREFIX, CTEST_ARGS (e.g. CTEST_ARGS='-R interop').
+
+SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
+.SHELLFLAGS := -eu -o pipefail -c
+
+BUILD_DIR  ?= build
+ASAN_DIR   ?= build-asan
+JOBS       ?= 2
+BUILD_TYPE ?= RelWithDebInfo
+PREFIX     ?= /usr/local
+CTEST_ARGS ?=
+
+CMAKE ?= cmake
+CTEST ?= ctest
+
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: all run demo check deps test-deps build test asan asan-build asan-test install clean
+# Steps run in the order written even under `make -j` (CMake parallelizes the builds itself).
+.NOTPARALLEL:
+
+all: build
+
+run: deps build demo
+
+demo:
+	scripts/demo.sh $(BUILD_DIR)/zarrc
+
+check: test-deps build test asan
+
+deps:
+	scripts/install-deps.sh build
+
+test-deps:
+	scripts/install-deps.sh test
+
+build:
+	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && $(CTEST) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+
+asan: asan-build asan-test
+
+# -O1 keeps ASan stack traces useful while the codec-heavy tests stay fast.
+asan-build:
+	$(CMAKE) -S . -B $(ASAN_DIR) -DZARRC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+	    -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
+	$(CMAKE) --build $(ASAN_DIR) -j$(JOBS)
+
+asan-test:
+	cd $(ASAN_DIR) && $(ASAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+
+install: build
+	$(CMAKE) --install $(BUILD_DIR) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Install what zarrc needs on Debian 12, only where something is missing.
+#
+#   scripts/install-deps.sh build   build dependencies (compiler, CMake, codec libraries)
+#   scripts/install-deps.sh test    build dependencies + test peers (zarr-python 2.13 from
+#                                   Debian, zarrita under Node in tests/peers, clang runtime)
+#
+# Re-runs are fast and work offline: packages are checked with dpkg-query first, `apt-get update`
+# runs only when something must be installed, and npm runs only when the pinned peer versions
+# are not already in tests/peers/node_modules.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+what=${1:-build}
+case $what in
+build | test) ;;
+*)
+    echo "usage: $0 build|test" >&2
+    exit 2
+    ;;
+esac
+
+BUILD_PKGS=(build-essential cmake pkg-config libblosc-dev libzstd-dev liblz4-dev zlib1g-dev
+    libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev)
+TEST_PKGS=(python3 python3-zarr python3-numcodecs python3-numpy clang libclang-rt-14-dev)
+
+ZARRITA_VERSION=0.7.5
+ZARRITA_STORAGE_VERSION=0.2.0
+PEERS_DIR=tests/peers
+
+log() { echo "install-deps: $*"; }
+
+pkg_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+want=("${BUILD_PKGS[@]}")
+if [ "$what" = test ]; then
+    want+=("${TEST_PKGS[@]}")
+    # Node may come from Debian or from elsewhere (e.g. nodesource, which bundles npm): only
+    # the commands matter.
+    command -v node >/dev/null 2>&1 || want+=(nodejs)
+    command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    pkg_installed "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    log "missing packages: ${missing[*]}"
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-deps: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+        exit 1
+    fi
+    SUDO=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            SUDO=(sudo)
+        else
+            echo "install-deps: not root and no sudo; install as root: ${missing[*]}" >&2
+            exit 1
+        fi
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update </dev/null
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+else
+    log "all ${#want[@]} system packages present"
+fi
+
+[ "$what" = test ] || exit 0
+
+# zarrita (the v3 peer) into the project-local folder; versions pinned by tests/peers/package.json.
+installed_version() {
+    local f=$PEERS_DIR/node_modules/$1/package.json
+    [ -f "$f" ] || return 0
+    node -e 'process.stdout.write(String(require(process.argv[1]).version))' "$PWD/$f" 2>/dev/null ||
+        true
+}
+
+if [ "$(installed_version zarrita)" = "$ZARRITA_VERSION" ] &&
+    [ "$(installed_version @zarrita/storage)" = "$ZARRITA_STORAGE_VERSION" ]; then
+    log "zarrita $ZARRITA_VERSION and @zarrita/storage $ZARRITA_STORAGE_VERSION present in $PEERS_DIR"
+else
+    log "installing zarrita@$ZARRITA_VERSION @zarrita/storage@$ZARRITA_STORAGE_VERSION into $PEERS_DIR"
+    mkdir -p "$PEERS_DIR"
+    if [ -f "$PEERS_DIR/package-lock.json" ] && [ -f "$PEERS_DIR/package.json" ]; then
+        # The committed lock file pins the whole tree; `npm ci` leaves the committed files as
+        # they are (a clean clone stays clean).
+        npm ci --prefix "$PEERS_DIR" --no-audit --no-fund --no-progress </dev/null
+    else
+        npm install --prefix "$PEERS_DIR" --save-exact --no-audit --no-fund --no-progress \
+            "zarrita@$ZARRITA_VERSION" "@zarrita/storage@$ZARRITA_STORAGE_VERSION" </dev/null
+    fi
+    if [ "$(installed_version zarrita)" != "$ZARRITA_VERSION" ] ||
+        [ "$(installed_version @zarrita/storage)" != "$ZARRITA_STORAGE_VERSION" ]; then
+        echo "install-deps: npm did not install the pinned zarrita versions into $PEERS_DIR" >&2
+        exit 1
+    fi
+fi
+
+# The interop tests run /usr/bin/python3 (another python3 may come first on PATH).
+if ! /usr/bin/python3 -c 'import zarr, numcodecs, numpy' 2>/dev/null; then
+    echo "install-deps: /usr/bin/python3 cannot import zarr/numcodecs/numpy after installing" >&2
+    exit 1
+fi
+log "test peers ready: zarr-python $(/usr/bin/python3 -c 'import zarr; print(zarr.__version__)'),"\
+" node $(node --version), zarrita $ZARRITA_VERSION"

@@ -1,0 +1,70 @@
+/*
+ * Fuzz target: arbitrary bytes stored as a chunk (or shard) of arrays with each of the
+ * built-in pipelines, then read. Corrupt input must give an error, never a crash or a hang.
+ * The first input byte picks the pipeline; the rest is the stored value.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zarrc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const pipelines[] = {
+    "[\"bytes\"]",
+    "[\"bytes\",{\"name\":\"zstd\"}]",
+    "[\"bytes\",{\"name\":\"gzip\"}]",
+    "[\"bytes\",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":\"shuffle\",\"typesize\":4}}]",
+    "[\"bytes\",{\"name\":\"numcodecs.zlib\"}]",
+    "[\"bytes\",{\"name\":\"numcodecs.lz4\"}]",
+    "[\"bytes\",{\"name\":\"numcodecs.bz2\"}]",
+    "[\"bytes\",{\"name\":\"numcodecs.lzma\"}]",
+    "[\"bytes\",\"crc32c\"]",
+    "[\"bytes\",{\"name\":\"numcodecs.adler32\"}]",
+    "[\"bytes\",{\"name\":\"numcodecs.fletcher32\"}]",
+    "[{\"name\":\"transpose\",\"configuration\":{\"order\":[1,0]}},\"bytes\",{\"name\":\"numcodecs.shuffle\"}]",
+    "[{\"name\":\"numcodecs.delta\",\"configuration\":{\"dtype\":\"<i4\"}},\"bytes\"]",
+    "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[2,2],\"codecs\":[\"bytes\"],"
+    "\"index_codecs\":[\"bytes\",\"crc32c\"]}}]",
+    "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[2,1],\"codecs\":[\"bytes\",{\"name\":\"zstd\"}],"
+    "\"index_codecs\":[\"bytes\"],\"index_location\":\"start\"}}]",
+    "[{\"name\":\"vlen-utf8\"}]",
+    "[{\"name\":\"vlen-bytes\"},{\"name\":\"gzip\"}]",
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    size_t which = data[0] % (sizeof pipelines / sizeof *pipelines);
+    int vlen = strstr(pipelines[which], "vlen") != NULL;
+    zarrc_store *s = NULL;
+    if (zarrc_store_open(&s, "memory://", 0))
+        return 0;
+    int64_t shape[2] = {4, 6}, chunks[2] = {4, 4};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = vlen ? (strstr(pipelines[which], "utf8") ? "string" : "bytes") : "int32";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = pipelines[which];
+    zarrc_array *a = NULL;
+    if (zarrc_array_create(&a, s, "", &o) == 0) {
+        zarrc_store_set(s, "c/0/0", data + 1, size - 1);
+        int64_t z[2] = {0, 0}, one[2] = {1, 1}, part[2] = {3, 5};
+        if (vlen) {
+            zarrc_vlen v;
+            if (zarrc_array_read(a, z, shape, NULL, &v, sizeof v) == 0)
+                zarrc_vlen_clear(&v);
+        } else {
+            int32_t buf[24], x = 7;
+            zarrc_array_read(a, z, shape, NULL, buf, sizeof buf);
+            zarrc_array_read(a, one, part, NULL, buf, 15 * sizeof(int32_t));
+            zarrc_array_write(a, one, one, NULL, &x, sizeof x); /* partial write over it */
+        }
+        zarrc_array_free(a);
+    }
+    zarrc_store_free(s);
+    return 0;
+}
