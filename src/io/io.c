@@ -110,27 +110,19 @@ static int read_task(void *ctx, size_t i)
     zarrc_buf none = ZARRC_BUF_INIT;
     /* Direct decode: the whole chunk lands contiguously in the destination. */
     bool direct = whole && !keep && contiguous_in_box(n, j->count, nd);
-    int rc;
-    if (direct && j->a->pipeline->passthrough) {
-        /* Stored bytes are the chunk's bytes: read them straight into the destination. */
-        zarrc_buf out = {dst, 0, j->chunk_bytes, 1};
-        rc = zarrc__store_get(j->a->store, key, 0, -1, &out);
-        if (rc == ZARRC_ENOTFOUND) {
-            zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
-            return ZARRC_OK;
-        }
-        if (rc == ZARRC_OK && out.size != j->chunk_bytes)
-            rc = zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, got %zu", j->chunk_bytes,
-                                 out.size);
-        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
-    }
-    rc = fetch(j, key, &b->raw);
+    /* Stored bytes that are the chunk's bytes go straight into the destination. */
+    bool straight = direct && j->a->pipeline->passthrough;
+    zarrc_buf dest = {dst, 0, j->chunk_bytes, 1}, *in = straight ? &dest : &b->raw;
+    int rc = zarrc__store_get(j->a->store, key, 0, -1, in);
     if (rc == ZARRC_ENOTFOUND) {
         zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
         return ZARRC_OK;
     }
-    if (rc)
-        return rc;
+    if (rc == ZARRC_OK && straight && dest.size != j->chunk_bytes)
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, got %zu", j->chunk_bytes,
+                             dest.size);
+    if (rc || straight)
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     if (direct) {
         zarrc_buf out = {dst, 0, j->chunk_bytes, 1};
         rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &out, &none);

@@ -155,14 +155,9 @@ static int write_array(zarrc_store *store, const char *path, int format, json_ob
     zarrc__error_clear();
     if ((rc = zarrc__node_make_parents(store, path, format)))
         return rc;
-    if (flags & ZARRC_OVERWRITE) {
-        /* Old chunks must not be misread through the new metadata. */
-        char *prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
-        rc = prefix ? zarrc__store_erase_prefix(store, prefix) : ZARRC_ENOMEM;
-        free(prefix);
-        if (rc)
-            return rc;
-    }
+    /* Old chunks must not be misread through the new metadata. */
+    if ((flags & ZARRC_OVERWRITE) && (rc = zarrc__node_erase(store, path)))
+        return rc;
     if (format == 2 && attrs_v2 && json_object_object_length((json_object *)attrs_v2) > 0) {
         char *akey = zarrc__node_key(path, ".zattrs");
         rc = akey ? zarrc__node_write_json(store, akey, (json_object *)attrs_v2) : ZARRC_ENOMEM;

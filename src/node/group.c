@@ -26,11 +26,9 @@ int zarrc_group_create(zarrc_store *store, const char *path, int format, const c
         if (rc == ZARRC_OK && !(flags & ZARRC_OVERWRITE))
             rc = zarrc_error_set(ZARRC_EEXISTS, "a%s %s already exists at '%s'", kind == ZARRC_NODE_ARRAY ? "n" : "",
                                  kind == ZARRC_NODE_ARRAY ? "array" : "group", *p ? p : "/");
-        else if (rc == ZARRC_OK) {
-            char *prefix = *p ? zarrc__sprintf("%s/", p) : zarrc__strdup("");
-            rc = prefix ? zarrc__store_erase_prefix(store, prefix) : ZARRC_ENOMEM;
-            free(prefix);
-        } else if (rc == ZARRC_ENOTFOUND) {
+        else if (rc == ZARRC_OK)
+            rc = zarrc__node_erase(store, p);
+        else if (rc == ZARRC_ENOTFOUND) {
             zarrc__error_clear();
             rc = ZARRC_OK;
         }

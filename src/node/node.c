@@ -109,6 +109,14 @@ int zarrc__node_find(zarrc_node_kind *kind, int *format, json_object **doc_out, 
     return rc;
 }
 
+int zarrc__node_erase(zarrc_store *s, const char *path)
+{
+    char *prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
+    int rc = prefix ? zarrc__store_erase_prefix(s, prefix) : ZARRC_ENOMEM;
+    free(prefix);
+    return rc;
+}
+
 int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_object *attrs)
 {
     json_object *doc = json_object_new_object();
@@ -192,11 +200,8 @@ int zarrc_node_delete(zarrc_store *store, const char *path)
     rc = zarrc__node_find(&kind, &fmt, NULL, store, p);
     if (rc == ZARRC_ENOTFOUND)
         zarrc_error_set(rc, "no array or group at '%s'", *p ? p : "/");
-    if (rc == ZARRC_OK) {
-        char *prefix = *p ? zarrc__sprintf("%s/", p) : zarrc__strdup("");
-        rc = prefix ? zarrc__store_erase_prefix(store, prefix) : ZARRC_ENOMEM;
-        free(prefix);
-    }
+    if (rc == ZARRC_OK)
+        rc = zarrc__node_erase(store, p);
     free(p);
     return rc;
 }

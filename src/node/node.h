@@ -40,6 +40,8 @@ ZARRC_HIDDEN int zarrc__node_find(zarrc_node_kind *kind, int *format, json_objec
 /** Create missing ancestor groups of `path` (excluding path itself) in `format`; an ancestor
  *  that is an array is ZARRC_ECONFLICT. */
 ZARRC_HIDDEN int zarrc__node_make_parents(zarrc_store *s, const char *path, int format);
+/** Erase every key of the node at `path` (everything in the store for the root). */
+ZARRC_HIDDEN int zarrc__node_erase(zarrc_store *s, const char *path);
 /** Store a group document at `path` (v3 zarr.json or v2 .zgroup + .zattrs). */
 ZARRC_HIDDEN int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_object *attrs);
 

@@ -15,6 +15,19 @@ struct zarrc_store {
     char *url;
 };
 
+/** Clip a get range (offset < 0: a suffix of -offset bytes; length < 0: to the end) to a value
+ *  of `size` bytes: the bytes [*start, *start + *n). For backends. */
+static inline void zarrc__store_clip(uint64_t size, int64_t offset, int64_t length, uint64_t *start, uint64_t *n)
+{
+    if (offset < 0) {
+        *n = (uint64_t)-offset > size ? size : (uint64_t)-offset;
+        *start = size - *n;
+    } else {
+        *start = (uint64_t)offset > size ? size : (uint64_t)offset;
+        *n = length < 0 || (uint64_t)length > size - *start ? size - *start : (uint64_t)length;
+    }
+}
+
 ZARRC_HIDDEN zarrc_store *zarrc__store_ref(zarrc_store *s);
 ZARRC_HIDDEN void zarrc__store_unref(zarrc_store *s);
 

@@ -136,14 +136,8 @@ static int fs_get(void *state, const char *key, int64_t offset, int64_t length, 
         rc = S_ISDIR(st.st_mode) ? ZARRC_ENOTFOUND : io_error("cannot stat", path, errno);
         goto done;
     }
-    uint64_t size = (uint64_t)st.st_size, start, n;
-    if (offset < 0) {
-        n = (uint64_t)-offset > size ? size : (uint64_t)-offset;
-        start = size - n;
-    } else {
-        start = (uint64_t)offset > size ? size : (uint64_t)offset;
-        n = length < 0 || (uint64_t)length > size - start ? size - start : (uint64_t)length;
-    }
+    uint64_t start, n;
+    zarrc__store_clip((uint64_t)st.st_size, offset, length, &start, &n);
     if ((rc = zarrc_buf_reserve(out, (size_t)n)))
         goto done;
     size_t got = 0;
@@ -268,6 +262,23 @@ static int fs_erase(void *state, const char *key)
     return rc;
 }
 
+/* Entries a listing shows: not ".", "..", or our temporary files. */
+static bool listed(const struct dirent *e)
+{
+    return strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strncmp(e->d_name, TMP_MARK, strlen(TMP_MARK));
+}
+
+static bool entry_is_dir(const char *dir, const struct dirent *e)
+{
+    if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
+        return e->d_type == DT_DIR;
+    struct stat st;
+    char *p = zarrc__sprintf("%s/%s", dir, e->d_name);
+    bool is_dir = p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+    free(p);
+    return is_dir;
+}
+
 static int remove_tree(const char *path, bool remove_self)
 {
     DIR *d = opendir(path);
@@ -323,20 +334,14 @@ static int walk(fs_store *fs, const char *rel, list_ctx *lc)
     int rc = ZARRC_OK;
     struct dirent *e;
     while (rc == ZARRC_OK && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strncmp(e->d_name, TMP_MARK, strlen(TMP_MARK)))
+        if (!listed(e))
             continue;
         char *key = zarrc__sprintf("%s%s", rel, e->d_name);
         if (!key) {
             rc = ZARRC_ENOMEM;
             break;
         }
-        bool is_dir = e->d_type == DT_DIR;
-        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
-            struct stat st;
-            char *p = zarrc__sprintf("%s/%s", path, e->d_name);
-            is_dir = p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-            free(p);
-        }
+        bool is_dir = entry_is_dir(path, e);
         size_t pl = strlen(lc->prefix), kl = strlen(key);
         if (is_dir) {
             /* Descend only if the directory can hold keys with the prefix. */
@@ -390,16 +395,8 @@ static int fs_list_dir(void *state, const char *prefix, zarrc_list_cb cb, void *
     }
     struct dirent *e;
     while (rc == ZARRC_OK && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strncmp(e->d_name, TMP_MARK, strlen(TMP_MARK)))
-            continue;
-        bool is_dir = e->d_type == DT_DIR;
-        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
-            struct stat st;
-            char *p = zarrc__sprintf("%s/%s", path, e->d_name);
-            is_dir = p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-            free(p);
-        }
-        rc = cb(ctx, e->d_name, is_dir);
+        if (listed(e))
+            rc = cb(ctx, e->d_name, entry_is_dir(path, e));
     }
     closedir(d);
     free(path);

@@ -91,14 +91,8 @@ static int mem_get(void *state, const char *key, int64_t offset, int64_t length,
     if (!e)
         rc = ZARRC_ENOTFOUND;
     else {
-        uint64_t size = e->size, start, n;
-        if (offset < 0) {
-            n = (uint64_t)-offset > size ? size : (uint64_t)-offset;
-            start = size - n;
-        } else {
-            start = (uint64_t)offset > size ? size : (uint64_t)offset;
-            n = length < 0 || (uint64_t)length > size - start ? size - start : (uint64_t)length;
-        }
+        uint64_t start, n;
+        zarrc__store_clip(e->size, offset, length, &start, &n);
         if (!(rc = zarrc_buf_reserve(out, (size_t)n))) {
             if (n)
                 memcpy(out->data, e->data + start, (size_t)n);
