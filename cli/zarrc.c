@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_hierarchy.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors and JSON helpers                                                                     */
@@ -561,7 +562,10 @@ static int cmd_create(const verb *v, int argc, char **argv)
         rc = zarrc_group_create(st, "", format, attrs, overwrite ? ZARRC_OVERWRITE : 0);
         zarrc_store_free(st);
         remove_made_dirs(&made, rc != 0);
-        return rc ? cli_fail_lib(rc, "creating group '%s'", node) : CLI_EXIT_OK;
+        if (rc)
+            return cli_fail_lib(rc, "creating group '%s'", node);
+        cli_warn_consolidated(node);
+        return CLI_EXIT_OK;
     }
 
     int64_t *shape = NULL, *chunks = NULL;
@@ -664,8 +668,10 @@ static int cmd_create(const verb *v, int argc, char **argv)
     zarrc_array_free(arr);
     zarrc_store_free(st);
     remove_made_dirs(&made, rc != 0);
-    if (!rc)
+    if (!rc) {
+        cli_warn_consolidated(node); /* a parent's consolidated copy no longer lists it */
         result = CLI_EXIT_OK;
+    }
 done:
     free(shape);
     free(chunks);
@@ -1482,6 +1488,31 @@ done:
 
 static int cmd_help(const verb *v, int argc, char **argv);
 
+/* Hierarchy verbs (cli_hierarchy.c). */
+static int cmd_tree(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_tree(argc, argv);
+}
+
+static int cmd_hierarchy(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_hierarchy(argc, argv);
+}
+
+static int cmd_consolidate(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_consolidate(argc, argv);
+}
+
+static int cmd_attrs(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_attrs(argc, argv);
+}
+
 static const verb verbs[] = {
     {"create", cmd_create,
      "zarrc create NODE --dtype T --shape N,... [--chunks N,...] [--format 2|3]\n"
@@ -1583,6 +1614,11 @@ static const verb verbs[] = {
      "  zarrc cp a b --codecs '[{\"name\":\"bytes\"},{\"name\":\"zstd\",\"configuration\":{\"level\":5}}]'\n"
      "  zarrc cp a b --chunks 64,64 --shards 512,512\n"
      "  zarrc cp -r dataset.zarr copy.zarr --format 3\n"},
+    {"tree", cmd_tree, cli_tree_usage, cli_tree_summary, cli_tree_help},
+    {"hierarchy", cmd_hierarchy, cli_hierarchy_usage, cli_hierarchy_summary, cli_hierarchy_help},
+    {"consolidate", cmd_consolidate, cli_consolidate_usage, cli_consolidate_summary,
+     cli_consolidate_help},
+    {"attrs", cmd_attrs, cli_attrs_usage, cli_attrs_summary, cli_attrs_help},
     {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", ""},
 };
 
@@ -1610,10 +1646,14 @@ static void print_main_help(FILE *out)
         {"ls", "list the children of a group"},
         {"rm", "delete an array or group"},
         {"cp", "copy an array or hierarchy (convert, recompress, rechunk)"},
+        {"tree", "show the hierarchy below a group"},
+        {"hierarchy", "create a whole hierarchy from a JSON spec"},
+        {"consolidate", "write or check consolidated metadata"},
+        {"attrs", "print, replace or merge-update attributes"},
         {"help", "show help for a verb"},
     };
     for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++)
-        fprintf(out, "  %-8s %s\n", brief[i][0], brief[i][1]);
+        fprintf(out, "  %-12s %s\n", brief[i][0], brief[i][1]);
     fputs("\nNODE is the node itself (the directory holding zarr.json, or .zarray/.zgroup), as\n"
           "a filesystem path or a file:// URL.\n"
           "\nExit status: 0 success, 1 the operation failed (message on stderr), 2 usage error.\n"

@@ -382,6 +382,217 @@ typedef struct zarrc_copy_stats {
 ZARRC_API int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_options *options,
                                zarrc_copy_stats *stats);
 
+/* ========================================================================================== */
+/* Groups and hierarchies (group handles, attributes, batch creation, consolidated metadata)   */
+/* ========================================================================================== */
+
+/* Flag bits of this section (they share one namespace with ZARRC_OVERWRITE). */
+#define ZARRC_OPEN_NO_CONSOLIDATED 0x100u /**< zarrc_group_open: ignore consolidated metadata */
+#define ZARRC_ATTRS_MERGE 0x200u          /**< set_attributes: update members, keep the others */
+#define ZARRC_UPDATE_CONSOLIDATED 0x400u  /**< rewrite consolidated copies a change makes stale */
+
+/** Store paths of groups whose consolidated metadata a change left stale (not updated).
+ *  Initialize it zeroed (`zarrc_stale_list l = {0};`): the calls below clear it before
+ *  filling it. Release with zarrc_stale_list_clear. */
+typedef struct zarrc_stale_list {
+    size_t count;
+    char **paths; /**< count store paths ("" = the store's root) */
+} zarrc_stale_list;
+
+/** Release what a call put into `list` and zero it. Accepts NULL. */
+ZARRC_API void zarrc_stale_list_clear(zarrc_stale_list *list);
+
+typedef struct zarrc_group zarrc_group;
+
+/** Open the group at `path` ("" = the store's root). If the group holds consolidated metadata
+ *  (v2 `.zmetadata` next to its `.zgroup`, v3 inline `consolidated_metadata` in its
+ *  `zarr.json`) and `flags` lacks ZARRC_OPEN_NO_CONSOLIDATED, its descendants are then opened
+ *  from that copy with no further store reads; the copy is trusted as it is (a node missing
+ *  from it is ZARRC_ENOTFOUND). Handles are independent: use one per thread or serialize.
+ *  Errors: ZARRC_ENOTFOUND, ZARRC_EINVAL ('path' is an array; malformed documents, including
+ *  malformed consolidated metadata), ZARRC_EUNSUPPORTED, store errors. */
+ZARRC_API int zarrc_group_open(zarrc_group **out, zarrc_store *store, const char *path,
+                               unsigned flags);
+
+/** Release a group handle (never deletes data). Accepts NULL. */
+ZARRC_API void zarrc_group_free(zarrc_group *group);
+
+/** Format of the group: 2 or 3. */
+ZARRC_API int zarrc_group_format(const zarrc_group *group);
+
+/** Store path of the group ("" = root). Borrowed: valid until the handle is freed. */
+ZARRC_API const char *zarrc_group_path(const zarrc_group *group);
+
+/** 1 if the handle answers from consolidated metadata (its own or an ancestor's), else 0. */
+ZARRC_API int zarrc_group_is_consolidated(const zarrc_group *group);
+
+/** The group's attributes as a JSON object text (new string, zarrc_free), as of opening. */
+ZARRC_API int zarrc_group_attributes(char **json, const zarrc_group *group);
+
+/** Open the array at `relpath` below the group ("a/b" or "b"). With consolidated metadata the
+ *  handle is built from the copy without reading the store; otherwise as zarrc_array_open. */
+ZARRC_API int zarrc_group_open_array(zarrc_array **out, zarrc_group *group, const char *relpath);
+
+/** Open the group at `relpath` below `group` ("" = the same group again). Consolidated
+ *  metadata in use by `group` is shared with the new handle (no store reads). */
+ZARRC_API int zarrc_group_open_group(zarrc_group **out, zarrc_group *group, const char *relpath);
+
+/** Call `cb` for each child of the group in name order (as zarrc_group_list). From consolidated
+ *  metadata when the handle uses it, else by listing the store. A non-zero return of `cb`
+ *  stops the listing and is returned. */
+ZARRC_API int zarrc_group_children(zarrc_group *group, zarrc_child_cb cb, void *ctx);
+
+/** Replace (default) or merge-update (ZARRC_ATTRS_MERGE: the top-level members of `json` are
+ *  set, the others kept, like Python's dict.update) the attributes of the node at `path`.
+ *  `json` is a JSON object text. v3 rewrites `zarr.json` (other members are kept verbatim,
+ *  including consolidated metadata); v2 rewrites `.zattrs` (removed when the result is {}).
+ *  Consolidated copies that include this node's metadata are rewritten when flags has
+ *  ZARRC_UPDATE_CONSOLIDATED; otherwise their groups are listed in `stale` (may be NULL; it
+ *  is filled on success only). Not atomic against concurrent writers of the same node.
+ *  Errors: ZARRC_EINVAL (not an object), ZARRC_ENOTFOUND, ZARRC_EREADONLY, store errors. */
+ZARRC_API int zarrc_node_set_attributes(zarrc_store *store, const char *path, const char *json,
+                                        unsigned flags, zarrc_stale_list *stale);
+
+/* ---- batch creation ---------------------------------------------------------------------- */
+
+/** Final state of one node of a batch. */
+typedef enum zarrc_hnode_state {
+    ZARRC_HNODE_PENDING = 0, /**< nothing written (refused, or the call stopped first) */
+    ZARRC_HNODE_WRITTEN,     /**< its metadata was written */
+    ZARRC_HNODE_EXISTING,    /**< accepted as it was: an existing group where an implied group
+                                  is needed, or a listed node identical to what is stored */
+    ZARRC_HNODE_FAILED       /**< writing it failed (status says why) */
+} zarrc_hnode_state;
+
+/** One node of a batch. Strings are borrowed from the report (or, in callbacks, for the
+ *  duration of the call). */
+typedef struct zarrc_hnode {
+    const char *path;    /**< store path ("" = the store's root) */
+    const char *relpath; /**< path relative to the batch root; NULL for implied ancestors of
+                              the root */
+    zarrc_node_kind kind;
+    int format;
+    int implied;         /**< 1: not listed, a group needed by a listed node */
+    int replaced;        /**< 1: an existing node was removed first (ZARRC_OVERWRITE) */
+    zarrc_hnode_state state;
+    int status;          /**< ZARRC_OK, or the error of this node (conflict, failure) */
+} zarrc_hnode;
+
+/** Called once per node as it is done (written, accepted, or failed), from the pool's
+ *  threads but never concurrently. Return 0 to continue; non-zero stops the batch (nodes not
+ *  yet started stay PENDING) and is returned by the call. */
+typedef int (*zarrc_hnode_cb)(void *ctx, const zarrc_hnode *node);
+
+/** What a batch did. Nodes are listed parents first (by depth, then path). */
+typedef struct zarrc_hierarchy_report {
+    size_t count;
+    zarrc_hnode *nodes;
+    size_t written;         /**< nodes in state ZARRC_HNODE_WRITTEN */
+    zarrc_stale_list stale; /**< consolidated groups the batch made stale (not updated) */
+} zarrc_hierarchy_report;
+
+/** Release a report. Accepts NULL. */
+ZARRC_API void zarrc_hierarchy_report_free(zarrc_hierarchy_report *report);
+
+typedef struct zarrc_hierarchy_options {
+    unsigned version;   /**< ZARRC_HIERARCHY_OPTIONS_VERSION */
+    unsigned flags;     /**< ZARRC_OVERWRITE, ZARRC_UPDATE_CONSOLIDATED */
+    int format;         /**< 0: as the documents say (all must agree); 2 or 3: required */
+    zarrc_hnode_cb on_node; /**< optional progress callback */
+    void *ctx;
+} zarrc_hierarchy_options;
+
+#define ZARRC_HIERARCHY_OPTIONS_VERSION 1
+#define ZARRC_HIERARCHY_OPTIONS_INIT { ZARRC_HIERARCHY_OPTIONS_VERSION, 0, 0, NULL, NULL }
+
+/** One listed node of a batch: a relative path ("" = the batch root) and its metadata
+ *  document (JSON text): a v3 `zarr.json` document, or a v2 `.zarray` / `.zgroup` document
+ *  with an optional "attributes" member (what goes into `.zattrs`). A v2 document with a
+ *  "shape" member is an array, otherwise a group. */
+typedef struct zarrc_hierarchy_entry {
+    const char *path;
+    const char *metadata;
+} zarrc_hierarchy_entry;
+
+/** Create a whole hierarchy under `root` (a store path) in one call.
+ *  1. Validation, before anything is read or written: relative paths ("", or names joined by
+ *     single '/'; no '.', '..', empty or absolute paths; no metadata key names), duplicates,
+ *     documents (arrays are validated as zarrc_array_create_json would, codecs included), one
+ *     format for all, and no node below a listed array. Error: ZARRC_EINVAL (or
+ *     ZARRC_EUNSUPPORTED / ZARRC_EDTYPE from a document) naming the offending paths.
+ *  2. Groups implied by the paths (every ancestor up to the store's root) are added unless
+ *     listed. Existing nodes are probed: an existing group of the same format stands for an
+ *     implied group; an existing array (or other format) there is ZARRC_ECONFLICT. A listed
+ *     node that exists and differs from its document (kind, format, metadata or attributes)
+ *     is ZARRC_EEXISTS unless flags has ZARRC_OVERWRITE; an identical one is kept. On any
+ *     conflict nothing is written and the message lists the paths (the report has them all).
+ *  3. With ZARRC_OVERWRITE, replaced arrays and nodes replaced by arrays are erased with
+ *     everything below them first (no stale chunks survive); a group replacing a group
+ *     keeps its children (only its own metadata keys, incl. v2 `.zmetadata`, are replaced).
+ *  4. Documents are written concurrently on the shared pool; a failure stops the batch:
+ *     the error names the node, and the report says which nodes were written.
+ *  Consolidated metadata of existing groups above written nodes is updated with
+ *  ZARRC_UPDATE_CONSOLIDATED, else reported in report->stale.
+ *  `report` (may be NULL) receives a report whenever the call got past argument checks,
+ *  on failure too (after a validation failure it lists the entries as given, all PENDING);
+ *  release it with zarrc_hierarchy_report_free. `options` may be NULL. Threads: the store's
+ *  rules; the call itself may run concurrently with others. */
+ZARRC_API int zarrc_hierarchy_create_entries(zarrc_hierarchy_report **report, zarrc_store *store,
+                                             const char *root,
+                                             const zarrc_hierarchy_entry *entries, size_t n,
+                                             const zarrc_hierarchy_options *options);
+
+/** As zarrc_hierarchy_create_entries, with the nodes given as one JSON object text
+ *  {"<relative path>": <metadata document>, ...}. A malformed text, or a member name given
+ *  twice, is refused with ZARRC_EINVAL before a report exists (*report stays NULL). */
+ZARRC_API int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_store *store,
+                                     const char *root, const char *spec_json,
+                                     const zarrc_hierarchy_options *options);
+
+/* ---- consolidated metadata ------------------------------------------------------------- */
+
+/** Write consolidated metadata for the group at `path`, covering every node of the group's
+ *  format reachable below it, as zarr-python writes it: v2 `.zmetadata`
+ *  ({"metadata": {".zgroup": ..., "a/.zarray": ..., ...}, "zarr_consolidated_format": 1});
+ *  v3 `consolidated_metadata` (kind "inline", entries keyed by relative path, ordered by
+ *  depth then name; descendant groups carry an empty consolidated map) inside the group's
+ *  `zarr.json`. Reads run concurrently on the shared pool, one level at a time.
+ *  `count` (may be NULL) receives the number of nodes recorded (the group itself excluded). */
+ZARRC_API int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count);
+
+/** Kinds of difference between a consolidated copy and the stored documents. */
+typedef enum zarrc_consolidated_diff {
+    ZARRC_CONSOLIDATED_MISSING = 1, /**< the node is stored but not in the copy */
+    ZARRC_CONSOLIDATED_EXTRA,       /**< the copy has a node that is no longer stored */
+    ZARRC_CONSOLIDATED_DIFFERENT    /**< the copy's metadata or attributes differ */
+} zarrc_consolidated_diff;
+
+/** One difference: `relpath` (relative to the consolidated group, "" = the group itself),
+ *  `what` a short description ("attributes differ", ...). Strings borrowed for the call. */
+typedef int (*zarrc_consolidated_diff_cb)(void *ctx, const char *relpath,
+                                          zarrc_consolidated_diff kind, const char *what);
+
+/** Compare the consolidated metadata of the group at `path` with the documents stored below
+ *  it. `cb` (may be NULL) is called for each difference (in path order); `ndiff` (may be
+ *  NULL) receives their number: 0 means the copy is up to date. Numbers compare by value
+ *  (0 equals 0.0); the empty consolidated maps of descendant groups are ignored.
+ *  ZARRC_ENOTFOUND if the group has no consolidated metadata. */
+ZARRC_API int zarrc_consolidated_check(zarrc_store *store, const char *path,
+                                       zarrc_consolidated_diff_cb cb, void *ctx, size_t *ndiff);
+
+/** Groups whose consolidated metadata includes the metadata of the node at `path` (its
+ *  ancestors of the same format holding consolidated metadata, and for v2 the node itself
+ *  when it holds `.zmetadata`, which includes its own `.zattrs`), into `out` (cleared first).
+ *  Use it after other metadata changes (array creation, resize) to learn what is now stale.
+ *  Costs one read per ancestor. */
+ZARRC_API int zarrc_consolidated_holders(zarrc_stale_list *out, zarrc_store *store,
+                                         const char *path);
+
+/** Bring the entries for the node at `path` (and, when it is gone, its whole subtree) up to
+ *  date in every consolidated copy that includes it (see zarrc_consolidated_holders), from
+ *  the documents stored now. */
+ZARRC_API int zarrc_consolidated_update(zarrc_store *store, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -188,7 +188,8 @@ int zarrc__shard_index_decode(const zarrc__shard_spec *s, const uint8_t *bytes, 
         return ZARRC_ENOMEM;
     size_t ns = 0;
     uint64_t lo = s->index_at_end ? 0 : s->index_size;
-    uint64_t hi = shard_size ? (s->index_at_end ? shard_size - s->index_size : shard_size) : UINT64_MAX;
+    /* Without the shard's size, offsets must still be valid store offsets (int64). */
+    uint64_t hi = shard_size ? (s->index_at_end ? shard_size - s->index_size : shard_size) : (uint64_t)INT64_MAX;
     for (size_t i = 0; i < s->n_inner && rc == ZARRC_OK; i++) {
         uint64_t off = entries[2 * i], len = entries[2 * i + 1];
         if (off == ZARRC_SHARD_EMPTY && len == ZARRC_SHARD_EMPTY)

@@ -183,12 +183,14 @@ int zarrc__pipeline_from_v3(zarrc__pipeline **out, const json_object *codecs, co
     if (!p)
         return ZARRC_ENOMEM;
     int rc = ZARRC_OK;
-    if (!json_object_is_type((json_object *)codecs, json_type_array) || json_object_array_length(codecs) == 0)
-        rc = zarrc_error_set(ZARRC_EINVAL, "'codecs' must be a non-empty list");
-    for (size_t i = 0; rc == ZARRC_OK && i < json_object_array_length(codecs); i++)
+    if (!json_object_is_type((json_object *)codecs, json_type_array))
+        rc = zarrc_error_set(ZARRC_EINVAL, "'codecs' must be a list");
+    size_t n = json_object_array_length(codecs);
+    for (size_t i = 0; rc == ZARRC_OK && i < n; i++)
         rc = append_entry(p, json_object_array_get_idx(codecs, i), false, false);
-    if (rc == ZARRC_OK && p->a2b == SIZE_MAX)
+    if (rc == ZARRC_OK && p->a2b == SIZE_MAX && n > 0)
         rc = zarrc_error_set(ZARRC_EINVAL, "the codec list has no array-to-bytes codec");
+    /* n == 0 (zarrita's "codecs": []): finish() adds the default array-to-bytes codec. */
     return build_done(out, p, rc);
 }
 

@@ -309,7 +309,8 @@ static int read_shard(void *ctx, size_t si)
     for (size_t k = 0; k < ns && rc == ZARRC_OK; k++) {
         inner_rec *rec = &j->recs[spans[k].task];
         zarrc_get_request *q = &reqs[req_of[k]];
-        rec->ptr = q->out->data + (spans[k].start - (uint64_t)q->offset);
+        /* (an empty inner chunk leaves no buffer: point at an empty byte string) */
+        rec->ptr = q->out->data ? q->out->data + (spans[k].start - (uint64_t)q->offset) : (const uint8_t *)"";
         rec->len = (size_t)(spans[k].end - spans[k].start);
     }
 done:

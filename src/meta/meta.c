@@ -195,8 +195,10 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
 
     /* codecs */
     json_object *codecs = member(doc, "codecs");
-    if (!json_object_is_type(codecs, json_type_array) || json_object_array_length(codecs) == 0) {
-        rc = zarrc_error_set(ZARRC_EINVAL, "'codecs' must be a non-empty list");
+    /* An empty list is invalid v3, but zarrita writes it for "no codecs": read as plain bytes
+     * (docs/compatibility.md). */
+    if (!json_object_is_type(codecs, json_type_array)) {
+        rc = zarrc_error_set(ZARRC_EINVAL, "'codecs' must be a list");
         goto fail;
     }
     m->codecs = json_object_get(codecs);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hierarchy.h"
 #include "node.h"
 
 /* Shard indexes kept per open array (bytes). */
@@ -45,6 +46,43 @@ static int parse_doc(zarrc__array_meta *m, const json_object *doc, int format, c
     return format == 3 ? zarrc__meta_parse_v3(m, doc) : zarrc__meta_parse_v2(m, doc, attrs);
 }
 
+/* A handle for a parsed document (taken over: freed on failure). Unknown or unusable codecs
+ * do not prevent this: data access reports them. */
+static int array_new(zarrc_array **out, zarrc_store *store, const char *path, json_object *doc, int format,
+                     const json_object *attrs)
+{
+    zarrc_array *a = zarrc__calloc(1, sizeof *a);
+    if (!a) {
+        json_object_put(doc);
+        return ZARRC_ENOMEM;
+    }
+    a->doc = doc;
+    int rc = parse_doc(&a->meta, doc, format, attrs);
+    if (rc == ZARRC_OK) {
+        a->path = zarrc__strdup(path);
+        a->prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
+        if (!a->path || !a->prefix)
+            rc = ZARRC_ENOMEM;
+    }
+    if (rc) {
+        zarrc__meta_clear(&a->meta);
+        json_object_put(a->doc);
+        free(a->path);
+        free(a->prefix);
+        free(a);
+        return rc;
+    }
+    if (build_pipeline(&a->pipeline, &a->meta) != ZARRC_OK) {
+        zarrc__error_save(&a->pipeline_err, ZARRC_EUNSUPPORTED);
+        zarrc__error_clear();
+    }
+    if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
+        a->index_cache = zarrc__index_cache_new(INDEX_CACHE_BYTES); /* best effort: NULL = no cache */
+    a->store = zarrc__store_ref(store);
+    *out = a;
+    return ZARRC_OK;
+}
+
 static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
 {
     zarrc_node_kind kind;
@@ -70,39 +108,18 @@ static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
             return rc;
         }
     }
-    zarrc_array *a = zarrc__calloc(1, sizeof *a);
-    if (!a) {
-        json_object_put(doc);
-        json_object_put(attrs);
-        return ZARRC_ENOMEM;
-    }
-    a->doc = doc;
-    rc = parse_doc(&a->meta, doc, format, attrs);
+    rc = array_new(out, store, path, doc, format, attrs);
     json_object_put(attrs);
-    if (rc == ZARRC_OK) {
-        a->path = zarrc__strdup(path);
-        a->prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
-        if (!a->path || !a->prefix)
-            rc = ZARRC_ENOMEM;
-    }
-    if (rc) {
-        zarrc__meta_clear(&a->meta);
-        json_object_put(a->doc);
-        free(a->path);
-        free(a->prefix);
-        free(a);
-        return rc;
-    }
-    /* Unknown or unusable codecs do not prevent opening: data access reports them. */
-    if (build_pipeline(&a->pipeline, &a->meta) != ZARRC_OK) {
-        zarrc__error_save(&a->pipeline_err, ZARRC_EUNSUPPORTED);
-        zarrc__error_clear();
-    }
-    if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
-        a->index_cache = zarrc__index_cache_new(INDEX_CACHE_BYTES); /* best effort: NULL = no cache */
-    a->store = zarrc__store_ref(store);
-    *out = a;
-    return ZARRC_OK;
+    return rc;
+}
+
+/* Group handles with consolidated metadata open arrays from documents already in memory
+ * (declared in hierarchy.h). The copy is private: json-c reference counts are not atomic. */
+int zarrc__array_open_doc(zarrc_array **out, zarrc_store *store, const char *path, const json_object *doc,
+                          int format, const json_object *attrs)
+{
+    json_object *copy = zarrc__json_deep_copy(doc);
+    return copy ? array_new(out, store, path, copy, format, attrs) : ZARRC_ENOMEM;
 }
 
 int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path)
@@ -183,6 +200,11 @@ static int validate_doc(const json_object *doc, int format, const json_object *a
     zarrc__pipeline_free(p);
     zarrc__meta_clear(&m);
     return rc;
+}
+
+int zarrc__array_validate_doc(const json_object *doc, int format, const json_object *attrs)
+{
+    return validate_doc(doc, format, attrs);
 }
 
 static int parse_json_opt(json_object **out, const char *text, const char *what)

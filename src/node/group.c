@@ -128,7 +128,7 @@ int zarrc_group_list(zarrc_store *store, const char *path, zarrc_child_cb cb, vo
         rc = prefix ? zarrc__store_list_dir(store, prefix, collect, &l) : ZARRC_ENOMEM;
         free(prefix);
     }
-    if (rc == ZARRC_OK)
+    if (rc == ZARRC_OK && l.n > 1)
         qsort(l.v, l.n, sizeof *l.v, cmp_names);
     for (size_t i = 0; i < l.n; i++) {
         if (rc == ZARRC_OK) {

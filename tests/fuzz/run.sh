@@ -11,7 +11,7 @@ mkdir -p "$out"
 srcs=$(ls "$root"/src/*/*.c)
 libs="$(pkg-config --cflags --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lpthread -lm"
 for t in $targets; do
-  clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu11 -I"$root/include" \
+  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -std=gnu11 -I"$root/include" \
         $srcs "$here/fuzz_$t.c" -o "$out/fuzz_$t" $libs
   mkdir -p "$here/corpus/$t"
   ZARRC_NUM_THREADS=1 "$out/fuzz_$t" -max_total_time="$secs" -max_len=4096 -timeout=10 \
