@@ -1,10 +1,12 @@
 # Thin wrapper over CMake for the README's commands. CMake is canonical.
 #
 #   make run      install missing build deps, build, run the demo (scripts/demo.sh)
-#   make check    install missing build + test deps, build, ctest; then the same under ASan+UBSan
+#   make check    install missing build + test deps, build, ctest; then the same under ASan+UBSan,
+#                 then the API tests under TSan
 #   make build    configure + build build/ (no installs)
 #   make test     build + ctest in build/ (no installs)
 #   make asan     configure + build + ctest in build-asan/ (no installs)
+#   make tsan     the API tests under ThreadSanitizer in build-tsan/ (no installs)
 #   make install  cmake --install build/ (PREFIX=/usr/local by default)
 #   make clean    remove build directories
 #
@@ -27,7 +29,7 @@ CTEST ?= ctest
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run demo check deps test-deps build test asan asan-build asan-test install clean
+.PHONY: all run demo check deps test-deps build test asan asan-build asan-test tsan install clean
 # Steps run in the order written even under `make -j` (CMake parallelizes the builds itself).
 .NOTPARALLEL:
 
@@ -38,7 +40,7 @@ run: deps build demo
 demo:
 	scripts/demo.sh $(BUILD_DIR)/zarrc
 
-check: test-deps build test asan
+check: test-deps build test asan tsan
 
 deps:
 	scripts/install-deps.sh build
@@ -64,8 +66,16 @@ asan-build:
 asan-test:
 	cd $(ASAN_DIR) && $(ASAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
+# ThreadSanitizer over the API tests (the parallel engine, pools, sharding, copy).
+TSAN_DIR ?= build-tsan
+tsan:
+	$(CMAKE) -S . -B $(TSAN_DIR) -DZARRC_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
+	$(CMAKE) --build $(TSAN_DIR) -j$(JOBS)
+	cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1 ZARRC_NUM_THREADS=4 $(CTEST) --output-on-failure \
+	    -j$(JOBS) -R '^api\.'
+
 install: build
 	$(CMAKE) --install $(BUILD_DIR) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)

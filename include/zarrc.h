@@ -90,6 +90,16 @@ ZARRC_API int zarrc_set_num_threads(int n);
 /** Current number of worker threads (resolving the default). */
 ZARRC_API int zarrc_get_num_threads(void);
 
+/** Requests in flight at once to stores whose requests have latency (remote stores; their
+ *  store type sets ZARRC_STORE_CAP_LATENCY), independent of the number of CPU threads. 0
+ *  restores the default (the ZARRC_IO_CONCURRENCY environment variable, else 16 or the number
+ *  of threads if larger). Local stores do I/O on the CPU threads. Call it while no read or
+ *  write is running. */
+ZARRC_API int zarrc_set_io_concurrency(int n);
+
+/** Current store I/O concurrency (resolving the default). */
+ZARRC_API int zarrc_get_io_concurrency(void);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Stores                                                                                      */
 /* ------------------------------------------------------------------------------------------ */

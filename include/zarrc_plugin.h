@@ -204,6 +204,9 @@ ZARRC_API int zarrc_codec_register(const zarrc_codec_type *type);
 #define ZARRC_STORE_CAP_LIST_DIR 0x2u  /**< efficient delimiter listing */
 #define ZARRC_STORE_CAP_WRITE 0x4u     /**< supports modification */
 #define ZARRC_STORE_CAP_SET_IF 0x8u    /**< conditional set */
+#define ZARRC_STORE_CAP_LATENCY 0x10u  /**< requests have latency (remote stores): the library
+                                            keeps up to zarrc_get_io_concurrency() of them in
+                                            flight, from its I/O pool */
 
 /** Conditions for set_if. */
 #define ZARRC_SET_IF_ABSENT 0x1u

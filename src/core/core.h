@@ -124,5 +124,8 @@ ZARRC_HIDDEN void *zarrc__tls_get(zarrc__tls_slot *slot);
  *  Once a task fails, tasks with higher indices are skipped. Nested calls run inline. */
 typedef int (*zarrc__task_fn)(void *ctx, size_t i);
 ZARRC_HIDDEN int zarrc__pool_run(size_t n, zarrc__task_fn fn, void *ctx);
+/** The same on the store I/O pool (zarrc_set_io_concurrency): for requests to stores with
+ *  latency, so that more of them are in flight than there are CPU threads. */
+ZARRC_HIDDEN int zarrc__io_run(size_t n, zarrc__task_fn fn, void *ctx);
 
 #endif

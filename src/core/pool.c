@@ -1,5 +1,6 @@
 /*
- * pool.c — the shared worker pool. A job is n indexed tasks; workers and the calling thread
+ * pool.c — the shared worker pools (CPU work and store I/O) and per-thread objects. A job is n
+ * indexed tasks; workers and the calling thread
  * take indices in increasing order. Errors are kept per job as the lowest failing index, so
  * the reported error does not depend on the number of threads or on timing.
  */
@@ -17,135 +18,165 @@ typedef struct job {
     struct job *link;
 } job;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
-static job *queue;
-static pthread_t *workers;
-static int nworkers, requested_threads;
-static bool stopping;
-static _Thread_local bool in_task;
+/* Two pools: CPU work (decoding, encoding, copying) and store I/O (requests to stores that
+ * have latency), sized independently. */
+typedef struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work_cv, done_cv;
+    job *queue;
+    pthread_t *workers;
+    int nworkers, requested;
+    bool stopping;
+    unsigned bit;            /* this pool's bit in a thread's in_task mask */
+    int (*default_size)(void);
+} pool;
 
-static int default_threads(void)
+static _Thread_local unsigned in_task; /* pools whose task this thread is running */
+
+static int cores(void)
 {
-    const char *env = getenv("ZARRC_NUM_THREADS");
-    if (env && atoi(env) > 0)
-        return atoi(env);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
 
-int zarrc_get_num_threads(void)
+static int env_or(const char *name, int dflt)
 {
-    return requested_threads > 0 ? requested_threads : default_threads();
+    const char *env = getenv(name);
+    return env && atoi(env) > 0 ? atoi(env) : dflt;
 }
 
-/* Take the next task of the first job that has one (lock held). */
-static job *take(size_t *index)
+static int default_threads(void) { return env_or("ZARRC_NUM_THREADS", cores()); }
+
+/* Remote stores are latency-bound: more requests in flight than cores. */
+static int default_io(void)
 {
-    for (job **p = &queue; *p; p = &(*p)->link) {
-        job *j = *p;
+    int t = env_or("ZARRC_NUM_THREADS", cores());
+    return env_or("ZARRC_IO_CONCURRENCY", t > 16 ? t : 16);
+}
+
+static pool cpu_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                        NULL, NULL, 0, 0, false, 1u, default_threads};
+static pool io_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                       NULL, NULL, 0, 0, false, 2u, default_io};
+
+static int pool_size(const pool *p) { return p->requested > 0 ? p->requested : p->default_size(); }
+
+int zarrc_get_num_threads(void) { return pool_size(&cpu_pool); }
+
+int zarrc_get_io_concurrency(void) { return pool_size(&io_pool); }
+
+/* Take the next task of the first job that has one (lock held). */
+static job *take(pool *p, size_t *index)
+{
+    for (job **q = &p->queue; *q; q = &(*q)->link) {
+        job *j = *q;
         if (j->next < j->n) {
             *index = j->next++;
             if (j->next == j->n)
-                *p = j->link; /* fully handed out: leave the queue */
+                *q = j->link; /* fully handed out: leave the queue */
             return j;
         }
     }
     return NULL;
 }
 
-static void run_one(job *j, size_t i)
+static void run_one(pool *p, job *j, size_t i)
 {
     bool skip;
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&p->lock);
     skip = i > j->fail_index;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&p->lock);
     int rc = ZARRC_OK;
     zarrc__error_saved e;
     if (!skip) {
-        in_task = true;
+        unsigned saved = in_task;
+        in_task |= p->bit;
         zarrc__error_clear();
         rc = j->fn(j->ctx, i);
-        in_task = false;
+        in_task = saved;
         if (rc)
             zarrc__error_save(&e, rc);
     }
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&p->lock);
     if (rc && i < j->fail_index) {
         j->fail_index = i;
         j->err = e;
     }
     if (++j->finished == j->n)
-        pthread_cond_broadcast(&done_cv);
-    pthread_mutex_unlock(&lock);
+        pthread_cond_broadcast(&p->done_cv);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void *worker_main(void *arg)
 {
-    (void)arg;
-    pthread_mutex_lock(&lock);
+    pool *p = arg;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
         size_t i;
-        job *j;
-        while (!stopping && !(j = take(&i)))
-            pthread_cond_wait(&work_cv, &lock);
-        if (stopping)
+        job *j = NULL;
+        while (!p->stopping && !(j = take(p, &i)))
+            pthread_cond_wait(&p->work_cv, &p->lock);
+        if (p->stopping)
             break;
-        pthread_mutex_unlock(&lock);
-        run_one(j, i);
-        pthread_mutex_lock(&lock);
+        pthread_mutex_unlock(&p->lock);
+        run_one(p, j, i);
+        pthread_mutex_lock(&p->lock);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-static void stop_workers(void)
+static void stop_workers(pool *p)
 {
-    pthread_mutex_lock(&lock);
-    stopping = true;
-    pthread_cond_broadcast(&work_cv);
-    pthread_mutex_unlock(&lock);
-    for (int i = 0; i < nworkers; i++)
-        pthread_join(workers[i], NULL);
-    free(workers);
-    workers = NULL;
-    nworkers = 0;
-    stopping = false;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->nworkers; i++)
+        pthread_join(p->workers[i], NULL);
+    free(p->workers);
+    p->workers = NULL;
+    p->nworkers = 0;
+    p->stopping = false;
 }
 
 /* Start workers lazily (lock held). The caller is one of the threads. */
-static void ensure_workers(void)
+static void ensure_workers(pool *p)
 {
-    int want = zarrc_get_num_threads() - 1;
-    if (nworkers >= want || workers)
+    int want = pool_size(p) - 1;
+    if (p->nworkers >= want || p->workers)
         return;
-    workers = calloc((size_t)want, sizeof *workers);
-    if (!workers)
+    p->workers = calloc((size_t)want, sizeof *p->workers);
+    if (!p->workers)
         return; /* run with fewer threads: still correct */
     for (int i = 0; i < want; i++) {
-        if (pthread_create(&workers[nworkers], NULL, worker_main, NULL) != 0)
+        if (pthread_create(&p->workers[p->nworkers], NULL, worker_main, p) != 0)
             break;
-        nworkers++;
+        p->nworkers++;
     }
 }
 
-int zarrc_set_num_threads(int n)
+static int resize(pool *p, int n)
 {
     zarrc__error_clear();
     if (n < 0)
-        return zarrc_error_set(ZARRC_EINVAL, "thread count must be >= 0");
-    stop_workers();
-    requested_threads = n;
+        return zarrc_error_set(ZARRC_EINVAL, "a pool size must be >= 0");
+    stop_workers(p);
+    p->requested = n;
     return ZARRC_OK;
 }
 
-int zarrc__pool_run(size_t n, zarrc__task_fn fn, void *ctx)
+int zarrc_set_num_threads(int n) { return resize(&cpu_pool, n); }
+
+int zarrc_set_io_concurrency(int n) { return resize(&io_pool, n); }
+
+static int pool_run(pool *p, size_t n, zarrc__task_fn fn, void *ctx)
 {
     if (n == 0)
         return ZARRC_OK;
     job j = {n, 0, 0, SIZE_MAX, fn, ctx, {0, {0}}, NULL};
-    if (n == 1 || in_task || zarrc_get_num_threads() <= 1) {
-        /* Inline: nested calls and single-threaded runs. */
+    if (n == 1 || (in_task & p->bit) || pool_size(p) <= 1) {
+        /* Inline: nested calls into the same pool and single-threaded runs. */
         for (size_t i = 0; i < n; i++) {
             int rc = fn(ctx, i);
             if (rc)
@@ -153,40 +184,37 @@ int zarrc__pool_run(size_t n, zarrc__task_fn fn, void *ctx)
         }
         return ZARRC_OK;
     }
-    pthread_mutex_lock(&lock);
-    ensure_workers();
-    job **tail = &queue;
+    pthread_mutex_lock(&p->lock);
+    ensure_workers(p);
+    job **tail = &p->queue;
     while (*tail)
         tail = &(*tail)->link;
     *tail = &j;
-    pthread_cond_broadcast(&work_cv);
-    for (;;) {
-        size_t i;
-        job *mine = NULL;
-        /* Work on our own job only, so a caller never waits on someone else's tasks. */
-        if (j.next < j.n) {
-            i = j.next++;
-            mine = &j;
-            if (j.next == j.n)
-                for (job **p = &queue; *p; p = &(*p)->link)
-                    if (*p == &j) {
-                        *p = j.link;
-                        break;
-                    }
-        }
-        if (!mine)
-            break;
-        pthread_mutex_unlock(&lock);
-        run_one(&j, i);
-        pthread_mutex_lock(&lock);
+    pthread_cond_broadcast(&p->work_cv);
+    /* Work on our own job only, so a caller never waits on someone else's tasks. */
+    while (j.next < j.n) {
+        size_t i = j.next++;
+        if (j.next == j.n)
+            for (job **q = &p->queue; *q; q = &(*q)->link)
+                if (*q == &j) {
+                    *q = j.link;
+                    break;
+                }
+        pthread_mutex_unlock(&p->lock);
+        run_one(p, &j, i);
+        pthread_mutex_lock(&p->lock);
     }
     while (j.finished < j.n)
-        pthread_cond_wait(&done_cv, &lock);
-    pthread_mutex_unlock(&lock);
+        pthread_cond_wait(&p->done_cv, &p->lock);
+    pthread_mutex_unlock(&p->lock);
     if (j.fail_index != SIZE_MAX)
         return zarrc__error_restore(&j.err);
     return ZARRC_OK;
 }
+
+int zarrc__pool_run(size_t n, zarrc__task_fn fn, void *ctx) { return pool_run(&cpu_pool, n, fn, ctx); }
+
+int zarrc__io_run(size_t n, zarrc__task_fn fn, void *ctx) { return pool_run(&io_pool, n, fn, ctx); }
 
 /* ---- per-thread objects ---- */
 

@@ -43,7 +43,31 @@ typedef struct io_job {
     uint8_t fill_elem[sizeof(zarrc_vref) > 64 ? sizeof(zarrc_vref) : 64];
     uint8_t *fill_big;               /* fill element when larger than fill_elem */
     zarrc_buf *keeps;                /* vlen reads: encoded bytes each chunk's vrefs point into */
+    struct batch *batch;             /* stores with latency: prefetched values, deferred stores */
 } io_job;
+
+/* ---- batched mode, for stores whose requests have latency ----
+ * A batch of chunk tasks is fetched on the I/O pool, decoded / encoded on the CPU pool, then
+ * (writes) stored on the I/O pool: requests in flight are bounded by the I/O concurrency,
+ * CPU work by the CPU threads, memory by the batch. */
+
+#define KEY_MAX (1024 + 24 * ZARRC_MAX_DIMS)
+enum { OP_NONE, OP_SET, OP_ERASE };
+
+typedef struct slot {
+    char key[KEY_MAX];
+    bool fetch;     /* the task needs the stored value */
+    int status;     /* of the fetch: ZARRC_OK or ZARRC_ENOTFOUND */
+    zarrc_buf in;   /* the fetched value */
+    int op;         /* what the store phase does */
+    zarrc_buf out;  /* the value to store */
+} slot;
+
+typedef struct batch {
+    size_t first, n;
+    slot *slots;
+    zarrc__task_fn task;
+} batch;
 
 static const uint8_t *fill_of(const io_job *j) { return j->fill_big ? j->fill_big : j->fill_elem; }
 
@@ -63,12 +87,43 @@ static void task_key(const io_job *j, const zarrc__run **runs, char *key, size_t
     zarrc__meta_chunk_key(j->a->meta, idx, key + pl, n - pl);
 }
 
-static int fetch(const io_job *j, const char *key, zarrc_buf *raw)
+/* The stored value of task i's chunk: prefetched (batched mode) or read now into `raw`.
+ * ZARRC_ENOTFOUND if the chunk is missing. */
+static int chunk_get(const io_job *j, size_t i, const char *key, zarrc_buf *raw, const zarrc_buf **value)
 {
+    if (j->batch) {
+        slot *sl = &j->batch->slots[i - j->batch->first];
+        *value = &sl->in;
+        return sl->status;
+    }
+    *value = raw;
     int rc = zarrc__store_get(j->a->store, key, 0, -1, raw);
     if (rc && rc != ZARRC_ENOTFOUND)
         return chunk_error(j, key, rc);
     return rc;
+}
+
+/* Store (or, batched, queue) a chunk's new value. */
+static int chunk_put(const io_job *j, size_t i, const char *key, const uint8_t *data, size_t n)
+{
+    if (j->batch) {
+        slot *sl = &j->batch->slots[i - j->batch->first];
+        sl->op = OP_SET;
+        sl->out.size = 0;
+        return zarrc__buf_append(&sl->out, data, n);
+    }
+    return zarrc__store_set(j->a->store, key, data, n);
+}
+
+/* Erase (or, batched, queue erasing) a chunk; a missing chunk is fine. */
+static int chunk_erase(const io_job *j, size_t i, const char *key)
+{
+    if (j->batch) {
+        j->batch->slots[i - j->batch->first].op = OP_ERASE;
+        return ZARRC_OK;
+    }
+    int rc = zarrc__store_erase(j->a->store, key);
+    return rc == ZARRC_ENOTFOUND ? ZARRC_OK : rc;
 }
 
 /* Whether a sub-box of `n` elements is one contiguous run in a C-order box of `count`. */
@@ -89,7 +144,7 @@ static int read_task(void *ctx, size_t i)
     const zarrc__array_meta *m = j->a->meta;
     int nd = j->plan.ndim;
     const zarrc__run *runs[ZARRC_MAX_DIMS];
-    char key[1024 + 24 * ZARRC_MAX_DIMS];
+    char key[KEY_MAX];
     zarrc__plan_task(&j->plan, i, runs);
     task_key(j, runs, key, sizeof key - 1);
     thread_bufs *b = zarrc__io_bufs();
@@ -111,9 +166,10 @@ static int read_task(void *ctx, size_t i)
     /* Direct decode: the whole chunk lands contiguously in the destination. */
     bool direct = whole && !keep && contiguous_in_box(n, j->count, nd);
     /* Stored bytes that are the chunk's bytes go straight into the destination. */
-    bool straight = direct && j->a->pipeline->passthrough;
-    zarrc_buf dest = {dst, 0, j->chunk_bytes, 1}, *in = straight ? &dest : &b->raw;
-    int rc = zarrc__store_get(j->a->store, key, 0, -1, in);
+    bool straight = direct && j->a->pipeline->passthrough && !j->batch;
+    zarrc_buf dest = {dst, 0, j->chunk_bytes, 1};
+    const zarrc_buf *in = &dest;
+    int rc = straight ? zarrc__store_get(j->a->store, key, 0, -1, &dest) : chunk_get(j, i, key, &b->raw, &in);
     if (rc == ZARRC_ENOTFOUND) {
         zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
         return ZARRC_OK;
@@ -121,16 +177,18 @@ static int read_task(void *ctx, size_t i)
     if (rc == ZARRC_OK && straight && dest.size != j->chunk_bytes)
         rc = zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, got %zu", j->chunk_bytes,
                              dest.size);
+    if (straight && rc)
+        return chunk_error(j, key, rc);
     if (rc || straight)
-        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+        return rc;
     if (direct) {
         zarrc_buf out = {dst, 0, j->chunk_bytes, 1};
-        rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &out, &none);
+        rc = zarrc__pipeline_decode(j->a->pipeline, in->data, in->size, &b->scratch, &out, &none);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
     rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);
     if (rc == ZARRC_OK)
-        rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &b->chunk,
+        rc = zarrc__pipeline_decode(j->a->pipeline, in->data, in->size, &b->scratch, &b->chunk,
                                     keep ? keep : &none);
     zarrc_buf_release(&none);
     if (rc)
@@ -145,54 +203,64 @@ static bool all_fill(const io_job *j, const uint8_t *chunk, size_t nelem)
     return !j->a->meta->fill.is_null && zarrc__repr_is_fill(&j->a->pipeline->chunk, chunk, nelem);
 }
 
+/* Where a write task's elements go: counts, offsets in the source box and in the chunk,
+ * chunk strides; whether the write covers the chunk's in-bounds part, and whether the chunk
+ * reaches past the array (padding). */
+typedef struct wgeom {
+    int64_t n[ZARRC_MAX_DIMS], src_off, dst_off, dstride[ZARRC_MAX_DIMS];
+    bool covers, padded;
+} wgeom;
+
+static void write_geometry(const io_job *j, const zarrc__run **runs, wgeom *g)
+{
+    const zarrc__array_meta *m = j->a->meta;
+    g->src_off = g->dst_off = 0;
+    g->covers = true;
+    g->padded = false;
+    for (int d = 0; d < j->plan.ndim; d++) {
+        int64_t inside = m->shape[d] - runs[d]->chunk * m->chunks[d];
+        if (inside > m->chunks[d])
+            inside = m->chunks[d];
+        g->n[d] = runs[d]->n;
+        g->src_off += runs[d]->sel_pos * j->dstride[d];
+        g->dst_off += runs[d]->offset * j->cstride[d];
+        g->dstride[d] = j->cstride[d] * j->plan.step[d];
+        g->covers &= runs[d]->offset == 0 && j->plan.step[d] == 1 && g->n[d] == inside;
+        g->padded |= inside < m->chunks[d];
+    }
+}
+
 static int write_task(void *ctx, size_t i)
 {
     io_job *j = ctx;
-    const zarrc__array_meta *m = j->a->meta;
     int nd = j->plan.ndim;
     const zarrc__run *runs[ZARRC_MAX_DIMS];
-    char key[1024 + 24 * ZARRC_MAX_DIMS];
+    char key[KEY_MAX];
     zarrc__plan_task(&j->plan, i, runs);
     task_key(j, runs, key, sizeof key - 1);
     thread_bufs *b = zarrc__io_bufs();
     if (!b)
         return ZARRC_ENOMEM;
-
-    int64_t n[ZARRC_MAX_DIMS], src_off = 0, dst_off = 0, dstride[ZARRC_MAX_DIMS];
-    bool covers = true, padded = false;
-    for (int d = 0; d < nd; d++) {
-        int64_t inside = m->shape[d] - runs[d]->chunk * m->chunks[d];
-        if (inside > m->chunks[d])
-            inside = m->chunks[d];
-        n[d] = runs[d]->n;
-        src_off += runs[d]->sel_pos * j->dstride[d];
-        dst_off += runs[d]->offset * j->cstride[d];
-        dstride[d] = j->cstride[d] * j->plan.step[d];
-        covers &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == inside;
-        padded |= inside < m->chunks[d];
-    }
+    wgeom g;
+    write_geometry(j, runs, &g);
     size_t nelem = j->chunk_bytes / j->es;
     const zarrc__pipeline *p = j->a->pipeline;
-    if (covers && !padded && p->passthrough && contiguous_in_box(n, j->count, nd)) {
+    int rc;
+    if (g.covers && !g.padded && p->passthrough && contiguous_in_box(g.n, j->count, nd)) {
         /* The chunk is a contiguous run of the caller's data, stored as is: no copy at all. */
-        const uint8_t *src = j->data + src_off;
-        int rc;
-        if (!j->a->write_empty && all_fill(j, src, nelem)) {
-            rc = zarrc__store_erase(j->a->store, key);
-            if (rc == ZARRC_ENOTFOUND)
-                rc = ZARRC_OK;
-        } else
-            rc = zarrc__store_set(j->a->store, key, src, j->chunk_bytes);
+        const uint8_t *src = j->data + g.src_off;
+        rc = !j->a->write_empty && all_fill(j, src, nelem) ? chunk_erase(j, i, key)
+                                                          : chunk_put(j, i, key, src, j->chunk_bytes);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
-    int rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);
-    if (rc)
+    if ((rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes)))
         return rc;
     zarrc_buf keep = ZARRC_BUF_INIT; /* vlen: bytes the old chunk's vrefs point into */
-    if (!covers) {
-        rc = fetch(j, key, &b->raw);
+    if (!g.covers) {
+        const zarrc_buf *old;
+        rc = chunk_get(j, i, key, &b->raw, &old);
         if (rc == ZARRC_OK) {
-            rc = zarrc__pipeline_decode(j->a->pipeline, b->raw.data, b->raw.size, &b->scratch, &b->chunk, &keep);
+            rc = zarrc__pipeline_decode(p, old->data, old->size, &b->scratch, &b->chunk, &keep);
             if (rc) {
                 zarrc_buf_release(&keep);
                 return chunk_error(j, key, rc);
@@ -201,23 +269,92 @@ static int write_task(void *ctx, size_t i)
             zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
         else
             return rc;
-    } else if (padded)
+    } else if (g.padded)
         zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
-    zarrc__copy_box(b->chunk.data + dst_off, dstride, j->data + src_off, j->dstride, n, nd, j->es);
+    zarrc__copy_box(b->chunk.data + g.dst_off, g.dstride, j->data + g.src_off, j->dstride, g.n, nd, j->es);
 
-    if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem)) {
-        rc = zarrc__store_erase(j->a->store, key);
-        if (rc == ZARRC_ENOTFOUND)
-            rc = ZARRC_OK;
-    } else if (p->passthrough) {
-        rc = zarrc__store_set(j->a->store, key, b->chunk.data, j->chunk_bytes);
-    } else {
-        rc = zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc);
-        if (rc == ZARRC_OK)
-            rc = zarrc__store_set(j->a->store, key, b->enc.data, b->enc.size);
-    }
+    if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem))
+        rc = chunk_erase(j, i, key);
+    else if (p->passthrough)
+        rc = chunk_put(j, i, key, b->chunk.data, j->chunk_bytes);
+    else if ((rc = zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc)) == ZARRC_OK)
+        rc = chunk_put(j, i, key, b->enc.data, b->enc.size);
     zarrc_buf_release(&keep);
     return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+}
+
+/* ---- the batched driver ---- */
+
+static int batch_fetch(void *ctx, size_t k)
+{
+    io_job *j = ctx;
+    slot *sl = &j->batch->slots[k];
+    sl->in.size = 0;
+    sl->status = sl->fetch ? zarrc__store_get(j->a->store, sl->key, 0, -1, &sl->in) : ZARRC_ENOTFOUND;
+    if (sl->status && sl->status != ZARRC_ENOTFOUND)
+        return chunk_error(j, sl->key, sl->status);
+    return ZARRC_OK;
+}
+
+static int batch_task(void *ctx, size_t k)
+{
+    io_job *j = ctx;
+    return j->batch->task(j, j->batch->first + k);
+}
+
+static int batch_store(void *ctx, size_t k)
+{
+    io_job *j = ctx;
+    slot *sl = &j->batch->slots[k];
+    int rc = ZARRC_OK;
+    if (sl->op == OP_SET)
+        rc = zarrc__store_set(j->a->store, sl->key, sl->out.data, sl->out.size);
+    else if (sl->op == OP_ERASE && (rc = zarrc__store_erase(j->a->store, sl->key)) == ZARRC_ENOTFOUND)
+        rc = ZARRC_OK;
+    return rc ? chunk_error(j, sl->key, rc) : ZARRC_OK;
+}
+
+/* Run every chunk task of the job: directly on the CPU pool, or batched for stores with
+ * latency (fetch on the I/O pool, tasks on the CPU pool, stores on the I/O pool). */
+static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
+{
+    if (!zarrc__store_has_latency(j->a->store))
+        return zarrc__pool_run(j->plan.ntasks, task, j);
+    size_t cpu = (size_t)zarrc_get_num_threads() * 2, io = (size_t)zarrc_get_io_concurrency();
+    size_t k_max = cpu > io ? cpu : io;
+    batch bt = {0, 0, zarrc__calloc(k_max, sizeof(slot)), task};
+    if (!bt.slots)
+        return ZARRC_ENOMEM;
+    j->batch = &bt;
+    int rc = ZARRC_OK;
+    for (bt.first = 0; bt.first < j->plan.ntasks && rc == ZARRC_OK; bt.first += bt.n) {
+        bt.n = j->plan.ntasks - bt.first < k_max ? j->plan.ntasks - bt.first : k_max;
+        for (size_t k = 0; k < bt.n; k++) {
+            const zarrc__run *runs[ZARRC_MAX_DIMS];
+            slot *sl = &bt.slots[k];
+            zarrc__plan_task(&j->plan, bt.first + k, runs);
+            task_key(j, runs, sl->key, sizeof sl->key - 1);
+            sl->op = OP_NONE;
+            sl->fetch = true;
+            if (writing) {
+                wgeom g;
+                write_geometry(j, runs, &g);
+                sl->fetch = !g.covers; /* only partly written chunks need their old value */
+            }
+        }
+        rc = zarrc__io_run(bt.n, batch_fetch, j);
+        if (rc == ZARRC_OK)
+            rc = zarrc__pool_run(bt.n, batch_task, j);
+        if (rc == ZARRC_OK && writing)
+            rc = zarrc__io_run(bt.n, batch_store, j);
+    }
+    for (size_t k = 0; k < k_max; k++) {
+        zarrc_buf_release(&bt.slots[k].in);
+        zarrc_buf_release(&bt.slots[k].out);
+    }
+    free(bt.slots);
+    j->batch = NULL;
+    return rc;
 }
 
 static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, const int64_t *count,
@@ -283,7 +420,7 @@ static int read_box(const zarrc__io_array *a, const int64_t *start, const int64_
     }
     j.data = target;
     if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.plan.ntasks, read_task, &j);
+        rc = run_tasks(&j, read_task, false);
     zarrc__plan_free(&j.plan);
     return rc;
 }
@@ -299,7 +436,7 @@ static int write_box(const zarrc__io_array *a, const int64_t *start, const int64
     int rc = job_init(&j, a, start, count, step);
     j.data = (uint8_t *)source;
     if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.plan.ntasks, write_task, &j);
+        rc = run_tasks(&j, write_task, true);
     zarrc__plan_free(&j.plan);
     return rc;
 }

@@ -63,6 +63,15 @@ typedef struct shard_job {
     zarrc_buf *keeps;                /* vlen reads: per inner task */
 } shard_job;
 
+/* The per-shard phases are store requests: for stores with latency they run on the I/O pool
+ * (more requests in flight than CPU threads); decoding and encoding stay on the CPU pool. */
+typedef int (*phase_runner)(size_t n, zarrc__task_fn fn, void *ctx);
+
+static phase_runner io_phase(const shard_job *j)
+{
+    return zarrc__store_has_latency(j->a->store) ? zarrc__io_run : zarrc__pool_run;
+}
+
 static void job_free(shard_job *j)
 {
     for (size_t i = 0; j->shards && i < j->nshards; i++) {
@@ -404,7 +413,7 @@ int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec
     }
     j.data = out;
     if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.nshards, read_shard, &j);
+        rc = io_phase(&j)(j.nshards, read_shard, &j);
     if (rc == ZARRC_OK)
         rc = zarrc__pool_run(j.plan.ntasks, read_inner, &j);
     job_free(&j);
@@ -580,11 +589,11 @@ int zarrc__io_shard_write(const zarrc__io_array *a, const zarrc__shard_spec *spe
     int rc = job_init(&j, a, spec, start, count, step, es);
     j.data = (uint8_t *)in;
     if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.nshards, write_fetch, &j);
+        rc = io_phase(&j)(j.nshards, write_fetch, &j);
     if (rc == ZARRC_OK)
         rc = zarrc__pool_run(j.plan.ntasks, write_inner, &j);
     if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.nshards, write_shard, &j);
+        rc = io_phase(&j)(j.nshards, write_shard, &j);
     job_free(&j);
     return rc;
 }

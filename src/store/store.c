@@ -152,13 +152,37 @@ int zarrc__store_list(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void
     return s->type->list(s->state, prefix, cb, ctx);
 }
 
+typedef struct many_ctx {
+    zarrc_store *s;
+    zarrc_get_request *reqs;
+} many_ctx;
+
+static int get_one(void *ctx, size_t i)
+{
+    many_ctx *m = ctx;
+    zarrc_get_request *r = &m->reqs[i];
+    r->out->size = 0;
+    r->status = m->s->type->get(m->s->state, r->key, r->offset, r->length, r->out);
+    if (r->status == ZARRC_OK || r->status == ZARRC_ENOTFOUND)
+        return ZARRC_OK;
+    /* A real error ends the batch; the pool reports the first one with its message. */
+    return zarrc__error_context(r->status, "key '%s': ", r->key);
+}
+
+bool zarrc__store_has_latency(const zarrc_store *s) { return (s->type->caps & ZARRC_STORE_CAP_LATENCY) != 0; }
+
 int zarrc__store_get_many(zarrc_store *s, zarrc_get_request *reqs, size_t n)
 {
     if (s->type->get_many)
         return s->type->get_many(s->state, reqs, n);
+    many_ctx m = {s, reqs};
+    /* Stores with latency get their requests in flight at once, on the I/O pool. */
+    if (zarrc__store_has_latency(s))
+        return zarrc__io_run(n, get_one, &m);
     for (size_t i = 0; i < n; i++) {
-        reqs[i].out->size = 0;
-        reqs[i].status = s->type->get(s->state, reqs[i].key, reqs[i].offset, reqs[i].length, reqs[i].out);
+        int rc = get_one(&m, i);
+        if (rc)
+            return rc;
     }
     return ZARRC_OK;
 }

@@ -41,7 +41,11 @@ ZARRC_HIDDEN int zarrc__store_erase(zarrc_store *s, const char *key);
 ZARRC_HIDDEN int zarrc__store_erase_prefix(zarrc_store *s, const char *prefix);
 ZARRC_HIDDEN int zarrc__store_list_dir(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
 ZARRC_HIDDEN int zarrc__store_list(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
-/** Batch read: runs the backend's get_many or loops over get. Each request gets its status. */
+/** Whether the backend's requests have latency (ZARRC_STORE_CAP_LATENCY). */
+ZARRC_HIDDEN bool zarrc__store_has_latency(const zarrc_store *s);
+/** Batch read: the backend's get_many, else its get — concurrently on the I/O pool for
+ *  stores with latency. Each request gets its status (ZARRC_OK or ZARRC_ENOTFOUND); any other
+ *  error ends the batch and is returned with its message. */
 ZARRC_HIDDEN int zarrc__store_get_many(zarrc_store *s, zarrc_get_request *reqs, size_t n);
 
 #endif
