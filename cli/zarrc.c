@@ -1231,6 +1231,7 @@ typedef struct cp_opts {
     int nchunks, nshards;
     unsigned flags;            /* ZARRC_OVERWRITE */
     int progress;              /* draw a progress line on stderr */
+    int no_raw;                /* always decode and re-encode */
     zarrc_copy_stats total;
 } cp_opts;
 
@@ -1341,6 +1342,7 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
     }
     progress_ctx pc = {label, now_seconds()};
     zarrc_copy_options co = ZARRC_COPY_OPTIONS_INIT;
+    co.allow_raw = !o->no_raw;
     if (o->progress) {
         co.progress = draw_progress;
         co.progress_ctx = &pc;
@@ -1425,12 +1427,12 @@ static int cmd_cp(const verb *v, int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL}, *format_s = NULL, *codecs = NULL, *chunks_s = NULL,
                *shards_s = NULL;
-    int recursive = 0, overwrite = 0, as_json = 0, quiet = 0;
+    int recursive = 0, overwrite = 0, as_json = 0, quiet = 0, no_raw = 0;
     const opt_spec specs[] = {
         {"--format", &format_s, NULL}, {"--codecs", &codecs, NULL},  {"--chunks", &chunks_s, NULL},
         {"--shards", &shards_s, NULL}, {"-r", NULL, &recursive},     {"--recursive", NULL, &recursive},
         {"--overwrite", NULL, &overwrite}, {"--json", NULL, &as_json}, {"--quiet", NULL, &quiet},
-        {NULL, NULL, NULL},
+        {"--no-raw", NULL, &no_raw},      {NULL, NULL, NULL},
     };
     int rc = parse_positionals(v, argc, argv, specs, pos, 2, "SRC and DST");
     if (rc)
@@ -1454,6 +1456,7 @@ static int cmd_cp(const verb *v, int argc, char **argv)
     o.chunks = chunks;
     o.shards = shards;
     o.flags = overwrite ? ZARRC_OVERWRITE : 0;
+    o.no_raw = no_raw;
     o.progress = !as_json && !quiet && isatty(STDERR_FILENO);
     int result = CLI_EXIT_FAIL;
     zarrc_store *sst = NULL, *dst = NULL;
@@ -1595,7 +1598,7 @@ static const verb verbs[] = {
      "  zarrc rm data/temp\n"},
     {"cp", cmd_cp,
      "zarrc cp SRC DST [--format 2|3] [--codecs JSON] [--chunks N,...] [--shards N,...]\n"
-     "                [-r] [--overwrite] [--json] [--quiet]",
+     "                [-r] [--overwrite] [--no-raw] [--json] [--quiet]",
      "Copy the array at SRC to DST (or, with -r, a whole hierarchy), converting the format,\n"
      "recompressing or rechunking on the way. Memory stays at a few chunks per thread whatever\n"
      "the array size. When nothing about the stored chunks changes (e.g. v2 -> v3 with the same\n"
@@ -1607,6 +1610,7 @@ static const verb verbs[] = {
      "  --shards N,...    shard shape: the copy is sharded (v3), inner chunks use --codecs\n"
      "  -r, --recursive   copy a group and everything below it\n"
      "  --overwrite       replace existing nodes at DST\n"
+     "  --no-raw          always decode and re-encode (no stored-bytes copy)\n"
      "  --json            print {\"bytes\", \"chunks\", \"seconds\", \"raw\"} when done\n"
      "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
      "\nExamples:\n"

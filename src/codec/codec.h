@@ -54,6 +54,8 @@ typedef struct zarrc__pipeline {
     size_t fixed_size;     /**< bytes of the a2b codec's decoded input, 0 for vlen */
     bool bytes_only;       /**< the pipeline is just `bytes` ... */
     bool bytes_big_endian; /**< ... in this byte order */
+    bool a2b_noop;         /**< the array→bytes codec is `bytes` in native order: a no-op the
+                                pipeline skips (compressors work on the array's bytes) */
     bool passthrough;      /**< stored bytes are the chunk's bytes (bytes only, native order) */
     bool v2_no_compressor; /**< v2 spelling: every bytes→bytes codec is a filter (the user's
                                 or the stored document's "compressor": null) */

@@ -102,18 +102,19 @@ static int finish(zarrc__pipeline *p)
     p->identity_layout = p->a2b == 0;
     const zarrc_repr *r = &p->codecs[p->a2b].in;
     p->fixed_size = zarrc__dtype_is_vlen(&r->dtype) ? 0 : (size_t)repr_count(r) * r->dtype.item_size;
-    if (p->n == 1 && !strcmp(p->codecs[0].type->name, "bytes")) {
+    if (!strcmp(p->codecs[p->a2b].type->name, "bytes")) {
         json_object *j = NULL, *conf = NULL, *endian = NULL;
-        int rc = zarrc__codec_to_json(&j, &p->codecs[0], 3);
+        int rc = zarrc__codec_to_json(&j, &p->codecs[p->a2b], 3);
         if (rc)
             return rc;
         json_object_object_get_ex(j, "configuration", &conf);
         json_object_object_get_ex(conf, "endian", &endian);
-        p->bytes_only = true;
-        p->bytes_big_endian = endian && !strcmp(json_object_get_string(endian), "big");
-        p->passthrough = p->bytes_big_endian == zarrc__host_big_endian() ||
-                         zarrc__dtype_swap_width(&p->chunk.dtype) == 1;
+        bool big = endian && !strcmp(json_object_get_string(endian), "big");
         json_object_put(j);
+        p->a2b_noop = big == zarrc__host_big_endian() || zarrc__dtype_swap_width(&r->dtype) == 1;
+        p->bytes_only = p->n == 1;
+        p->bytes_big_endian = big;
+        p->passthrough = p->bytes_only && p->a2b_noop;
     }
     return ZARRC_OK;
 }
@@ -334,6 +335,8 @@ int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t *chunk, size_
     const uint8_t *cur = chunk;
     size_t n = size;
     for (size_t i = 0; i < p->n; i++) {
+        if (i == p->a2b && p->a2b_noop && i != p->n - 1)
+            continue; /* native `bytes` is the identity: the next codec takes the array's bytes */
         zarrc_buf *dst = i == p->n - 1 ? out : other(s, cur);
         int rc = zarrc__codec_encode(&p->codecs[i], cur, n, dst);
         if (rc)
@@ -349,9 +352,13 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
 {
     const uint8_t *cur = in;
     int rc;
+    /* With native `bytes` (a no-op), the last bytes→bytes decoder writes the decoded array
+     * directly — into `out` when no array→array codec follows (often the caller's buffer). */
+    bool skip_a2b = p->a2b_noop && p->n > p->a2b + 1;
     for (size_t i = p->n; i-- > p->a2b + 1;) {
-        zarrc_buf *dst = other(s, cur);
-        size_t expect = i == p->a2b + 1 ? p->fixed_size : 0;
+        bool last = i == p->a2b + 1;
+        zarrc_buf *dst = last && skip_a2b && p->a2b == 0 ? out : other(s, cur);
+        size_t expect = last ? p->fixed_size : 0;
         if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, expect, dst)))
             return rc;
         cur = dst->data;
@@ -370,7 +377,7 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
         }
         cur = keep->data;
     }
-    for (size_t i = p->a2b + 1; i-- > 0;) {
+    for (size_t i = skip_a2b ? p->a2b : p->a2b + 1; i-- > 0;) {
         zarrc_buf *dst = i == 0 ? out : other(s, cur);
         if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, 0, dst)))
             return rc;

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sys/mman.h>
+
 #include "io_internal.h"
 
 /* ---- per-thread reusable buffers (no allocation per chunk in steady state) ---- */
@@ -246,11 +248,16 @@ static int write_task(void *ctx, size_t i)
     size_t nelem = j->chunk_bytes / j->es;
     const zarrc__pipeline *p = j->a->pipeline;
     int rc;
-    if (g.covers && !g.padded && p->passthrough && contiguous_in_box(g.n, j->count, nd)) {
-        /* The chunk is a contiguous run of the caller's data, stored as is: no copy at all. */
+    if (g.covers && !g.padded && contiguous_in_box(g.n, j->count, nd)) {
+        /* The chunk is a contiguous run of the caller's data: encoded (or, passthrough, stored)
+         * from there, without a copy. */
         const uint8_t *src = j->data + g.src_off;
-        rc = !j->a->write_empty && all_fill(j, src, nelem) ? chunk_erase(j, i, key)
-                                                          : chunk_put(j, i, key, src, j->chunk_bytes);
+        if (!j->a->write_empty && all_fill(j, src, nelem))
+            rc = chunk_erase(j, i, key);
+        else if (p->passthrough)
+            rc = chunk_put(j, i, key, src, j->chunk_bytes);
+        else if ((rc = zarrc__pipeline_encode(p, src, j->chunk_bytes, &b->scratch, &b->enc)) == ZARRC_OK)
+            rc = chunk_put(j, i, key, b->enc.data, b->enc.size);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
     if ((rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes)))
@@ -453,6 +460,30 @@ static int check_box(const zarrc__io_array *a, const int64_t *count)
     return ZARRC_OK;
 }
 
+/* A large output buffer is usually fresh memory that every chunk task will fault in page by
+ * page; backing it with transparent huge pages makes that about twice as cheap. Only the
+ * 2 MiB-aligned middle is advised; memory that cannot take the advice ignores it.
+ * ZARRC_NO_HUGEPAGES=1 turns it off. */
+static void advise_huge_pages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    static int cached = -1; /* atomic: -1 unknown, 0 enabled, 1 disabled */
+    int disabled = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (disabled < 0) {
+        const char *env = getenv("ZARRC_NO_HUGEPAGES");
+        disabled = env && *env && strcmp(env, "0");
+        __atomic_store_n(&cached, disabled, __ATOMIC_RELAXED);
+    }
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t first = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + n) & ~(huge - 1);
+    if (!disabled && n >= 2 * huge && end > first)
+        madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                    const int64_t *step, void *out, size_t out_size)
 {
@@ -465,6 +496,7 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
         if (out_size != (size_t)nelem * es)
             return finish(a, zarrc_error_set(ZARRC_EINVAL, "output buffer has %zu bytes, the selection "
                                              "needs %lld", out_size, (long long)nelem * (long long)es));
+        advise_huge_pages(out, out_size);
         return finish(a, read_box(a, start, count, step, out, NULL, NULL));
     }
     /* Variable-length: gather vrefs, then pack into one contiguous zarrc_vlen. */

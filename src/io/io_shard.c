@@ -37,6 +37,8 @@ typedef struct inner_rec {
 } inner_rec;
 
 typedef struct shard_rec {
+    size_t *tasks;       /* read: the inner tasks of this shard */
+    size_t ntasks;
     char key[KEY_MAX];
     bool missing;
     bool covered;        /* write: every in-bounds inner chunk is fully overwritten */
@@ -61,6 +63,7 @@ typedef struct shard_job {
     uint8_t *data;
     bool bytes_only, big_endian;
     zarrc_buf *keeps;                /* vlen reads: per inner task */
+    size_t *round;                   /* read: the inner tasks of the current round of shards */
 } shard_job;
 
 /* The per-shard phases are store requests: for stores with latency they run on the I/O pool
@@ -75,6 +78,7 @@ static phase_runner io_phase(const shard_job *j)
 static void job_free(shard_job *j)
 {
     for (size_t i = 0; j->shards && i < j->nshards; i++) {
+        free(j->shards[i].tasks);
         free(j->shards[i].entries);
         for (size_t k = 0; k < j->shards[i].nbufs; k++)
             zarrc_buf_release(&j->shards[i].bufs[k]);
@@ -84,6 +88,7 @@ static void job_free(shard_job *j)
         zarrc_buf_release(&j->recs[t].enc);
     free(j->shards);
     free(j->recs);
+    free(j->round);
     for (int d = 0; d < j->plan.ndim; d++)
         free(j->groups[d]);
     zarrc__plan_free(&j->plan);
@@ -237,6 +242,12 @@ static int read_shard(void *ctx, size_t si)
     size_t *locals = tasks + s->n_inner;
     n = shard_tasks(j, si, tasks, locals, coords);
     shard_key(j, coords, sr->key);
+    if (!(sr->tasks = zarrc__malloc(n * sizeof *sr->tasks))) {
+        rc = ZARRC_ENOMEM;
+        goto done;
+    }
+    memcpy(sr->tasks, tasks, n * sizeof *sr->tasks);
+    sr->ntasks = n;
     for (size_t k = 0; k < n; k++) {
         j->recs[tasks[k]].shard = si;
         j->recs[tasks[k]].local = locals[k];
@@ -398,6 +409,23 @@ static int read_inner(void *ctx, size_t t)
     return rc ? inner_error(j, rec, rc) : ZARRC_OK;
 }
 
+typedef struct round_ctx {
+    shard_job *j;
+    size_t first;
+} round_ctx;
+
+static int read_shard_in_round(void *ctx, size_t k)
+{
+    round_ctx *r = ctx;
+    return read_shard(r->j, r->first + k);
+}
+
+static int read_inner_in_round(void *ctx, size_t k)
+{
+    shard_job *j = ctx;
+    return read_inner(j, j->round[k]);
+}
+
 int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
                          const int64_t *count, const int64_t *step, uint8_t *out, size_t es,
                          zarrc_buf **keeps_out, size_t *nkeeps)
@@ -412,10 +440,30 @@ int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec
             rc = ZARRC_ENOMEM;
     }
     j.data = out;
-    if (rc == ZARRC_OK)
-        rc = io_phase(&j)(j.nshards, read_shard, &j);
-    if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.plan.ntasks, read_inner, &j);
+    /* In rounds of a few shards per thread: the fetched bytes of one round are released before
+     * the next, so memory does not grow with the selection. */
+    size_t per_round = (size_t)zarrc_get_num_threads() * 2;
+    if (zarrc__store_has_latency(a->store) && (size_t)zarrc_get_io_concurrency() > per_round)
+        per_round = (size_t)zarrc_get_io_concurrency();
+    if (rc == ZARRC_OK && !(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)))
+        rc = ZARRC_ENOMEM;
+    for (size_t first = 0; rc == ZARRC_OK && first < j.nshards; first += per_round) {
+        round_ctx rc_ctx = {&j, first};
+        size_t n = j.nshards - first < per_round ? j.nshards - first : per_round, nt = 0;
+        rc = io_phase(&j)(n, read_shard_in_round, &rc_ctx);
+        for (size_t k = 0; rc == ZARRC_OK && k < n; k++) {
+            shard_rec *sr = &j.shards[first + k];
+            memcpy(j.round + nt, sr->tasks, sr->ntasks * sizeof *j.round);
+            nt += sr->ntasks;
+        }
+        if (rc == ZARRC_OK)
+            rc = zarrc__pool_run(nt, read_inner_in_round, &j);
+        for (size_t k = 0; k < n; k++) {
+            shard_rec *sr = &j.shards[first + k];
+            for (size_t b = 0; b < sr->nbufs; b++)
+                zarrc_buf_release(&sr->bufs[b]);
+        }
+    }
     job_free(&j);
     return rc;
 }

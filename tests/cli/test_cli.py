@@ -662,6 +662,9 @@ def test_cp(tmp):
     check(r["raw"] is True and r["chunks"] == 5 * 5 and r["bytes"] == 23 * 17 * 4,
           f"cp v2->v3 report: {r}")
     same(os.path.join(tmp, "v3"), "v2->v3")
+    out, _ = run("cp", src, os.path.join(tmp, "v3b"), "--format", "3", "--no-raw", "--json")
+    check(json.loads(out)["raw"] is False, "cp --no-raw must decode and re-encode")
+    same(os.path.join(tmp, "v3b"), "v2->v3 --no-raw")
     info = json.loads(run("info", os.path.join(tmp, "v3"), "--json")[0])
     check(info["zarr_format"] == 3 and info["attributes"] == {"units": "m"}
           and info["fill_value"] == -1, f"cp v2->v3 metadata: {info}")
