@@ -188,6 +188,13 @@ typedef struct zarrc_codec_type {
      *  the caller keeps alive. */
     int (*decode)(const void *state, const zarrc_codec_call *call, const uint8_t *in,
                   size_t in_size, zarrc_buf *out);
+    /** Optional, bytes→bytes: decode `in` as a sequence of pieces handed to `sink` in order
+     *  (each piece is valid during that call only), so that callers can place decoded data
+     *  while it is still in cache. The pieces must add up to call->decoded_size exactly
+     *  (ZARRC_ECORRUPT otherwise); a non-zero return of `sink` stops and is returned. */
+    int (*decode_stream)(const void *state, const zarrc_codec_call *call, const uint8_t *in,
+                         size_t in_size, int (*sink)(void *ctx, const uint8_t *piece, size_t len),
+                         void *ctx);
 } zarrc_codec_type;
 
 #define ZARRC_CODEC_TYPE_VERSION 1

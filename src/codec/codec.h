@@ -97,6 +97,15 @@ ZARRC_HIDDEN int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t 
 ZARRC_HIDDEN int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n,
                                         zarrc__scratch *s, zarrc_buf *out, zarrc_buf *keep);
 
+/** Decoded chunks of this pipeline can be produced in pieces (native `bytes` + one
+ *  bytes→bytes codec with decode_stream, no array→array codec). */
+ZARRC_HIDDEN bool zarrc__pipeline_can_stream(const zarrc__pipeline *p);
+/** Decode a stored chunk as a sequence of pieces of the chunk's bytes (C order) handed to
+ *  `sink`; see zarrc_codec_type.decode_stream. */
+ZARRC_HIDDEN int zarrc__pipeline_decode_stream(const zarrc__pipeline *p, const uint8_t *in, size_t n,
+                                               int (*sink)(void *ctx, const uint8_t *piece, size_t len),
+                                               void *ctx);
+
 /** True if the pipeline is just the `bytes` codec (then *big_endian is its byte order). */
 ZARRC_HIDDEN bool zarrc__pipeline_bytes_only(const zarrc__pipeline *p, bool *big_endian);
 

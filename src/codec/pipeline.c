@@ -427,3 +427,17 @@ bool zarrc__pipeline_bytes_only(const zarrc__pipeline *p, bool *big_endian)
     *big_endian = p->bytes_big_endian;
     return p->bytes_only;
 }
+
+bool zarrc__pipeline_can_stream(const zarrc__pipeline *p)
+{
+    return p->n == 2 && p->a2b == 0 && p->a2b_noop && p->fixed_size && p->codecs[1].type->decode_stream;
+}
+
+int zarrc__pipeline_decode_stream(const zarrc__pipeline *p, const uint8_t *in, size_t n,
+                                  int (*sink)(void *ctx, const uint8_t *piece, size_t len), void *ctx)
+{
+    const zarrc__codec *c = &p->codecs[1];
+    zarrc_codec_call call = {NULL, NULL, p->fixed_size};
+    int rc = c->type->decode_stream(c->state, &call, in, n, sink, ctx);
+    return rc ? zarrc__error_context(rc, "codec '%s': ", c->type->name) : ZARRC_OK;
+}

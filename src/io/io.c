@@ -128,6 +128,51 @@ static int chunk_erase(const io_job *j, size_t i, const char *key)
     return rc == ZARRC_ENOTFOUND ? ZARRC_OK : rc;
 }
 
+/* Places a whole chunk's bytes, arriving in C order in pieces, into a strided box. */
+typedef struct scatter {
+    const int64_t *dstride, *shape;
+    int nd;
+    size_t row, in_row;           /* bytes per row (last dimension); bytes of this row placed */
+    int64_t idx[ZARRC_MAX_DIMS];  /* the current row's index over dimensions 0..nd-2 */
+    uint8_t *row_ptr;             /* destination of the current row */
+} scatter;
+
+static int scatter_piece(void *ctx, const uint8_t *piece, size_t len)
+{
+    scatter *s = ctx;
+    while (len) {
+        size_t k = s->row - s->in_row < len ? s->row - s->in_row : len;
+        memcpy(s->row_ptr + s->in_row, piece, k);
+        piece += k;
+        len -= k;
+        s->in_row += k;
+        if (s->in_row < s->row)
+            continue;
+        s->in_row = 0;
+        for (int d = s->nd - 2; d >= 0; d--) {
+            s->row_ptr += s->dstride[d];
+            if (++s->idx[d] < s->shape[d])
+                break;
+            s->row_ptr -= s->dstride[d] * s->shape[d];
+            s->idx[d] = 0;
+        }
+    }
+    return ZARRC_OK;
+}
+
+int zarrc__io_scatter_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n, uint8_t *dst,
+                             const int64_t *dstride, const int64_t *shape, int nd, size_t es)
+{
+    scatter s;
+    memset(&s, 0, sizeof s);
+    s.dstride = dstride;
+    s.shape = shape;
+    s.nd = nd;
+    s.row = (size_t)shape[nd - 1] * es;
+    s.row_ptr = dst;
+    return zarrc__pipeline_decode_stream(p, in, n, scatter_piece, &s);
+}
+
 /* Whether a sub-box of `n` elements is one contiguous run in a C-order box of `count`. */
 static bool contiguous_in_box(const int64_t *n, const int64_t *count, int nd)
 {
@@ -186,6 +231,11 @@ static int read_task(void *ctx, size_t i)
     if (direct) {
         zarrc_buf out = {dst, 0, j->chunk_bytes, 1};
         rc = zarrc__pipeline_decode(j->a->pipeline, in->data, in->size, &b->scratch, &out, &none);
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+    }
+    if (whole && !keep && nd >= 2 && zarrc__pipeline_can_stream(j->a->pipeline)) {
+        /* A whole chunk that is not contiguous in the destination: placed piece by piece. */
+        rc = zarrc__io_scatter_decode(j->a->pipeline, in->data, in->size, dst, j->dstride, m->chunks, nd, j->es);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
     rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);

@@ -16,6 +16,12 @@ typedef struct thread_bufs {
 /** This thread's buffers (NULL on allocation failure). */
 ZARRC_HIDDEN thread_bufs *zarrc__io_bufs(void);
 
+/** Decode a whole chunk of `shape` (2+ dimensions) straight into a strided destination box
+ *  (byte strides `dstride`, C order, rows contiguous), piece by piece while the pieces are in
+ *  cache. Only for pipelines where zarrc__pipeline_can_stream. */
+ZARRC_HIDDEN int zarrc__io_scatter_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n, uint8_t *dst,
+                                          const int64_t *dstride, const int64_t *shape, int nd, size_t es);
+
 /** Sharded arrays (the pipeline is exactly [sharding_indexed]): partial reads and writes. */
 ZARRC_HIDDEN int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec,
                                       const int64_t *start, const int64_t *count, const int64_t *step,

@@ -398,6 +398,9 @@ static int read_inner(void *ctx, size_t t)
     if (direct) {
         zarrc_buf out = {dst, 0, j->inner_elems * j->es, 1};
         rc = zarrc__pipeline_decode(j->s->inner_codecs, rec->ptr, rec->len, &b->scratch, &out, &none);
+    } else if (whole && !j->keeps && nd >= 2 && zarrc__pipeline_can_stream(j->s->inner_codecs)) {
+        rc = zarrc__io_scatter_decode(j->s->inner_codecs, rec->ptr, rec->len, dst, j->dstride, j->s->inner, nd,
+                                      j->es);
     } else {
         rc = zarrc_buf_reserve(&b->chunk, j->inner_elems * j->es);
         if (rc == ZARRC_OK)
