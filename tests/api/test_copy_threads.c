@@ -38,12 +38,12 @@ static zarrc_array *make(zarrc_store *s, const char *path, int format, const cha
 static float data[40 * 33];
 
 /* Write the same data with `threads` threads; return the store. */
-static zarrc_store *write_with(int threads, const char *codecs)
+static zarrc_store *write_with(int threads, const char *codecs, int64_t c0, int64_t c1)
 {
     zarrc_set_num_threads(threads);
     zarrc_store *s = NULL;
     CHECK_OK(zarrc_store_open(&s, "memory://", 0));
-    zarrc_array *a = make(s, "x", 3, codecs, 7, 5);
+    zarrc_array *a = make(s, "x", 3, codecs, c0, c1);
     int64_t z[2] = {0, 0}, sh[2] = {40, 33};
     if (a)
         CHECK_OK(zarrc_array_write(a, z, sh, NULL, data, sizeof data));
@@ -51,13 +51,13 @@ static zarrc_store *write_with(int threads, const char *codecs)
     return s;
 }
 
-static void test_determinism(const char *codecs)
+static void test_determinism(const char *codecs, int64_t c0, int64_t c1)
 {
-    zarrc_store *one = write_with(1, codecs), *many = write_with(4, codecs);
+    zarrc_store *one = write_with(1, codecs, c0, c1), *many = write_with(4, codecs, c0, c1);
     kv k1 = {0}, k2 = {0};
     CHECK_OK(zarrc_store_list(one, "", collect, &k1));
     CHECK_OK(zarrc_store_list(many, "", collect, &k2));
-    CHECK(k1.n == k2.n && k1.n > 1);
+    CHECK(k1.n == k2.n && k1.n >= 1);
     for (int i = 0; i < k1.n; i++) {
         void *a = NULL, *b = NULL;
         size_t na = 0, nb = 0;
@@ -151,11 +151,16 @@ int main(void)
             uint32_t nan = 0x7fc00000u;
             memcpy(&data[i * 33 + k], &nan, 4); /* one chunk entirely fill: not stored */
         }
-    test_determinism("[\"bytes\",{\"name\":\"zstd\",\"configuration\":{\"level\":3}}]");
-    test_determinism("[\"bytes\",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"lz4\",\"clevel\":5,"
-                     "\"shuffle\":\"shuffle\",\"typesize\":4}}]");
+    const char *zstd = "[\"bytes\",{\"name\":\"zstd\",\"configuration\":{\"level\":3}}]";
+    const char *blosc = "[\"bytes\",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"lz4\",\"clevel\":5,"
+                        "\"shuffle\":\"shuffle\",\"typesize\":4,\"blocksize\":256}}]";
+    test_determinism(zstd, 7, 5);
+    test_determinism(blosc, 7, 5);
+    /* One chunk: the write runs inline and hands the codec the idle cores. */
+    test_determinism(zstd, 40, 33);
+    test_determinism(blosc, 40, 33);
     test_determinism("[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[7,1],\"codecs\":"
-                     "[\"bytes\",{\"name\":\"gzip\"}],\"index_codecs\":[\"bytes\",\"crc32c\"]}}]");
+                     "[\"bytes\",{\"name\":\"gzip\"}],\"index_codecs\":[\"bytes\",\"crc32c\"]}}]", 7, 5);
     test_copy();
     return check_report("api.copy_threads");
 }
