@@ -161,7 +161,8 @@ static int bl_encode(const void *state, const zarrc_codec_call *call, const uint
     int n = blosc_compress_ctx(s->clevel, s->eff_shuffle, s->typesize, in_size,
                                in_size ? (const void *)in : empty, out->data, cap, s->cname,
                                s->blocksize, 1); /* threaded blosc lays blocks out in completion
-                                                    order: not reproducible */
+                                                    order: not reproducible; and its per-call
+                                                    threads cost more than they save */
     if (n <= 0)
         return zarrc_error_set(ZARRC_EINTERNAL, "blosc compression failed (code %d)", n);
     out->size = (size_t)n;
@@ -223,7 +224,7 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     int rc = zarrc_buf_reserve(out, nbytes);
     if (rc)
         return rc;
-    int n = blosc_decompress_ctx(in, out->data, nbytes, zarrc__codec_threads());
+    int n = blosc_decompress_ctx(in, out->data, nbytes, 1);
     if (n < 0 || (size_t)n != nbytes)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression failed (code %d)", n);
     out->size = nbytes;

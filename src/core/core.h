@@ -117,16 +117,6 @@ typedef struct zarrc__tls_slot {
 /** This thread's object of the slot (created on first use), or NULL if creation failed. */
 ZARRC_HIDDEN void *zarrc__tls_get(zarrc__tls_slot *slot);
 
-/* ---- codec threads ---- */
-
-/** Threads a codec may use for the call it is running in this thread (1 by default). The
- *  engine raises it while a read or write with a single chunk task runs inline, so that the
- *  idle cores serve the codec (blosc's own threads when decoding). Codecs use it only where
- *  their output does not depend on the thread count: threaded zstd or blosc compression would
- *  change the stored bytes, so encoders stay single-threaded. */
-ZARRC_HIDDEN int zarrc__codec_threads(void);
-ZARRC_HIDDEN int zarrc__set_codec_threads(int n); /* returns the previous value */
-
 /* ---- thread pool ---- */
 
 /** Run fn(ctx, i) for i in [0, n) on the shared pool (the caller participates). Returns the

@@ -242,16 +242,3 @@ void *zarrc__tls_get(zarrc__tls_slot *slot)
     }
     return p;
 }
-
-/* ---- codec threads ---- */
-
-static _Thread_local int codec_threads = 1;
-
-int zarrc__codec_threads(void) { return codec_threads; }
-
-int zarrc__set_codec_threads(int n)
-{
-    int old = codec_threads;
-    codec_threads = n > 0 ? n : 1;
-    return old;
-}

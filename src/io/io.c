@@ -375,15 +375,8 @@ static int batch_store(void *ctx, size_t k)
  * latency (fetch on the I/O pool, tasks on the CPU pool, stores on the I/O pool). */
 static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
 {
-    if (!zarrc__store_has_latency(j->a->store)) {
-        if (j->plan.ntasks != 1)
-            return zarrc__pool_run(j->plan.ntasks, task, j);
-        /* One chunk runs inline in this thread: the codec may use the otherwise idle cores. */
-        int old = zarrc__set_codec_threads(zarrc_get_num_threads());
-        int rc = task(j, 0);
-        zarrc__set_codec_threads(old);
-        return rc;
-    }
+    if (!zarrc__store_has_latency(j->a->store))
+        return zarrc__pool_run(j->plan.ntasks, task, j);
     size_t cpu = (size_t)zarrc_get_num_threads() * 2, io = (size_t)zarrc_get_io_concurrency();
     size_t k_max = cpu > io ? cpu : io;
     batch bt = {0, 0, zarrc__calloc(k_max, sizeof(slot)), task};
