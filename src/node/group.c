@@ -83,26 +83,8 @@ static int describe(zarrc_store *s, const char *path, const char *name, zarrc_ch
     int format;
     json_object *doc = NULL;
     int rc = zarrc__node_find(&kind, &format, &doc, s, child);
-    if (rc == ZARRC_OK) {
-        zarrc_child_info info = {name, kind, format, 0, NULL, NULL};
-        zarrc__array_meta m;
-        bool have_meta = false;
-        if (kind == ZARRC_NODE_ARRAY) {
-            rc = format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
-            if (rc)
-                rc = zarrc__error_context(rc, "array '%s': ", child);
-            else {
-                have_meta = true;
-                info.ndim = m.ndim;
-                info.shape = m.shape;
-                info.dtype = m.dtype.name;
-            }
-        }
-        if (rc == ZARRC_OK)
-            rc = cb(ctx, &info);
-        if (have_meta)
-            zarrc__meta_clear(&m);
-    }
+    if (rc == ZARRC_OK)
+        rc = zarrc__child_report(name, child, kind, format, doc, cb, ctx);
     json_object_put(doc);
     free(child);
     return rc;

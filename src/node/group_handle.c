@@ -242,28 +242,12 @@ int zarrc_group_children(zarrc_group *g, zarrc_child_cb cb, void *ctx)
     }
     for (size_t i = 0; rc == ZARRC_OK && i < nc; i++) {
         const zarrc__mnode *n = kids[i];
-        zarrc_child_info info = {n->path + skip, n->kind, n->format, 0, NULL, NULL};
-        zarrc__array_meta m;
-        bool have_meta = false;
-        if (n->kind == ZARRC_NODE_ARRAY) {
-            /* Parse a private copy: the shared copy's reference counts must not change. */
-            json_object *doc = zarrc__json_deep_copy(n->doc);
-            rc = !doc ? ZARRC_ENOMEM
-                      : n->format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
-            json_object_put(doc);
-            if (rc)
-                rc = zarrc__error_context(rc, "array '%s' (consolidated): ", n->path);
-            else {
-                have_meta = true;
-                info.ndim = m.ndim;
-                info.shape = m.shape;
-                info.dtype = m.dtype.name;
-            }
-        }
-        if (rc == ZARRC_OK)
-            rc = cb(ctx, &info);
-        if (have_meta)
-            zarrc__meta_clear(&m);
+        /* Parse a private copy: the shared copy's reference counts must not change. */
+        json_object *doc = n->kind == ZARRC_NODE_ARRAY ? zarrc__json_deep_copy(n->doc) : NULL;
+        rc = n->kind == ZARRC_NODE_ARRAY && !doc
+                 ? ZARRC_ENOMEM
+                 : zarrc__child_report(n->path + skip, n->path, n->kind, n->format, doc, cb, ctx);
+        json_object_put(doc);
     }
     free(kids);
     return rc;

@@ -109,6 +109,24 @@ int zarrc__node_find(zarrc_node_kind *kind, int *format, json_object **doc_out, 
     return rc;
 }
 
+int zarrc__child_report(const char *name, const char *where, zarrc_node_kind kind, int format,
+                        const json_object *doc, zarrc_child_cb cb, void *ctx)
+{
+    zarrc_child_info info = {name, kind, format, 0, NULL, NULL};
+    if (kind != ZARRC_NODE_ARRAY)
+        return cb(ctx, &info);
+    zarrc__array_meta m;
+    int rc = format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
+    if (rc)
+        return zarrc__error_context(rc, "array '%s': ", where);
+    info.ndim = m.ndim;
+    info.shape = m.shape;
+    info.dtype = m.dtype.name;
+    rc = cb(ctx, &info);
+    zarrc__meta_clear(&m);
+    return rc;
+}
+
 int zarrc__node_erase(zarrc_store *s, const char *path)
 {
     char *prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");

@@ -40,6 +40,11 @@ ZARRC_HIDDEN int zarrc__node_find(zarrc_node_kind *kind, int *format, json_objec
 /** Create missing ancestor groups of `path` (excluding path itself) in `format`; an ancestor
  *  that is an array is ZARRC_ECONFLICT. */
 ZARRC_HIDDEN int zarrc__node_make_parents(zarrc_store *s, const char *path, int format);
+/** Hand one child to a listing callback: for arrays, shape and data type come from its metadata
+ *  document `doc` (parsing may take references in it: pass a private copy of a shared one).
+ *  `where` names the child in errors. */
+ZARRC_HIDDEN int zarrc__child_report(const char *name, const char *where, zarrc_node_kind kind, int format,
+                                     const json_object *doc, zarrc_child_cb cb, void *ctx);
 /** Erase every key of the node at `path` (everything in the store for the root). */
 ZARRC_HIDDEN int zarrc__node_erase(zarrc_store *s, const char *path);
 /** Store a group document at `path` (v3 zarr.json or v2 .zgroup + .zattrs). */
