@@ -46,9 +46,8 @@ static int run(const astype_state *s, const zarrc_codec_call *call, const uint8_
 {
     size_t n, ds = s->decode_dtype.item_size, es = s->encode_dtype.item_size;
     size_t is = decoding ? es : ds, os = decoding ? ds : es;
-    int rc = zarrc__filter_count(call, ds, es, &n);
-    if (rc || (rc = zarrc__check_size(in_size, n * is, decoding)) ||
-        (rc = zarrc_buf_reserve(out, n * os)))
+    int rc = zarrc__filter_begin(call, in_size, is, os, decoding, out, &n);
+    if (rc)
         return rc;
     if (decoding)
         zarrc__num_convert(s->dk, out->data, s->ek, in, n);

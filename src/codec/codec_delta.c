@@ -72,9 +72,8 @@ static int delta_encode(const void *state, const zarrc_codec_call *call, const u
 {
     const delta_state *s = state;
     size_t n, ds = s->dtype.item_size, as = s->astype.item_size;
-    int rc = zarrc__filter_count(call, ds, as, &n);
-    if (rc || (rc = zarrc__check_size(in_size, n * ds, false)) ||
-        (rc = zarrc_buf_reserve(out, n * as)))
+    int rc = zarrc__filter_begin(call, in_size, ds, as, false, out, &n);
+    if (rc)
         return rc;
     zarrc__val prev = {0};
     for (size_t i = 0; i < n; i++) {
@@ -91,9 +90,8 @@ static int delta_decode(const void *state, const zarrc_codec_call *call, const u
 {
     const delta_state *s = state;
     size_t n, ds = s->dtype.item_size, as = s->astype.item_size;
-    int rc = zarrc__filter_count(call, ds, as, &n);
-    if (rc || (rc = zarrc__check_size(in_size, n * as, true)) ||
-        (rc = zarrc_buf_reserve(out, n * ds)))
+    int rc = zarrc__filter_begin(call, in_size, as, ds, true, out, &n);
+    if (rc)
         return rc;
     zarrc__val acc = {0};
     for (size_t i = 0; i < n; i++) {

@@ -92,9 +92,8 @@ static int fso_encode(const void *state, const zarrc_codec_call *call, const uin
 {
     const fso_state *s = state;
     size_t n, ds = s->dtype.item_size, as = s->astype.item_size;
-    int rc = zarrc__filter_count(call, ds, as, &n);
-    if (rc || (rc = zarrc__check_size(in_size, n * ds, false)) ||
-        (rc = zarrc_buf_reserve(out, n * as)))
+    int rc = zarrc__filter_begin(call, in_size, ds, as, false, out, &n);
+    if (rc)
         return rc;
     zarrc__num k = zarrc__num_is_float(s->dk) ? s->dk : ZARRC__NUM_F64;
     double off = zarrc__num_round(k, s->offset.d), sc = zarrc__num_round(k, s->scale.d);
@@ -112,9 +111,8 @@ static int fso_decode(const void *state, const zarrc_codec_call *call, const uin
 {
     const fso_state *s = state;
     size_t n, ds = s->dtype.item_size, as = s->astype.item_size;
-    int rc = zarrc__filter_count(call, ds, as, &n);
-    if (rc || (rc = zarrc__check_size(in_size, n * as, true)) ||
-        (rc = zarrc_buf_reserve(out, n * ds)))
+    int rc = zarrc__filter_begin(call, in_size, as, ds, true, out, &n);
+    if (rc)
         return rc;
     zarrc__num k = zarrc__num_is_float(s->ak) ? s->ak : ZARRC__NUM_F64;
     double off = zarrc__num_round(k, s->offset.d), sc = zarrc__num_round(k, s->scale.d);

@@ -30,15 +30,18 @@ int zarrc__repr_bytes(const zarrc_repr *r, size_t *n)
     return ZARRC_OK;
 }
 
-int zarrc__filter_count(const zarrc_codec_call *call, size_t in_size, size_t out_size, size_t *n)
+int zarrc__filter_begin(const zarrc_codec_call *call, size_t in_size, size_t in_es, size_t out_es,
+                        bool decoding, zarrc_buf *out, size_t *n)
 {
     size_t a, b;
     int rc = zarrc__repr_count(call->decoded, n);
     if (rc)
         return rc;
-    if (!zarrc__mul_size(*n, in_size, &a) || !zarrc__mul_size(*n, out_size, &b))
+    if (!zarrc__mul_size(*n, in_es, &a) || !zarrc__mul_size(*n, out_es, &b))
         return zarrc_error_set(ZARRC_EINVAL, "chunk of %zu elements is too large", *n);
-    return ZARRC_OK;
+    if ((rc = zarrc__check_size(in_size, a, decoding)))
+        return rc;
+    return zarrc_buf_reserve(out, b);
 }
 
 int zarrc__check_size(size_t got, size_t expected, bool decoding)

@@ -22,10 +22,11 @@ ZARRC_HIDDEN int zarrc__repr_bytes(const zarrc_repr *r, size_t *n);
  *  ("expected N bytes, got M"), ZARRC_EINVAL when encoding. */
 ZARRC_HIDDEN int zarrc__check_size(size_t got, size_t expected, bool decoding);
 
-/** Element count of call->decoded, checking that count * in_size and count * out_size fit
- *  (the element sizes of a filter's two sides). */
-ZARRC_HIDDEN int zarrc__filter_count(const zarrc_codec_call *call, size_t in_size,
-                                     size_t out_size, size_t *n);
+/** Start an element-wise filter call: *n = element count of call->decoded; the input must
+ *  hold n elements of `in_es` bytes (else ZARRC_ECORRUPT when decoding, ZARRC_EINVAL when
+ *  encoding) and `out` gets room for n elements of `out_es` bytes. */
+ZARRC_HIDDEN int zarrc__filter_begin(const zarrc_codec_call *call, size_t in_size, size_t in_es, size_t out_es,
+                                     bool decoding, zarrc_buf *out, size_t *n);
 
 /* ---- numeric kinds ---- */
 

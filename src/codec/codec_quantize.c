@@ -75,9 +75,8 @@ static int quantize_encode(const void *state, const zarrc_codec_call *call, cons
 {
     const quantize_state *s = state;
     size_t n, ds = s->dtype.item_size, as = s->astype.item_size;
-    int rc = zarrc__filter_count(call, ds, as, &n);
-    if (rc || (rc = zarrc__check_size(in_size, n * ds, false)) ||
-        (rc = zarrc_buf_reserve(out, n * as)))
+    int rc = zarrc__filter_begin(call, in_size, ds, as, false, out, &n);
+    if (rc)
         return rc;
     /* NumPy: scale * arr in the array's type (the scale may overflow float16 to inf). */
     double sc = zarrc__num_round(s->dk, s->scale);
@@ -96,9 +95,8 @@ static int quantize_decode(const void *state, const zarrc_codec_call *call, cons
 {
     const quantize_state *s = state;
     size_t n, ds = s->dtype.item_size, as = s->astype.item_size;
-    int rc = zarrc__filter_count(call, ds, as, &n);
-    if (rc || (rc = zarrc__check_size(in_size, n * as, true)) ||
-        (rc = zarrc_buf_reserve(out, n * ds)))
+    int rc = zarrc__filter_begin(call, in_size, as, ds, true, out, &n);
+    if (rc)
         return rc;
     zarrc__num_convert(s->dk, out->data, s->ak, in, n);
     out->size = n * ds;

@@ -2,6 +2,7 @@
 #ifndef ZARRC_TEST_CHECK_H
 #define ZARRC_TEST_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,28 @@ static int check_failures, check_count;
                     __FILE__, __LINE__, #call, (code), (needle), rc_, zarrc_error_last());     \
         }                                                                                      \
     } while (0)
+
+/* CHECK with a printf-style explanation, plus the library's last error. */
+#define CHECK_MSG(cond, ...)                                                                   \
+    do {                                                                                       \
+        check_count++;                                                                         \
+        if (!(cond)) {                                                                         \
+            check_failures++;                                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fprintf(stderr, " [last error: %s]\n", zarrc_error_last());                       \
+        }                                                                                      \
+    } while (0)
+
+/* Deterministic test data: xorshift64. */
+static uint64_t check_rng = 0x9e3779b97f4a7c15ULL;
+static inline uint64_t check_rnd(void)
+{
+    check_rng ^= check_rng << 13;
+    check_rng ^= check_rng >> 7;
+    check_rng ^= check_rng << 17;
+    return check_rng;
+}
 
 static int check_report(const char *name)
 {

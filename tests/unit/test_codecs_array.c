@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../api/check.h"
 #include "codec/codec.h"
 #include "codec/codec_numeric.h"
 
@@ -13,29 +14,9 @@ extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc_
     zarrc__codec_bitround, zarrc__codec_astype, zarrc__codec_packbits, zarrc__codec_vlen_utf8,
     zarrc__codec_vlen_bytes;
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        checks++;                                                                              \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #cond);                   \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fprintf(stderr, " [last error: %s]\n", zarrc_error_last());                       \
-        }                                                                                      \
-    } while (0)
 
 /* ---- helpers ---- */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static zarrc_repr repr(const char *dtype, int ndim, ...)
 {
@@ -92,9 +73,9 @@ static char *spelling(const zarrc__codec *c, int format)
 static void check_spelling(const zarrc__codec *c, int format, const char *want, int line)
 {
     char *s = spelling(c, format);
-    checks++;
+    check_count++;
     if (!s || strcmp(s, want)) {
-        failures++;
+        check_failures++;
         fprintf(stderr, "%s:%d: FAIL: v%d JSON %s, want %s [%s]\n", __FILE__, line, format,
                 s ? s : "(error)", want, zarrc_error_last());
     }
@@ -114,12 +95,12 @@ static size_t round_trip(const zarrc__codec *c, const void *data, size_t size, c
 {
     zarrc_buf enc = ZARRC_BUF_INIT, dec = ZARRC_BUF_INIT;
     int rc = zarrc__codec_encode(c, data, size, &enc);
-    CHECK(rc == ZARRC_OK, "%s: encode", what);
+    CHECK_MSG(rc == ZARRC_OK, "%s: encode", what);
     size_t n = enc.size;
     if (rc == ZARRC_OK) {
         rc = zarrc__codec_decode(c, enc.data, enc.size, size, &dec);
-        CHECK(rc == ZARRC_OK, "%s: decode", what);
-        CHECK(rc != ZARRC_OK || (dec.size == size && (!size || !memcmp(dec.data, data, size))),
+        CHECK_MSG(rc == ZARRC_OK, "%s: decode", what);
+        CHECK_MSG(rc != ZARRC_OK || (dec.size == size && (!size || !memcmp(dec.data, data, size))),
               "%s: round trip differs (%zu bytes vs %zu)", what, dec.size, size);
     }
     zarrc_buf_release(&enc);
@@ -139,104 +120,104 @@ static void test_bytes(void)
     /* int16 [2,3] big endian: each element's two bytes swapped on a little-endian host. */
     zarrc_repr r = repr("int16", 2, (int64_t)2, (int64_t)3);
     int16_t v[6] = {1, 2, 0x0102, -1, -2, 0x7f00};
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &out) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &out) == ZARRC_OK, "encode");
     hex(h, out.data, out.size);
-    CHECK(!strcmp(h, "000100020102fffffffe7f00"), "big-endian bytes %s", h);
+    CHECK_MSG(!strcmp(h, "000100020102fffffffe7f00"), "big-endian bytes %s", h);
     SPELLING(&c, 3, "{\"name\":\"bytes\",\"configuration\":{\"endian\":\"big\"}}");
-    CHECK(zarrc__codec_to_json(&(json_object *){NULL}, &c, 2) == ZARRC_EUNSUPPORTED, "no v2");
+    CHECK_MSG(zarrc__codec_to_json(&(json_object *){NULL}, &c, 2) == ZARRC_EUNSUPPORTED, "no v2");
     round_trip(&c, v, sizeof v, "bytes int16 big");
     /* Decode into a borrowed destination of exactly the right size. */
     int16_t back[6] = {0};
     zarrc_buf dst = {(uint8_t *)back, 0, sizeof back, 1};
-    CHECK(zarrc__codec_decode(&c, out.data, out.size, sizeof back, &dst) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, out.data, out.size, sizeof back, &dst) == ZARRC_OK &&
               !memcmp(back, v, sizeof v), "borrowed decode");
     /* Wrong sizes are corrupt data. */
-    CHECK(zarrc__codec_decode(&c, out.data, 10, 12, &out) == ZARRC_ECORRUPT, "short input");
-    CHECK(has(zarrc_error_last(), "expected 12 bytes, got 10"), "message");
-    CHECK(zarrc__codec_decode(&c, (const uint8_t *)"0123456789abcd", 14, 12, &out) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, out.data, 10, 12, &out) == ZARRC_ECORRUPT, "short input");
+    CHECK_MSG(has(zarrc_error_last(), "expected 12 bytes, got 10"), "message");
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"0123456789abcd", 14, 12, &out) == ZARRC_ECORRUPT,
           "long input");
     zarrc__codec_fini(&c);
 
     /* little endian: bytes equal memory on a little-endian host. */
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"little\"}", 3, &r, 1) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &out) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"little\"}", 3, &r, 1) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &out) == ZARRC_OK, "encode");
     hex(h, out.data, out.size);
-    CHECK(!strcmp(h, "010002000201fffffeff007f"), "little-endian bytes %s", h);
+    CHECK_MSG(!strcmp(h, "010002000201fffffeff007f"), "little-endian bytes %s", h);
     SPELLING(&c, 3, "{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}}");
     zarrc__codec_fini(&c);
 
     /* No configuration (the v2 path): the pipeline's byte order decides. */
-    CHECK(make(&c, &zarrc__codec_bytes, NULL, 3, &r, 1) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &out) == ZARRC_OK, "encode");
-    CHECK(out.data[0] == 0x00 && out.data[1] == 0x01, "v2 big endian from init");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, NULL, 3, &r, 1) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &out) == ZARRC_OK, "encode");
+    CHECK_MSG(out.data[0] == 0x00 && out.data[1] == 0x01, "v2 big endian from init");
     SPELLING(&c, 3, "{\"name\":\"bytes\",\"configuration\":{\"endian\":\"big\"}}");
     zarrc__codec_fini(&c);
 
     /* float64 big. */
     r = repr("float64", 1, (int64_t)2);
     double d[2] = {1.0, -2.5};
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)d, sizeof d, &out) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)d, sizeof d, &out) == ZARRC_OK, "encode");
     hex(h, out.data, out.size);
-    CHECK(!strcmp(h, "3ff0000000000000c004000000000000"), "float64 big %s", h);
+    CHECK_MSG(!strcmp(h, "3ff0000000000000c004000000000000"), "float64 big %s", h);
     round_trip(&c, d, sizeof d, "float64 big");
     zarrc__codec_fini(&c);
 
     /* complex64 big: real and imaginary parts swapped separately. */
     r = repr("complex64", 1, (int64_t)1);
     float cf[2] = {1.0f, -2.0f};
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)cf, sizeof cf, &out) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)cf, sizeof cf, &out) == ZARRC_OK, "encode");
     hex(h, out.data, out.size);
-    CHECK(!strcmp(h, "3f800000c0000000"), "complex64 big %s", h);
+    CHECK_MSG(!strcmp(h, "3f800000c0000000"), "complex64 big %s", h);
     round_trip(&c, cf, sizeof cf, "complex64 big");
     zarrc__codec_fini(&c);
 
     /* UTF-32 <U2 big: each 4-byte code unit swapped. */
     r = repr("<U2", 1, (int64_t)1);
     uint32_t u[2] = {0x41, 0x1F600};
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)u, sizeof u, &out) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)u, sizeof u, &out) == ZARRC_OK, "encode");
     hex(h, out.data, out.size);
-    CHECK(!strcmp(h, "000000410001f600"), "UTF-32 big %s", h);
+    CHECK_MSG(!strcmp(h, "000000410001f600"), "UTF-32 big %s", h);
     zarrc__codec_fini(&c);
 
     /* 1-byte types: no configuration written; raw bytes types never swapped. */
     r = repr("uint8", 1, (int64_t)3);
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
     SPELLING(&c, 3, "{\"name\":\"bytes\"}");
     round_trip(&c, "abc", 3, "uint8");
     zarrc__codec_fini(&c);
     r = repr("r16", 1, (int64_t)2);
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)"abcd", 4, &out) == ZARRC_OK &&
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"abcd", 4, &out) == ZARRC_OK &&
               !memcmp(out.data, "abcd", 4), "raw not swapped");
     zarrc__codec_fini(&c);
 
     /* 0-d, 1-element and empty chunks. */
     int64_t x = 0x0102030405060708;
     r = repr("int64", 0);
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)&x, 8, &out) == ZARRC_OK && out.size == 8 &&
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)&x, 8, &out) == ZARRC_OK && out.size == 8 &&
               out.data[0] == 1 && out.data[7] == 8, "0-d big");
     round_trip(&c, &x, 8, "0-d");
     zarrc__codec_fini(&c);
     r = repr("int64", 2, (int64_t)3, (int64_t)0);
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(round_trip(&c, "", 0, "empty") == 0, "empty encodes to nothing");
-    CHECK(zarrc__codec_decode(&c, (const uint8_t *)"x", 1, 0, &out) == ZARRC_ECORRUPT, "empty+1");
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(round_trip(&c, "", 0, "empty") == 0, "empty encodes to nothing");
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"x", 1, 0, &out) == ZARRC_ECORRUPT, "empty+1");
     zarrc__codec_fini(&c);
 
     /* Invalid configurations. */
     r = repr("int32", 1, (int64_t)2);
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"middle\"}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"middle\"}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "endian") && has(zarrc_error_last(), "codec 'bytes'"),
           "bad endian");
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":3}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":3}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "endian"), "endian not a string");
     r = repr("string", 1, (int64_t)2);
-    CHECK(make(&c, &zarrc__codec_bytes, "{\"endian\":\"little\"}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"little\"}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "vlen"), "vlen dtype refused");
     (void)host_big;
     zarrc_buf_release(&out);
@@ -297,22 +278,22 @@ static void transpose_case(const char *dtype, int n, const int64_t *shape, const
     strcat(cfg, "]}");
     zarrc__codec c;
     if (make(&c, &zarrc__codec_transpose, cfg, 3, &r, 0) != ZARRC_OK) {
-        CHECK(0, "create %s", cfg);
+        CHECK_MSG(0, "create %s", cfg);
         return;
     }
     for (int i = 0; i < n; i++)
-        CHECK(c.out.shape[i] == shape[order[i]], "encoded shape %d", i);
+        CHECK_MSG(c.out.shape[i] == shape[order[i]], "encoded shape %d", i);
     size_t es = zarrc_dtype_elem_size(&r.dtype), total = nelem(&r) * es;
     uint8_t *a = malloc(total + 1), *want = malloc(total + 1);
     for (size_t i = 0; i < total; i++)
-        a[i] = (uint8_t)rnd();
+        a[i] = (uint8_t)check_rnd();
     naive_transpose(want, a, n, shape, order, es);
     zarrc_buf enc = ZARRC_BUF_INIT, dec = ZARRC_BUF_INIT;
-    CHECK(zarrc__codec_encode(&c, a, total, &enc) == ZARRC_OK, "encode");
-    CHECK(enc.size == total && (!total || !memcmp(enc.data, want, total)),
+    CHECK_MSG(zarrc__codec_encode(&c, a, total, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(enc.size == total && (!total || !memcmp(enc.data, want, total)),
           "transpose %s of %s differs from the reference", cfg, dtype);
-    CHECK(zarrc__codec_decode(&c, enc.data, enc.size, total, &dec) == ZARRC_OK, "decode");
-    CHECK(dec.size == total && (!total || !memcmp(dec.data, a, total)), "inverse %s", cfg);
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, total, &dec) == ZARRC_OK, "decode");
+    CHECK_MSG(dec.size == total && (!total || !memcmp(dec.data, a, total)), "inverse %s", cfg);
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
     free(a);
@@ -352,17 +333,17 @@ static void test_transpose(void)
 
     zarrc__codec c;
     zarrc_repr r = repr("int16", 3, (int64_t)2, (int64_t)3, (int64_t)4);
-    CHECK(make(&c, &zarrc__codec_transpose, "{\"order\":[2,0,1]}", 3, &r, 0) == ZARRC_OK, "c");
+    CHECK_MSG(make(&c, &zarrc__codec_transpose, "{\"order\":[2,0,1]}", 3, &r, 0) == ZARRC_OK, "c");
     SPELLING(&c, 3, "{\"name\":\"transpose\",\"configuration\":{\"order\":[2,0,1]}}");
-    CHECK(c.out.shape[0] == 4 && c.out.shape[1] == 2 && c.out.shape[2] == 3, "encoded shape");
-    CHECK(zarrc__codec_decode(&c, (const uint8_t *)"abc", 3, 48, &(zarrc_buf)ZARRC_BUF_INIT) ==
+    CHECK_MSG(c.out.shape[0] == 4 && c.out.shape[1] == 2 && c.out.shape[2] == 3, "encoded shape");
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"abc", 3, 48, &(zarrc_buf)ZARRC_BUF_INIT) ==
               ZARRC_ECORRUPT, "wrong size decode");
     zarrc__codec_fini(&c);
     /* Legacy string orders. */
-    CHECK(make(&c, &zarrc__codec_transpose, "{\"order\":\"F\"}", 3, &r, 0) == ZARRC_OK, "F");
+    CHECK_MSG(make(&c, &zarrc__codec_transpose, "{\"order\":\"F\"}", 3, &r, 0) == ZARRC_OK, "F");
     SPELLING(&c, 3, "{\"name\":\"transpose\",\"configuration\":{\"order\":[2,1,0]}}");
     zarrc__codec_fini(&c);
-    CHECK(make(&c, &zarrc__codec_transpose, "{\"order\":\"C\"}", 3, &r, 0) == ZARRC_OK, "C");
+    CHECK_MSG(make(&c, &zarrc__codec_transpose, "{\"order\":\"C\"}", 3, &r, 0) == ZARRC_OK, "C");
     SPELLING(&c, 3, "{\"name\":\"transpose\",\"configuration\":{\"order\":[0,1,2]}}");
     zarrc__codec_fini(&c);
     /* Invalid orders. */
@@ -378,7 +359,7 @@ static void test_transpose(void)
         {NULL, "missing 'order'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        CHECK(make(&c, &zarrc__codec_transpose, bad[i].cfg, 3, &r, 0) == ZARRC_EINVAL &&
+        CHECK_MSG(make(&c, &zarrc__codec_transpose, bad[i].cfg, 3, &r, 0) == ZARRC_EINVAL &&
                   has(zarrc_error_last(), bad[i].msg), "invalid order %s", bad[i].cfg);
 }
 
@@ -392,76 +373,76 @@ static void test_vlen(void)
     zarrc_repr r = repr("string", 1, (int64_t)3);
     zarrc_vref items[3] = {{(const uint8_t *)"foo", 3}, {NULL, 0},
                            {(const uint8_t *)"h\xc3\xa9llo", 6}};
-    CHECK(make(&c, &zarrc__codec_vlen_utf8, NULL, 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(make(&c, &zarrc__codec_vlen_utf8, NULL, 3, &r, 0) == ZARRC_OK, "create");
     SPELLING(&c, 3, "{\"name\":\"vlen-utf8\"}");
     SPELLING(&c, 2, "{\"id\":\"vlen-utf8\"}");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)items, sizeof items, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)items, sizeof items, &enc) == ZARRC_OK, "encode");
     hex(h, enc.data, enc.size);
-    CHECK(!strcmp(h, "0300000003000000666f6f000000000600000068c3a96c6c6f"), "layout %s", h);
-    CHECK(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK &&
+    CHECK_MSG(!strcmp(h, "0300000003000000666f6f000000000600000068c3a96c6c6f"), "layout %s", h);
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK &&
               dec.size == sizeof items, "decode");
     zarrc_vref got[3];
     memcpy(got, dec.data, sizeof got);
     for (int i = 0; i < 3; i++) {
-        CHECK(got[i].len == items[i].len && (!got[i].len || !memcmp(got[i].ptr, items[i].ptr,
+        CHECK_MSG(got[i].len == items[i].len && (!got[i].len || !memcmp(got[i].ptr, items[i].ptr,
                                                                     got[i].len)), "item %d", i);
-        CHECK(got[i].ptr >= enc.data && got[i].ptr + got[i].len <= enc.data + enc.size,
+        CHECK_MSG(got[i].ptr >= enc.data && got[i].ptr + got[i].len <= enc.data + enc.size,
               "item %d points into the input", i);
     }
     /* Corrupt inputs. */
     uint8_t bad[32];
     memcpy(bad, enc.data, enc.size);
     bad[0] = 4;
-    CHECK(zarrc__codec_decode(&c, bad, enc.size, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, bad, enc.size, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "4 elements, expected 3"), "count mismatch");
-    CHECK(zarrc__codec_decode(&c, enc.data, enc.size - 1, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size - 1, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "element 2 claims 6 bytes but only 5 remain"), "truncated");
-    CHECK(zarrc__codec_decode(&c, enc.data, 17, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 17, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "length of element 2"), "truncated length");
-    CHECK(zarrc__codec_decode(&c, enc.data, 3, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 3, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "header"), "no header");
     memcpy(bad, enc.data, enc.size);
     bad[4] = 0xff, bad[5] = 0xff, bad[6] = 0xff, bad[7] = 0xff;
-    CHECK(zarrc__codec_decode(&c, bad, enc.size, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, bad, enc.size, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "element 0 claims 4294967295"), "huge length");
     /* Wrong number of vrefs on encode; a vref without data. */
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)items, 2 * sizeof *items, &enc) == ZARRC_EINVAL,
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)items, 2 * sizeof *items, &enc) == ZARRC_EINVAL,
           "encode count");
     zarrc_vref nul[3] = {{NULL, 2}, {NULL, 0}, {NULL, 0}};
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)nul, sizeof nul, &enc) == ZARRC_EINVAL, "NULL ptr");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)nul, sizeof nul, &enc) == ZARRC_EINVAL, "NULL ptr");
     zarrc__codec_fini(&c);
 
     /* vlen-bytes: binary content with NUL bytes, 2-D, 0-d and empty chunks. */
     r = repr("bytes", 2, (int64_t)2, (int64_t)2);
     zarrc_vref bin[4] = {{(const uint8_t *)"\0\1\2", 3}, {(const uint8_t *)"", 0},
                          {(const uint8_t *)"\xff", 1}, {(const uint8_t *)"zz\0", 3}};
-    CHECK(make(&c, &zarrc__codec_vlen_bytes, "{\"id\":\"vlen-bytes\"}", 2, &r, 0) == ZARRC_OK,
+    CHECK_MSG(make(&c, &zarrc__codec_vlen_bytes, "{\"id\":\"vlen-bytes\"}", 2, &r, 0) == ZARRC_OK,
           "create");
     SPELLING(&c, 2, "{\"id\":\"vlen-bytes\"}");
     SPELLING(&c, 3, "{\"name\":\"vlen-bytes\"}");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)bin, sizeof bin, &enc) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)bin, sizeof bin, &enc) == ZARRC_OK &&
               enc.size == 4 + 16 + 7, "encode size %zu", enc.size);
-    CHECK(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK, "decode");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK, "decode");
     memcpy(got, dec.data, 3 * sizeof *got);
-    CHECK(got[0].len == 3 && !memcmp(got[0].ptr, "\0\1\2", 3) && got[1].len == 0 &&
+    CHECK_MSG(got[0].len == 3 && !memcmp(got[0].ptr, "\0\1\2", 3) && got[1].len == 0 &&
               got[2].len == 1 && got[2].ptr[0] == 0xff, "binary items");
     zarrc__codec_fini(&c);
     r = repr("bytes", 1, (int64_t)0);
-    CHECK(make(&c, &zarrc__codec_vlen_bytes, NULL, 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)"", 0, &enc) == ZARRC_OK && enc.size == 4 &&
+    CHECK_MSG(make(&c, &zarrc__codec_vlen_bytes, NULL, 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)"", 0, &enc) == ZARRC_OK && enc.size == 4 &&
               !memcmp(enc.data, "\0\0\0\0", 4), "empty chunk");
-    CHECK(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK && dec.size == 0, "d");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK && dec.size == 0, "d");
     zarrc__codec_fini(&c);
     r = repr("string", 0);
-    CHECK(make(&c, &zarrc__codec_vlen_utf8, NULL, 3, &r, 0) == ZARRC_OK, "create 0-d");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)items, sizeof *items, &enc) == ZARRC_OK &&
+    CHECK_MSG(make(&c, &zarrc__codec_vlen_utf8, NULL, 3, &r, 0) == ZARRC_OK, "create 0-d");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)items, sizeof *items, &enc) == ZARRC_OK &&
               enc.size == 11, "0-d encode");
-    CHECK(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK &&
               dec.size == sizeof(zarrc_vref), "0-d decode");
     zarrc__codec_fini(&c);
     /* Fixed-size types are refused. */
     r = repr("int32", 1, (int64_t)3);
-    CHECK(make(&c, &zarrc__codec_vlen_utf8, NULL, 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_vlen_utf8, NULL, 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "int32"), "int32 refused");
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -475,12 +456,12 @@ static void test_delta(void)
     zarrc_buf enc = ZARRC_BUF_INIT, dec = ZARRC_BUF_INIT;
     zarrc_repr r = repr("int16", 1, (int64_t)4);
     int16_t v[4] = {32767, -32768, 0, 5};
-    CHECK(make(&c, &zarrc__codec_delta, "{\"id\":\"delta\",\"dtype\":\"<i2\"}", 2, &r, 0) ==
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"id\":\"delta\",\"dtype\":\"<i2\"}", 2, &r, 0) ==
               ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &enc) == ZARRC_OK, "encode");
     int16_t e[4];
     memcpy(e, enc.data, sizeof e);
-    CHECK(e[0] == 32767 && e[1] == 1 && e[2] == -32768 && e[3] == 5, "int16 wraps: %d %d %d %d",
+    CHECK_MSG(e[0] == 32767 && e[1] == 1 && e[2] == -32768 && e[3] == 5, "int16 wraps: %d %d %d %d",
           e[0], e[1], e[2], e[3]);
     round_trip(&c, v, sizeof v, "delta int16");
     SPELLING(&c, 2, "{\"dtype\":\"<i2\",\"astype\":\"<i2\",\"id\":\"delta\"}");
@@ -491,13 +472,13 @@ static void test_delta(void)
     /* uint8 -> int16: differences wrap in uint8, then cast. */
     r = repr("uint8", 2, (int64_t)1, (int64_t)3);
     uint8_t u[3] = {10, 5, 255};
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"|u1\",\"astype\":\"<i2\"}", 3, &r, 0) ==
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"|u1\",\"astype\":\"<i2\"}", 3, &r, 0) ==
               ZARRC_OK, "create");
-    CHECK(!strcmp(c.out.dtype.name, "int16") && c.out.ndim == 2 && c.out.shape[1] == 3,
+    CHECK_MSG(!strcmp(c.out.dtype.name, "int16") && c.out.ndim == 2 && c.out.shape[1] == 3,
           "encoded repr %s", c.out.dtype.name);
-    CHECK(zarrc__codec_encode(&c, u, 3, &enc) == ZARRC_OK && enc.size == 6, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, u, 3, &enc) == ZARRC_OK && enc.size == 6, "encode");
     memcpy(e, enc.data, 6);
-    CHECK(e[0] == 10 && e[1] == 251 && e[2] == 250, "u1 diffs %d %d %d", e[0], e[1], e[2]);
+    CHECK_MSG(e[0] == 10 && e[1] == 251 && e[2] == 250, "u1 diffs %d %d %d", e[0], e[1], e[2]);
     round_trip(&c, u, 3, "delta u1->i2");
     zarrc__codec_fini(&c);
 
@@ -505,16 +486,16 @@ static void test_delta(void)
     const int64_t lens[] = {1000, 1, 0};
     for (size_t k = 0; k < 3; k++) {
         r = repr("int32", 1, lens[k]);
-        CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i4\"}", 3, &r, 0) == ZARRC_OK, "c");
+        CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i4\"}", 3, &r, 0) == ZARRC_OK, "c");
         int32_t *a = malloc(4000);
         for (int i = 0; i < 1000; i++)
-            a[i] = (int32_t)rnd();
+            a[i] = (int32_t)check_rnd();
         round_trip(&c, a, (size_t)lens[k] * 4, "delta int32");
         free(a);
         zarrc__codec_fini(&c);
     }
     r = repr("int64", 0);
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i8\"}", 3, &r, 0) == ZARRC_OK, "0-d");
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i8\"}", 3, &r, 0) == ZARRC_OK, "0-d");
     int64_t one = -77;
     round_trip(&c, &one, 8, "delta 0-d");
     zarrc__codec_fini(&c);
@@ -522,39 +503,39 @@ static void test_delta(void)
     /* float32: differences in float32 arithmetic. */
     r = repr("float32", 1, (int64_t)4);
     float f[4] = {1.5f, 0.1f, 1e8f, -3.0f};
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<f4\",\"astype\":\"<f4\"}", 3, &r, 0) ==
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<f4\",\"astype\":\"<f4\"}", 3, &r, 0) ==
               ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)f, sizeof f, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)f, sizeof f, &enc) == ZARRC_OK, "encode");
     float fe[4];
     memcpy(fe, enc.data, sizeof fe);
     volatile float a1 = 0.1f, a0 = 1.5f, a2 = 1e8f;
-    CHECK(fe[0] == 1.5f && fe[1] == (float)(a1 - a0) && fe[2] == (float)(a2 - a1),
+    CHECK_MSG(fe[0] == 1.5f && fe[1] == (float)(a1 - a0) && fe[2] == (float)(a2 - a1),
           "float32 diffs");
     zarrc__codec_fini(&c);
 
     /* bool: numpy.diff is "not equal", numpy.cumsum into bool is "or" (not a round trip). */
     r = repr("bool", 1, (int64_t)5);
     uint8_t b[5] = {1, 1, 0, 0, 1};
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"|b1\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, b, 5, &enc) == ZARRC_OK && !memcmp(enc.data, "\1\0\1\0\1", 5),
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"|b1\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, b, 5, &enc) == ZARRC_OK && !memcmp(enc.data, "\1\0\1\0\1", 5),
           "bool encode");
-    CHECK(zarrc__codec_decode(&c, enc.data, 5, 5, &dec) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 5, 5, &dec) == ZARRC_OK &&
               !memcmp(dec.data, "\1\1\1\1\1", 5), "bool decode");
     zarrc__codec_fini(&c);
 
     /* Invalid configurations. */
     r = repr("int32", 1, (int64_t)4);
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i2\"}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i2\"}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "does not match"), "size mismatch");
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<q9\"}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<q9\"}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "unknown data type '<q9'"), "unknown dtype");
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":4}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":4}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "'dtype'"), "dtype not a string");
-    CHECK(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i4\",\"astype\":\"|S4\"}", 3, &r, 0) ==
+    CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"<i4\",\"astype\":\"|S4\"}", 3, &r, 0) ==
               ZARRC_EINVAL && has(zarrc_error_last(), "astype"), "astype not numeric");
     /* Corrupt sizes. */
-    CHECK(make(&c, &zarrc__codec_delta, NULL, 3, &r, 0) == ZARRC_OK, "defaults");
-    CHECK(zarrc__codec_decode(&c, enc.data, 15, 16, &dec) == ZARRC_ECORRUPT, "short");
+    CHECK_MSG(make(&c, &zarrc__codec_delta, NULL, 3, &r, 0) == ZARRC_OK, "defaults");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 15, 16, &dec) == ZARRC_ECORRUPT, "short");
     zarrc__codec_fini(&c);
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -570,16 +551,16 @@ static void test_fixedscaleoffset(void)
     double x[6] = {1000.0, 1000.25, 1000.75, 1000.5, 1001.5, 1012.4};
     const char *cfg = "{\"id\":\"fixedscaleoffset\",\"scale\":10,\"offset\":1000,"
                       "\"dtype\":\"<f8\",\"astype\":\"|u1\"}";
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset, cfg, 2, &r, 0) == ZARRC_OK, "create");
-    CHECK(!strcmp(c.out.dtype.name, "uint8"), "encoded dtype %s", c.out.dtype.name);
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)x, sizeof x, &enc) == ZARRC_OK && enc.size == 6, "e");
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset, cfg, 2, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(!strcmp(c.out.dtype.name, "uint8"), "encoded dtype %s", c.out.dtype.name);
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)x, sizeof x, &enc) == ZARRC_OK && enc.size == 6, "e");
     /* round half to even: 2.5 -> 2, 7.5 -> 8. */
-    CHECK(!memcmp(enc.data, "\0\2\x08\5\x0f\x7c", 6), "encoded %d %d %d %d %d %d", enc.data[0],
+    CHECK_MSG(!memcmp(enc.data, "\0\2\x08\5\x0f\x7c", 6), "encoded %d %d %d %d %d %d", enc.data[0],
           enc.data[1], enc.data[2], enc.data[3], enc.data[4], enc.data[5]);
-    CHECK(zarrc__codec_decode(&c, enc.data, 6, 48, &dec) == ZARRC_OK && dec.size == 48, "d");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 6, 48, &dec) == ZARRC_OK && dec.size == 48, "d");
     double y[6];
     memcpy(y, dec.data, sizeof y);
-    CHECK(y[1] == 2.0 / 10 + 1000 && y[5] == 124.0 / 10 + 1000, "decoded %.17g %.17g", y[1], y[5]);
+    CHECK_MSG(y[1] == 2.0 / 10 + 1000 && y[5] == 124.0 / 10 + 1000, "decoded %.17g %.17g", y[1], y[5]);
     SPELLING(&c, 2, "{\"scale\":10,\"offset\":1000,\"dtype\":\"<f8\",\"astype\":\"|u1\","
                     "\"id\":\"fixedscaleoffset\"}");
     SPELLING(&c, 3, "{\"name\":\"numcodecs.fixedscaleoffset\",\"configuration\":{\"scale\":10,"
@@ -589,23 +570,23 @@ static void test_fixedscaleoffset(void)
     /* int8 wraps like a C cast: 130 -> -126; -0.5 rounds to -0 -> 0. */
     r = repr("float64", 1, (int64_t)2);
     double w[2] = {1013.0, 999.95};
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset,
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset,
                "{\"scale\":10,\"offset\":1000,\"dtype\":\"<f8\",\"astype\":\"|i1\"}", 3, &r,
                0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)w, sizeof w, &enc) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)w, sizeof w, &enc) == ZARRC_OK &&
               (int8_t)enc.data[0] == -126 && enc.data[1] == 0, "i1 wrap %d %d",
           (int8_t)enc.data[0], (int8_t)enc.data[1]);
     zarrc__codec_fini(&c);
 
     /* float32 astype: decode arithmetic in float32 (NumPy keeps the array's float type). */
     r = repr("float32", 1, (int64_t)64);
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset,
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset,
                "{\"scale\":3,\"offset\":1000.1,\"dtype\":\"<f4\",\"astype\":\"<f4\"}", 3, &r,
                0) == ZARRC_OK, "create");
     float in[64];
     for (int i = 0; i < 64; i++)
         in[i] = (float)(i * 7 + 1);
-    CHECK(zarrc__codec_decode(&c, (uint8_t *)in, sizeof in, sizeof in, &dec) == ZARRC_OK, "d");
+    CHECK_MSG(zarrc__codec_decode(&c, (uint8_t *)in, sizeof in, sizeof in, &dec) == ZARRC_OK, "d");
     int differs = 0, wrong = 0;
     for (int i = 0; i < 64; i++) {
         volatile float q = in[i], s3 = 3.0f, off = (float)1000.1;
@@ -616,19 +597,19 @@ static void test_fixedscaleoffset(void)
         wrong += got != want;
         differs += (float)(in[i] / 3.0 + 1000.1) != want;
     }
-    CHECK(wrong == 0, "%d float32 decodes differ from float32 arithmetic", wrong);
-    CHECK(differs > 0, "test data does not tell float32 from float64 arithmetic");
+    CHECK_MSG(wrong == 0, "%d float32 decodes differ from float32 arithmetic", wrong);
+    CHECK_MSG(differs > 0, "test data does not tell float32 from float64 arithmetic");
     zarrc__codec_fini(&c);
 
     /* Invalid configurations. */
     r = repr("float64", 1, (int64_t)2);
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":\"x\"}", 3, &r, 0) == ZARRC_EINVAL
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":\"x\"}", 3, &r, 0) == ZARRC_EINVAL
               && has(zarrc_error_last(), "'scale'"), "scale string");
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":0}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":0}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "'scale'"), "scale 0");
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":1,\"dtype\":\"<f4\"}", 3, &r, 0) ==
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":1,\"dtype\":\"<f4\"}", 3, &r, 0) ==
               ZARRC_EINVAL && has(zarrc_error_last(), "does not match"), "dtype mismatch");
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":1,\"astype\":\"nope\"}", 3, &r,
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset, "{\"scale\":1,\"astype\":\"nope\"}", 3, &r,
                0) == ZARRC_EINVAL && has(zarrc_error_last(), "astype"), "astype unknown");
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -652,15 +633,15 @@ static void test_fixedscaleoffset_fixture(void)
     zarrc__codec c;
     zarrc_repr r = repr("float32", 1, (int64_t)4);
     zarrc_buf dec = ZARRC_BUF_INIT;
-    CHECK(make(&c, &zarrc__codec_fixedscaleoffset, "{\"astype\":\"<i2\",\"dtype\":\"<f4\","
+    CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset, "{\"astype\":\"<i2\",\"dtype\":\"<f4\","
                "\"id\":\"fixedscaleoffset\",\"offset\":1000,\"scale\":10}", 2, &r, 0) == ZARRC_OK,
           "create");
-    CHECK(zarrc__codec_decode(&c, raw, n, 16, &dec) == ZARRC_OK && dec.size == 16, "decode");
+    CHECK_MSG(zarrc__codec_decode(&c, raw, n, 16, &dec) == ZARRC_OK && dec.size == 16, "decode");
     float got[4];
     const double want[4] = {1000.0, 1000.0999755859375, 1000.2000122070312, 1000.2999877929688};
     memcpy(got, dec.data, sizeof got);
     for (int i = 0; i < 4; i++)
-        CHECK(got[i] == (float)want[i], "element %d: %.9g", i, got[i]);
+        CHECK_MSG(got[i] == (float)want[i], "element %d: %.9g", i, got[i]);
     zarrc__codec_fini(&c);
     zarrc_buf_release(&dec);
 }
@@ -674,34 +655,34 @@ static void test_quantize(void)
     zarrc_repr r = repr("float64", 1, (int64_t)3);
     double x[3] = {0.1, 1.23456, -7.96875};
     /* digits 1: scale 2^4; 0.1*16 = 1.6 -> 2 -> 0.125; 19.75 -> 20 -> 1.25; -127.5 -> -128. */
-    CHECK(make(&c, &zarrc__codec_quantize,
+    CHECK_MSG(make(&c, &zarrc__codec_quantize,
                "{\"id\":\"quantize\",\"digits\":1,\"dtype\":\"<f8\",\"astype\":\"<f4\"}", 2, &r,
                0) == ZARRC_OK, "create");
-    CHECK(!strcmp(c.out.dtype.name, "float32"), "encoded dtype");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)x, sizeof x, &enc) == ZARRC_OK && enc.size == 12,
+    CHECK_MSG(!strcmp(c.out.dtype.name, "float32"), "encoded dtype");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)x, sizeof x, &enc) == ZARRC_OK && enc.size == 12,
           "encode");
     float q[3];
     memcpy(q, enc.data, sizeof q);
-    CHECK(q[0] == 0.125f && q[1] == 1.25f && q[2] == -8.0f, "quantized %g %g %g", q[0], q[1], q[2]);
-    CHECK(zarrc__codec_decode(&c, enc.data, enc.size, 24, &dec) == ZARRC_OK, "decode");
+    CHECK_MSG(q[0] == 0.125f && q[1] == 1.25f && q[2] == -8.0f, "quantized %g %g %g", q[0], q[1], q[2]);
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 24, &dec) == ZARRC_OK, "decode");
     double y[3];
     memcpy(y, dec.data, sizeof y);
-    CHECK(y[0] == 0.125 && y[1] == 1.25 && y[2] == -8.0, "decoded");
+    CHECK_MSG(y[0] == 0.125 && y[1] == 1.25 && y[2] == -8.0, "decoded");
     SPELLING(&c, 2, "{\"digits\":1,\"dtype\":\"<f8\",\"astype\":\"<f4\",\"id\":\"quantize\"}");
     zarrc__codec_fini(&c);
     /* digits -1: scale 2^-3; 13/8 = 1.625 -> 2 -> 16. */
     r = repr("float32", 0);
     float v = 13.0f;
-    CHECK(make(&c, &zarrc__codec_quantize, "{\"digits\":-1}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)&v, 4, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_quantize, "{\"digits\":-1}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)&v, 4, &enc) == ZARRC_OK, "encode");
     memcpy(&v, enc.data, 4);
-    CHECK(v == 16.0f, "digits -1: %g", v);
+    CHECK_MSG(v == 16.0f, "digits -1: %g", v);
     zarrc__codec_fini(&c);
     r = repr("int32", 1, (int64_t)3);
-    CHECK(make(&c, &zarrc__codec_quantize, "{\"digits\":2}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_quantize, "{\"digits\":2}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "floating"), "ints refused");
     r = repr("float64", 1, (int64_t)3);
-    CHECK(make(&c, &zarrc__codec_quantize, "{\"dtype\":\"<f8\"}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_quantize, "{\"dtype\":\"<f8\"}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "'digits'"), "digits missing");
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -715,11 +696,11 @@ static void test_bitround(void)
     zarrc_buf enc = ZARRC_BUF_INIT;
     zarrc_repr r = repr("float32", 1, (int64_t)6);
     float f[6] = {0.0f, 1.23456789f, -8.3587192834f, 98765.43210f, NAN, INFINITY};
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)f, sizeof f, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)f, sizeof f, &enc) == ZARRC_OK, "encode");
     float g[6];
     memcpy(g, enc.data, sizeof g);
-    CHECK(g[0] == 0 && g[1] == 1.25f && g[2] == -8.0f && g[3] == 98304.0f && isnan(g[4]) &&
+    CHECK_MSG(g[0] == 0 && g[1] == 1.25f && g[2] == -8.0f && g[3] == 98304.0f && isnan(g[4]) &&
               g[5] == INFINITY, "float32 rounded %g %g %g %g", g[0], g[1], g[2], g[3]);
     round_trip(&c, g, sizeof g, "bitround idempotent on decode");
     SPELLING(&c, 3, "{\"name\":\"bitround\",\"configuration\":{\"keepbits\":3}}");
@@ -729,51 +710,51 @@ static void test_bitround(void)
     /* Integers: keep bits from the most significant set bit (saturating). */
     r = repr("uint8", 1, (int64_t)6);
     uint8_t u[6] = {11, 100, 123, 209, 255, 0};
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, u, 6, &enc) == ZARRC_OK &&
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, u, 6, &enc) == ZARRC_OK &&
               !memcmp(enc.data, "\x0c\x60\x80\xe0\xe0\0", 6), "uint8 %d %d %d %d %d", enc.data[0],
           enc.data[1], enc.data[2], enc.data[3], enc.data[4]);
     zarrc__codec_fini(&c);
     r = repr("uint32", 1, (int64_t)7);
     uint32_t u32[7] = {0, 1024, 1280, 1664, 1685, 123145182, 4294967295u};
     const uint32_t want32[7] = {0, 1024, 1280, 1536, 1792, 117440512, 3758096384u};
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)u32, sizeof u32, &enc) == ZARRC_OK &&
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)u32, sizeof u32, &enc) == ZARRC_OK &&
               !memcmp(enc.data, want32, sizeof want32), "uint32");
     zarrc__codec_fini(&c);
 
     /* float64 keepbits = mantissa bits is identity; complex64 rounds each part. */
     r = repr("float64", 1, (int64_t)1);
     double d = 0.1;
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":52}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)&d, 8, &enc) == ZARRC_OK &&
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":52}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)&d, 8, &enc) == ZARRC_OK &&
               !memcmp(enc.data, &d, 8), "identity");
     zarrc__codec_fini(&c);
     r = repr("complex64", 0);
     float cx[2] = {1.23456789f, -8.3587192834f};
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)cx, 8, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":3}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)cx, 8, &enc) == ZARRC_OK, "encode");
     memcpy(cx, enc.data, 8);
-    CHECK(cx[0] == 1.25f && cx[1] == -8.0f, "complex parts %g %g", cx[0], cx[1]);
+    CHECK_MSG(cx[0] == 1.25f && cx[1] == -8.0f, "complex parts %g %g", cx[0], cx[1]);
     zarrc__codec_fini(&c);
     /* float16 keepbits 2: 1.3 (0x3d33) -> 1.25 (0x3d00). */
     r = repr("float16", 1, (int64_t)1);
     uint16_t hf = 0x3d33;
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":2}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)&hf, 2, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":2}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)&hf, 2, &enc) == ZARRC_OK, "encode");
     memcpy(&hf, enc.data, 2);
-    CHECK(hf == 0x3d00, "float16 %04x", hf);
+    CHECK_MSG(hf == 0x3d00, "float16 %04x", hf);
     zarrc__codec_fini(&c);
 
     r = repr("float32", 1, (int64_t)1);
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":24}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":24}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "23 mantissa bits"), "too many keepbits");
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":-1}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":-1}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "keepbits"), "negative keepbits");
-    CHECK(make(&c, &zarrc__codec_bitround, "{}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "missing 'keepbits'"), "missing keepbits");
     r = repr("bool", 1, (int64_t)1);
-    CHECK(make(&c, &zarrc__codec_bitround, "{\"keepbits\":1}", 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_bitround, "{\"keepbits\":1}", 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "bool"), "bool refused");
     zarrc_buf_release(&enc);
 }
@@ -786,18 +767,18 @@ static void test_astype(void)
     zarrc_buf enc = ZARRC_BUF_INIT, dec = ZARRC_BUF_INIT;
     zarrc_repr r = repr("int32", 1, (int64_t)3);
     int32_t v[3] = {70000, -1, 32767};
-    CHECK(make(&c, &zarrc__codec_astype,
+    CHECK_MSG(make(&c, &zarrc__codec_astype,
                "{\"id\":\"astype\",\"encode_dtype\":\"<i2\",\"decode_dtype\":\"<i4\"}", 2, &r,
                0) == ZARRC_OK, "create");
-    CHECK(!strcmp(c.out.dtype.name, "int16"), "encoded dtype");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &enc) == ZARRC_OK && enc.size == 6, "e");
+    CHECK_MSG(!strcmp(c.out.dtype.name, "int16"), "encoded dtype");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)v, sizeof v, &enc) == ZARRC_OK && enc.size == 6, "e");
     int16_t e[3];
     memcpy(e, enc.data, 6);
-    CHECK(e[0] == 4464 && e[1] == -1 && e[2] == 32767, "narrowing wraps %d", e[0]);
-    CHECK(zarrc__codec_decode(&c, enc.data, 6, 12, &dec) == ZARRC_OK && dec.size == 12, "d");
+    CHECK_MSG(e[0] == 4464 && e[1] == -1 && e[2] == 32767, "narrowing wraps %d", e[0]);
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 6, 12, &dec) == ZARRC_OK && dec.size == 12, "d");
     int32_t back[3];
     memcpy(back, dec.data, 12);
-    CHECK(back[0] == 4464 && back[1] == -1 && back[2] == 32767, "widening");
+    CHECK_MSG(back[0] == 4464 && back[1] == -1 && back[2] == 32767, "widening");
     SPELLING(&c, 2, "{\"encode_dtype\":\"<i2\",\"decode_dtype\":\"<i4\",\"id\":\"astype\"}");
     SPELLING(&c, 3, "{\"name\":\"numcodecs.astype\",\"configuration\":{\"encode_dtype\":\"<i2\","
                     "\"decode_dtype\":\"<i4\"}}");
@@ -806,33 +787,33 @@ static void test_astype(void)
     /* float64 -> float32 rounds; float -> int truncates, out of range wraps like C on x86. */
     r = repr("float64", 1, (int64_t)4);
     double d[4] = {0.1, 2.7, -2.7, 1e30};
-    CHECK(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<f4\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)d, sizeof d, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<f4\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)d, sizeof d, &enc) == ZARRC_OK, "encode");
     float f[4];
     memcpy(f, enc.data, 16);
-    CHECK(f[0] == 0.1f && f[1] == 2.7f && f[3] == 1e30f, "float32 values");
+    CHECK_MSG(f[0] == 0.1f && f[1] == 2.7f && f[3] == 1e30f, "float32 values");
     zarrc__codec_fini(&c);
-    CHECK(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<i4\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)d, sizeof d, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<i4\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)d, sizeof d, &enc) == ZARRC_OK, "encode");
     int32_t iv[4];
     memcpy(iv, enc.data, 16);
-    CHECK(iv[1] == 2 && iv[2] == -2 && iv[3] == INT32_MIN, "truncation %d %d %d", iv[1], iv[2],
+    CHECK_MSG(iv[1] == 2 && iv[2] == -2 && iv[3] == INT32_MIN, "truncation %d %d %d", iv[1], iv[2],
           iv[3]);
     zarrc__codec_fini(&c);
     /* float64 -> float16 rounds once (1 + 2^-11 + 2^-40 is above the midpoint: up). */
     r = repr("float64", 1, (int64_t)2);
     double h[2] = {1.0 + 0x1p-11 + 0x1p-40, 65520.0};
-    CHECK(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<f2\"}", 3, &r, 0) == ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (uint8_t *)h, sizeof h, &enc) == ZARRC_OK, "encode");
+    CHECK_MSG(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<f2\"}", 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)h, sizeof h, &enc) == ZARRC_OK, "encode");
     uint16_t hv[2];
     memcpy(hv, enc.data, 4);
-    CHECK(hv[0] == 0x3c01 && hv[1] == 0x7c00, "float16 %04x %04x", hv[0], hv[1]);
+    CHECK_MSG(hv[0] == 0x3c01 && hv[1] == 0x7c00, "float16 %04x %04x", hv[0], hv[1]);
     zarrc__codec_fini(&c);
 
     r = repr("float64", 1, (int64_t)4);
-    CHECK(make(&c, &zarrc__codec_astype, "{\"decode_dtype\":\"<f8\"}", 3, &r, 0) == ZARRC_EINVAL
+    CHECK_MSG(make(&c, &zarrc__codec_astype, "{\"decode_dtype\":\"<f8\"}", 3, &r, 0) == ZARRC_EINVAL
               && has(zarrc_error_last(), "missing 'encode_dtype'"), "encode_dtype required");
-    CHECK(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<f4\",\"decode_dtype\":\"<f4\"}", 3,
+    CHECK_MSG(make(&c, &zarrc__codec_astype, "{\"encode_dtype\":\"<f4\",\"decode_dtype\":\"<f4\"}", 3,
                &r, 0) == ZARRC_EINVAL && has(zarrc_error_last(), "does not match"), "mismatch");
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -846,40 +827,40 @@ static void test_packbits(void)
     zarrc_buf enc = ZARRC_BUF_INIT, dec = ZARRC_BUF_INIT;
     zarrc_repr r = repr("bool", 2, (int64_t)2, (int64_t)5);
     uint8_t b[10] = {1, 0, 1, 1, 0, 0, 0, 1, 1, 1};
-    CHECK(make(&c, &zarrc__codec_packbits, "{\"id\":\"packbits\"}", 2, &r, 0) == ZARRC_OK, "c");
-    CHECK(c.out.ndim == 1 && c.out.shape[0] == 3 && !strcmp(c.out.dtype.name, "uint8"),
+    CHECK_MSG(make(&c, &zarrc__codec_packbits, "{\"id\":\"packbits\"}", 2, &r, 0) == ZARRC_OK, "c");
+    CHECK_MSG(c.out.ndim == 1 && c.out.shape[0] == 3 && !strcmp(c.out.dtype.name, "uint8"),
           "encoded repr");
-    CHECK(zarrc__codec_encode(&c, b, 10, &enc) == ZARRC_OK && enc.size == 3 &&
+    CHECK_MSG(zarrc__codec_encode(&c, b, 10, &enc) == ZARRC_OK && enc.size == 3 &&
               !memcmp(enc.data, "\x06\xb1\xc0", 3), "packed %02x %02x %02x", enc.data[0],
           enc.data[1], enc.data[2]);
     round_trip(&c, b, 10, "packbits");
     SPELLING(&c, 2, "{\"id\":\"packbits\"}");
     SPELLING(&c, 3, "{\"name\":\"numcodecs.packbits\"}");
-    CHECK(zarrc__codec_decode(&c, (const uint8_t *)"\x05\xb1\xc0", 3, 10, &dec) ==
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"\x05\xb1\xc0", 3, 10, &dec) ==
               ZARRC_ECORRUPT && has(zarrc_error_last(), "padding"), "bad padding");
-    CHECK(zarrc__codec_decode(&c, (const uint8_t *)"\x06\xb1", 2, 10, &dec) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"\x06\xb1", 2, 10, &dec) == ZARRC_ECORRUPT,
           "short");
     zarrc__codec_fini(&c);
     /* Exact multiple of 8, 0-d, empty. */
     r = repr("bool", 1, (int64_t)8);
-    CHECK(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_OK, "c");
-    CHECK(zarrc__codec_encode(&c, b, 8, &enc) == ZARRC_OK && enc.size == 2 &&
+    CHECK_MSG(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_OK, "c");
+    CHECK_MSG(zarrc__codec_encode(&c, b, 8, &enc) == ZARRC_OK && enc.size == 2 &&
               !memcmp(enc.data, "\x00\xb1", 2), "8 bits");
     zarrc__codec_fini(&c);
     r = repr("bool", 0);
-    CHECK(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_OK, "c");
-    CHECK(zarrc__codec_encode(&c, b, 1, &enc) == ZARRC_OK && enc.size == 2 &&
+    CHECK_MSG(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_OK, "c");
+    CHECK_MSG(zarrc__codec_encode(&c, b, 1, &enc) == ZARRC_OK && enc.size == 2 &&
               !memcmp(enc.data, "\x07\x80", 2), "0-d");
     round_trip(&c, b, 1, "packbits 0-d");
     zarrc__codec_fini(&c);
     r = repr("bool", 1, (int64_t)0);
-    CHECK(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_OK, "c");
-    CHECK(zarrc__codec_encode(&c, b, 0, &enc) == ZARRC_OK && enc.size == 1 && enc.data[0] == 0,
+    CHECK_MSG(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_OK, "c");
+    CHECK_MSG(zarrc__codec_encode(&c, b, 0, &enc) == ZARRC_OK && enc.size == 1 && enc.data[0] == 0,
           "empty");
     round_trip(&c, b, 0, "packbits empty");
     zarrc__codec_fini(&c);
     r = repr("int32", 1, (int64_t)3);
-    CHECK(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_packbits, NULL, 3, &r, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "bool"), "int32 refused");
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -891,43 +872,43 @@ static void test_shuffle(void)
 {
     zarrc__codec c;
     zarrc_buf enc = ZARRC_BUF_INIT;
-    CHECK(make(&c, &zarrc__codec_shuffle, "{\"id\":\"shuffle\",\"elementsize\":4}", 2, NULL, 0) ==
+    CHECK_MSG(make(&c, &zarrc__codec_shuffle, "{\"id\":\"shuffle\",\"elementsize\":4}", 2, NULL, 0) ==
               ZARRC_OK, "create");
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)"01234567", 8, &enc) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"01234567", 8, &enc) == ZARRC_OK &&
               enc.size == 8 && !memcmp(enc.data, "04152637", 8), "shuffled %.8s", enc.data);
     round_trip(&c, "01234567", 8, "shuffle 4");
     SPELLING(&c, 2, "{\"elementsize\":4,\"id\":\"shuffle\"}");
     SPELLING(&c, 3, "{\"name\":\"numcodecs.shuffle\",\"configuration\":{\"elementsize\":4}}");
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)"0123456", 7, &enc) == ZARRC_EINVAL &&
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"0123456", 7, &enc) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "multiple"), "not a multiple");
-    CHECK(zarrc__codec_decode(&c, (const uint8_t *)"0123456", 7, 0, &enc) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"0123456", 7, 0, &enc) == ZARRC_ECORRUPT,
           "corrupt");
     zarrc__codec_fini(&c);
     /* Default from the chunk's data type. */
     zarrc_repr r = repr("int16", 1, (int64_t)3);
-    CHECK(make(&c, &zarrc__codec_shuffle, NULL, 3, &r, 0) == ZARRC_OK, "create");
+    CHECK_MSG(make(&c, &zarrc__codec_shuffle, NULL, 3, &r, 0) == ZARRC_OK, "create");
     SPELLING(&c, 3, "{\"name\":\"numcodecs.shuffle\",\"configuration\":{\"elementsize\":2}}");
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)"aAbBcC", 6, &enc) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"aAbBcC", 6, &enc) == ZARRC_OK &&
               !memcmp(enc.data, "abcABC", 6), "elementsize 2");
     zarrc__codec_fini(&c);
     /* Random round trips for several element sizes; 0 and 1 are identity. */
     uint8_t data[1680];
     for (size_t i = 0; i < sizeof data; i++)
-        data[i] = (uint8_t)rnd();
+        data[i] = (uint8_t)check_rnd();
     const int sizes[] = {0, 1, 2, 3, 4, 5, 8, 12, 16};
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         char cfg[64];
         snprintf(cfg, sizeof cfg, "{\"elementsize\":%d}", sizes[k]);
-        CHECK(make(&c, &zarrc__codec_shuffle, cfg, 3, NULL, 0) == ZARRC_OK, "%s", cfg);
+        CHECK_MSG(make(&c, &zarrc__codec_shuffle, cfg, 3, NULL, 0) == ZARRC_OK, "%s", cfg);
         round_trip(&c, data, sizeof data, cfg);
         round_trip(&c, data, 0, cfg);
-        CHECK(zarrc__codec_encode(&c, data, 240, &enc) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_encode(&c, data, 240, &enc) == ZARRC_OK &&
                   (sizes[k] > 1) == (memcmp(enc.data, data, 240) != 0), "changes data iff es>1");
         zarrc__codec_fini(&c);
     }
-    CHECK(make(&c, &zarrc__codec_shuffle, "{\"elementsize\":-1}", 3, NULL, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_shuffle, "{\"elementsize\":-1}", 3, NULL, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "elementsize"), "negative");
-    CHECK(make(&c, &zarrc__codec_shuffle, "{\"elementsize\":\"4\"}", 3, NULL, 0) == ZARRC_EINVAL &&
+    CHECK_MSG(make(&c, &zarrc__codec_shuffle, "{\"elementsize\":\"4\"}", 3, NULL, 0) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "elementsize"), "string");
     zarrc_buf_release(&enc);
 }
@@ -964,17 +945,17 @@ static void test_shapes(void)
             snprintf(what, sizeof what, "%s %s %s shape #%zu", cases[k].t->name,
                      cases[k].cfg ? cases[k].cfg : "-", cases[k].dtype, s);
             if (make(&c, cases[k].t, cases[k].cfg, 3, &r, 0) != ZARRC_OK) {
-                CHECK(0, "create %s", what);
+                CHECK_MSG(0, "create %s", what);
                 continue;
             }
             size_t size = nelem(&r) * r.dtype.item_size;
             uint8_t *data = malloc(size + 1);
             for (size_t i = 0; i < size; i++)
-                data[i] = (uint8_t)rnd();
+                data[i] = (uint8_t)check_rnd();
             if (r.dtype.kind == ZARRC_DTYPE_FLOAT || r.dtype.kind == ZARRC_DTYPE_COMPLEX) {
                 /* NaN payloads need not survive conversions: use ordinary numbers. */
                 for (size_t i = 0; i < size / 4; i++) {
-                    float x = (float)(rnd() % 100000) / 8;
+                    float x = (float)(check_rnd() % 100000) / 8;
                     if (r.dtype.item_size == 4)
                         memcpy(data + 4 * i, &x, 4);
                     else if (i % 2 == 0) {
@@ -997,7 +978,7 @@ static void test_numeric(void)
     /* double -> half against a brute-force nearest-even search over all finite halves. */
     int bad = 0;
     for (uint32_t i = 0; i < 20000; i++) {
-        double d = ldexp((double)(rnd() >> 11), -(int)(rnd() % 70)) * ((rnd() & 1) ? -1 : 1);
+        double d = ldexp((double)(check_rnd() >> 11), -(int)(check_rnd() % 70)) * ((check_rnd() & 1) ? -1 : 1);
         uint16_t h = zarrc_double_to_half(d);
         if (fabs(d) >= 65520.0) {
             bad += (h & 0x7fff) != 0x7c00;
@@ -1014,30 +995,30 @@ static void test_numeric(void)
                 bad++;
         }
     }
-    CHECK(bad == 0, "%d double->half conversions are not nearest-even", bad);
-    CHECK(zarrc_double_to_half(65504.0) == 0x7bff && zarrc_double_to_half(65519.99) == 0x7bff &&
+    CHECK_MSG(bad == 0, "%d double->half conversions are not nearest-even", bad);
+    CHECK_MSG(zarrc_double_to_half(65504.0) == 0x7bff && zarrc_double_to_half(65519.99) == 0x7bff &&
               zarrc_double_to_half(0x1p-25) == 0 && zarrc_double_to_half(0x1.0000001p-25) == 1 &&
               zarrc_double_to_half(-0.0) == 0x8000 && zarrc_double_to_half(0x1p-14) == 0x0400,
           "half edge cases");
     /* Casting rules. */
     uint8_t buf[8];
     zarrc__num_store(ZARRC__NUM_U8, buf, zarrc__val_f(-1.0));
-    CHECK(buf[0] == 255, "-1.0 -> u8 %d", buf[0]);
+    CHECK_MSG(buf[0] == 255, "-1.0 -> u8 %d", buf[0]);
     zarrc__num_store(ZARRC__NUM_I64, buf, zarrc__val_f(NAN));
     int64_t i64;
     memcpy(&i64, buf, 8);
-    CHECK(i64 == INT64_MIN, "NaN -> i8");
+    CHECK_MSG(i64 == INT64_MIN, "NaN -> i8");
     zarrc__num_store(ZARRC__NUM_U64, buf, zarrc__val_f(0x1p63 + 4096));
     uint64_t u64;
     memcpy(&u64, buf, 8);
-    CHECK(u64 == (UINT64_C(1) << 63) + 4096, "large -> u64");
+    CHECK_MSG(u64 == (UINT64_C(1) << 63) + 4096, "large -> u64");
     zarrc__num_store(ZARRC__NUM_BOOL, buf, zarrc__val_f(0.5));
-    CHECK(buf[0] == 1, "0.5 -> bool");
+    CHECK_MSG(buf[0] == 1, "0.5 -> bool");
     zarrc__val v = {ZARRC__VAL_INT, {.i = (INT64_C(1) << 60) + 1}};
     zarrc__num_store(ZARRC__NUM_F32, buf, v);
     float f;
     memcpy(&f, buf, 4);
-    CHECK(f == 0x1p60f, "int64 -> float32");
+    CHECK_MSG(f == 0x1p60f, "int64 -> float32");
 }
 
 /* ---- registry names ---- */
@@ -1067,7 +1048,7 @@ static void test_registry(void)
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const zarrc_codec_type *t = names[i].v3 ? zarrc__codec_find_v3(names[i].name)
                                                 : zarrc__codec_find_v2(names[i].name);
-        CHECK(t == names[i].want, "lookup %s (v%d)", names[i].name, names[i].v3 ? 3 : 2);
+        CHECK_MSG(t == names[i].want, "lookup %s (v%d)", names[i].name, names[i].v3 ? 3 : 2);
     }
 }
 
@@ -1087,6 +1068,5 @@ int main(void)
     test_shuffle();
     test_shapes();
     test_registry();
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report("unit.codecs_array");
 }

@@ -15,31 +15,12 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "../api/check.h"
 #include "codec/codec.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                        \
-    do {                                                                                        \
-        checks++;                                                                               \
-        if (!(cond)) {                                                                          \
-            failures++;                                                                         \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                         \
-            printf(__VA_ARGS__);                                                                \
-            printf("  [last error: %s]\n", zarrc_error_last());                                \
-        }                                                                                       \
-    } while (0)
 
 /* ---- helpers ---- */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
 
 /* Semi-compressible test data: small integers with some noise. */
 static uint8_t *make_data(size_t n, int kind)
@@ -47,7 +28,7 @@ static uint8_t *make_data(size_t n, int kind)
     uint8_t *d = malloc(n ? n : 1);
     for (size_t i = 0; i < n; i++) {
         switch (kind) {
-        case 0: d[i] = (uint8_t)rnd(); break;                  /* random */
+        case 0: d[i] = (uint8_t)((uint32_t)(check_rnd() >> 16)); break;                  /* random */
         case 1: d[i] = (uint8_t)((i / 8) * 7 + (i % 3)); break; /* compressible */
         default: d[i] = 0; break;                               /* zeros */
         }
@@ -113,9 +94,9 @@ static void check_json(const zarrc__codec *c, int format, const char *expected)
 {
     json_object *j = NULL;
     int rc = zarrc__codec_to_json(&j, c, format);
-    CHECK(rc == ZARRC_OK, "to_json v%d of %s", format, c->type->name);
+    CHECK_MSG(rc == ZARRC_OK, "to_json v%d of %s", format, c->type->name);
     if (rc == ZARRC_OK) {
-        CHECK(json_same(j, expected), "v%d JSON of %s: got %s, want %s", format, c->type->name,
+        CHECK_MSG(json_same(j, expected), "v%d JSON of %s: got %s, want %s", format, c->type->name,
               json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), expected);
         json_object_put(j);
     }
@@ -128,30 +109,30 @@ static void roundtrip(const zarrc__codec *c, const uint8_t *data, size_t n, zarr
 {
     zarrc_buf e = ZARRC_BUF_INIT, d = ZARRC_BUF_INIT;
     int rc = zarrc__codec_encode(c, data, n, &e);
-    CHECK(rc == ZARRC_OK, "%s: encode %zu bytes", what, n);
+    CHECK_MSG(rc == ZARRC_OK, "%s: encode %zu bytes", what, n);
     if (rc) {
         zarrc_buf_release(&e);
         return;
     }
     rc = zarrc__codec_decode(c, e.data, e.size, n, &d);
-    CHECK(rc == ZARRC_OK && d.size == n && (n == 0 || !memcmp(d.data, data, n)),
+    CHECK_MSG(rc == ZARRC_OK && d.size == n && (n == 0 || !memcmp(d.data, data, n)),
           "%s: decode (known size) of %zu bytes: rc %d size %zu", what, n, rc, d.size);
     d.size = 0;
     rc = zarrc__codec_decode(c, e.data, e.size, 0, &d);
-    CHECK(rc == ZARRC_OK && d.size == n && (n == 0 || !memcmp(d.data, data, n)),
+    CHECK_MSG(rc == ZARRC_OK && d.size == n && (n == 0 || !memcmp(d.data, data, n)),
           "%s: decode (unknown size) of %zu bytes: rc %d size %zu", what, n, rc, d.size);
     zarrc_buf_release(&d);
     if (n > 0) {
         uint8_t *dst = malloc(n);
         zarrc_buf b = {dst, 0, n, 1};
         rc = zarrc__codec_decode(c, e.data, e.size, n, &b);
-        CHECK(rc == ZARRC_OK && b.size == n && b.data == dst && !memcmp(dst, data, n),
+        CHECK_MSG(rc == ZARRC_OK && b.size == n && b.data == dst && !memcmp(dst, data, n),
               "%s: decode into borrowed buffer of %zu bytes: rc %d", what, n, rc);
         /* A destination one byte short must fail cleanly. */
         if (n > 1) {
             zarrc_buf small = {dst, 0, n - 1, 1};
             rc = zarrc__codec_decode(c, e.data, e.size, n - 1, &small);
-            CHECK(rc == ZARRC_ECORRUPT, "%s: decode with too small expected size: rc %d", what,
+            CHECK_MSG(rc == ZARRC_ECORRUPT, "%s: decode with too small expected size: rc %d", what,
                   rc);
         }
         free(dst);
@@ -169,7 +150,7 @@ static void corruptions(const zarrc__codec *c, const uint8_t *data, size_t n, in
 {
     zarrc_buf e = ZARRC_BUF_INIT, d = ZARRC_BUF_INIT;
     if (zarrc__codec_encode(c, data, n, &e) != ZARRC_OK) {
-        CHECK(0, "%s: encode for corruption test", what);
+        CHECK_MSG(0, "%s: encode for corruption test", what);
         return;
     }
     size_t cuts[] = {0, 1, 3, 4, 5, 12, 15, 16, 17, e.size / 2, e.size - 5, e.size - 4,
@@ -178,27 +159,27 @@ static void corruptions(const zarrc__codec *c, const uint8_t *data, size_t n, in
         if (cuts[i] >= e.size)
             continue;
         int rc = zarrc__codec_decode(c, e.data, cuts[i], n, &d);
-        CHECK(rc == ZARRC_ECORRUPT, "%s: truncated to %zu of %zu bytes (known size): rc %d", what,
+        CHECK_MSG(rc == ZARRC_ECORRUPT, "%s: truncated to %zu of %zu bytes (known size): rc %d", what,
               cuts[i], e.size, rc);
         rc = zarrc__codec_decode(c, e.data, cuts[i], 0, &d);
         if (truncation_always_detected)
-            CHECK(rc == ZARRC_ECORRUPT, "%s: truncated to %zu of %zu bytes (unknown size): rc %d",
+            CHECK_MSG(rc == ZARRC_ECORRUPT, "%s: truncated to %zu of %zu bytes (unknown size): rc %d",
                   what, cuts[i], e.size, rc);
         else
-            CHECK(rc == ZARRC_ECORRUPT || (rc == ZARRC_OK && d.size != n),
+            CHECK_MSG(rc == ZARRC_ECORRUPT || (rc == ZARRC_OK && d.size != n),
                   "%s: truncated to %zu (unknown size): rc %d", what, cuts[i], rc);
     }
     uint8_t *m = malloc(e.size);
     for (int r = 0; r < rounds; r++) {
         memcpy(m, e.data, e.size);
-        int flips = 1 + (int)(rnd() % 4);
+        int flips = 1 + (int)(((uint32_t)(check_rnd() >> 16)) % 4);
         for (int f = 0; f < flips; f++)
-            m[rnd() % e.size] ^= (uint8_t)(1u << (rnd() % 8));
+            m[((uint32_t)(check_rnd() >> 16)) % e.size] ^= (uint8_t)(1u << (((uint32_t)(check_rnd() >> 16)) % 8));
         int rc = zarrc__codec_decode(c, m, e.size, n, &d);
-        CHECK(rc == ZARRC_OK || rc == ZARRC_ECORRUPT, "%s: corrupted (known size): rc %d", what,
+        CHECK_MSG(rc == ZARRC_OK || rc == ZARRC_ECORRUPT, "%s: corrupted (known size): rc %d", what,
               rc);
         rc = zarrc__codec_decode(c, m, e.size, 0, &d);
-        CHECK(rc == ZARRC_OK || rc == ZARRC_ECORRUPT || rc == ZARRC_EUNSUPPORTED,
+        CHECK_MSG(rc == ZARRC_OK || rc == ZARRC_ECORRUPT || rc == ZARRC_EUNSUPPORTED,
               "%s: corrupted (unknown size): rc %d", what, rc);
     }
     free(m);
@@ -251,14 +232,14 @@ static void test_checksums(void)
     const uint8_t *check = (const uint8_t *)"123456789";
 
     /* crc32c: core v3 name and v2 id; appended LE. */
-    CHECK(make_codec(&c, 3, "crc32c", NULL, NULL) == ZARRC_OK, "crc32c v3");
-    CHECK(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && e.size == 13 &&
+    CHECK_MSG(make_codec(&c, 3, "crc32c", NULL, NULL) == ZARRC_OK, "crc32c v3");
+    CHECK_MSG(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && e.size == 13 &&
               le32(e.data + 9) == 0xE3069283u && !memcmp(e.data, check, 9),
           "crc32c of 123456789 is 0xE3069283, appended");
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)"hello", 5, &e) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"hello", 5, &e) == ZARRC_OK &&
               e.size == 9 && !memcmp(e.data + 5, "\x4c\xbb\x71\x9a", 4),
           "crc32c of hello is stored 4cbb719a");
-    CHECK(zarrc__codec_encode(&c, check, 0, &e) == ZARRC_OK && e.size == 4 && le32(e.data) == 0,
+    CHECK_MSG(zarrc__codec_encode(&c, check, 0, &e) == ZARRC_OK && e.size == 4 && le32(e.data) == 0,
           "crc32c of empty input is 0");
     check_json(&c, 3, "{\"name\":\"crc32c\"}");
     check_json(&c, 2, "{\"id\":\"crc32c\"}");
@@ -271,28 +252,28 @@ static void test_checksums(void)
                 le32(e.data + len) != crc32c_ref(big + off, len))
                 all_ok = false;
         }
-    CHECK(all_ok, "crc32c matches the bitwise reference at all offsets/lengths");
-    CHECK(zarrc__codec_encode(&c, big + 3, 69990, &e) == ZARRC_OK &&
+    CHECK_MSG(all_ok, "crc32c matches the bitwise reference at all offsets/lengths");
+    CHECK_MSG(zarrc__codec_encode(&c, big + 3, 69990, &e) == ZARRC_OK &&
               le32(e.data + 69990) == crc32c_ref(big + 3, 69990),
           "crc32c of 69990 bytes");
     free(big);
     sizes_roundtrip(&c, "crc32c");
     /* Corruption: mismatch message, short input. */
-    CHECK(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK, "encode");
     e.data[2] ^= 1;
-    CHECK(zarrc__codec_decode(&c, e.data, e.size, 0, &d) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 0, &d) == ZARRC_ECORRUPT &&
               error_mentions("checksum mismatch: stored 0xE3069283, computed 0x"),
           "crc32c mismatch reports stored and computed values");
-    CHECK(zarrc__codec_decode(&c, e.data, 3, 0, &d) == ZARRC_ECORRUPT, "crc32c: 3 bytes");
-    CHECK(zarrc__codec_decode(&c, e.data, 0, 0, &d) == ZARRC_ECORRUPT, "crc32c: 0 bytes");
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, 3, 0, &d) == ZARRC_ECORRUPT, "crc32c: 3 bytes");
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, 0, 0, &d) == ZARRC_ECORRUPT, "crc32c: 0 bytes");
     uint8_t *data = make_data(5000, 1);
     corruptions(&c, data, 5000, 50, true, "crc32c");
     zarrc__codec_fini(&c);
 
     /* numcodecs.crc32c alias, location start. */
-    CHECK(make_codec(&c, 3, "numcodecs.crc32c", "{\"location\":\"start\"}", NULL) == ZARRC_OK,
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.crc32c", "{\"location\":\"start\"}", NULL) == ZARRC_OK,
           "numcodecs.crc32c with location start");
-    CHECK(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && le32(e.data) == 0xE3069283u &&
+    CHECK_MSG(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && le32(e.data) == 0xE3069283u &&
               !memcmp(e.data + 4, check, 9), "crc32c at start");
     check_json(&c, 2, "{\"id\":\"crc32c\",\"location\":\"start\"}");
     check_json(&c, 3, "{\"name\":\"crc32c\",\"configuration\":{\"location\":\"start\"}}");
@@ -300,8 +281,8 @@ static void test_checksums(void)
     zarrc__codec_fini(&c);
 
     /* crc32: zlib CRC-32, prepended by default. */
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"crc32\"}", NULL) == ZARRC_OK, "crc32 v2");
-    CHECK(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && e.size == 13 &&
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"crc32\"}", NULL) == ZARRC_OK, "crc32 v2");
+    CHECK_MSG(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && e.size == 13 &&
               le32(e.data) == 0xCBF43926u && !memcmp(e.data + 4, check, 9),
           "crc32 of 123456789 is 0xCBF43926, prepended");
     check_json(&c, 2, "{\"id\":\"crc32\"}");
@@ -309,20 +290,20 @@ static void test_checksums(void)
     sizes_roundtrip(&c, "crc32");
     corruptions(&c, data, 5000, 50, true, "crc32");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 3, "numcodecs.crc32", "{\"location\":\"end\"}", NULL) == ZARRC_OK,
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.crc32", "{\"location\":\"end\"}", NULL) == ZARRC_OK,
           "crc32 v3 location end");
-    CHECK(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && le32(e.data + 9) == 0xCBF43926u,
+    CHECK_MSG(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && le32(e.data + 9) == 0xCBF43926u,
           "crc32 at end");
     check_json(&c, 2, "{\"id\":\"crc32\",\"location\":\"end\"}");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"crc32\",\"location\":\"middle\"}", NULL) ==
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"crc32\",\"location\":\"middle\"}", NULL) ==
               ZARRC_EINVAL, "crc32 location middle is invalid");
 
     /* adler32: prepended. */
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"adler32\"}", NULL) == ZARRC_OK, "adler32 v2");
-    CHECK(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && le32(e.data) == 0x091E01DEu &&
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"adler32\"}", NULL) == ZARRC_OK, "adler32 v2");
+    CHECK_MSG(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK && le32(e.data) == 0x091E01DEu &&
               !memcmp(e.data + 4, check, 9), "adler32 of 123456789 is 0x091E01DE, prepended");
-    CHECK(zarrc__codec_encode(&c, check, 0, &e) == ZARRC_OK && le32(e.data) == 1,
+    CHECK_MSG(zarrc__codec_encode(&c, check, 0, &e) == ZARRC_OK && le32(e.data) == 1,
           "adler32 of empty input is 1");
     check_json(&c, 3, "{\"name\":\"numcodecs.adler32\"}");
     sizes_roundtrip(&c, "adler32");
@@ -330,12 +311,12 @@ static void test_checksums(void)
     zarrc__codec_fini(&c);
 
     /* fletcher32: appended; HDF5 algorithm over big-endian 16-bit words. */
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"fletcher32\"}", NULL) == ZARRC_OK, "fletcher32");
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"fletcher32\"}", NULL) == ZARRC_OK, "fletcher32");
     /* "ab" = one word 0x6162: sum1 = 0x6162, sum2 = 0x6162. */
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)"ab", 2, &e) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"ab", 2, &e) == ZARRC_OK &&
               le32(e.data + 2) == 0x61626162u, "fletcher32 of 'ab'");
     /* "abc": odd byte is the high byte of a last word 0x6300. */
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)"abc", 3, &e) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"abc", 3, &e) == ZARRC_OK &&
               le32(e.data + 3) == 0x25C5C462u, /* sum2 0x6162 + 0xC462 folded: 0x25C5 */
           "fletcher32 of 'abc'");
     check_json(&c, 3, "{\"name\":\"numcodecs.fletcher32\"}");
@@ -373,7 +354,7 @@ static void test_fletcher32_fixtures(void)
     }
     zarrc__codec c;
     zarrc_buf d = ZARRC_BUF_INIT;
-    CHECK(make_codec(&c, 3, "numcodecs.fletcher32", "{}", "<f4") == ZARRC_OK, "fletcher32 v3");
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.fletcher32", "{}", "<f4") == ZARRC_OK, "fletcher32 v3");
     snprintf(path, sizeof path, "%s/fixtures/zarrs/zarrs/tests/data/v3_zarr_python/"
              "array_fletcher32.zarr/c/1/0", shared);
     uint8_t *in = read_file(path, &n);
@@ -386,12 +367,12 @@ static void test_fletcher32_fixtures(void)
             for (int k = 0; k < 5; k++)
                 want[r * 5 + k] = (float)((r + 5) * 10 + k);
         int rc = zarrc__codec_decode(&c, in, n, sizeof want, &d);
-        CHECK(rc == ZARRC_OK && d.size == sizeof want && !memcmp(d.data, want, sizeof want),
+        CHECK_MSG(rc == ZARRC_OK && d.size == sizeof want && !memcmp(d.data, want, sizeof want),
               "numcodecs fletcher32 v3 chunk decodes (rc %d)", rc);
         free(in);
     }
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"fletcher32\"}", "<u2") == ZARRC_OK, "fletcher32");
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"fletcher32\"}", "<u2") == ZARRC_OK, "fletcher32");
     snprintf(path, sizeof path, "%s/fixtures/zarrs/zarrs/tests/data/zarr_python_compat/"
              "fletcher32.zarr/0.1", shared);
     in = read_file(path, &n);
@@ -404,11 +385,11 @@ static void test_fletcher32_fixtures(void)
             for (int k = 0; k < 50; k++)
                 want[r * 50 + k] = (uint16_t)(r * 100 + 50 + k);
         int rc = zarrc__codec_decode(&c, in, n, sizeof want, &d);
-        CHECK(rc == ZARRC_OK && d.size == sizeof want && !memcmp(d.data, want, sizeof want),
+        CHECK_MSG(rc == ZARRC_OK && d.size == sizeof want && !memcmp(d.data, want, sizeof want),
               "numcodecs fletcher32 v2 chunk decodes (rc %d)", rc);
         /* Re-encoding reproduces the stored bytes exactly. */
         zarrc_buf e = ZARRC_BUF_INIT;
-        CHECK(zarrc__codec_encode(&c, (const uint8_t *)want, sizeof want, &e) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)want, sizeof want, &e) == ZARRC_OK &&
                   e.size == n && !memcmp(e.data, in, n), "fletcher32 re-encodes identically");
         zarrc_buf_release(&e);
         free(in);
@@ -425,26 +406,26 @@ static void test_blosc(void)
     zarrc_buf e = ZARRC_BUF_INIT, d = ZARRC_BUF_INIT;
 
     /* v2.md §10.1 example 1: two float32 1.0, 2.0 -> memcpyed chunk. */
-    CHECK(make_codec(&c, 2, NULL,
+    CHECK_MSG(make_codec(&c, 2, NULL,
                      "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":1,"
                      "\"blocksize\":0}", "<f4") == ZARRC_OK, "blosc v2");
     const float two[2] = {1.0f, 2.0f};
     static const uint8_t ex1[] = {0x02, 0x01, 0x33, 0x04, 0x08, 0, 0, 0, 0x08, 0, 0, 0, 0x18, 0,
                                   0,    0,    0,    0,    0x80, 0x3f, 0, 0, 0, 0x40};
-    CHECK(zarrc__codec_encode(&c, (const uint8_t *)two, 8, &e) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)two, 8, &e) == ZARRC_OK &&
               e.size == sizeof ex1 && !memcmp(e.data, ex1, sizeof ex1),
           "blosc example 1 bytes (got %zu bytes, flags 0x%02x)", e.size,
           e.size > 2 ? e.data[2] : 0);
-    CHECK(zarrc__codec_decode(&c, ex1, sizeof ex1, 8, &d) == ZARRC_OK && d.size == 8 &&
+    CHECK_MSG(zarrc__codec_decode(&c, ex1, sizeof ex1, 8, &d) == ZARRC_OK && d.size == 8 &&
               !memcmp(d.data, two, 8), "blosc example 1 decodes");
     /* Example 2: 65536 zero bytes, typesize 4. */
     uint8_t *zeros = calloc(65536, 1);
     static const uint8_t hdr2[] = {0x02, 0x01, 0x21, 0x04, 0x00, 0x00, 0x01, 0x00,
                                    0x00, 0x00, 0x01, 0x00, 0x50, 0x01, 0x00, 0x00};
-    CHECK(zarrc__codec_encode(&c, zeros, 65536, &e) == ZARRC_OK && e.size == 0x150 &&
+    CHECK_MSG(zarrc__codec_encode(&c, zeros, 65536, &e) == ZARRC_OK && e.size == 0x150 &&
               !memcmp(e.data, hdr2, 16) && le32(e.data + 16) == 0x14 && le32(e.data + 20) == 75,
           "blosc example 2 header, bstarts and first split size");
-    CHECK(zarrc__codec_decode(&c, e.data, e.size, 65536, &d) == ZARRC_OK && d.size == 65536 &&
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 65536, &d) == ZARRC_OK && d.size == 65536 &&
               !memcmp(d.data, zeros, 65536), "blosc example 2 decodes");
     free(zeros);
     check_json(&c, 2, "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":1,"
@@ -466,7 +447,7 @@ static void test_blosc(void)
                          si == 2 ? 1 : 8, level == 4 ? 256 : 0);
                 snprintf(label, sizeof label, "blosc %s", cfg);
                 int rc = make_codec(&c, 3, "blosc", cfg, NULL);
-                CHECK(rc == ZARRC_OK, "%s", label);
+                CHECK_MSG(rc == ZARRC_OK, "%s", label);
                 if (rc)
                     continue;
                 roundtrip(&c, data, 50000, NULL, label);
@@ -476,18 +457,18 @@ static void test_blosc(void)
                 zarrc__codec_fini(&c);
             }
     /* A bitshuffled chunk says so in its flags; typesize comes from the v3 config. */
-    CHECK(make_codec(&c, 3, "blosc", "{\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":\"bitshuffle\","
+    CHECK_MSG(make_codec(&c, 3, "blosc", "{\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":\"bitshuffle\","
                      "\"typesize\":2,\"blocksize\":0}", "<f8") == ZARRC_OK, "blosc bitshuffle");
-    CHECK(zarrc__codec_encode(&c, data, 50000, &e) == ZARRC_OK && (e.data[2] & 0x04) &&
+    CHECK_MSG(zarrc__codec_encode(&c, data, 50000, &e) == ZARRC_OK && (e.data[2] & 0x04) &&
               !(e.data[2] & 0x01) && e.data[3] == 2, "bitshuffle flag and typesize 2 in header");
     sizes_roundtrip(&c, "blosc bitshuffle");
     corruptions(&c, data, 50000, 300, true, "blosc lz4 bitshuffle");
     zarrc__codec_fini(&c);
 
     /* v2: typesize from the dtype; shuffle -1 = bit shuffle for 1-byte items. */
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"blosc\",\"cname\":\"zstd\",\"clevel\":3,"
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"blosc\",\"cname\":\"zstd\",\"clevel\":3,"
                      "\"shuffle\":-1,\"blocksize\":0}", "|u1") == ZARRC_OK, "blosc auto");
-    CHECK(zarrc__codec_encode(&c, data, 50000, &e) == ZARRC_OK && (e.data[2] & 0x04) &&
+    CHECK_MSG(zarrc__codec_encode(&c, data, 50000, &e) == ZARRC_OK && (e.data[2] & 0x04) &&
               e.data[3] == 1 && (e.data[2] >> 5) == 4, "auto shuffle for u1 is bitshuffle, zstd");
     check_json(&c, 2, "{\"id\":\"blosc\",\"cname\":\"zstd\",\"clevel\":3,\"shuffle\":-1,"
                       "\"blocksize\":0}");
@@ -495,60 +476,60 @@ static void test_blosc(void)
                       "\"shuffle\":\"bitshuffle\",\"typesize\":1,\"blocksize\":0}}");
     corruptions(&c, data, 50000, 300, true, "blosc zstd");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":5,"
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":5,"
                      "\"shuffle\":-1,\"blocksize\":0}", "<i8") == ZARRC_OK, "blosc auto i8");
-    CHECK(zarrc__codec_encode(&c, data, 50000, &e) == ZARRC_OK && (e.data[2] & 0x01) &&
+    CHECK_MSG(zarrc__codec_encode(&c, data, 50000, &e) == ZARRC_OK && (e.data[2] & 0x01) &&
               !(e.data[2] & 0x04) && e.data[3] == 8, "auto shuffle for i8 is byte shuffle");
     check_json(&c, 3, "{\"name\":\"blosc\",\"configuration\":{\"cname\":\"lz4\",\"clevel\":5,"
                       "\"shuffle\":\"shuffle\",\"typesize\":8,\"blocksize\":0}}");
     zarrc__codec_fini(&c);
     /* v2 shuffle 0 / 2 <-> v3 strings; v3 accepts an integer shuffle too (numcodecs wrapper). */
-    CHECK(make_codec(&c, 3, "numcodecs.blosc", "{\"cname\":\"blosclz\",\"clevel\":1,"
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.blosc", "{\"cname\":\"blosclz\",\"clevel\":1,"
                      "\"shuffle\":2,\"blocksize\":0}", "<i4") == ZARRC_OK, "numcodecs.blosc");
     check_json(&c, 2, "{\"id\":\"blosc\",\"cname\":\"blosclz\",\"clevel\":1,\"shuffle\":2,"
                       "\"blocksize\":0}");
     check_json(&c, 3, "{\"name\":\"blosc\",\"configuration\":{\"cname\":\"blosclz\",\"clevel\":1,"
                       "\"shuffle\":\"bitshuffle\",\"typesize\":4,\"blocksize\":0}}");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 3, "blosc", "{\"cname\":\"lz4\",\"clevel\":1,\"shuffle\":\"noshuffle\","
+    CHECK_MSG(make_codec(&c, 3, "blosc", "{\"cname\":\"lz4\",\"clevel\":1,\"shuffle\":\"noshuffle\","
                      "\"typesize\":4,\"blocksize\":0}", NULL) == ZARRC_OK, "noshuffle");
     check_json(&c, 2, "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":1,\"shuffle\":0,"
                       "\"blocksize\":0}");
     zarrc__codec_fini(&c);
     /* Defaults (v3 with no configuration): lz4, clevel 5, shuffle, typesize of the dtype. */
-    CHECK(make_codec(&c, 3, "blosc", NULL, "<u2") == ZARRC_OK, "blosc defaults");
+    CHECK_MSG(make_codec(&c, 3, "blosc", NULL, "<u2") == ZARRC_OK, "blosc defaults");
     check_json(&c, 3, "{\"name\":\"blosc\",\"configuration\":{\"cname\":\"lz4\",\"clevel\":5,"
                       "\"shuffle\":\"shuffle\",\"typesize\":2,\"blocksize\":0}}");
     zarrc__codec_fini(&c);
 
     /* Invalid configurations. */
-    CHECK(make_codec(&c, 3, "blosc", "{\"cname\":\"lzx\"}", NULL) == ZARRC_EINVAL, "bad cname");
-    CHECK(make_codec(&c, 3, "blosc", "{\"clevel\":10}", NULL) == ZARRC_EINVAL, "clevel 10");
-    CHECK(make_codec(&c, 3, "blosc", "{\"shuffle\":\"byte\"}", NULL) == ZARRC_EINVAL,
+    CHECK_MSG(make_codec(&c, 3, "blosc", "{\"cname\":\"lzx\"}", NULL) == ZARRC_EINVAL, "bad cname");
+    CHECK_MSG(make_codec(&c, 3, "blosc", "{\"clevel\":10}", NULL) == ZARRC_EINVAL, "clevel 10");
+    CHECK_MSG(make_codec(&c, 3, "blosc", "{\"shuffle\":\"byte\"}", NULL) == ZARRC_EINVAL,
           "bad shuffle");
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"blosc\",\"shuffle\":3}", NULL) == ZARRC_EINVAL,
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"blosc\",\"shuffle\":3}", NULL) == ZARRC_EINVAL,
           "shuffle 3");
-    CHECK(make_codec(&c, 3, "blosc", "{\"typesize\":0}", NULL) == ZARRC_EINVAL, "typesize 0");
-    CHECK(make_codec(&c, 3, "blosc", "{\"clevel\":\"5\"}", NULL) == ZARRC_EINVAL,
+    CHECK_MSG(make_codec(&c, 3, "blosc", "{\"typesize\":0}", NULL) == ZARRC_EINVAL, "typesize 0");
+    CHECK_MSG(make_codec(&c, 3, "blosc", "{\"clevel\":\"5\"}", NULL) == ZARRC_EINVAL,
           "clevel as a string");
 
     /* Corrupt headers. */
-    CHECK(make_codec(&c, 3, "blosc", NULL, "<f4") == ZARRC_OK, "blosc");
-    CHECK(zarrc__codec_encode(&c, data, 4096, &e) == ZARRC_OK, "encode");
+    CHECK_MSG(make_codec(&c, 3, "blosc", NULL, "<f4") == ZARRC_OK, "blosc");
+    CHECK_MSG(zarrc__codec_encode(&c, data, 4096, &e) == ZARRC_OK, "encode");
     uint8_t *m = malloc(e.size);
     memcpy(m, e.data, e.size);
     m[4] ^= 0x10; /* nbytes */
-    CHECK(zarrc__codec_decode(&c, m, e.size, 4096, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 4096, &d) == ZARRC_ECORRUPT,
           "nbytes differing from the expected size");
     memcpy(m, e.data, e.size);
     m[0] = 7; /* version */
-    CHECK(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "bad version");
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "bad version");
     memcpy(m, e.data, e.size);
     m[12] = 0xff; /* cbytes beyond the input */
-    CHECK(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "cbytes too large");
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "cbytes too large");
     memcpy(m, e.data, e.size);
     m[7] = 0x7f; /* nbytes ~2 GiB in a small buffer: refused before allocating */
-    CHECK(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "huge nbytes");
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "huge nbytes");
     free(m);
     corruptions(&c, data, 4096, 300, true, "blosc lz4");
     zarrc__codec_fini(&c);
@@ -569,20 +550,20 @@ static void test_deflate(void)
     for (int level = -1; level <= 9; level++) {
         snprintf(cfg, sizeof cfg, "{\"level\":%d}", level);
         snprintf(label, sizeof label, "gzip level %d", level);
-        CHECK(make_codec(&c, 3, "gzip", cfg, NULL) == ZARRC_OK, "%s", label);
+        CHECK_MSG(make_codec(&c, 3, "gzip", cfg, NULL) == ZARRC_OK, "%s", label);
         sizes_roundtrip(&c, label);
         zarrc__codec_fini(&c);
         snprintf(label, sizeof label, "zlib level %d", level);
-        CHECK(make_codec(&c, 3, "numcodecs.zlib", cfg, NULL) == ZARRC_OK, "%s", label);
+        CHECK_MSG(make_codec(&c, 3, "numcodecs.zlib", cfg, NULL) == ZARRC_OK, "%s", label);
         sizes_roundtrip(&c, label);
         zarrc__codec_fini(&c);
     }
 
     /* gzip: RFC 1952 member with CRC-32 and ISIZE trailer. */
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"gzip\",\"level\":1}", NULL) == ZARRC_OK, "gzip");
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"gzip\",\"level\":1}", NULL) == ZARRC_OK, "gzip");
     check_json(&c, 2, "{\"id\":\"gzip\",\"level\":1}");
     check_json(&c, 3, "{\"name\":\"gzip\",\"configuration\":{\"level\":1}}");
-    CHECK(zarrc__codec_encode(&c, data, 30000, &e) == ZARRC_OK && e.size > 18 &&
+    CHECK_MSG(zarrc__codec_encode(&c, data, 30000, &e) == ZARRC_OK && e.size > 18 &&
               e.data[0] == 0x1f && e.data[1] == 0x8b && e.data[2] == 8 &&
               le32(e.data + e.size - 8) == (uint32_t)crc32(0, data, 30000) &&
               le32(e.data + e.size - 4) == 30000, "gzip header 1f 8b 08 and CRC/ISIZE trailer");
@@ -597,13 +578,13 @@ static void test_deflate(void)
         zs.next_out = out;
         zs.avail_out = 30000;
         int zr = inflate(&zs, Z_FINISH);
-        CHECK(zr == Z_STREAM_END && zs.total_out == 30000 && !memcmp(out, data, 30000),
+        CHECK_MSG(zr == Z_STREAM_END && zs.total_out == 30000 && !memcmp(out, data, 30000),
               "gzip output readable by zlib gzip mode");
         inflateEnd(&zs);
         free(out);
     }
     /* Two members concatenated, plus trailing zero padding. */
-    CHECK(zarrc__codec_encode(&c, data + 1000, 5000, &e2) == ZARRC_OK, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, data + 1000, 5000, &e2) == ZARRC_OK, "encode");
     size_t cat_n = e.size + e2.size + 8;
     uint8_t *cat = calloc(cat_n, 1);
     memcpy(cat, e.data, e.size);
@@ -611,16 +592,16 @@ static void test_deflate(void)
     uint8_t *want = malloc(35000);
     memcpy(want, data, 30000);
     memcpy(want + 30000, data + 1000, 5000);
-    CHECK(zarrc__codec_decode(&c, cat, e.size + e2.size, 35000, &d) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 35000, &d) == ZARRC_OK &&
               d.size == 35000 && !memcmp(d.data, want, 35000), "two gzip members (known size)");
-    CHECK(zarrc__codec_decode(&c, cat, cat_n, 0, &d) == ZARRC_OK && d.size == 35000 &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 0, &d) == ZARRC_OK && d.size == 35000 &&
               !memcmp(d.data, want, 35000), "two gzip members + padding (unknown size)");
-    CHECK(zarrc__codec_decode(&c, cat, cat_n, 35000, &d) == ZARRC_OK && d.size == 35000,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 35000, &d) == ZARRC_OK && d.size == 35000,
           "two gzip members + padding (known size)");
     cat[cat_n - 3] = 0x55;
-    CHECK(zarrc__codec_decode(&c, cat, cat_n, 35000, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 35000, &d) == ZARRC_ECORRUPT,
           "garbage after the last member (known size)");
-    CHECK(zarrc__codec_decode(&c, cat, cat_n, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 0, &d) == ZARRC_ECORRUPT,
           "garbage after the last member (unknown size)");
     free(cat);
     free(want);
@@ -640,9 +621,9 @@ static void test_deflate(void)
         memcpy(p, comment, strlen(comment) + 1);
         p += strlen(comment) + 1;
         memcpy(p, e.data + 10, e.size - 10);
-        CHECK(zarrc__codec_decode(&c, g, n, 30000, &d) == ZARRC_OK && d.size == 30000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, g, n, 30000, &d) == ZARRC_OK && d.size == 30000 &&
                   !memcmp(d.data, data, 30000), "gzip with FEXTRA/FNAME/FCOMMENT (known)");
-        CHECK(zarrc__codec_decode(&c, g, n, 0, &d) == ZARRC_OK && d.size == 30000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, g, n, 0, &d) == ZARRC_OK && d.size == 30000 &&
                   !memcmp(d.data, data, 30000), "gzip with FEXTRA/FNAME/FCOMMENT (unknown)");
         free(g);
     }
@@ -651,9 +632,9 @@ static void test_deflate(void)
         uLongf zn = compressBound(30000);
         uint8_t *z = malloc(zn);
         compress2(z, &zn, data, 30000, 6);
-        CHECK(zarrc__codec_decode(&c, z, zn, 30000, &d) == ZARRC_OK && d.size == 30000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, z, zn, 30000, &d) == ZARRC_OK && d.size == 30000 &&
                   !memcmp(d.data, data, 30000), "zlib stream through gzip (known)");
-        CHECK(zarrc__codec_decode(&c, z, zn, 0, &d) == ZARRC_OK && d.size == 30000,
+        CHECK_MSG(zarrc__codec_decode(&c, z, zn, 0, &d) == ZARRC_OK && d.size == 30000,
               "zlib stream through gzip (unknown)");
         free(z);
     }
@@ -661,14 +642,14 @@ static void test_deflate(void)
     memcpy(e2.data, e.data, e.size);
     e2.size = e.size;
     e2.data[e.size - 8] ^= 1;
-    CHECK(zarrc__codec_decode(&c, e2.data, e2.size, 30000, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, e2.data, e2.size, 30000, &d) == ZARRC_ECORRUPT,
           "gzip CRC mismatch (known)");
-    CHECK(zarrc__codec_decode(&c, e2.data, e2.size, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, e2.data, e2.size, 0, &d) == ZARRC_ECORRUPT,
           "gzip CRC mismatch (unknown)");
     corruptions(&c, data, 30000, 200, true, "gzip");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 3, "gzip", "{\"level\":10}", NULL) == ZARRC_EINVAL, "gzip level 10");
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"gzip\",\"level\":-1}", NULL) == ZARRC_OK, "gzip -1");
+    CHECK_MSG(make_codec(&c, 3, "gzip", "{\"level\":10}", NULL) == ZARRC_EINVAL, "gzip level 10");
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"gzip\",\"level\":-1}", NULL) == ZARRC_OK, "gzip -1");
     check_json(&c, 2, "{\"id\":\"gzip\",\"level\":-1}");
     check_json(&c, 3, "{\"name\":\"gzip\",\"configuration\":{\"level\":6}}");
     zarrc__codec_fini(&c);
@@ -677,17 +658,17 @@ static void test_deflate(void)
     static const uint8_t flg[10] = {0x01, 0x01, 0x5e, 0x5e, 0x5e, 0x5e, 0x9c, 0xda, 0xda, 0xda};
     for (int level = 0; level <= 9; level++) {
         snprintf(cfg, sizeof cfg, "{\"id\":\"zlib\",\"level\":%d}", level);
-        CHECK(make_codec(&c, 2, NULL, cfg, NULL) == ZARRC_OK, "zlib");
+        CHECK_MSG(make_codec(&c, 2, NULL, cfg, NULL) == ZARRC_OK, "zlib");
         uint32_t a = (uint32_t)adler32(1, data, 30000);
         /* FLEVEL is only a hint: libdeflate reports level 7 as "default" (9c). */
-        CHECK(zarrc__codec_encode(&c, data, 30000, &e) == ZARRC_OK && e.data[0] == 0x78 &&
+        CHECK_MSG(zarrc__codec_encode(&c, data, 30000, &e) == ZARRC_OK && e.data[0] == 0x78 &&
                   (e.data[1] == flg[level] || level == 7) &&
                   ((e.data[0] << 8) | e.data[1]) % 31 == 0 &&
                   e.data[e.size - 4] == (uint8_t)(a >> 24) && e.data[e.size - 1] == (uint8_t)a,
               "zlib level %d header 78 %02x and Adler-32 trailer", level, flg[level]);
         uLongf un = 30000;
         uint8_t *u = malloc(30000);
-        CHECK(uncompress(u, &un, e.data, e.size) == Z_OK && un == 30000 &&
+        CHECK_MSG(uncompress(u, &un, e.data, e.size) == Z_OK && un == 30000 &&
                   !memcmp(u, data, 30000), "zlib output readable by zlib uncompress");
         free(u);
         if (level == 1) {
@@ -697,7 +678,7 @@ static void test_deflate(void)
         }
         zarrc__codec_fini(&c);
     }
-    CHECK(make_codec(&c, 3, "numcodecs.zlib", NULL, NULL) == ZARRC_OK, "zlib defaults");
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.zlib", NULL, NULL) == ZARRC_OK, "zlib defaults");
     check_json(&c, 3, "{\"name\":\"numcodecs.zlib\",\"configuration\":{\"level\":1}}");
     zarrc__codec_fini(&c);
     free(data);
@@ -720,23 +701,23 @@ static void test_zstd(void)
             snprintf(cfg, sizeof cfg, "{\"level\":%d,\"checksum\":%s}", levels[i],
                      ck ? "true" : "false");
             snprintf(label, sizeof label, "zstd %s", cfg);
-            CHECK(make_codec(&c, 3, "zstd", cfg, NULL) == ZARRC_OK, "%s", label);
+            CHECK_MSG(make_codec(&c, 3, "zstd", cfg, NULL) == ZARRC_OK, "%s", label);
             if (levels[i] > 3) /* high levels are slow: fewer sizes */
                 roundtrip(&c, data, 20000, NULL, label);
             else
                 sizes_roundtrip(&c, label);
-            CHECK(zarrc__codec_encode(&c, data, 1000, &e) == ZARRC_OK &&
+            CHECK_MSG(zarrc__codec_encode(&c, data, 1000, &e) == ZARRC_OK &&
                       !memcmp(e.data, "\x28\xb5\x2f\xfd", 4) &&
                       ((e.data[4] & 0x04) != 0) == (ck != 0),
                   "%s: frame magic and checksum flag", label);
             zarrc__codec_fini(&c);
         }
-    CHECK(make_codec(&c, 3, "zstd", "{\"level\":1,\"checksum\":true}", NULL) == ZARRC_OK, "zstd");
+    CHECK_MSG(make_codec(&c, 3, "zstd", "{\"level\":1,\"checksum\":true}", NULL) == ZARRC_OK, "zstd");
     check_json(&c, 3, "{\"name\":\"zstd\",\"configuration\":{\"level\":1,\"checksum\":true}}");
     check_json(&c, 2, "{\"id\":\"zstd\",\"level\":1,\"checksum\":true}");
     corruptions(&c, data, 50000, 200, true, "zstd checksum");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"zstd\",\"level\":0}", NULL) == ZARRC_OK, "zstd v2");
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"zstd\",\"level\":0}", NULL) == ZARRC_OK, "zstd v2");
     check_json(&c, 3, "{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}");
     check_json(&c, 2, "{\"id\":\"zstd\",\"level\":0}");
     corruptions(&c, data, 50000, 200, true, "zstd");
@@ -750,23 +731,23 @@ static void test_zstd(void)
         ZSTD_outBuffer ob = {f, cap, 0};
         ZSTD_inBuffer ib = {data, 60000, 0};
         size_t r = ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end);
-        CHECK(r == 0 && ZSTD_getFrameContentSize(f, ob.pos) == ZSTD_CONTENTSIZE_UNKNOWN,
+        CHECK_MSG(r == 0 && ZSTD_getFrameContentSize(f, ob.pos) == ZSTD_CONTENTSIZE_UNKNOWN,
               "made a frame without content size");
         size_t first = ob.pos;
-        CHECK(zarrc__codec_decode(&c, f, first, 60000, &d) == ZARRC_OK && d.size == 60000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, f, first, 60000, &d) == ZARRC_OK && d.size == 60000 &&
                   !memcmp(d.data, data, 60000), "frame without content size (known)");
-        CHECK(zarrc__codec_decode(&c, f, first, 0, &d) == ZARRC_OK && d.size == 60000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, f, first, 0, &d) == ZARRC_OK && d.size == 60000 &&
                   !memcmp(d.data, data, 60000), "frame without content size (unknown)");
-        CHECK(zarrc__codec_decode(&c, f, first, 59999, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, f, first, 59999, &d) == ZARRC_ECORRUPT,
               "frame without content size, wrong expected size");
         /* Append a second frame (with content size). */
         size_t second = ZSTD_compress(f + first, cap - first, data + 60000, 40000, 3);
-        CHECK(!ZSTD_isError(second), "second frame");
-        CHECK(zarrc__codec_decode(&c, f, first + second, 100000, &d) == ZARRC_OK &&
+        CHECK_MSG(!ZSTD_isError(second), "second frame");
+        CHECK_MSG(zarrc__codec_decode(&c, f, first + second, 100000, &d) == ZARRC_OK &&
                   d.size == 100000 && !memcmp(d.data, data, 100000), "two frames (known)");
-        CHECK(zarrc__codec_decode(&c, f, first + second, 0, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, f, first + second, 0, &d) == ZARRC_OK &&
                   d.size == 100000 && !memcmp(d.data, data, 100000), "two frames (unknown)");
-        CHECK(zarrc__codec_decode(&c, f, first + second - 1, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, f, first + second - 1, 0, &d) == ZARRC_ECORRUPT,
               "two frames, truncated");
         ZSTD_freeCCtx(cc);
         free(f);
@@ -775,15 +756,15 @@ static void test_zstd(void)
     {
         uint8_t f[64];
         size_t n = ZSTD_compress(f, sizeof f, "abc", 3, 1);
-        CHECK(!ZSTD_isError(n) && ZSTD_getFrameContentSize(f, n) == 3, "small frame");
-        CHECK(zarrc__codec_decode(&c, f, n, 1u << 30, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(!ZSTD_isError(n) && ZSTD_getFrameContentSize(f, n) == 3, "small frame");
+        CHECK_MSG(zarrc__codec_decode(&c, f, n, 1u << 30, &d) == ZARRC_ECORRUPT,
               "expected size far beyond the frame content");
         d.size = 0;
     }
-    CHECK(zarrc__codec_decode(&c, (const uint8_t *)"", 0, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"", 0, 0, &d) == ZARRC_ECORRUPT,
           "empty input");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 3, "zstd", "{\"level\":1,\"checksum\":1}", NULL) == ZARRC_EINVAL,
+    CHECK_MSG(make_codec(&c, 3, "zstd", "{\"level\":1,\"checksum\":1}", NULL) == ZARRC_EINVAL,
           "checksum must be a bool");
     free(data);
     zarrc_buf_release(&e);
@@ -802,42 +783,42 @@ static void test_lz4(void)
     for (size_t i = 0; i < sizeof accel / sizeof *accel; i++) {
         snprintf(cfg, sizeof cfg, "{\"id\":\"lz4\",\"acceleration\":%d}", accel[i]);
         snprintf(label, sizeof label, "lz4 acceleration %d", accel[i]);
-        CHECK(make_codec(&c, 2, NULL, cfg, NULL) == ZARRC_OK, "%s", label);
+        CHECK_MSG(make_codec(&c, 2, NULL, cfg, NULL) == ZARRC_OK, "%s", label);
         sizes_roundtrip(&c, label);
         zarrc__codec_fini(&c);
     }
-    CHECK(make_codec(&c, 3, "numcodecs.lz4", NULL, NULL) == ZARRC_OK, "lz4 v3 defaults");
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.lz4", NULL, NULL) == ZARRC_OK, "lz4 v3 defaults");
     check_json(&c, 3, "{\"name\":\"numcodecs.lz4\",\"configuration\":{\"acceleration\":1}}");
     check_json(&c, 2, "{\"id\":\"lz4\",\"acceleration\":1}");
     /* numcodecs framing: u32le size + raw LZ4 block. */
-    CHECK(zarrc__codec_encode(&c, data, 70000, &e) == ZARRC_OK && le32(e.data) == 70000,
+    CHECK_MSG(zarrc__codec_encode(&c, data, 70000, &e) == ZARRC_OK && le32(e.data) == 70000,
           "lz4 size prefix");
     {
         uint8_t *out = malloc(70000);
         int got = LZ4_decompress_safe((const char *)e.data + 4, (char *)out, (int)e.size - 4,
                                       70000);
-        CHECK(got == 70000 && !memcmp(out, data, 70000), "payload is a raw LZ4 block");
+        CHECK_MSG(got == 70000 && !memcmp(out, data, 70000), "payload is a raw LZ4 block");
         free(out);
         /* And a block made by liblz4 directly decodes through the codec. */
         int bound = LZ4_compressBound(5000);
         uint8_t *blk = malloc(4 + (size_t)bound);
         int n = LZ4_compress_default((const char *)data, (char *)blk + 4, 5000, bound);
         blk[0] = 0x88, blk[1] = 0x13, blk[2] = 0, blk[3] = 0;
-        CHECK(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_OK && d.size == 5000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_OK && d.size == 5000 &&
                   !memcmp(d.data, data, 5000), "liblz4 block with numcodecs framing decodes");
         blk[0] = 0x89; /* claims 5001 bytes */
-        CHECK(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_ECORRUPT,
               "size prefix one too large");
         blk[0] = 0x88;
         blk[3] = 0x40; /* 1 GiB from a few bytes: impossible ratio, refused before allocating */
-        CHECK(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_ECORRUPT,
               "implausible size prefix");
         free(blk);
     }
     /* Empty input encodes as size 0 + an empty block and decodes back. */
-    CHECK(zarrc__codec_encode(&c, data, 0, &e) == ZARRC_OK && e.size == 5 && le32(e.data) == 0,
+    CHECK_MSG(zarrc__codec_encode(&c, data, 0, &e) == ZARRC_OK && e.size == 5 && le32(e.data) == 0,
           "lz4 empty");
-    CHECK(zarrc__codec_decode(&c, e.data, 3, 0, &d) == ZARRC_ECORRUPT, "lz4 3 bytes");
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, 3, 0, &d) == ZARRC_ECORRUPT, "lz4 3 bytes");
     corruptions(&c, data, 20000, 300, true, "lz4");
     zarrc__codec_fini(&c);
     free(data);
@@ -856,42 +837,42 @@ static void test_bz2(void)
         char cfg[64], label[32];
         snprintf(cfg, sizeof cfg, "{\"level\":%d}", level);
         snprintf(label, sizeof label, "bz2 level %d", level);
-        CHECK(make_codec(&c, 3, "numcodecs.bz2", cfg, NULL) == ZARRC_OK, "%s", label);
+        CHECK_MSG(make_codec(&c, 3, "numcodecs.bz2", cfg, NULL) == ZARRC_OK, "%s", label);
         sizes_roundtrip(&c, label);
-        CHECK(zarrc__codec_encode(&c, data, 1000, &e) == ZARRC_OK && !memcmp(e.data, "BZh", 3) &&
+        CHECK_MSG(zarrc__codec_encode(&c, data, 1000, &e) == ZARRC_OK && !memcmp(e.data, "BZh", 3) &&
                   e.data[3] == '0' + level, "bz2 magic BZh%d", level);
         zarrc__codec_fini(&c);
     }
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"bz2\",\"level\":1}", NULL) == ZARRC_OK, "bz2");
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"bz2\",\"level\":1}", NULL) == ZARRC_OK, "bz2");
     check_json(&c, 2, "{\"id\":\"bz2\",\"level\":1}");
     check_json(&c, 3, "{\"name\":\"numcodecs.bz2\",\"configuration\":{\"level\":1}}");
     /* Concatenated streams. */
-    CHECK(zarrc__codec_encode(&c, data, 70000, &e) == ZARRC_OK, "encode");
-    CHECK(zarrc__codec_encode(&c, data + 70000, 50000, &e2) == ZARRC_OK, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, data, 70000, &e) == ZARRC_OK, "encode");
+    CHECK_MSG(zarrc__codec_encode(&c, data + 70000, 50000, &e2) == ZARRC_OK, "encode");
     uint8_t *cat = malloc(e.size + e2.size);
     memcpy(cat, e.data, e.size);
     memcpy(cat + e.size, e2.data, e2.size);
-    CHECK(zarrc__codec_decode(&c, cat, e.size + e2.size, 120000, &d) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 120000, &d) == ZARRC_OK &&
               d.size == 120000 && !memcmp(d.data, data, 120000), "two bz2 streams (known)");
-    CHECK(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, &d) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, &d) == ZARRC_OK &&
               d.size == 120000 && !memcmp(d.data, data, 120000), "two bz2 streams (unknown)");
-    CHECK(zarrc__codec_decode(&c, cat, e.size + 3, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + 3, 0, &d) == ZARRC_ECORRUPT,
           "garbage after a bz2 stream");
-    CHECK(zarrc__codec_decode(&c, cat, e.size, 69999, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size, 69999, &d) == ZARRC_ECORRUPT,
           "bz2 more data than expected");
     /* A stream written by libbz2's one-shot API decodes too. */
     {
         unsigned int n = 200000;
         char *b = malloc(n);
-        CHECK(BZ2_bzBuffToBuffCompress(b, &n, (char *)data, 120000, 9, 0, 0) == BZ_OK, "bz2");
-        CHECK(zarrc__codec_decode(&c, (uint8_t *)b, n, 120000, &d) == ZARRC_OK &&
+        CHECK_MSG(BZ2_bzBuffToBuffCompress(b, &n, (char *)data, 120000, 9, 0, 0) == BZ_OK, "bz2");
+        CHECK_MSG(zarrc__codec_decode(&c, (uint8_t *)b, n, 120000, &d) == ZARRC_OK &&
                   d.size == 120000 && !memcmp(d.data, data, 120000), "libbz2 stream decodes");
         free(b);
     }
     free(cat);
     corruptions(&c, data, 20000, 150, true, "bz2");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 3, "numcodecs.bz2", "{\"level\":0}", NULL) == ZARRC_EINVAL, "level 0");
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.bz2", "{\"level\":0}", NULL) == ZARRC_EINVAL, "level 0");
     free(data);
     zarrc_buf_release(&e);
     zarrc_buf_release(&e2);
@@ -905,7 +886,7 @@ static void test_lzma(void)
     zarrc__codec c, auto_c;
     zarrc_buf e = ZARRC_BUF_INIT, d = ZARRC_BUF_INIT;
     uint8_t *data = make_data(60000, 1);
-    CHECK(make_codec(&auto_c, 2, NULL, "{\"id\":\"lzma\",\"format\":0,\"check\":-1,"
+    CHECK_MSG(make_codec(&auto_c, 2, NULL, "{\"id\":\"lzma\",\"format\":0,\"check\":-1,"
                      "\"preset\":null,\"filters\":null}", NULL) == ZARRC_OK, "lzma auto");
     static const char *const cfgs[] = {
         "{\"id\":\"lzma\",\"format\":1,\"check\":-1,\"preset\":null,\"filters\":null}",
@@ -928,7 +909,7 @@ static void test_lzma(void)
     };
     for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
         int rc = make_codec(&c, 2, NULL, cfgs[i], NULL);
-        CHECK(rc == ZARRC_OK, "lzma %s", cfgs[i]);
+        CHECK_MSG(rc == ZARRC_OK, "lzma %s", cfgs[i]);
         if (rc)
             continue;
         static const size_t sizes[] = {0, 1, 7, 1000, 60000};
@@ -936,13 +917,13 @@ static void test_lzma(void)
             roundtrip(&c, data, sizes[k], NULL, cfgs[i]);
         /* to_json gives back what was configured. */
         check_json(&c, 2, cfgs[i]);
-        CHECK(zarrc__codec_encode(&c, data, 5000, &e) == ZARRC_OK, "encode");
+        CHECK_MSG(zarrc__codec_encode(&c, data, 5000, &e) == ZARRC_OK, "encode");
         int fmt = strstr(cfgs[i], "\"format\":")[9] - '0';
         if (fmt == 1)
-            CHECK(!memcmp(e.data, "\xfd" "7zXZ\0", 6), "xz magic");
+            CHECK_MSG(!memcmp(e.data, "\xfd" "7zXZ\0", 6), "xz magic");
         if (fmt == 1 || fmt == 2) {
             int rc2 = zarrc__codec_decode(&auto_c, e.data, e.size, 5000, &d);
-            CHECK(rc2 == ZARRC_OK && d.size == 5000 && !memcmp(d.data, data, 5000),
+            CHECK_MSG(rc2 == ZARRC_OK && d.size == 5000 && !memcmp(d.data, data, 5000),
                   "format 0 (auto) decodes %s", cfgs[i]);
         }
         if (i == 0 || i == 5 || i == 7)
@@ -950,17 +931,17 @@ static void test_lzma(void)
         zarrc__codec_fini(&c);
     }
     /* Concatenated .xz streams. */
-    CHECK(make_codec(&c, 2, NULL, cfgs[0], NULL) == ZARRC_OK, "lzma");
+    CHECK_MSG(make_codec(&c, 2, NULL, cfgs[0], NULL) == ZARRC_OK, "lzma");
     {
         zarrc_buf e2 = ZARRC_BUF_INIT;
-        CHECK(zarrc__codec_encode(&c, data, 30000, &e) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_encode(&c, data, 30000, &e) == ZARRC_OK &&
                   zarrc__codec_encode(&c, data + 30000, 30000, &e2) == ZARRC_OK, "encode");
         uint8_t *cat = malloc(e.size + e2.size);
         memcpy(cat, e.data, e.size);
         memcpy(cat + e.size, e2.data, e2.size);
-        CHECK(zarrc__codec_decode(&c, cat, e.size + e2.size, 60000, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 60000, &d) == ZARRC_OK &&
                   d.size == 60000 && !memcmp(d.data, data, 60000), "two xz streams");
-        CHECK(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, &d) == ZARRC_OK &&
                   d.size == 60000, "two xz streams (unknown size)");
         free(cat);
         zarrc_buf_release(&e2);
@@ -968,12 +949,12 @@ static void test_lzma(void)
     check_json(&c, 3, "{\"name\":\"numcodecs.lzma\",\"configuration\":{\"format\":1,"
                       "\"check\":-1,\"preset\":null,\"filters\":null}}");
     zarrc__codec_fini(&c);
-    CHECK(make_codec(&c, 3, "numcodecs.lzma", NULL, NULL) == ZARRC_OK, "lzma v3 defaults");
+    CHECK_MSG(make_codec(&c, 3, "numcodecs.lzma", NULL, NULL) == ZARRC_OK, "lzma v3 defaults");
     check_json(&c, 2, "{\"id\":\"lzma\",\"format\":1,\"check\":-1,\"preset\":null,"
                       "\"filters\":null}");
     zarrc__codec_fini(&c);
     /* The auto codec cannot encode. */
-    CHECK(zarrc__codec_encode(&auto_c, data, 10, &e) == ZARRC_EINVAL, "format 0 encode");
+    CHECK_MSG(zarrc__codec_encode(&auto_c, data, 10, &e) == ZARRC_EINVAL, "format 0 encode");
     zarrc__codec_fini(&auto_c);
     /* Invalid configurations. */
     static const char *const bad[] = {
@@ -991,8 +972,8 @@ static void test_lzma(void)
         "{\"id\":\"lzma\",\"format\":3,\"filters\":[]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        CHECK(make_codec(&c, 2, NULL, bad[i], NULL) == ZARRC_EINVAL, "invalid lzma %s", bad[i]);
-    CHECK(make_codec(&c, 2, NULL, "{\"id\":\"lzma\",\"format\":3,\"filters\":[{\"id\":99}]}",
+        CHECK_MSG(make_codec(&c, 2, NULL, bad[i], NULL) == ZARRC_EINVAL, "invalid lzma %s", bad[i]);
+    CHECK_MSG(make_codec(&c, 2, NULL, "{\"id\":\"lzma\",\"format\":3,\"filters\":[{\"id\":99}]}",
                      NULL) == ZARRC_EUNSUPPORTED, "unknown lzma filter id");
     free(data);
     zarrc_buf_release(&e);
@@ -1025,22 +1006,22 @@ static void test_registry(void)
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const zarrc_codec_type *a = zarrc__codec_find_v3(names[i].v3);
         const zarrc_codec_type *b = zarrc__codec_find_v2(names[i].v2);
-        CHECK(a && a == b && !strcmp(a->name, names[i].canonical) &&
+        CHECK_MSG(a && a == b && !strcmp(a->name, names[i].canonical) &&
                   a->kind == ZARRC_CODEC_BYTES_TO_BYTES,
               "lookup %s / %s", names[i].v3, names[i].v2);
         /* Default configuration; empty input given as NULL encodes and decodes back; an empty
          * encoded input is corrupt. */
         zarrc__codec c;
         zarrc_buf e = ZARRC_BUF_INIT, d = ZARRC_BUF_INIT;
-        CHECK(make_codec(&c, 3, names[i].v3, NULL, "<i4") == ZARRC_OK, "%s defaults",
+        CHECK_MSG(make_codec(&c, 3, names[i].v3, NULL, "<i4") == ZARRC_OK, "%s defaults",
               names[i].v3);
-        CHECK(zarrc__codec_encode(&c, NULL, 0, &e) == ZARRC_OK && e.size > 0,
+        CHECK_MSG(zarrc__codec_encode(&c, NULL, 0, &e) == ZARRC_OK && e.size > 0,
               "%s: encode NULL/0", names[i].v3);
-        CHECK(zarrc__codec_decode(&c, e.data, e.size, 0, &d) == ZARRC_OK && d.size == 0,
+        CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 0, &d) == ZARRC_OK && d.size == 0,
               "%s: decode empty", names[i].v3);
-        CHECK(zarrc__codec_decode(&c, NULL, 0, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, NULL, 0, 0, &d) == ZARRC_ECORRUPT,
               "%s: decode NULL/0 (unknown size)", names[i].v3);
-        CHECK(zarrc__codec_decode(&c, NULL, 0, 16, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, NULL, 0, 16, &d) == ZARRC_ECORRUPT,
               "%s: decode NULL/0 (known size)", names[i].v3);
         zarrc__codec_fini(&c);
         zarrc_buf_release(&e);
@@ -1081,7 +1062,7 @@ static void test_threads(void)
     uint8_t *data = make_data(40000, 1);
     for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
         zarrc__codec c;
-        CHECK(make_codec(&c, 2, NULL, cfgs[k], "<i4") == ZARRC_OK, "%s", cfgs[k]);
+        CHECK_MSG(make_codec(&c, 2, NULL, cfgs[k], "<i4") == ZARRC_OK, "%s", cfgs[k]);
         pthread_t th[4];
         thread_arg args[4];
         for (int i = 0; i < 4; i++) {
@@ -1093,7 +1074,7 @@ static void test_threads(void)
             pthread_join(th[i], NULL);
             bad += args[i].bad;
         }
-        CHECK(bad == 0, "%s from 4 threads: %d failures", cfgs[k], bad);
+        CHECK_MSG(bad == 0, "%s from 4 threads: %d failures", cfgs[k], bad);
         zarrc__codec_fini(&c);
     }
     free(data);
@@ -1111,6 +1092,5 @@ int main(void)
     test_bz2();
     test_lzma();
     test_threads();
-    printf("codecs_bytes: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report("unit.codecs_bytes");
 }
