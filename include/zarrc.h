@@ -109,6 +109,9 @@ typedef struct zarrc_store zarrc_store;
 /** Flags for zarrc_store_open. */
 #define ZARRC_STORE_READONLY 0x1u /**< refuse every modification with ZARRC_EREADONLY */
 #define ZARRC_STORE_CREATE 0x2u   /**< create the root directory if missing (filesystem) */
+#define ZARRC_STORE_DURABLE 0x4u  /**< every write (chunks too) is durable when its call returns:
+                                       on the filesystem the file and its directory are fsynced.
+                                       Metadata documents are always written durably. */
 
 /** Open a store by URL: a plain path or `file://PATH` (directory store), or `memory://` (a
  *  new, empty in-memory store). The handle is thread-safe.
@@ -131,6 +134,18 @@ ZARRC_API int zarrc_store_get_range(void **data, size_t *size, zarrc_store *stor
 
 /** Store `size` bytes under `key`, atomically replacing any old value. */
 ZARRC_API int zarrc_store_set(zarrc_store *store, const char *key, const void *data, size_t size);
+
+/** Make every value written through this handle so far durable (survives a power loss): on
+ *  the filesystem this is syncfs(2) of the store's file system. Without ZARRC_STORE_DURABLE,
+ *  chunk data becomes durable at the latest on this call; a crash of the process alone never
+ *  loses a completed write. Stores without the notion (memory) return ZARRC_OK. */
+ZARRC_API int zarrc_store_flush(zarrc_store *store);
+
+/** The version token of `key`: an opaque text (at most ZARRC_STORE_VERSION_MAX - 1 = 127
+ *  characters) that changes whenever the key's value is replaced, written to `version` (of
+ *  `size` bytes, 128 suffice). ZARRC_ENOTFOUND if the key is missing, ZARRC_EUNSUPPORTED if the
+ *  store has no version tokens, ZARRC_EINVAL if `size` is too small. */
+ZARRC_API int zarrc_store_version(char *version, size_t size, zarrc_store *store, const char *key);
 
 /** Remove `key`. ZARRC_ENOTFOUND if it did not exist. */
 ZARRC_API int zarrc_store_erase(zarrc_store *store, const char *key);

@@ -218,6 +218,18 @@ ZARRC_API int zarrc_codec_register(const zarrc_codec_type *type);
 /** Conditions for set_if. */
 #define ZARRC_SET_IF_ABSENT 0x1u
 
+/** Bytes a version token may take, including its terminating NUL. A version token is an opaque
+ *  text that changes whenever a key's value is replaced (a file's identity and modification time,
+ *  an object's ETag, a generation counter). */
+#define ZARRC_STORE_VERSION_MAX 128
+
+/** Flags of zarrc_store_type.put. */
+#define ZARRC_PUT_IF_ABSENT 0x1u /**< store only if the key does not exist (else ZARRC_EEXISTS) */
+#define ZARRC_PUT_IF_MATCH 0x2u  /**< store only if the key's version equals `if_version` (else
+                                      ZARRC_ECONFLICT; a missing key does not match) */
+#define ZARRC_PUT_DURABLE 0x4u   /**< the value (and its name) survive a power loss once the call
+                                      returns (fsync of the file and its directory) */
+
 /** One request of a batch get: key and range as for get; results go to out / status. */
 typedef struct zarrc_get_request {
     const char *key;
@@ -245,9 +257,29 @@ typedef struct zarrc_store_type {
     int (*list)(void *state, const char *prefix, zarrc_list_cb cb, void *ctx);
     int (*list_dir)(void *state, const char *prefix, zarrc_list_cb cb, void *ctx);
     int (*size)(void *state, const char *key, uint64_t *size);
+
+    /* ---- version 2 members: all optional (NULL); a version-1 struct ends above ---- */
+
+    /** Store a value with conditions and durability (ZARRC_PUT_* flags). When present the
+     *  library uses it instead of set / set_if. ZARRC_EEXISTS (IF_ABSENT) or ZARRC_ECONFLICT
+     *  (IF_MATCH) when the condition does not hold; then nothing is stored. */
+    int (*put)(void *state, const char *key, const void *data, size_t size, unsigned flags,
+               const char *if_version);
+    /** Read the whole value and its version token (into version[ZARRC_STORE_VERSION_MAX]) as
+     *  one consistent snapshot. ZARRC_ENOTFOUND if missing. */
+    int (*get_versioned)(void *state, const char *key, zarrc_buf *out, char *version);
+    /** The version token of a key without reading its value (ZARRC_ENOTFOUND if missing). */
+    int (*version_of)(void *state, const char *key, char *version);
+    /** Take an exclusive lock on `key` that excludes other holders of the same key's lock in
+     *  this and other processes (blocking); *lock receives what unlock needs. Keys may share a
+     *  lock (striping): hold one lock at a time. */
+    int (*lock)(void *state, const char *key, void **lock);
+    void (*unlock)(void *state, void *lock);
+    /** Make everything stored so far through this handle durable (e.g. syncfs). */
+    int (*flush)(void *state);
 } zarrc_store_type;
 
-#define ZARRC_STORE_TYPE_VERSION 1
+#define ZARRC_STORE_TYPE_VERSION 2
 
 /** Register a store type for its URL scheme. Thread-safe. */
 ZARRC_API int zarrc_store_register(const zarrc_store_type *type);

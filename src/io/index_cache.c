@@ -1,15 +1,20 @@
 /*
  * index_cache.c — per-array cache of decoded shard indexes, bounded in bytes, least recently
- * used entries evicted first. Entries are copied in and out, so callers never hold pointers
+ * used entries evicted first. Each entry remembers the shard's version token (from the store)
+ * at the time its index was read and is used only while the shard still has that version, so
+ * another writer's replacement of a shard is never answered from the cache. Stores without
+ * version tokens get no caching across calls. Entries are copied in and out, so callers never hold pointers
  * into the cache.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "io.h"
 
 typedef struct centry {
     char *key;
+    char version[ZARRC_STORE_VERSION_MAX]; /* the shard's version when its index was read */
     uint64_t *entries;
     size_t n; /* uint64 values */
     struct centry *prev, *next; /* LRU list: head = most recent */
@@ -93,13 +98,14 @@ static centry *find(zarrc__index_cache *c, const char *key)
     return NULL;
 }
 
-bool zarrc__index_cache_get(zarrc__index_cache *c, const char *key, uint64_t *entries, size_t n)
+bool zarrc__index_cache_get(zarrc__index_cache *c, const char *key, const char *version, uint64_t *entries,
+                            size_t n)
 {
-    if (!c)
+    if (!c || !version)
         return false;
     pthread_mutex_lock(&c->lock);
     centry *e = find(c, key);
-    bool hit = e && e->n == n;
+    bool hit = e && e->n == n && !strcmp(e->version, version);
     if (hit) {
         memcpy(entries, e->entries, n * 8);
         unlink_entry(c, e);
@@ -109,9 +115,10 @@ bool zarrc__index_cache_get(zarrc__index_cache *c, const char *key, uint64_t *en
     return hit;
 }
 
-void zarrc__index_cache_put(zarrc__index_cache *c, const char *key, const uint64_t *entries, size_t n)
+void zarrc__index_cache_put(zarrc__index_cache *c, const char *key, const char *version, const uint64_t *entries,
+                            size_t n)
 {
-    if (!c || n * 8 > c->max_bytes)
+    if (!c || !version || n * 8 > c->max_bytes)
         return;
     centry *e = calloc(1, sizeof *e);
     if (!e || !(e->key = strdup(key)) || !(e->entries = malloc(n * 8))) {
@@ -122,6 +129,7 @@ void zarrc__index_cache_put(zarrc__index_cache *c, const char *key, const uint64
     }
     memcpy(e->entries, entries, n * 8);
     e->n = n;
+    snprintf(e->version, sizeof e->version, "%s", version);
     pthread_mutex_lock(&c->lock);
     centry *old = find(c, key);
     if (old) {

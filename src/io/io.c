@@ -114,7 +114,7 @@ static int chunk_put(const io_job *j, size_t i, const char *key, const uint8_t *
         sl->out.size = 0;
         return zarrc__buf_append(&sl->out, data, n);
     }
-    return zarrc__store_set(j->a->store, key, data, n);
+    return zarrc__store_set_locked(j->a->store, key, data, n);
 }
 
 /* Erase (or, batched, queue erasing) a chunk; a missing chunk is fine. */
@@ -124,7 +124,7 @@ static int chunk_erase(const io_job *j, size_t i, const char *key)
         j->batch->slots[i - j->batch->first].op = OP_ERASE;
         return ZARRC_OK;
     }
-    int rc = zarrc__store_erase(j->a->store, key);
+    int rc = zarrc__store_erase_locked(j->a->store, key);
     return rc == ZARRC_ENOTFOUND ? ZARRC_OK : rc;
 }
 
@@ -282,6 +282,44 @@ static void write_geometry(const io_job *j, const zarrc__run **runs, wgeom *g)
     }
 }
 
+static slot *slot_of(const io_job *j, size_t i) { return &j->batch->slots[i - j->batch->first]; }
+
+/* A partly written chunk: its old value (or the fill value) with the caller's elements merged
+ * in, encoded into `out` — or erased when it ends up all fill. Runs once per update attempt. */
+typedef struct merge_ctx {
+    const io_job *j;
+    const wgeom *g;
+    thread_bufs *b;
+    zarrc_buf keep; /* vlen: bytes the old chunk's vrefs point into */
+    size_t nelem;
+} merge_ctx;
+
+static int merge_chunk(void *ctx, const zarrc_buf *old, zarrc_buf *out, int can_erase, zarrc__update_action *act)
+{
+    merge_ctx *mc = ctx;
+    const io_job *j = mc->j;
+    const zarrc__pipeline *p = j->a->pipeline;
+    thread_bufs *b = mc->b;
+    int rc = ZARRC_OK;
+    zarrc_buf_release(&mc->keep);
+    if (old)
+        rc = zarrc__pipeline_decode(p, old->data, old->size, &b->scratch, &b->chunk, &mc->keep);
+    else
+        zarrc__fill_contiguous(b->chunk.data, mc->nelem, fill_of(j), j->es);
+    if (rc)
+        return rc;
+    zarrc__copy_box(b->chunk.data + mc->g->dst_off, mc->g->dstride, j->data + mc->g->src_off, j->dstride, mc->g->n,
+                    j->plan.ndim, j->es);
+    if (!j->a->write_empty && all_fill(j, b->chunk.data, mc->nelem) && (can_erase || !old)) {
+        *act = old ? ZARRC_UPDATE_ERASE : ZARRC_UPDATE_NONE;
+        return ZARRC_OK;
+    }
+    *act = ZARRC_UPDATE_SET;
+    if (p->passthrough)
+        return zarrc__buf_append(out, b->chunk.data, j->chunk_bytes);
+    return zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, out);
+}
+
 static int write_task(void *ctx, size_t i)
 {
     io_job *j = ctx;
@@ -312,31 +350,37 @@ static int write_task(void *ctx, size_t i)
     }
     if ((rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes)))
         return rc;
-    zarrc_buf keep = ZARRC_BUF_INIT; /* vlen: bytes the old chunk's vrefs point into */
-    if (!g.covers) {
-        const zarrc_buf *old;
-        rc = chunk_get(j, i, key, &b->raw, &old);
-        if (rc == ZARRC_OK) {
-            rc = zarrc__pipeline_decode(p, old->data, old->size, &b->scratch, &b->chunk, &keep);
-            if (rc) {
-                zarrc_buf_release(&keep);
-                return chunk_error(j, key, rc);
-            }
-        } else if (rc == ZARRC_ENOTFOUND)
-            zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
-        else
-            return rc;
-    } else if (g.padded)
+    if (g.covers) {
+        /* Every in-bounds element is written: no need to read the old value. */
         zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
-    zarrc__copy_box(b->chunk.data + g.dst_off, g.dstride, j->data + g.src_off, j->dstride, g.n, nd, j->es);
-
-    if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem))
-        rc = chunk_erase(j, i, key);
-    else if (p->passthrough)
-        rc = chunk_put(j, i, key, b->chunk.data, j->chunk_bytes);
-    else if ((rc = zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc)) == ZARRC_OK)
-        rc = chunk_put(j, i, key, b->enc.data, b->enc.size);
-    zarrc_buf_release(&keep);
+        zarrc__copy_box(b->chunk.data + g.dst_off, g.dstride, j->data + g.src_off, j->dstride, g.n, nd, j->es);
+        if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem))
+            rc = chunk_erase(j, i, key);
+        else if (p->passthrough)
+            rc = chunk_put(j, i, key, b->chunk.data, j->chunk_bytes);
+        else if ((rc = zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc)) == ZARRC_OK)
+            rc = chunk_put(j, i, key, b->enc.data, b->enc.size);
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+    }
+    /* A read-modify-write: atomic against other writers of this chunk (the store's update). */
+    merge_ctx mc = {j, &g, b, ZARRC_BUF_INIT, nelem};
+    if (!j->batch || !slot_of(j, i)->fetch)
+        rc = zarrc__store_update(j->a->store, key, 0, merge_chunk, &mc);
+    else {
+        /* Batched without concurrency control: the old value was prefetched. */
+        const zarrc_buf *old;
+        zarrc__update_action act = ZARRC_UPDATE_NONE;
+        zarrc_buf out = ZARRC_BUF_INIT;
+        rc = chunk_get(j, i, key, &b->raw, &old);
+        if (rc == ZARRC_OK || rc == ZARRC_ENOTFOUND)
+            rc = merge_chunk(&mc, rc == ZARRC_OK ? old : NULL, &out, 1, &act);
+        if (rc == ZARRC_OK && act == ZARRC_UPDATE_SET)
+            rc = chunk_put(j, i, key, out.data, out.size);
+        else if (rc == ZARRC_OK && act == ZARRC_UPDATE_ERASE)
+            rc = chunk_erase(j, i, key);
+        zarrc_buf_release(&out);
+    }
+    zarrc_buf_release(&mc.keep);
     return rc ? chunk_error(j, key, rc) : ZARRC_OK;
 }
 
@@ -365,8 +409,8 @@ static int batch_store(void *ctx, size_t k)
     slot *sl = &j->batch->slots[k];
     int rc = ZARRC_OK;
     if (sl->op == OP_SET)
-        rc = zarrc__store_set(j->a->store, sl->key, sl->out.data, sl->out.size);
-    else if (sl->op == OP_ERASE && (rc = zarrc__store_erase(j->a->store, sl->key)) == ZARRC_ENOTFOUND)
+        rc = zarrc__store_set_locked(j->a->store, sl->key, sl->out.data, sl->out.size);
+    else if (sl->op == OP_ERASE && (rc = zarrc__store_erase_locked(j->a->store, sl->key)) == ZARRC_ENOTFOUND)
         rc = ZARRC_OK;
     return rc ? chunk_error(j, sl->key, rc) : ZARRC_OK;
 }
@@ -383,6 +427,7 @@ static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
     if (!bt.slots)
         return ZARRC_ENOMEM;
     j->batch = &bt;
+    bool safe = zarrc__store_safety_of(j->a->store) != ZARRC_SAFETY_NONE;
     int rc = ZARRC_OK;
     for (bt.first = 0; bt.first < j->plan.ntasks && rc == ZARRC_OK; bt.first += bt.n) {
         bt.n = j->plan.ntasks - bt.first < k_max ? j->plan.ntasks - bt.first : k_max;
@@ -396,7 +441,9 @@ static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
             if (writing) {
                 wgeom g;
                 write_geometry(j, runs, &g);
-                sl->fetch = !g.covers; /* only partly written chunks need their old value */
+                /* Only partly written chunks need their old value; with concurrency control
+                 * the task reads and writes it itself, under the store's update. */
+                sl->fetch = !g.covers && !safe;
             }
         }
         rc = zarrc__io_run(bt.n, batch_fetch, j);

@@ -15,8 +15,12 @@ typedef struct zarrc__index_cache zarrc__index_cache;
 ZARRC_HIDDEN zarrc__index_cache *zarrc__index_cache_new(size_t max_bytes);
 ZARRC_HIDDEN void zarrc__index_cache_free(zarrc__index_cache *c);
 /** Copy a cached index (n uint64 values) out; false if not cached. */
-ZARRC_HIDDEN bool zarrc__index_cache_get(zarrc__index_cache *c, const char *key, uint64_t *entries, size_t n);
-ZARRC_HIDDEN void zarrc__index_cache_put(zarrc__index_cache *c, const char *key, const uint64_t *entries, size_t n);
+/** A cached index, only if it was read from the shard's current `version` (NULL: never). */
+ZARRC_HIDDEN bool zarrc__index_cache_get(zarrc__index_cache *c, const char *key, const char *version,
+                                         uint64_t *entries, size_t n);
+/** Remember an index read from the shard at `version` (taken before the read; NULL: not cached). */
+ZARRC_HIDDEN void zarrc__index_cache_put(zarrc__index_cache *c, const char *key, const char *version,
+                                         const uint64_t *entries, size_t n);
 ZARRC_HIDDEN void zarrc__index_cache_drop(zarrc__index_cache *c, const char *key);
 
 /** What the engine needs to know about an array (owned by the node layer). */

@@ -42,6 +42,8 @@ typedef struct shard_rec {
     char key[KEY_MAX];
     bool missing;
     bool covered;        /* write: every in-bounds inner chunk is fully overwritten */
+    void *lock;          /* write, partly covered: the store's lock on the shard, held from
+                            fetching the old shard to storing the new one */
     uint64_t *entries;   /* decoded index, or NULL */
     zarrc_buf *bufs;     /* read: fetched ranges; write: bufs[0] = the whole old shard */
     size_t nbufs;
@@ -197,7 +199,18 @@ static int load_index(shard_job *j, shard_rec *sr)
     sr->entries = zarrc__malloc(s->n_inner * 16);
     if (!sr->entries)
         return ZARRC_ENOMEM;
-    if (zarrc__index_cache_get(j->a->index_cache, sr->key, sr->entries, s->n_inner * 2))
+    /* The shard's version, taken before its index is read: a cached index counts only while
+     * the shard is unchanged. */
+    char version[ZARRC_STORE_VERSION_MAX];
+    const char *ver = NULL;
+    if (j->a->index_cache) {
+        int vr = zarrc__store_version(j->a->store, sr->key, version);
+        if (vr == ZARRC_ENOTFOUND)
+            return vr;
+        zarrc__error_clear();
+        ver = vr == ZARRC_OK ? version : NULL;
+    }
+    if (zarrc__index_cache_get(j->a->index_cache, sr->key, ver, sr->entries, s->n_inner * 2))
         return ZARRC_OK;
     zarrc_buf ib = ZARRC_BUF_INIT;
     int rc = s->index_at_end ? zarrc__store_get(j->a->store, sr->key, -(int64_t)s->index_size, -1, &ib)
@@ -208,7 +221,7 @@ static int load_index(shard_job *j, shard_rec *sr)
     if (rc == ZARRC_OK)
         rc = zarrc__shard_index_decode(s, ib.data, ib.size, 0, sr->entries);
     if (rc == ZARRC_OK)
-        zarrc__index_cache_put(j->a->index_cache, sr->key, sr->entries, s->n_inner * 2);
+        zarrc__index_cache_put(j->a->index_cache, sr->key, ver, sr->entries, s->n_inner * 2);
     zarrc_buf_release(&ib);
     return rc;
 }
@@ -480,8 +493,17 @@ static int64_t inside(const shard_job *j, int d, int64_t chunk)
     return n < j->s->inner[d] ? n : j->s->inner[d];
 }
 
-/* Write phase 1: does the write replace the whole shard? If not, fetch the old shard. */
-static int write_fetch(void *ctx, size_t si)
+/* qsort has no context argument: the job whose shard keys are compared. Only used while
+ * sorting, from the thread that sorts (thread-local). */
+static __thread const shard_job *sort_shards;
+
+static int cmp_shard_keys(const void *x, const void *y)
+{
+    return strcmp(sort_shards->shards[*(const size_t *)x].key, sort_shards->shards[*(const size_t *)y].key);
+}
+
+/* Write phase 1a: the shard's key and whether the write replaces the whole shard. */
+static int write_classify(void *ctx, size_t si)
 {
     shard_job *j = ctx;
     const zarrc__shard_spec *s = j->s;
@@ -514,6 +536,15 @@ static int write_fetch(void *ctx, size_t si)
             sr->covered = run->offset == 0 && j->plan.step[d] == 1 && run->n == inside(j, d, run->chunk);
         }
     }
+    return ZARRC_OK;
+}
+
+/* Write phase 1b: fetch the old value of a partly covered shard (its lock is held). */
+static int write_fetch(void *ctx, size_t si)
+{
+    shard_job *j = ctx;
+    const zarrc__shard_spec *s = j->s;
+    shard_rec *sr = &j->shards[si];
     if (sr->covered)
         return ZARRC_OK;
     sr->bufs = zarrc__calloc(1, sizeof *sr->bufs);
@@ -611,7 +642,7 @@ static int write_shard(void *ctx, size_t si)
         any |= parts[li].ptr != NULL;
     }
     if (!any) {
-        rc = zarrc__store_erase(j->a->store, sr->key);
+        rc = sr->covered ? zarrc__store_erase_locked(j->a->store, sr->key) : zarrc__store_erase(j->a->store, sr->key);
         if (rc == ZARRC_ENOTFOUND)
             rc = ZARRC_OK;
         zarrc__index_cache_drop(j->a->index_cache, sr->key);
@@ -621,10 +652,17 @@ static int write_shard(void *ctx, size_t si)
     rc = b ? zarrc__shard_assemble(s, parts, &b->enc, entries) : ZARRC_ENOMEM;
     if (rc == ZARRC_OK) {
         zarrc__index_cache_drop(j->a->index_cache, sr->key);
-        rc = zarrc__store_set(j->a->store, sr->key, b->enc.data, b->enc.size);
+        rc = sr->covered ? zarrc__store_set_locked(j->a->store, sr->key, b->enc.data, b->enc.size)
+                         : zarrc__store_set(j->a->store, sr->key, b->enc.data, b->enc.size);
     }
-    if (rc == ZARRC_OK)
-        zarrc__index_cache_put(j->a->index_cache, sr->key, entries, s->n_inner * 2);
+    /* Under the lock the version read now is that of the value just stored. */
+    char version[ZARRC_STORE_VERSION_MAX];
+    if (rc == ZARRC_OK && sr->lock) {
+        if (zarrc__store_version(j->a->store, sr->key, version) == ZARRC_OK)
+            zarrc__index_cache_put(j->a->index_cache, sr->key, version, entries, s->n_inner * 2);
+        else
+            zarrc__error_clear();
+    }
 done:
     free(parts);
     free(touched);
@@ -640,11 +678,35 @@ int zarrc__io_shard_write(const zarrc__io_array *a, const zarrc__shard_spec *spe
     int rc = job_init(&j, a, spec, start, count, step, es);
     j.data = (uint8_t *)in;
     if (rc == ZARRC_OK)
+        rc = zarrc__pool_run(j.nshards, write_classify, &j);
+    /* Partly covered shards are read-modified-written: their locks are taken here, in one
+     * thread and in key order (so that writers touching the same shards cannot deadlock),
+     * and held until they are stored. */
+    size_t *order = NULL, nlocked = 0;
+    if (rc == ZARRC_OK && !(order = zarrc__malloc((j.nshards ? j.nshards : 1) * sizeof *order)))
+        rc = ZARRC_ENOMEM;
+    size_t npartial = 0;
+    for (size_t si = 0; rc == ZARRC_OK && si < j.nshards; si++)
+        if (!j.shards[si].covered)
+            order[npartial++] = si;
+    if (rc == ZARRC_OK && npartial > 1) {
+        sort_shards = &j;
+        qsort(order, npartial, sizeof *order, cmp_shard_keys);
+    }
+    for (; rc == ZARRC_OK && nlocked < npartial; nlocked++) {
+        shard_rec *sr = &j.shards[order[nlocked]];
+        if ((rc = zarrc__store_lock(a->store, sr->key, &sr->lock)))
+            rc = shard_error(&j, order[nlocked], rc);
+    }
+    if (rc == ZARRC_OK)
         rc = io_phase(&j)(j.nshards, write_fetch, &j);
     if (rc == ZARRC_OK)
         rc = zarrc__pool_run(j.plan.ntasks, write_inner, &j);
     if (rc == ZARRC_OK)
         rc = io_phase(&j)(j.nshards, write_shard, &j);
+    for (size_t k = 0; k < nlocked; k++)
+        zarrc__store_unlock(a->store, j.shards[order[k]].lock);
+    free(order);
     job_free(&j);
     return rc;
 }

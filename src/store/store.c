@@ -1,6 +1,7 @@
 /* store.c — store registry, handles and the public store API. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -14,7 +15,7 @@ static size_t nplugin_stores;
 int zarrc_store_register(const zarrc_store_type *type)
 {
     zarrc__error_clear();
-    if (!type || type->version != ZARRC_STORE_TYPE_VERSION || !type->scheme || !type->open ||
+    if (!type || type->version < 1 || type->version > ZARRC_STORE_TYPE_VERSION || !type->scheme || !type->open ||
         !type->get || !type->list_dir)
         return zarrc_error_set(ZARRC_EINVAL, "store type is incomplete or of another version");
     pthread_mutex_lock(&reg_lock);
@@ -105,10 +106,164 @@ int zarrc__store_get(zarrc_store *s, const char *key, int64_t offset, int64_t le
     return s->type->get(s->state, key, offset, length, out);
 }
 
+/* Members added in version 2 of zarrc_store_type exist only in structs of that version. */
+#define V2(s, member) ((s)->type->version >= 2 ? (s)->type->member : NULL)
+
 int zarrc__store_set(zarrc_store *s, const char *key, const void *data, size_t n)
 {
     int rc = check_writable(s);
-    return rc ? rc : s->type->set(s->state, key, data, n);
+    if (rc)
+        return rc;
+    if (V2(s, put))
+        return s->type->put(s->state, key, data, n, 0, NULL);
+    return s->type->set(s->state, key, data, n);
+}
+
+int zarrc__store_set_durable(zarrc_store *s, const char *key, const void *data, size_t n)
+{
+    int rc = check_writable(s);
+    if (rc)
+        return rc;
+    if (V2(s, put))
+        return s->type->put(s->state, key, data, n, ZARRC_PUT_DURABLE, NULL);
+    return s->type->set(s->state, key, data, n);
+}
+
+int zarrc__store_version(zarrc_store *s, const char *key, char *version)
+{
+    if (!V2(s, version_of))
+        return ZARRC_EUNSUPPORTED;
+    return s->type->version_of(s->state, key, version);
+}
+
+zarrc__store_safety zarrc__store_safety_of(const zarrc_store *s)
+{
+    if (V2(s, lock) && s->type->unlock)
+        return ZARRC_SAFETY_LOCK;
+    if (V2(s, put) && s->type->get_versioned)
+        return ZARRC_SAFETY_CAS;
+    return ZARRC_SAFETY_NONE;
+}
+
+int zarrc__store_lock(zarrc_store *s, const char *key, void **lock)
+{
+    *lock = NULL;
+    if (zarrc__store_safety_of(s) != ZARRC_SAFETY_LOCK)
+        return ZARRC_OK;
+    int rc = s->type->lock(s->state, key, lock);
+    return rc ? zarrc__error_context(rc, "lock for '%s': ", key) : ZARRC_OK;
+}
+
+void zarrc__store_unlock(zarrc_store *s, void *lock)
+{
+    if (lock)
+        s->type->unlock(s->state, lock);
+}
+
+int zarrc__store_set_locked(zarrc_store *s, const char *key, const void *data, size_t n)
+{
+    void *lk;
+    int rc = check_writable(s);
+    if (rc == ZARRC_OK)
+        rc = zarrc__store_lock(s, key, &lk);
+    if (rc)
+        return rc;
+    rc = zarrc__store_set(s, key, data, n);
+    zarrc__store_unlock(s, lk);
+    return rc;
+}
+
+int zarrc__store_erase_locked(zarrc_store *s, const char *key)
+{
+    void *lk;
+    int rc = check_writable(s);
+    if (rc == ZARRC_OK)
+        rc = zarrc__store_lock(s, key, &lk);
+    if (rc)
+        return rc;
+    rc = s->type->erase(s->state, key);
+    zarrc__store_unlock(s, lk);
+    return rc;
+}
+
+/* Jitter for retries: a per-thread xorshift seeded from the clock and the thread. */
+static uint64_t jitter_u64(void)
+{
+    static __thread uint64_t x;
+    if (!x) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&x;
+        x |= 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+}
+
+/* Compare-and-swap retries before a read-modify-write gives up with ZARRC_ECONFLICT. */
+#define CAS_ATTEMPTS 64
+
+int zarrc__store_update(zarrc_store *s, const char *key, unsigned flags, zarrc__update_fn fn, void *ctx)
+{
+    int rc = check_writable(s);
+    if (rc)
+        return rc;
+    zarrc__store_safety safety = zarrc__store_safety_of(s);
+    unsigned put_flags = (flags & ZARRC_UPDATE_DURABLE) ? ZARRC_PUT_DURABLE : 0;
+    zarrc_buf old = ZARRC_BUF_INIT, out = ZARRC_BUF_INIT;
+    for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+        char version[ZARRC_STORE_VERSION_MAX] = "";
+        void *lk = NULL;
+        old.size = out.size = 0;
+        if (safety == ZARRC_SAFETY_LOCK && (rc = zarrc__store_lock(s, key, &lk)))
+            break;
+        if (safety == ZARRC_SAFETY_CAS)
+            rc = s->type->get_versioned(s->state, key, &old, version);
+        else
+            rc = zarrc__store_get(s, key, 0, -1, &old);
+        if (rc && rc != ZARRC_ENOTFOUND) {
+            zarrc__store_unlock(s, lk);
+            rc = zarrc__error_context(rc, "key '%s': ", key);
+            break;
+        }
+        bool exists = rc == ZARRC_OK;
+        /* An unconditional erase could remove a value another writer stored after our read, so
+         * compare-and-swap stores keep a value instead. */
+        zarrc__update_action act = ZARRC_UPDATE_NONE;
+        rc = fn(ctx, exists ? &old : NULL, &out, safety != ZARRC_SAFETY_CAS, &act);
+        if (rc == ZARRC_OK && act == ZARRC_UPDATE_SET) {
+            if (safety == ZARRC_SAFETY_CAS)
+                rc = s->type->put(s->state, key, out.data, out.size,
+                                  put_flags | (exists ? ZARRC_PUT_IF_MATCH : ZARRC_PUT_IF_ABSENT),
+                                  exists ? version : NULL);
+            else if (put_flags)
+                rc = zarrc__store_set_durable(s, key, out.data, out.size);
+            else
+                rc = zarrc__store_set(s, key, out.data, out.size);
+        } else if (rc == ZARRC_OK && act == ZARRC_UPDATE_ERASE && exists) {
+            rc = s->type->erase(s->state, key);
+            if (rc == ZARRC_ENOTFOUND)
+                rc = ZARRC_OK;
+        }
+        zarrc__store_unlock(s, lk);
+        if (safety == ZARRC_SAFETY_CAS && (rc == ZARRC_ECONFLICT || rc == ZARRC_EEXISTS)) {
+            /* Lost the race: back off a little (randomized) and redo the update. */
+            zarrc__error_clear();
+            struct timespec ts = {0, (long)(1000L << (attempt < 10 ? attempt : 10)) +
+                                         (long)(jitter_u64() % 1000000u)};
+            nanosleep(&ts, NULL);
+            rc = ZARRC_ECONFLICT;
+            continue;
+        }
+        break;
+    }
+    if (rc == ZARRC_ECONFLICT && zarrc_error_code() == ZARRC_OK)
+        zarrc_error_set(rc, "key '%s': gave up after %d concurrent modifications", key, CAS_ATTEMPTS);
+    zarrc_buf_release(&old);
+    zarrc_buf_release(&out);
+    return rc;
 }
 
 int zarrc__store_set_if_absent(zarrc_store *s, const char *key, const void *data, size_t n)
@@ -116,6 +271,8 @@ int zarrc__store_set_if_absent(zarrc_store *s, const char *key, const void *data
     int rc = check_writable(s);
     if (rc)
         return rc;
+    if (V2(s, put))
+        return s->type->put(s->state, key, data, n, ZARRC_PUT_IF_ABSENT, NULL);
     if (s->type->set_if)
         return s->type->set_if(s->state, key, data, n, ZARRC_SET_IF_ABSENT);
     /* Emulation for backends without conditional writes (not atomic). */
@@ -221,6 +378,32 @@ int zarrc_store_set(zarrc_store *s, const char *key, const void *data, size_t si
 {
     zarrc__error_clear();
     return zarrc__store_set(s, key, data, size);
+}
+
+int zarrc_store_version(char *version, size_t size, zarrc_store *s, const char *key)
+{
+    zarrc__error_clear();
+    char v[ZARRC_STORE_VERSION_MAX];
+    int rc = zarrc__store_version(s, key, v);
+    if (rc == ZARRC_EUNSUPPORTED)
+        return zarrc_error_set(rc, "store '%s' has no version tokens", s->url);
+    if (rc == ZARRC_ENOTFOUND && zarrc_error_code() == ZARRC_OK)
+        return zarrc_error_set(rc, "key '%s' not found", key);
+    if (rc)
+        return rc;
+    if (strlen(v) >= size)
+        return zarrc_error_set(ZARRC_EINVAL, "version buffer of %zu bytes is too small", size);
+    memcpy(version, v, strlen(v) + 1);
+    return ZARRC_OK;
+}
+
+int zarrc_store_flush(zarrc_store *s)
+{
+    zarrc__error_clear();
+    if (!V2(s, flush))
+        return ZARRC_OK;
+    int rc = s->type->flush(s->state);
+    return rc ? zarrc__error_context(rc, "store '%s': flush: ", s->url) : ZARRC_OK;
 }
 
 int zarrc_store_erase(zarrc_store *s, const char *key)

@@ -41,6 +41,53 @@ ZARRC_HIDDEN int zarrc__store_erase(zarrc_store *s, const char *key);
 ZARRC_HIDDEN int zarrc__store_erase_prefix(zarrc_store *s, const char *prefix);
 ZARRC_HIDDEN int zarrc__store_list_dir(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
 ZARRC_HIDDEN int zarrc__store_list(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
+/** Store durably (ZARRC_PUT_DURABLE): for metadata documents. */
+ZARRC_HIDDEN int zarrc__store_set_durable(zarrc_store *s, const char *key, const void *data, size_t n);
+/** The key's version token (ZARRC_STORE_VERSION_MAX bytes); ZARRC_EUNSUPPORTED when the backend
+ *  has none, ZARRC_ENOTFOUND when the key is missing. */
+ZARRC_HIDDEN int zarrc__store_version(zarrc_store *s, const char *key, char *version);
+
+/* ---- concurrency control: one contract for every backend ----
+ * A read-modify-write of a key (a partial chunk, a shard, a metadata document) runs through
+ * zarrc__store_update, which serializes it against every other update or locked write of the
+ * same key, in this process and others: under the backend's per-key lock (filesystem, memory),
+ * or as a compare-and-swap on the key's version, retried on conflict (object stores with
+ * conditional writes). Writes that replace a whole value without reading it use
+ * zarrc__store_set_locked / zarrc__store_erase_locked so that they cannot fall between another
+ * writer's read and write. Backends with neither give no multi-writer guarantee. */
+typedef enum zarrc__store_safety {
+    ZARRC_SAFETY_NONE = 0, /* single writer only */
+    ZARRC_SAFETY_LOCK,     /* per-key locks */
+    ZARRC_SAFETY_CAS       /* versioned get + conditional put */
+} zarrc__store_safety;
+
+ZARRC_HIDDEN zarrc__store_safety zarrc__store_safety_of(const zarrc_store *s);
+
+typedef enum zarrc__update_action {
+    ZARRC_UPDATE_NONE = 0, /* leave the key as it is */
+    ZARRC_UPDATE_SET,      /* store `out` */
+    ZARRC_UPDATE_ERASE     /* remove the key (only offered when can_erase) */
+} zarrc__update_action;
+
+/** Compute a key's new value from its current one (`old` NULL when missing) into `out`
+ *  (empty on entry) and say what to do in *action. Called once per attempt, so it may run
+ *  more than once: it must not keep effects of an earlier call. `can_erase` is 0 when the
+ *  backend cannot erase conditionally: store a value instead. */
+typedef int (*zarrc__update_fn)(void *ctx, const zarrc_buf *old, zarrc_buf *out, int can_erase,
+                                zarrc__update_action *action);
+
+#define ZARRC_UPDATE_DURABLE 0x1u /* store the new value durably (metadata documents) */
+
+/** Atomic read-modify-write of `key` (see above). Errors of `fn` are returned as they are. */
+ZARRC_HIDDEN int zarrc__store_update(zarrc_store *s, const char *key, unsigned flags, zarrc__update_fn fn,
+                                     void *ctx);
+/** The backend's lock for `key` (*lock NULL when it has none: then do nothing else). */
+ZARRC_HIDDEN int zarrc__store_lock(zarrc_store *s, const char *key, void **lock);
+ZARRC_HIDDEN void zarrc__store_unlock(zarrc_store *s, void *lock);
+/** Replace or remove a whole value, serialized with updates of the same key. */
+ZARRC_HIDDEN int zarrc__store_set_locked(zarrc_store *s, const char *key, const void *data, size_t n);
+ZARRC_HIDDEN int zarrc__store_erase_locked(zarrc_store *s, const char *key);
+
 /** Whether the backend's requests have latency (ZARRC_STORE_CAP_LATENCY). */
 ZARRC_HIDDEN bool zarrc__store_has_latency(const zarrc_store *s);
 /** Batch read: the backend's get_many, else its get — concurrently on the I/O pool for

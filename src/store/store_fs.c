@@ -1,22 +1,53 @@
 /*
  * store_fs.c — the directory store. Key "a/b/c" is file ROOT/a/b/c. Writes go to a temp file
  * in the target directory and are renamed into place, so a crash never leaves a torn value.
+ *
+ * Internal files carry names starting with ".zarrc-" and are never listed:
+ *  - temp files ".zarrc-tmp.HOST.PID.N" (left behind only by a killed writer; removed by the
+ *    next writer that finds that writer's stale lock, and by deleting the node);
+ *  - per-key lock files ".zarrc-lock.NAME" next to key NAME, which exist while a writer holds
+ *    the key's lock (flock(2) on the file; the holder unlinks it on release, and a waiter
+ *    that wakes up on an unlinked file retries, so a name always maps to one live lock).
+ * Durability: ZARRC_PUT_DURABLE (metadata documents) and stores opened with
+ * ZARRC_STORE_DURABLE fsync the temp file before the rename and the directory after it.
+ * Deletion never follows symbolic links below the root (and refuses to delete through a root
+ * that is one).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #include "store.h"
 
+#define INTERNAL_MARK ".zarrc-"
 #define TMP_MARK ".zarrc-tmp."
+#define LOCK_MARK ".zarrc-lock."
 
 typedef struct fs_store {
     char *root;
+    bool durable;   /* ZARRC_STORE_DURABLE: every write is fsynced */
+    bool root_link; /* the root path is a symbolic link: never delete through it */
 } fs_store;
+
+/* This host's name, for temp file names (stale temps are only judged on their own host). */
+static char host_name[64];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void host_init(void)
+{
+    if (gethostname(host_name, sizeof host_name - 1) != 0 || !host_name[0])
+        strcpy(host_name, "host");
+    for (char *c = host_name; *c; c++)
+        if (*c == '/' || *c == '.')
+            *c = '_';
+}
 
 static unsigned long tmp_counter;
 
@@ -90,6 +121,8 @@ static int fs_open(void **state, const char *location, unsigned flags)
     }
     memcpy(fs->root, location, n);
     fs->root[n] = '\0';
+    fs->durable = (flags & ZARRC_STORE_DURABLE) != 0;
+    fs->root_link = lstat(fs->root, &st) == 0 && S_ISLNK(st.st_mode);
     int rc = ZARRC_OK;
     if (stat(fs->root, &st) != 0) {
         if (errno == ENOENT && (flags & ZARRC_STORE_CREATE))
@@ -125,15 +158,24 @@ static int fs_get(void *state, const char *key, int64_t offset, int64_t length, 
     char *path = full_path(fs, key);
     if (!path)
         return ZARRC_ENOMEM;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are values. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         rc = io_error("cannot read", path, errno);
         free(path);
         return rc;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        rc = S_ISDIR(st.st_mode) ? ZARRC_ENOTFOUND : io_error("cannot stat", path, errno);
+    if (fstat(fd, &st) != 0) {
+        rc = io_error("cannot stat", path, errno);
+        goto done;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = ZARRC_ENOTFOUND;
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is not a regular file", path);
         goto done;
     }
     uint64_t start, n;
@@ -174,25 +216,53 @@ static int write_all(int fd, const void *data, size_t n)
     return 0;
 }
 
+/* Make the directory entry changes in `dir` durable. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error("cannot open directory", dir, errno);
+    int rc = fsync(fd) == 0 || errno == EINVAL ? ZARRC_OK : io_error("cannot sync directory", dir, errno);
+    close(fd);
+    return rc;
+}
+
+/* Open (creating) a file in the directory of `path` (path[0..dirlen) is the directory),
+ * creating missing directories; retried because a concurrent erase may remove a directory
+ * that has just become empty. */
+static int open_in_dir(int *fd, const char *file, char *path, size_t dirlen, int oflags)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        *fd = open(file, oflags | O_CLOEXEC, 0666);
+        if (*fd >= 0)
+            return ZARRC_OK;
+        if (errno != ENOENT)
+            break;
+        int rc = mkdirs(path, dirlen);
+        if (rc)
+            return rc;
+    }
+    if (errno == EEXIST && (oflags & O_EXCL))
+        return ZARRC_EEXISTS; /* no message: callers of O_EXCL expect it */
+    return io_error("cannot create", file, errno);
+}
+
 /* Write data to a fresh temp file next to `path`; returns its name in *tmp. */
-static int write_temp(char **tmp, char *path, const void *data, size_t n)
+static int write_temp(char **tmp, char *path, const void *data, size_t n, bool durable)
 {
     char *slash = strrchr(path, '/');
     size_t dirlen = (size_t)(slash - path);
     unsigned long c = __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED);
-    *tmp = zarrc__sprintf("%.*s/" TMP_MARK "%ld.%lu", (int)dirlen, path, (long)getpid(), c);
+    pthread_once(&host_once, host_init);
+    *tmp = zarrc__sprintf("%.*s/" TMP_MARK "%s.%ld.%lu", (int)dirlen, path, host_name, (long)getpid(), c);
     if (!*tmp)
         return ZARRC_ENOMEM;
-    int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno == ENOENT) {
-        int rc = mkdirs(path, dirlen);
-        if (rc)
-            return rc;
-        fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    }
-    if (fd < 0)
-        return io_error("cannot create", *tmp, errno);
+    int fd, rc = open_in_dir(&fd, *tmp, path, dirlen, O_WRONLY | O_CREAT | O_EXCL);
+    if (rc)
+        return rc;
     int err = write_all(fd, data, n);
+    if (!err && durable && fsync(fd) != 0)
+        err = errno;
     if (close(fd) != 0 && !err)
         err = errno;
     if (err) {
@@ -202,17 +272,22 @@ static int write_temp(char **tmp, char *path, const void *data, size_t n)
     return ZARRC_OK;
 }
 
-static int fs_set_impl(fs_store *fs, const char *key, const void *data, size_t n, bool if_absent)
+static int fs_put(void *state, const char *key, const void *data, size_t n, unsigned flags, const char *if_version)
 {
+    fs_store *fs = state;
+    if (flags & ZARRC_PUT_IF_MATCH)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "the filesystem store serializes writers with locks, "
+                                                   "not versions");
     int rc = check_key(key, false);
     if (rc)
         return rc;
+    bool durable = fs->durable || (flags & ZARRC_PUT_DURABLE);
     char *path = full_path(fs, key), *tmp = NULL;
     if (!path)
         return ZARRC_ENOMEM;
-    rc = write_temp(&tmp, path, data, n);
+    rc = write_temp(&tmp, path, data, n, durable);
     if (rc == ZARRC_OK) {
-        if (if_absent) {
+        if (flags & ZARRC_PUT_IF_ABSENT) {
             /* link() refuses to replace: atomic "only if absent". */
             if (link(tmp, path) != 0)
                 rc = errno == EEXIST ? zarrc_error_set(ZARRC_EEXISTS, "key '%s' already exists", key)
@@ -223,6 +298,11 @@ static int fs_set_impl(fs_store *fs, const char *key, const void *data, size_t n
             unlink(tmp);
         }
     }
+    if (rc == ZARRC_OK && durable) {
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        rc = sync_dir(path);
+    }
     free(tmp);
     free(path);
     return rc;
@@ -230,15 +310,118 @@ static int fs_set_impl(fs_store *fs, const char *key, const void *data, size_t n
 
 static int fs_set(void *state, const char *key, const void *data, size_t n)
 {
-    return fs_set_impl(state, key, data, n, false);
+    return fs_put(state, key, data, n, 0, NULL);
 }
 
 static int fs_set_if(void *state, const char *key, const void *data, size_t n, unsigned cond)
 {
-    return fs_set_impl(state, key, data, n, (cond & ZARRC_SET_IF_ABSENT) != 0);
+    return fs_put(state, key, data, n, (cond & ZARRC_SET_IF_ABSENT) ? ZARRC_PUT_IF_ABSENT : 0, NULL);
+}
+
+/* Deletion never goes through a symbolic link: the root (when asked to delete everything) and
+ * every directory between the root and `rel` (a key, or a prefix without its '/') must be real
+ * directories; the last component too when `last_too`. */
+static int check_no_links(const fs_store *fs, const char *rel, bool last_too)
+{
+    if (fs->root_link && !*rel)
+        return zarrc_error_set(ZARRC_EINVAL, "'%s' is a symbolic link: not deleting through it", fs->root);
+    char *path = full_path(fs, rel);
+    if (!path)
+        return ZARRC_ENOMEM;
+    int rc = ZARRC_OK;
+    size_t rootlen = strlen(fs->root), n = strlen(path);
+    for (size_t i = rootlen + 1; i <= n && rc == ZARRC_OK; i++) {
+        if (i < n && path[i] != '/')
+            continue;
+        if (i == n && !last_too)
+            break;
+        char c = path[i];
+        path[i] = '\0';
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is a symbolic link: not deleting through it", path);
+        path[i] = c;
+    }
+    free(path);
+    return rc;
+}
+
+/* Drop directories between `path`'s directory and the root that are now empty. */
+static void remove_empty_parents(const fs_store *fs, char *path)
+{
+    char *slash;
+    size_t rootlen = strlen(fs->root);
+    while ((slash = strrchr(path, '/')) && (size_t)(slash - path) > rootlen) {
+        *slash = '\0';
+        if (rmdir(path) != 0)
+            break;
+    }
 }
 
 static int fs_erase(void *state, const char *key)
+{
+    fs_store *fs = state;
+    int rc = check_key(key, false);
+    if (rc == ZARRC_OK)
+        rc = check_no_links(fs, key, false);
+    if (rc)
+        return rc;
+    char *path = full_path(fs, key);
+    if (!path)
+        return ZARRC_ENOMEM;
+    rc = unlink(path) == 0 ? ZARRC_OK : io_error("cannot remove", path, errno);
+    if (rc == ZARRC_OK && fs->durable) {
+        char *dir = zarrc__strdup(path);
+        if (dir) {
+            *strrchr(dir, '/') = '\0';
+            rc = sync_dir(dir);
+            free(dir);
+        }
+    }
+    if (rc == ZARRC_OK)
+        remove_empty_parents(fs, path);
+    free(path);
+    return rc;
+}
+
+/* ---- per-key locks ---- */
+
+typedef struct fs_lock {
+    int fd;
+    char *path; /* the lock file */
+} fs_lock;
+
+/* The pid of a temp file name ".zarrc-tmp.HOST.PID.N" when HOST is this host, else 0. */
+static long temp_owner(const char *name)
+{
+    size_t hl = strlen(host_name), ml = strlen(TMP_MARK);
+    if (strncmp(name, TMP_MARK, ml) || strncmp(name + ml, host_name, hl) || name[ml + hl] != '.')
+        return 0;
+    char *end;
+    long pid = strtol(name + ml + hl + 1, &end, 10);
+    return *end == '.' && pid > 0 ? pid : 0;
+}
+
+/* Remove temp files in `dir` left by processes of this host that no longer exist. */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid = temp_owner(e->d_name);
+        if (pid && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            char *p = zarrc__sprintf("%s/%s", dir, e->d_name);
+            if (p)
+                unlink(p);
+            free(p);
+        }
+    }
+    closedir(d);
+}
+
+static int fs_lock_key(void *state, const char *key, void **out)
 {
     fs_store *fs = state;
     int rc = check_key(key, false);
@@ -247,25 +430,121 @@ static int fs_erase(void *state, const char *key)
     char *path = full_path(fs, key);
     if (!path)
         return ZARRC_ENOMEM;
-    rc = unlink(path) == 0 ? ZARRC_OK : io_error("cannot remove", path, errno);
-    if (rc == ZARRC_OK) {
-        /* Drop directories the removal left empty (not the root). */
-        char *slash;
-        size_t rootlen = strlen(fs->root);
-        while ((slash = strrchr(path, '/')) && (size_t)(slash - path) > rootlen) {
-            *slash = '\0';
-            if (rmdir(path) != 0)
+    char *slash = strrchr(path, '/');
+    size_t dirlen = (size_t)(slash - path);
+    char *lpath = zarrc__sprintf("%.*s/" LOCK_MARK "%s", (int)dirlen, path, slash + 1);
+    if (!lpath) {
+        free(path);
+        return ZARRC_ENOMEM;
+    }
+    pthread_once(&host_once, host_init);
+    for (;;) {
+        int fd;
+        /* A lock file that already exists belongs to a holder, or was left by a killed one. */
+        bool fresh = true;
+        if ((rc = open_in_dir(&fd, lpath, path, dirlen, O_RDWR | O_CREAT | O_EXCL)) != ZARRC_OK) {
+            if (rc != ZARRC_EEXISTS)
+                break;
+            fresh = false;
+            if ((rc = open_in_dir(&fd, lpath, path, dirlen, O_RDWR | O_CREAT)))
                 break;
         }
+        bool waited = false;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            waited = true;
+            while (flock(fd, LOCK_EX) != 0) {
+                if (errno != EINTR) {
+                    rc = io_error("cannot lock", lpath, errno);
+                    close(fd);
+                    goto out;
+                }
+            }
+        }
+        /* Holding the lock of a file that is still the one at lpath: ours. Otherwise the
+         * previous holder unlinked it while we waited: try again. */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(lpath, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            if (!fresh && !waited) {
+                /* An unheld lock file: its writer was killed; clean up its temp files. */
+                path[dirlen] = '\0';
+                remove_stale_temps(path);
+                path[dirlen] = '/';
+            }
+            fs_lock *lk = zarrc__malloc(sizeof *lk);
+            if (!lk) {
+                unlink(lpath);
+                close(fd);
+                rc = ZARRC_ENOMEM;
+                break;
+            }
+            lk->fd = fd;
+            lk->path = lpath;
+            lpath = NULL;
+            *out = lk;
+            rc = ZARRC_OK;
+            break;
+        }
+        close(fd);
     }
+out:
+    free(lpath);
     free(path);
     return rc;
 }
 
-/* Entries a listing shows: not ".", "..", or our temporary files. */
+static void fs_unlock_key(void *state, void *lock)
+{
+    fs_store *fs = state;
+    fs_lock *lk = lock;
+    /* Unlink while holding the lock: a waiter that then gets it sees a different file. */
+    unlink(lk->path);
+    close(lk->fd);
+    remove_empty_parents(fs, lk->path);
+    free(lk->path);
+    free(lk);
+}
+
+static int fs_version(void *state, const char *key, char *version)
+{
+    fs_store *fs = state;
+    int rc = check_key(key, false);
+    if (rc)
+        return rc;
+    char *path = full_path(fs, key);
+    if (!path)
+        return ZARRC_ENOMEM;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        rc = io_error("cannot stat", path, errno);
+    else if (!S_ISREG(st.st_mode))
+        rc = S_ISDIR(st.st_mode) ? ZARRC_ENOTFOUND : zarrc_error_set(ZARRC_EINVAL, "'%s' is not a regular file", path);
+    else
+        /* Every write renames a new file into place: the inode changes with each value, and the
+         * times and size guard against a reused inode number. */
+        snprintf(version, ZARRC_STORE_VERSION_MAX, "%llx:%llx:%llx:%lld.%09ld:%lld.%09ld",
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+                 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+                 st.st_ctim.tv_nsec);
+    free(path);
+    return rc;
+}
+
+static int fs_flush(void *state)
+{
+    fs_store *fs = state;
+    int fd = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error("cannot open", fs->root, errno);
+    int rc = syncfs(fd) == 0 ? ZARRC_OK : io_error("cannot sync", fs->root, errno);
+    close(fd);
+    return rc;
+}
+
+/* Entries a listing shows: not ".", "..", or our internal files (temps, locks). */
 static bool listed(const struct dirent *e)
 {
-    return strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strncmp(e->d_name, TMP_MARK, strlen(TMP_MARK));
+    return strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+           strncmp(e->d_name, INTERNAL_MARK, strlen(INTERNAL_MARK));
 }
 
 static bool entry_is_dir(const char *dir, const struct dirent *e)
@@ -411,6 +690,11 @@ static int fs_erase_prefix(void *state, const char *prefix)
     if (rc)
         return rc;
     if (pl == 0 || prefix[pl - 1] == '/') {
+        char *rel = zarrc__sprintf("%.*s", pl ? (int)pl - 1 : 0, prefix);
+        rc = rel ? check_no_links(fs, rel, true) : ZARRC_ENOMEM;
+        free(rel);
+        if (rc)
+            return rc;
         char *path = pl ? zarrc__sprintf("%s/%.*s", fs->root, (int)pl - 1, prefix) : zarrc__strdup(fs->root);
         if (!path)
             return ZARRC_ENOMEM;
@@ -435,6 +719,8 @@ static int fs_size(void *state, const char *key, uint64_t *size)
         rc = io_error("cannot stat", path, errno);
     else if (S_ISDIR(st.st_mode))
         rc = ZARRC_ENOTFOUND;
+    else if (!S_ISREG(st.st_mode))
+        rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is not a regular file", path);
     else
         *size = (uint64_t)st.st_size;
     free(path);
@@ -446,4 +732,5 @@ const zarrc_store_type zarrc__store_fs = {
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_SET_IF,
     fs_open, fs_close, fs_get, NULL, fs_set, fs_set_if, fs_erase, fs_erase_prefix, fs_list,
     fs_list_dir, fs_size,
+    fs_put, NULL, fs_version, fs_lock_key, fs_unlock_key, fs_flush,
 };

@@ -1,5 +1,6 @@
 /* store_memory.c — an in-memory store: a hash map of key → bytes under a read-write lock. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "store.h"
@@ -8,13 +9,24 @@ typedef struct entry {
     char *key;
     uint8_t *data;
     size_t size;
+    uint64_t generation; /* the version token: unique per stored value */
     struct entry *next;
 } entry;
+
+/* A held per-key lock (for read-modify-write); waiters sleep on the store's condition. */
+typedef struct held_key {
+    char *key;
+    struct held_key *next;
+} held_key;
 
 typedef struct mem_store {
     pthread_rwlock_t lock;
     entry **buckets;
     size_t nbuckets, count;
+    uint64_t generation; /* under lock (write) */
+    pthread_mutex_t held_mu;
+    pthread_cond_t held_cv;
+    held_key *held; /* keys whose lock is taken */
 } mem_store;
 
 static size_t hash(const char *s)
@@ -37,6 +49,8 @@ static int mem_open(void **state, const char *location, unsigned flags)
         return ZARRC_ENOMEM;
     }
     pthread_rwlock_init(&m->lock, NULL);
+    pthread_mutex_init(&m->held_mu, NULL);
+    pthread_cond_init(&m->held_cv, NULL);
     *state = m;
     return ZARRC_OK;
 }
@@ -53,6 +67,8 @@ static void mem_close(void *state)
         }
     free(m->buckets);
     pthread_rwlock_destroy(&m->lock);
+    pthread_mutex_destroy(&m->held_mu);
+    pthread_cond_destroy(&m->held_cv);
     free(m);
 }
 
@@ -120,6 +136,7 @@ static int mem_set_impl(mem_store *m, const char *key, const void *data, size_t 
         free((*p)->data);
         (*p)->data = copy;
         (*p)->size = n;
+        (*p)->generation = ++m->generation;
     } else {
         entry *e = zarrc__calloc(1, sizeof *e);
         char *k = zarrc__strdup(key);
@@ -132,6 +149,7 @@ static int mem_set_impl(mem_store *m, const char *key, const void *data, size_t 
             e->key = k;
             e->data = copy;
             e->size = n;
+            e->generation = ++m->generation;
             *p = e;
             if (++m->count > 2 * m->nbuckets)
                 grow(m);
@@ -271,9 +289,62 @@ static int mem_size(void *state, const char *key, uint64_t *size)
     return e ? ZARRC_OK : ZARRC_ENOTFOUND;
 }
 
+static int mem_version(void *state, const char *key, char *version)
+{
+    mem_store *m = state;
+    pthread_rwlock_rdlock(&m->lock);
+    entry *e = *slot(m, key);
+    if (e)
+        snprintf(version, ZARRC_STORE_VERSION_MAX, "g%llu", (unsigned long long)e->generation);
+    pthread_rwlock_unlock(&m->lock);
+    return e ? ZARRC_OK : ZARRC_ENOTFOUND;
+}
+
+static held_key *find_held(mem_store *m, const char *key)
+{
+    held_key *h = m->held;
+    while (h && strcmp(h->key, key))
+        h = h->next;
+    return h;
+}
+
+static int mem_lock(void *state, const char *key, void **lock)
+{
+    mem_store *m = state;
+    held_key *h = zarrc__malloc(sizeof *h);
+    if (!h || !(h->key = zarrc__strdup(key))) {
+        free(h);
+        return ZARRC_ENOMEM;
+    }
+    pthread_mutex_lock(&m->held_mu);
+    while (find_held(m, key))
+        pthread_cond_wait(&m->held_cv, &m->held_mu);
+    h->next = m->held;
+    m->held = h;
+    pthread_mutex_unlock(&m->held_mu);
+    *lock = h;
+    return ZARRC_OK;
+}
+
+static void mem_unlock(void *state, void *lock)
+{
+    mem_store *m = state;
+    pthread_mutex_lock(&m->held_mu);
+    for (held_key **p = &m->held; *p; p = &(*p)->next)
+        if (*p == lock) {
+            *p = ((held_key *)lock)->next;
+            break;
+        }
+    pthread_cond_broadcast(&m->held_cv);
+    pthread_mutex_unlock(&m->held_mu);
+    free(((held_key *)lock)->key);
+    free(lock);
+}
+
 const zarrc_store_type zarrc__store_memory = {
     ZARRC_STORE_TYPE_VERSION, "memory",
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_SET_IF,
     mem_open, mem_close, mem_get, NULL, mem_set, mem_set_if, mem_erase, mem_erase_prefix, mem_list,
     mem_list_dir, mem_size,
+    NULL, NULL, mem_version, mem_lock, mem_unlock, NULL,
 };

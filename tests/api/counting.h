@@ -9,7 +9,7 @@
 #include "zarrc_plugin.h"
 
 typedef struct counters {
-    long gets, bytes_read, sets, erases, lists;
+    long gets, bytes_read, sets, erases, lists, versions;
     long encodes, decodes;
 } counters;
 
@@ -90,9 +90,17 @@ static int cs_size(void *state, const char *key, uint64_t *size)
     return zarrc_store_size(size, count_inner, key);
 }
 
+static int cs_version(void *state, const char *key, char *version)
+{
+    (void)state;
+    __atomic_add_fetch(&cnt.versions, 1, __ATOMIC_RELAXED);
+    return zarrc_store_version(version, ZARRC_STORE_VERSION_MAX, count_inner, key);
+}
+
 static const zarrc_store_type counting_store = {
     ZARRC_STORE_TYPE_VERSION, "count", ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE,
     cs_open, cs_close, cs_get, NULL, cs_set, NULL, cs_erase, cs_erase_prefix, cs_list, cs_list_dir, cs_size,
+    NULL, NULL, cs_version, NULL, NULL, NULL,
 };
 
 static int cc_create(void **state, const zarrc_json *config, const zarrc_codec_init *init)

@@ -144,7 +144,29 @@ static void test_costs(void)
     int64_t st2[2] = {12, 0};
     CHECK_OK(zarrc_array_read(a, st2, c, NULL, got, sizeof got));
     CHECK(cnt.gets == 1);
+    CHECK(cnt.versions == 1);
     CHECK(got[0] == all[12 * 16]);
+    /* Another writer (a second handle: as another process would) rewrites the shard with a
+     * different layout — rows 0..7 become fill, so their inner chunks are dropped and the
+     * others move: the first handle's cached index is stale and must not be used. */
+    {
+        zarrc_array *other = NULL;
+        CHECK_OK(zarrc_array_open(&other, s, "a"));
+        uint16_t zeros[128] = {0};
+        int64_t half[2] = {8, 16};
+        if (other)
+            CHECK_OK(zarrc_array_write(other, z, half, NULL, zeros, sizeof zeros));
+        zarrc_array_free(other);
+        memset(got, 0xff, sizeof got);
+        CHECK_OK(zarrc_array_read(a, st2, c, NULL, got, sizeof got));
+        CHECK_MSG(got[0] == all[12 * 16] && got[15] == all[15 * 16 + 3], "stale shard index served: got %u",
+                  got[0]);
+        int64_t st3[2] = {4, 0};
+        CHECK_OK(zarrc_array_read(a, st3, c, NULL, got, sizeof got));
+        CHECK(got[0] == 0 && got[15] == 0);
+        /* Put the original data back for the checks below. */
+        CHECK_OK(zarrc_array_write(a, z, shape, NULL, all, sizeof all));
+    }
     /* Partial shard write: decodes only the touched inner chunk (one, partly covered), copies the
      * other 15 as they are, writes the shard once. */
     counters_reset();
