@@ -18,55 +18,72 @@ static json_object *combine(const json_object *old, const json_object *given, bo
     return r;
 }
 
+/* One attribute change as a read-modify-write of the document that holds the attributes (v3
+ * zarr.json, v2 .zattrs), so that concurrent changes of one node never lose each other. */
+typedef struct attrs_update {
+    int format;
+    const char *key;
+    const json_object *given;
+    bool merge;
+} attrs_update;
+
+static int update_attrs(void *ctx, const zarrc_buf *cur, zarrc_buf *out, int can_erase, zarrc__update_action *act)
+{
+    attrs_update *u = ctx;
+    json_object *doc = NULL, *old = NULL, *attrs = NULL;
+    int rc = ZARRC_OK;
+    if (cur && (rc = zarrc__json_parse(&doc, (const char *)cur->data, cur->size, u->key)))
+        return rc;
+    if (u->format == 3) {
+        if (!doc || !json_object_is_type(doc, json_type_object))
+            rc = doc ? zarrc_error_set(ZARRC_EINVAL, "%s: not a JSON object", u->key)
+                     : zarrc_error_set(ZARRC_ENOTFOUND, "%s disappeared", u->key);
+        else {
+            json_object_object_get_ex(doc, "attributes", &old);
+            if (old && !json_object_is_type(old, json_type_object))
+                old = NULL; /* replaced by a valid object */
+            if (!(attrs = combine(old, u->given, u->merge)))
+                rc = ZARRC_ENOMEM;
+            else {
+                json_object_object_add(doc, "attributes", attrs);
+                *act = ZARRC_UPDATE_SET;
+                rc = zarrc__node_doc_text(out, doc);
+            }
+        }
+        json_object_put(doc);
+        return rc;
+    }
+    if (doc && !json_object_is_type(doc, json_type_object))
+        rc = zarrc_error_set(ZARRC_EINVAL, "%s: attributes must be a JSON object", u->key);
+    else if (!(attrs = combine(doc, u->given, u->merge)))
+        rc = ZARRC_ENOMEM;
+    else if (json_object_object_length(attrs) == 0 && (can_erase || !doc))
+        /* {} is the same as no .zattrs: do not leave an empty file behind. */
+        *act = doc ? ZARRC_UPDATE_ERASE : ZARRC_UPDATE_NONE;
+    else {
+        *act = ZARRC_UPDATE_SET;
+        rc = zarrc__node_doc_text(out, attrs);
+    }
+    json_object_put(doc);
+    json_object_put(attrs);
+    return rc;
+}
+
 static int set_attrs(zarrc_store *store, const char *p, const json_object *given, bool merge)
 {
     zarrc_node_kind kind;
     int format;
-    json_object *doc = NULL, *old = NULL, *attrs = NULL;
-    int rc = zarrc__node_find(&kind, &format, &doc, store, p);
+    int rc = zarrc__node_find(&kind, &format, NULL, store, p);
     if (rc == ZARRC_ENOTFOUND)
         return zarrc_error_set(rc, "no array or group at '%s'", display(p));
     if (rc)
         return rc;
     char *key = zarrc__node_key(p, format == 3 ? "zarr.json" : ".zattrs");
-    if (!key) {
-        json_object_put(doc);
+    if (!key)
         return ZARRC_ENOMEM;
-    }
-    if (format == 3) {
-        json_object_object_get_ex(doc, "attributes", &old);
-        if (old && !json_object_is_type(old, json_type_object))
-            old = NULL; /* replaced by a valid object */
-        attrs = combine(old, given, merge);
-        if (!attrs)
-            rc = ZARRC_ENOMEM;
-        else {
-            json_object_object_add(doc, "attributes", attrs);
-            rc = zarrc__node_write_json(store, key, doc);
-        }
-    } else {
-        rc = zarrc__node_read_json(&old, store, key);
-        if (rc == ZARRC_ENOTFOUND) {
-            zarrc__error_clear();
-            rc = ZARRC_OK;
-        } else if (rc == ZARRC_OK && !json_object_is_type(old, json_type_object))
-            rc = zarrc_error_set(ZARRC_EINVAL, "%s: attributes must be a JSON object", key);
-        if (rc == ZARRC_OK && !(attrs = combine(old, given, merge)))
-            rc = ZARRC_ENOMEM;
-        if (rc == ZARRC_OK && json_object_object_length(attrs) == 0) {
-            /* {} is the same as no .zattrs: do not leave an empty file behind. */
-            rc = old ? zarrc__store_erase(store, key) : ZARRC_OK;
-            if (rc == ZARRC_ENOTFOUND) {
-                zarrc__error_clear();
-                rc = ZARRC_OK;
-            }
-        } else if (rc == ZARRC_OK)
-            rc = zarrc__node_write_json(store, key, attrs);
-        json_object_put(old);
-        json_object_put(attrs);
-    }
+    attrs_update u = {format, key, given, merge};
+    rc = zarrc__store_update(store, key, ZARRC_UPDATE_DURABLE, update_attrs, &u);
     free(key);
-    json_object_put(doc);
     return rc;
 }
 

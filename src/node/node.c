@@ -46,21 +46,27 @@ int zarrc__node_read_json(json_object **out, zarrc_store *s, const char *key)
     return rc;
 }
 
-int zarrc__node_write_json(zarrc_store *s, const char *key, json_object *doc)
+int zarrc__node_doc_text(zarrc_buf *out, json_object *doc)
 {
     char *text = zarrc__json_dump(doc, true);
     if (!text)
         return ZARRC_ENOMEM;
-    size_t n = strlen(text);
-    char *t = zarrc__realloc(text, n + 2);
-    if (!t) {
-        free(text);
-        return ZARRC_ENOMEM;
-    }
-    t[n] = '\n';
-    t[n + 1] = '\0';
-    int rc = zarrc__store_set(s, key, t, n + 1);
-    free(t);
+    out->size = 0;
+    int rc = zarrc__buf_append(out, text, strlen(text));
+    if (rc == ZARRC_OK)
+        rc = zarrc__buf_append(out, "\n", 1);
+    free(text);
+    return rc;
+}
+
+int zarrc__node_write_json(zarrc_store *s, const char *key, json_object *doc)
+{
+    zarrc_buf b = ZARRC_BUF_INIT;
+    int rc = zarrc__node_doc_text(&b, doc);
+    /* Metadata documents are always written durably (fsync before and after the rename). */
+    if (rc == ZARRC_OK)
+        rc = zarrc__store_set_durable(s, key, b.data, b.size);
+    zarrc_buf_release(&b);
     return rc;
 }
 

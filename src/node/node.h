@@ -31,7 +31,9 @@ ZARRC_HIDDEN int zarrc__node_path(char **out, const char *path);
 ZARRC_HIDDEN char *zarrc__node_key(const char *path, const char *name);
 /** Read and parse a JSON document; ZARRC_ENOTFOUND (without a message) if the key is missing. */
 ZARRC_HIDDEN int zarrc__node_read_json(json_object **out, zarrc_store *s, const char *key);
-/** Serialize and store a JSON document (pretty, trailing newline). */
+/** A metadata document's stored text (pretty, trailing newline) into `out`. */
+ZARRC_HIDDEN int zarrc__node_doc_text(zarrc_buf *out, json_object *doc);
+/** Serialize and store a JSON document (pretty, trailing newline), durably. */
 ZARRC_HIDDEN int zarrc__node_write_json(zarrc_store *s, const char *key, json_object *doc);
 /** What is at `path`: kind and format, or ZARRC_ENOTFOUND. `doc` (optional) receives the
  *  parsed metadata document (v3 zarr.json, v2 .zarray or .zgroup). */
