@@ -117,7 +117,13 @@ static int cmd_write(int argc, char **argv)
     double t0 = bench_now();
     zarrc_store *st;
     zarrc_array *a;
-    check(zarrc_store_open(&st, dir, ZARRC_STORE_CREATE), dir);
+    unsigned flags = ZARRC_STORE_CREATE;
+#ifdef ZARRC_STORE_DURABLE
+    /* ZARRC_BENCH_DURABLE=1: every chunk write fsynced (bench_safety.sh measures its cost). */
+    if (getenv("ZARRC_BENCH_DURABLE"))
+        flags |= ZARRC_STORE_DURABLE;
+#endif
+    check(zarrc_store_open(&st, dir, flags), dir);
     zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
     o.format = format;
     o.dtype = format == 2 ? "<u2" : "uint16";

@@ -530,22 +530,49 @@ static int write_v3_group(zarrc_store *s, const char *path, json_object *doc)
     return rc;
 }
 
-/* Store the consolidated member into a copy of the v3 group document and write it. */
+/* Store the consolidated member into the v3 group document: a read-modify-write of the
+ * current document (so that a concurrent attribute change is kept), which must still be a
+ * group. */
+typedef struct v3_cm_update {
+    const char *key;
+    json_object *metadata; /* borrowed */
+} v3_cm_update;
+
+static int put_v3_consolidated(void *ctx, const zarrc_buf *cur, zarrc_buf *out, int can_erase,
+                               zarrc__update_action *act)
+{
+    (void)can_erase;
+    v3_cm_update *u = ctx;
+    json_object *doc = NULL, *nt = NULL;
+    if (!cur)
+        return zarrc_error_set(ZARRC_ENOTFOUND, "%s disappeared", u->key);
+    int rc = zarrc__json_parse(&doc, (const char *)cur->data, cur->size, u->key);
+    if (rc == ZARRC_OK && (!json_object_is_type(doc, json_type_object) ||
+                           !json_object_object_get_ex(doc, "node_type", &nt) ||
+                           strcmp(json_object_get_string(nt), "group")))
+        rc = zarrc_error_set(ZARRC_ECONFLICT, "%s: no longer a group document", u->key);
+    if (rc == ZARRC_OK) {
+        json_object *cm = json_object_new_object();
+        json_object_object_add(cm, "kind", json_object_new_string("inline"));
+        json_object_object_add(cm, "must_understand", json_object_new_boolean(0));
+        json_object_object_add(cm, "metadata", json_object_get(u->metadata));
+        json_object_object_add(doc, "consolidated_metadata", cm);
+        *act = ZARRC_UPDATE_SET;
+        rc = zarrc__node_doc_text(out, doc);
+    }
+    json_object_put(doc);
+    return rc;
+}
+
 static int write_v3_consolidated(zarrc_store *s, const char *path, const json_object *group_doc,
                                  json_object *metadata)
 {
-    json_object *doc = zarrc__json_deep_copy(group_doc);
-    if (!doc) {
-        json_object_put(metadata);
-        return ZARRC_ENOMEM;
-    }
-    json_object *cm = json_object_new_object();
-    json_object_object_add(cm, "kind", json_object_new_string("inline"));
-    json_object_object_add(cm, "must_understand", json_object_new_boolean(0));
-    json_object_object_add(cm, "metadata", metadata);
-    json_object_object_add(doc, "consolidated_metadata", cm);
-    int rc = write_v3_group(s, path, doc);
-    json_object_put(doc);
+    (void)group_doc;
+    char *key = zarrc__node_key(path, "zarr.json");
+    v3_cm_update u = {key, metadata};
+    int rc = key ? zarrc__store_update(s, key, ZARRC_UPDATE_DURABLE, put_v3_consolidated, &u) : ZARRC_ENOMEM;
+    free(key);
+    json_object_put(metadata);
     return rc;
 }
 
@@ -860,8 +887,26 @@ int zarrc__cmeta_present(bool *present, zarrc_store *s, const char *path, int fo
 /* Patching a copy                                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
+static int cmeta_patch_locked(zarrc_store *s, const char *holder, int format, const zarrc__mnode *updates,
+                              size_t nupdates, char *const *erased, size_t nerased);
+
+/* Patching a copy reads and rewrites the holder's document: under that key's lock, so that
+ * concurrent patches and attribute changes of the holder keep each other's changes. */
 int zarrc__cmeta_patch(zarrc_store *s, const char *holder, int format, const zarrc__mnode *updates,
                        size_t nupdates, char *const *erased, size_t nerased)
+{
+    char *key = zarrc__node_key(holder, format == 2 ? ZMETADATA : "zarr.json");
+    void *lk = NULL;
+    int rc = key ? zarrc__store_lock(s, key, &lk) : ZARRC_ENOMEM;
+    if (rc == ZARRC_OK)
+        rc = cmeta_patch_locked(s, holder, format, updates, nupdates, erased, nerased);
+    zarrc__store_unlock(s, lk);
+    free(key);
+    return rc;
+}
+
+static int cmeta_patch_locked(zarrc_store *s, const char *holder, int format, const zarrc__mnode *updates,
+                              size_t nupdates, char *const *erased, size_t nerased)
 {
     zarrc__mnode g;
     json_object *top = NULL, *m = NULL;
