@@ -7,6 +7,7 @@
 #   make test     build + ctest in build/ (no installs)
 #   make asan     configure + build + ctest in build-asan/ (no installs)
 #   make tsan     the API tests under ThreadSanitizer in build-tsan/ (no installs)
+#   make stress   the concurrency and kill -9 tests with many trials (STRESS_TRIALS, default 20)
 #   make install  cmake --install build/ (PREFIX=/usr/local by default)
 #   make clean    remove build directories
 #
@@ -29,7 +30,7 @@ CTEST ?= ctest
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run demo check deps test-deps build test asan asan-build asan-test tsan install clean
+.PHONY: all run demo check deps test-deps build test asan asan-build asan-test tsan stress install clean
 # Steps run in the order written even under `make -j` (CMake parallelizes the builds itself).
 .NOTPARALLEL:
 
@@ -73,6 +74,12 @@ tsan:
 	$(CMAKE) --build $(TSAN_DIR) -j$(JOBS)
 	cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1 ZARRC_NUM_THREADS=4 $(CTEST) --output-on-failure \
 	    -j$(JOBS) -R '^api\.'
+
+# Many more trials of the multi-writer and crash tests than make check runs.
+STRESS_TRIALS ?= 20
+stress: build
+	cd $(BUILD_DIR) && ZARRC_STRESS_TRIALS=$(STRESS_TRIALS) $(CTEST) --output-on-failure \
+	    -R '^api\.test_(concurrency|crash)$$'
 
 install: build
 	$(CMAKE) --install $(BUILD_DIR) --prefix $(PREFIX)

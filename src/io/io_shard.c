@@ -44,6 +44,8 @@ typedef struct shard_rec {
     bool covered;        /* write: every in-bounds inner chunk is fully overwritten */
     void *lock;          /* write, partly covered: the store's lock on the shard, held from
                             fetching the old shard to storing the new one */
+    char version[ZARRC_STORE_VERSION_MAX]; /* write, partly covered, compare-and-swap stores:
+                                              the old shard's version */
     uint64_t *entries;   /* decoded index, or NULL */
     zarrc_buf *bufs;     /* read: fetched ranges; write: bufs[0] = the whole old shard */
     size_t nbufs;
@@ -552,7 +554,7 @@ static int write_fetch(void *ctx, size_t si)
     if (!sr->bufs || !sr->entries)
         return ZARRC_ENOMEM;
     sr->nbufs = 1;
-    int rc = zarrc__store_get(j->a->store, sr->key, 0, -1, sr->bufs);
+    int rc = zarrc__store_get_versioned(j->a->store, sr->key, sr->bufs, sr->version);
     if (rc == ZARRC_ENOTFOUND) {
         sr->missing = true;
         return ZARRC_OK;
@@ -641,7 +643,8 @@ static int write_shard(void *ctx, size_t si)
             parts[li] = (zarrc_vref){sr->bufs->data + sr->entries[2 * li], sr->entries[2 * li + 1]};
         any |= parts[li].ptr != NULL;
     }
-    if (!any) {
+    bool cas = !sr->covered && zarrc__store_safety_of(j->a->store) == ZARRC_SAFETY_CAS;
+    if (!any && !cas) {
         rc = sr->covered ? zarrc__store_erase_locked(j->a->store, sr->key) : zarrc__store_erase(j->a->store, sr->key);
         if (rc == ZARRC_ENOTFOUND)
             rc = ZARRC_OK;
@@ -652,8 +655,15 @@ static int write_shard(void *ctx, size_t si)
     rc = b ? zarrc__shard_assemble(s, parts, &b->enc, entries) : ZARRC_ENOMEM;
     if (rc == ZARRC_OK) {
         zarrc__index_cache_drop(j->a->index_cache, sr->key);
-        rc = sr->covered ? zarrc__store_set_locked(j->a->store, sr->key, b->enc.data, b->enc.size)
-                         : zarrc__store_set(j->a->store, sr->key, b->enc.data, b->enc.size);
+        /* Compare-and-swap stores cannot erase conditionally: an emptied shard is stored with
+         * an all-empty index instead. */
+        if (cas)
+            rc = zarrc__store_put_if_version(j->a->store, sr->key, b->enc.data, b->enc.size,
+                                             sr->missing ? NULL : sr->version);
+        else if (sr->covered)
+            rc = zarrc__store_set_locked(j->a->store, sr->key, b->enc.data, b->enc.size);
+        else
+            rc = zarrc__store_set(j->a->store, sr->key, b->enc.data, b->enc.size);
     }
     /* Under the lock the version read now is that of the value just stored. */
     char version[ZARRC_STORE_VERSION_MAX];
@@ -671,8 +681,29 @@ done:
     return rc ? shard_error(j, si, rc) : ZARRC_OK;
 }
 
+static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
+                            const int64_t *count, const int64_t *step, const uint8_t *in, size_t es);
+
+/* Partly covered shards of compare-and-swap stores are stored only if unchanged since they
+ * were read; when another writer got there first, the whole write is done again (it is
+ * idempotent: the same elements get the same values). */
+#define SHARD_CAS_ATTEMPTS 32
+
 int zarrc__io_shard_write(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
                           const int64_t *count, const int64_t *step, const uint8_t *in, size_t es)
+{
+    bool cas = zarrc__store_safety_of(a->store) == ZARRC_SAFETY_CAS;
+    for (int attempt = 0;; attempt++) {
+        int rc = shard_write_once(a, spec, start, count, step, in, es);
+        if (!cas || rc != ZARRC_ECONFLICT || attempt + 1 >= SHARD_CAS_ATTEMPTS)
+            return rc;
+        zarrc__error_clear();
+        zarrc__store_backoff(attempt);
+    }
+}
+
+static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
+                            const int64_t *count, const int64_t *step, const uint8_t *in, size_t es)
 {
     shard_job j;
     int rc = job_init(&j, a, spec, start, count, step, es);

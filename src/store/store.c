@@ -202,6 +202,37 @@ static uint64_t jitter_u64(void)
     return x;
 }
 
+void zarrc__store_backoff(int attempt)
+{
+    /* Exponential from 1 µs, capped near 1 ms, plus up to 1 ms of jitter. */
+    struct timespec ts = {0, (long)(1000L << (attempt < 10 ? attempt : 10)) + (long)(jitter_u64() % 1000000u)};
+    nanosleep(&ts, NULL);
+}
+
+int zarrc__store_get_versioned(zarrc_store *s, const char *key, zarrc_buf *out, char *version)
+{
+    out->size = 0;
+    version[0] = '\0';
+    if (zarrc__store_safety_of(s) == ZARRC_SAFETY_CAS)
+        return s->type->get_versioned(s->state, key, out, version);
+    return s->type->get(s->state, key, 0, -1, out);
+}
+
+int zarrc__store_put_if_version(zarrc_store *s, const char *key, const void *data, size_t n, const char *version)
+{
+    int rc = check_writable(s);
+    if (rc)
+        return rc;
+    if (zarrc__store_safety_of(s) != ZARRC_SAFETY_CAS)
+        return zarrc__store_set(s, key, data, n);
+    rc = s->type->put(s->state, key, data, n, version ? ZARRC_PUT_IF_MATCH : ZARRC_PUT_IF_ABSENT, version);
+    if (rc == ZARRC_EEXISTS || rc == ZARRC_ECONFLICT) {
+        zarrc__error_clear();
+        return zarrc_error_set(ZARRC_ECONFLICT, "key '%s' was changed by another writer", key);
+    }
+    return rc;
+}
+
 /* Compare-and-swap retries before a read-modify-write gives up with ZARRC_ECONFLICT. */
 #define CAS_ATTEMPTS 64
 
@@ -251,9 +282,7 @@ int zarrc__store_update(zarrc_store *s, const char *key, unsigned flags, zarrc__
         if (safety == ZARRC_SAFETY_CAS && (rc == ZARRC_ECONFLICT || rc == ZARRC_EEXISTS)) {
             /* Lost the race: back off a little (randomized) and redo the update. */
             zarrc__error_clear();
-            struct timespec ts = {0, (long)(1000L << (attempt < 10 ? attempt : 10)) +
-                                         (long)(jitter_u64() % 1000000u)};
-            nanosleep(&ts, NULL);
+            zarrc__store_backoff(attempt);
             rc = ZARRC_ECONFLICT;
             continue;
         }

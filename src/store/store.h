@@ -84,6 +84,14 @@ ZARRC_HIDDEN int zarrc__store_update(zarrc_store *s, const char *key, unsigned f
 /** The backend's lock for `key` (*lock NULL when it has none: then do nothing else). */
 ZARRC_HIDDEN int zarrc__store_lock(zarrc_store *s, const char *key, void **lock);
 ZARRC_HIDDEN void zarrc__store_unlock(zarrc_store *s, void *lock);
+/** For compare-and-swap stores: the value with its version (version "" for other stores). */
+ZARRC_HIDDEN int zarrc__store_get_versioned(zarrc_store *s, const char *key, zarrc_buf *out, char *version);
+/** For compare-and-swap stores: store only if the key still has `version` (NULL: only if it
+ *  is absent); ZARRC_ECONFLICT otherwise. Other stores: a plain set. */
+ZARRC_HIDDEN int zarrc__store_put_if_version(zarrc_store *s, const char *key, const void *data, size_t n,
+                                             const char *version);
+/** Back off before retrying after a lost compare-and-swap (attempt 0, 1, ...). */
+ZARRC_HIDDEN void zarrc__store_backoff(int attempt);
 /** Replace or remove a whole value, serialized with updates of the same key. */
 ZARRC_HIDDEN int zarrc__store_set_locked(zarrc_store *s, const char *key, const void *data, size_t n);
 ZARRC_HIDDEN int zarrc__store_erase_locked(zarrc_store *s, const char *key);
