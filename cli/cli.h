@@ -79,9 +79,12 @@ int cli_data_print_raw(FILE *out, const zarrc_dtype_info *dt, const void *data, 
 
 /** Read JSON data (a list, or an object with a "data" member) from `in` into `data` (n *
  *  item_size bytes, or a zarrc_vlen * that receives malloc'd buffers for variable-length
- *  types). `src` names the input in messages. Returns 0 or CLI_EXIT_FAIL (message printed). */
+ *  types). The list is flat (n values) or nested with exactly the selection's shape
+ *  `out_shape` (out_ndim entries; complex [re, im] pairs are values); ragged or differently
+ *  shaped nesting is refused naming both shapes. `src` names the input in messages. Returns 0
+ *  or CLI_EXIT_FAIL (message printed). */
 int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
-                       int64_t n);
+                       int64_t n, int out_ndim, const int64_t *out_shape);
 
 /** Read exactly n * item_size little-endian bytes. Returns 0 or CLI_EXIT_FAIL. */
 int cli_data_read_raw(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,

@@ -590,7 +590,17 @@ typedef struct parse_ctx {
     uint8_t *scratch; /* decode buffer for base64 / UTF-32 */
     size_t scratch_cap;
     int64_t n, k;
+    /* The nesting of the input's lists, checked against the selection's shape: per level (1 =
+     * the outermost list) the length of the lists there (-1 until the first one closes) and
+     * what they hold. A flat list (level 1 holds values) is accepted for any shape. */
+    int out_ndim;
+    const int64_t *out_shape;
+    int64_t nest_len[MAX_DEPTH + 1];
+    int nest_kind[MAX_DEPTH + 1];
+    int nest_levels; /* deepest list level seen */
 } parse_ctx;
+
+enum { NEST_UNKNOWN, NEST_VALUES, NEST_LISTS };
 
 static int rd_error(reader *r, const char *fmt, ...) CLI_PRINTF(2, 3);
 
@@ -1279,44 +1289,112 @@ static int read_complex_pair(parse_ctx *c)
     return 0;
 }
 
-/* A list of values (nested lists are flattened); the '[' is consumed. */
+/* "[2, 3]" into buf (at most MAX_DEPTH dimensions of 20 digits: SHAPE_TEXT bytes). */
+#define SHAPE_TEXT (MAX_DEPTH * 22 + 4)
+static const char *shape_text(char *buf, const int64_t *shape, int ndim)
+{
+    size_t len = (size_t)snprintf(buf, SHAPE_TEXT, "[");
+    for (int d = 0; d < ndim && len < SHAPE_TEXT; d++)
+        len += (size_t)snprintf(buf + len, SHAPE_TEXT - len, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    if (len < SHAPE_TEXT)
+        snprintf(buf + len, SHAPE_TEXT - len, "]");
+    return buf;
+}
+
+/* Ragged nested lists cannot have the selection's shape: print why and fail. */
+static int nest_error(parse_ctx *c, const char *why)
+{
+    char want[SHAPE_TEXT];
+    cli_fail("%s: ragged nested lists (%s) do not match the selection's shape %s", c->r.src, why,
+             shape_text(want, c->out_shape, c->out_ndim));
+    c->r.failed = 1;
+    return -1;
+}
+
+/* Record what a list at `level` holds; lists and values side by side are ragged. */
+static int nest_hold(parse_ctx *c, int level, int kind)
+{
+    if (c->nest_kind[level] == NEST_UNKNOWN)
+        c->nest_kind[level] = kind;
+    else if (c->nest_kind[level] != kind) {
+        char why[64];
+        snprintf(why, sizeof why, "values and lists side by side at depth %d", level);
+        return nest_error(c, why);
+    }
+    return 0;
+}
+
+/* A list of values (nested lists are flattened; their shape is recorded); the '[' is
+ * consumed. `depth` lists enclose it. */
 static int read_list(parse_ctx *c, int depth)
 {
     reader *r = &c->r;
     if (depth >= MAX_DEPTH)
         return rd_error(r, "nesting deeper than %d levels", MAX_DEPTH);
-    if (rd_peek_ws(r) == ']') {
-        r->pos++;
-        return 0;
+    int level = depth + 1;
+    int64_t len = 0;
+    if (level > c->nest_levels) {
+        c->nest_levels = level;
+        c->nest_len[level] = -1;
     }
-    for (;;) {
-        int ch = rd_peek_ws(r);
-        if (ch == '[') {
-            r->pos++;
-            int inner = rd_peek_ws(r);
-            if (c->dt->kind == ZARRC_DTYPE_COMPLEX && inner != '[' && inner != ']') {
-                if (read_complex_pair(c))
+    if (rd_peek_ws(r) != ']') {
+        for (;;) {
+            int ch = rd_peek_ws(r);
+            if (ch == '[') {
+                r->pos++;
+                int inner = rd_peek_ws(r);
+                if (c->dt->kind == ZARRC_DTYPE_COMPLEX && inner != '[' && inner != ']') {
+                    if (nest_hold(c, level, NEST_VALUES) || read_complex_pair(c))
+                        return -1;
+                } else if (nest_hold(c, level, NEST_LISTS) || read_list(c, depth + 1)) {
                     return -1;
-            } else if (read_list(c, depth + 1)) {
-                return -1;
+                }
+            } else if (ch == '{') {
+                return rd_error(r, "value #%lld: objects are not valid data values", (long long)c->k);
+            } else {
+                if (nest_hold(c, level, NEST_VALUES) || read_scalar(r) || store_scalar(c))
+                    return -1;
             }
-        } else if (ch == '{') {
-            return rd_error(r, "value #%lld: objects are not valid data values", (long long)c->k);
-        } else {
-            if (read_scalar(r) || store_scalar(c))
-                return -1;
+            len++;
+            ch = rd_peek_ws(r);
+            if (ch == ',') {
+                r->pos++;
+                continue;
+            }
+            if (ch == ']')
+                break;
+            return rd_error(r, ch < 0 ? "unexpected end of input in a list" : "expected ',' or ']'");
         }
-        ch = rd_peek_ws(r);
-        if (ch == ',') {
-            r->pos++;
-            continue;
-        }
-        if (ch == ']') {
-            r->pos++;
-            return 0;
-        }
-        return rd_error(r, ch < 0 ? "unexpected end of input in a list" : "expected ',' or ']'");
     }
+    r->pos++;
+    if (c->nest_len[level] < 0)
+        c->nest_len[level] = len;
+    else if (c->nest_len[level] != len) {
+        char why[96];
+        snprintf(why, sizeof why, "lengths %lld and %lld at depth %d", (long long)c->nest_len[level],
+                 (long long)len, level);
+        return nest_error(c, why);
+    }
+    return 0;
+}
+
+/* After a list document: nested lists must have exactly the selection's shape. */
+static int check_nesting(parse_ctx *c)
+{
+    if (c->nest_kind[1] != NEST_LISTS)
+        return 0; /* a flat list: only its length counts */
+    int ndim = c->nest_levels;
+    int same = ndim == c->out_ndim;
+    for (int d = 0; same && d < ndim; d++)
+        same = c->nest_len[d + 1] == c->out_shape[d];
+    if (same)
+        return 0;
+    char got[SHAPE_TEXT], want[SHAPE_TEXT];
+    cli_fail("%s: nested lists of shape %s do not match the selection's shape %s (give lists of that "
+             "shape, or a flat list of %lld values)", c->r.src, shape_text(got, c->nest_len + 1, ndim),
+             shape_text(want, c->out_shape, c->out_ndim), (long long)c->n);
+    c->r.failed = 1;
+    return -1;
 }
 
 static int read_document(parse_ctx *c)
@@ -1331,7 +1409,7 @@ static int read_document(parse_ctx *c)
     }
     if (ch == '[') {
         r->pos++;
-        if (read_list(c, 0))
+        if (read_list(c, 0) || check_nesting(c))
             return -1;
     } else if (ch == '{') {
         r->pos++;
@@ -1354,7 +1432,7 @@ static int read_document(parse_ctx *c)
                     if (rd_peek_ws(r) != '[')
                         return rd_error(r, "'data' must be a list");
                     r->pos++;
-                    if (read_list(c, 0))
+                    if (read_list(c, 0) || check_nesting(c))
                         return -1;
                 } else if (skip_value(r, 1)) {
                     return -1;
@@ -1398,7 +1476,7 @@ void cli_vlen_release(zarrc_vlen *v)
 }
 
 int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
-                       int64_t n)
+                       int64_t n, int out_ndim, const int64_t *out_shape)
 {
     parse_ctx *c = calloc(1, sizeof *c);
     if (!c)
@@ -1407,6 +1485,8 @@ int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, vo
     c->r.src = src;
     c->dt = dt;
     c->n = n;
+    c->out_ndim = out_ndim;
+    c->out_shape = out_shape;
     if (cli_dtype_is_vlen(dt)) {
         c->vl = data;
         memset(c->vl, 0, sizeof *c->vl);

@@ -408,9 +408,27 @@ static void free_children(child_list *l)
 typedef struct tree_ctx {
     int max_depth; /* -1 = all */
     int as_json;
-    char prefix[4096];
+    char *prefix;       /* the drawing in front of this level's lines (grows with the depth) */
+    size_t plen, pcap;
     const char *node;
 } tree_ctx;
+
+/* Append one level's drawing to the prefix. Returns 0 or CLI_EXIT_FAIL. */
+static int tree_push(tree_ctx *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (t->plen + n >= t->pcap) {
+        size_t cap = (t->plen + n) * 2 + 64;
+        char *p = realloc(t->prefix, cap);
+        if (!p)
+            return cli_fail("out of memory");
+        t->prefix = p;
+        t->pcap = cap;
+    }
+    memcpy(t->prefix + t->plen, s, n);
+    t->plen += n;
+    return 0;
+}
 
 static void print_array_line(const child *c)
 {
@@ -431,7 +449,7 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
         free_children(&l);
         return cli_fail_lib(rc, "listing '%s'", t->node);
     }
-    size_t plen = strlen(t->prefix);
+    size_t plen = t->plen;
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         const child *c = &l.v[i];
         int last = i + 1 == l.n;
@@ -448,7 +466,7 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
             }
             json_object_array_add(into, o);
         } else {
-            printf("%s%s", t->prefix, last ? "└── " : "├── ");
+            printf("%.*s%s", (int)t->plen, t->prefix ? t->prefix : "", last ? "└── " : "├── ");
             if (c->kind == ZARRC_NODE_ARRAY)
                 print_array_line(c);
             else
@@ -467,10 +485,10 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
             kids = json_object_new_array();
             json_object_object_add(o, "children", kids);
         }
-        if (!t->as_json)
-            snprintf(t->prefix + plen, sizeof t->prefix - plen, "%s", last ? "    " : "│   ");
-        rc = tree_level(t, sub, depth + 1, kids);
-        t->prefix[plen] = 0;
+        rc = t->as_json ? 0 : tree_push(t, last ? "    " : "│   ");
+        if (rc == 0)
+            rc = tree_level(t, sub, depth + 1, kids);
+        t->plen = plen;
         zarrc_group_free(sub);
     }
     free_children(&l);
@@ -554,6 +572,7 @@ int cli_cmd_tree(int argc, char **argv)
     } else
         printf("%s  group (v%d%s)\n", node, format, zarrc_group_is_consolidated(g) ? ", consolidated" : "");
     rc = tree_level(&t, g, 0, kids);
+    free(t.prefix);
     if (rc == 0 && as_json)
         printf("%s\n", json_text(top, 1));
     json_object_put(top);

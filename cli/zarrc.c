@@ -909,10 +909,12 @@ static int resolve_selection(cli_box *box, const cli_selection *sel, zarrc_array
     return 0;
 }
 
-/* Bytes of a fixed-size buffer for n elements, or 0 with a message on overflow. */
+/* Bytes of a fixed-size buffer for n elements, or 0 with a message when they exceed what the
+ * library can address (int64 and size_t). */
 static size_t buffer_size(const zarrc_dtype_info *dt, int64_t n, const char *node)
 {
-    if (n > 0 && dt->item_size && (uint64_t)n > SIZE_MAX / dt->item_size) {
+    uint64_t limit = SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX;
+    if (n > 0 && dt->item_size && (uint64_t)n > limit / dt->item_size) {
         cli_fail("'%s': selection of %lld elements is too large", node, (long long)n);
         return 0;
     }
@@ -1042,7 +1044,8 @@ static int cmd_put(const verb *v, int argc, char **argv)
         goto done;
     }
     const char *src_name = strcmp(src, "-") ? src : "<stdin>";
-    rc = json_src ? cli_data_read_json(in, src_name, dt, vlen ? (void *)&vl : buf, box.nelem)
+    rc = json_src ? cli_data_read_json(in, src_name, dt, vlen ? (void *)&vl : buf, box.nelem, box.out_ndim,
+                                       box.out_shape)
                   : cli_data_read_raw(in, src_name, dt, buf, box.nelem);
     if (rc)
         goto done;
@@ -1577,8 +1580,8 @@ static const verb verbs[] = {
      "Options:\n"
      "  --select SEL   selection as for 'get'\n"
      "  --json FILE    a JSON list of values (or an object with a \"data\" list, as printed by\n"
-     "                 'get --json'); nested lists are flattened; the number of values must\n"
-     "                 equal the selection's size\n"
+     "                 'get --json'): flat, with as many values as the selection, or nested\n"
+     "                 with exactly the selection's shape\n"
      "  --raw FILE     exactly size * item-size bytes, C order, little-endian\n"
      "\nExamples:\n"
      "  echo '[1, 2, 3]' | zarrc put data/v --select 0:3 --json -\n"

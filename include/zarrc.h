@@ -330,7 +330,8 @@ ZARRC_API const int64_t *zarrc_array_inner_chunks(const zarrc_array *array);
 /** Data type description. Borrowed: valid until the handle is freed. */
 ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
 
-/** Total number of elements (product of the shape). */
+/** Total number of elements (product of the shape), or -1 if it exceeds INT64_MAX (shapes
+ *  such as [2^62, 2^62] are valid metadata). */
 ZARRC_API int64_t zarrc_array_size(const zarrc_array *array);
 
 /** Which JSON a zarrc_array_json call returns. */

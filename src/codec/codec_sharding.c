@@ -75,6 +75,12 @@ static int create(void **state, const zarrc_json *config, const zarrc_codec_init
         s->per_shard[d] = in->shape[d] / v;
         s->n_inner *= (size_t)s->per_shard[d];
     }
+    /* The index holds 16 bytes per inner chunk (the shard's byte size bounds n_inner, not this). */
+    if (s->n_inner > SIZE_MAX / 16) {
+        rc = zarrc_error_set(ZARRC_EINVAL, "%zu inner chunks per shard: the shard index would not fit in memory",
+                             s->n_inner);
+        goto fail;
+    }
     if (!loc || (json_object_is_type(loc, json_type_string) && !strcmp(json_object_get_string(loc), "end")))
         s->index_at_end = true;
     else if (!json_object_is_type(loc, json_type_string) || strcmp(json_object_get_string(loc), "start")) {

@@ -10,45 +10,80 @@ void zarrc__plan_free(zarrc__plan *p)
     memset(p, 0, sizeof *p);
 }
 
-int zarrc__plan_make(zarrc__plan *p, int ndim, const int64_t *shape, const int64_t *chunks,
-                     const int64_t *start, const int64_t *count, const int64_t *step)
+int zarrc__selection_check(int ndim, const int64_t *shape, const int64_t *start, const int64_t *count,
+                           const int64_t *step)
 {
-    memset(p, 0, sizeof *p);
-    p->ndim = ndim;
-    p->ntasks = 1;
+    if (ndim < 0 || ndim > ZARRC_MAX_DIMS)
+        return zarrc_error_set(ZARRC_EINVAL, "%d dimensions (at most %d supported)", ndim, ZARRC_MAX_DIMS);
     for (int d = 0; d < ndim; d++) {
         int64_t s = step ? step[d] : 1;
+        if (shape[d] < 0)
+            return zarrc_error_set(ZARRC_EINVAL, "dimension %d: negative length %lld", d, (long long)shape[d]);
         if (s < 1)
             return zarrc_error_set(ZARRC_EINVAL, "dimension %d: step must be >= 1 (got %lld)", d, (long long)s);
         if (start[d] < 0 || count[d] < 0)
             return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: negative start or count", d);
+        /* (count - 1) * s <= shape - 1 - start, without computing the product */
         if (count[d] > 0 && (start[d] >= shape[d] || (count[d] - 1) > (shape[d] - 1 - start[d]) / s))
             return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: selection %lld + %lld x %lld exceeds "
                                    "the array length %lld", d, (long long)start[d], (long long)count[d],
                                    (long long)s, (long long)shape[d]);
-        p->step[d] = s;
     }
+    return ZARRC_OK;
+}
+
+int zarrc__plan_make(zarrc__plan *p, int ndim, const int64_t *shape, const int64_t *chunks,
+                     const int64_t *start, const int64_t *count, const int64_t *step)
+{
+    memset(p, 0, sizeof *p);
+    int rc = zarrc__selection_check(ndim, shape, start, count, step);
+    if (rc)
+        return rc;
+    p->ndim = ndim;
+    p->ntasks = 1;
+    /* After the check every selected index start + k * step (k < count) is at most
+     * shape - 1, so no product or sum below can overflow. */
+    for (int d = 0; d < ndim; d++) {
+        if (chunks[d] < 1)
+            return zarrc_error_set(ZARRC_EINVAL, "dimension %d: chunk length %lld", d, (long long)chunks[d]);
+        p->step[d] = step ? step[d] : 1;
+    }
+    for (int d = 0; d < ndim; d++)
+        if (count[d] == 0) { /* an empty selection touches no chunk */
+            p->ntasks = 0;
+            return ZARRC_OK;
+        }
     for (int d = 0; d < ndim; d++) {
         int64_t c = chunks[d], s = p->step[d], n = count[d];
         /* Upper bound of runs: one per selected element or per chunk spanned. */
         int64_t span = n ? ((start[d] + (n - 1) * s) / c - start[d] / c + 1) : 0;
         int64_t cap = n < span ? n : span;
-        p->runs[d] = zarrc__malloc((size_t)(cap ? cap : 1) * sizeof(zarrc__run));
+        size_t bytes;
+        if (!zarrc__mul_size((size_t)(cap ? cap : 1), sizeof(zarrc__run), &bytes)) {
+            zarrc__plan_free(p);
+            return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: the selection touches too many chunks (%lld)", d,
+                                   (long long)cap);
+        }
+        p->runs[d] = zarrc__malloc(bytes);
         if (!p->runs[d]) {
             zarrc__plan_free(p);
             return ZARRC_ENOMEM;
         }
         size_t k = 0;
         for (int64_t pos = 0; pos < n;) {
-            int64_t idx = start[d] + pos * s, ch = idx / c, end = (ch + 1) * c;
-            int64_t in = (end - idx + s - 1) / s;
+            /* idx <= shape - 1; the run takes the selected elements up to the chunk's end. */
+            int64_t idx = start[d] + pos * s, ch = idx / c, off = idx - ch * c;
+            int64_t in = (c - off - 1) / s + 1;
             if (in > n - pos)
                 in = n - pos;
-            p->runs[d][k++] = (zarrc__run){ch, idx - ch * c, pos, in};
+            p->runs[d][k++] = (zarrc__run){ch, off, pos, in};
             pos += in;
         }
         p->nruns[d] = k;
-        p->ntasks *= k;
+        if (!zarrc__mul_size(p->ntasks, k, &p->ntasks)) {
+            zarrc__plan_free(p);
+            return zarrc_error_set(ZARRC_EBOUNDS, "the selection touches too many chunks");
+        }
     }
     return ZARRC_OK;
 }

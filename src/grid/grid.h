@@ -24,10 +24,25 @@ typedef struct zarrc__plan {
     size_t nruns[ZARRC_MAX_DIMS];
 } zarrc__plan;
 
-/** Validate the selection against `shape` (ZARRC_EBOUNDS / ZARRC_EINVAL naming the dimension)
- *  and plan it. step may be NULL. */
+/** Check a strided selection (start, count, step per dimension; step may be NULL = 1) against
+ *  `shape`: steps >= 1, start and count >= 0, and the last selected index start + (count - 1)
+ *  * step inside the array (checked without overflow). ZARRC_EBOUNDS / ZARRC_EINVAL naming the
+ *  dimension. */
+ZARRC_HIDDEN int zarrc__selection_check(int ndim, const int64_t *shape, const int64_t *start, const int64_t *count,
+                                        const int64_t *step);
+/** Check the selection (zarrc__selection_check) and plan it over chunks of `chunks` (>= 1).
+ *  ZARRC_EBOUNDS if the plan's size overflows. */
 ZARRC_HIDDEN int zarrc__plan_make(zarrc__plan *p, int ndim, const int64_t *shape, const int64_t *chunks,
                                   const int64_t *start, const int64_t *count, const int64_t *step);
+/** The step between the selected elements of run `r` along dimension d: the selection's step,
+ *  or 1 for a run of one element (its step does not matter). A run of two or more elements
+ *  lies inside one chunk, so its step is below the chunk length: strides times this step stay
+ *  within the chunk's byte size. */
+static inline int64_t zarrc__run_step(const zarrc__plan *p, int d, const zarrc__run *r)
+{
+    return r->n > 1 ? p->step[d] : 1;
+}
+
 /** The runs of task i, one per dimension. */
 ZARRC_HIDDEN void zarrc__plan_task(const zarrc__plan *p, size_t i, const zarrc__run **runs);
 ZARRC_HIDDEN void zarrc__plan_free(zarrc__plan *p);

@@ -18,6 +18,7 @@ static void bufs_free(void *p)
     zarrc_buf_release(&b->raw);
     zarrc_buf_release(&b->chunk);
     zarrc_buf_release(&b->enc);
+    zarrc_buf_release(&b->key);
     free(b);
 }
 
@@ -53,11 +54,10 @@ typedef struct io_job {
  * (writes) stored on the I/O pool: requests in flight are bounded by the I/O concurrency,
  * CPU work by the CPU threads, memory by the batch. */
 
-#define KEY_MAX (1024 + 24 * ZARRC_MAX_DIMS)
 enum { OP_NONE, OP_SET, OP_ERASE };
 
 typedef struct slot {
-    char key[KEY_MAX];
+    zarrc_buf key;  /* the chunk's store key (reused across batches) */
     bool fetch;     /* the task needs the stored value */
     int status;     /* of the fetch: ZARRC_OK or ZARRC_ENOTFOUND */
     zarrc_buf in;   /* the fetched value */
@@ -78,15 +78,13 @@ static int chunk_error(const io_job *j, const char *key, int rc)
     return zarrc__error_context(rc, "chunk '%s': ", key);
 }
 
-/* Build the chunk key (relative to the store) and the chunk's coordinates. */
-static void task_key(const io_job *j, const zarrc__run **runs, char *key, size_t n)
+/* Build the store key of the task's chunk in `key`; NULL on allocation failure. */
+static const char *task_key(const io_job *j, const zarrc__run **runs, zarrc_buf *key)
 {
     int64_t idx[ZARRC_MAX_DIMS];
     for (int d = 0; d < j->plan.ndim; d++)
         idx[d] = runs[d]->chunk;
-    size_t pl = strlen(j->a->prefix);
-    memcpy(key, j->a->prefix, pl);
-    zarrc__meta_chunk_key(j->a->meta, idx, key + pl, n - pl);
+    return zarrc__meta_chunk_store_key(key, j->a->meta, j->a->prefix, idx);
 }
 
 /* The stored value of task i's chunk: prefetched (batched mode) or read now into `raw`.
@@ -191,11 +189,10 @@ static int read_task(void *ctx, size_t i)
     const zarrc__array_meta *m = j->a->meta;
     int nd = j->plan.ndim;
     const zarrc__run *runs[ZARRC_MAX_DIMS];
-    char key[KEY_MAX];
     zarrc__plan_task(&j->plan, i, runs);
-    task_key(j, runs, key, sizeof key - 1);
     thread_bufs *b = zarrc__io_bufs();
-    if (!b)
+    const char *key = b ? task_key(j, runs, &b->key) : NULL;
+    if (!key)
         return ZARRC_ENOMEM;
 
     int64_t n[ZARRC_MAX_DIMS], dst_off = 0, src_off = 0, sstride[ZARRC_MAX_DIMS];
@@ -204,8 +201,8 @@ static int read_task(void *ctx, size_t i)
         n[d] = runs[d]->n;
         dst_off += runs[d]->sel_pos * j->dstride[d];
         src_off += runs[d]->offset * j->cstride[d];
-        sstride[d] = j->cstride[d] * j->plan.step[d];
-        whole &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == m->chunks[d];
+        sstride[d] = j->cstride[d] * zarrc__run_step(&j->plan, d, runs[d]);
+        whole &= runs[d]->offset == 0 && zarrc__run_step(&j->plan, d, runs[d]) == 1 && n[d] == m->chunks[d];
     }
     uint8_t *dst = j->data + dst_off;
     zarrc_buf *keep = j->keeps ? &j->keeps[i] : NULL;
@@ -276,8 +273,8 @@ static void write_geometry(const io_job *j, const zarrc__run **runs, wgeom *g)
         g->n[d] = runs[d]->n;
         g->src_off += runs[d]->sel_pos * j->dstride[d];
         g->dst_off += runs[d]->offset * j->cstride[d];
-        g->dstride[d] = j->cstride[d] * j->plan.step[d];
-        g->covers &= runs[d]->offset == 0 && j->plan.step[d] == 1 && g->n[d] == inside;
+        g->dstride[d] = j->cstride[d] * zarrc__run_step(&j->plan, d, runs[d]);
+        g->covers &= runs[d]->offset == 0 && zarrc__run_step(&j->plan, d, runs[d]) == 1 && g->n[d] == inside;
         g->padded |= inside < m->chunks[d];
     }
 }
@@ -325,11 +322,10 @@ static int write_task(void *ctx, size_t i)
     io_job *j = ctx;
     int nd = j->plan.ndim;
     const zarrc__run *runs[ZARRC_MAX_DIMS];
-    char key[KEY_MAX];
     zarrc__plan_task(&j->plan, i, runs);
-    task_key(j, runs, key, sizeof key - 1);
     thread_bufs *b = zarrc__io_bufs();
-    if (!b)
+    const char *key = b ? task_key(j, runs, &b->key) : NULL;
+    if (!key)
         return ZARRC_ENOMEM;
     wgeom g;
     write_geometry(j, runs, &g);
@@ -391,9 +387,10 @@ static int batch_fetch(void *ctx, size_t k)
     io_job *j = ctx;
     slot *sl = &j->batch->slots[k];
     sl->in.size = 0;
-    sl->status = sl->fetch ? zarrc__store_get(j->a->store, sl->key, 0, -1, &sl->in) : ZARRC_ENOTFOUND;
+    const char *key = (const char *)sl->key.data;
+    sl->status = sl->fetch ? zarrc__store_get(j->a->store, key, 0, -1, &sl->in) : ZARRC_ENOTFOUND;
     if (sl->status && sl->status != ZARRC_ENOTFOUND)
-        return chunk_error(j, sl->key, sl->status);
+        return chunk_error(j, key, sl->status);
     return ZARRC_OK;
 }
 
@@ -407,12 +404,13 @@ static int batch_store(void *ctx, size_t k)
 {
     io_job *j = ctx;
     slot *sl = &j->batch->slots[k];
+    const char *key = (const char *)sl->key.data;
     int rc = ZARRC_OK;
     if (sl->op == OP_SET)
-        rc = zarrc__store_set_locked(j->a->store, sl->key, sl->out.data, sl->out.size);
-    else if (sl->op == OP_ERASE && (rc = zarrc__store_erase_locked(j->a->store, sl->key)) == ZARRC_ENOTFOUND)
+        rc = zarrc__store_set_locked(j->a->store, key, sl->out.data, sl->out.size);
+    else if (sl->op == OP_ERASE && (rc = zarrc__store_erase_locked(j->a->store, key)) == ZARRC_ENOTFOUND)
         rc = ZARRC_OK;
-    return rc ? chunk_error(j, sl->key, rc) : ZARRC_OK;
+    return rc ? chunk_error(j, key, rc) : ZARRC_OK;
 }
 
 /* Run every chunk task of the job: directly on the CPU pool, or batched for stores with
@@ -431,11 +429,12 @@ static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
     int rc = ZARRC_OK;
     for (bt.first = 0; bt.first < j->plan.ntasks && rc == ZARRC_OK; bt.first += bt.n) {
         bt.n = j->plan.ntasks - bt.first < k_max ? j->plan.ntasks - bt.first : k_max;
-        for (size_t k = 0; k < bt.n; k++) {
+        for (size_t k = 0; k < bt.n && rc == ZARRC_OK; k++) {
             const zarrc__run *runs[ZARRC_MAX_DIMS];
             slot *sl = &bt.slots[k];
             zarrc__plan_task(&j->plan, bt.first + k, runs);
-            task_key(j, runs, sl->key, sizeof sl->key - 1);
+            if (!task_key(j, runs, &sl->key))
+                rc = ZARRC_ENOMEM;
             sl->op = OP_NONE;
             sl->fetch = true;
             if (writing) {
@@ -446,13 +445,15 @@ static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
                 sl->fetch = !g.covers && !safe;
             }
         }
-        rc = zarrc__io_run(bt.n, batch_fetch, j);
+        if (rc == ZARRC_OK)
+            rc = zarrc__io_run(bt.n, batch_fetch, j);
         if (rc == ZARRC_OK)
             rc = zarrc__pool_run(bt.n, batch_task, j);
         if (rc == ZARRC_OK && writing)
             rc = zarrc__io_run(bt.n, batch_store, j);
     }
     for (size_t k = 0; k < k_max; k++) {
+        zarrc_buf_release(&bt.slots[k].key);
         zarrc_buf_release(&bt.slots[k].in);
         zarrc_buf_release(&bt.slots[k].out);
     }
@@ -471,11 +472,13 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
     if (rc)
         return rc;
     j->es = zarrc_dtype_elem_size(&m->dtype);
+    /* Products stay below the chunk's byte size (checked with the metadata) and, for a
+     * non-empty box, below the box's byte size (check_box). */
     int64_t s = (int64_t)j->es, cs = (int64_t)j->es;
     for (int d = m->ndim - 1; d >= 0; d--) {
         j->count[d] = count[d];
         j->dstride[d] = s;
-        s *= count[d];
+        s = j->plan.ntasks ? s * count[d] : 0;
         j->cstride[d] = cs;
         cs *= m->chunks[d];
     }
@@ -490,15 +493,6 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
     return ZARRC_OK;
 }
 
-/* Elements in a box, or -1 if the count overflows. */
-static int64_t box_elems(int ndim, const int64_t *count)
-{
-    int64_t n = 1;
-    for (int d = 0; d < ndim; d++)
-        if (__builtin_mul_overflow(n, count[d] > 0 ? count[d] : 0, &n) || n > INT64_MAX / 64)
-            return -1;
-    return n;
-}
 
 static int finish(const zarrc__io_array *a, int rc)
 {
@@ -545,15 +539,26 @@ static int write_box(const zarrc__io_array *a, const int64_t *start, const int64
     return rc;
 }
 
-static int check_box(const zarrc__io_array *a, const int64_t *count)
+/* Check the selection against the array and count its elements. The box's bytes (elements x
+ * in-memory element size) must be representable, as every stride and offset into the
+ * caller's buffer is computed from them. */
+static int check_box(const zarrc__io_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
+                     int64_t *nelem)
 {
+    const zarrc__array_meta *m = a->meta;
     if (!a->pipeline)
         return zarrc_error_set(ZARRC_EINTERNAL, "array has no codec pipeline");
-    for (int d = 0; d < a->meta->ndim; d++)
-        if (count[d] < 0)
-            return zarrc_error_set(ZARRC_EBOUNDS, "dimension %d: negative count", d);
-    if (box_elems(a->meta->ndim, count) < 0)
-        return zarrc_error_set(ZARRC_EBOUNDS, "the selection has too many elements");
+    int rc = zarrc__selection_check(m->ndim, m->shape, start, count, step);
+    if (rc)
+        return rc;
+    int64_t n = 1, bytes;
+    for (int d = 0; d < m->ndim; d++)
+        if (__builtin_mul_overflow(n, count[d], &n))
+            return zarrc_error_set(ZARRC_EBOUNDS, "the selection has too many elements (more than 2^63)");
+    if (__builtin_mul_overflow(n, (int64_t)zarrc_dtype_elem_size(&m->dtype), &bytes) || (uint64_t)bytes > SIZE_MAX)
+        return zarrc_error_set(ZARRC_EBOUNDS, "the selection of %lld elements is too large (its size in bytes "
+                               "overflows)", (long long)n);
+    *nelem = n;
     return ZARRC_OK;
 }
 
@@ -584,10 +589,10 @@ static void advise_huge_pages(void *p, size_t n)
 int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                    const int64_t *step, void *out, size_t out_size)
 {
-    int rc = check_box(a, count);
+    int64_t nelem;
+    int rc = check_box(a, start, count, step, &nelem);
     if (rc)
         return finish(a, rc);
-    int64_t nelem = box_elems(a->meta->ndim, count);
     size_t es = zarrc_dtype_elem_size(&a->meta->dtype);
     if (!zarrc__dtype_is_vlen(&a->meta->dtype)) {
         if (out_size != (size_t)nelem * es)
@@ -640,10 +645,10 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
 int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                     const int64_t *step, const void *in, size_t in_size)
 {
-    int rc = check_box(a, count);
+    int64_t nelem;
+    int rc = check_box(a, start, count, step, &nelem);
     if (rc)
         return finish(a, rc);
-    int64_t nelem = box_elems(a->meta->ndim, count);
     size_t es = zarrc_dtype_elem_size(&a->meta->dtype);
     if (!zarrc__dtype_is_vlen(&a->meta->dtype)) {
         if (in_size != (size_t)nelem * es)

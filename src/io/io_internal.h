@@ -11,6 +11,7 @@ typedef struct thread_bufs {
     zarrc_buf raw;   /* bytes read from the store */
     zarrc_buf chunk; /* one decoded chunk */
     zarrc_buf enc;   /* one encoded chunk */
+    zarrc_buf key;   /* the current chunk's store key (grows with the array's path) */
 } thread_bufs;
 
 /** This thread's buffers (NULL on allocation failure). */

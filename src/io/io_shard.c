@@ -17,7 +17,6 @@
 #include "io_internal.h"
 
 #define MERGE_GAP (64 * 1024) /* inner chunks closer than this are fetched in one request */
-#define KEY_MAX (1024 + 24 * ZARRC_MAX_DIMS)
 
 typedef struct group {
     size_t begin, end; /* runs [begin, end) along one dimension belong to this shard */
@@ -39,7 +38,7 @@ typedef struct inner_rec {
 typedef struct shard_rec {
     size_t *tasks;       /* read: the inner tasks of this shard */
     size_t ntasks;
-    char key[KEY_MAX];
+    zarrc_buf key;       /* the shard's store key (NUL-terminated once set) */
     bool missing;
     bool covered;        /* write: every in-bounds inner chunk is fully overwritten */
     void *lock;          /* write, partly covered: the store's lock on the shard, held from
@@ -87,6 +86,7 @@ static void job_free(shard_job *j)
         for (size_t k = 0; k < j->shards[i].nbufs; k++)
             zarrc_buf_release(&j->shards[i].bufs[k]);
         free(j->shards[i].bufs);
+        zarrc_buf_release(&j->shards[i].key);
     }
     for (size_t t = 0; j->recs && t < j->plan.ntasks; t++)
         zarrc_buf_release(&j->recs[t].enc);
@@ -114,7 +114,7 @@ static int job_init(shard_job *j, const zarrc__io_array *a, const zarrc__shard_s
     for (int d = m->ndim - 1; d >= 0; d--) {
         j->count[d] = count[d];
         j->dstride[d] = bs;
-        bs *= count[d];
+        bs = j->plan.ntasks ? bs * count[d] : 0; /* (an empty box has no strides) */
         j->istride[d] = is;
         is *= s->inner[d];
         j->inner_elems *= (size_t)s->inner[d];
@@ -175,23 +175,25 @@ static size_t shard_tasks(shard_job *j, size_t si, size_t *tasks, size_t *locals
     }
 }
 
-static void shard_key(const shard_job *j, const int64_t *coords, char *key)
+/* Set the shard's store key; ZARRC_ENOMEM if it cannot be built. */
+static int shard_key(const shard_job *j, shard_rec *sr, const int64_t *coords)
 {
-    size_t pl = strlen(j->a->prefix);
-    memcpy(key, j->a->prefix, pl);
-    zarrc__meta_chunk_key(j->a->meta, coords, key + pl, KEY_MAX - pl - 1);
+    return zarrc__meta_chunk_store_key(&sr->key, j->a->meta, j->a->prefix, coords) ? ZARRC_OK : ZARRC_ENOMEM;
 }
+
+/* The shard's key for messages ("" before it is built). */
+static const char *key_of(const shard_rec *sr) { return sr->key.data ? (const char *)sr->key.data : ""; }
 
 static int shard_error(const shard_job *j, size_t si, int rc)
 {
-    return zarrc__error_context(rc, "shard '%s': ", j->shards[si].key);
+    return zarrc__error_context(rc, "shard '%s': ", key_of(&j->shards[si]));
 }
 
 static int inner_error(const shard_job *j, const inner_rec *rec, int rc)
 {
     char name[32 + 24 * ZARRC_MAX_DIMS];
     zarrc__shard_inner_name(j->s, rec->local, name, sizeof name);
-    return zarrc__error_context(rc, "shard '%s': inner chunk %s: ", j->shards[rec->shard].key, name);
+    return zarrc__error_context(rc, "shard '%s': inner chunk %s: ", key_of(&j->shards[rec->shard]), name);
 }
 
 /* Fetch and decode a shard's index (cache first). ENOTFOUND if the shard does not exist. */
@@ -206,24 +208,24 @@ static int load_index(shard_job *j, shard_rec *sr)
     char version[ZARRC_STORE_VERSION_MAX];
     const char *ver = NULL;
     if (j->a->index_cache) {
-        int vr = zarrc__store_version(j->a->store, sr->key, version);
+        int vr = zarrc__store_version(j->a->store, key_of(sr), version);
         if (vr == ZARRC_ENOTFOUND)
             return vr;
         zarrc__error_clear();
         ver = vr == ZARRC_OK ? version : NULL;
     }
-    if (zarrc__index_cache_get(j->a->index_cache, sr->key, ver, sr->entries, s->n_inner * 2))
+    if (zarrc__index_cache_get(j->a->index_cache, key_of(sr), ver, sr->entries, s->n_inner * 2))
         return ZARRC_OK;
     zarrc_buf ib = ZARRC_BUF_INIT;
-    int rc = s->index_at_end ? zarrc__store_get(j->a->store, sr->key, -(int64_t)s->index_size, -1, &ib)
-                             : zarrc__store_get(j->a->store, sr->key, 0, (int64_t)s->index_size, &ib);
+    int rc = s->index_at_end ? zarrc__store_get(j->a->store, key_of(sr), -(int64_t)s->index_size, -1, &ib)
+                             : zarrc__store_get(j->a->store, key_of(sr), 0, (int64_t)s->index_size, &ib);
     if (rc == ZARRC_OK && ib.size != s->index_size)
         rc = zarrc_error_set(ZARRC_ECORRUPT, "shard of %zu bytes is shorter than its index (%zu bytes)",
                              ib.size, s->index_size);
     if (rc == ZARRC_OK)
         rc = zarrc__shard_index_decode(s, ib.data, ib.size, 0, sr->entries);
     if (rc == ZARRC_OK)
-        zarrc__index_cache_put(j->a->index_cache, sr->key, ver, sr->entries, s->n_inner * 2);
+        zarrc__index_cache_put(j->a->index_cache, key_of(sr), ver, sr->entries, s->n_inner * 2);
     zarrc_buf_release(&ib);
     return rc;
 }
@@ -256,7 +258,8 @@ static int read_shard(void *ctx, size_t si)
         goto done;
     size_t *locals = tasks + s->n_inner;
     n = shard_tasks(j, si, tasks, locals, coords);
-    shard_key(j, coords, sr->key);
+    if ((rc = shard_key(j, sr, coords)))
+        goto done;
     if (!(sr->tasks = zarrc__malloc(n * sizeof *sr->tasks))) {
         rc = ZARRC_ENOMEM;
         goto done;
@@ -290,7 +293,7 @@ static int read_shard(void *ctx, size_t si)
             uint64_t lo = 0, hi = 0;
             for (int d = 0; d < j->plan.ndim; d++) {
                 lo += (uint64_t)(runs[d]->offset * j->istride[d]);
-                hi += (uint64_t)((runs[d]->offset + (runs[d]->n - 1) * j->plan.step[d]) * j->istride[d]);
+                hi += (uint64_t)((runs[d]->offset + (runs[d]->n - 1) * zarrc__run_step(&j->plan, d, runs[d])) * j->istride[d]);
             }
             if (len != j->inner_elems * j->es) {
                 char name[32 + 24 * ZARRC_MAX_DIMS];
@@ -315,7 +318,7 @@ static int read_shard(void *ctx, size_t si)
             if (spans[k].end > end)
                 reqs[nreq - 1].length = (int64_t)(spans[k].end - (uint64_t)reqs[nreq - 1].offset);
         } else
-            reqs[nreq++] = (zarrc_get_request){sr->key, (int64_t)spans[k].start,
+            reqs[nreq++] = (zarrc_get_request){key_of(sr), (int64_t)spans[k].start,
                                                (int64_t)(spans[k].end - spans[k].start), NULL, 0};
         req_of[k] = nreq - 1;
     }
@@ -335,7 +338,7 @@ static int read_shard(void *ctx, size_t si)
         else if (reqs[r].status)
             rc = reqs[r].status;
         else if (sr->bufs[r].size != (size_t)reqs[r].length) {
-            zarrc__index_cache_drop(j->a->index_cache, sr->key);
+            zarrc__index_cache_drop(j->a->index_cache, key_of(sr));
             rc = zarrc_error_set(ZARRC_ECORRUPT, "the index points past the end of the shard (bytes %lld..%lld "
                                  "requested, %zu returned)", (long long)reqs[r].offset,
                                  (long long)(reqs[r].offset + reqs[r].length), sr->bufs[r].size);
@@ -367,8 +370,8 @@ static bool inner_box(const shard_job *j, const zarrc__run **runs, int64_t *n, i
         n[d] = runs[d]->n;
         *box_off += runs[d]->sel_pos * j->dstride[d];
         *chunk_off += runs[d]->offset * j->istride[d];
-        cstride[d] = j->istride[d] * j->plan.step[d];
-        whole &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == j->s->inner[d];
+        cstride[d] = j->istride[d] * zarrc__run_step(&j->plan, d, runs[d]);
+        whole &= runs[d]->offset == 0 && zarrc__run_step(&j->plan, d, runs[d]) == 1 && n[d] == j->s->inner[d];
     }
     return whole;
 }
@@ -501,7 +504,7 @@ static __thread const shard_job *sort_shards;
 
 static int cmp_shard_keys(const void *x, const void *y)
 {
-    return strcmp(sort_shards->shards[*(const size_t *)x].key, sort_shards->shards[*(const size_t *)y].key);
+    return strcmp(key_of(&sort_shards->shards[*(const size_t *)x]), key_of(&sort_shards->shards[*(const size_t *)y]));
 }
 
 /* Write phase 1a: the shard's key and whether the write replaces the whole shard. */
@@ -515,12 +518,14 @@ static int write_classify(void *ctx, size_t si)
         return ZARRC_ENOMEM;
     int64_t coords[ZARRC_MAX_DIMS];
     size_t n = shard_tasks(j, si, tasks, tasks + s->n_inner, coords);
-    shard_key(j, coords, sr->key);
     for (size_t k = 0; k < n; k++) {
         j->recs[tasks[k]].shard = si;
         j->recs[tasks[k]].local = tasks[s->n_inner + k];
     }
     free(tasks);
+    int rc = shard_key(j, sr, coords);
+    if (rc)
+        return rc;
     size_t gi[ZARRC_MAX_DIMS], rest = si;
     for (int d = j->plan.ndim - 1; d >= 0; d--) {
         gi[d] = rest % j->ngroups[d];
@@ -529,13 +534,14 @@ static int write_classify(void *ctx, size_t si)
     sr->covered = true;
     for (int d = 0; d < j->plan.ndim && sr->covered; d++) {
         const group *g = &j->groups[d][gi[d]];
-        int64_t first = g->shard * s->per_shard[d], in_bounds = 0;
-        for (int64_t c = first; c < first + s->per_shard[d] && inside(j, d, c) > 0; c++)
-            in_bounds++;
+        /* Inner chunks of this shard inside the array along d (the array has `total`). */
+        int64_t shape = j->a->meta->shape[d], in = s->inner[d];
+        int64_t total = shape / in + (shape % in != 0), first = g->shard * s->per_shard[d];
+        int64_t in_bounds = total - first < s->per_shard[d] ? total - first : s->per_shard[d];
         sr->covered = (int64_t)(g->end - g->begin) == in_bounds;
         for (size_t r = g->begin; r < g->end && sr->covered; r++) {
             const zarrc__run *run = &j->plan.runs[d][r];
-            sr->covered = run->offset == 0 && j->plan.step[d] == 1 && run->n == inside(j, d, run->chunk);
+            sr->covered = run->offset == 0 && zarrc__run_step(&j->plan, d, run) == 1 && run->n == inside(j, d, run->chunk);
         }
     }
     return ZARRC_OK;
@@ -554,7 +560,7 @@ static int write_fetch(void *ctx, size_t si)
     if (!sr->bufs || !sr->entries)
         return ZARRC_ENOMEM;
     sr->nbufs = 1;
-    int rc = zarrc__store_get_versioned(j->a->store, sr->key, sr->bufs, sr->version);
+    int rc = zarrc__store_get_versioned(j->a->store, key_of(sr), sr->bufs, sr->version);
     if (rc == ZARRC_ENOTFOUND) {
         sr->missing = true;
         return ZARRC_OK;
@@ -584,7 +590,7 @@ static int write_inner(void *ctx, size_t t)
     bool covers = true, padded = false;
     for (int d = 0; d < nd; d++) {
         int64_t in = inside(j, d, runs[d]->chunk);
-        covers &= runs[d]->offset == 0 && j->plan.step[d] == 1 && n[d] == in;
+        covers &= runs[d]->offset == 0 && zarrc__run_step(&j->plan, d, runs[d]) == 1 && n[d] == in;
         padded |= in < j->s->inner[d];
     }
     thread_bufs *b = zarrc__io_bufs();
@@ -645,31 +651,31 @@ static int write_shard(void *ctx, size_t si)
     }
     bool cas = !sr->covered && zarrc__store_safety_of(j->a->store) == ZARRC_SAFETY_CAS;
     if (!any && !cas) {
-        rc = sr->covered ? zarrc__store_erase_locked(j->a->store, sr->key) : zarrc__store_erase(j->a->store, sr->key);
+        rc = sr->covered ? zarrc__store_erase_locked(j->a->store, key_of(sr)) : zarrc__store_erase(j->a->store, key_of(sr));
         if (rc == ZARRC_ENOTFOUND)
             rc = ZARRC_OK;
-        zarrc__index_cache_drop(j->a->index_cache, sr->key);
+        zarrc__index_cache_drop(j->a->index_cache, key_of(sr));
         goto done;
     }
     thread_bufs *b = zarrc__io_bufs();
     rc = b ? zarrc__shard_assemble(s, parts, &b->enc, entries) : ZARRC_ENOMEM;
     if (rc == ZARRC_OK) {
-        zarrc__index_cache_drop(j->a->index_cache, sr->key);
+        zarrc__index_cache_drop(j->a->index_cache, key_of(sr));
         /* Compare-and-swap stores cannot erase conditionally: an emptied shard is stored with
          * an all-empty index instead. */
         if (cas)
-            rc = zarrc__store_put_if_version(j->a->store, sr->key, b->enc.data, b->enc.size,
+            rc = zarrc__store_put_if_version(j->a->store, key_of(sr), b->enc.data, b->enc.size,
                                              sr->missing ? NULL : sr->version);
         else if (sr->covered)
-            rc = zarrc__store_set_locked(j->a->store, sr->key, b->enc.data, b->enc.size);
+            rc = zarrc__store_set_locked(j->a->store, key_of(sr), b->enc.data, b->enc.size);
         else
-            rc = zarrc__store_set(j->a->store, sr->key, b->enc.data, b->enc.size);
+            rc = zarrc__store_set(j->a->store, key_of(sr), b->enc.data, b->enc.size);
     }
     /* Under the lock the version read now is that of the value just stored. */
     char version[ZARRC_STORE_VERSION_MAX];
     if (rc == ZARRC_OK && sr->lock) {
-        if (zarrc__store_version(j->a->store, sr->key, version) == ZARRC_OK)
-            zarrc__index_cache_put(j->a->index_cache, sr->key, version, entries, s->n_inner * 2);
+        if (zarrc__store_version(j->a->store, key_of(sr), version) == ZARRC_OK)
+            zarrc__index_cache_put(j->a->index_cache, key_of(sr), version, entries, s->n_inner * 2);
         else
             zarrc__error_clear();
     }
@@ -726,7 +732,7 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
     }
     for (; rc == ZARRC_OK && nlocked < npartial; nlocked++) {
         shard_rec *sr = &j.shards[order[nlocked]];
-        if ((rc = zarrc__store_lock(a->store, sr->key, &sr->lock)))
+        if ((rc = zarrc__store_lock(a->store, key_of(sr), &sr->lock)))
             rc = shard_error(&j, order[nlocked], rc);
     }
     if (rc == ZARRC_OK)

@@ -90,8 +90,7 @@ static int parse_attributes(zarrc__array_meta *m, const json_object *a)
     return m->attributes ? ZARRC_OK : zarrc__enomem();
 }
 
-/* A chunk's byte size must be representable (metadata can declare absurd chunk shapes). */
-static int check_chunk_size(const zarrc__array_meta *m)
+int zarrc__meta_check_chunk_size(const zarrc__array_meta *m)
 {
     size_t n = zarrc_dtype_elem_size(&m->dtype);
     for (int d = 0; d < m->ndim; d++)
@@ -187,7 +186,7 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
         m->separator = s[0];
     }
 
-    if ((rc = check_chunk_size(m)))
+    if ((rc = zarrc__meta_check_chunk_size(m)))
         goto fail;
     /* fill_value */
     if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 3)))
@@ -352,7 +351,7 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
         }
         m->separator = s[0];
     }
-    if ((rc = check_chunk_size(m)))
+    if ((rc = zarrc__meta_check_chunk_size(m)))
         goto fail;
     if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 2)))
         goto fail;
@@ -464,4 +463,19 @@ size_t zarrc__meta_chunk_key(const zarrc__array_meta *m, const int64_t *idx, cha
     }
     buf[len] = '\0';
     return len;
+}
+
+const char *zarrc__meta_chunk_store_key(zarrc_buf *key, const zarrc__array_meta *m, const char *prefix,
+                                        const int64_t *idx)
+{
+    size_t pl = strlen(prefix);
+    if (pl > SIZE_MAX - ZARRC_CHUNK_KEY_MAX) {
+        zarrc__enomem();
+        return NULL;
+    }
+    if (zarrc_buf_reserve(key, pl + ZARRC_CHUNK_KEY_MAX))
+        return NULL;
+    memcpy(key->data, prefix, pl);
+    key->size = pl + zarrc__meta_chunk_key(m, idx, (char *)key->data + pl, ZARRC_CHUNK_KEY_MAX);
+    return (const char *)key->data;
 }

@@ -28,6 +28,12 @@ typedef struct zarrc__array_meta {
     json_object *extra;     /* v3 members kept verbatim (must_understand:false ones), or NULL */
 } zarrc__array_meta;
 
+/** A chunk's byte size (product of the chunk shape times the in-memory element size) must be
+ *  representable with room to spare (at most SIZE_MAX / 4): metadata and create options can
+ *  declare absurd chunk shapes. ZARRC_EINVAL otherwise. The parsers check it; so must anyone
+ *  building a codec pipeline from a chunk shape that was not parsed. */
+ZARRC_HIDDEN int zarrc__meta_check_chunk_size(const zarrc__array_meta *m);
+
 /** Parse a v3 zarr.json array document (already parsed JSON). `where` names the node in errors. */
 ZARRC_HIDDEN int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc);
 /** Parse a v2 .zarray document; `attrs` is the .zattrs object or NULL. */
@@ -47,8 +53,19 @@ ZARRC_HIDDEN json_object *zarrc__meta_emit_v2(const zarrc__array_meta *m, json_o
 /** Validate a v3 group document; ZARRC_EUNSUPPORTED for unknown required members. */
 ZARRC_HIDDEN int zarrc__meta_check_group_v3(const json_object *doc);
 
-/** Chunk key (relative to the array prefix) for chunk coordinates `idx`, into buf (>= 24 *
- *  ndim + 4 bytes). */
+/** Bytes a chunk key relative to the array prefix can take, with its NUL (each coordinate is
+ *  at most 20 digits and a sign, plus a separator; "c" or "0"). */
+#define ZARRC_CHUNK_KEY_MAX (24 * ZARRC_MAX_DIMS + 4)
+
+/** Chunk key (relative to the array prefix) for chunk coordinates `idx`, into buf (n >=
+ *  ZARRC_CHUNK_KEY_MAX bytes). */
 ZARRC_HIDDEN size_t zarrc__meta_chunk_key(const zarrc__array_meta *m, const int64_t *idx, char *buf, size_t n);
+
+/** The store key of chunk `idx`: `prefix` (the array's key prefix, "" or "path/", of any
+ *  length) followed by the chunk key, NUL-terminated, replacing the content of `key` (grown
+ *  as needed, so a buffer reused across chunks stops allocating). Returns the key, or NULL
+ *  with ZARRC_ENOMEM set. */
+ZARRC_HIDDEN const char *zarrc__meta_chunk_store_key(zarrc_buf *key, const zarrc__array_meta *m, const char *prefix,
+                                                     const int64_t *idx);
 
 #endif

@@ -243,7 +243,7 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
         if (m.chunks[d] < 1)
             return zarrc_error_set(ZARRC_EINVAL, "chunks[%d] must be >= 1 (got %lld)", d, (long long)m.chunks[d]);
     }
-    if ((rc = zarrc_dtype_parse(&m.dtype, o->dtype)))
+    if ((rc = zarrc_dtype_parse(&m.dtype, o->dtype)) || (rc = zarrc__meta_check_chunk_size(&m)))
         return rc;
     if (o->order != 'C' && o->order != 'F' && o->order != 0)
         return zarrc_error_set(ZARRC_EINVAL, "order must be 'C' or 'F'");
@@ -429,7 +429,11 @@ int64_t zarrc_array_size(const zarrc_array *a)
 {
     int64_t n = 1;
     for (int d = 0; d < a->meta.ndim; d++)
-        n *= a->meta.shape[d];
+        if (a->meta.shape[d] == 0)
+            return 0;
+    for (int d = 0; d < a->meta.ndim; d++)
+        if (__builtin_mul_overflow(n, a->meta.shape[d], &n))
+            return -1;
     return n;
 }
 

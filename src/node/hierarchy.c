@@ -29,21 +29,33 @@ typedef struct problems {
 
 static void problem(problems *p, int code, const char *fmt, ...) ZARRC_PRINTF(3, 4);
 
+/* Add one problem to the list. Problems that do not fit are counted ("and N more"), except
+ * the first, which is always shown (cut short with "..." if it is longer than the text). */
 static void problem(problems *p, int code, const char *fmt, ...)
 {
-    char item[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(item, sizeof item, fmt, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (p->n++ == 0)
         p->code = code;
-    size_t need = strlen(item) + 2;
-    if (p->len + need < sizeof p->text) {
-        p->len += (size_t)snprintf(p->text + p->len, sizeof p->text - p->len, "%s%s",
-                                   p->shown ? "; " : "", item);
-        p->shown++;
-    }
+    if (len < 0)
+        return;
+    const char *sep = p->shown ? "; " : "";
+    size_t need = strlen(sep) + (size_t)len, room = sizeof p->text - p->len;
+    if (need >= room && p->shown)
+        return;
+    memcpy(p->text + p->len, sep, strlen(sep));
+    p->len += strlen(sep);
+    va_start(ap, fmt);
+    vsnprintf(p->text + p->len, sizeof p->text - p->len, fmt, ap);
+    va_end(ap);
+    if (need >= room) { /* the first problem, longer than the whole text */
+        p->len = sizeof p->text - 1;
+        memcpy(p->text + p->len - 3, "...", 3);
+    } else
+        p->len += (size_t)len;
+    p->shown++;
 }
 
 static int raise_problems(const problems *p, const char *what, const char *hint)

@@ -2,6 +2,7 @@
 """End-to-end tests of the zarrc command-line tool (exit codes, messages, data round trips).
 
 usage: test_cli.py ZARRC [GROUP...]   groups: help roundtrip select info errors corrupt cp
+                                        paths limits nesting
 Uses only the standard library and numpy. Temporary files go under $ZARRC_TEST_TMP (or the
 system temp dir) and are removed on success.
 """
@@ -696,8 +697,171 @@ def test_cp(tmp):
     run("cp", os.path.join(tmp, "nothing"), os.path.join(tmp, "z"), rc=1)
 
 
+# ------------------------------------------------------------------------------------------
+# paths longer than any fixed buffer (issue 8)
+# ------------------------------------------------------------------------------------------
+
+def test_paths(tmp):
+    """A hierarchy whose arrays sit 3,014 bytes deep (15 names of 200 characters): created,
+    written, read, listed, consolidated and copied with cp -r; a tree deeper than 4 KiB of
+    drawing. These overflowed fixed key and prefix buffers before."""
+    deep = "/".join(chr(ord("a") + i) * 200 for i in range(15))
+    for fmt in (2, 3):
+        root = os.path.join(tmp, f"deep{fmt}.zarr")
+        arr = {"zarr_format": 2, "shape": [12, 10], "chunks": [4, 4], "dtype": "<i4",
+               "compressor": {"id": "zlib", "level": 1}, "fill_value": -1, "filters": None,
+               "order": "C"} if fmt == 2 else \
+              {"zarr_format": 3, "node_type": "array", "shape": [12, 10], "data_type": "int32",
+               "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 4]}},
+               "chunk_key_encoding": {"name": "default"}, "fill_value": -1,
+               "codecs": [{"name": "bytes"}, {"name": "zstd"}]}
+        spec = {"": {"zarr_format": fmt} if fmt == 2 else {"zarr_format": 3, "node_type": "group"},
+                deep + "/arr": arr}
+        if fmt == 3:
+            sh = dict(arr)
+            sh["codecs"] = [{"name": "sharding_indexed", "configuration": {
+                "chunk_shape": [2, 2], "codecs": [{"name": "bytes"}]}}]
+            spec[deep + "/sharded"] = sh
+        run("hierarchy", "create", root, "-", stdin=json.dumps(spec))
+        values = [(i * 13) % 500 - 250 for i in range(120)]
+        names = ["arr"] + (["sharded"] if fmt == 3 else [])
+        for name in names:
+            node = os.path.join(root, deep, name)
+            run("put", node, "--json", "-", stdin=json.dumps(values))
+            check(get_json(node)["data"] == values, f"v{fmt} {name}: values at the deep path")
+        out, _ = run("tree", root)
+        check(out.count("group") == 16 and "arr  array" in out, f"v{fmt} tree of the deep hierarchy")
+        run("consolidate", root)
+        run("consolidate", "--check", root)
+        # cp -r re-encodes (--no-raw) through the engine with 3 KB key prefixes
+        dst = os.path.join(tmp, f"copy{fmt}.zarr")
+        out, _ = run("cp", "-r", root, dst, "--no-raw", "--json")
+        check(json.loads(out)["raw"] is False, f"v{fmt} cp -r --no-raw report")
+        for name in names:
+            check(get_json(os.path.join(dst, deep, name))["data"] == values, f"v{fmt} cp -r {name}")
+        # and into the other format, strided reads of the copy
+        dst2 = os.path.join(tmp, f"conv{fmt}.zarr")
+        run("cp", "-r", root, dst2, "--format", 3, "--chunks", "6,4", "--json")
+        got = get_json(os.path.join(dst2, deep, "arr"), "--select", "1::2,::3")
+        exp = np.array(values).reshape(12, 10)[1::2, ::3]
+        check(got["data"] == exp.ravel().tolist(), f"v{fmt} cp -r --format 3 --chunks 6,4")
+    # A tree drawn 700 levels deep ("│   " per level: 4,200 bytes of prefix). Written here
+    # directly: each level holds groups "a" (the next level) and "b".
+    levels = 700
+    root = p = os.path.join(tmp, "tall.zarr")
+    for k in range(levels + 1):
+        os.makedirs(p)
+        with open(os.path.join(p, ".zgroup"), "w") as f:
+            f.write('{"zarr_format": 2}')
+        if k < levels:
+            os.makedirs(os.path.join(p, "b"))
+            with open(os.path.join(p, "b", ".zgroup"), "w") as f:
+                f.write('{"zarr_format": 2}')
+        p = os.path.join(p, "a")
+    out, _ = run("tree", root, "--no-consolidated")
+    lines = out.splitlines()
+    want = "│   " * (levels - 1) + "└── b  group"
+    check(len(lines) == 1 + 2 * levels and want in lines,
+          f"tree 700 levels deep: {len(lines)} lines, deepest 'b' line drawn in full: {want in lines}")
+
+
+# ------------------------------------------------------------------------------------------
+# selections at the int64 limits (issue 8)
+# ------------------------------------------------------------------------------------------
+
+def test_limits(tmp):
+    """Steps and bounds up to 2^63-1 are clamped like numpy slicing; before the fix
+    '::9223372036854775807' crashed get and put (signed overflow in the planner)."""
+    big = 2 ** 63 - 1
+    ref = np.arange(60, dtype="<i4").reshape(6, 10)
+    for fmt in (2, 3):
+        node = os.path.join(tmp, f"lim{fmt}")
+        run("create", node, "--format", fmt, "--dtype", "int32", "--shape", "6,10", "--chunks", "4,3")
+        run("put", node, "--raw", "-", stdin=ref.tobytes())
+        for sel in [f"::{big}", f"::{big},::{big}", f"0:{big}", f"-{big}:{big}", f"-{big - 1}:",
+                    f"{big}:", f":-{big}", f"1::{big},{big - 1}::2", f"-{big + 1}:{big}:{big}",
+                    f"5:{big}:{big - 1},-1:{big}", f"::{2 ** 62}"]:
+            exp = ref[np_selection(sel, 2)]
+            got = get_json(node, "--select", sel)
+            check(got["shape"] == list(exp.shape) and got["data"] == exp.ravel().tolist(),
+                  f"v{fmt} get --select {sel!r}: {got['shape']} vs {list(exp.shape)}")
+        # put through huge steps: one element per axis; a start past the end is empty
+        run("put", node, "--select", f"::{big},::{big}", "--json", "-", stdin="[[-7]]")
+        check(get_json(node, "--select", "0,0")["data"] == [-7], f"v{fmt} put --select ::{big},::{big}")
+        run("put", node, "--select", f"-1:{big}:{big},-1::{big}", "--json", "-", stdin="[[-9]]")
+        check(get_json(node, "--select", "-1,-1")["data"] == [-9], f"v{fmt} put at the far corner")
+        run("put", node, "--select", f"{big - 2}::{big}", "--json", "-", stdin="[]")
+        cur = ref.copy()
+        cur[0, 0], cur[-1, -1] = -7, -9
+        check(get_json(node)["data"] == cur.ravel().tolist(), f"v{fmt} huge-step puts wrote 2 values")
+        # out of int64: usage errors naming the dimension; out of bounds: status 1
+        run("get", node, "--select", f"::{big + 1}", rc=2, contains=["out of range", "dimension 0"])
+        run("get", node, "--select", f"0,{-big - 2}", rc=2, contains=["out of range", "dimension 1"])
+        run("get", node, "--select", f"{big}", rc=1, contains=["dimension 0"])
+        run("get", node, "--select", f"0,-{big}", rc=1, contains=["dimension 1"])
+        run("put", node, "--select", f"{big}", "--json", "-", stdin="[1]", rc=1, contains=["dimension 0"])
+    # An array of 2^62 x 2^62 elements in chunks of 1 x 1: corners and huge steps work.
+    node = os.path.join(tmp, "huge")
+    run("create", node, "--dtype", "int16", "--shape", f"{2 ** 62},{2 ** 62}", "--chunks", "1,1",
+        "--fill-value", "3")
+    run("put", node, "--select", "-1,-1", "--json", "-", stdin="5")
+    run("put", node, "--select", f"::{2 ** 62 - 1},0", "--json", "-", stdin="[1, 2]")
+    check(get_json(node, "--select", "-1,-1")["data"] == [5], "2^62 x 2^62: the last element")
+    check(get_json(node, "--select", f"::{2 ** 62 - 1},::{2 ** 62 - 1}")["data"] == [1, 3, 2, 5],
+          "2^62 x 2^62: the four corners")
+    check(get_json(node, "--select", f"::{big},-3:")["data"] == [3, 3, 3], "2^62 x 2^62: a row end")
+    run("get", node, "--select", "0,:", rc=1, contains=["too large"])
+    run("put", node, "--select", "0,:", "--json", "-", stdin="[]", rc=1, contains=["too large"])
+    run("get", node, rc=1, contains=["too large"])
+
+
+# ------------------------------------------------------------------------------------------
+# put: nested JSON input must have the selection's shape (issue 8)
+# ------------------------------------------------------------------------------------------
+
+def test_nesting(tmp):
+    node = os.path.join(tmp, "n")
+    run("create", node, "--dtype", "int32", "--shape", "2,2")
+    # refused: the transposed / ragged inputs zarrc used to accept silently
+    run("put", node, "--json", "-", stdin="[[1],[2,3,4]]", rc=1,
+        contains=["ragged", "lengths 1 and 3", "shape [2, 2]"])
+    run("put", node, "--json", "-", stdin="[[1,2,3,4]]", rc=1,
+        contains=["shape [1, 4]", "selection's shape [2, 2]"])
+    run("put", node, "--json", "-", stdin="[1,[2,3],4]", rc=1, contains=["ragged", "shape [2, 2]"])
+    run("put", node, "--json", "-", stdin="[[1,2],[3,[4]]]", rc=1, contains=["ragged"])
+    run("put", node, "--json", "-", stdin="[[[1,2],[3,4]]]", rc=1, contains=["shape [1, 2, 2]"])
+    run("put", node, "--json", "-", stdin='{"data": [[1,2,3,4]]}', rc=1, contains=["shape [1, 4]"])
+    run("put", node, "--select", "0", "--json", "-", stdin="[[5,6]]", rc=1,
+        contains=["shape [1, 2]", "shape [2]"])
+    check(get_json(node)["data"] == [0, 0, 0, 0], "refused nested input wrote nothing")
+    # accepted: flat lists of the right length, nesting of exactly the selection's shape
+    run("put", node, "--json", "-", stdin="[[1,2],[3,4]]")
+    check(get_json(node)["data"] == [1, 2, 3, 4], "nested 2x2")
+    run("put", node, "--json", "-", stdin="[4,3,2,1]")
+    check(get_json(node)["data"] == [4, 3, 2, 1], "flat 4")
+    run("put", node, "--select", ":,1", "--json", "-", stdin="[8,9]")
+    run("put", node, "--select", "0:1", "--json", "-", stdin="[[6,7]]")
+    check(get_json(node)["data"] == [6, 7, 2, 9], "nested 1x2 and flat columns")
+    run("put", node, "--select", ":,1:1", "--json", "-", stdin="[[],[]]")
+    out, _ = run("get", node)
+    run("put", node, "--json", "-", stdin=out)  # get --json | put --json round trip
+    # complex [re, im] pairs are values, not a nesting level
+    cnode = os.path.join(tmp, "c")
+    run("create", cnode, "--dtype", "complex64", "--shape", "2,2")
+    run("put", cnode, "--json", "-", stdin="[[[1,0],[2,0]],[[3,0],[4,5]]]")
+    run("put", cnode, "--json", "-", stdin="[[1,0],[2,0],[3,0],[4,6]]")
+    check(get_json(cnode)["data"][3] == [4.0, 6.0], "complex flat pairs")
+    run("put", cnode, "--json", "-", stdin="[[[1,0],[2,0],[3,0],[4,5]]]", rc=1, contains=["shape [1, 4]"])
+    snode = os.path.join(tmp, "s")
+    run("create", snode, "--dtype", "string", "--shape", "2,2")
+    run("put", snode, "--json", "-", stdin='[["a","b"],["c","d"]]')
+    run("put", snode, "--json", "-", stdin='[["a","b","c"],["d"]]', rc=1, contains=["ragged"])
+    check(get_json(snode)["data"] == ["a", "b", "c", "d"], "string nested 2x2")
+
+
 GROUPS = {"help": test_help, "cp": test_cp, "roundtrip": test_roundtrip, "select": test_select,
-          "info": test_info, "errors": test_errors, "corrupt": test_corrupt}
+          "info": test_info, "errors": test_errors, "corrupt": test_corrupt, "paths": test_paths,
+          "limits": test_limits, "nesting": test_nesting}
 
 
 def main():
