@@ -8,6 +8,10 @@
  *  - per-key lock files ".zarrc-lock.NAME" next to key NAME, which exist while a writer holds
  *    the key's lock (flock(2) on the file; the holder unlinks it on release, and a waiter
  *    that wakes up on an unlinked file retries, so a name always maps to one live lock).
+ *    A put of a locked key writes the new value into the lock file itself and renames it
+ *    onto the key: that installs the value and releases the name in one step, so a locked
+ *    write costs no more file creations than an unlocked one. A killed writer's lock file is
+ *    taken over (and so removed) by the next writer of the same key.
  * Durability: ZARRC_PUT_DURABLE (metadata documents) and stores opened with
  * ZARRC_STORE_DURABLE fsync the temp file before the rename and the directory after it.
  * Deletion never follows symbolic links below the root (and refuses to delete through a root
@@ -30,11 +34,36 @@
 #define TMP_MARK ".zarrc-tmp."
 #define LOCK_MARK ".zarrc-lock."
 
+typedef struct fs_lock fs_lock;
+
 typedef struct fs_store {
     char *root;
     bool durable;   /* ZARRC_STORE_DURABLE: every write is fsynced */
     bool root_link; /* the root path is a symbolic link: never delete through it */
+    pthread_mutex_t held_mu;
+    fs_lock *held;  /* locks taken through this handle, so a put of a locked key can write its
+                       value into the lock file and rename that into place */
 } fs_store;
+
+struct fs_lock {
+    int fd;
+    char *path;    /* the lock file */
+    char *key;
+    bool consumed; /* renamed onto the key by a put: nothing left to unlink */
+    fs_lock *next; /* in fs_store.held */
+};
+
+/* The lock this handle holds on `key`, taken out of the list for the caller's use, or NULL.
+ * (A put of a locked key happens once per lock, by its holder's protocol.) */
+static fs_lock *held_lock(fs_store *fs, const char *key)
+{
+    pthread_mutex_lock(&fs->held_mu);
+    fs_lock *lk = fs->held;
+    while (lk && (lk->consumed || strcmp(lk->key, key)))
+        lk = lk->next;
+    pthread_mutex_unlock(&fs->held_mu);
+    return lk;
+}
 
 /* This host's name, for temp file names (stale temps are only judged on their own host). */
 static char host_name[64];
@@ -122,6 +151,7 @@ static int fs_open(void **state, const char *location, unsigned flags)
     memcpy(fs->root, location, n);
     fs->root[n] = '\0';
     fs->durable = (flags & ZARRC_STORE_DURABLE) != 0;
+    pthread_mutex_init(&fs->held_mu, NULL);
     fs->root_link = lstat(fs->root, &st) == 0 && S_ISLNK(st.st_mode);
     int rc = ZARRC_OK;
     if (stat(fs->root, &st) != 0) {
@@ -145,6 +175,7 @@ static int fs_open(void **state, const char *location, unsigned flags)
 static void fs_close(void *state)
 {
     fs_store *fs = state;
+    pthread_mutex_destroy(&fs->held_mu);
     free(fs->root);
     free(fs);
 }
@@ -285,6 +316,34 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
     char *path = full_path(fs, key), *tmp = NULL;
     if (!path)
         return ZARRC_ENOMEM;
+    fs_lock *lk = (flags & ZARRC_PUT_IF_ABSENT) ? NULL : held_lock(fs, key);
+    if (lk) {
+        /* The key is locked by this handle: its lock file becomes the new value. */
+        int err = ftruncate(lk->fd, 0) != 0 ? errno : 0;
+        for (size_t done = 0; !err && done < n;) {
+            ssize_t w = pwrite(lk->fd, (const uint8_t *)data + done, n - done, (off_t)done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                err = errno;
+            else
+                done += (size_t)w;
+        }
+        if (!err && durable && fsync(lk->fd) != 0)
+            err = errno;
+        if (err)
+            rc = io_error("cannot write", lk->path, err);
+        else if (rename(lk->path, path) != 0)
+            rc = io_error("cannot replace", path, errno);
+        else
+            lk->consumed = true;
+        if (rc == ZARRC_OK && durable) {
+            *strrchr(path, '/') = '\0';
+            rc = sync_dir(path);
+        }
+        free(path);
+        return rc;
+    }
     rc = write_temp(&tmp, path, data, n, durable);
     if (rc == ZARRC_OK) {
         if (flags & ZARRC_PUT_IF_ABSENT) {
@@ -386,10 +445,6 @@ static int fs_erase(void *state, const char *key)
 
 /* ---- per-key locks ---- */
 
-typedef struct fs_lock {
-    int fd;
-    char *path; /* the lock file */
-} fs_lock;
 
 /* The pid of a temp file name ".zarrc-tmp.HOST.PID.N" when HOST is this host, else 0. */
 static long temp_owner(const char *name)
@@ -479,7 +534,21 @@ static int fs_lock_key(void *state, const char *key, void **out)
             }
             lk->fd = fd;
             lk->path = lpath;
+            lk->key = zarrc__strdup(key);
+            lk->consumed = false;
             lpath = NULL;
+            if (!lk->key) {
+                unlink(lk->path);
+                close(fd);
+                free(lk->path);
+                free(lk);
+                rc = ZARRC_ENOMEM;
+                break;
+            }
+            pthread_mutex_lock(&fs->held_mu);
+            lk->next = fs->held;
+            fs->held = lk;
+            pthread_mutex_unlock(&fs->held_mu);
             *out = lk;
             rc = ZARRC_OK;
             break;
@@ -496,11 +565,23 @@ static void fs_unlock_key(void *state, void *lock)
 {
     fs_store *fs = state;
     fs_lock *lk = lock;
-    /* Unlink while holding the lock: a waiter that then gets it sees a different file. */
-    unlink(lk->path);
+    pthread_mutex_lock(&fs->held_mu);
+    for (fs_lock **p = &fs->held; *p; p = &(*p)->next)
+        if (*p == lk) {
+            *p = lk->next;
+            break;
+        }
+    pthread_mutex_unlock(&fs->held_mu);
+    /* Unlink while holding the lock: a waiter that then gets it sees a different file (or,
+     * when a put renamed the lock file onto the key, none). */
+    bool consumed = lk->consumed;
+    if (!consumed)
+        unlink(lk->path);
     close(lk->fd);
-    remove_empty_parents(fs, lk->path);
+    if (!consumed) /* else the key's file is in that directory now */
+        remove_empty_parents(fs, lk->path);
     free(lk->path);
+    free(lk->key);
     free(lk);
 }
 
