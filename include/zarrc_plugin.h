@@ -245,6 +245,12 @@ typedef struct zarrc_store_type {
     int (*list)(void *state, const char *prefix, zarrc_list_cb cb, void *ctx);
     int (*list_dir)(void *state, const char *prefix, zarrc_list_cb cb, void *ctx);
     int (*size)(void *state, const char *key, uint64_t *size);
+    /** Optional: a new malloc'd string that names the stored data itself, so that two handles
+     *  on the same data give the same string and handles on different data different ones
+     *  (the filesystem store: the real path of its root; the memory store: an id of the store
+     *  instance). Keys below it are taken to extend it with '/' + key. NULL = the library
+     *  compares store URLs instead. Used to refuse copies of a node onto or into itself. */
+    char *(*canonical)(void *state);
 } zarrc_store_type;
 
 #define ZARRC_STORE_TYPE_VERSION 1

@@ -41,6 +41,10 @@ ZARRC_HIDDEN int zarrc__store_erase(zarrc_store *s, const char *key);
 ZARRC_HIDDEN int zarrc__store_erase_prefix(zarrc_store *s, const char *prefix);
 ZARRC_HIDDEN int zarrc__store_list_dir(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
 ZARRC_HIDDEN int zarrc__store_list(zarrc_store *s, const char *prefix, zarrc_list_cb cb, void *ctx);
+/** The canonical location of the store's data (malloc'd; NULL with ZARRC_ENOMEM raised): the
+ *  backend's `canonical` member, else the store URL. Equal strings = the same data; a key
+ *  `k` of the store is at location + "/" + k. */
+ZARRC_HIDDEN char *zarrc__store_canonical(zarrc_store *s);
 /** Whether the backend's requests have latency (ZARRC_STORE_CAP_LATENCY). */
 ZARRC_HIDDEN bool zarrc__store_has_latency(const zarrc_store *s);
 /** Batch read: the backend's get_many, else its get — concurrently on the I/O pool for

@@ -271,9 +271,12 @@ static int mem_size(void *state, const char *key, uint64_t *size)
     return e ? ZARRC_OK : ZARRC_ENOTFOUND;
 }
 
+/* Every memory:// store is its own: the instance's address is unique while it is open. */
+static char *mem_canonical(void *state) { return zarrc__sprintf("memory://%p", state); }
+
 const zarrc_store_type zarrc__store_memory = {
     ZARRC_STORE_TYPE_VERSION, "memory",
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_SET_IF,
     mem_open, mem_close, mem_get, NULL, mem_set, mem_set_if, mem_erase, mem_erase_prefix, mem_list,
-    mem_list_dir, mem_size,
+    mem_list_dir, mem_size, mem_canonical,
 };
