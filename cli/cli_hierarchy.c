@@ -420,6 +420,15 @@ static void print_array_line(const child *c)
     printf("] dtype=%s\n", c->dtype);
 }
 
+/* A failure of the library, naming the CLI option when the library's message points at
+ * bypassing consolidated metadata. */
+static int tree_fail(int rc, const char *what, const char *name)
+{
+    if (!strstr(zarrc_error_last(), "without consolidated metadata"))
+        return cli_fail_lib(rc, "%s '%s'", what, name);
+    return cli_fail("%s '%s': %s; --no-consolidated does that", what, name, zarrc_error_last());
+}
+
 /* Print (or build into `into`, a JSON list) the children of `g`, recursively. */
 static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
 {
@@ -429,7 +438,7 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
     int rc = zarrc_group_children(g, add_child, &l);
     if (rc) {
         free_children(&l);
-        return cli_fail_lib(rc, "listing '%s'", t->node);
+        return tree_fail(rc, "listing", t->node);
     }
     size_t plen = strlen(t->prefix);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
@@ -459,7 +468,7 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
         zarrc_group *sub = NULL;
         int lrc = zarrc_group_open_group(&sub, g, c->name);
         if (lrc) {
-            rc = cli_fail_lib(lrc, "opening group '%s'", c->name);
+            rc = tree_fail(lrc, "opening group", c->name);
             break;
         }
         json_object *kids = NULL;
@@ -539,7 +548,7 @@ int cli_cmd_tree(int argc, char **argv)
     rc = zarrc_group_open(&g, st, "", no_cons ? ZARRC_OPEN_NO_CONSOLIDATED : 0);
     zarrc_store_free(st);
     if (rc)
-        return cli_fail_lib(rc, "opening group '%s'", node);
+        return tree_fail(rc, "opening group", node);
     json_object *top = NULL, *kids = NULL;
     if (as_json) {
         top = json_object_new_object();
