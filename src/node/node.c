@@ -277,16 +277,11 @@ int zarrc_node_delete_flags(zarrc_store *store, const char *path, unsigned flags
 
 int zarrc_node_delete(zarrc_store *store, const char *path) { return zarrc_node_delete_flags(store, path, 0); }
 
-int zarrc_node_overlap(int *relation, zarrc_store *a, const char *path_a, zarrc_store *b, const char *path_b)
+int zarrc__node_relation(int *relation, zarrc_store *a, const char *pa, zarrc_store *b, const char *pb)
 {
-    zarrc__error_clear();
     *relation = ZARRC_OVERLAP_NONE;
-    char *pa = NULL, *pb = NULL, *ca = NULL, *cb = NULL, *la = NULL, *lb = NULL;
-    int rc = zarrc__node_path(&pa, path_a);
-    if (rc == ZARRC_OK)
-        rc = zarrc__node_path(&pb, path_b);
-    if (rc == ZARRC_OK && (!(ca = zarrc__store_canonical(a)) || !(cb = zarrc__store_canonical(b))))
-        rc = ZARRC_ENOMEM;
+    char *ca = zarrc__store_canonical(a), *cb = zarrc__store_canonical(b), *la = NULL, *lb = NULL;
+    int rc = ca && cb ? ZARRC_OK : ZARRC_ENOMEM;
     if (rc == ZARRC_OK) {
         /* location + '/' + path, without doubling a trailing '/' (the filesystem root). */
         size_t na = strlen(ca), nb = strlen(cb);
@@ -304,12 +299,25 @@ int zarrc_node_overlap(int *relation, zarrc_store *a, const char *path_a, zarrc_
         else if (na > nb && !strncmp(la, lb, nb) && (la[nb] == '/' || (nb && lb[nb - 1] == '/')))
             *relation = ZARRC_OVERLAP_A_IN_B;
     }
-    free(pa);
-    free(pb);
     free(ca);
     free(cb);
     free(la);
     free(lb);
+    return rc;
+}
+
+int zarrc_node_overlap(int *relation, zarrc_store *a, const char *path_a, zarrc_store *b, const char *path_b)
+{
+    zarrc__error_clear();
+    *relation = ZARRC_OVERLAP_NONE;
+    char *pa = NULL, *pb = NULL;
+    int rc = zarrc__node_path(&pa, path_a);
+    if (rc == ZARRC_OK)
+        rc = zarrc__node_path(&pb, path_b);
+    if (rc == ZARRC_OK)
+        rc = zarrc__node_relation(relation, a, pa, b, pb);
+    free(pa);
+    free(pb);
     return rc;
 }
 

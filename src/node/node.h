@@ -66,6 +66,9 @@ ZARRC_HIDDEN int zarrc__node_not_found(zarrc_store *s, const char *path, const c
  *  ZARRC_ECORRUPT if it is malformed). */
 ZARRC_HIDDEN int zarrc__pending_read(json_object **rec, zarrc_store *s, const char *path);
 
+/** zarrc_node_overlap for normalized paths. */
+ZARRC_HIDDEN int zarrc__node_relation(int *relation, zarrc_store *a, const char *pa, zarrc_store *b, const char *pb);
+
 /* ---- what belongs to a node (erase.c) ---- */
 
 /** One of the metadata document names (zarr.json, .zarray, .zgroup, .zattrs, .zmetadata). */
