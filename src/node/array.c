@@ -331,7 +331,8 @@ static int validate_doc(const json_object *doc, int format, const json_object *a
     int rc = parse_doc(&m, doc, format, attrs);
     if (rc)
         return rc;
-    if (format == 3 && m.fill.is_null)
+    json_object *fv = NULL;
+    if (format == 3 && (m.fill.is_null || (json_object_object_get_ex((json_object *)doc, "fill_value", &fv) && !fv)))
         rc = zarrc_error_set(ZARRC_EDTYPE, "v3 arrays need a fill value (null is not allowed)");
     zarrc__pipeline *p = NULL;
     if (rc == ZARRC_OK)
