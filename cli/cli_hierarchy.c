@@ -36,7 +36,7 @@ const char cli_tree_help[] =
     "  zarrc tree data.zarr --depth 1 --json\n";
 
 const char cli_hierarchy_usage[] =
-    "zarrc hierarchy create ROOT SPEC.json [--overwrite] [--format 2|3]\n"
+    "zarrc hierarchy create ROOT SPEC.json [--overwrite [--force]] [--format 2|3]\n"
     "                       [--update-consolidated] [--json]";
 const char cli_hierarchy_summary[] =
     "Create a whole hierarchy in one call from SPEC.json, a JSON object mapping relative paths\n"
@@ -48,7 +48,9 @@ const char cli_hierarchy_help[] =
     "written; a listed node that exists and differs is refused (nothing is written) unless\n"
     "--overwrite is given.\n"
     "\nOptions:\n"
-    "  --overwrite             replace listed nodes that exist (arrays lose their chunks)\n"
+    "  --overwrite             replace listed nodes that exist (arrays lose their chunks);\n"
+    "                          files below a replaced node that belong to no node refuse it\n"
+    "  --force                 with --overwrite: delete such files too\n"
     "  --format 2|3            require this format (default: as the documents say)\n"
     "  --update-consolidated   update consolidated metadata of enclosing groups (default:\n"
     "                          warn that it is stale)\n"
@@ -663,8 +665,8 @@ int cli_cmd_hierarchy(int argc, char **argv)
         return usage(argv[0], cli_hierarchy_usage, argc < 2 ? "missing sub-command (create)"
                                                             : "unknown sub-command '%s'", argv[1]);
     const char *pos[2], *format_s = NULL;
-    int overwrite = 0, update = 0, as_json = 0;
-    hopt opts[] = {{"--overwrite", NULL, &overwrite}, {"--format", &format_s, NULL},
+    int overwrite = 0, update = 0, as_json = 0, force = 0;
+    hopt opts[] = {{"--overwrite", NULL, &overwrite}, {"--force", NULL, &force}, {"--format", &format_s, NULL},
                    {"--update-consolidated", NULL, &update}, {"--json", NULL, &as_json},
                    {NULL, NULL, NULL}};
     argv[1] = argv[0]; /* "hierarchy create ..." parses like a verb with two arguments */
@@ -678,7 +680,9 @@ int cli_cmd_hierarchy(int argc, char **argv)
             return usage(argv[0], cli_hierarchy_usage, "--format must be 2 or 3 (got '%s')", format_s);
         o.format = atoi(format_s);
     }
-    o.flags = (overwrite ? ZARRC_OVERWRITE : 0) | (update ? ZARRC_UPDATE_CONSOLIDATED : 0);
+    if (force && !overwrite)
+        return usage(argv[0], cli_hierarchy_usage, "--force needs --overwrite");
+    o.flags = (overwrite ? ZARRC_OVERWRITE : 0) | (force ? ZARRC_FORCE : 0) | (update ? ZARRC_UPDATE_CONSOLIDATED : 0);
     char *spec = NULL;
     if (read_all(&spec, pos[1]))
         return CLI_EXIT_FAIL;

@@ -1646,10 +1646,11 @@ static const verb verbs[] = {
      "zarrc create NODE --dtype T --shape N,... [--chunks N,...] [--format 2|3]\n"
      "                  [--fill-value JSON] [--codecs JSON | --compressor JSON --filters JSON]\n"
      "                  [--order C|F] [--separator /|.] [--attrs JSON]\n"
-     "                  [--dimension-names a,b,...] [--overwrite]\n"
-     "       zarrc create NODE --group [--format 2|3] [--attrs JSON] [--overwrite]",
+     "                  [--dimension-names a,b,...] [--overwrite [--force]]\n"
+     "       zarrc create NODE --group [--format 2|3] [--attrs JSON] [--overwrite [--force]]",
      "Create an array (or, with --group, a group) at NODE. Missing directories are made; a\n"
-     "refused create writes nothing.",
+     "refused create writes nothing. Nodes below an array, and v3 names starting with '__' in a\n"
+     "group, are refused.",
      "Options:\n"
      "  --format 2|3          Zarr format (default 3)\n"
      "  --dtype T             data type in either spelling: int16 or <i2, float32 or >f4, bool,\n"
@@ -1665,7 +1666,9 @@ static const verb verbs[] = {
      "  --separator /|.       chunk key separator (default: '/' for v3, '.' for v2)\n"
      "  --attrs JSON          attributes (a JSON object)\n"
      "  --dimension-names L   comma-separated names (empty = unnamed) or a JSON list\n"
-     "  --overwrite           replace an existing node\n"
+     "  --overwrite           replace an existing node (its chunks go first, its metadata last);\n"
+     "                        files below it that belong to no node refuse it (nothing deleted)\n"
+     "  --force               with --overwrite: delete those files too\n"
      "  --group               create a group instead of an array\n"
      "\nExamples:\n"
      "  zarrc create data/temp --dtype float32 --shape 100,200 --chunks 10,20\n"
@@ -1716,25 +1719,34 @@ static const verb verbs[] = {
      "  --json   print a JSON list of {name, node_type, zarr_format, shape, data_type}\n"
      "\nExample:\n"
      "  zarrc ls data\n"},
-    {"rm", cmd_rm, "zarrc rm NODE",
-     "Delete the array or group at NODE, including its directory and everything below it.\n"
-     "A path that is not a Zarr node is refused (nothing is deleted).",
-     "Example:\n"
+    {"rm", cmd_rm, "zarrc rm NODE [--force]",
+     "Delete the array or group at NODE: its metadata, chunks and child nodes (chunks first,\n"
+     "metadata last), and its directory. A path that is not a Zarr node is refused, and so is\n"
+     "a symbolic link (deletion never follows one); nothing is deleted then.",
+     "Options:\n"
+     "  --force   also delete files below the node that belong to no node (without it they\n"
+     "            refuse the deletion, and nothing is deleted)\n"
+     "\nExample:\n"
      "  zarrc rm data/temp\n"},
     {"cp", cmd_cp,
      "zarrc cp SRC DST [--format 2|3] [--codecs JSON] [--chunks N,...] [--shards N,...]\n"
-     "                [-r] [--overwrite] [--no-raw] [--json] [--quiet]",
+     "                [-r] [--overwrite [--force] | --resume] [--no-raw] [--json] [--quiet]",
      "Copy the array at SRC to DST (or, with -r, a whole hierarchy), converting the format,\n"
      "recompressing or rechunking on the way. Memory stays at a few chunks per thread whatever\n"
      "the array size. When nothing about the stored chunks changes (e.g. v2 -> v3 with the same\n"
-     "codecs and chunks) the stored chunk bytes are copied without decoding.",
+     "codecs and chunks) the stored chunk bytes are copied without decoding. SRC and DST that\n"
+     "are the same node or nested are refused. Each array's metadata is written when its copy\n"
+     "is complete: a killed copy leaves an incomplete array that --resume continues.",
      "Options:\n"
      "  --format 2|3      format of the copy (default: the source's)\n"
      "  --codecs JSON     codec list of the copy, either spelling (default: the source's)\n"
      "  --chunks N,...    chunk shape of the copy (with --shards: the inner chunk shape)\n"
      "  --shards N,...    shard shape: the copy is sharded (v3), inner chunks use --codecs\n"
      "  -r, --recursive   copy a group and everything below it\n"
-     "  --overwrite       replace existing nodes at DST\n"
+     "  --overwrite       replace existing nodes at DST (as create --overwrite)\n"
+     "  --force           with --overwrite: also delete files that belong to no node\n"
+     "  --resume          continue an interrupted copy with the same SRC, DST and options\n"
+     "                    (stored chunks are kept; other options or another SRC are refused)\n"
      "  --no-raw          always decode and re-encode (no stored-bytes copy)\n"
      "  --json            print {\"bytes\", \"chunks\", \"seconds\", \"raw\"} when done\n"
      "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
