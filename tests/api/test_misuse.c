@@ -86,7 +86,8 @@ static int fs_erase_prefix_(void *state, const char *prefix)
 {
     names l = {NULL, 0};
     int rc = zarrc_store_list(fault_inner, prefix, collect_all, &l);
-    qsort(l.v, (size_t)l.n, sizeof *l.v, cmp_desc);
+    if (l.n > 1)
+        qsort(l.v, (size_t)l.n, sizeof *l.v, cmp_desc);
     for (int i = 0; i < l.n; i++) {
         if (rc == 0) {
             rc = fs_erase_(state, l.v[i]);
