@@ -36,7 +36,7 @@ const char cli_tree_help[] =
     "  zarrc tree data.zarr --depth 1 --json\n";
 
 const char cli_hierarchy_usage[] =
-    "zarrc hierarchy create ROOT SPEC.json [--overwrite] [--format 2|3]\n"
+    "zarrc hierarchy create ROOT SPEC.json [--overwrite [--force]] [--format 2|3]\n"
     "                       [--update-consolidated] [--json]";
 const char cli_hierarchy_summary[] =
     "Create a whole hierarchy in one call from SPEC.json, a JSON object mapping relative paths\n"
@@ -48,7 +48,9 @@ const char cli_hierarchy_help[] =
     "written; a listed node that exists and differs is refused (nothing is written) unless\n"
     "--overwrite is given.\n"
     "\nOptions:\n"
-    "  --overwrite             replace listed nodes that exist (arrays lose their chunks)\n"
+    "  --overwrite             replace listed nodes that exist (arrays lose their chunks);\n"
+    "                          files below a replaced node that belong to no node refuse it\n"
+    "  --force                 with --overwrite: delete such files too\n"
     "  --format 2|3            require this format (default: as the documents say)\n"
     "  --update-consolidated   update consolidated metadata of enclosing groups (default:\n"
     "                          warn that it is stale)\n"
@@ -438,6 +440,15 @@ static void print_array_line(const child *c)
     printf("] dtype=%s\n", c->dtype);
 }
 
+/* A failure of the library, naming the CLI option when the library's message points at
+ * bypassing consolidated metadata. */
+static int tree_fail(int rc, const char *what, const char *name)
+{
+    if (!strstr(zarrc_error_last(), "without consolidated metadata"))
+        return cli_fail_lib(rc, "%s '%s'", what, name);
+    return cli_fail("%s '%s': %s; --no-consolidated does that", what, name, zarrc_error_last());
+}
+
 /* Print (or build into `into`, a JSON list) the children of `g`, recursively. */
 static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
 {
@@ -447,7 +458,7 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
     int rc = zarrc_group_children(g, add_child, &l);
     if (rc) {
         free_children(&l);
-        return cli_fail_lib(rc, "listing '%s'", t->node);
+        return tree_fail(rc, "listing", t->node);
     }
     size_t plen = t->plen;
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
@@ -477,7 +488,7 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
         zarrc_group *sub = NULL;
         int lrc = zarrc_group_open_group(&sub, g, c->name);
         if (lrc) {
-            rc = cli_fail_lib(lrc, "opening group '%s'", c->name);
+            rc = tree_fail(lrc, "opening group", c->name);
             break;
         }
         json_object *kids = NULL;
@@ -557,7 +568,7 @@ int cli_cmd_tree(int argc, char **argv)
     rc = zarrc_group_open(&g, st, "", no_cons ? ZARRC_OPEN_NO_CONSOLIDATED : 0);
     zarrc_store_free(st);
     if (rc)
-        return cli_fail_lib(rc, "opening group '%s'", node);
+        return tree_fail(rc, "opening group", node);
     json_object *top = NULL, *kids = NULL;
     if (as_json) {
         top = json_object_new_object();
@@ -673,8 +684,8 @@ int cli_cmd_hierarchy(int argc, char **argv)
         return usage(argv[0], cli_hierarchy_usage, argc < 2 ? "missing sub-command (create)"
                                                             : "unknown sub-command '%s'", argv[1]);
     const char *pos[2], *format_s = NULL;
-    int overwrite = 0, update = 0, as_json = 0;
-    hopt opts[] = {{"--overwrite", NULL, &overwrite}, {"--format", &format_s, NULL},
+    int overwrite = 0, update = 0, as_json = 0, force = 0;
+    hopt opts[] = {{"--overwrite", NULL, &overwrite}, {"--force", NULL, &force}, {"--format", &format_s, NULL},
                    {"--update-consolidated", NULL, &update}, {"--json", NULL, &as_json},
                    {NULL, NULL, NULL}};
     argv[1] = argv[0]; /* "hierarchy create ..." parses like a verb with two arguments */
@@ -688,7 +699,9 @@ int cli_cmd_hierarchy(int argc, char **argv)
             return usage(argv[0], cli_hierarchy_usage, "--format must be 2 or 3 (got '%s')", format_s);
         o.format = atoi(format_s);
     }
-    o.flags = (overwrite ? ZARRC_OVERWRITE : 0) | (update ? ZARRC_UPDATE_CONSOLIDATED : 0);
+    if (force && !overwrite)
+        return usage(argv[0], cli_hierarchy_usage, "--force needs --overwrite");
+    o.flags = (overwrite ? ZARRC_OVERWRITE : 0) | (force ? ZARRC_FORCE : 0) | (update ? ZARRC_UPDATE_CONSOLIDATED : 0);
     char *spec = NULL;
     if (read_all(&spec, pos[1]))
         return CLI_EXIT_FAIL;

@@ -286,9 +286,12 @@ static int open_node(zarrc_store **st, zarrc_node_kind *kind, int *format, const
         return CLI_EXIT_FAIL;
     int rc = zarrc_node_probe(kind, format, *st, "");
     if (rc == ZARRC_ENOTFOUND) {
+        int incomplete = strstr(zarrc_error_last(), "incomplete array") != NULL;
         zarrc_store_free(*st);
         *st = NULL;
-        return cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there)", node);
+        return cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there)%s", node,
+                        incomplete ? ": an incomplete copy is there ('zarrc cp --resume' continues it, "
+                                     "'zarrc rm' deletes it)" : "");
     }
     if (rc) {
         zarrc_store_free(*st);
@@ -328,6 +331,84 @@ static const char *node_fs_path(const char *node)
     if (strstr(node, "://"))
         return NULL;
     return node;
+}
+
+/* A library failure; when keys that belong to no node refused an overwrite or delete, say how
+ * to delete them anyway. */
+static int fail_erase(int rc, const char *what, const char *node)
+{
+    if (rc == ZARRC_ECONFLICT && strstr(zarrc_error_last(), "belong to a Zarr node"))
+        return cli_fail("%s '%s': %s (--force deletes them too)", what, node, zarrc_error_last());
+    return cli_fail_lib(rc, "%s '%s'", what, node);
+}
+
+/* The real path of the deepest existing ancestor directory of the filesystem path `fs`
+ * (excluding fs itself), or NULL. */
+static char *existing_parent(const char *fs)
+{
+    char *p = strdup(fs);
+    char *real = NULL;
+    while (p && !real) {
+        size_t len = strlen(p);
+        while (len > 1 && p[len - 1] == '/')
+            p[--len] = 0;
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+            real = realpath(".", NULL);
+            break;
+        }
+        if (slash == p)
+            slash[1] = 0;
+        else
+            *slash = 0;
+        real = realpath(p, NULL);
+        if (!strcmp(p, "/"))
+            break;
+    }
+    free(p);
+    return real;
+}
+
+/* Where a new node may go: never below an array (an array's directory, its chunk directories,
+ * ...), and in format 3 never under a name starting with "__" inside a group (reserved). The
+ * store is opened at the node, so the library cannot see its ancestors: look at them here. */
+static int check_new_node(const char *node, int format)
+{
+    const char *fs = node_fs_path(node);
+    if (!fs || !*fs)
+        return 0;
+    char *dir = existing_parent(fs);
+    int result = 0, level = 0;
+    for (char *slash; dir && !result; level++) {
+        zarrc_store *st = NULL;
+        zarrc_node_kind kind;
+        int fmt;
+        if (zarrc_store_open(&st, dir, ZARRC_STORE_READONLY) == ZARRC_OK &&
+            zarrc_node_probe(&kind, &fmt, st, "") == ZARRC_OK) {
+            if (kind == ZARRC_NODE_ARRAY)
+                result = cli_fail("cannot create '%s': it would be below the array '%s' (a node below an "
+                                  "array is not allowed)", node, dir);
+            else if (level == 0 && format == 3) {
+                char *copy = strdup(fs);
+                size_t len = copy ? strlen(copy) : 0;
+                while (len > 1 && copy[len - 1] == '/')
+                    copy[--len] = 0;
+                const char *base = copy ? strrchr(copy, '/') : NULL;
+                base = base ? base + 1 : copy;
+                if (base && base[0] == '_' && base[1] == '_')
+                    result = cli_fail("cannot create '%s' in group '%s': v3 names starting with '__' are "
+                                      "reserved", node, dir);
+                free(copy);
+            }
+        }
+        zarrc_store_free(st);
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+            break;
+        *slash = 0;
+    }
+    free(dir);
+    return result ? CLI_EXIT_FAIL : 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -498,7 +579,7 @@ static int cmd_create(const verb *v, int argc, char **argv)
     const char *node, *format_s = NULL, *dtype = NULL, *shape_s = NULL, *chunks_s = NULL,
                       *fill = NULL, *codecs = NULL, *compressor = NULL, *filters = NULL,
                       *order_s = NULL, *sep_s = NULL, *attrs = NULL, *dimnames_s = NULL;
-    int overwrite = 0, group = 0;
+    int overwrite = 0, group = 0, force = 0;
     const opt_spec specs[] = {
         {"--format", &format_s, NULL},      {"--dtype", &dtype, NULL},
         {"--shape", &shape_s, NULL},        {"--chunks", &chunks_s, NULL},
@@ -507,11 +588,14 @@ static int cmd_create(const verb *v, int argc, char **argv)
         {"--order", &order_s, NULL},        {"--separator", &sep_s, NULL},
         {"--attrs", &attrs, NULL},          {"--dimension-names", &dimnames_s, NULL},
         {"--overwrite", NULL, &overwrite},  {"--group", NULL, &group},
-        {NULL, NULL, NULL},
+        {"--force", NULL, &force},          {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (force && !overwrite)
+        return usage_error(v, "--force needs --overwrite");
+    unsigned cflags = (overwrite ? ZARRC_OVERWRITE : 0) | (force ? ZARRC_FORCE : 0);
 
     int format = 3;
     if (format_s) {
@@ -548,7 +632,7 @@ static int cmd_create(const verb *v, int argc, char **argv)
         if (codecs && (compressor || filters))
             return usage_error(v, "--codecs cannot be combined with --compressor/--filters");
     }
-    if (check_json_option("--attrs", attrs, 1, 0, 0))
+    if (check_json_option("--attrs", attrs, 1, 0, 0) || check_new_node(node, format))
         return CLI_EXIT_FAIL;
 
     made_dirs made;
@@ -559,11 +643,11 @@ static int cmd_create(const verb *v, int argc, char **argv)
             remove_made_dirs(&made, 1);
             return CLI_EXIT_FAIL;
         }
-        rc = zarrc_group_create(st, "", format, attrs, overwrite ? ZARRC_OVERWRITE : 0);
+        rc = zarrc_group_create(st, "", format, attrs, cflags);
         zarrc_store_free(st);
         remove_made_dirs(&made, rc != 0);
         if (rc)
-            return cli_fail_lib(rc, "creating group '%s'", node);
+            return fail_erase(rc, "creating group", node);
         cli_warn_consolidated(node);
         return CLI_EXIT_OK;
     }
@@ -654,7 +738,7 @@ static int cmd_create(const verb *v, int argc, char **argv)
     o.separator = sep;
     o.attributes = attrs;
     o.dimension_names = dimnames;
-    o.flags = overwrite ? ZARRC_OVERWRITE : 0;
+    o.flags = cflags;
 
     record_missing_dirs(&made, node);
     if (open_store(&st, node, ZARRC_STORE_CREATE)) {
@@ -664,7 +748,7 @@ static int cmd_create(const verb *v, int argc, char **argv)
     zarrc_array *arr = NULL;
     rc = zarrc_array_create(&arr, st, "", &o);
     if (rc)
-        cli_fail_lib(rc, "creating array '%s'", node);
+        fail_erase(rc, "creating array", node);
     zarrc_array_free(arr);
     zarrc_store_free(st);
     remove_made_dirs(&made, rc != 0);
@@ -1141,10 +1225,12 @@ static int cmd_ls(const verb *v, int argc, char **argv)
 static int cmd_rm(const verb *v, int argc, char **argv)
 {
     const char *node;
-    const opt_spec specs[] = {{NULL, NULL, NULL}};
+    int force = 0;
+    const opt_spec specs[] = {{"--force", NULL, &force}, {NULL, NULL, NULL}};
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    unsigned flags = force ? ZARRC_FORCE : 0;
     const char *fs = node_fs_path(node);
     zarrc_store *st;
     zarrc_node_kind kind;
@@ -1153,9 +1239,9 @@ static int cmd_rm(const verb *v, int argc, char **argv)
         /* Another store URL: the node is the store's root. */
         if (open_node(&st, &kind, &format, node, 0))
             return CLI_EXIT_FAIL;
-        rc = zarrc_node_delete(st, "");
+        rc = zarrc_node_delete_flags(st, "", flags);
         zarrc_store_free(st);
-        return rc ? cli_fail_lib(rc, "deleting '%s'", node) : CLI_EXIT_OK;
+        return rc ? fail_erase(rc, "deleting", node) : CLI_EXIT_OK;
     }
     /* Resolve the parent directory but not the node's own name (a symlink stays a name). */
     char *copy = strdup(fs);
@@ -1164,6 +1250,13 @@ static int cmd_rm(const verb *v, int argc, char **argv)
     size_t len = strlen(copy);
     while (len > 1 && copy[len - 1] == '/')
         copy[--len] = 0;
+    /* Deletion never follows a symbolic link: the link's target may be anybody's data. */
+    struct stat sb;
+    if (lstat(copy, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+        free(copy);
+        return cli_fail("'%s' is a symbolic link: refusing to delete through it (nothing deleted; remove "
+                        "the link itself with the system's rm, or name the node's real path)", node);
+    }
     char *base = strrchr(copy, '/');
     const char *dir = base ? (base == copy ? "/" : copy) : ".";
     if (base)
@@ -1180,8 +1273,7 @@ static int cmd_rm(const verb *v, int argc, char **argv)
         free(rdir);
     }
     free(copy);
-    struct stat sb;
-    if (!real || stat(real, &sb)) {
+    if (!real || lstat(real, &sb)) {
         int e = errno;
         free(real);
         return cli_fail("'%s' is not a Zarr node: %s", node, strerror(e));
@@ -1200,14 +1292,12 @@ static int cmd_rm(const verb *v, int argc, char **argv)
     int result = CLI_EXIT_FAIL;
     if (open_store(&st, parent, 0))
         goto done;
-    rc = zarrc_node_probe(&kind, &format, st, name);
+    rc = zarrc_node_delete_flags(st, name, flags);
     if (rc == ZARRC_ENOTFOUND) {
         cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there); "
                  "nothing deleted", node);
     } else if (rc) {
-        cli_fail_lib(rc, "reading '%s'", node);
-    } else if ((rc = zarrc_node_delete(st, name))) {
-        cli_fail_lib(rc, "deleting '%s'", node);
+        fail_erase(rc, "deleting", node);
     } else {
         *slash = '/';
         if (rmdir(real) && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
@@ -1232,7 +1322,7 @@ typedef struct cp_opts {
     const int64_t *chunks;     /* --chunks (inner chunks with --shards) */
     const int64_t *shards;     /* --shards */
     int nchunks, nshards;
-    unsigned flags;            /* ZARRC_OVERWRITE */
+    unsigned flags;            /* ZARRC_OVERWRITE, ZARRC_FORCE, ZARRC_RESUME */
     int progress;              /* draw a progress line on stderr */
     int no_raw;                /* always decode and re-encode */
     zarrc_copy_stats total;
@@ -1335,12 +1425,16 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
     ao.codecs = dcodecs;
     ao.attributes = attrs;
     ao.dimension_names = names;
-    ao.flags = o->flags;
+    ao.flags = o->flags | ZARRC_CREATE_PENDING; /* visible once complete */
     rc = zarrc_array_create(&dst, dst_st, dpath, &ao);
     free(names);
     json_object_put(doc);
     if (rc) {
-        cli_fail_lib(rc, "creating the copy of '%s'", label);
+        if (rc == ZARRC_ECONFLICT && (o->flags & ZARRC_RESUME))
+            cli_fail("creating the copy of '%s': %s (different --format, --codecs, --chunks or --shards, or "
+                     "another source)", label, zarrc_error_last());
+        else
+            fail_erase(rc, "creating the copy of", label);
         goto done;
     }
     progress_ctx pc = {label, now_seconds()};
@@ -1418,7 +1512,7 @@ static int cp_node(zarrc_store *sst, const char *spath, zarrc_store *dst, const 
     rc = zarrc_group_create(dst, dpath, o->format ? o->format : format, attrs, o->flags);
     zarrc_free(attrs);
     if (rc)
-        return cli_fail_lib(rc, "creating the copy of group '%s'", label);
+        return fail_erase(rc, "creating the copy of group", label);
     cp_walk w = {sst, dst, spath, dpath, label, o, CLI_EXIT_OK};
     rc = zarrc_group_list(sst, spath, cp_child, &w);
     if (w.result)
@@ -1430,16 +1524,21 @@ static int cmd_cp(const verb *v, int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL}, *format_s = NULL, *codecs = NULL, *chunks_s = NULL,
                *shards_s = NULL;
-    int recursive = 0, overwrite = 0, as_json = 0, quiet = 0, no_raw = 0;
+    int recursive = 0, overwrite = 0, as_json = 0, quiet = 0, no_raw = 0, force = 0, resume = 0;
     const opt_spec specs[] = {
         {"--format", &format_s, NULL}, {"--codecs", &codecs, NULL},  {"--chunks", &chunks_s, NULL},
         {"--shards", &shards_s, NULL}, {"-r", NULL, &recursive},     {"--recursive", NULL, &recursive},
         {"--overwrite", NULL, &overwrite}, {"--json", NULL, &as_json}, {"--quiet", NULL, &quiet},
-        {"--no-raw", NULL, &no_raw},      {NULL, NULL, NULL},
+        {"--no-raw", NULL, &no_raw},      {"--force", NULL, &force},   {"--resume", NULL, &resume},
+        {NULL, NULL, NULL},
     };
     int rc = parse_positionals(v, argc, argv, specs, pos, 2, "SRC and DST");
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (force && !overwrite)
+        return usage_error(v, "--force needs --overwrite");
+    if (resume && overwrite)
+        return usage_error(v, "--resume and --overwrite are mutually exclusive");
     cp_opts o;
     memset(&o, 0, sizeof o);
     if (format_s) {
@@ -1458,7 +1557,7 @@ static int cmd_cp(const verb *v, int argc, char **argv)
     o.codecs = codecs;
     o.chunks = chunks;
     o.shards = shards;
-    o.flags = overwrite ? ZARRC_OVERWRITE : 0;
+    o.flags = (overwrite ? ZARRC_OVERWRITE : 0) | (force ? ZARRC_FORCE : 0) | (resume ? ZARRC_RESUME : 0);
     o.no_raw = no_raw;
     o.progress = !as_json && !quiet && isatty(STDERR_FILENO);
     int result = CLI_EXIT_FAIL;
@@ -1468,9 +1567,35 @@ static int cmd_cp(const verb *v, int argc, char **argv)
         result = cli_fail("--shards needs --chunks (the inner chunk shape)");
         goto done;
     }
-    if (open_store(&sst, pos[0], ZARRC_STORE_READONLY) || open_store(&dst, pos[1], ZARRC_STORE_CREATE))
+    zarrc_node_kind kind;
+    int format, relation;
+    made_dirs made = {NULL, 0};
+    if (open_store(&sst, pos[0], ZARRC_STORE_READONLY))
         goto done;
-    result = cp_node(sst, "", dst, "", pos[0], &o, recursive);
+    if ((rc = zarrc_node_probe(&kind, &format, sst, ""))) {
+        result = cli_fail_lib(rc, "reading '%s'", pos[0]);
+        goto done;
+    }
+    if (check_new_node(pos[1], o.format ? o.format : format))
+        goto done;
+    record_missing_dirs(&made, pos[1]);
+    if (open_store(&dst, pos[1], ZARRC_STORE_CREATE)) {
+        remove_made_dirs(&made, 1);
+        goto done;
+    }
+    /* A copy onto or into itself would read what it overwrites: refused before anything. */
+    if ((rc = zarrc_node_overlap(&relation, sst, "", dst, ""))) {
+        result = cli_fail_lib(rc, "comparing '%s' and '%s'", pos[0], pos[1]);
+    } else if (relation != ZARRC_OVERLAP_NONE) {
+        result = cli_fail("'%s' and '%s' are %s: refusing to copy (nothing changed)", pos[0], pos[1],
+                          relation == ZARRC_OVERLAP_SAME ? "the same node"
+                          : relation == ZARRC_OVERLAP_B_IN_A ? "nested (the destination is inside the source)"
+                                                             : "nested (the source is inside the destination)");
+    } else
+        result = cp_node(sst, "", dst, "", pos[0], &o, recursive);
+    zarrc_store_free(dst);
+    dst = NULL;
+    remove_made_dirs(&made, result != CLI_EXIT_OK); /* rmdir: only directories left empty */
     if (result == CLI_EXIT_OK && as_json) {
         json_object *r = json_object_new_object();
         json_object_object_add(r, "bytes", json_object_new_int64((int64_t)o.total.bytes));
@@ -1524,10 +1649,11 @@ static const verb verbs[] = {
      "zarrc create NODE --dtype T --shape N,... [--chunks N,...] [--format 2|3]\n"
      "                  [--fill-value JSON] [--codecs JSON | --compressor JSON --filters JSON]\n"
      "                  [--order C|F] [--separator /|.] [--attrs JSON]\n"
-     "                  [--dimension-names a,b,...] [--overwrite]\n"
-     "       zarrc create NODE --group [--format 2|3] [--attrs JSON] [--overwrite]",
+     "                  [--dimension-names a,b,...] [--overwrite [--force]]\n"
+     "       zarrc create NODE --group [--format 2|3] [--attrs JSON] [--overwrite [--force]]",
      "Create an array (or, with --group, a group) at NODE. Missing directories are made; a\n"
-     "refused create writes nothing.",
+     "refused create writes nothing. Nodes below an array, and v3 names starting with '__' in a\n"
+     "group, are refused.",
      "Options:\n"
      "  --format 2|3          Zarr format (default 3)\n"
      "  --dtype T             data type in either spelling: int16 or <i2, float32 or >f4, bool,\n"
@@ -1543,7 +1669,9 @@ static const verb verbs[] = {
      "  --separator /|.       chunk key separator (default: '/' for v3, '.' for v2)\n"
      "  --attrs JSON          attributes (a JSON object)\n"
      "  --dimension-names L   comma-separated names (empty = unnamed) or a JSON list\n"
-     "  --overwrite           replace an existing node\n"
+     "  --overwrite           replace an existing node (its chunks go first, its metadata last);\n"
+     "                        files below it that belong to no node refuse it (nothing deleted)\n"
+     "  --force               with --overwrite: delete those files too\n"
      "  --group               create a group instead of an array\n"
      "\nExamples:\n"
      "  zarrc create data/temp --dtype float32 --shape 100,200 --chunks 10,20\n"
@@ -1594,25 +1722,34 @@ static const verb verbs[] = {
      "  --json   print a JSON list of {name, node_type, zarr_format, shape, data_type}\n"
      "\nExample:\n"
      "  zarrc ls data\n"},
-    {"rm", cmd_rm, "zarrc rm NODE",
-     "Delete the array or group at NODE, including its directory and everything below it.\n"
-     "A path that is not a Zarr node is refused (nothing is deleted).",
-     "Example:\n"
+    {"rm", cmd_rm, "zarrc rm NODE [--force]",
+     "Delete the array or group at NODE: its metadata, chunks and child nodes (chunks first,\n"
+     "metadata last), and its directory. A path that is not a Zarr node is refused, and so is\n"
+     "a symbolic link (deletion never follows one); nothing is deleted then.",
+     "Options:\n"
+     "  --force   also delete files below the node that belong to no node (without it they\n"
+     "            refuse the deletion, and nothing is deleted)\n"
+     "\nExample:\n"
      "  zarrc rm data/temp\n"},
     {"cp", cmd_cp,
      "zarrc cp SRC DST [--format 2|3] [--codecs JSON] [--chunks N,...] [--shards N,...]\n"
-     "                [-r] [--overwrite] [--no-raw] [--json] [--quiet]",
+     "                [-r] [--overwrite [--force] | --resume] [--no-raw] [--json] [--quiet]",
      "Copy the array at SRC to DST (or, with -r, a whole hierarchy), converting the format,\n"
      "recompressing or rechunking on the way. Memory stays at a few chunks per thread whatever\n"
      "the array size. When nothing about the stored chunks changes (e.g. v2 -> v3 with the same\n"
-     "codecs and chunks) the stored chunk bytes are copied without decoding.",
+     "codecs and chunks) the stored chunk bytes are copied without decoding. SRC and DST that\n"
+     "are the same node or nested are refused. Each array's metadata is written when its copy\n"
+     "is complete: a killed copy leaves an incomplete array that --resume continues.",
      "Options:\n"
      "  --format 2|3      format of the copy (default: the source's)\n"
      "  --codecs JSON     codec list of the copy, either spelling (default: the source's)\n"
      "  --chunks N,...    chunk shape of the copy (with --shards: the inner chunk shape)\n"
      "  --shards N,...    shard shape: the copy is sharded (v3), inner chunks use --codecs\n"
      "  -r, --recursive   copy a group and everything below it\n"
-     "  --overwrite       replace existing nodes at DST\n"
+     "  --overwrite       replace existing nodes at DST (as create --overwrite)\n"
+     "  --force           with --overwrite: also delete files that belong to no node\n"
+     "  --resume          continue an interrupted copy with the same SRC, DST and options\n"
+     "                    (stored chunks are kept; other options or another SRC are refused)\n"
      "  --no-raw          always decode and re-encode (no stored-bytes copy)\n"
      "  --json            print {\"bytes\", \"chunks\", \"seconds\", \"raw\"} when done\n"
      "  --quiet           no progress line (it is shown only on a terminal anyway)\n"

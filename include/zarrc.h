@@ -221,15 +221,58 @@ ZARRC_API void zarrc_vlen_clear(zarrc_vlen *v);
 typedef enum zarrc_node_kind { ZARRC_NODE_ARRAY = 1, ZARRC_NODE_GROUP = 2 } zarrc_node_kind;
 
 /** Create flags. */
-#define ZARRC_OVERWRITE 0x1u /**< replace an existing node (its keys are erased first) */
+#define ZARRC_OVERWRITE 0x1u /**< replace an existing node (what belongs to it is erased first) */
+/** With ZARRC_OVERWRITE, and for zarrc_node_delete_flags: also delete keys below the node that
+ *  belong to no Zarr node (without it they make the call fail before anything is deleted). */
+#define ZARRC_FORCE 0x1000u
+/** zarrc_array_create / zarrc_array_create_json: write the metadata as a pending record, so
+ *  that the array is not visible (open, probe and listings do not see it) until
+ *  zarrc_array_commit() — or a successful zarrc_array_copy() into it — writes the real
+ *  metadata document. A crash in between leaves no array whose missing chunks read as fill. */
+#define ZARRC_CREATE_PENDING 0x2000u
+/** With ZARRC_CREATE_PENDING: continue an earlier attempt. A pending record equal to the one
+ *  these options produce is kept with the chunks written so far (nothing is erased), and a
+ *  copy into the handle skips destination chunks that are already stored; an array already
+ *  committed with equal metadata is opened as it is. A pending record that differs is
+ *  ZARRC_ECONFLICT. Without an earlier attempt the array is created as usual. For
+ *  zarrc_group_create: an existing group with the same format and attributes is kept. */
+#define ZARRC_RESUME 0x4000u
 
 /** Find what is stored at `path` ("" = the store's root): its kind and format (2 or 3). v3
  *  `zarr.json` is looked for first. ZARRC_ENOTFOUND if no node is there. */
 ZARRC_API int zarrc_node_probe(zarrc_node_kind *kind, int *format, zarrc_store *store,
                                const char *path);
 
-/** Delete the node at `path` and everything below it. ZARRC_ENOTFOUND if nothing is there. */
+/** Delete the node at `path` and everything that belongs to it: its metadata documents, the
+ *  chunk keys of its own grid, its child nodes recursively and zarrc's internal files
+ *  (basenames starting with ".zarrc-"). Chunks are deleted first and metadata last, so an
+ *  interrupted delete leaves the node with fewer chunks, never chunks without metadata. Any
+ *  other key below the node makes the call fail with ZARRC_ECONFLICT, naming the first few,
+ *  before anything is deleted. An incomplete array (ZARRC_CREATE_PENDING, not committed) is
+ *  deleted too. ZARRC_ENOTFOUND if nothing is there. Same as zarrc_node_delete_flags(store,
+ *  path, 0). */
 ZARRC_API int zarrc_node_delete(zarrc_store *store, const char *path);
+
+/** As zarrc_node_delete; with ZARRC_FORCE in `flags` keys that belong to no node are deleted
+ *  too (still data first, metadata last). */
+ZARRC_API int zarrc_node_delete_flags(zarrc_store *store, const char *path, unsigned flags);
+
+/** How two node locations relate (zarrc_node_overlap). */
+enum zarrc_overlap {
+    ZARRC_OVERLAP_NONE = 0, /**< disjoint */
+    ZARRC_OVERLAP_SAME,     /**< the same node */
+    ZARRC_OVERLAP_A_IN_B,   /**< node A is below node B */
+    ZARRC_OVERLAP_B_IN_A    /**< node B is below node A */
+};
+
+/** Compare the node at `path_a` of store `a` with the node at `path_b` of store `b` by the
+ *  stores' canonical locations (the filesystem store: the real path of its root, symlinks and
+ *  ".." resolved; each memory:// store is its own; stores of plugins without a canonical hook:
+ *  their URLs) plus the node paths. Tells whether a copy or move from one to the other would
+ *  read what it overwrites. *relation is one of enum zarrc_overlap. Symlinks inside a store
+ *  below its root are not resolved. */
+ZARRC_API int zarrc_node_overlap(int *relation, zarrc_store *a, const char *path_a, zarrc_store *b,
+                                 const char *path_b);
 
 /** One child of a group, as reported by zarrc_group_list. All pointers are borrowed for the
  *  duration of the callback. For groups, ndim is 0 and shape/dtype NULL. */
@@ -301,6 +344,10 @@ ZARRC_API int zarrc_array_create(zarrc_array **out, zarrc_store *store, const ch
  *  text (optionally with an "attributes" member that goes into .zattrs). */
 ZARRC_API int zarrc_array_create_json(zarrc_array **out, zarrc_store *store, const char *path,
                                       const char *metadata_json, unsigned flags);
+
+/** Make an array created with ZARRC_CREATE_PENDING visible: write its metadata (v2: .zattrs,
+ *  then .zarray) and remove the pending record. A no-op for other arrays. */
+ZARRC_API int zarrc_array_commit(zarrc_array *array);
 
 /** Open the array at `path`. Opening never lists chunks. An unknown codec does not prevent
  *  opening (metadata can be inspected); reading or writing data then fails naming the codec.

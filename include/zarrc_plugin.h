@@ -277,6 +277,12 @@ typedef struct zarrc_store_type {
     void (*unlock)(void *state, void *lock);
     /** Make everything stored so far through this handle durable (e.g. syncfs). */
     int (*flush)(void *state);
+    /** Optional (version 2): a new malloc'd string that names the stored data itself, so that two handles
+     *  on the same data give the same string and handles on different data different ones
+     *  (the filesystem store: the real path of its root; the memory store: an id of the store
+     *  instance). Keys below it are taken to extend it with '/' + key. NULL = the library
+     *  compares store URLs instead. Used to refuse copies of a node onto or into itself. */
+    char *(*canonical)(void *state);
 } zarrc_store_type;
 
 #define ZARRC_STORE_TYPE_VERSION 2

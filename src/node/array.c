@@ -17,8 +17,6 @@ void zarrc_vlen_clear(zarrc_vlen *v)
     memset(v, 0, sizeof *v);
 }
 
-static const char *display(const char *path) { return *path ? path : "/"; }
-
 static zarrc_repr chunk_repr(zarrc__array_meta *m)
 {
     zarrc_repr r;
@@ -79,6 +77,7 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
     if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
         a->index_cache = zarrc__index_cache_new(INDEX_CACHE_BYTES); /* best effort: NULL = no cache */
     a->store = zarrc__store_ref(store);
+    a->name = zarrc__node_display(a->store, a->path);
     *out = a;
     return ZARRC_OK;
 }
@@ -90,12 +89,12 @@ static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
     json_object *doc = NULL, *attrs = NULL;
     rc = zarrc__node_find(&kind, &format, &doc, store, path);
     if (rc == ZARRC_ENOTFOUND)
-        return zarrc_error_set(rc, "no array at '%s'", display(path));
+        return zarrc__node_not_found(store, path, "array");
     if (rc)
         return rc;
     if (kind != ZARRC_NODE_ARRAY) {
         json_object_put(doc);
-        return zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", display(path));
+        return zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", zarrc__node_display(store, path));
     }
     if (format == 2) {
         char *key = zarrc__node_key(path, ".zattrs");
@@ -132,7 +131,7 @@ int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path)
         return rc;
     rc = open_at(out, store, p);
     if (rc)
-        zarrc__error_context(rc, "array '%s': ", display(p));
+        zarrc__error_context(rc, "array '%s': ", zarrc__node_display(store, p));
     free(p);
     return rc;
 }
@@ -142,6 +141,7 @@ void zarrc_array_free(zarrc_array *a)
     if (!a)
         return;
     zarrc__index_cache_free(a->index_cache);
+    json_object_put(a->pending);
     zarrc__pipeline_free(a->pipeline);
     zarrc__meta_clear(&a->meta);
     json_object_put(a->doc);
@@ -155,27 +155,129 @@ void zarrc_array_free(zarrc_array *a)
 /* Creation                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Write a validated array document at `path`: conflicts checked, ancestors created, attributes
- * (v2) before the metadata document, which is written last. */
-static int write_array(zarrc_store *store, const char *path, int format, json_object *doc,
-                       const json_object *attrs_v2, unsigned flags)
+static bool empty_object(const json_object *o)
 {
+    return !o || (json_object_is_type((json_object *)o, json_type_object) &&
+                  json_object_object_length((json_object *)o) == 0);
+}
+
+/* Whether two array documents (v2: with their attributes) are the same. */
+static bool same_array(const json_object *doc_a, const json_object *attrs_a, const json_object *doc_b,
+                       const json_object *attrs_b)
+{
+    return zarrc__json_equal(doc_a, doc_b, NULL) &&
+           ((empty_object(attrs_a) && empty_object(attrs_b)) || zarrc__json_equal(attrs_a, attrs_b, NULL));
+}
+
+static int found_chunk_key(void *ctx, const char *name, int is_prefix)
+{
+    const void *const *c = ctx; /* {metadata, prefix} */
+    size_t pl = strlen(c[1]);
+    return !is_prefix && !strncmp(name, c[1], pl) && zarrc__node_parse_chunk_key(c[0], name + pl, NULL);
+}
+
+/* A plain create refuses a location that holds chunk keys of the new array's grid without
+ * metadata (left by a crash, or by other software): they would be read as the new data. */
+static int check_no_chunks(zarrc_store *store, const char *path, const zarrc__array_meta *m)
+{
+    char *prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
+    if (!prefix)
+        return ZARRC_ENOMEM;
+    const void *ctx[2] = {m, prefix};
+    int rc = zarrc__store_list(store, prefix, found_chunk_key, ctx);
+    free(prefix);
+    if (rc == ZARRC_EUNSUPPORTED) { /* cannot list: nothing to check */
+        zarrc__error_clear();
+        return ZARRC_OK;
+    }
+    if (rc == 1)
+        return zarrc_error_set(ZARRC_ECONFLICT, "'%s' holds chunk keys of the new array's grid but no metadata "
+                               "(left by an interrupted operation?): they would be read as its data (overwrite "
+                               "removes them)", zarrc__node_display(store, path));
+    return rc;
+}
+
+/* What write_array did. */
+enum { WROTE_NEW, KEPT_PENDING, KEPT_COMPLETE };
+
+/* Prepare the location of a validated array document (conflicts, an earlier attempt to resume,
+ * ancestors, the old node erased data first, metadata last) and write the document — v2:
+ * attributes before .zarray, which makes the node exist — or, with ZARRC_CREATE_PENDING, the
+ * pending record (*rec). `m` is the parsed new metadata. */
+static int write_array(int *how, json_object **rec, zarrc_store *store, const char *path, int format,
+                       json_object *doc, const json_object *attrs_v2, unsigned flags, const zarrc__array_meta *m)
+{
+    bool overwrite = (flags & ZARRC_OVERWRITE) != 0, pending = (flags & ZARRC_CREATE_PENDING) != 0,
+         resume = pending && (flags & ZARRC_RESUME);
+    const char *name = zarrc__node_display(store, path);
     zarrc_node_kind kind;
     int fmt;
-    int rc = zarrc__node_find(&kind, &fmt, NULL, store, path);
-    if (rc == ZARRC_OK && !(flags & ZARRC_OVERWRITE))
-        return zarrc_error_set(ZARRC_EEXISTS, "a%s %s already exists at '%s' (use overwrite to replace it)",
-                               kind == ZARRC_NODE_ARRAY ? "n" : "", kind == ZARRC_NODE_ARRAY ? "array" : "group",
-                               display(path));
-    if (rc && rc != ZARRC_ENOTFOUND)
+    json_object *ex = NULL, *ex_attrs = NULL, *md = NULL, *at = NULL;
+    *how = WROTE_NEW;
+    *rec = NULL;
+    int rc = zarrc__node_find(&kind, &fmt, &ex, store, path);
+    if (rc == ZARRC_OK) {
+        if (resume && kind == ZARRC_NODE_ARRAY && fmt == format && fmt == 2) {
+            char *akey = zarrc__node_key(path, ".zattrs");
+            rc = akey ? zarrc__node_read_json(&ex_attrs, store, akey) : ZARRC_ENOMEM;
+            free(akey);
+            if (rc == ZARRC_ENOTFOUND)
+                rc = ZARRC_OK;
+        }
+        if (rc == ZARRC_OK && resume && kind == ZARRC_NODE_ARRAY && fmt == format &&
+            same_array(ex, ex_attrs, doc, attrs_v2))
+            *how = KEPT_COMPLETE;
+        else if (rc == ZARRC_OK && !overwrite)
+            rc = zarrc_error_set(ZARRC_EEXISTS, "a%s %s already exists at '%s'%s (use overwrite to replace it)",
+                                 kind == ZARRC_NODE_ARRAY ? "n" : "", kind == ZARRC_NODE_ARRAY ? "array" : "group",
+                                 name, resume ? " with other metadata" : "");
+    } else if (rc == ZARRC_ENOTFOUND) {
+        zarrc__error_clear();
+        rc = zarrc__pending_read(rec, store, path);
+        if (rc == ZARRC_OK) {
+            json_object_object_get_ex(*rec, "metadata", &md);
+            json_object_object_get_ex(*rec, "attributes", &at);
+            if (resume && same_array(md, at, doc, attrs_v2))
+                *how = KEPT_PENDING;
+            else if (resume && !overwrite)
+                rc = zarrc_error_set(ZARRC_ECONFLICT, "the incomplete array at '%s' was started with other "
+                                     "metadata: it cannot be resumed with these parameters (overwrite it instead)", name);
+            else if (!overwrite)
+                rc = zarrc_error_set(ZARRC_EEXISTS, "an incomplete array is at '%s' (an interrupted copy or "
+                                     "creation): resume or overwrite it", name);
+        } else if (rc == ZARRC_ENOTFOUND) {
+            zarrc__error_clear();
+            rc = overwrite ? ZARRC_OK : check_no_chunks(store, path, m);
+        }
+    }
+    json_object_put(ex);
+    json_object_put(ex_attrs);
+    if (rc || *how != WROTE_NEW)
         return rc;
-    zarrc__error_clear();
+    json_object_put(*rec);
+    *rec = NULL;
     if ((rc = zarrc__node_make_parents(store, path, format)))
         return rc;
     /* Old chunks must not be misread through the new metadata. */
-    if ((flags & ZARRC_OVERWRITE) && (rc = zarrc__node_erase(store, path)))
+    if (overwrite && (rc = zarrc__node_erase(store, path, flags, m)))
         return rc;
-    if (format == 2 && attrs_v2 && json_object_object_length((json_object *)attrs_v2) > 0) {
+    if (pending) {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "zarrc_pending", json_object_new_int(1));
+        json_object_object_add(r, "zarr_format", json_object_new_int(format));
+        json_object_object_add(r, "metadata", zarrc__json_deep_copy(doc));
+        if (format == 2 && !empty_object(attrs_v2))
+            json_object_object_add(r, "attributes", zarrc__json_deep_copy(attrs_v2));
+        char *key = zarrc__node_key(path, ZARRC__PENDING_NAME);
+        rc = key ? zarrc__node_write_json(store, key, r) : ZARRC_ENOMEM;
+        free(key);
+        if (rc == ZARRC_OK)
+            *rec = r;
+        else
+            json_object_put(r);
+        return rc;
+    }
+    if (format == 2 && !empty_object(attrs_v2)) {
         char *akey = zarrc__node_key(path, ".zattrs");
         rc = akey ? zarrc__node_write_json(store, akey, (json_object *)attrs_v2) : ZARRC_ENOMEM;
         free(akey);
@@ -188,23 +290,64 @@ static int write_array(zarrc_store *store, const char *path, int format, json_ob
     return rc;
 }
 
-/* Validate a complete document exactly as open would (metadata + codec pipeline). */
-static int validate_doc(const json_object *doc, int format, const json_object *attrs)
+int zarrc_array_commit(zarrc_array *a)
+{
+    zarrc__error_clear();
+    if (!a->pending)
+        return ZARRC_OK;
+    json_object *attrs = NULL;
+    int rc = ZARRC_OK;
+    json_object_object_get_ex(a->pending, "attributes", &attrs);
+    if (a->meta.format == 2 && !empty_object(attrs)) {
+        char *akey = zarrc__node_key(a->path, ".zattrs");
+        rc = akey ? zarrc__node_write_json(a->store, akey, attrs) : ZARRC_ENOMEM;
+        free(akey);
+    }
+    char *key = zarrc__node_key(a->path, a->meta.format == 3 ? "zarr.json" : ".zarray");
+    if (rc == ZARRC_OK)
+        rc = key ? zarrc__node_write_json(a->store, key, a->doc) : ZARRC_ENOMEM;
+    free(key);
+    key = zarrc__node_key(a->path, ZARRC__PENDING_NAME);
+    if (rc == ZARRC_OK)
+        rc = key ? zarrc__store_erase(a->store, key) : ZARRC_ENOMEM;
+    free(key);
+    if (rc == ZARRC_ENOTFOUND) {
+        zarrc__error_clear();
+        rc = ZARRC_OK;
+    }
+    if (rc)
+        return zarrc__error_context(rc, "commit array '%s': ", a->name);
+    json_object_put(a->pending);
+    a->pending = NULL;
+    return ZARRC_OK;
+}
+
+/* Validate a complete document to be written exactly as open would (metadata + codec
+ * pipeline); zarrc never writes a v3 null fill value (readers are lenient about it). The
+ * parsed metadata goes to `keep` (may be NULL; cleared by the caller on success). */
+static int validate_doc(const json_object *doc, int format, const json_object *attrs, zarrc__array_meta *keep)
 {
     zarrc__array_meta m;
     int rc = parse_doc(&m, doc, format, attrs);
     if (rc)
         return rc;
+    json_object *fv = NULL;
+    if (format == 3 && (m.fill.is_null || (json_object_object_get_ex((json_object *)doc, "fill_value", &fv) && !fv)))
+        rc = zarrc_error_set(ZARRC_EDTYPE, "v3 arrays need a fill value (null is not allowed)");
     zarrc__pipeline *p = NULL;
-    rc = build_pipeline(&p, &m);
+    if (rc == ZARRC_OK)
+        rc = build_pipeline(&p, &m);
     zarrc__pipeline_free(p);
-    zarrc__meta_clear(&m);
+    if (rc == ZARRC_OK && keep)
+        *keep = m;
+    else
+        zarrc__meta_clear(&m);
     return rc;
 }
 
 int zarrc__array_validate_doc(const json_object *doc, int format, const json_object *attrs)
 {
-    return validate_doc(doc, format, attrs);
+    return validate_doc(doc, format, attrs, NULL);
 }
 
 static int parse_json_opt(json_object **out, const char *text, const char *what)
@@ -345,11 +488,27 @@ done:
 static int create_common(zarrc_array **out, zarrc_store *store, const char *path, json_object *doc,
                          int format, json_object *attrs, unsigned flags)
 {
-    int rc = validate_doc(doc, format, attrs);
-    if (rc == ZARRC_OK)
-        rc = write_array(store, path, format, doc, attrs, flags);
-    if (rc == ZARRC_OK && out)
-        rc = open_at(out, store, path);
+    zarrc__array_meta m;
+    int how, rc = zarrc__node_check_name(path, format);
+    json_object *rec = NULL;
+    if (rc == ZARRC_OK && (rc = validate_doc(doc, format, attrs, &m)) == ZARRC_OK) {
+        rc = write_array(&how, &rec, store, path, format, doc, attrs, flags, &m);
+        zarrc__meta_clear(&m);
+    }
+    if (rc == ZARRC_OK && out) {
+        if (rec) { /* not visible in the store yet: a handle from the document */
+            json_object *copy = zarrc__json_deep_copy(doc);
+            rc = copy ? array_new(out, store, path, copy, format, attrs) : ZARRC_ENOMEM;
+            if (rc == ZARRC_OK) {
+                (*out)->pending = rec;
+                rec = NULL;
+            }
+        } else
+            rc = open_at(out, store, path);
+        if (rc == ZARRC_OK)
+            (*out)->resumed = how != WROTE_NEW;
+    }
+    json_object_put(rec);
     return rc;
 }
 
@@ -367,7 +526,7 @@ int zarrc_array_create(zarrc_array **out, zarrc_store *store, const char *path, 
     if (rc == ZARRC_OK)
         rc = create_common(out, store, p, doc, o->format, attrs, o->flags);
     if (rc)
-        zarrc__error_context(rc, "create array '%s': ", display(p));
+        zarrc__error_context(rc, "create array '%s': ", zarrc__node_display(store, p));
     json_object_put(doc);
     json_object_put(attrs);
     free(p);
@@ -402,7 +561,7 @@ int zarrc_array_create_json(zarrc_array **out, zarrc_store *store, const char *p
     if (rc == ZARRC_OK)
         rc = create_common(out, store, p, doc, format, attrs, flags);
     if (rc)
-        zarrc__error_context(rc, "create array '%s': ", display(p));
+        zarrc__error_context(rc, "create array '%s': ", zarrc__node_display(store, p));
     json_object_put(doc);
     json_object_put(attrs);
     free(p);
@@ -444,7 +603,7 @@ int zarrc__array_need_pipeline(const zarrc_array *a)
     if (a->pipeline)
         return ZARRC_OK;
     zarrc__error_restore(&a->pipeline_err);
-    return zarrc__error_context(a->pipeline_err.code, "array '%s': ", display(a->path));
+    return zarrc__error_context(a->pipeline_err.code, "array '%s': ", a->name);
 }
 
 int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
@@ -521,7 +680,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
 
 zarrc__io_array zarrc__array_io(const zarrc_array *a)
 {
-    zarrc__io_array io = {a->store, a->prefix, display(a->path), &a->meta, a->pipeline, a->write_empty,
+    zarrc__io_array io = {a->store, a->prefix, a->name, &a->meta, a->pipeline, a->write_empty,
                           a->index_cache};
     return io;
 }

@@ -3,7 +3,6 @@
 
 #include "hierarchy.h"
 
-static const char *display(const char *path) { return *path ? path : "/"; }
 
 /* The new attributes: `given` itself (replace) or `old` updated with `given`'s members. */
 static json_object *combine(const json_object *old, const json_object *given, bool merge)
@@ -75,7 +74,7 @@ static int set_attrs(zarrc_store *store, const char *p, const json_object *given
     int format;
     int rc = zarrc__node_find(&kind, &format, NULL, store, p);
     if (rc == ZARRC_ENOTFOUND)
-        return zarrc_error_set(rc, "no array or group at '%s'", display(p));
+        return zarrc_error_set(rc, "no array or group at '%s'", zarrc__node_display(store, p));
     if (rc)
         return rc;
     char *key = zarrc__node_key(p, format == 3 ? "zarr.json" : ".zattrs");
@@ -113,7 +112,7 @@ int zarrc_node_set_attributes(zarrc_store *store, const char *path, const char *
     } else
         zarrc_stale_list_clear(&found);
     if (rc)
-        zarrc__error_context(rc, "set attributes of '%s': ", display(p));
+        zarrc__error_context(rc, "set attributes of '%s': ", zarrc__node_display(store, p));
     json_object_put(given);
     free(p);
     return rc;

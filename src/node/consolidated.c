@@ -14,7 +14,6 @@
 /* Small helpers                                                                               */
 /* ------------------------------------------------------------------------------------------ */
 
-static const char *display(const char *path) { return *path ? path : "/"; }
 
 void zarrc__mnode_clear(zarrc__mnode *n)
 {
@@ -297,7 +296,7 @@ static int collect_prefix(void *ctx, const char *name, int is_prefix)
     list_cb_ctx *c = ctx;
     if (!is_prefix)
         return 0;
-    if (c->format == 3 && name[0] == '_' && name[1] == '_') /* reserved names */
+    if (zarrc__node_reserved_name(c->format, name, strlen(name))) /* not nodes: as zarrc_group_list */
         return 0;
     return strv_push(c->names, zarrc__strdup(name));
 }
@@ -583,14 +582,14 @@ static int read_group(zarrc__mnode *g, zarrc_store *s, const char *path)
     int format;
     int rc = zarrc__node_find(&kind, &format, NULL, s, path);
     if (rc == ZARRC_ENOTFOUND)
-        return zarrc_error_set(rc, "no group at '%s'", display(path));
+        return zarrc_error_set(rc, "no group at '%s'", zarrc__node_display(s, path));
     if (rc)
         return rc;
     if (kind != ZARRC_NODE_GROUP)
-        return zarrc_error_set(ZARRC_EINVAL, "'%s' is an array, not a group", display(path));
+        return zarrc_error_set(ZARRC_EINVAL, "'%s' is an array, not a group", zarrc__node_display(s, path));
     rc = zarrc__mnode_read(g, s, path, format);
     if (rc == ZARRC_ENOTFOUND)
-        rc = zarrc_error_set(rc, "no group at '%s'", display(path));
+        rc = zarrc_error_set(rc, "no group at '%s'", zarrc__node_display(s, path));
     return rc;
 }
 
@@ -607,7 +606,7 @@ int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count)
     rc = read_group(&g, store, p);
     if (rc) {
         free(p);
-        return zarrc__error_context(rc, "consolidate '%s': ", display(p));
+        return zarrc__error_context(rc, "consolidate '%s': ", zarrc__node_display(store, p));
     }
     rc = walk_run(&w, store, p, g.format);
     json_object *m = rc ? NULL : json_object_new_object();
@@ -632,7 +631,7 @@ int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count)
     if (rc == ZARRC_OK && count)
         *count = w.nout;
     if (rc)
-        zarrc__error_context(rc, "consolidate '%s': ", display(p));
+        zarrc__error_context(rc, "consolidate '%s': ", zarrc__node_display(store, p));
     walk_free(&w);
     zarrc__mnode_clear(&g);
     free(p);
@@ -842,7 +841,7 @@ int zarrc__cmeta_load(zarrc__cmeta **out, zarrc_store *s, const char *path, int 
         for (size_t i = 1; i < c->n; i++)
             if (!strcmp(c->nodes[i - 1].path, c->nodes[i].path))
                 rc = zarrc_error_set(ZARRC_EINVAL, "consolidated metadata of '%s': '%s' is listed twice",
-                                     display(path), c->nodes[i].path);
+                                     zarrc__node_display(s, path), c->nodes[i].path);
     }
     if (rc) {
         zarrc__cmeta_unref(c);
@@ -912,7 +911,7 @@ static int cmeta_patch_locked(zarrc_store *s, const char *holder, int format, co
     json_object *top = NULL, *m = NULL;
     int rc = zarrc__mnode_read(&g, s, holder, format);
     if (rc == ZARRC_ENOTFOUND)
-        return zarrc_error_set(rc, "consolidated group '%s' is gone", display(holder));
+        return zarrc_error_set(rc, "consolidated group '%s' is gone", zarrc__node_display(s, holder));
     if (rc)
         return rc;
     if (format == 2) {
@@ -926,7 +925,7 @@ static int cmeta_patch_locked(zarrc_store *s, const char *holder, int format, co
         json_object *cm = NULL;
         if (!json_object_object_get_ex(g.doc, "consolidated_metadata", &cm) ||
             !json_object_object_get_ex(cm, "metadata", &m) || !json_object_is_type(m, json_type_object))
-            rc = zarrc_error_set(ZARRC_EINVAL, "group '%s' has no usable consolidated metadata", display(holder));
+            rc = zarrc_error_set(ZARRC_EINVAL, "group '%s' has no usable consolidated metadata", zarrc__node_display(s, holder));
     }
     for (size_t i = 0; rc == ZARRC_OK && i < nerased; i++) {
         const char *rel = zarrc__path_below(erased[i], holder);
@@ -966,7 +965,7 @@ static int cmeta_patch_locked(zarrc_store *s, const char *holder, int format, co
     json_object_put(top);
     zarrc__mnode_clear(&g);
     if (rc)
-        zarrc__error_context(rc, "updating the consolidated metadata of '%s': ", display(holder));
+        zarrc__error_context(rc, "updating the consolidated metadata of '%s': ", zarrc__node_display(s, holder));
     return rc;
 }
 
@@ -1125,7 +1124,7 @@ int zarrc_consolidated_update(zarrc_store *store, const char *path)
         return rc;
     rc = zarrc__consolidated_after_change(store, p, true, true, NULL);
     if (rc)
-        zarrc__error_context(rc, "update consolidated metadata for '%s': ", display(p));
+        zarrc__error_context(rc, "update consolidated metadata for '%s': ", zarrc__node_display(store, p));
     free(p);
     return rc;
 }
@@ -1223,11 +1222,11 @@ int zarrc_consolidated_check(zarrc_store *store, const char *path, zarrc_consoli
     rc = read_group(&g, store, p);
     if (rc) {
         free(p);
-        return zarrc__error_context(rc, "check consolidated metadata of '%s': ", display(p));
+        return zarrc__error_context(rc, "check consolidated metadata of '%s': ", zarrc__node_display(store, p));
     }
     rc = zarrc__cmeta_load(&copy, store, p, g.format, g.doc);
     if (rc == ZARRC_ENOTFOUND)
-        rc = zarrc_error_set(rc, "group '%s' has no consolidated metadata", display(p));
+        rc = zarrc_error_set(rc, "group '%s' has no consolidated metadata", zarrc__node_display(store, p));
     if (rc == ZARRC_OK && g.format == 2)
         rc = v2_self_copy(&self, store, p);
     if (rc == ZARRC_OK && g.format == 2) {
@@ -1258,7 +1257,7 @@ int zarrc_consolidated_check(zarrc_store *store, const char *path, zarrc_consoli
     if (rc == ZARRC_OK && ndiff)
         *ndiff = c.n;
     if (rc < 0)
-        zarrc__error_context(rc, "check consolidated metadata of '%s': ", display(p));
+        zarrc__error_context(rc, "check consolidated metadata of '%s': ", zarrc__node_display(store, p));
     zarrc__cmeta_unref(copy);
     zarrc__mnode_clear(&self);
     zarrc__mnode_clear(&g);

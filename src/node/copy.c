@@ -6,61 +6,127 @@
  * destination never needs a read-modify-write. When both arrays store chunks identically
  * (same chunk shape, data type, fill value and encoded pipeline), stored bytes are copied and
  * only re-keyed (e.g. a v2 → v3 conversion with a "v2" key encoding is then just new keys).
+ *
+ * A grid of more than DENSE_UNITS units is not walked: the units are those touched by the
+ * chunks the source stores plus those the destination stores (listed), so the cost grows
+ * with the stored chunks, not with the declared shape; every other unit is fill in both.
+ *
+ * A destination created pending (ZARRC_CREATE_PENDING) gets its metadata only when the copy
+ * is complete, and its pending record remembers the source, so a resumed copy (ZARRC_RESUME)
+ * can refuse another source and skip the destination units already stored.
  */
 #include <stdlib.h>
 
+#include "hierarchy.h"
 #include "node.h"
+
+/* Largest grid walked unit by unit. */
+#define DENSE_UNITS ((uint64_t)1 << 16)
 
 typedef struct copy_job {
     zarrc_array *dst, *src;
     bool raw;
+    bool skip_existing;        /* resumed: destination units already stored are complete */
+    const int64_t *coords;     /* sparse: this batch's unit records (ndim, coordinates), else NULL */
     uint64_t first, nunits;    /* this batch: units [first, first + nunits) */
     int64_t grid[ZARRC_MAX_DIMS];
     uint64_t bytes;            /* decoded bytes copied (atomic) */
 } copy_job;
 
-/* Chunk coordinates and the in-bounds box of destination unit u. */
-static void unit_box(const copy_job *j, uint64_t u, int64_t *idx, int64_t *start, int64_t *count)
+/* The store key of chunk `idx` of array `a` (malloc'd). */
+static char *chunk_key(const zarrc_array *a, const int64_t *idx)
+{
+    char ck[24 * ZARRC_MAX_DIMS + 4]; /* bounded by the number of dimensions */
+    zarrc__meta_chunk_key(&a->meta, idx, ck, sizeof ck);
+    char *key = zarrc__sprintf("%s%s", a->prefix, ck);
+    if (!key)
+        zarrc__enomem();
+    return key;
+}
+
+/* Chunk coordinates and the in-bounds box of unit k of the batch. */
+static void unit_box(const copy_job *j, size_t k, int64_t *idx, int64_t *start, int64_t *count)
 {
     const zarrc__array_meta *m = &j->dst->meta;
+    uint64_t u = j->first + k;
     for (int d = m->ndim - 1; d >= 0; d--) {
-        idx[d] = (int64_t)(u % (uint64_t)j->grid[d]);
-        u /= (uint64_t)j->grid[d];
-        start[d] = idx[d] * m->chunks[d];
+        if (j->coords)
+            idx[d] = j->coords[k * ((size_t)m->ndim + 1) + 1 + (size_t)d];
+        else {
+            idx[d] = (int64_t)(u % (uint64_t)j->grid[d]);
+            u /= (uint64_t)j->grid[d];
+        }
+        start[d] = idx[d] * m->chunks[d]; /* idx < grid: at most shape - 1 */
         count[d] = m->shape[d] - start[d] < m->chunks[d] ? m->shape[d] - start[d] : m->chunks[d];
     }
+}
+
+/* Whether the destination already stores unit idx (a resumed copy skips it). */
+static int stored(bool *yes, const copy_job *j, const int64_t *idx)
+{
+    char *key = chunk_key(j->dst, idx);
+    if (!key)
+        return ZARRC_ENOMEM;
+    zarrc_buf b = ZARRC_BUF_INIT;
+    int rc = zarrc__store_get(j->dst->store, key, 0, 0, &b);
+    zarrc_buf_release(&b);
+    *yes = rc == ZARRC_OK;
+    if (rc == ZARRC_ENOTFOUND)
+        rc = ZARRC_OK;
+    if (rc)
+        zarrc__error_context(rc, "chunk '%s': ", key);
+    free(key);
+    return rc;
+}
+
+static int copy_raw(const copy_job *j, const int64_t *idx)
+{
+    char *skey = chunk_key(j->src, idx), *dkey = skey ? chunk_key(j->dst, idx) : NULL;
+    if (!dkey) {
+        free(skey);
+        return ZARRC_ENOMEM;
+    }
+    zarrc_buf b = ZARRC_BUF_INIT;
+    int rc = zarrc__store_get(j->src->store, skey, 0, -1, &b);
+    if (rc == ZARRC_OK) {
+        rc = zarrc__store_set(j->dst->store, dkey, b.data, b.size);
+    } else if (rc == ZARRC_ENOTFOUND) {
+        rc = zarrc__store_erase(j->dst->store, dkey);
+        if (rc == ZARRC_ENOTFOUND) {
+            zarrc__error_clear();
+            rc = ZARRC_OK;
+        }
+    }
+    zarrc_buf_release(&b);
+    if (rc)
+        zarrc__error_context(rc, "chunk '%s': ", skey);
+    free(skey);
+    free(dkey);
+    return rc;
 }
 
 static int copy_unit(void *ctx, size_t k)
 {
     copy_job *j = ctx;
     int64_t idx[ZARRC_MAX_DIMS], start[ZARRC_MAX_DIMS], count[ZARRC_MAX_DIMS];
-    unit_box(j, j->first + k, idx, start, count);
+    unit_box(j, k, idx, start, count);
     const zarrc__array_meta *m = &j->dst->meta;
     int rc;
+    if (j->skip_existing) {
+        bool yes;
+        if ((rc = stored(&yes, j, idx)) || yes)
+            return rc;
+    }
+    size_t es = zarrc_dtype_elem_size(&m->dtype), n = 1;
+    for (int d = 0; d < m->ndim; d++)
+        if (!zarrc__mul_size(n, (size_t)count[d], &n))
+            return zarrc_error_set(ZARRC_EINVAL, "copy: a chunk of '%s' has too many elements", j->dst->name);
+    if (!zarrc__mul_size(n, es, &n))
+        return zarrc_error_set(ZARRC_EINVAL, "copy: a chunk of '%s' is too large", j->dst->name);
     if (j->raw) {
-        char skey[1024 + 24 * ZARRC_MAX_DIMS], dkey[1024 + 24 * ZARRC_MAX_DIMS];
-        size_t sp = strlen(j->src->prefix), dp = strlen(j->dst->prefix);
-        memcpy(skey, j->src->prefix, sp);
-        memcpy(dkey, j->dst->prefix, dp);
-        zarrc__meta_chunk_key(&j->src->meta, idx, skey + sp, sizeof skey - sp - 1);
-        zarrc__meta_chunk_key(m, idx, dkey + dp, sizeof dkey - dp - 1);
-        zarrc_buf b = ZARRC_BUF_INIT;
-        rc = zarrc__store_get(j->src->store, skey, 0, -1, &b);
-        if (rc == ZARRC_OK) {
-            rc = zarrc__store_set(j->dst->store, dkey, b.data, b.size);
-        } else if (rc == ZARRC_ENOTFOUND) {
-            rc = zarrc__store_erase(j->dst->store, dkey);
-            if (rc == ZARRC_ENOTFOUND)
-                rc = ZARRC_OK;
-        }
-        zarrc_buf_release(&b);
-        if (rc)
-            return zarrc__error_context(rc, "chunk '%s': ", skey);
+        if ((rc = copy_raw(j, idx)))
+            return rc;
     } else {
-        size_t es = zarrc_dtype_elem_size(&m->dtype), n = 1;
-        for (int d = 0; d < m->ndim; d++)
-            n *= (size_t)count[d];
         zarrc__io_array sio = zarrc__array_io(j->src), dio = zarrc__array_io(j->dst);
         if (zarrc__dtype_is_vlen(&m->dtype)) {
             zarrc_vlen v;
@@ -69,19 +135,16 @@ static int copy_unit(void *ctx, size_t k)
                 rc = zarrc__io_write(&dio, start, count, NULL, &v, sizeof v);
             zarrc_vlen_clear(&v);
         } else {
-            uint8_t *buf = zarrc__malloc(n * es);
-            rc = buf ? zarrc__io_read(&sio, start, count, NULL, buf, n * es) : ZARRC_ENOMEM;
+            uint8_t *buf = zarrc__malloc(n);
+            rc = buf ? zarrc__io_read(&sio, start, count, NULL, buf, n) : ZARRC_ENOMEM;
             if (rc == ZARRC_OK)
-                rc = zarrc__io_write(&dio, start, count, NULL, buf, n * es);
+                rc = zarrc__io_write(&dio, start, count, NULL, buf, n);
             free(buf);
         }
         if (rc)
             return rc;
     }
-    uint64_t n = zarrc_dtype_elem_size(&m->dtype);
-    for (int d = 0; d < m->ndim; d++)
-        n *= (uint64_t)count[d];
-    __atomic_add_fetch(&j->bytes, n, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&j->bytes, (uint64_t)n, __ATOMIC_RELAXED);
     return ZARRC_OK;
 }
 
@@ -102,6 +165,149 @@ static bool same_encoding(const zarrc_array *dst, const zarrc_array *src)
     return same;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Sparse grids: the units touched by stored chunks                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct unit_set {
+    const zarrc_array *dst, *from; /* `from`: the array whose keys are being listed */
+    int64_t from_grid[ZARRC_MAX_DIMS];
+    int64_t *v;                    /* n records: ndim, then the unit's ndim coordinates */
+    size_t n, cap;
+    int ndim;
+} unit_set;
+
+static int set_push(unit_set *s, const int64_t *idx)
+{
+    size_t rl = (size_t)s->ndim + 1;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 256, bytes;
+        if (!zarrc__mul_size(cap, rl * sizeof *s->v, &bytes))
+            return zarrc__enomem();
+        int64_t *v = zarrc__realloc(s->v, bytes);
+        if (!v)
+            return ZARRC_ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n * rl] = s->ndim;
+    memcpy(s->v + s->n * rl + 1, idx, (size_t)s->ndim * sizeof *idx);
+    s->n++;
+    return ZARRC_OK;
+}
+
+/* One listed key: if it is a chunk of the listed array, add the destination units it covers. */
+static int add_listed(void *ctx, const char *name, int is_prefix)
+{
+    unit_set *s = ctx;
+    const zarrc__array_meta *fm = &s->from->meta, *dm = &s->dst->meta;
+    size_t pl = strlen(s->from->prefix);
+    int64_t c[ZARRC_MAX_DIMS], lo[ZARRC_MAX_DIMS], hi[ZARRC_MAX_DIMS], u[ZARRC_MAX_DIMS];
+    if (is_prefix || strncmp(name, s->from->prefix, pl) || !zarrc__node_parse_chunk_key(fm, name + pl, c))
+        return 0;
+    for (int d = 0; d < s->ndim; d++) {
+        if (c[d] >= s->from_grid[d])
+            return 0; /* outside the grid: never read */
+        int64_t start = c[d] * fm->chunks[d];
+        int64_t end = fm->chunks[d] > dm->shape[d] - start ? dm->shape[d] : start + fm->chunks[d];
+        lo[d] = start / dm->chunks[d];
+        hi[d] = (end - 1) / dm->chunks[d];
+        u[d] = lo[d];
+    }
+    for (;;) { /* every destination unit of the box lo..hi */
+        int rc = set_push(s, u);
+        if (rc)
+            return rc;
+        int d = s->ndim - 1;
+        while (d >= 0 && u[d] == hi[d]) {
+            u[d] = lo[d];
+            d--;
+        }
+        if (d < 0)
+            return 0;
+        u[d]++;
+    }
+}
+
+/* C order of two unit records (each starts with its number of dimensions). */
+static int cmp_units(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    for (int64_t d = 1; d <= x[0]; d++)
+        if (x[d] != y[d])
+            return x[d] < y[d] ? -1 : 1;
+    return 0;
+}
+
+static void grid_dims(const zarrc__array_meta *m, int64_t *grid)
+{
+    for (int d = 0; d < m->ndim; d++)
+        grid[d] = m->shape[d] / m->chunks[d] + (m->shape[d] % m->chunks[d] != 0);
+}
+
+/* The destination units touched by the source's stored chunks or stored in the destination,
+ * sorted in C order without duplicates. */
+static int sparse_units(unit_set *s, zarrc_array *dst, zarrc_array *src)
+{
+    memset(s, 0, sizeof *s);
+    s->dst = dst;
+    s->ndim = dst->meta.ndim;
+    int rc = ZARRC_OK;
+    zarrc_array *from[2] = {src, dst};
+    for (int i = 0; i < 2 && rc == ZARRC_OK; i++) {
+        s->from = from[i];
+        grid_dims(&from[i]->meta, s->from_grid);
+        rc = zarrc__store_list(from[i]->store, from[i]->prefix, add_listed, s);
+        if (rc == ZARRC_EUNSUPPORTED)
+            zarrc__error_context(rc, "copy: the chunk grid of '%s' is too large to walk and its chunks cannot be listed: ",
+                                 dst->name);
+    }
+    if (rc == ZARRC_OK && s->n > 1) {
+        size_t rl = (size_t)s->ndim + 1, w = 1;
+        zarrc__sort(s->v, s->n, rl * sizeof *s->v, cmp_units);
+        for (size_t r = 1; r < s->n; r++)
+            if (memcmp(s->v + r * rl, s->v + (w - 1) * rl, rl * sizeof *s->v))
+                memmove(s->v + w++ * rl, s->v + r * rl, rl * sizeof *s->v);
+        s->n = w;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The copy                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A pending destination remembers its source; a resumed one refuses another source. */
+static int record_source(zarrc_array *dst, zarrc_array *src)
+{
+    char *loc = zarrc__store_canonical(src->store);
+    json_object *rec = json_object_new_object(), *old = NULL;
+    if (!loc || !rec) {
+        free(loc);
+        json_object_put(rec);
+        return ZARRC_ENOMEM;
+    }
+    json_object_object_add(rec, "location", json_object_new_string(loc));
+    json_object_object_add(rec, "path", json_object_new_string(src->path));
+    json_object_object_add(rec, "metadata", zarrc__json_deep_copy(src->doc));
+    json_object_object_add(rec, "attributes", zarrc__json_deep_copy(src->meta.attributes));
+    free(loc);
+    int rc = ZARRC_OK;
+    if (json_object_object_get_ex(dst->pending, "source", &old)) {
+        if (!zarrc__json_equal(old, rec, NULL))
+            rc = zarrc_error_set(ZARRC_ECONFLICT, "copy: the incomplete copy at '%s' was started from another source "
+                                 "or the source's metadata changed since: it cannot be resumed from '%s'",
+                                 dst->name, src->name);
+        json_object_put(rec);
+        return rc;
+    }
+    json_object_object_add(dst->pending, "source", rec);
+    char *key = zarrc__node_key(dst->path, ZARRC__PENDING_NAME);
+    rc = key ? zarrc__node_write_json(dst->store, key, dst->pending) : ZARRC_ENOMEM;
+    free(key);
+    return rc;
+}
+
 int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_options *opt, zarrc_copy_stats *stats)
 {
     zarrc__error_clear();
@@ -119,9 +325,16 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
         strcmp(m->dtype.name, sm->dtype.name))
         return zarrc_error_set(ZARRC_EINVAL, "copy: data types differ ('%s' and '%s')", sm->dtype.name,
                                m->dtype.name);
-    int rc = zarrc__array_need_pipeline(src);
+    int relation, rc = zarrc__node_relation(&relation, src->store, src->path, dst->store, dst->path);
+    if (rc == ZARRC_OK && relation != ZARRC_OVERLAP_NONE)
+        return zarrc_error_set(ZARRC_EINVAL, "copy: the source '%s' and the destination '%s' are %s", src->name,
+                               dst->name, relation == ZARRC_OVERLAP_SAME ? "the same array" : "nested in each other");
+    if (rc == ZARRC_OK)
+        rc = zarrc__array_need_pipeline(src);
     if (rc == ZARRC_OK)
         rc = zarrc__array_need_pipeline(dst);
+    if (rc == ZARRC_OK && dst->pending)
+        rc = record_source(dst, src);
     if (rc)
         return rc;
     copy_job j;
@@ -129,19 +342,30 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
     j.dst = dst;
     j.src = src;
     j.raw = opt->allow_raw && same_encoding(dst, src);
+    j.skip_existing = dst->resumed;
+    grid_dims(m, j.grid);
     uint64_t total = 1;
-    for (int d = 0; d < m->ndim; d++) {
-        j.grid[d] = m->shape[d] ? (m->shape[d] + m->chunks[d] - 1) / m->chunks[d] : 0;
-        total *= (uint64_t)j.grid[d];
+    bool huge = false;
+    for (int d = 0; d < m->ndim; d++)
+        huge = huge || __builtin_mul_overflow(total, (uint64_t)j.grid[d], &total);
+    unit_set us;
+    memset(&us, 0, sizeof us);
+    if (huge || total > DENSE_UNITS) {
+        rc = sparse_units(&us, dst, src);
+        total = us.n;
     }
     /* A few units per thread at a time: memory is bounded by the batch, not the array. */
     uint64_t batch = (uint64_t)zarrc_get_num_threads() * 2;
-    for (j.first = 0; j.first < total && rc == ZARRC_OK; j.first += j.nunits) {
+    for (j.first = 0; rc == ZARRC_OK && j.first < total; j.first += j.nunits) {
         j.nunits = total - j.first < batch ? total - j.first : batch;
+        j.coords = us.v ? us.v + j.first * ((uint64_t)m->ndim + 1) : NULL;
         rc = zarrc__pool_run((size_t)j.nunits, copy_unit, &j);
         if (rc == ZARRC_OK && opt->progress && opt->progress(opt->progress_ctx, j.first + j.nunits, total))
             rc = zarrc_error_set(ZARRC_ECONFLICT, "copy cancelled");
     }
+    free(us.v);
+    if (rc == ZARRC_OK && dst->pending) /* complete: the metadata goes last */
+        rc = zarrc_array_commit(dst);
     if (stats) {
         stats->units = rc ? j.first : total;
         stats->bytes = j.bytes;

@@ -16,7 +16,6 @@ struct zarrc_group {
     char *cm_rel;       /* this group's path relative to the copy's group */
 };
 
-static const char *display(const char *path) { return *path ? path : "/"; }
 
 static int new_handle(zarrc_group **out, zarrc_store *store, const char *path, int format,
                       unsigned flags, const json_object *attrs, zarrc__cmeta *cm, const char *cm_rel)
@@ -58,15 +57,15 @@ static int open_from_store(zarrc_group **out, zarrc_store *store, const char *p,
     int format;
     int rc = zarrc__node_find(&kind, &format, NULL, store, p);
     if (rc == ZARRC_ENOTFOUND)
-        return zarrc_error_set(rc, "no group at '%s'", display(p));
+        return zarrc_error_set(rc, "no group at '%s'", zarrc__node_display(store, p));
     if (rc)
         return rc;
     if (kind != ZARRC_NODE_GROUP)
-        return zarrc_error_set(ZARRC_EINVAL, "'%s' is an array, not a group", display(p));
+        return zarrc_error_set(ZARRC_EINVAL, "'%s' is an array, not a group", zarrc__node_display(store, p));
     zarrc__mnode n;
     rc = zarrc__mnode_read(&n, store, p, format);
     if (rc == ZARRC_ENOTFOUND)
-        rc = zarrc_error_set(rc, "no group at '%s'", display(p));
+        rc = zarrc_error_set(rc, "no group at '%s'", zarrc__node_display(store, p));
     if (rc)
         return rc;
     if (format == 3)
@@ -78,7 +77,7 @@ static int open_from_store(zarrc_group **out, zarrc_store *store, const char *p,
             zarrc__error_clear();
             rc = ZARRC_OK;
         } else if (rc)
-            zarrc__error_context(rc, "(open with ZARRC_OPEN_NO_CONSOLIDATED to ignore it) ");
+            zarrc__error_context(rc, "(open the group without consolidated metadata to ignore it) ");
     }
     if (rc == ZARRC_OK)
         rc = new_handle(out, store, p, format, flags, node_attrs(&n), cm, "");
@@ -97,7 +96,7 @@ int zarrc_group_open(zarrc_group **out, zarrc_store *store, const char *path, un
         return rc;
     rc = open_from_store(out, store, p, flags);
     if (rc)
-        zarrc__error_context(rc, "group '%s': ", display(p));
+        zarrc__error_context(rc, "group '%s': ", zarrc__node_display(store, p));
     free(p);
     return rc;
 }
@@ -149,8 +148,8 @@ static int not_in_copy(const zarrc_group *g, const char *full, const char *what)
 {
     return zarrc_error_set(ZARRC_ENOTFOUND,
                            "no %s at '%s' in the consolidated metadata of group '%s' (it may be "
-                           "stale: open with ZARRC_OPEN_NO_CONSOLIDATED to read the store)",
-                           what, display(full), display(g->path));
+                           "stale: open the group without consolidated metadata to read the store)",
+                           what, zarrc__node_display(g->store, full), zarrc__node_display(g->store, g->path));
 }
 
 int zarrc_group_open_array(zarrc_array **out, zarrc_group *g, const char *relpath)
@@ -166,15 +165,15 @@ int zarrc_group_open_array(zarrc_array **out, zarrc_group *g, const char *relpat
     } else {
         const zarrc__mnode *n = zarrc__cmeta_find(g->cm, cmrel);
         if (!*rel)
-            rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", display(full));
+            rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", zarrc__node_display(g->store, full));
         else if (!n)
             rc = not_in_copy(g, full, "array");
         else if (n->kind != ZARRC_NODE_ARRAY)
-            rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", display(full));
+            rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", zarrc__node_display(g->store, full));
         else
             rc = zarrc__array_open_doc(out, g->store, full, n->doc, n->format, n->attrs);
         if (rc)
-            zarrc__error_context(rc, "array '%s': ", display(full));
+            zarrc__error_context(rc, "array '%s': ", zarrc__node_display(g->store, full));
     }
     free(rel);
     free(full);
@@ -199,12 +198,12 @@ int zarrc_group_open_group(zarrc_group **out, zarrc_group *g, const char *relpat
         if (!n)
             rc = not_in_copy(g, full, "group");
         else if (n->kind != ZARRC_NODE_GROUP)
-            rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is an array, not a group", display(full));
+            rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is an array, not a group", zarrc__node_display(g->store, full));
         else
             rc = new_handle(out, g->store, full, n->format, g->flags, node_attrs(n), g->cm, cmrel);
     }
     if (rc)
-        zarrc__error_context(rc, "group '%s': ", display(full));
+        zarrc__error_context(rc, "group '%s': ", zarrc__node_display(g->store, full));
     free(rel);
     free(full);
     free(cmrel);

@@ -11,8 +11,6 @@
 
 #include "hierarchy.h"
 
-static const char *display(const char *path) { return *path ? path : "/"; }
-
 /* ------------------------------------------------------------------------------------------ */
 /* Problem lists: one error message naming many paths                                          */
 /* ------------------------------------------------------------------------------------------ */
@@ -104,7 +102,8 @@ typedef struct plan {
     size_t n, n_listed, cap;
     hnode **by_path;      /* sorted by store path */
     hnode **order;        /* sorted by depth, then path: the write order */
-    char **erase;         /* prefixes to erase (outermost only) */
+    char **erase;         /* nodes to erase (outermost only) */
+    zarrc__erase_plan **eplans; /* their erase plans, all made before anything is erased */
     size_t n_erase;
     hnode **tasks;        /* probing: nodes of one level to probe, then to list */
     size_t n_probe;
@@ -133,9 +132,13 @@ static void plan_free(plan *pl)
     free(pl->tasks);
     free(pl->by_path);
     free(pl->order);
-    for (size_t i = 0; i < pl->n_erase; i++)
+    for (size_t i = 0; i < pl->n_erase; i++) {
         free(pl->erase[i]);
+        if (pl->eplans)
+            zarrc__erase_plan_free(pl->eplans[i]);
+    }
     free(pl->erase);
+    free(pl->eplans);
     free(pl->writes);
 }
 
@@ -191,15 +194,6 @@ static hnode *find_path(const plan *pl, size_t n, const char *path)
 /* Validation (no I/O)                                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
-static bool reserved_name(const char *s, size_t len)
-{
-    static const char *const names[] = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == len && !strncmp(s, names[i], len))
-            return true;
-    return false;
-}
-
 /* Syntax of a relative path; NULL if valid, else the reason. */
 static const char *relpath_problem(const char *p)
 {
@@ -216,7 +210,7 @@ static const char *relpath_problem(const char *p)
             return "empty path segment";
         if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
             return "'.' and '..' segments are not allowed";
-        if (reserved_name(s, len))
+        if (zarrc__node_meta_name(s, len))
             return "a metadata key name cannot be a node name";
         if (!e)
             break;
@@ -228,9 +222,9 @@ static const char *relpath_problem(const char *p)
 static bool has_reserved_v3_name(const char *p)
 {
     for (const char *s = p; *s;) {
-        if (s[0] == '_' && s[1] == '_')
-            return true;
         const char *e = strchr(s, '/');
+        if (zarrc__node_reserved_name(3, s, e ? (size_t)(e - s) : strlen(s)))
+            return true;
         if (!e)
             break;
         s = e + 1;
@@ -512,7 +506,7 @@ static int probe_node(plan *pl, hnode *h)
             rc = zarrc__cmeta_present(&h->ex_consolidated, pl->s, h->path, h->ex_format, h->ex_doc);
     }
     if (rc)
-        zarrc__error_context(rc, "reading what is stored at '%s': ", display(h->path));
+        zarrc__error_context(rc, "reading what is stored at '%s': ", zarrc__node_display(pl->s, h->path));
     return rc;
 }
 
@@ -539,7 +533,7 @@ static int list_node(plan *pl, hnode *h)
     if (rc == ZARRC_OK)
         zarrc__sort(h->kids, h->nkids, sizeof *h->kids, cmp_str);
     else
-        zarrc__error_context(rc, "listing '%s': ", display(h->path));
+        zarrc__error_context(rc, "listing '%s': ", zarrc__node_display(pl->s, h->path));
     return rc;
 }
 
@@ -682,10 +676,10 @@ static int decide(plan *pl)
             h->pub.status = ZARRC_ECONFLICT;
             if (h->ex_kind == ZARRC_NODE_ARRAY)
                 problem(&pr, ZARRC_ECONFLICT, "'%s' is an existing array where a group is needed",
-                        display(h->path));
+                        zarrc__node_display(pl->s, h->path));
             else
                 problem(&pr, ZARRC_ECONFLICT, "'%s' is an existing v%d group where a v%d group is "
-                        "needed", display(h->path), h->ex_format, pl->format);
+                        "needed", zarrc__node_display(pl->s, h->path), h->ex_format, pl->format);
         } else if (!overwrite) {
             if (same_as_stored(h)) {
                 h->pub.state = ZARRC_HNODE_EXISTING;
@@ -744,15 +738,23 @@ static void notify(plan *pl, hnode *h)
     pthread_mutex_unlock(&pl->cb_lock);
 }
 
+/* What belongs to each replaced node, classified before anything is erased (keys of no node
+ * refuse the batch unless ZARRC_FORCE). */
+static int erase_plan_task(void *ctx, size_t i)
+{
+    plan *pl = ctx;
+    int rc = zarrc__erase_plan_make(&pl->eplans[i], pl->s, pl->erase[i], pl->flags, NULL);
+    if (rc)
+        zarrc__error_context(rc, "replacing the node at '%s' (nothing written): ", zarrc__node_display(pl->s, pl->erase[i]));
+    return rc;
+}
+
 static int erase_task(void *ctx, size_t i)
 {
     plan *pl = ctx;
-    const char *p = pl->erase[i];
-    char *prefix = *p ? zarrc__sprintf("%s/", p) : zarrc__strdup("");
-    int rc = prefix ? zarrc__store_erase_prefix(pl->s, prefix) : ZARRC_ENOMEM;
-    free(prefix);
+    int rc = zarrc__erase_plan_run(pl->eplans[i]);
     if (rc)
-        zarrc__error_context(rc, "erasing the node at '%s' to replace it: ", display(p));
+        zarrc__error_context(rc, "erasing the node at '%s' to replace it: ", zarrc__node_display(pl->s, pl->erase[i]));
     return rc;
 }
 
@@ -811,7 +813,7 @@ static int write_task(void *ctx, size_t i)
     h->pub.status = rc;
     h->pub.state = rc ? ZARRC_HNODE_FAILED : ZARRC_HNODE_WRITTEN;
     if (rc)
-        zarrc__error_context(rc, "writing node '%s': ", display(h->path));
+        zarrc__error_context(rc, "writing node '%s': ", zarrc__node_display(pl->s, h->path));
     notify(pl, h);
     return rc;
 }
@@ -956,8 +958,14 @@ static int run_batch(zarrc_hierarchy_report **report, zarrc_store *store, const 
     for (size_t i = 0; rc == ZARRC_OK && i < pl.n && !pl.stop; i++)
         if (pl.order[i]->pub.state == ZARRC_HNODE_EXISTING)
             notify(&pl, pl.order[i]);
-    if (rc == ZARRC_OK && !pl.stop)
-        rc = zarrc__pool_run(pl.n_erase, erase_task, &pl);
+    if (rc == ZARRC_OK && !pl.stop && pl.n_erase) {
+        if (!(pl.eplans = zarrc__calloc(pl.n_erase, sizeof *pl.eplans)))
+            rc = ZARRC_ENOMEM;
+        if (rc == ZARRC_OK)
+            rc = zarrc__pool_run(pl.n_erase, erase_plan_task, &pl);
+        if (rc == ZARRC_OK)
+            rc = zarrc__pool_run(pl.n_erase, erase_task, &pl);
+    }
     if (rc == ZARRC_OK && !pl.stop) {
         rc = zarrc__pool_run(pl.n_writes, write_task, &pl);
         if (rc) {
@@ -984,7 +992,7 @@ static int run_batch(zarrc_hierarchy_report **report, zarrc_store *store, const 
             rc = crc;
     }
     if (rc && rc != pl.stop)
-        zarrc__error_context(rc, "hierarchy '%s': ", display(root));
+        zarrc__error_context(rc, "hierarchy '%s': ", zarrc__node_display(store, root));
     if (report) {
         if (rc)
             zarrc__error_save(&saved, rc);

@@ -33,6 +33,57 @@ int zarrc__node_path(char **out, const char *path)
 
 char *zarrc__node_key(const char *path, const char *name) { return zarrc__path_join(path, name); }
 
+const char *zarrc__node_display(const zarrc_store *s, const char *path) { return *path ? path : s->url; }
+
+int zarrc__node_check_name(const char *path, int format)
+{
+    for (const char *seg = path; *seg;) {
+        const char *e = strchr(seg, '/');
+        size_t len = e ? (size_t)(e - seg) : strlen(seg);
+        if (zarrc__node_reserved_name(format, seg, len))
+            return zarrc_error_set(ZARRC_EINVAL, "'%.*s': v3 names starting with '__' are reserved", (int)len, seg);
+        seg += len + (e != NULL);
+    }
+    return ZARRC_OK;
+}
+
+int zarrc__pending_read(json_object **rec, zarrc_store *s, const char *path)
+{
+    *rec = NULL;
+    char *key = zarrc__node_key(path, ZARRC__PENDING_NAME);
+    if (!key)
+        return ZARRC_ENOMEM;
+    json_object *r = NULL, *v = NULL, *zf = NULL, *md = NULL;
+    int rc = zarrc__node_read_json(&r, s, key);
+    if (rc == ZARRC_OK) {
+        json_object_object_get_ex(r, "zarrc_pending", &v);
+        json_object_object_get_ex(r, "zarr_format", &zf);
+        json_object_object_get_ex(r, "metadata", &md);
+        int f = json_object_is_type(zf, json_type_int) ? json_object_get_int(zf) : 0;
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1 || (f != 2 && f != 3) ||
+            !json_object_is_type(md, json_type_object))
+            rc = zarrc_error_set(ZARRC_ECORRUPT, "'%s' is not a pending array record of this version", key);
+    } else if (rc != ZARRC_ENOTFOUND)
+        zarrc__error_context(rc, "%s: ", key);
+    free(key);
+    if (rc == ZARRC_OK)
+        *rec = r;
+    else
+        json_object_put(r);
+    return rc;
+}
+
+int zarrc__node_not_found(zarrc_store *s, const char *path, const char *what)
+{
+    json_object *rec = NULL;
+    int rc = zarrc__pending_read(&rec, s, path);
+    json_object_put(rec);
+    if (rc == ZARRC_ENOTFOUND)
+        return zarrc_error_set(ZARRC_ENOTFOUND, "no %s at '%s'", what, zarrc__node_display(s, path));
+    return zarrc_error_set(ZARRC_ENOTFOUND, "no %s at '%s': an incomplete array is there (an interrupted copy "
+                           "or creation: resume or overwrite it)", what, zarrc__node_display(s, path));
+}
+
 int zarrc__node_read_json(json_object **out, zarrc_store *s, const char *key)
 {
     zarrc_buf b = ZARRC_BUF_INIT;
@@ -133,14 +184,6 @@ int zarrc__child_report(const char *name, const char *where, zarrc_node_kind kin
     return rc;
 }
 
-int zarrc__node_erase(zarrc_store *s, const char *path)
-{
-    char *prefix = *path ? zarrc__sprintf("%s/", path) : zarrc__strdup("");
-    int rc = prefix ? zarrc__store_erase_prefix(s, prefix) : ZARRC_ENOMEM;
-    free(prefix);
-    return rc;
-}
-
 int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_object *attrs)
 {
     json_object *doc = json_object_new_object();
@@ -207,12 +250,12 @@ int zarrc_node_probe(zarrc_node_kind *kind, int *format, zarrc_store *store, con
         return rc;
     rc = zarrc__node_find(kind, format, NULL, store, p);
     if (rc == ZARRC_ENOTFOUND)
-        zarrc_error_set(rc, "no array or group at '%s'", *p ? p : "/");
+        zarrc__node_not_found(store, p, "array or group");
     free(p);
     return rc;
 }
 
-int zarrc_node_delete(zarrc_store *store, const char *path)
+int zarrc_node_delete_flags(zarrc_store *store, const char *path, unsigned flags)
 {
     zarrc__error_clear();
     char *p;
@@ -221,12 +264,66 @@ int zarrc_node_delete(zarrc_store *store, const char *path)
         return rc;
     zarrc_node_kind kind;
     int fmt;
+    json_object *rec = NULL;
     rc = zarrc__node_find(&kind, &fmt, NULL, store, p);
-    if (rc == ZARRC_ENOTFOUND)
-        zarrc_error_set(rc, "no array or group at '%s'", *p ? p : "/");
+    if (rc == ZARRC_ENOTFOUND) {
+        zarrc__error_clear();
+        rc = zarrc__pending_read(&rec, store, p); /* an incomplete array is deleted too */
+        if (rc == ZARRC_ENOTFOUND)
+            zarrc_error_set(rc, "no array or group at '%s'", zarrc__node_display(store, p));
+        json_object_put(rec);
+    }
     if (rc == ZARRC_OK)
-        rc = zarrc__node_erase(store, p);
+        rc = zarrc__node_erase(store, p, flags, NULL);
+    if (rc && rc != ZARRC_ENOTFOUND)
+        zarrc__error_context(rc, "delete '%s': ", zarrc__node_display(store, p));
     free(p);
+    return rc;
+}
+
+int zarrc_node_delete(zarrc_store *store, const char *path) { return zarrc_node_delete_flags(store, path, 0); }
+
+int zarrc__node_relation(int *relation, zarrc_store *a, const char *pa, zarrc_store *b, const char *pb)
+{
+    *relation = ZARRC_OVERLAP_NONE;
+    char *ca = zarrc__store_canonical(a), *cb = zarrc__store_canonical(b), *la = NULL, *lb = NULL;
+    int rc = ca && cb ? ZARRC_OK : ZARRC_ENOMEM;
+    if (rc == ZARRC_OK) {
+        /* location + '/' + path, without doubling a trailing '/' (the filesystem root). */
+        size_t na = strlen(ca), nb = strlen(cb);
+        la = zarrc__sprintf("%s%s%s", ca, *pa && (!na || ca[na - 1] != '/') ? "/" : "", pa);
+        lb = zarrc__sprintf("%s%s%s", cb, *pb && (!nb || cb[nb - 1] != '/') ? "/" : "", pb);
+        if (!la || !lb)
+            rc = ZARRC_ENOMEM;
+    }
+    if (rc == ZARRC_OK) {
+        size_t na = strlen(la), nb = strlen(lb);
+        if (!strcmp(la, lb))
+            *relation = ZARRC_OVERLAP_SAME;
+        else if (nb > na && !strncmp(la, lb, na) && (lb[na] == '/' || (na && la[na - 1] == '/')))
+            *relation = ZARRC_OVERLAP_B_IN_A;
+        else if (na > nb && !strncmp(la, lb, nb) && (la[nb] == '/' || (nb && lb[nb - 1] == '/')))
+            *relation = ZARRC_OVERLAP_A_IN_B;
+    }
+    free(ca);
+    free(cb);
+    free(la);
+    free(lb);
+    return rc;
+}
+
+int zarrc_node_overlap(int *relation, zarrc_store *a, const char *path_a, zarrc_store *b, const char *path_b)
+{
+    zarrc__error_clear();
+    *relation = ZARRC_OVERLAP_NONE;
+    char *pa = NULL, *pb = NULL;
+    int rc = zarrc__node_path(&pa, path_a);
+    if (rc == ZARRC_OK)
+        rc = zarrc__node_path(&pb, path_b);
+    if (rc == ZARRC_OK)
+        rc = zarrc__node_relation(relation, a, pa, b, pb);
+    free(pa);
+    free(pb);
     return rc;
 }
 
@@ -242,7 +339,7 @@ int zarrc_node_attributes(char **json, zarrc_store *store, const char *path)
     json_object *doc = NULL, *attrs = NULL;
     rc = zarrc__node_find(&kind, &fmt, &doc, store, p);
     if (rc == ZARRC_ENOTFOUND)
-        zarrc_error_set(rc, "no array or group at '%s'", *p ? p : "/");
+        zarrc__node_not_found(store, p, "array or group");
     if (rc == ZARRC_OK && fmt == 3) {
         json_object_object_get_ex(doc, "attributes", &attrs);
         attrs = attrs ? json_object_get(attrs) : json_object_new_object();

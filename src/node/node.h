@@ -10,6 +10,7 @@
 struct zarrc_array {
     zarrc_store *store;
     char *path;   /* normalized node path ("" = root) */
+    const char *name; /* the node in messages: path, or the store URL for the root (borrowed) */
     char *prefix; /* key prefix: "" or "path/" */
     zarrc__array_meta meta;
     zarrc__pipeline *pipeline; /* NULL when the codecs cannot be used: see pipeline_err */
@@ -17,7 +18,16 @@ struct zarrc_array {
     json_object *doc;          /* the stored metadata document */
     bool write_empty;
     zarrc__index_cache *index_cache; /* sharded arrays: decoded shard indexes */
+    json_object *pending;      /* ZARRC_CREATE_PENDING: the pending record until committed */
+    bool resumed;              /* created with ZARRC_RESUME over an earlier attempt */
 };
+
+/** zarrc's internal files: basenames starting with this (temp files, locks, pending records). */
+#define ZARRC__INTERNAL_MARK ".zarrc-"
+/** The record of an array created with ZARRC_CREATE_PENDING, next to where its metadata goes:
+ *  {"zarrc_pending": 1, "zarr_format": F, "metadata": {...}, "attributes": {...} (v2),
+ *   "source": {...} (set by a copy)}. */
+#define ZARRC__PENDING_NAME ".zarrc-pending.json"
 
 /** The engine's view of an array. */
 ZARRC_HIDDEN zarrc__io_array zarrc__array_io(const zarrc_array *a);
@@ -47,8 +57,47 @@ ZARRC_HIDDEN int zarrc__node_make_parents(zarrc_store *s, const char *path, int 
  *  `where` names the child in errors. */
 ZARRC_HIDDEN int zarrc__child_report(const char *name, const char *where, zarrc_node_kind kind, int format,
                                      const json_object *doc, zarrc_child_cb cb, void *ctx);
-/** Erase every key of the node at `path` (everything in the store for the root). */
-ZARRC_HIDDEN int zarrc__node_erase(zarrc_store *s, const char *path);
+/** The node at `path` as messages name it: the path, or for the root the store's URL (what
+ *  the user opened). Borrowed from its arguments. */
+ZARRC_HIDDEN const char *zarrc__node_display(const zarrc_store *s, const char *path);
+/** ZARRC_EINVAL if a segment of `path` is a reserved name in `format` (v3: "__..."). */
+ZARRC_HIDDEN int zarrc__node_check_name(const char *path, int format);
+/** ZARRC_ENOTFOUND "no <what> at '<node>'", saying so when an incomplete (pending) array is there. */
+ZARRC_HIDDEN int zarrc__node_not_found(zarrc_store *s, const char *path, const char *what);
+/** Read the pending record at `path` (ZARRC_ENOTFOUND without a message if there is none;
+ *  ZARRC_ECORRUPT if it is malformed). */
+ZARRC_HIDDEN int zarrc__pending_read(json_object **rec, zarrc_store *s, const char *path);
+
+/** zarrc_node_overlap for normalized paths. */
+ZARRC_HIDDEN int zarrc__node_relation(int *relation, zarrc_store *a, const char *pa, zarrc_store *b, const char *pb);
+
+/* ---- what belongs to a node (erase.c) ---- */
+
+/** One of the metadata document names (zarr.json, .zarray, .zgroup, .zattrs, .zmetadata). */
+ZARRC_HIDDEN bool zarrc__node_meta_name(const char *s, size_t len);
+/** Whether a key's basename is one of zarrc's internal files (ZARRC__INTERNAL_MARK). */
+ZARRC_HIDDEN bool zarrc__node_internal_key(const char *key);
+/** Whether `name` (len bytes) is reserved in `format`: v3 names starting with "__". */
+ZARRC_HIDDEN bool zarrc__node_reserved_name(int format, const char *name, size_t len);
+/** Whether `key` (relative to the array's prefix) is a chunk key of the array's chunk key
+ *  encoding; the chunk coordinates go to idx (may be NULL). Only canonical decimals parse. */
+ZARRC_HIDDEN bool zarrc__node_parse_chunk_key(const zarrc__array_meta *m, const char *key, int64_t *idx);
+
+typedef struct zarrc__erase_plan zarrc__erase_plan;
+/** Plan the removal of the node at `path` with everything that belongs to it (the whole store
+ *  for the root): list and classify its keys. Keys that belong to no node fail the plan with
+ *  ZARRC_ECONFLICT naming the first few, unless flags has ZARRC_FORCE. `chunks_of` (may be
+ *  NULL): when `path` is not a node, the metadata of the array about to replace it, whose
+ *  chunk keys then count as belonging. Nothing is modified. */
+ZARRC_HIDDEN int zarrc__erase_plan_make(zarrc__erase_plan **out, zarrc_store *s, const char *path, unsigned flags,
+                                        const zarrc__array_meta *chunks_of);
+/** Carry a plan out: data keys first, metadata last (the node's main document at the very end),
+ *  then the prefix (internal files listings hide, empty directories). */
+ZARRC_HIDDEN int zarrc__erase_plan_run(zarrc__erase_plan *p);
+ZARRC_HIDDEN void zarrc__erase_plan_free(zarrc__erase_plan *p);
+/** Plan and run. */
+ZARRC_HIDDEN int zarrc__node_erase(zarrc_store *s, const char *path, unsigned flags,
+                                   const zarrc__array_meta *chunks_of);
 /** Store a group document at `path` (v3 zarr.json or v2 .zgroup + .zattrs). */
 ZARRC_HIDDEN int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_object *attrs);
 

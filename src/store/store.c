@@ -373,6 +373,14 @@ int zarrc__store_get_many(zarrc_store *s, zarrc_get_request *reqs, size_t n)
     return ZARRC_OK;
 }
 
+char *zarrc__store_canonical(zarrc_store *s)
+{
+    char *c = s->type->canonical ? s->type->canonical(s->state) : zarrc__strdup(s->url);
+    if (!c)
+        zarrc__enomem();
+    return c;
+}
+
 /* ---- public wrappers ---- */
 
 static int get_to_heap(void **data, size_t *size, zarrc_store *s, const char *key, int64_t off, int64_t len)

@@ -96,6 +96,10 @@ ZARRC_HIDDEN void zarrc__store_backoff(int attempt);
 ZARRC_HIDDEN int zarrc__store_set_locked(zarrc_store *s, const char *key, const void *data, size_t n);
 ZARRC_HIDDEN int zarrc__store_erase_locked(zarrc_store *s, const char *key);
 
+/** The canonical location of the store's data (malloc'd; NULL with ZARRC_ENOMEM raised): the
+ *  backend's `canonical` member, else the store URL. Equal strings = the same data; a key
+ *  `k` of the store is at location + "/" + k. */
+ZARRC_HIDDEN char *zarrc__store_canonical(zarrc_store *s);
 /** Whether the backend's requests have latency (ZARRC_STORE_CAP_LATENCY). */
 ZARRC_HIDDEN bool zarrc__store_has_latency(const zarrc_store *s);
 /** Batch read: the backend's get_many, else its get — concurrently on the I/O pool for

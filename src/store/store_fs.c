@@ -808,10 +808,18 @@ static int fs_size(void *state, const char *key, uint64_t *size)
     return rc;
 }
 
+/* The real path of the root: symlinks and "." / ".." resolved. */
+static char *fs_canonical(void *state)
+{
+    fs_store *fs = state;
+    char *real = realpath(fs->root, NULL);
+    return real ? real : zarrc__strdup(fs->root);
+}
+
 const zarrc_store_type zarrc__store_fs = {
     ZARRC_STORE_TYPE_VERSION, "file",
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_SET_IF,
     fs_open, fs_close, fs_get, NULL, fs_set, fs_set_if, fs_erase, fs_erase_prefix, fs_list,
     fs_list_dir, fs_size,
-    fs_put, NULL, fs_version, fs_lock_key, fs_unlock_key, fs_flush,
+    fs_put, NULL, fs_version, fs_lock_key, fs_unlock_key, fs_flush, fs_canonical,
 };

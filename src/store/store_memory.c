@@ -340,11 +340,13 @@ static void mem_unlock(void *state, void *lock)
     free(((held_key *)lock)->key);
     free(lock);
 }
+/* Every memory:// store is its own: the instance's address is unique while it is open. */
+static char *mem_canonical(void *state) { return zarrc__sprintf("memory://%p", state); }
 
 const zarrc_store_type zarrc__store_memory = {
     ZARRC_STORE_TYPE_VERSION, "memory",
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_SET_IF,
     mem_open, mem_close, mem_get, NULL, mem_set, mem_set_if, mem_erase, mem_erase_prefix, mem_list,
     mem_list_dir, mem_size,
-    NULL, NULL, mem_version, mem_lock, mem_unlock, NULL,
+    NULL, NULL, mem_version, mem_lock, mem_unlock, NULL, mem_canonical,
 };

@@ -2,7 +2,7 @@
 """End-to-end tests of the zarrc command-line tool (exit codes, messages, data round trips).
 
 usage: test_cli.py ZARRC [GROUP...]   groups: help roundtrip select info errors corrupt cp
-                                        paths limits nesting
+                                        paths limits nesting misuse
 Uses only the standard library and numpy. Temporary files go under $ZARRC_TEST_TMP (or the
 system temp dir) and are removed on success.
 """
@@ -10,11 +10,14 @@ import base64
 import json
 import math
 import os
+import random
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -859,9 +862,189 @@ def test_nesting(tmp):
     check(get_json(snode)["data"] == ["a", "b", "c", "d"], "string nested 2x2")
 
 
+
+# ------------------------------------------------------------------------------------------
+# misuse: nothing is destroyed by copies onto themselves, symlinks, overwrites, crashes
+# ------------------------------------------------------------------------------------------
+
+def tree_files(path):
+    out = set()
+    for d, _, files in os.walk(path):
+        for f in files:
+            out.add(os.path.relpath(os.path.join(d, f), path))
+    return out
+
+
+def kill_midway(args, ready, limit=10.0):
+    """Start zarrc with `args`, SIGKILL it once ready() is true (polled). Returns True if it was
+    killed while still running."""
+    p = subprocess.Popen([ZARRC] + [str(a) for a in args], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=dict(os.environ, ZARRC_NUM_THREADS="1"))
+    t0 = time.time()
+    while p.poll() is None and not ready() and time.time() - t0 < limit:
+        time.sleep(0.002)
+    alive = p.poll() is None
+    if alive:
+        p.send_signal(signal.SIGKILL)
+    p.wait()
+    return alive
+
+
+def test_misuse(tmp):
+    a = os.path.join(tmp, "a")
+    run("create", a, "--dtype", "int32", "--shape", "10", "--chunks", "2")
+    run("put", a, "--json", "-", stdin=json.dumps(list(range(1, 11))))
+    before = tree_files(a)
+    # the same node under other spellings, a symlink, nested destinations
+    os.symlink(a, os.path.join(tmp, "la"))
+    for dst in (a, os.path.join(tmp, "a", "..", "a"), os.path.join(tmp, "la"), a + "/"):
+        run("cp", a, dst, "--overwrite", rc=1, contains=["same node", "nothing changed"])
+    g = os.path.join(tmp, "g")
+    run("create", g, "--group")
+    run("cp", a, os.path.join(g, "x"))
+    gbefore = tree_files(g)
+    run("cp", "-r", g, g, "--overwrite", rc=1, contains=["same node"])
+    run("cp", "-r", g, os.path.join(g, "copy"), rc=1, contains=["nested"])
+    run("cp", "-r", g, os.path.join(g, "x", "deeper"), rc=1)
+    run("cp", os.path.join(g, "x"), g, "--overwrite", rc=1, contains=["nested"])
+    check(tree_files(a) == before and tree_files(g) == gbefore, "refused copies changed the source")
+    check(not os.path.exists(os.path.join(g, "copy")), "a refused copy left its directory")
+    check(get_json(a)["data"] == list(range(1, 11)), "source intact after refused copies")
+
+    # rm through a symlink is refused (the target stays); rm of the real path works
+    run("rm", os.path.join(tmp, "la"), rc=1, contains=["symbolic link", "nothing deleted"])
+    run("rm", os.path.join(tmp, "la") + "/", rc=1, contains=["symbolic link"])
+    check(tree_files(a) == before and os.path.islink(os.path.join(tmp, "la")), "rm LINK touched the target")
+
+    # --overwrite and rm remove only what belongs to the node
+    t = os.path.join(tmp, "thesis")
+    os.makedirs(t)
+    with open(os.path.join(t, "thesis.tex"), "w") as f:
+        f.write("\\documentclass{article}")
+    run("create", t, "--dtype", "int8", "--shape", "4", "--overwrite", rc=1,
+        contains=["thesis.tex", "nothing was deleted", "--force"])
+    run("create", t, "--group", "--format", "2", "--overwrite", rc=0)  # adds metadata, deletes nothing
+    check(os.path.exists(os.path.join(t, "thesis.tex")), "create --overwrite deleted a non-Zarr file")
+    run("cp", a, t, "--overwrite", rc=1, contains=["thesis.tex"])
+    check(os.path.exists(os.path.join(t, "thesis.tex")), "cp --overwrite deleted a non-Zarr file")
+    run("cp", a, t, "--force", rc=2, contains=["--overwrite"])
+    run("cp", a, t, "--overwrite", "--force")
+    check(not os.path.exists(os.path.join(t, "thesis.tex")) and get_json(t)["data"] == list(range(1, 11)),
+          "cp --overwrite --force replaces everything")
+    os.makedirs(os.path.join(g, "notes"))
+    with open(os.path.join(g, "notes", "todo.txt"), "w") as f:
+        f.write("keep me")
+    with open(os.path.join(g, "x", "README"), "w") as f:
+        f.write("keep me too")
+    run("rm", g, rc=1, contains=["todo.txt", "README", "nothing was deleted", "--force"])
+    check(os.path.exists(os.path.join(g, "notes", "todo.txt")) and os.path.exists(os.path.join(g, "zarr.json"))
+          and os.path.exists(os.path.join(g, "x", "c", "0")), "a refused rm deleted something")
+    run("rm", g, "--force")
+    check(not os.path.exists(g), "rm --force removes the group and the foreign files")
+
+    # nodes below arrays and reserved names
+    run("create", os.path.join(a, "sub"), "--group", rc=1, contains=["below the array"])
+    run("create", os.path.join(a, "c", "0"), "--group", rc=1, contains=["below the array"])
+    run("cp", a, os.path.join(a, "c", "copy"), rc=1, contains=["below the array"])
+    check(tree_files(a) == before, "refused creates below an array wrote into it")
+    g3 = os.path.join(tmp, "g3")
+    run("create", g3, "--group")
+    run("create", os.path.join(g3, "__x"), "--group", rc=1, contains=["reserved"])
+    run("create", os.path.join(g3, "__a"), "--dtype", "int8", "--shape", "2", rc=1, contains=["reserved"])
+    os.makedirs(os.path.join(g3, "__y"))
+    with open(os.path.join(g3, "__y", "zarr.json"), "w") as f:
+        json.dump({"zarr_format": 3, "node_type": "group", "attributes": {}}, f)
+    run("create", os.path.join(g3, "b"), "--group")
+    out, _ = run("ls", g3)
+    check("__y" not in out and "b" in out, f"ls lists a reserved name: {out!r}")
+    out, _ = run("consolidate", g3)
+    check("1 node" in out, f"consolidate counts the reserved name: {out!r}")
+    # errors name the node the user typed, not the store root
+    with open(os.path.join(a, "c", "1"), "wb") as f:
+        f.write(b"garbage")
+    _, err = run("get", a, rc=1, contains=[f"array '{a}'"])
+    check("'/'" not in err, f"error names the store root: {err!r}")
+
+    # crash during create --overwrite: no crash point leaves old chunks readable as new data
+    big = os.path.join(tmp, "big")
+    n = 4000
+    for it in range(4):
+        run("create", big, "--dtype", "int32", "--shape", str(n), "--chunks", "1", "--overwrite",
+            "--codecs", '[{"name": "bytes"}]')
+        run("put", big, "--json", "-", stdin=json.dumps([0x41424344] * n))
+        chunk_dir = os.path.join(big, "c")
+        left = len(os.listdir(chunk_dir))
+        target = random.randint(1, left - 1)
+        killed = kill_midway(["create", big, "--dtype", "float32", "--shape", str(n), "--chunks", "1",
+                              "--overwrite"],
+                             lambda: not os.path.isdir(chunk_dir) or len(os.listdir(chunk_dir)) <= target)
+        if os.path.exists(os.path.join(big, "zarr.json")):
+            got = get_json(big)
+            check(got["dtype"] in ("int32", "float32"), f"kill {it}: {got['dtype']}")
+            if got["dtype"] == "int32":
+                check(set(got["data"]) <= {0x41424344, 0}, f"kill {it}: old array has foreign values")
+            else:
+                check(set(got["data"]) == {0.0}, f"kill {it}: the new array serves old bytes")
+        else:
+            # no metadata: a plain create either refuses leftover chunks or reads only fill
+            p = subprocess.run([ZARRC, "create", big, "--dtype", "float32", "--shape", str(n), "--chunks", "1"],
+                               capture_output=True, timeout=60)
+            if p.returncode == 0:
+                check(set(get_json(big)["data"]) == {0.0}, f"kill {it}: the new array serves old bytes")
+            else:
+                check(b"chunk keys" in p.stderr, f"kill {it}: create refused: {p.stderr!r}")
+        check(killed or it > 0, "the overwrite finished before it could be killed")
+
+    # an interrupted cp leaves no complete-looking destination; --resume finishes it
+    src = os.path.join(tmp, "src")
+    side = 120
+    run("create", src, "--dtype", "float64", "--shape", f"{side},{side}", "--chunks", "4,4",
+        "--codecs", '[{"name": "bytes"}, {"name": "gzip", "configuration": {"level": 9}}]')
+    values = [float((i * 37) % 1001) for i in range(side * side)]
+    run("put", src, "--json", "-", stdin=json.dumps(values))
+    dst = os.path.join(tmp, "dst")
+    codecs = '[{"name": "bytes"}, {"name": "zstd", "configuration": {"level": 19}}]'
+    total = (side // 4) ** 2
+    dchunks = os.path.join(dst, "c")
+
+    def stored():
+        return sum(len(f) for _, _, f in os.walk(dchunks)) if os.path.isdir(dchunks) else 0
+
+    killed = kill_midway(["cp", src, dst, "--no-raw", "--codecs", codecs], lambda: stored() >= total // 3)
+    check(killed, "cp finished before it could be killed (make the array larger)")
+    check(not os.path.exists(os.path.join(dst, "zarr.json")), "an interrupted cp left complete metadata")
+    run("info", dst, rc=1, contains=["not a Zarr node", "incomplete", "--resume"])
+    run("get", dst, rc=1, contains=["incomplete"])
+    run("cp", src, dst, "--no-raw", "--codecs", codecs, rc=1, contains=["incomplete", "resume"])
+    run("cp", src, dst, "--resume", "--chunks", "8,8", "--codecs", codecs, rc=1,
+        contains=["other metadata"])
+    run("cp", a, dst, "--resume", rc=1)
+    other = os.path.join(tmp, "other")
+    run("cp", src, other)
+    run("cp", other, dst, "--resume", "--no-raw", "--codecs", codecs, rc=1, contains=["another source"])
+    run("cp", src, dst, "--resume", "--overwrite", rc=2, contains=["mutually exclusive"])
+    out, _ = run("cp", src, dst, "--resume", "--no-raw", "--codecs", codecs, "--json")
+    r = json.loads(out)
+    check(0 < r["bytes"] < side * side * 8, f"--resume recopied everything or nothing: {r}")
+    got = get_json(dst)
+    check(got["shape"] == [side, side] and got["data"] == values, "resumed copy differs from the source")
+    info = json.loads(run("info", dst, "--json")[0])
+    check(info["codecs"][-1]["name"] == "zstd", f"resumed copy codecs {info['codecs']}")
+    check(not any(f.startswith(".zarrc-") for f in os.listdir(dst)), "pending record left after --resume")
+    out, _ = run("cp", src, dst, "--resume", "--no-raw", "--codecs", codecs, "--json")
+    check(json.loads(out)["bytes"] == 0, "resuming a complete copy copies nothing")
+    # an incomplete copy can be deleted
+    run("cp", src, os.path.join(tmp, "dst2"), "--quiet")
+    os.remove(os.path.join(tmp, "dst2", "zarr.json"))
+    with open(os.path.join(tmp, "dst2", ".zarrc-pending.json"), "w") as f:
+        json.dump({"zarrc_pending": 1, "zarr_format": 3, "metadata": info["metadata"]}, f)
+    run("rm", os.path.join(tmp, "dst2"))
+    check(not os.path.exists(os.path.join(tmp, "dst2")), "rm of an incomplete copy")
+
+
 GROUPS = {"help": test_help, "cp": test_cp, "roundtrip": test_roundtrip, "select": test_select,
           "info": test_info, "errors": test_errors, "corrupt": test_corrupt, "paths": test_paths,
-          "limits": test_limits, "nesting": test_nesting}
+          "limits": test_limits, "nesting": test_nesting, "misuse": test_misuse}
 
 
 def main():
