@@ -1,8 +1,11 @@
 # Thin wrapper over CMake for the README's commands. CMake is canonical.
 #
 #   make run      install missing build deps, build, run the demo (scripts/demo.sh)
-#   make check    install missing build + test deps, build, ctest; then the same under ASan+UBSan,
-#                 then the API tests under TSan
+#   make check    install missing build + test deps, build, ctest; then the same under ASan+UBSan
+#                 (without the `peers_heavy` label: the zarr-python 3.4 / zarrs / tensorstore
+#                 matrices run once, in build/), then the API tests under TSan
+#   make check-full  the Python-peer interop matrices whole (ZARRC_PEERS_FULL=1; the default run
+#                 samples them), in build/ after installing the test deps
 #   make build    configure + build build/ (no installs)
 #   make test     build + ctest in build/ (no installs)
 #   make asan     configure + build + ctest in build-asan/ (no installs)
@@ -11,7 +14,8 @@
 #   make install  cmake --install build/ (PREFIX=/usr/local by default)
 #   make clean    remove build directories
 #
-# Variables: BUILD_DIR, ASAN_DIR, JOBS, BUILD_TYPE, PREFIX, CTEST_ARGS (e.g. CTEST_ARGS='-R interop').
+# Variables: BUILD_DIR, ASAN_DIR, JOBS, BUILD_TYPE, PREFIX, CTEST_ARGS (e.g. CTEST_ARGS='-R interop'),
+# ASAN_CTEST_EXCLUDE (default '-LE peers_heavy'; empty runs the peer matrices under ASan too).
 
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
@@ -30,7 +34,8 @@ CTEST ?= ctest
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run demo check deps test-deps build test asan asan-build asan-test tsan stress install clean
+.PHONY: all run demo check check-full deps test-deps build test asan asan-build asan-test tsan \
+        stress install clean
 # Steps run in the order written even under `make -j` (CMake parallelizes the builds itself).
 .NOTPARALLEL:
 
@@ -42,6 +47,10 @@ demo:
 	scripts/demo.sh $(BUILD_DIR)/zarrc
 
 check: test-deps build test asan tsan
+
+check-full: test-deps build
+	cd $(BUILD_DIR) && ZARRC_PEERS_FULL=1 $(CTEST) --output-on-failure -j$(JOBS) -L peers \
+	    $(CTEST_ARGS)
 
 deps:
 	scripts/install-deps.sh build
@@ -64,8 +73,11 @@ asan-build:
 	    -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
 	$(CMAKE) --build $(ASAN_DIR) -j$(JOBS)
 
+# The peer matrices (label peers_heavy) drive the same zarrc code as in build/; they run there.
+ASAN_CTEST_EXCLUDE ?= -LE peers_heavy
 asan-test:
-	cd $(ASAN_DIR) && $(ASAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+	cd $(ASAN_DIR) && $(ASAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) $(ASAN_CTEST_EXCLUDE) \
+	    $(CTEST_ARGS)
 
 # ThreadSanitizer over the API tests (the parallel engine, pools, sharding, copy).
 TSAN_DIR ?= build-tsan

@@ -1080,9 +1080,10 @@ out:
 static int cmd_put(const verb *v, int argc, char **argv)
 {
     const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL;
+    int write_empty = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
-        {NULL, NULL, NULL},
+        {"--write-empty-chunks", NULL, &write_empty}, {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
@@ -1104,6 +1105,7 @@ static int cmd_put(const verb *v, int argc, char **argv)
     int result = CLI_EXIT_FAIL, have_box = 0;
     if (open_array_node(&st, &arr, node, 0))
         goto done;
+    zarrc_array_set_write_empty_chunks(arr, write_empty);
     const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
     int vlen = cli_dtype_is_vlen(dt);
     if (resolve_selection(&box, &sel, arr, node))
@@ -1703,7 +1705,8 @@ static const verb verbs[] = {
      "\nExamples:\n"
      "  zarrc get data/temp --select 0:10,5\n"
      "  zarrc get data/temp --select ::2,-3: --raw > part.bin\n"},
-    {"put", cmd_put, "zarrc put NODE [--select SEL] (--json FILE | --raw FILE)",
+    {"put", cmd_put,
+     "zarrc put NODE [--select SEL] (--json FILE | --raw FILE) [--write-empty-chunks]",
      "Write array data into the whole array or the selection SEL. FILE may be '-' (stdin).",
      "Options:\n"
      "  --select SEL   selection as for 'get'\n"
@@ -1711,6 +1714,9 @@ static const verb verbs[] = {
      "                 'get --json'): flat, with as many values as the selection, or nested\n"
      "                 with exactly the selection's shape\n"
      "  --raw FILE     exactly size * item-size bytes, C order, little-endian\n"
+     "  --write-empty-chunks\n"
+     "                 store chunks whose every element equals the fill value (by default\n"
+     "                 they are not stored, and a stored one is erased)\n"
      "\nExamples:\n"
      "  echo '[1, 2, 3]' | zarrc put data/v --select 0:3 --json -\n"
      "  zarrc get a --json | zarrc put b --json -\n"},

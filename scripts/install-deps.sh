@@ -3,23 +3,42 @@
 #
 #   scripts/install-deps.sh build   build dependencies (compiler, CMake, codec libraries)
 #   scripts/install-deps.sh test    build dependencies + test peers (zarr-python 2.13 from
-#                                   Debian, zarrita under Node in tests/peers, clang runtime)
+#                                   Debian, zarrita under Node in tests/peers, clang runtime,
+#                                   and a Python venv with zarr-python 3.4, tensorstore and
+#                                   zarrs-python pinned by tests/peers/requirements.txt)
+#   scripts/install-deps.sh venv-path   print where that venv's python is (nothing installed)
 #
 # Re-runs are fast and work offline: packages are checked with dpkg-query first, `apt-get update`
-# runs only when something must be installed, and npm runs only when the pinned peer versions
-# are not already in tests/peers/node_modules.
+# runs only when something must be installed, npm runs only when the pinned peer versions
+# are not already in tests/peers/node_modules, and pip runs only when the venv is missing or
+# its versions differ from the pins.
+#
+# The venv lives outside the checkout, in ${XDG_CACHE_HOME:-$HOME/.cache}/zarrc/venv-<first 12
+# hex digits of sha256(tests/peers/requirements.txt)>, so every clone (CI's fresh ones too)
+# shares it and a change of the pins makes a new one. CMake computes the same path
+# (tests/interop_zp3/tests.cmake). zarr 3.4 needs Python >= 3.12: the base interpreter is
+# $ZARRC_PEER_BASE_PYTHON if set, else python3.12/python3.13 (PATH, then pyenv's versions), else
+# python3 when it is new enough; never Debian's /usr/bin/python3 (3.11, which keeps zarr 2.13
+# for the v2 tests).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 what=${1:-build}
 case $what in
-build | test) ;;
+build | test | venv-path) ;;
 *)
-    echo "usage: $0 build|test" >&2
+    echo "usage: $0 build|test|venv-path" >&2
     exit 2
     ;;
 esac
+
+PEER_REQS=tests/peers/requirements.txt
+PEER_VENV=${XDG_CACHE_HOME:-$HOME/.cache}/zarrc/venv-$(sha256sum "$PEER_REQS" | cut -c1-12)
+if [ "$what" = venv-path ]; then
+    echo "$PEER_VENV/bin/python"
+    exit 0
+fi
 
 BUILD_PKGS=(build-essential cmake pkg-config libblosc-dev libzstd-dev liblz4-dev zlib1g-dev
     libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev)
@@ -103,6 +122,57 @@ else
     fi
 fi
 
+# The Python peers (zarr-python 3.4, tensorstore, zarrs-python) in the shared venv.
+peer_base_python() {
+    local c v
+    local pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
+    for c in "${ZARRC_PEER_BASE_PYTHON:-}" python3.12 python3.13 \
+        $(ls -d "$pyenv_root"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V) python3; do
+        [ -n "$c" ] || continue
+        v=$(command -v "$c" 2>/dev/null) || continue
+        [ "$v" = /usr/bin/python3 ] && continue
+        if "$v" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 12))' \
+            >/dev/null 2>&1; then
+            echo "$v"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if [ -x "$PEER_VENV/bin/python" ] &&
+    "$PEER_VENV/bin/python" tests/peers/check_venv.py "$PEER_REQS" >/dev/null 2>&1; then
+    log "Python peers present in $PEER_VENV"
+else
+    if ! base=$(peer_base_python); then
+        echo "install-deps: no Python >= 3.12 found for the zarr-python 3.4 peer (tried" \
+            "\$ZARRC_PEER_BASE_PYTHON, python3.12, python3.13, pyenv's versions, python3)" >&2
+        exit 1
+    fi
+    log "creating $PEER_VENV with $base ($("$base" --version 2>&1)) from $PEER_REQS"
+    mkdir -p "$(dirname "$PEER_VENV")"
+    # One installer at a time per venv (several checkouts share it); a failed install leaves
+    # no venv behind, so the next run starts over.
+    exec 9>"$PEER_VENV.lock"
+    flock 9
+    if ! { [ -x "$PEER_VENV/bin/python" ] &&
+        "$PEER_VENV/bin/python" tests/peers/check_venv.py "$PEER_REQS" >/dev/null 2>&1; }; then
+        rm -rf "$PEER_VENV"
+        if ! { "$base" -m venv "$PEER_VENV" &&
+            "$PEER_VENV/bin/python" -m pip install --quiet --no-input --only-binary=:all: \
+                -r "$PEER_REQS" </dev/null; }; then
+            rm -rf "$PEER_VENV"
+            echo "install-deps: installing $PEER_REQS into $PEER_VENV failed" >&2
+            exit 1
+        fi
+    fi
+    exec 9>&-
+    if ! "$PEER_VENV/bin/python" tests/peers/check_venv.py "$PEER_REQS"; then
+        echo "install-deps: the venv $PEER_VENV does not match $PEER_REQS after installing" >&2
+        exit 1
+    fi
+fi
+
 # The interop tests run /usr/bin/python3 (another python3 may come first on PATH).
 if ! /usr/bin/python3 -c 'import zarr, numcodecs, numpy' 2>/dev/null; then
     echo "install-deps: /usr/bin/python3 cannot import zarr/numcodecs/numpy after installing" >&2
@@ -110,3 +180,4 @@ if ! /usr/bin/python3 -c 'import zarr, numcodecs, numpy' 2>/dev/null; then
 fi
 log "test peers ready: zarr-python $(/usr/bin/python3 -c 'import zarr; print(zarr.__version__)'),"\
 " node $(node --version), zarrita $ZARRITA_VERSION"
+"$PEER_VENV/bin/python" tests/peers/check_venv.py "$PEER_REQS" --versions | sed 's/^/install-deps: /'

@@ -51,7 +51,7 @@ typedef struct zarrc__pipeline {
     size_t a2b;            /**< index of the array→bytes codec */
     zarrc_repr chunk;      /**< decoded representation of a chunk: chunk shape + array dtype */
     bool identity_layout;  /**< no array→array codec: the a2b codec sees the chunk as is */
-    size_t fixed_size;     /**< bytes of the a2b codec's decoded input, 0 for vlen */
+    size_t fixed_size;     /**< bytes `bytes` encodes a chunk to; 0 for vlen types and other a2b codecs */
     bool bytes_only;       /**< the pipeline is just `bytes` ... */
     bool bytes_big_endian; /**< ... in this byte order */
     bool a2b_noop;         /**< the array→bytes codec is `bytes` in native order: a no-op the

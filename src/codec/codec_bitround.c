@@ -147,9 +147,10 @@ static int bitround_decode(const void *state, const zarrc_codec_call *call, cons
     return ZARRC_OK;
 }
 
-static const char *const bitround_aliases[] = {"numcodecs.bitround", NULL};
+/* Written as "numcodecs.bitround": zarr-python 3 knows only that name (zarrita both). */
+static const char *const bitround_aliases[] = {"bitround", NULL};
 
 const zarrc_codec_type zarrc__codec_bitround = {
-    ZARRC_CODEC_TYPE_VERSION, "bitround", "bitround", bitround_aliases, ZARRC_CODEC_ARRAY_TO_ARRAY,
+    ZARRC_CODEC_TYPE_VERSION, "numcodecs.bitround", "bitround", bitround_aliases, ZARRC_CODEC_ARRAY_TO_ARRAY,
     bitround_create, bitround_destroy, bitround_to_json, bitround_encode, bitround_decode,
 };

@@ -101,8 +101,11 @@ static int finish(zarrc__pipeline *p)
     }
     p->identity_layout = p->a2b == 0;
     const zarrc_repr *r = &p->codecs[p->a2b].in;
-    p->fixed_size = zarrc__dtype_is_vlen(&r->dtype) ? 0 : (size_t)repr_count(r) * r->dtype.item_size;
-    if (!strcmp(p->codecs[p->a2b].type->name, "bytes")) {
+    /* Only `bytes` encodes to a known size; a shard (sharding_indexed) has its own layout. */
+    bool bytes_a2b = !strcmp(p->codecs[p->a2b].type->name, "bytes");
+    p->fixed_size = zarrc__dtype_is_vlen(&r->dtype) || !bytes_a2b
+                        ? 0 : (size_t)repr_count(r) * r->dtype.item_size;
+    if (bytes_a2b) {
         json_object *j = NULL, *conf = NULL, *endian = NULL;
         int rc = zarrc__codec_to_json(&j, &p->codecs[p->a2b], 3);
         if (rc)

@@ -186,11 +186,10 @@ static int parse_v3_object(zarrc_dtype_info *dt, const char *name, const json_ob
         return ZARRC_OK;
     }
     if (!strcmp(name, "raw_bytes")) {
-        char rn[32];
+        /* zarr-python's spelling of raw bits; kept as given (zarr-python cannot read r<N>) */
         if (length_bytes(cfg, name, &n, 1))
             return ZARRC_EDTYPE;
-        snprintf(rn, sizeof rn, "r%lld", (long long)n * 8);
-        init(dt, ZARRC_DTYPE_RAW, (size_t)n, rn);
+        init(dt, ZARRC_DTYPE_RAW, (size_t)n, name);
         return ZARRC_OK;
     }
     return zarrc_error_set(ZARRC_EUNSUPPORTED, "unsupported data type '%s'", name);
@@ -294,6 +293,11 @@ json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt)
         json_object_object_add(cfg, "scale_factor", json_object_new_int64(dt->scale_factor));
         json_object_object_add(o, "configuration", cfg);
         return o;
+    case ZARRC_DTYPE_RAW:
+        if (strcmp(dt->name, "raw_bytes"))
+            return json_object_new_string(dt->name);
+        /* zarr-python's raw_bytes carries its length like the byte strings */
+        /* fallthrough */
     case ZARRC_DTYPE_UTF32:
     case ZARRC_DTYPE_FIXED_BYTES:
         o = json_object_new_object();
@@ -842,7 +846,8 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         return a;
     }
     case ZARRC_DTYPE_RAW:
-        if (format == 3) {
+        if (format == 3 && strcmp(dt->name, "raw_bytes")) { /* r<N>: a list of byte values;
+                                                               raw_bytes: Base64 (zarr-python) */
             json_object *a = json_object_new_array();
             for (size_t i = 0; i < dt->item_size; i++)
                 json_object_array_add(a, json_object_new_int(p[i]));

@@ -1,0 +1,16 @@
+# Interop with zarr-python 3.4 (and zarrs-python's codec pipeline) from the pinned peer venv
+# (tests/peers/requirements.txt): each side reads what the other wrote. The default run samples
+# the large matrices; `make check-full` (ZARRC_PEERS_FULL=1) runs them whole. The sanitizer
+# builds skip the `peers_heavy` label (their zarrc is the same code; the release run covers it).
+if(TARGET zarrc)
+  foreach(_mode v3 v2 zarrs groups)
+    zarrc_peer_test(interop_zp3.${_mode} ${CMAKE_CURRENT_LIST_DIR}/run_zp3.py ${_mode}
+                    $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/interop_zp3/${_mode})
+    set(_labels "interop;peers")
+    if(NOT _mode STREQUAL "groups")
+      set(_labels "interop;peers;peers_heavy")
+    endif()
+    set_tests_properties(interop_zp3.${_mode} PROPERTIES TIMEOUT 600 LABELS "${_labels}"
+      ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ZARRC_NUM_THREADS=2")
+  endforeach()
+endif()
