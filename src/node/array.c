@@ -175,14 +175,9 @@ static int write_array(zarrc_store *store, const char *path, int format, json_ob
     /* Old chunks must not be misread through the new metadata. */
     if ((flags & ZARRC_OVERWRITE) && (rc = zarrc__node_erase(store, path)))
         return rc;
-    if (format == 2 && attrs_v2 && json_object_object_length((json_object *)attrs_v2) > 0) {
-        char *akey = zarrc__node_key(path, ".zattrs");
-        rc = akey ? zarrc__node_write_json(store, akey, (json_object *)attrs_v2) : ZARRC_ENOMEM;
-        free(akey);
-        if (rc)
-            return rc;
-    }
-    char *key = zarrc__node_key(path, format == 3 ? "zarr.json" : ".zarray");
+    if (format == 2)
+        return zarrc__node_write_v2(store, path, ".zarray", doc, attrs_v2);
+    char *key = zarrc__node_key(path, "zarr.json");
     rc = key ? zarrc__node_write_json(store, key, doc) : ZARRC_ENOMEM;
     free(key);
     return rc;

@@ -451,6 +451,8 @@ static int build_plan(plan *pl, const char *const *paths, json_object **docs, si
     if (!bp || !pl->order) {
         if (bp)
             pl->by_path = bp;
+        free(pl->order); /* unfilled: the report must list the nodes as given */
+        pl->order = NULL;
         return ZARRC_ENOMEM;
     }
     pl->by_path = bp;
@@ -771,7 +773,7 @@ static int write_node(zarrc_store *s, const hnode *h)
         if (h->ex_format == 3 && h->pub.format == 2)
             rc = erase_key(s, h->path, "zarr.json");
         if (rc == ZARRC_OK && h->ex_format == 2) {
-            if (!h->attrs || h->pub.format == 3)
+            if (h->pub.format == 3) /* a v2 document without attributes erases its own */
                 rc = erase_key(s, h->path, ".zattrs");
             if (rc == ZARRC_OK)
                 rc = erase_key(s, h->path, ".zmetadata");
@@ -783,10 +785,8 @@ static int write_node(zarrc_store *s, const hnode *h)
         return rc;
     if (h->pub.format == 3)
         return write_key(s, h->path, "zarr.json", h->doc);
-    /* v2: attributes before the document that makes the node exist. */
-    if (h->attrs && (rc = write_key(s, h->path, ".zattrs", h->attrs)))
-        return rc;
-    return write_key(s, h->path, h->pub.kind == ZARRC_NODE_ARRAY ? ".zarray" : ".zgroup", h->doc);
+    return zarrc__node_write_v2(s, h->path, h->pub.kind == ZARRC_NODE_ARRAY ? ".zarray" : ".zgroup", h->doc,
+                                h->attrs);
 }
 
 static int write_task(void *ctx, size_t i)
