@@ -630,15 +630,16 @@ static bool same_as_stored(const hnode *h)
 
 static const char *kind_name(zarrc_node_kind k) { return k == ZARRC_NODE_ARRAY ? "array" : "group"; }
 
-/* Is `h` at or below a node whose prefix is erased first? */
-static bool under_erased(const plan *pl, const hnode *h)
+/* Is `h` at or below a node whose prefix is erased first? ZARRC_ENOMEM if that cannot be
+ * found out. */
+static int under_erased(bool *hit_out, const plan *pl, const hnode *h)
 {
     const char *p = h->path;
     size_t len = strlen(p);
     char *a = zarrc__malloc(len + 1);
     bool hit = false;
     if (!a)
-        return false;
+        return ZARRC_ENOMEM;
     for (size_t k = 0; k <= len && !hit; k++) {
         if (k != 0 && k != len && p[k] != '/')
             continue;
@@ -648,7 +649,8 @@ static bool under_erased(const plan *pl, const hnode *h)
         hit = anc && anc != h && anc->erase_prefix;
     }
     free(a);
-    return hit;
+    *hit_out = hit;
+    return ZARRC_OK;
 }
 
 /* Decide what to do with every node; conflicts refuse the whole batch. */
@@ -658,7 +660,10 @@ static int decide(plan *pl)
     bool overwrite = (pl->flags & ZARRC_OVERWRITE) != 0;
     for (size_t i = 0; i < pl->n; i++) {
         hnode *h = pl->order[i];
-        if (h->exists && under_erased(pl, h))
+        bool erased = false;
+        if (h->exists && under_erased(&erased, pl, h))
+            return ZARRC_ENOMEM;
+        if (erased)
             h->exists = false; /* it goes away with an erased ancestor */
         if (!h->exists) {
             h->write = true;
@@ -709,7 +714,10 @@ static int decide(plan *pl)
         return ZARRC_ENOMEM;
     for (size_t i = 0; i < pl->n; i++) {
         hnode *h = pl->order[i];
-        if (h->erase_prefix && !under_erased(pl, h) && !(pl->erase[pl->n_erase++] = zarrc__strdup(h->path)))
+        bool erased = false;
+        if (h->erase_prefix && under_erased(&erased, pl, h))
+            return ZARRC_ENOMEM;
+        if (h->erase_prefix && !erased && !(pl->erase[pl->n_erase++] = zarrc__strdup(h->path)))
             return ZARRC_ENOMEM;
         if (h->write)
             pl->writes[pl->n_writes++] = h;

@@ -540,6 +540,69 @@ static int run_attrs_update_v2(zarrc_store *s)
     return set_attrs(s, "g2/a2", "{\"u\":3}", ZARRC_ATTRS_MERGE | ZARRC_UPDATE_CONSOLIDATED);
 }
 
+static int run_group_create_v3(zarrc_store *s) { return zarrc_group_create(s, "g/ng/deep", 3, "{\"a\":1}", 0); }
+static int run_group_create_v2(zarrc_store *s) { return zarrc_group_create(s, "g2/ng/deep", 2, "{\"a\":1}", 0); }
+
+static int run_consolidated_check(zarrc_store *s)
+{
+    size_t nd = 99, nd2 = 99;
+    int rc = zarrc_consolidated_check(s, "g2", NULL, NULL, &nd);
+    if (rc == ZARRC_OK)
+        rc = zarrc_consolidated_check(s, "g", NULL, NULL, &nd2);
+    return rc ? rc : nd || nd2 ? WRONG_DATA : ZARRC_OK;
+}
+
+/* Consolidated copies that a change without ZARRC_UPDATE_CONSOLIDATED left stale. */
+static void setup_stale(zarrc_store *s)
+{
+    setup_consolidated(s);
+    if (zarrc_node_set_attributes(s, "g2/a2", "{\"new\":1}", 0, NULL) ||
+        zarrc_node_set_attributes(s, "g/a3", "{\"new\":1}", 0, NULL))
+        abort();
+}
+
+/* Nodes deleted below consolidated groups without updating the copies. */
+static void setup_deleted(zarrc_store *s)
+{
+    setup_consolidated(s);
+    if (zarrc_node_delete(s, "g2/sub") || zarrc_node_delete(s, "g/s3"))
+        abort();
+}
+
+static int run_consolidated_update_deleted(zarrc_store *s)
+{
+    int rc = zarrc_consolidated_update(s, "g2/sub");
+    return rc ? rc : zarrc_consolidated_update(s, "g/s3");
+}
+
+static int run_consolidated_update_v2(zarrc_store *s) { return zarrc_consolidated_update(s, "g2/a2"); }
+static int run_consolidated_update_v3(zarrc_store *s) { return zarrc_consolidated_update(s, "g/a3"); }
+
+static int count_child(void *ctx, const zarrc_child_info *c)
+{
+    (void)c;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* A group handle on consolidated metadata: children and an array from the copy. */
+static int run_group_open(zarrc_store *s)
+{
+    zarrc_group *g = NULL;
+    zarrc_array *a = NULL;
+    int n = 0;
+    int rc = zarrc_group_open(&g, s, "g2", 0);
+    if (rc == ZARRC_OK)
+        rc = zarrc_group_children(g, count_child, &n);
+    if (rc == ZARRC_OK)
+        rc = zarrc_group_open_array(&a, g, "a2");
+    if (rc == ZARRC_OK && (n != 2 || zarrc_array_shape(a)[0] != H))
+        rc = WRONG_DATA;
+    zarrc_array_free(a);
+    zarrc_group_free(g);
+    return rc;
+}
+
 static int run_delete_group(zarrc_store *s) { return zarrc_node_delete(s, "g"); }
 static int run_delete_array(zarrc_store *s) { return zarrc_node_delete(s, "g2/a2"); }
 
@@ -569,6 +632,13 @@ static const op ops[] = {
     {"attributes clear v2", WHOLE, setup_base, run_attrs_clear_v2},
     {"attributes update consolidated v3", PER_NODE, setup_consolidated, run_attrs_update_v3},
     {"attributes update consolidated v2", PER_NODE, setup_consolidated, run_attrs_update_v2},
+    {"group create v3", PER_NODE, setup_base, run_group_create_v3},
+    {"group create v2", PER_NODE, setup_base, run_group_create_v2},
+    {"consolidated check", WHOLE, setup_consolidated, run_consolidated_check},
+    {"consolidated update v3", WHOLE, setup_stale, run_consolidated_update_v3},
+    {"consolidated update v2", WHOLE, setup_stale, run_consolidated_update_v2},
+    {"consolidated update deleted", PER_NODE, setup_deleted, run_consolidated_update_deleted},
+    {"group open consolidated", WHOLE, setup_consolidated, run_group_open},
     {"delete group", WHOLE, setup_base, run_delete_group},
     {"delete array", WHOLE, setup_base, run_delete_array},
 };
@@ -685,6 +755,8 @@ static void check_run(const run_ctx *c, zarrc_store *st, int rc, bool fired, int
         /* Done, or the fault was absorbed: exactly the clean result. */
         if (!snap_equal(&now, c->after))
             FAIL(c, "succeeded but the store differs from a clean run");
+        if (zarrc_error_code() != ZARRC_OK)
+            FAIL(c, "succeeded with an error left set: %d '%s'", zarrc_error_code(), zarrc_error_last());
     } else {
         if (rc != want_code)
             FAIL(c, "returned %d (%s), the fault was %d: %s", rc, zarrc_strerror(rc), want_code, zarrc_error_last());
