@@ -16,7 +16,10 @@
  *
  * The faulty store ("faulty://", and "faulty-latency://" with ZARRC_STORE_CAP_LATENCY so the
  * engine's batched mode is exercised) forwards to the memory store's own vtable, so snapshots
- * (every key and value) are taken and restored without counting or clearing errors.
+ * (every key and value) are taken and restored without counting or clearing errors;
+ * "faulty-fs://DIR" forwards to the directory store (allocation faults there). Operations run
+ * with one thread (deterministic) and those on the pools again with four. docs/testing.md
+ * describes the whole; `test_fault NAME` runs the operations whose name contains NAME.
  */
 #include <ftw.h>
 #include <stdbool.h>
