@@ -177,7 +177,7 @@ static int zstd_decode(const void *state, const zarrc_codec_call *call, const ui
 
 /* Pieces of 128 KiB: they stay in L2 while the caller places them. */
 #define PIECE (128u << 10)
-static void *new_piece(void) { return malloc(PIECE); }
+static void *new_piece(void) { return zarrc__malloc(PIECE); }
 static zarrc__tls_slot piece_slot = ZARRC_TLS_SLOT(new_piece, free);
 
 static int zstd_decode_pieces(const void *state, const zarrc_codec_call *call, const uint8_t *in, size_t n,

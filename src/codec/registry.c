@@ -34,10 +34,10 @@ int zarrc_codec_register(const zarrc_codec_type *type)
         !type->encode || !type->decode || !type->to_json)
         return zarrc_error_set(ZARRC_EINVAL, "codec type is incomplete or of another version");
     pthread_rwlock_wrlock(&lock);
-    const zarrc_codec_type **p = realloc(plugins, (nplugins + 1) * sizeof *p);
+    const zarrc_codec_type **p = zarrc__realloc(plugins, (nplugins + 1) * sizeof *p);
     if (!p) {
         pthread_rwlock_unlock(&lock);
-        return zarrc__enomem();
+        return ZARRC_ENOMEM;
     }
     plugins = p;
     plugins[nplugins++] = type;

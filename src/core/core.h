@@ -47,6 +47,19 @@ ZARRC_HIDDEN void *zarrc__malloc(size_t n);
 ZARRC_HIDDEN void *zarrc__calloc(size_t n, size_t size);
 ZARRC_HIDDEN void *zarrc__realloc(void *p, size_t n);
 ZARRC_HIDDEN char *zarrc__strdup(const char *s);
+/** As zarrc__malloc / zarrc__calloc but without setting an error: for best-effort allocations
+ *  whose failure the caller absorbs (caches, table growth), so that no stale "out of memory"
+ *  is left behind for a call that succeeds. */
+ZARRC_HIDDEN void *zarrc__try_malloc(size_t n);
+ZARRC_HIDDEN void *zarrc__try_calloc(size_t n, size_t size);
+/** Test hook, not part of the public API (tests/unit/test_fault.c): make the n-th allocation
+ *  through the allocators above (and zarrc_buf_reserve) from now on fail, counting from 1 in
+ *  every thread; n = 0 turns it off. Once it fired, later allocations fail too when
+ *  `persistent`, else they succeed again. Off, it costs one relaxed atomic load per
+ *  allocation. Allocations inside json-c and the codec libraries are not covered. */
+ZARRC_HIDDEN void zarrc__alloc_fail_after(long n, bool persistent);
+/** Allocations refused since the last zarrc__alloc_fail_after. */
+ZARRC_HIDDEN long zarrc__alloc_failures(void);
 /** malloc'd printf; NULL on allocation failure (error set). */
 ZARRC_HIDDEN char *zarrc__sprintf(const char *fmt, ...) ZARRC_PRINTF(1, 2);
 /** Multiply sizes; false on overflow. */

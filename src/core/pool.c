@@ -146,7 +146,7 @@ static void ensure_workers(pool *p)
     int want = pool_size(p) - 1;
     if (p->nworkers >= want || p->workers)
         return;
-    p->workers = calloc((size_t)want, sizeof *p->workers);
+    p->workers = zarrc__try_calloc((size_t)want, sizeof *p->workers);
     if (!p->workers)
         return; /* run with fewer threads: still correct */
     for (int i = 0; i < want; i++) {

@@ -6,9 +6,50 @@
 
 #include "core.h"
 
+/* ---- allocation failure hook (tests only; see core.h) ----
+ * alloc_countdown: 0 = off (the only cost then is one relaxed load per allocation), n > 0 = the
+ * n-th allocation from now fails, -1 = every allocation fails (persistent mode, after firing). */
+static long alloc_countdown;
+static long alloc_persistent, alloc_fired;
+
+void zarrc__alloc_fail_after(long n, bool persistent)
+{
+    __atomic_store_n(&alloc_persistent, persistent ? 1 : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&alloc_fired, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&alloc_countdown, n > 0 ? n : 0, __ATOMIC_SEQ_CST);
+}
+
+long zarrc__alloc_failures(void) { return __atomic_load_n(&alloc_fired, __ATOMIC_SEQ_CST); }
+
+static bool alloc_refused(void)
+{
+    long v = __atomic_load_n(&alloc_countdown, __ATOMIC_RELAXED);
+    if (__builtin_expect(v == 0, 1))
+        return false;
+    while (v > 0) { /* count down; the allocation that takes it from 1 fails */
+        long next = v > 1 ? v - 1 : __atomic_load_n(&alloc_persistent, __ATOMIC_RELAXED) ? -1 : 0;
+        if (__atomic_compare_exchange_n(&alloc_countdown, &v, next, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            if (v > 1)
+                return false;
+            v = -1;
+        }
+    }
+    if (v == 0)
+        return false;
+    __atomic_add_fetch(&alloc_fired, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+void *zarrc__try_malloc(size_t n) { return alloc_refused() ? NULL : malloc(n ? n : 1); }
+
+void *zarrc__try_calloc(size_t n, size_t size)
+{
+    return alloc_refused() ? NULL : calloc(n ? n : 1, size ? size : 1);
+}
+
 void *zarrc__malloc(size_t n)
 {
-    void *p = malloc(n ? n : 1);
+    void *p = zarrc__try_malloc(n);
     if (!p)
         zarrc__enomem();
     return p;
@@ -16,7 +57,7 @@ void *zarrc__malloc(size_t n)
 
 void *zarrc__calloc(size_t n, size_t size)
 {
-    void *p = calloc(n ? n : 1, size ? size : 1);
+    void *p = zarrc__try_calloc(n, size);
     if (!p)
         zarrc__enomem();
     return p;
@@ -24,7 +65,7 @@ void *zarrc__calloc(size_t n, size_t size)
 
 void *zarrc__realloc(void *p, size_t n)
 {
-    void *q = realloc(p, n ? n : 1);
+    void *q = alloc_refused() ? NULL : realloc(p, n ? n : 1);
     if (!q)
         zarrc__enomem();
     return q;
@@ -79,9 +120,9 @@ int zarrc_buf_reserve(zarrc_buf *b, size_t n)
     size_t cap = b->capacity ? b->capacity : 64;
     while (cap < n)
         cap = cap > SIZE_MAX / 2 ? n : cap * 2;
-    uint8_t *p = realloc(b->data, cap);
+    uint8_t *p = zarrc__realloc(b->data, cap);
     if (!p)
-        return zarrc__enomem();
+        return ZARRC_ENOMEM;
     b->data = p;
     b->capacity = cap;
     return ZARRC_OK;

@@ -120,13 +120,15 @@ void zarrc__index_cache_put(zarrc__index_cache *c, const char *key, const char *
 {
     if (!c || !version || n * 8 > c->max_bytes)
         return;
-    centry *e = calloc(1, sizeof *e);
-    if (!e || !(e->key = strdup(key)) || !(e->entries = malloc(n * 8))) {
+    size_t klen = strlen(key) + 1;
+    centry *e = zarrc__try_calloc(1, sizeof *e);
+    if (!e || !(e->key = zarrc__try_malloc(klen)) || !(e->entries = zarrc__try_malloc(n * 8))) {
         if (e)
             free(e->key);
         free(e);
         return; /* caching is best effort */
     }
+    memcpy(e->key, key, klen);
     memcpy(e->entries, entries, n * 8);
     e->n = n;
     snprintf(e->version, sizeof e->version, "%s", version);

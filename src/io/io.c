@@ -9,7 +9,7 @@
 
 /* ---- per-thread reusable buffers (no allocation per chunk in steady state) ---- */
 
-static void *bufs_new(void) { return calloc(1, sizeof(thread_bufs)); }
+static void *bufs_new(void) { return zarrc__calloc(1, sizeof(thread_bufs)); }
 
 static void bufs_free(void *p)
 {

@@ -277,14 +277,9 @@ static int write_array(int *how, json_object **rec, zarrc_store *store, const ch
             json_object_put(r);
         return rc;
     }
-    if (format == 2 && !empty_object(attrs_v2)) {
-        char *akey = zarrc__node_key(path, ".zattrs");
-        rc = akey ? zarrc__node_write_json(store, akey, (json_object *)attrs_v2) : ZARRC_ENOMEM;
-        free(akey);
-        if (rc)
-            return rc;
-    }
-    char *key = zarrc__node_key(path, format == 3 ? "zarr.json" : ".zarray");
+    if (format == 2)
+        return zarrc__node_write_v2(store, path, ".zarray", doc, attrs_v2);
+    char *key = zarrc__node_key(path, "zarr.json");
     rc = key ? zarrc__node_write_json(store, key, doc) : ZARRC_ENOMEM;
     free(key);
     return rc;
@@ -298,15 +293,14 @@ int zarrc_array_commit(zarrc_array *a)
     json_object *attrs = NULL;
     int rc = ZARRC_OK;
     json_object_object_get_ex(a->pending, "attributes", &attrs);
-    if (a->meta.format == 2 && !empty_object(attrs)) {
-        char *akey = zarrc__node_key(a->path, ".zattrs");
-        rc = akey ? zarrc__node_write_json(a->store, akey, attrs) : ZARRC_ENOMEM;
-        free(akey);
-    }
-    char *key = zarrc__node_key(a->path, a->meta.format == 3 ? "zarr.json" : ".zarray");
-    if (rc == ZARRC_OK)
+    char *key = NULL;
+    if (a->meta.format == 2)
+        rc = zarrc__node_write_v2(a->store, a->path, ".zarray", a->doc, attrs);
+    else {
+        key = zarrc__node_key(a->path, "zarr.json");
         rc = key ? zarrc__node_write_json(a->store, key, a->doc) : ZARRC_ENOMEM;
-    free(key);
+        free(key);
+    }
     key = zarrc__node_key(a->path, ZARRC__PENDING_NAME);
     if (rc == ZARRC_OK)
         rc = key ? zarrc__store_erase(a->store, key) : ZARRC_ENOMEM;

@@ -473,9 +473,10 @@ static int v2_put_node(json_object *m, const zarrc__mnode *n, const char *rel)
 }
 
 /* Remove the v2 keys of the node at `rel` (and, if `subtree`, of everything below it). */
-static void v2_remove(json_object *m, const char *rel, bool subtree)
+static int v2_remove(json_object *m, const char *rel, bool subtree)
 {
     strv doomed = {0};
+    int rc = ZARRC_OK;
     json_object_object_foreach(m, k, v) {
         (void)v;
         const char *slash = strrchr(k, '/');
@@ -486,27 +487,28 @@ static void v2_remove(json_object *m, const char *rel, bool subtree)
             hit = rl == 0 || (nodelen >= rl && !strncmp(k, rel, rl) && (nodelen == rl || k[rl] == '/'));
         else
             hit = nodelen == rl && !strncmp(k, rel, rl);
-        if (hit)
-            strv_push(&doomed, zarrc__strdup(k));
+        if (hit && (rc = strv_push(&doomed, zarrc__strdup(k))))
+            break;
     }
-    for (size_t i = 0; i < doomed.n; i++)
-        if (doomed.v[i])
-            json_object_object_del(m, doomed.v[i]);
+    for (size_t i = 0; rc == ZARRC_OK && i < doomed.n; i++)
+        json_object_object_del(m, doomed.v[i]);
     strv_free(&doomed);
+    return rc;
 }
 
-static void v3_remove(json_object *m, const char *rel)
+static int v3_remove(json_object *m, const char *rel)
 {
     strv doomed = {0};
+    int rc = ZARRC_OK;
     json_object_object_foreach(m, k, v) {
         (void)v;
-        if (zarrc__path_below(k, rel))
-            strv_push(&doomed, zarrc__strdup(k));
+        if (zarrc__path_below(k, rel) && (rc = strv_push(&doomed, zarrc__strdup(k))))
+            break;
     }
-    for (size_t i = 0; i < doomed.n; i++)
-        if (doomed.v[i])
-            json_object_object_del(m, doomed.v[i]);
+    for (size_t i = 0; rc == ZARRC_OK && i < doomed.n; i++)
+        json_object_object_del(m, doomed.v[i]);
     strv_free(&doomed);
+    return rc;
 }
 
 static int write_v2_zmetadata(zarrc_store *s, const char *path, json_object *metadata)
@@ -605,8 +607,9 @@ int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count)
     memset(&w, 0, sizeof w);
     rc = read_group(&g, store, p);
     if (rc) {
+        rc = zarrc__error_context(rc, "consolidate '%s': ", zarrc__node_display(store, p));
         free(p);
-        return zarrc__error_context(rc, "consolidate '%s': ", zarrc__node_display(store, p));
+        return rc;
     }
     rc = walk_run(&w, store, p, g.format);
     json_object *m = rc ? NULL : json_object_new_object();
@@ -931,18 +934,16 @@ static int cmeta_patch_locked(zarrc_store *s, const char *holder, int format, co
         const char *rel = zarrc__path_below(erased[i], holder);
         if (!rel)
             continue;
-        if (format == 2)
-            v2_remove(m, rel, true);
-        else
-            v3_remove(m, rel);
+        rc = format == 2 ? v2_remove(m, rel, true) : v3_remove(m, rel);
     }
     for (size_t i = 0; rc == ZARRC_OK && i < nupdates; i++) {
         const char *rel = zarrc__path_below(updates[i].path, holder);
         if (!rel)
             continue;
         if (format == 2) {
-            v2_remove(m, rel, false);
-            rc = v2_put_node(m, &updates[i], rel);
+            rc = v2_remove(m, rel, false);
+            if (rc == ZARRC_OK)
+                rc = v2_put_node(m, &updates[i], rel);
         } else if (*rel) {
             json_object *e = v3_entry(&updates[i]);
             if (!e)
@@ -1223,8 +1224,9 @@ int zarrc_consolidated_check(zarrc_store *store, const char *path, zarrc_consoli
     check_ctx c = {cb, ctx, 0};
     rc = read_group(&g, store, p);
     if (rc) {
+        rc = zarrc__error_context(rc, "check consolidated metadata of '%s': ", zarrc__node_display(store, p));
         free(p);
-        return zarrc__error_context(rc, "check consolidated metadata of '%s': ", zarrc__node_display(store, p));
+        return rc;
     }
     rc = zarrc__cmeta_load(&copy, store, p, g.format, g.doc);
     if (rc == ZARRC_ENOTFOUND)

@@ -6,9 +6,10 @@
  * (basenames starting with ".zarrc-"). Everything else under its prefix is foreign: a plan
  * that finds foreign keys fails, naming the first few, before anything is deleted — unless the
  * caller forces it. A plan erases data first (chunks, internal files, deepest nodes first) and
- * metadata last, the node's own main document at the very end, so that a crash at any point
- * leaves either the old node (possibly with fewer chunks, which read as fill) or nothing: never
- * old chunks without their metadata.
+ * metadata last (each node's main document, then its attributes and consolidated copy; the
+ * node's own at the very end), so that a crash at any point leaves either the old node
+ * (possibly with fewer chunks, which read as fill) or no node: never old chunks without their
+ * metadata, never a node that lost its attributes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,12 +226,15 @@ static int info_load(node_info *ni, zarrc_store *s, const char *path)
     return rc;
 }
 
-/* Metadata documents of the node at relative prefix `rel`, in erase order: secondary documents
- * first, the pending document (an incomplete array), then the main documents. */
+/* Metadata documents of the node at relative prefix `rel`, in erase order: the pending
+ * document (an incomplete array), the main document (after which the node is gone), then the
+ * secondary documents, which are invisible without it (a v2 create erases a leftover .zattrs
+ * before writing its node). Removing .zattrs first would leave a node without its attributes
+ * when interrupted. */
 static int add_meta(zarrc__erase_plan *p, const char *rel, bool pending)
 {
-    static const char *const order[] = {".zmetadata", ".zattrs", ZARRC__PENDING_NAME, ".zarray", ".zgroup",
-                                        "zarr.json"};
+    static const char *const order[] = {ZARRC__PENDING_NAME, ".zarray", ".zgroup", "zarr.json", ".zmetadata",
+                                        ".zattrs"};
     int rc = ZARRC_OK;
     for (size_t i = 0; rc == ZARRC_OK && i < sizeof order / sizeof order[0]; i++) {
         char *r = zarrc__sprintf("%s%s", rel, order[i]);

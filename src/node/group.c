@@ -89,9 +89,9 @@ static int collect(void *ctx, const char *name, int is_prefix)
         return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 16;
-        char **v = realloc(l->v, cap * sizeof *v);
+        char **v = zarrc__realloc(l->v, cap * sizeof *v);
         if (!v)
-            return zarrc__enomem();
+            return ZARRC_ENOMEM;
         l->v = v;
         l->cap = cap;
     }

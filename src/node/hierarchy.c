@@ -457,6 +457,8 @@ static int build_plan(plan *pl, const char *const *paths, json_object **docs, si
     if (!bp || !pl->order) {
         if (bp)
             pl->by_path = bp;
+        free(pl->order); /* unfilled: the report must list the nodes as given */
+        pl->order = NULL;
         return ZARRC_ENOMEM;
     }
     pl->by_path = bp;
@@ -634,15 +636,16 @@ static bool same_as_stored(const hnode *h)
 
 static const char *kind_name(zarrc_node_kind k) { return k == ZARRC_NODE_ARRAY ? "array" : "group"; }
 
-/* Is `h` at or below a node whose prefix is erased first? */
-static bool under_erased(const plan *pl, const hnode *h)
+/* Is `h` at or below a node whose prefix is erased first? ZARRC_ENOMEM if that cannot be
+ * found out. */
+static int under_erased(bool *hit_out, const plan *pl, const hnode *h)
 {
     const char *p = h->path;
     size_t len = strlen(p);
     char *a = zarrc__malloc(len + 1);
     bool hit = false;
     if (!a)
-        return false;
+        return ZARRC_ENOMEM;
     for (size_t k = 0; k <= len && !hit; k++) {
         if (k != 0 && k != len && p[k] != '/')
             continue;
@@ -652,7 +655,8 @@ static bool under_erased(const plan *pl, const hnode *h)
         hit = anc && anc != h && anc->erase_prefix;
     }
     free(a);
-    return hit;
+    *hit_out = hit;
+    return ZARRC_OK;
 }
 
 /* Decide what to do with every node; conflicts refuse the whole batch. */
@@ -662,7 +666,10 @@ static int decide(plan *pl)
     bool overwrite = (pl->flags & ZARRC_OVERWRITE) != 0;
     for (size_t i = 0; i < pl->n; i++) {
         hnode *h = pl->order[i];
-        if (h->exists && under_erased(pl, h))
+        bool erased = false;
+        if (h->exists && under_erased(&erased, pl, h))
+            return ZARRC_ENOMEM;
+        if (erased)
             h->exists = false; /* it goes away with an erased ancestor */
         if (!h->exists) {
             h->write = true;
@@ -713,7 +720,10 @@ static int decide(plan *pl)
         return ZARRC_ENOMEM;
     for (size_t i = 0; i < pl->n; i++) {
         hnode *h = pl->order[i];
-        if (h->erase_prefix && !under_erased(pl, h) && !(pl->erase[pl->n_erase++] = zarrc__strdup(h->path)))
+        bool erased = false;
+        if (h->erase_prefix && under_erased(&erased, pl, h))
+            return ZARRC_ENOMEM;
+        if (h->erase_prefix && !erased && !(pl->erase[pl->n_erase++] = zarrc__strdup(h->path)))
             return ZARRC_ENOMEM;
         if (h->write)
             pl->writes[pl->n_writes++] = h;
@@ -785,7 +795,7 @@ static int write_node(zarrc_store *s, const hnode *h)
         if (h->ex_format == 3 && h->pub.format == 2)
             rc = erase_key(s, h->path, "zarr.json");
         if (rc == ZARRC_OK && h->ex_format == 2) {
-            if (!h->attrs || h->pub.format == 3)
+            if (h->pub.format == 3) /* a v2 document without attributes erases its own */
                 rc = erase_key(s, h->path, ".zattrs");
             if (rc == ZARRC_OK)
                 rc = erase_key(s, h->path, ".zmetadata");
@@ -797,10 +807,8 @@ static int write_node(zarrc_store *s, const hnode *h)
         return rc;
     if (h->pub.format == 3)
         return write_key(s, h->path, "zarr.json", h->doc);
-    /* v2: attributes before the document that makes the node exist. */
-    if (h->attrs && (rc = write_key(s, h->path, ".zattrs", h->attrs)))
-        return rc;
-    return write_key(s, h->path, h->pub.kind == ZARRC_NODE_ARRAY ? ".zarray" : ".zgroup", h->doc);
+    return zarrc__node_write_v2(s, h->path, h->pub.kind == ZARRC_NODE_ARRAY ? ".zarray" : ".zgroup", h->doc,
+                                h->attrs);
 }
 
 static int write_task(void *ctx, size_t i)

@@ -195,19 +195,32 @@ int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_
         char *key = zarrc__node_key(path, "zarr.json");
         rc = key ? zarrc__node_write_json(s, key, doc) : ZARRC_ENOMEM;
         free(key);
-    } else {
-        rc = ZARRC_OK;
-        if (attrs && json_object_object_length((json_object *)attrs) > 0) {
-            char *akey = zarrc__node_key(path, ".zattrs");
-            rc = akey ? zarrc__node_write_json(s, akey, (json_object *)attrs) : ZARRC_ENOMEM;
-            free(akey);
-        }
-        char *key = zarrc__node_key(path, ".zgroup");
-        if (rc == ZARRC_OK)
-            rc = key ? zarrc__node_write_json(s, key, doc) : ZARRC_ENOMEM;
-        free(key);
-    }
+    } else
+        rc = zarrc__node_write_v2(s, path, ".zgroup", doc, attrs);
     json_object_put(doc);
+    return rc;
+}
+
+int zarrc__node_write_v2(zarrc_store *s, const char *path, const char *name, json_object *doc,
+                         const json_object *attrs)
+{
+    char *akey = zarrc__node_key(path, ".zattrs"), *key = zarrc__node_key(path, name);
+    bool with_attrs = attrs && json_object_object_length((json_object *)attrs) > 0;
+    int rc = akey && key ? ZARRC_OK : ZARRC_ENOMEM;
+    if (rc == ZARRC_OK && with_attrs)
+        rc = zarrc__node_write_json(s, akey, (json_object *)attrs);
+    else if (rc == ZARRC_OK && (rc = zarrc__store_erase(s, akey)) == ZARRC_ENOTFOUND) {
+        zarrc__error_clear();
+        rc = ZARRC_OK;
+    }
+    if (rc == ZARRC_OK && (rc = zarrc__node_write_json(s, key, doc)) && with_attrs) {
+        zarrc__error_saved e;
+        zarrc__error_save(&e, rc);
+        zarrc__store_erase(s, akey);
+        zarrc__error_restore(&e);
+    }
+    free(akey);
+    free(key);
     return rc;
 }
 

@@ -98,6 +98,13 @@ ZARRC_HIDDEN void zarrc__erase_plan_free(zarrc__erase_plan *p);
 /** Plan and run. */
 ZARRC_HIDDEN int zarrc__node_erase(zarrc_store *s, const char *path, unsigned flags,
                                    const zarrc__array_meta *chunks_of);
+/** Store the documents of a v2 node at `path`: `.zattrs` (when `attrs` is a non-empty object),
+ *  then `name` (".zarray" / ".zgroup"), the document that makes the node exist, last. Without
+ *  attributes a `.zattrs` left there (by an interrupted write) is erased first, so the new
+ *  node cannot inherit it; when writing `name` fails, the `.zattrs` just written is erased
+ *  again (best effort), so that a failed creation leaves no attributes without a node. */
+ZARRC_HIDDEN int zarrc__node_write_v2(zarrc_store *s, const char *path, const char *name, json_object *doc,
+                                      const json_object *attrs);
 /** Store a group document at `path` (v3 zarr.json or v2 .zgroup + .zattrs). */
 ZARRC_HIDDEN int zarrc__group_write(zarrc_store *s, const char *path, int format, const json_object *attrs);
 

@@ -19,13 +19,13 @@ int zarrc_store_register(const zarrc_store_type *type)
         !type->get || !type->list_dir)
         return zarrc_error_set(ZARRC_EINVAL, "store type is incomplete or of another version");
     pthread_mutex_lock(&reg_lock);
-    const zarrc_store_type **p = realloc(plugin_stores, (nplugin_stores + 1) * sizeof *p);
+    const zarrc_store_type **p = zarrc__realloc(plugin_stores, (nplugin_stores + 1) * sizeof *p);
     if (p) {
         plugin_stores = p;
         plugin_stores[nplugin_stores++] = type;
     }
     pthread_mutex_unlock(&reg_lock);
-    return p ? ZARRC_OK : zarrc__enomem();
+    return p ? ZARRC_OK : ZARRC_ENOMEM;
 }
 
 static const zarrc_store_type *find_scheme(const char *scheme, size_t len)

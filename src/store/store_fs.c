@@ -639,6 +639,21 @@ static bool entry_is_dir(const char *dir, const struct dirent *e)
     return is_dir;
 }
 
+/* The documents that make a directory a node, in the order they are removed: after everything
+ * else in the directory, and the node's own document last, so that an interrupted removal
+ * leaves a node that is still visible (and can be deleted again), never chunks without their
+ * metadata or a document with half of its companions. */
+static const char *const node_docs[] = {".zattrs", ".zmetadata", "zarr.json", ".zarray", ".zgroup"};
+#define NODE_DOC_MAX 16
+
+static bool is_node_doc(const char *name)
+{
+    for (size_t i = 0; i < sizeof node_docs / sizeof *node_docs; i++)
+        if (!strcmp(name, node_docs[i]))
+            return true;
+    return false;
+}
+
 static int remove_tree(const char *path, bool remove_self)
 {
     DIR *d = opendir(path);
@@ -647,10 +662,12 @@ static int remove_tree(const char *path, bool remove_self)
             return unlink(path) == 0 ? ZARRC_OK : io_error("cannot remove", path, errno);
         return errno == ENOENT ? ZARRC_OK : io_error("cannot open directory", path, errno);
     }
-    int rc = ZARRC_OK;
+    size_t pl = strlen(path);
+    char *doc = zarrc__malloc(pl + NODE_DOC_MAX); /* before anything is removed here */
+    int rc = doc ? ZARRC_OK : ZARRC_ENOMEM;
     struct dirent *e;
     while (rc == ZARRC_OK && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || is_node_doc(e->d_name))
             continue;
         char *child = zarrc__sprintf("%s/%s", path, e->d_name);
         if (!child) {
@@ -667,6 +684,13 @@ static int remove_tree(const char *path, bool remove_self)
         free(child);
     }
     closedir(d);
+    for (size_t i = 0; rc == ZARRC_OK && i < sizeof node_docs / sizeof *node_docs; i++) {
+        snprintf(doc, pl + NODE_DOC_MAX, "%s/%s", path, node_docs[i]);
+        if (unlink(doc) == 0 || errno == ENOENT)
+            continue;
+        rc = errno == EISDIR ? remove_tree(doc, true) : io_error("cannot remove", doc, errno);
+    }
+    free(doc);
     if (rc == ZARRC_OK && remove_self && rmdir(path) != 0 && errno != ENOENT)
         rc = io_error("cannot remove directory", path, errno);
     return rc;

@@ -83,7 +83,7 @@ static entry **slot(mem_store *m, const char *key)
 static void grow(mem_store *m)
 {
     size_t nb = m->nbuckets * 2;
-    entry **b = calloc(nb, sizeof *b);
+    entry **b = zarrc__try_calloc(nb, sizeof *b);
     if (!b)
         return; /* keep the old table: slower, still correct */
     for (size_t i = 0; i < m->nbuckets; i++)
@@ -220,14 +220,14 @@ static int add_name(name_list *l, const char *s, size_t len, int is_prefix)
             return ZARRC_OK;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
-        char **nn = realloc(l->names, cap * sizeof *nn);
+        char **nn = zarrc__realloc(l->names, cap * sizeof *nn);
         if (nn)
             l->names = nn;
-        int *ip = realloc(l->is_prefix, cap * sizeof *ip);
+        int *ip = nn ? zarrc__realloc(l->is_prefix, cap * sizeof *ip) : NULL;
         if (ip)
             l->is_prefix = ip;
         if (!nn || !ip)
-            return zarrc__enomem();
+            return ZARRC_ENOMEM;
         l->cap = cap;
     }
     char *c = zarrc__malloc(len + 1);
