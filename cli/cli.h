@@ -34,6 +34,37 @@ int cli_fail_lib(int code, const char *fmt, ...) CLI_PRINTF(2, 3);
  *  message to err and returns -1. *out may be NULL for a JSON null. */
 int cli_json_parse(json_object **out, const char *text, char *err, size_t errlen);
 
+/* ---- command-line syntax (cli_args.c): parsing only, messages into err ---- */
+
+/** An option of a verb: a switch (`flag` set to 1 when given) or an option with a value
+ *  (`value` set to the text, given as "--name VALUE" or "--name=VALUE"). */
+typedef struct cli_opt {
+    const char *name;   /* "--dtype" */
+    const char **value; /* options with a value */
+    int *flag;          /* switches */
+} cli_opt;
+
+#define CLI_ARGS_HELP (-1)
+
+/** Parse the arguments after the verb (argv[0] is the verb): options anywhere (`opts` ends
+ *  with a NULL name), "--" ends them, and exactly `npos` positional arguments (named `what` in
+ *  messages, e.g. "NODE") into pos. Returns 0, CLI_ARGS_HELP if --help or -h comes before any
+ *  "--", or CLI_EXIT_USAGE with a message in err. */
+int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char **pos, int npos, const char *what,
+                   char *err, size_t errlen);
+
+enum { CLI_INT_OK = 0, CLI_INT_SYNTAX = -1, CLI_INT_RANGE = -2 };
+
+/** Parse [s, e) as a decimal int64: an optional sign and digits, nothing else. Returns
+ *  CLI_INT_OK, CLI_INT_SYNTAX or CLI_INT_RANGE (beyond int64; *v unchanged). */
+int cli_parse_int64(const char *s, const char *e, int64_t *v);
+
+/** Parse a dimension list "100,200" (optionally in [] or (); "" or [] is 0-d) into a new
+ *  array (*out, free it; NULL for 0-d) of *n values, each >= min_value. Returns 0, or -1 with
+ *  a message naming the option `opt` and the dimension in err. */
+int cli_parse_dims(const char *opt, const char *text, int64_t **out, int *n, int min_value, char *err,
+                   size_t errlen);
+
 /* ---- selections (cli_select.c) ---- */
 
 typedef struct cli_sel_dim {

@@ -92,11 +92,7 @@ const char cli_attrs_help[] =
 /* Arguments                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
-typedef struct hopt {
-    const char *name;
-    const char **value; /* options with a value */
-    int *flag;          /* switches */
-} hopt;
+typedef cli_opt hopt;
 
 static int usage(const char *verb, const char *use, const char *fmt, ...) CLI_PRINTF(3, 4);
 
@@ -114,56 +110,18 @@ static int usage(const char *verb, const char *use, const char *fmt, ...)
 
 #define HELP_SHOWN (-1)
 
-/* Options anywhere, `npos` positional arguments. Returns 0, CLI_EXIT_USAGE or HELP_SHOWN. */
+/* Options anywhere, `npos` positional arguments (cli_parse_args). Returns 0, CLI_EXIT_USAGE
+ * (message printed) or HELP_SHOWN (help printed). */
 static int parse(int argc, char **argv, const hopt *opts, const char **pos, int npos,
                  const char *use, const char *summary, const char *help)
 {
-    const char *verb = argv[0];
-    int n = 0, only_pos = 0;
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--"))
-            break;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: %s\n\n%s\n\n%s", use, summary, help);
-            return HELP_SHOWN;
-        }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_pos && !strcmp(a, "--")) {
-            only_pos = 1;
-            continue;
-        }
-        if (!only_pos && a[0] == '-' && a[1]) {
-            const char *eq = strchr(a, '=');
-            size_t len = eq ? (size_t)(eq - a) : strlen(a);
-            const hopt *o = NULL;
-            for (const hopt *p = opts; p->name; p++)
-                if (strlen(p->name) == len && !strncmp(p->name, a, len))
-                    o = p;
-            if (!o)
-                return usage(verb, use, "unknown option '%.*s'", (int)len, a);
-            if (o->flag) {
-                if (eq)
-                    return usage(verb, use, "option '%s' takes no value", o->name);
-                *o->flag = 1;
-            } else if (eq)
-                *o->value = eq + 1;
-            else if (i + 1 < argc)
-                *o->value = argv[++i];
-            else
-                return usage(verb, use, "option '%s' needs a value", o->name);
-            continue;
-        }
-        if (n == npos)
-            return usage(verb, use, "unexpected argument '%s'", a);
-        pos[n++] = a;
+    char err[512];
+    int rc = cli_parse_args(argc, argv, opts, pos, npos, npos == 1 ? "NODE" : "ROOT and SPEC", err, sizeof err);
+    if (rc == CLI_ARGS_HELP) {
+        printf("usage: %s\n\n%s\n\n%s", use, summary, help);
+        return HELP_SHOWN;
     }
-    if (n < npos)
-        return usage(verb, use, "missing %s", npos - n == 1 && npos == 1 ? "NODE" : "arguments");
-    for (int i = 0; i < npos; i++)
-        if (!*pos[i])
-            return usage(verb, use, "arguments must not be empty");
-    return 0;
+    return rc ? usage(argv[0], use, "%s", err) : 0;
 }
 
 static const char *json_text(json_object *o, int pretty)

@@ -2,7 +2,7 @@
  * cli_select.c — numpy-style selections ("0:10,:,5", "::2,-3:") for get and put.
  */
 #include <ctype.h>
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,30 +25,20 @@ static int parse_int(const char *s, const char *end, int64_t *v, int *present, c
     *present = 0;
     if (s == end)
         return 0;
-    char tmp[64];
-    size_t len = (size_t)(end - s);
-    const char *p = s;
-    if (*p == '+' || *p == '-')
-        p++;
-    int ok = len < sizeof tmp && p < end;
-    for (; ok && p < end; p++)
-        ok = isdigit((unsigned char)*p) != 0;
-    if (!ok) {
-        snprintf(err, errlen, "invalid %s '%.*s' in dimension %d (expected an integer)", what,
-                 (int)(len > 40 ? 40 : len), s, dim);
+    int len = end - s > 40 ? 40 : (int)(end - s);
+    const char *more = end - s > 40 ? "..." : "";
+    switch (cli_parse_int64(s, end, v)) {
+    case CLI_INT_OK:
+        *present = 1;
+        return 0;
+    case CLI_INT_RANGE:
+        snprintf(err, errlen, "%s '%.*s%s' in dimension %d is out of range", what, len, s, more, dim);
+        return -1;
+    default:
+        snprintf(err, errlen, "invalid %s '%.*s%s' in dimension %d (expected an integer)", what, len, s, more,
+                 dim);
         return -1;
     }
-    memcpy(tmp, s, len);
-    tmp[len] = 0;
-    errno = 0;
-    long long x = strtoll(tmp, NULL, 10);
-    if (errno == ERANGE) {
-        snprintf(err, errlen, "%s '%s' in dimension %d is out of range", what, tmp, dim);
-        return -1;
-    }
-    *v = (int64_t)x;
-    *present = 1;
-    return 0;
 }
 
 static int parse_component(cli_sel_dim *d, const char *s, const char *end, int dim, char *err,
@@ -195,13 +185,19 @@ int cli_select_resolve(cli_box *box, const cli_selection *sel, int ndim, const i
         box->count[d] = c;
         box->step[d] = s->step;
         box->out_shape[box->out_ndim++] = c;
-        if (c && box->nelem > INT64_MAX / c) {
-            snprintf(err, errlen, "selection is too large");
+    }
+    /* The element count: 0 if any axis is empty, else the product, which must fit. */
+    for (int d = 0; d < ndim; d++)
+        if (box->count[d] == 0) {
+            box->nelem = 0;
+            return 0;
+        }
+    for (int d = 0; d < ndim; d++)
+        if (__builtin_mul_overflow(box->nelem, box->count[d], &box->nelem)) {
+            snprintf(err, errlen, "selection is too large (more than 2^63 elements)");
             cli_box_free(box);
             return -1;
         }
-        box->nelem *= c;
-    }
     return 0;
 }
 

@@ -194,68 +194,23 @@ static int usage_error(const verb *v, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-typedef struct opt_spec {
-    const char *name;   /* "--dtype" */
-    const char **value; /* options with a value */
-    int *flag;          /* switches */
-} opt_spec;
+typedef cli_opt opt_spec;
 
 #define OPT_HELP_SHOWN (-1)
 
-/* Parse the arguments after the verb: options anywhere, exactly `npos` positional arguments
- * (named `what` in messages). Values may start with '-' (e.g. "--select -1"). Returns 0,
- * CLI_EXIT_USAGE or OPT_HELP_SHOWN. */
+/* Parse the arguments after the verb (cli_parse_args): options anywhere, exactly `npos`
+ * positional arguments (named `what` in messages). Returns 0, CLI_EXIT_USAGE (message
+ * printed) or OPT_HELP_SHOWN (help printed). */
 static int parse_positionals(const verb *v, int argc, char **argv, const opt_spec *specs,
                              const char **pos, int npos, const char *what)
 {
-    int only_positional = 0, n = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_positional && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
-            print_verb_help(v, stdout);
-            return OPT_HELP_SHOWN;
-        }
+    char err[512];
+    int rc = cli_parse_args(argc, argv, specs, pos, npos, what, err, sizeof err);
+    if (rc == CLI_ARGS_HELP) {
+        print_verb_help(v, stdout);
+        return OPT_HELP_SHOWN;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_positional && !strcmp(a, "--")) {
-            only_positional = 1;
-            continue;
-        }
-        if (!only_positional && a[0] == '-' && a[1]) {
-            const char *eq = strchr(a, '=');
-            size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-            const opt_spec *s = NULL;
-            for (const opt_spec *p = specs; p && p->name; p++)
-                if (strlen(p->name) == nlen && !strncmp(p->name, a, nlen))
-                    s = p;
-            if (!s)
-                return usage_error(v, "unknown option '%.*s'", (int)nlen, a);
-            if (s->flag) {
-                if (eq)
-                    return usage_error(v, "option '%s' takes no value", s->name);
-                *s->flag = 1;
-                continue;
-            }
-            if (eq) {
-                *s->value = eq + 1;
-            } else {
-                if (i + 1 >= argc)
-                    return usage_error(v, "option '%s' needs a value", s->name);
-                *s->value = argv[++i];
-            }
-            continue;
-        }
-        if (n == npos)
-            return usage_error(v, "unexpected argument '%s' (only %s%s %s allowed)", a,
-                               npos == 1 ? "one " : "", what, npos == 1 ? "is" : "are");
-        if (!*a)
-            return usage_error(v, "%s must not be empty", what);
-        pos[n++] = a;
-    }
-    if (n < npos)
-        return usage_error(v, "missing %s", what);
-    return 0;
+    return rc ? usage_error(v, "%s", err) : 0;
 }
 
 /* The common case: options and exactly one NODE. */
@@ -415,72 +370,11 @@ static int check_new_node(const char *node, int format)
 /* create                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Parse "100,200" (optionally in [] or ()) into a new array. Returns 0 or CLI_EXIT_FAIL. */
+/* Parse a dimension list option (cli_parse_dims). Returns 0 or CLI_EXIT_FAIL (message printed). */
 static int parse_dims(const char *opt, const char *text, int64_t **out, int *n, int min_value)
 {
-    const char *s = text, *e = text + strlen(text);
-    while (s < e && isspace((unsigned char)*s))
-        s++;
-    while (e > s && isspace((unsigned char)e[-1]))
-        e--;
-    if (e > s && ((*s == '[' && e[-1] == ']') || (*s == '(' && e[-1] == ')'))) {
-        s++;
-        e--;
-    }
-    *out = NULL;
-    *n = 0;
-    const char *t = s;
-    while (t < e && isspace((unsigned char)*t))
-        t++;
-    if (t == e)
-        return 0; /* 0-d */
-    int cap = 1;
-    for (const char *p = s; p < e; p++)
-        cap += *p == ',';
-    int64_t *v = calloc((size_t)cap, sizeof *v);
-    if (!v)
-        return cli_fail("out of memory");
-    int d = 0;
-    while (s <= e && d < cap) {
-        const char *c = memchr(s, ',', (size_t)(e - s));
-        const char *ie = c ? c : e;
-        const char *a = s, *b = ie;
-        while (a < b && isspace((unsigned char)*a))
-            a++;
-        while (b > a && isspace((unsigned char)b[-1]))
-            b--;
-        char item[64];
-        size_t len = (size_t)(b - a);
-        int ok = len > 0 && len < sizeof item;
-        if (ok) {
-            memcpy(item, a, len);
-            item[len] = 0;
-            const char *p = item + (item[0] == '-' || item[0] == '+');
-            ok = *p != 0;
-            for (; ok && *p; p++)
-                ok = isdigit((unsigned char)*p) != 0;
-        }
-        if (!ok) {
-            free(v);
-            return cli_fail("%s: '%.*s' in dimension %d is not an integer", opt,
-                            (int)(len > 40 ? 40 : len), a, d);
-        }
-        errno = 0;
-        long long x = strtoll(item, NULL, 10);
-        if (errno == ERANGE || x < min_value) {
-            free(v);
-            return cli_fail("%s: %s in dimension %d is %s", opt, item, d,
-                            errno == ERANGE ? "out of range"
-                            : min_value ? "not positive" : "negative");
-        }
-        v[d++] = x;
-        if (!c)
-            break;
-        s = c + 1;
-    }
-    *out = v;
-    *n = d;
-    return 0;
+    char err[256];
+    return cli_parse_dims(opt, text, out, n, min_value, err, sizeof err) ? cli_fail("%s", err) : 0;
 }
 
 /* Check an option's JSON text and its type. Returns 0 or CLI_EXIT_FAIL. */

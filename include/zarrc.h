@@ -396,7 +396,11 @@ typedef enum zarrc_json_part {
 ZARRC_API int zarrc_array_json(char **json, const zarrc_array *array, zarrc_json_part part);
 
 /** Read a strided box: for each dimension d the indices start[d] + k*step[d] for k in
- *  [0, count[d]). `step` may be NULL (all 1); steps must be >= 1. The result goes to `out` in
+ *  [0, count[d]). `step` may be NULL (all 1); steps must be >= 1. Every index must lie inside
+ *  the array (any int64 values are checked without overflow: a start, count or step that
+ *  reaches past the end is ZARRC_EBOUNDS naming the dimension, a step below 1 ZARRC_EINVAL; a
+ *  count of 1 never steps, so any step is fine there), and the box's byte size must fit in
+ *  int64 and size_t (else ZARRC_EBOUNDS). The result goes to `out` in
  *  C order, native byte order: out_size must be prod(count) * item_size. For variable-length
  *  types `out` is a zarrc_vlen * (out_size = sizeof(zarrc_vlen)) that receives new buffers.
  *  Missing chunks read as the fill value. Runs on the shared pool; the reported error is that

@@ -493,7 +493,6 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
     return ZARRC_OK;
 }
 
-
 static int finish(const zarrc__io_array *a, int rc)
 {
     return rc ? zarrc__error_context(rc, "array '%s': ", a->name) : ZARRC_OK;
@@ -552,6 +551,11 @@ static int check_box(const zarrc__io_array *a, const int64_t *start, const int64
     if (rc)
         return rc;
     int64_t n = 1, bytes;
+    for (int d = 0; d < m->ndim; d++)
+        if (count[d] == 0) { /* empty, whatever the other counts */
+            *nelem = 0;
+            return ZARRC_OK;
+        }
     for (int d = 0; d < m->ndim; d++)
         if (__builtin_mul_overflow(n, count[d], &n))
             return zarrc_error_set(ZARRC_EBOUNDS, "the selection has too many elements (more than 2^63)");

@@ -293,7 +293,8 @@ static int read_shard(void *ctx, size_t si)
             uint64_t lo = 0, hi = 0;
             for (int d = 0; d < j->plan.ndim; d++) {
                 lo += (uint64_t)(runs[d]->offset * j->istride[d]);
-                hi += (uint64_t)((runs[d]->offset + (runs[d]->n - 1) * zarrc__run_step(&j->plan, d, runs[d])) * j->istride[d]);
+                int64_t last = runs[d]->offset + (runs[d]->n - 1) * zarrc__run_step(&j->plan, d, runs[d]);
+                hi += (uint64_t)(last * j->istride[d]);
             }
             if (len != j->inner_elems * j->es) {
                 char name[32 + 24 * ZARRC_MAX_DIMS];
@@ -541,7 +542,8 @@ static int write_classify(void *ctx, size_t si)
         sr->covered = (int64_t)(g->end - g->begin) == in_bounds;
         for (size_t r = g->begin; r < g->end && sr->covered; r++) {
             const zarrc__run *run = &j->plan.runs[d][r];
-            sr->covered = run->offset == 0 && zarrc__run_step(&j->plan, d, run) == 1 && run->n == inside(j, d, run->chunk);
+            sr->covered = run->offset == 0 && zarrc__run_step(&j->plan, d, run) == 1 &&
+                          run->n == inside(j, d, run->chunk);
         }
     }
     return ZARRC_OK;

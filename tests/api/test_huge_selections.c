@@ -77,8 +77,9 @@ static void test_huge_2d(zarrc_store *s, const char *path, const int64_t *chunks
     int64_t neg_count[2] = {INT64_MIN, 1};
     CHECK_ERR(zarrc_array_read(a, z, neg_count, NULL, got, sizeof(int32_t)), ZARRC_EBOUNDS, "dimension 0");
     /* An empty selection along one axis is empty whatever the other counts say. */
-    int64_t empty[2] = {0, P62};
+    int64_t empty[2] = {0, P62}, empty2[2] = {P62, 0};
     CHECK_OK(zarrc_array_read(a, z, empty, NULL, got, 0));
+    CHECK_OK(zarrc_array_write(a, z, empty2, NULL, got, 0));
     zarrc_array_free(a);
 }
 

@@ -220,7 +220,8 @@ static void test_store(const char *url, int format)
     int n = 0;
     CHECK(dg && zarrc_group_children(dg, count_child, &n) == 0 && n == (format == 3 ? 4 : 3));
     a = NULL;
-    CHECK(dg && zarrc_group_open_array(&a, dg, "arr") == 0 && a && zarrc_array_read(a, z, shape, NULL, v, sizeof v) == 0);
+    CHECK(dg && zarrc_group_open_array(&a, dg, "arr") == 0 && a &&
+          zarrc_array_read(a, z, shape, NULL, v, sizeof v) == 0);
     zarrc_array_free(a);
     zarrc_group_free(dg);
     zarrc_group_free(g);

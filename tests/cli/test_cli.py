@@ -816,6 +816,19 @@ def test_limits(tmp):
     run("get", node, "--select", "0,:", rc=1, contains=["too large"])
     run("put", node, "--select", "0,:", "--json", "-", stdin="[]", rc=1, contains=["too large"])
     run("get", node, rc=1, contains=["too large"])
+    # integers in options: any number of digits within int64 (one parser for all of them)
+    z = os.path.join(tmp, "zeros")
+    run("create", z, "--dtype", "uint8", "--shape", "0" * 70 + "5", "--chunks", "[" + "0" * 70 + "2]")
+    info = json.loads(run("info", z, "--json")[0])
+    check(info["shape"] == [5] and info["chunks"] == [2], f"leading zeros in --shape/--chunks: {info}")
+    check(get_json(z, "--select", "0" * 70 + "4:")["shape"] == [1], "leading zeros in --select")
+    run("create", os.path.join(tmp, "z2"), "--dtype", "uint8", "--shape", "9" * 70, rc=1,
+        contains=["out of range", "dimension 0"])
+    run("create", os.path.join(tmp, "z2"), "--dtype", "uint8", "--shape", "5,x" + "9" * 70, rc=1,
+        contains=["not an integer", "dimension 1"])
+    run("get", z, "--select", "1" + "0" * 70, rc=2, contains=["out of range"])
+    # after "--" everything is positional, --help included
+    run("get", "--", "--help", rc=1, contains=["--help"])
 
 
 # ------------------------------------------------------------------------------------------
