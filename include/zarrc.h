@@ -126,8 +126,9 @@ ZARRC_API int zarrc_get_io_concurrency(void);
  *  known in advance (variable-length data, any bytes-to-bytes codec before the last one) stops
  *  with ZARRC_ECORRUPT as soon as its output would pass it. 0 restores the default (the
  *  ZARRC_MAX_CHUNK_BYTES environment variable, a byte count with an optional K, M, G or T
- *  binary suffix, else ZARRC_DEFAULT_MAX_CHUNK_BYTES). Takes effect for decodes started after
- *  the call and for arrays opened after it. */
+ *  binary suffix, else ZARRC_DEFAULT_MAX_CHUNK_BYTES); the environment is read on first use
+ *  and by this call with 0. Takes effect for decodes started after the call and for arrays
+ *  opened after it. */
 ZARRC_API int zarrc_set_max_chunk_bytes(uint64_t n);
 
 /** The current per-chunk limit (resolving the default). */

@@ -9,7 +9,7 @@
 
 /* ---- the per-chunk limit ---- */
 
-static uint64_t max_chunk_bytes; /* 0 = the default; accessed atomically */
+static uint64_t max_chunk_bytes; /* 0 = not resolved yet; accessed atomically */
 
 /* ZARRC_MAX_CHUNK_BYTES: a byte count with an optional binary K/M/G/T suffix (KiB, KB and K
  * all mean 1024); 0 if absent or invalid. */
@@ -38,19 +38,28 @@ static uint64_t env_limit(void)
     return (uint64_t)v << shift;
 }
 
+/* The default: the environment variable, else ZARRC_DEFAULT_MAX_CHUNK_BYTES. */
+static uint64_t default_limit(void)
+{
+    uint64_t n = env_limit();
+    return n ? n : ZARRC_DEFAULT_MAX_CHUNK_BYTES;
+}
+
 int zarrc_set_max_chunk_bytes(uint64_t n)
 {
     zarrc__error_clear();
-    __atomic_store_n(&max_chunk_bytes, n, __ATOMIC_RELAXED);
+    __atomic_store_n(&max_chunk_bytes, n ? n : default_limit(), __ATOMIC_RELAXED);
     return ZARRC_OK;
 }
 
 uint64_t zarrc_get_max_chunk_bytes(void)
 {
     uint64_t n = __atomic_load_n(&max_chunk_bytes, __ATOMIC_RELAXED);
-    if (n == 0)
-        n = env_limit();
-    return n ? n : ZARRC_DEFAULT_MAX_CHUNK_BYTES;
+    if (n == 0) { /* first use: the environment is read once (not on every decode) */
+        n = default_limit();
+        __atomic_store_n(&max_chunk_bytes, n, __ATOMIC_RELAXED);
+    }
+    return n;
 }
 
 size_t zarrc__max_chunk_bytes(void)

@@ -655,27 +655,38 @@ static void test_corrupt_zattrs(void)
 
 static void test_setting(void)
 {
+    /* The environment is read on first use (this is the first call of the process). */
+    setenv("ZARRC_MAX_CHUNK_BYTES", "3M", 1);
+    CHECK(zarrc_get_max_chunk_bytes() == 3 * MiB);
+    setenv("ZARRC_MAX_CHUNK_BYTES", "12345", 1);
+    CHECK(zarrc_get_max_chunk_bytes() == 3 * MiB); /* not re-read on every use */
+    /* ... and by zarrc_set_max_chunk_bytes(0). */
+    static const struct {
+        const char *env;
+        uint64_t want;
+    } cases[] = {
+        {"12345", 12345}, {"4GiB", (uint64_t)4 << 30}, {"2k", 2048}, {"5MB", 5 * MiB}, {"1T", (uint64_t)1 << 40},
+        {"lots", ZARRC_DEFAULT_MAX_CHUNK_BYTES}, {"5X", ZARRC_DEFAULT_MAX_CHUNK_BYTES},
+        {"99999999999T", ZARRC_DEFAULT_MAX_CHUNK_BYTES}, {"0", ZARRC_DEFAULT_MAX_CHUNK_BYTES},
+        {"", ZARRC_DEFAULT_MAX_CHUNK_BYTES},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        setenv("ZARRC_MAX_CHUNK_BYTES", cases[i].env, 1);
+        CHECK_OK(zarrc_set_max_chunk_bytes(0));
+        CHECK_MSG(zarrc_get_max_chunk_bytes() == cases[i].want, "ZARRC_MAX_CHUNK_BYTES=%s gave %llu", cases[i].env,
+                  (unsigned long long)zarrc_get_max_chunk_bytes());
+    }
     unsetenv("ZARRC_MAX_CHUNK_BYTES");
     CHECK_OK(zarrc_set_max_chunk_bytes(0));
     CHECK(zarrc_get_max_chunk_bytes() == ZARRC_DEFAULT_MAX_CHUNK_BYTES);
     CHECK(ZARRC_DEFAULT_MAX_CHUNK_BYTES == (uint64_t)2147483648u);
-    setenv("ZARRC_MAX_CHUNK_BYTES", "3M", 1);
-    CHECK(zarrc_get_max_chunk_bytes() == 3 * MiB);
-    setenv("ZARRC_MAX_CHUNK_BYTES", "4GiB", 1);
-    CHECK(zarrc_get_max_chunk_bytes() == (uint64_t)4 << 30);
-    setenv("ZARRC_MAX_CHUNK_BYTES", "12345", 1);
-    CHECK(zarrc_get_max_chunk_bytes() == 12345);
-    setenv("ZARRC_MAX_CHUNK_BYTES", "lots", 1);
-    CHECK(zarrc_get_max_chunk_bytes() == ZARRC_DEFAULT_MAX_CHUNK_BYTES);
-    setenv("ZARRC_MAX_CHUNK_BYTES", "99999999999T", 1);
-    CHECK(zarrc_get_max_chunk_bytes() == ZARRC_DEFAULT_MAX_CHUNK_BYTES);
-    /* The API setting wins over the environment; 0 goes back to it. */
+    /* The API setting wins over the environment. */
     setenv("ZARRC_MAX_CHUNK_BYTES", "1K", 1);
     CHECK_OK(zarrc_set_max_chunk_bytes(5000));
     CHECK(zarrc_get_max_chunk_bytes() == 5000);
     CHECK_OK(zarrc_set_max_chunk_bytes(0));
     CHECK(zarrc_get_max_chunk_bytes() == 1024);
-    /* The environment limit applies to creation like the API one. */
+    /* The environment's limit applies to creation like the API's. */
     zarrc_store *s = mem_store();
     zarrc_array *a = NULL;
     int64_t shape = 2048;
@@ -685,6 +696,7 @@ static void test_setting(void)
     o.shape = &shape;
     CHECK_ERR(zarrc_array_create(&a, s, "x", &o), ZARRC_EUNSUPPORTED, "exceeds the limit of 1024 bytes");
     unsetenv("ZARRC_MAX_CHUNK_BYTES");
+    CHECK_OK(zarrc_set_max_chunk_bytes(0));
     CHECK_OK(zarrc_array_create(&a, s, "x", &o));
     zarrc_array_free(a);
     zarrc_store_free(s);
