@@ -54,7 +54,7 @@ int cli_json_parse(json_object **out, const char *text, char *err, size_t errlen
 {
     *out = NULL;
     size_t len = strlen(text);
-    json_tokener *tok = json_tokener_new();
+    json_tokener *tok = json_tokener_new_ex(ZARRC_MAX_JSON_DEPTH + 1); /* as deep as the library reads */
     if (!tok) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -100,6 +100,40 @@ ZARRC_API int zarrc_set_io_concurrency(int n);
 /** Current store I/O concurrency (resolving the default). */
 ZARRC_API int zarrc_get_io_concurrency(void);
 
+/* Resource limits on what metadata and stored data may make the library allocate (see "Limits"
+ * in docs/api.md). */
+
+/** Default of zarrc_set_max_chunk_bytes: 2 GiB, the most one blosc or lz4 chunk can hold. */
+#define ZARRC_DEFAULT_MAX_CHUNK_BYTES ((uint64_t)1 << 31)
+
+/** Largest item size of a fixed-size data type in bytes (NumPy's limit): `|S`, `<U`
+ *  (4 bytes per character), `null_terminated_bytes`, `fixed_length_utf32`. */
+#define ZARRC_MAX_ITEM_SIZE 2147483647
+
+/** Largest item size of the raw types (`r<N>`, `raw_bytes`, v2 `|V`) in bytes: their v3 fill
+ *  value lists every byte. */
+#define ZARRC_MAX_RAW_ITEM_SIZE (1 << 21)
+
+/** Deepest nesting of JSON arrays and objects in a document the library reads. */
+#define ZARRC_MAX_JSON_DEPTH 1000
+
+/** Most codecs in one pipeline (v3 "codecs", v2 filters + compressor). */
+#define ZARRC_MAX_CODECS 128
+
+/** Per-chunk limit on decoded data, in bytes. Opening or creating an array whose chunk (or,
+ *  for a sharded array, inner chunk or shard index) takes more memory than this fails with
+ *  ZARRC_EUNSUPPORTED naming the chunk shape; at read time, a codec whose output size is not
+ *  known in advance (variable-length data, any bytes-to-bytes codec before the last one) stops
+ *  with ZARRC_ECORRUPT as soon as its output would pass it. 0 restores the default (the
+ *  ZARRC_MAX_CHUNK_BYTES environment variable, a byte count with an optional K, M, G or T
+ *  binary suffix, else ZARRC_DEFAULT_MAX_CHUNK_BYTES); the environment is read on first use
+ *  and by this call with 0. Takes effect for decodes started after the call and for arrays
+ *  opened after it. */
+ZARRC_API int zarrc_set_max_chunk_bytes(uint64_t n);
+
+/** The current per-chunk limit (resolving the default). */
+ZARRC_API uint64_t zarrc_get_max_chunk_bytes(void);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Stores                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
@@ -349,9 +383,12 @@ ZARRC_API int zarrc_array_create_json(zarrc_array **out, zarrc_store *store, con
  *  then .zarray) and remove the pending record. A no-op for other arrays. */
 ZARRC_API int zarrc_array_commit(zarrc_array *array);
 
-/** Open the array at `path`. Opening never lists chunks. An unknown codec does not prevent
- *  opening (metadata can be inspected); reading or writing data then fails naming the codec.
- *  Unknown required v3 extensions are refused with ZARRC_EUNSUPPORTED. */
+/** Open the array at `path`. Opening never lists chunks. An unknown codec, or a chunk larger
+ *  than the per-chunk limit (zarrc_set_max_chunk_bytes), does not prevent opening (metadata
+ *  can be inspected); reading or writing data then fails naming the codec or the chunk shape.
+ *  Neither does a v2 `.zattrs` that cannot be read or parsed: data access never depends on
+ *  it, and ZARRC_JSON_ATTRIBUTES reports the problem. Unknown required v3 extensions and data
+ *  types over the item size limits are refused with ZARRC_EUNSUPPORTED / ZARRC_EDTYPE. */
 ZARRC_API int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path);
 
 /** Release an array handle. Accepts NULL. */
@@ -388,7 +425,8 @@ typedef enum zarrc_json_part {
     ZARRC_JSON_CODECS_V2,     /**< {"filters":..,"compressor":..,"order":..,"dtype":..} or
                                    ZARRC_EUNSUPPORTED when v2 cannot express the pipeline */
     ZARRC_JSON_FILL_VALUE,    /**< the fill value, JSON-encoded for the array's format */
-    ZARRC_JSON_ATTRIBUTES,    /**< the attributes object */
+    ZARRC_JSON_ATTRIBUTES,    /**< the attributes object (fails with the saved error when
+                                   a v2 `.zattrs` could not be read at open) */
     ZARRC_JSON_DTYPE          /**< the data type in the array's format's spelling */
 } zarrc_json_part;
 

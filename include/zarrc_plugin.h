@@ -164,6 +164,11 @@ typedef struct zarrc_codec_call {
     const zarrc_repr *decoded; /**< decoded-side array representation (NULL for bytes→bytes) */
     const zarrc_repr *encoded; /**< encoded-side array representation (array→array only) */
     size_t decoded_size;       /**< bytes→bytes decode: expected output size, 0 if unknown */
+    size_t max_size;           /**< decode: the most output allowed (decoded_size when known,
+                                    else the per-chunk limit, zarrc_get_max_chunk_bytes()).
+                                    A decoder must stop with ZARRC_ECORRUPT as soon as its
+                                    output would pass it, and must check sizes declared in
+                                    its input's headers against it before allocating */
 } zarrc_codec_call;
 
 typedef struct zarrc_codec_type {

@@ -20,6 +20,15 @@ ZARRC_HIDDEN const zarrc_codec_type *zarrc__codec_find_v3(const char *name);
 /** Find a codec type by its v2 (numcodecs) id; NULL if unknown. */
 ZARRC_HIDDEN const zarrc_codec_type *zarrc__codec_find_v2(const char *id);
 
+/* ---- the per-chunk limit (zarrc_set_max_chunk_bytes) ---- */
+
+/** zarrc_get_max_chunk_bytes() as a size_t. */
+ZARRC_HIDDEN size_t zarrc__max_chunk_bytes(void);
+/** ZARRC_ECORRUPT: a decoder's output would pass `limit` (call->max_size when the decoded
+ *  size is unknown); the message names the limit and, when it is the per-chunk limit, how to
+ *  raise it. */
+ZARRC_HIDDEN int zarrc__codec_limit_error(size_t limit);
+
 /* ---- one codec instance ---- */
 
 typedef struct zarrc__codec {
@@ -38,10 +47,12 @@ ZARRC_HIDDEN int zarrc__codec_init(zarrc__codec *c, const zarrc_codec_type *type
 ZARRC_HIDDEN void zarrc__codec_fini(zarrc__codec *c);
 /** The codec's JSON in `format` spelling ({"id":..} or {"name":..,"configuration":..}). */
 ZARRC_HIDDEN int zarrc__codec_to_json(json_object **out, const zarrc__codec *c, int format);
-/** Encode / decode through this one codec (out->size reset to 0 first). */
+/** Encode / decode through this one codec (out->size reset to 0 first). A decode produces
+ *  exactly `decoded_size` bytes if that is not 0, and never more than `max_size` (0: the
+ *  decoded size if known, else the per-chunk limit). */
 ZARRC_HIDDEN int zarrc__codec_encode(const zarrc__codec *c, const uint8_t *in, size_t n, zarrc_buf *out);
 ZARRC_HIDDEN int zarrc__codec_decode(const zarrc__codec *c, const uint8_t *in, size_t n,
-                                     size_t decoded_size, zarrc_buf *out);
+                                     size_t decoded_size, size_t max_size, zarrc_buf *out);
 
 /* ---- pipelines ---- */
 

@@ -94,10 +94,10 @@ static int bl_create(void **state, const zarrc_json *config, const zarrc_codec_i
     if (init->format == 3) {
         if ((rc = zarrc_json_opt_int(config, "typesize", 0, &typesize)))
             return rc;
-        if (typesize < 0 || (typesize == 0 && zarrc_json_typeof(zarrc_json_member(
-                                                  config, "typesize")) != ZARRC_JSON_NULL))
-            return zarrc_error_set(ZARRC_EINVAL, "'typesize' must be a positive integer, got "
-                                   "%lld", (long long)typesize);
+        if (typesize < 0 || typesize > ZARRC_MAX_ITEM_SIZE ||
+            (typesize == 0 && zarrc_json_typeof(zarrc_json_member(config, "typesize")) != ZARRC_JSON_NULL))
+            return zarrc_error_set(ZARRC_EINVAL, "'typesize' must be an integer from 1 to %d (an item "
+                                   "size), got %lld", ZARRC_MAX_ITEM_SIZE, (long long)typesize);
     }
     if (typesize == 0) {
         typesize = 1;
@@ -194,6 +194,8 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     if (call->decoded_size && nbytes != call->decoded_size)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc chunk holds %zu bytes, expected %zu",
                                nbytes, call->decoded_size);
+    if (nbytes > call->max_size)
+        return zarrc__codec_limit_error(call->max_size);
     if (nbytes > BLOSC_MAX_BUFFERSIZE)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc header gives an impossible size %zu",
                                nbytes);

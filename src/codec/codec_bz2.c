@@ -9,9 +9,6 @@
 
 #include "codec.h"
 
-/* Largest output produced when the caller does not know the decoded size. */
-#define UNKNOWN_SIZE_LIMIT ((size_t)1 << 32)
-
 typedef struct bz2_state {
     int level;
 } bz2_state;
@@ -86,7 +83,7 @@ static int bz2_decode(const void *state, const zarrc_codec_call *call, const uin
                       size_t in_size, zarrc_buf *out)
 {
     size_t want = call->decoded_size;
-    size_t limit = want ? want : UNKNOWN_SIZE_LIMIT;
+    size_t limit = want ? want : call->max_size;
     size_t guess = want ? want : (in_size < ((size_t)1 << 26) ? in_size * 4 + 64 : in_size);
     int rc = zarrc_buf_reserve(out, guess < limit ? guess : limit);
     if (rc)
@@ -125,8 +122,7 @@ static int bz2_decode(const void *state, const zarrc_codec_call *call, const uin
             if (probing && got) {
                 rc = want ? zarrc_error_set(ZARRC_ECORRUPT, "bzip2 data decodes to more than the "
                                             "expected %zu bytes", want)
-                          : zarrc_error_set(ZARRC_ECORRUPT, "decoded data exceeds %zu bytes",
-                                            limit);
+                          : zarrc__codec_limit_error(limit);
                 break;
             }
             produced += probing ? 0 : got;

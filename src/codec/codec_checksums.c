@@ -233,6 +233,8 @@ static int cks_decode(const void *state, const zarrc_codec_call *call, const uin
     if (call->decoded_size && n != call->decoded_size)
         return zarrc_error_set(ZARRC_ECORRUPT, "decoded %zu bytes, expected %zu", n,
                                call->decoded_size);
+    if (n > call->max_size)
+        return zarrc__codec_limit_error(call->max_size);
     int rc = zarrc_buf_reserve(out, n);
     if (rc)
         return rc;

@@ -11,9 +11,6 @@
 
 #include "codec.h"
 
-/* Largest output produced when the caller does not know the decoded size. */
-#define UNKNOWN_SIZE_LIMIT ((size_t)1 << 32)
-
 typedef struct deflate_state {
     int level;
     bool gzip;
@@ -157,38 +154,43 @@ static int decode_known(const deflate_state *s, const uint8_t *in, size_t n, siz
     return ZARRC_OK;
 }
 
-/* Unknown decoded size: zlib inflate (auto-detecting gzip/zlib), growing `out`. */
-static int decode_stream(const deflate_state *s, const uint8_t *in, size_t n, zarrc_buf *out)
+/* Unknown decoded size: zlib inflate (auto-detecting gzip/zlib), growing `out`, never past
+ * `limit` (once it is full, a one-byte probe tells whether more would come). */
+static int decode_stream(const deflate_state *s, const uint8_t *in, size_t n, size_t limit,
+                         zarrc_buf *out)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
+    size_t guess = n <= limit / 4 ? n * 4 + 64 : limit;
+    int rc = zarrc_buf_reserve(out, guess < limit ? guess : limit);
+    if (rc)
+        return rc;
     if (inflateInit2(&zs, 15 + 32) != Z_OK)
         return zarrc__enomem();
     size_t pos = 0, produced = 0;
-    int rc = ZARRC_OK;
-    size_t guess = n < ((size_t)1 << 26) ? n * 4 + 64 : n;
-    if ((rc = zarrc_buf_reserve(out, guess < UNKNOWN_SIZE_LIMIT ? guess : UNKNOWN_SIZE_LIMIT)))
-        goto done;
+    uint8_t probe;
     for (;;) {
-        if (produced == out->capacity) {
-            if (out->capacity >= UNKNOWN_SIZE_LIMIT) {
-                rc = zarrc_error_set(ZARRC_ECORRUPT, "decoded data exceeds %zu bytes",
-                                     UNKNOWN_SIZE_LIMIT);
-                goto done;
-            }
-            size_t cap = out->capacity * 2;
-            if ((rc = zarrc_buf_reserve(out, cap < UNKNOWN_SIZE_LIMIT ? cap : UNKNOWN_SIZE_LIMIT)))
+        bool probing = produced >= limit;
+        if (!probing && produced == out->capacity) {
+            size_t cap = out->capacity < limit / 2 ? out->capacity * 2 : limit;
+            if ((rc = zarrc_buf_reserve(out, cap)))
                 goto done;
         }
-        size_t in_left = n - pos, out_left = out->capacity - produced;
+        size_t in_left = n - pos, room = out->capacity < limit ? out->capacity : limit;
+        size_t out_left = probing ? 1 : room - produced;
         zs.next_in = (Bytef *)(uintptr_t)(in + pos);
         zs.avail_in = in_left > UINT_MAX ? UINT_MAX : (uInt)in_left;
-        zs.next_out = out->data + produced;
+        zs.next_out = probing ? &probe : out->data + produced;
         zs.avail_out = out_left > UINT_MAX ? UINT_MAX : (uInt)out_left;
         uInt avail_in0 = zs.avail_in, avail_out0 = zs.avail_out;
         int zr = inflate(&zs, Z_NO_FLUSH);
         pos += avail_in0 - zs.avail_in;
-        produced += avail_out0 - zs.avail_out;
+        if (probing && zs.avail_out != avail_out0) {
+            rc = zarrc__codec_limit_error(limit);
+            goto done;
+        }
+        if (!probing)
+            produced += avail_out0 - zs.avail_out;
         if (zr == Z_STREAM_END) {
             if (pos == n || !s->gzip)
                 break;
@@ -230,7 +232,7 @@ static int deflate_decode(const void *state, const zarrc_codec_call *call, const
                                s->gzip ? "gzip" : "zlib");
     if (call->decoded_size)
         return decode_known(s, in, in_size, call->decoded_size, out);
-    return decode_stream(s, in, in_size, out);
+    return decode_stream(s, in, in_size, call->max_size, out);
 }
 
 static const char *const gzip_aliases[] = {"numcodecs.gzip", NULL};

@@ -74,6 +74,8 @@ static int lz4_decode(const void *state, const zarrc_codec_call *call, const uin
     if (call->decoded_size && n != call->decoded_size)
         return zarrc_error_set(ZARRC_ECORRUPT, "lz4 header says %zu bytes, expected %zu", n,
                                call->decoded_size);
+    if (n > call->max_size)
+        return zarrc__codec_limit_error(call->max_size);
     /* An LZ4 block expands at most ~255x: reject sizes the input cannot hold before
      * allocating. */
     if (n > LZ4_MAX_INPUT_SIZE || clen > INT32_MAX || n > clen * 255 + 16)

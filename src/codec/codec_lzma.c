@@ -9,8 +9,6 @@
 
 #include "codec.h"
 
-/* Largest output produced when the caller does not know the decoded size. */
-#define UNKNOWN_SIZE_LIMIT ((size_t)1 << 32)
 /* Decoder memory limit (dictionary): preset 9 needs ~65 MiB. */
 #define DECODER_MEMLIMIT ((uint64_t)1 << 30)
 
@@ -306,8 +304,7 @@ static int run(lzma_stream *strm, const uint8_t *in, size_t n, zarrc_buf *out, s
         if (probing && got)
             return exact ? zarrc_error_set(ZARRC_ECORRUPT, "%s: data decodes to more than the "
                                            "expected %zu bytes", what, limit)
-                         : zarrc_error_set(ZARRC_ECORRUPT, "%s: decoded data exceeds %zu bytes",
-                                           what, limit);
+                         : zarrc__codec_limit_error(limit);
         if (!probing)
             produced += got;
         if (r == LZMA_STREAM_END)
@@ -401,7 +398,7 @@ static int lzma_decode(const void *state, const zarrc_codec_call *call, const ui
         lzma_end(&strm);
         return rc;
     }
-    rc = run(&strm, in, in_size, out, want ? want : UNKNOWN_SIZE_LIMIT, want != 0, "lzma");
+    rc = run(&strm, in, in_size, out, want ? want : call->max_size, want != 0, "lzma");
     lzma_end(&strm);
     if (rc)
         return rc;

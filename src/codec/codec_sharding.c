@@ -36,6 +36,68 @@ void zarrc__shard_inner_name(const zarrc__shard_spec *s, size_t i, char *buf, si
         snprintf(buf + len, n - len, ")");
 }
 
+/* The index's array representation: per_shard + [2] uint64, or, when `tiny` is given, the
+ * same rank with tiny[0] inner chunks along the first dimension and 1 along the others. */
+static zarrc_repr index_repr(const zarrc__shard_spec *s, const int64_t *tiny)
+{
+    zarrc_repr idx;
+    memset(&idx, 0, sizeof idx);
+    zarrc_dtype_parse(&idx.dtype, "uint64");
+    idx.ndim = s->ndim + 1;
+    for (int d = 0; d < s->ndim; d++)
+        idx.shape[d] = tiny ? (d == 0 ? tiny[0] : 1) : s->per_shard[d];
+    idx.shape[s->ndim] = 2;
+    return idx;
+}
+
+/* Encoded size of an index of `k` inner chunks through `p`, which must not depend on the
+ * entries: two different indexes are encoded and compared. */
+static int probe_size(size_t *size, const zarrc__pipeline *p, size_t k)
+{
+    uint64_t probe[2][4];
+    zarrc_buf a = ZARRC_BUF_INIT, b = ZARRC_BUF_INIT;
+    zarrc__scratch scr = {ZARRC_BUF_INIT, ZARRC_BUF_INIT};
+    memset(probe[0], 0xff, sizeof probe[0]);
+    for (size_t i = 0; i < 4; i++)
+        probe[1][i] = 0x0123456789abcdefull * (i + 1);
+    int rc = zarrc__pipeline_encode(p, (const uint8_t *)probe[0], k * 16, &scr, &a);
+    if (rc == ZARRC_OK)
+        rc = zarrc__pipeline_encode(p, (const uint8_t *)probe[1], k * 16, &scr, &b);
+    if (rc == ZARRC_OK && a.size != b.size)
+        rc = zarrc_error_set(ZARRC_EINVAL, "index_codecs must be fixed-size (no compression)");
+    *size = a.size;
+    zarrc_buf_release(&a);
+    zarrc_buf_release(&b);
+    zarrc__scratch_release(&scr);
+    return rc;
+}
+
+/* The index's encoded size is 16 bytes per inner chunk plus a constant (checksums). It is
+ * measured on indexes of one and two inner chunks, so that opening an array costs nothing
+ * proportional to the number of inner chunks per shard. */
+static int index_overhead(size_t *overhead, const zarrc__shard_spec *s, const json_object *codecs)
+{
+    size_t size[2] = {0, 0};
+    int rc = ZARRC_OK;
+    for (int64_t k = 1; k <= 2 && rc == ZARRC_OK; k++) {
+        if (k == 2 && s->ndim == 0)
+            break; /* a scalar shard has one inner chunk: nothing to compare */
+        zarrc_repr r = index_repr(s, &k);
+        zarrc__pipeline *p = NULL;
+        rc = zarrc__pipeline_from_v3(&p, codecs, &r);
+        if (rc == ZARRC_OK)
+            rc = probe_size(&size[k - 1], p, (size_t)k);
+        zarrc__pipeline_free(p);
+    }
+    if (rc)
+        return rc;
+    if (size[0] < 16 || (s->ndim > 0 && size[1] != size[0] + 16))
+        return zarrc_error_set(ZARRC_EINVAL, "index_codecs must store each index entry as is, plus at most a "
+                               "fixed-size suffix (bytes, crc32c)");
+    *overhead = size[0] - 16;
+    return ZARRC_OK;
+}
+
 static const char *default_index_codecs =
     "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},{\"name\":\"crc32c\"}]";
 
@@ -73,7 +135,21 @@ static int create(void **state, const zarrc_json *config, const zarrc_codec_init
         s->shard[d] = in->shape[d];
         s->inner[d] = v;
         s->per_shard[d] = in->shape[d] / v;
-        s->n_inner *= (size_t)s->per_shard[d];
+        if (__builtin_mul_overflow(s->n_inner, (size_t)s->per_shard[d], &s->n_inner))
+            s->n_inner = SIZE_MAX;
+    }
+    /* The index (16 bytes per inner chunk) is decoded data like any chunk: bound it before
+     * anything is allocated for it. */
+    size_t limit = zarrc__max_chunk_bytes();
+    if (s->n_inner > limit / 16) {
+        if (s->n_inner == SIZE_MAX)
+            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "chunk_shape: the number of inner chunks per shard "
+                                 "overflows");
+        else
+            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "chunk_shape: the index of %zu inner chunks per shard "
+                                 "(16 bytes each) exceeds the limit of %zu bytes per chunk (raise it with "
+                                 "ZARRC_MAX_CHUNK_BYTES or zarrc_set_max_chunk_bytes)", s->n_inner, limit);
+        goto fail;
     }
     /* The index holds 16 bytes per inner chunk (the shard's byte size bounds n_inner, not this). */
     if (s->n_inner > SIZE_MAX / 16) {
@@ -98,45 +174,19 @@ static int create(void **state, const zarrc_json *config, const zarrc_codec_init
         zarrc__error_context(rc, "inner codecs: ");
         goto fail;
     }
-    zarrc_repr idx;
-    memset(&idx, 0, sizeof idx);
-    zarrc_dtype_parse(&idx.dtype, "uint64");
-    idx.ndim = in->ndim + 1;
-    for (int d = 0; d < in->ndim; d++)
-        idx.shape[d] = s->per_shard[d];
-    idx.shape[in->ndim] = 2;
     if (!index_codecs)
         index_codecs = dflt = json_tokener_parse(default_index_codecs);
+    zarrc_repr idx = index_repr(s, NULL);
     rc = zarrc__pipeline_from_v3(&s->index_codecs, index_codecs, &idx);
+    size_t overhead = 0;
+    if (rc == ZARRC_OK)
+        rc = index_overhead(&overhead, s, index_codecs);
     json_object_put(dflt);
     if (rc) {
         zarrc__error_context(rc, "index codecs: ");
         goto fail;
     }
-    /* The index must have a fixed encoded size: encode two different indexes and compare. */
-    size_t nbytes = s->n_inner * 16;
-    uint8_t *probe = zarrc__malloc(nbytes);
-    zarrc_buf a = ZARRC_BUF_INIT, b = ZARRC_BUF_INIT;
-    zarrc__scratch scr = {ZARRC_BUF_INIT, ZARRC_BUF_INIT};
-    rc = probe ? ZARRC_OK : ZARRC_ENOMEM;
-    if (rc == ZARRC_OK) {
-        memset(probe, 0xff, nbytes);
-        rc = zarrc__pipeline_encode(s->index_codecs, probe, nbytes, &scr, &a);
-    }
-    if (rc == ZARRC_OK) {
-        for (size_t k = 0; k < nbytes; k++)
-            probe[k] = (uint8_t)(k * 7);
-        rc = zarrc__pipeline_encode(s->index_codecs, probe, nbytes, &scr, &b);
-    }
-    if (rc == ZARRC_OK && a.size != b.size)
-        rc = zarrc_error_set(ZARRC_EINVAL, "index_codecs must be fixed-size (no compression)");
-    s->index_size = a.size;
-    free(probe);
-    zarrc_buf_release(&a);
-    zarrc_buf_release(&b);
-    zarrc__scratch_release(&scr);
-    if (rc)
-        goto fail;
+    s->index_size = s->n_inner * 16 + overhead; /* n_inner <= limit / 16: no overflow */
     *state = s;
     return ZARRC_OK;
 fail:

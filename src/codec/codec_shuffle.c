@@ -97,6 +97,8 @@ static int shuffle_decode(const void *state, const zarrc_codec_call *call, const
     if (call->decoded_size && call->decoded_size != in_size)
         return zarrc_error_set(ZARRC_ECORRUPT, "expected %zu bytes, got %zu", call->decoded_size,
                                in_size);
+    if (in_size > call->max_size)
+        return zarrc__codec_limit_error(call->max_size);
     return run(state, in, in_size, out, true);
 }
 

@@ -94,6 +94,11 @@ static int vlen_decode(const void *state, const zarrc_codec_call *call, const ui
     if (n != count)
         return zarrc_error_set(ZARRC_ECORRUPT, "chunk holds %lu elements, expected %zu",
                                (unsigned long)n, count);
+    /* Every element takes at least its 4-byte length: check before allocating its vref. */
+    if ((in_size - 4) / 4 < count)
+        return zarrc_error_set(ZARRC_ECORRUPT, "%zu bytes cannot hold %zu elements", in_size, count);
+    if (bytes > call->max_size)
+        return zarrc__codec_limit_error(call->max_size);
     if ((rc = zarrc_buf_reserve(out, bytes)))
         return rc;
     size_t pos = 4;

@@ -9,9 +9,6 @@
 
 #include "codec.h"
 
-/* Largest output produced when the caller does not know the decoded size. */
-#define UNKNOWN_SIZE_LIMIT ((size_t)1 << 32)
-
 typedef struct zstd_state {
     int level;
     bool checksum;
@@ -114,45 +111,54 @@ static int decode_known(const uint8_t *in, size_t n, size_t want, zarrc_buf *out
     return ZARRC_OK;
 }
 
-/* Unknown decoded size: streaming, growing `out` as data actually appears. */
-static int decode_stream(const uint8_t *in, size_t n, zarrc_buf *out)
+/* Unknown decoded size: streaming, growing `out` as data actually appears, never past `limit`
+ * (once it is full, a one-byte probe tells whether more would come). A declared content size
+ * above `limit` fails before anything is allocated; below it, it is only a hint for the first
+ * allocation, bounded by what the input could plausibly hold. */
+static int decode_stream(const uint8_t *in, size_t n, size_t limit, zarrc_buf *out)
 {
     if (n == 0)
         return zarrc_error_set(ZARRC_ECORRUPT, "empty input is not a zstd frame");
+    unsigned long long declared = ZSTD_getFrameContentSize(in, n);
+    bool has_declared = declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR;
+    if (has_declared && declared > limit)
+        return zarrc__codec_limit_error(limit);
+    size_t guess = n <= limit / 4 ? n * 4 + 64 : limit;
+    if (has_declared && declared / 16 < guess)
+        guess = (size_t)declared + 1;
+    if (guess > limit)
+        guess = limit;
+    int rc = zarrc_buf_reserve(out, guess);
+    if (rc)
+        return rc;
     ZSTD_DStream *d = ZSTD_createDStream();
     if (!d)
         return zarrc__enomem();
-    /* The declared size is only a hint for the first allocation, bounded by what the input
-     * could plausibly hold. */
-    size_t guess = n * 4 + 64;
-    unsigned long long declared = ZSTD_getFrameContentSize(in, n);
-    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
-        declared < guess * 16)
-        guess = (size_t)declared + 1;
-    if (guess > UNKNOWN_SIZE_LIMIT)
-        guess = UNKNOWN_SIZE_LIMIT;
-    int rc = zarrc_buf_reserve(out, guess);
     ZSTD_inBuffer ib = {in, n, 0};
     size_t produced = 0, last = 1;
+    uint8_t probe;
     while (rc == ZARRC_OK) {
-        if (produced == out->capacity) {
-            if (out->capacity >= UNKNOWN_SIZE_LIMIT) {
-                rc = zarrc_error_set(ZARRC_ECORRUPT, "decoded data exceeds %zu bytes",
-                                     UNKNOWN_SIZE_LIMIT);
-                break;
-            }
-            size_t cap = out->capacity * 2;
-            if ((rc = zarrc_buf_reserve(out, cap < UNKNOWN_SIZE_LIMIT ? cap : UNKNOWN_SIZE_LIMIT)))
+        bool probing = produced >= limit;
+        if (!probing && produced == out->capacity) {
+            size_t cap = out->capacity < limit / 2 ? out->capacity * 2 : limit;
+            if ((rc = zarrc_buf_reserve(out, cap)))
                 break;
         }
-        ZSTD_outBuffer ob = {out->data, out->capacity, produced};
+        size_t room = out->capacity < limit ? out->capacity : limit;
+        ZSTD_outBuffer ob = probing ? (ZSTD_outBuffer){&probe, 1, 0}
+                                    : (ZSTD_outBuffer){out->data, room, produced};
         size_t in_before = ib.pos, out_before = ob.pos;
         last = ZSTD_decompressStream(d, &ob, &ib);
-        produced = ob.pos;
         if (ZSTD_isError(last)) {
             rc = zstd_err("decompression failed", last);
             break;
         }
+        if (probing && ob.pos) {
+            rc = zarrc__codec_limit_error(limit);
+            break;
+        }
+        if (!probing)
+            produced = ob.pos;
         if (ib.pos == ib.size && last == 0)
             break; /* every frame complete */
         if (ib.pos == in_before && ob.pos == out_before && ob.pos < ob.size) {
@@ -172,7 +178,7 @@ static int zstd_decode(const void *state, const zarrc_codec_call *call, const ui
 {
     if (call->decoded_size)
         return decode_known(in, in_size, call->decoded_size, out);
-    return decode_stream(in, in_size, out);
+    return decode_stream(in, in_size, call->max_size, out);
 }
 
 /* Pieces of 128 KiB: they stay in L2 while the caller places them. */

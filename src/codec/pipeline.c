@@ -43,6 +43,8 @@ static const zarrc_repr *current_repr(const zarrc__pipeline *p)
 
 static int append(zarrc__pipeline *p, const zarrc_codec_type *type, const json_object *config, int format)
 {
+    if (p->n >= ZARRC_MAX_CODECS)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "more than %d codecs in one pipeline", ZARRC_MAX_CODECS);
     if (type->kind == ZARRC_CODEC_ARRAY_TO_ARRAY && p->a2b != SIZE_MAX)
         return zarrc_error_set(ZARRC_EINVAL, "array-to-array codec '%s' after the array-to-bytes codec",
                                type->name);
@@ -92,7 +94,47 @@ static const char *default_a2b(const zarrc_repr *r)
          : r->dtype.kind == ZARRC_DTYPE_VBYTES ? "vlen-bytes" : "bytes";
 }
 
-static int finish(zarrc__pipeline *p)
+/* Bytes of one chunk in representation r; SIZE_MAX if that overflows. */
+static size_t repr_bytes(const zarrc_repr *r)
+{
+    size_t n = zarrc_dtype_elem_size(&r->dtype);
+    for (int d = 0; d < r->ndim; d++)
+        if (__builtin_mul_overflow(n, (size_t)r->shape[d], &n))
+            return SIZE_MAX;
+    return n;
+}
+
+/* Every array representation a chunk goes through must fit the per-chunk limit — except in
+ * the sharding fast path, which never decodes a shard as a whole (the sharding codec bounds
+ * its inner chunks and its index). `field` names the chunk shape's member in errors. */
+static int check_chunk_bytes(const zarrc__pipeline *p, const char *field)
+{
+    if (zarrc__pipeline_shard_spec(p))
+        return ZARRC_OK;
+    size_t limit = zarrc__max_chunk_bytes(), worst = repr_bytes(&p->chunk);
+    for (size_t i = 0; i <= p->a2b; i++) {
+        size_t in = repr_bytes(&p->codecs[i].in), out = repr_bytes(&p->codecs[i].out);
+        worst = in > worst ? in : worst;
+        if (p->codecs[i].type->kind == ZARRC_CODEC_ARRAY_TO_ARRAY && out > worst)
+            worst = out;
+    }
+    if (worst <= limit)
+        return ZARRC_OK;
+    char shape[24 * ZARRC_MAX_DIMS + 4];
+    size_t len = 0;
+    shape[len++] = '[';
+    for (int d = 0; d < p->chunk.ndim; d++)
+        len += (size_t)snprintf(shape + len, sizeof shape - len, d ? ", %lld" : "%lld",
+                                (long long)p->chunk.shape[d]);
+    snprintf(shape + len, sizeof shape - len, "]");
+    if (worst == SIZE_MAX)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "%s %s: a chunk's size in bytes overflows", field, shape);
+    return zarrc_error_set(ZARRC_EUNSUPPORTED, "%s %s: a chunk of %zu bytes exceeds the limit of %zu bytes "
+                           "per chunk (raise it with ZARRC_MAX_CHUNK_BYTES or zarrc_set_max_chunk_bytes)",
+                           field, shape, worst, limit);
+}
+
+static int finish(zarrc__pipeline *p, const char *field)
 {
     if (p->a2b == SIZE_MAX) {
         int rc = append_by_name(p, default_a2b(current_repr(p)));
@@ -119,7 +161,7 @@ static int finish(zarrc__pipeline *p)
         p->bytes_big_endian = big;
         p->passthrough = p->bytes_only && p->a2b_noop;
     }
-    return ZARRC_OK;
+    return check_chunk_bytes(p, field);
 }
 
 /* One entry of a codec list in either spelling. */
@@ -169,10 +211,10 @@ static int append_entry(zarrc__pipeline *p, const json_object *e, bool allow_v2,
     return append(p, type, config, format);
 }
 
-static int build_done(zarrc__pipeline **out, zarrc__pipeline *p, int rc)
+static int build_done(zarrc__pipeline **out, zarrc__pipeline *p, int rc, const char *field)
 {
     if (rc == ZARRC_OK)
-        rc = finish(p);
+        rc = finish(p, field);
     if (rc) {
         zarrc__pipeline_free(p);
         return rc;
@@ -195,7 +237,7 @@ int zarrc__pipeline_from_v3(zarrc__pipeline **out, const json_object *codecs, co
     if (rc == ZARRC_OK && p->a2b == SIZE_MAX && n > 0)
         rc = zarrc_error_set(ZARRC_EINVAL, "the codec list has no array-to-bytes codec");
     /* n == 0 (zarrita's "codecs": []): finish() adds the default array-to-bytes codec. */
-    return build_done(out, p, rc);
+    return build_done(out, p, rc, "chunk_shape");
 }
 
 int zarrc__pipeline_from_v2(zarrc__pipeline **out, const json_object *filters,
@@ -214,7 +256,7 @@ int zarrc__pipeline_from_v2(zarrc__pipeline **out, const json_object *filters,
     if (rc == ZARRC_OK && compressor)
         rc = append_entry(p, compressor, true, true);
     p->v2_no_compressor = !compressor;
-    return build_done(out, p, rc);
+    return build_done(out, p, rc, "chunks");
 }
 
 int zarrc__pipeline_from_any(zarrc__pipeline **out, const json_object *codecs, char order,
@@ -230,7 +272,7 @@ int zarrc__pipeline_from_any(zarrc__pipeline **out, const json_object *codecs, c
         rc = append_transpose_f(p);
     for (size_t i = 0; rc == ZARRC_OK && codecs && i < json_object_array_length(codecs); i++)
         rc = append_entry(p, json_object_array_get_idx(codecs, i), true, true);
-    return build_done(out, p, rc);
+    return build_done(out, p, rc, "chunks");
 }
 
 int zarrc__pipeline_to_v3(json_object **out, const zarrc__pipeline *p)
@@ -350,6 +392,17 @@ int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t *chunk, size_
     return ZARRC_OK;
 }
 
+/* The most output a bytes→bytes decode stage before the last may produce. Fixed-size chunks:
+ * twice the chunk's size plus 1 MiB (compressors and checksums add far less, even on data
+ * they cannot compress); variable-length chunks: the per-chunk limit. */
+static size_t stage_bound(const zarrc__pipeline *p)
+{
+    size_t b = p->fixed_size, slack = (size_t)1 << 20;
+    if (!b)
+        return zarrc__max_chunk_bytes();
+    return b > (SIZE_MAX - slack) / 2 ? SIZE_MAX : 2 * b + slack;
+}
+
 int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n,
                            zarrc__scratch *s, zarrc_buf *out, zarrc_buf *keep)
 {
@@ -362,7 +415,7 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
         bool last = i == p->a2b + 1;
         zarrc_buf *dst = last && skip_a2b && p->a2b == 0 ? out : other(s, cur);
         size_t expect = last ? p->fixed_size : 0;
-        if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, expect, dst)))
+        if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, expect, last ? 0 : stage_bound(p), dst)))
             return rc;
         cur = dst->data;
         n = dst->size;
@@ -382,7 +435,7 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
     }
     for (size_t i = skip_a2b ? p->a2b : p->a2b + 1; i-- > 0;) {
         zarrc_buf *dst = i == 0 ? out : other(s, cur);
-        if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, 0, dst)))
+        if ((rc = zarrc__codec_decode(&p->codecs[i], cur, n, 0, 0, dst)))
             return rc;
         cur = dst->data;
         n = dst->size;
@@ -440,7 +493,7 @@ int zarrc__pipeline_decode_stream(const zarrc__pipeline *p, const uint8_t *in, s
                                   int (*sink)(void *ctx, const uint8_t *piece, size_t len), void *ctx)
 {
     const zarrc__codec *c = &p->codecs[1];
-    zarrc_codec_call call = {NULL, NULL, p->fixed_size};
+    zarrc_codec_call call = {NULL, NULL, p->fixed_size, p->fixed_size};
     int rc = c->type->decode_stream(c->state, &call, in, n, sink, ctx);
     return rc ? zarrc__error_context(rc, "codec '%s': ", c->type->name) : ZARRC_OK;
 }

@@ -74,7 +74,8 @@ ZARRC_HIDDEN char *zarrc__path_join(const char *path, const char *key);
 #define ZJC(o) ((const zarrc_json *)(o))
 
 /** Parse a JSON text (tolerant of bare NaN/Infinity). On failure ZARRC_EINVAL with the
- *  position; `what` names the document in the message. */
+ *  position, or ZARRC_EUNSUPPORTED for nesting deeper than ZARRC_MAX_JSON_DEPTH; `what` names
+ *  the document in the message. */
 ZARRC_HIDDEN int zarrc__json_parse(json_object **out, const char *text, size_t len, const char *what);
 /** Serialize (pretty = 2-space indent as zarr-python 3 writes; else compact). malloc'd. */
 ZARRC_HIDDEN char *zarrc__json_dump(json_object *o, bool pretty);

@@ -7,7 +7,10 @@
 
 int zarrc__json_parse(json_object **out, const char *text, size_t len, const char *what)
 {
-    json_tokener *tok = json_tokener_new();
+    /* json-c's default depth (32) refuses real documents (attributes nested 30-40 deep); a
+     * bound remains because freeing and printing a value recurse once per level. json-c
+     * counts the innermost value as a level too. */
+    json_tokener *tok = json_tokener_new_ex(ZARRC_MAX_JSON_DEPTH + 1);
     if (!tok)
         return zarrc__enomem();
     json_object *o = json_tokener_parse_ex(tok, text, (int)len);
@@ -24,6 +27,11 @@ int zarrc__json_parse(json_object **out, const char *text, size_t len, const cha
         /* A bare "null" document parses to NULL successfully. */
         *out = NULL;
         return ZARRC_OK;
+    }
+    if (err == json_tokener_error_depth) {
+        json_object_put(o);
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "%s: JSON nesting deeper than %d levels at byte %zu", what,
+                               ZARRC_MAX_JSON_DEPTH, off);
     }
     if (err != json_tokener_success) {
         json_object_put(o);

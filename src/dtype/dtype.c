@@ -51,6 +51,17 @@ static bool valid_unit(const char *u)
     return false;
 }
 
+/* Item sizes over the documented limits are refused before anything is allocated for them
+ * (a fill value, a chunk). `bytes` UINT64_MAX = too large to count. */
+static int item_too_large(const char *spelling, uint64_t bytes, uint64_t limit)
+{
+    if (bytes == UINT64_MAX)
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s': item size exceeds the limit of %llu bytes",
+                               spelling, (unsigned long long)limit);
+    return zarrc_error_set(ZARRC_EDTYPE, "data type '%s': item size %llu exceeds the limit of %llu bytes",
+                           spelling, (unsigned long long)bytes, (unsigned long long)limit);
+}
+
 /* v2 typestr: [<>|=]kind size [ '[' [N] unit ']' ] */
 static int parse_typestr(zarrc_dtype_info *dt, const char *s)
 {
@@ -74,6 +85,8 @@ static int parse_typestr(zarrc_dtype_info *dt, const char *s)
     char *end;
     errno = 0;
     long n = strtol(s, &end, 10);
+    if (end != s && errno == ERANGE && n > 0 && !*end && strchr("SUV", kind))
+        return item_too_large(orig, UINT64_MAX, kind == 'V' ? ZARRC_MAX_RAW_ITEM_SIZE : ZARRC_MAX_ITEM_SIZE);
     if (end == s || n <= 0 || errno)
         goto bad;
     s = end;
@@ -110,17 +123,22 @@ static int parse_typestr(zarrc_dtype_info *dt, const char *s)
         goto bad;
     switch (kind) {
     case 'S':
+        if ((unsigned long)n > ZARRC_MAX_ITEM_SIZE)
+            return item_too_large(orig, (uint64_t)n, ZARRC_MAX_ITEM_SIZE);
         init(dt, ZARRC_DTYPE_FIXED_BYTES, (size_t)n, "null_terminated_bytes");
         return ZARRC_OK;
     case 'V': {
         char name[32];
+        if (n > ZARRC_MAX_RAW_ITEM_SIZE)
+            return item_too_large(orig, (uint64_t)n, ZARRC_MAX_RAW_ITEM_SIZE);
         snprintf(name, sizeof name, "r%ld", n * 8);
         init(dt, ZARRC_DTYPE_RAW, (size_t)n, name);
         return ZARRC_OK;
     }
     case 'U':
-        if (n > (1L << 28))
-            goto bad;
+        if ((unsigned long)n > ZARRC_MAX_ITEM_SIZE / 4)
+            return item_too_large(orig, (unsigned long)n <= UINT64_MAX / 4 ? (uint64_t)n * 4 : UINT64_MAX,
+                                  ZARRC_MAX_ITEM_SIZE);
         init(dt, ZARRC_DTYPE_UTF32, (size_t)n * 4, "fixed_length_utf32");
         dt->big_endian = big;
         return ZARRC_OK;
@@ -138,15 +156,20 @@ bad:
     return zarrc_error_set(ZARRC_EDTYPE, "unknown data type '%s'", orig);
 }
 
-static int length_bytes(const json_object *cfg, const char *name, int64_t *n, int64_t multiple)
+static int length_bytes(const json_object *cfg, const char *name, int64_t *n, int64_t multiple,
+                        int64_t limit)
 {
     json_object *v;
     bool is_u;
     uint64_t u;
     if (!json_object_object_get_ex(cfg, "length_bytes", &v) ||
-        zarrc__json_get_integer(v, n, &u, &is_u) || is_u || *n <= 0 || *n % multiple)
+        zarrc__json_get_integer(v, n, &u, &is_u) || (!is_u && *n <= 0) || (!is_u && *n % multiple))
         return zarrc_error_set(ZARRC_EDTYPE, "data type '%s': 'length_bytes' must be a positive "
                                "multiple of %lld", name, (long long)multiple);
+    if (is_u || *n > limit)
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s': 'length_bytes' %llu exceeds the limit of %lld "
+                               "bytes", name, is_u ? (unsigned long long)u : (unsigned long long)*n,
+                               (long long)limit);
     return ZARRC_OK;
 }
 
@@ -174,20 +197,20 @@ static int parse_v3_object(zarrc_dtype_info *dt, const char *name, const json_ob
     }
     int64_t n;
     if (!strcmp(name, "fixed_length_utf32")) {
-        if (length_bytes(cfg, name, &n, 4))
+        if (length_bytes(cfg, name, &n, 4, ZARRC_MAX_ITEM_SIZE))
             return ZARRC_EDTYPE;
         init(dt, ZARRC_DTYPE_UTF32, (size_t)n, name);
         return ZARRC_OK;
     }
     if (!strcmp(name, "null_terminated_bytes") || !strcmp(name, "fixed_length_bytes")) {
-        if (length_bytes(cfg, name, &n, 1))
+        if (length_bytes(cfg, name, &n, 1, ZARRC_MAX_ITEM_SIZE))
             return ZARRC_EDTYPE;
         init(dt, ZARRC_DTYPE_FIXED_BYTES, (size_t)n, "null_terminated_bytes");
         return ZARRC_OK;
     }
     if (!strcmp(name, "raw_bytes")) {
         /* zarr-python's spelling of raw bits; kept as given (zarr-python cannot read r<N>) */
-        if (length_bytes(cfg, name, &n, 1))
+        if (length_bytes(cfg, name, &n, 1, ZARRC_MAX_RAW_ITEM_SIZE))
             return ZARRC_EDTYPE;
         init(dt, ZARRC_DTYPE_RAW, (size_t)n, name);
         return ZARRC_OK;
@@ -214,8 +237,12 @@ static int parse_v3_name(zarrc_dtype_info *dt, const char *name)
     }
     if (name[0] == 'r' && isdigit((unsigned char)name[1])) {
         char *end;
+        errno = 0;
         long bits = strtol(name + 1, &end, 10);
-        if (!*end && bits > 0 && bits % 8 == 0 && bits <= (1L << 24)) {
+        if (!*end && (errno == ERANGE || (bits > 0 && bits / 8 > ZARRC_MAX_RAW_ITEM_SIZE)))
+            return item_too_large(name, errno == ERANGE ? UINT64_MAX : (uint64_t)bits / 8,
+                                  ZARRC_MAX_RAW_ITEM_SIZE);
+        if (!*end && bits > 0 && bits % 8 == 0) {
             init(dt, ZARRC_DTYPE_RAW, (size_t)bits / 8, name);
             return ZARRC_OK;
         }
@@ -711,17 +738,16 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
             return ZARRC_OK;
         if (!json_object_is_type(v, json_type_string))
             goto bad;
-        uint32_t *cp = zarrc__malloc(dt->item_size);
-        if (!cp)
-            return ZARRC_ENOMEM;
-        rc = zarrc__utf8_to_utf32(cp, dt->item_size / 4, json_object_get_string((json_object *)v),
-                                  (size_t)json_object_get_string_len((json_object *)v));
+        /* Into the zeroed (malloc-aligned) element, writing only as many code points as the
+         * text can have: work and memory touched follow the document, not the item size. */
+        size_t len = (size_t)json_object_get_string_len((json_object *)v), max = dt->item_size / 4;
+        rc = zarrc__utf8_to_utf32((uint32_t *)(void *)p, len < max ? len : max,
+                                  json_object_get_string((json_object *)v), len);
         if (rc) {
-            free(cp);
-            return bad_fill(v, dt, zarrc_error_last());
+            char why[256]; /* a copy: bad_fill overwrites the last error */
+            snprintf(why, sizeof why, "%s", zarrc_error_last());
+            return bad_fill(v, dt, why);
         }
-        memcpy(p, cp, dt->item_size);
-        free(cp);
         return ZARRC_OK;
     }
     case ZARRC_DTYPE_STRING:
@@ -866,13 +892,13 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         return o;
     }
     case ZARRC_DTYPE_UTF32: {
-        size_t n = dt->item_size / 4;
-        uint32_t *cp = zarrc__malloc(dt->item_size);
-        if (!cp)
-            return NULL;
-        memcpy(cp, p, dt->item_size);
+        /* Up to the first U+0000 only (f->bytes is malloc-aligned): the cost follows the text,
+         * not the item size. */
+        size_t n = 0, max = dt->item_size / 4;
+        const uint32_t *cp = (const uint32_t *)(const void *)p;
+        while (n < max && cp[n])
+            n++;
         char *s = zarrc__utf32_to_utf8(cp, n, NULL);
-        free(cp);
         json_object *o = s ? json_object_new_string(s) : NULL;
         free(s);
         return o;

@@ -90,13 +90,20 @@ static int parse_attributes(zarrc__array_meta *m, const json_object *a)
     return m->attributes ? ZARRC_OK : zarrc__enomem();
 }
 
-int zarrc__meta_check_chunk_size(const zarrc__array_meta *m)
+/* A chunk's byte size must be representable (metadata can declare absurd chunk shapes); the
+ * codec pipeline then holds it to the per-chunk limit. `field` names the chunk shape. */
+static int check_chunk_size(const zarrc__array_meta *m, const char *field)
 {
     size_t n = zarrc_dtype_elem_size(&m->dtype);
     for (int d = 0; d < m->ndim; d++)
         if (__builtin_mul_overflow(n, (size_t)m->chunks[d], &n) || n > (SIZE_MAX >> 2))
-            return zarrc_error_set(ZARRC_EINVAL, "chunk shape is too large (its size in bytes overflows)");
+            return zarrc_error_set(ZARRC_EINVAL, "%s: a chunk is too large (its size in bytes overflows)", field);
     return ZARRC_OK;
+}
+
+int zarrc__meta_check_chunk_size(const zarrc__array_meta *m)
+{
+    return check_chunk_size(m, m->format == 2 ? "chunks" : "chunk_shape");
 }
 
 int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
@@ -125,8 +132,10 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
 
     if ((rc = parse_dims(m->shape, &m->ndim, member(doc, "shape"), "shape", true)))
         goto fail;
-    if ((rc = zarrc__dtype_from_json(&m->dtype, member(doc, "data_type"))))
+    if ((rc = zarrc__dtype_from_json(&m->dtype, member(doc, "data_type")))) {
+        zarrc__error_context(rc, "data_type: ");
         goto fail;
+    }
     if (json_object_is_type(member(doc, "data_type"), json_type_string) &&
         strchr("<>|", json_object_get_string(member(doc, "data_type"))[0])) {
         rc = zarrc_error_set(ZARRC_EDTYPE, "'%s' is a v2 data type, not valid in v3",
@@ -186,7 +195,7 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
         m->separator = s[0];
     }
 
-    if ((rc = zarrc__meta_check_chunk_size(m)))
+    if ((rc = check_chunk_size(m, "chunk_shape")))
         goto fail;
     /* fill_value */
     if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 3)))
@@ -302,8 +311,10 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
                  : zarrc_error_set(ZARRC_EDTYPE, "'dtype' must be a string");
         goto fail;
     }
-    if ((rc = zarrc__dtype_from_json(&m->dtype, dt)))
+    if ((rc = zarrc__dtype_from_json(&m->dtype, dt))) {
+        zarrc__error_context(rc, "dtype: ");
         goto fail;
+    }
     if (!strchr("<>|", json_object_get_string(dt)[0])) {
         rc = zarrc_error_set(ZARRC_EDTYPE, "'%s' is not a v2 data type", json_object_get_string(dt));
         goto fail;
@@ -351,7 +362,7 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
         }
         m->separator = s[0];
     }
-    if ((rc = zarrc__meta_check_chunk_size(m)))
+    if ((rc = check_chunk_size(m, "chunks")))
         goto fail;
     if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 2)))
         goto fail;

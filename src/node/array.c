@@ -96,19 +96,31 @@ static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
         json_object_put(doc);
         return zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", zarrc__node_display(store, path));
     }
+    /* v2 attributes live in their own document: reading data must not depend on it, so an
+     * unreadable or malformed .zattrs is reported by the attributes accessor, not by open. */
+    zarrc__error_saved attrs_err = {ZARRC_OK, ""};
     if (format == 2) {
         char *key = zarrc__node_key(path, ".zattrs");
-        rc = key ? zarrc__node_read_json(&attrs, store, key) : ZARRC_ENOMEM;
-        free(key);
-        if (rc == ZARRC_ENOTFOUND)
-            rc = ZARRC_OK;
-        if (rc) {
+        if (!key) {
             json_object_put(doc);
-            return rc;
+            return ZARRC_ENOMEM;
+        }
+        rc = zarrc__node_read_json(&attrs, store, key);
+        if (rc == ZARRC_OK && !json_object_is_type(attrs, json_type_object))
+            rc = zarrc_error_set(ZARRC_EINVAL, "%s: attributes must be a JSON object", key);
+        free(key);
+        if (rc && rc != ZARRC_ENOTFOUND)
+            zarrc__error_save(&attrs_err, rc);
+        if (rc) {
+            json_object_put(attrs);
+            attrs = NULL;
+            zarrc__error_clear();
         }
     }
     rc = array_new(out, store, path, doc, format, attrs);
     json_object_put(attrs);
+    if (rc == ZARRC_OK)
+        (*out)->attrs_err = attrs_err;
     return rc;
 }
 
@@ -649,7 +661,11 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
             rc = ZARRC_ENOMEM;
         break;
     case ZARRC_JSON_ATTRIBUTES:
-        o = json_object_get(a->meta.attributes);
+        if (a->attrs_err.code) {
+            zarrc__error_restore(&a->attrs_err);
+            rc = zarrc__error_context(a->attrs_err.code, "array '%s': ", a->name);
+        } else
+            o = json_object_get(a->meta.attributes);
         break;
     case ZARRC_JSON_DTYPE:
         if (a->meta.format == 3)

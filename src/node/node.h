@@ -15,6 +15,8 @@ struct zarrc_array {
     zarrc__array_meta meta;
     zarrc__pipeline *pipeline; /* NULL when the codecs cannot be used: see pipeline_err */
     zarrc__error_saved pipeline_err;
+    zarrc__error_saved attrs_err; /* v2: why .zattrs could not be read (code 0 = it could);
+                                     data access never depends on it */
     json_object *doc;          /* the stored metadata document */
     bool write_empty;
     zarrc__index_cache *index_cache; /* sharded arrays: decoded shard indexes */

@@ -321,10 +321,19 @@ def build(work):
     return len(manifest)
 
 
+def nested(depth):
+    """An attribute value nested `depth` levels deep (json-c's default limit is 32)."""
+    v = 1
+    for i in range(depth):
+        v = {"level": v} if i % 2 else [v]
+    return v
+
+
 ROOT_ATTRS = {"title": "zarr-python 2.13 zoo", "ünïcødé": "日本語 😀 \u00e9\u0301",
               "nested": {"list": [1, 2.5, None, True, "x"], "empty": {}, "deep": {"a": {"b": []}}},
-              "int_big": 2 ** 62 + 1, "neg": -7, "float": 0.1, "tiny": 5e-324}
-LEAF_ATTRS = {"units": "m/s²", "_ARRAY_DIMENSIONS": ["x"], "valid_range": [-1.5, 1e300]}
+              "int_big": 2 ** 62 + 1, "neg": -7, "float": 0.1, "tiny": 5e-324, "deep40": nested(40)}
+LEAF_ATTRS = {"units": "m/s²", "_ARRAY_DIMENSIONS": ["x"], "valid_range": [-1.5, 1e300],
+              "deep38": nested(38)}
 
 
 def main():

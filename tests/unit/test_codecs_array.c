@@ -98,7 +98,7 @@ static size_t round_trip(const zarrc__codec *c, const void *data, size_t size, c
     CHECK_MSG(rc == ZARRC_OK, "%s: encode", what);
     size_t n = enc.size;
     if (rc == ZARRC_OK) {
-        rc = zarrc__codec_decode(c, enc.data, enc.size, size, &dec);
+        rc = zarrc__codec_decode(c, enc.data, enc.size, size, 0, &dec);
         CHECK_MSG(rc == ZARRC_OK, "%s: decode", what);
         CHECK_MSG(rc != ZARRC_OK || (dec.size == size && (!size || !memcmp(dec.data, data, size))),
               "%s: round trip differs (%zu bytes vs %zu)", what, dec.size, size);
@@ -130,12 +130,12 @@ static void test_bytes(void)
     /* Decode into a borrowed destination of exactly the right size. */
     int16_t back[6] = {0};
     zarrc_buf dst = {(uint8_t *)back, 0, sizeof back, 1};
-    CHECK_MSG(zarrc__codec_decode(&c, out.data, out.size, sizeof back, &dst) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, out.data, out.size, sizeof back, 0, &dst) == ZARRC_OK &&
               !memcmp(back, v, sizeof v), "borrowed decode");
     /* Wrong sizes are corrupt data. */
-    CHECK_MSG(zarrc__codec_decode(&c, out.data, 10, 12, &out) == ZARRC_ECORRUPT, "short input");
+    CHECK_MSG(zarrc__codec_decode(&c, out.data, 10, 12, 0, &out) == ZARRC_ECORRUPT, "short input");
     CHECK_MSG(has(zarrc_error_last(), "expected 12 bytes, got 10"), "message");
-    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"0123456789abcd", 14, 12, &out) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"0123456789abcd", 14, 12, 0, &out) == ZARRC_ECORRUPT,
           "long input");
     zarrc__codec_fini(&c);
 
@@ -206,7 +206,7 @@ static void test_bytes(void)
     r = repr("int64", 2, (int64_t)3, (int64_t)0);
     CHECK_MSG(make(&c, &zarrc__codec_bytes, "{\"endian\":\"big\"}", 3, &r, 0) == ZARRC_OK, "create");
     CHECK_MSG(round_trip(&c, "", 0, "empty") == 0, "empty encodes to nothing");
-    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"x", 1, 0, &out) == ZARRC_ECORRUPT, "empty+1");
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"x", 1, 0, 0, &out) == ZARRC_ECORRUPT, "empty+1");
     zarrc__codec_fini(&c);
 
     /* Invalid configurations. */
@@ -292,7 +292,7 @@ static void transpose_case(const char *dtype, int n, const int64_t *shape, const
     CHECK_MSG(zarrc__codec_encode(&c, a, total, &enc) == ZARRC_OK, "encode");
     CHECK_MSG(enc.size == total && (!total || !memcmp(enc.data, want, total)),
           "transpose %s of %s differs from the reference", cfg, dtype);
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, total, &dec) == ZARRC_OK, "decode");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, total, 0, &dec) == ZARRC_OK, "decode");
     CHECK_MSG(dec.size == total && (!total || !memcmp(dec.data, a, total)), "inverse %s", cfg);
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -336,7 +336,7 @@ static void test_transpose(void)
     CHECK_MSG(make(&c, &zarrc__codec_transpose, "{\"order\":[2,0,1]}", 3, &r, 0) == ZARRC_OK, "c");
     SPELLING(&c, 3, "{\"name\":\"transpose\",\"configuration\":{\"order\":[2,0,1]}}");
     CHECK_MSG(c.out.shape[0] == 4 && c.out.shape[1] == 2 && c.out.shape[2] == 3, "encoded shape");
-    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"abc", 3, 48, &(zarrc_buf)ZARRC_BUF_INIT) ==
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"abc", 3, 48, 0, &(zarrc_buf)ZARRC_BUF_INIT) ==
               ZARRC_ECORRUPT, "wrong size decode");
     zarrc__codec_fini(&c);
     /* Legacy string orders. */
@@ -379,7 +379,7 @@ static void test_vlen(void)
     CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)items, sizeof items, &enc) == ZARRC_OK, "encode");
     hex(h, enc.data, enc.size);
     CHECK_MSG(!strcmp(h, "0300000003000000666f6f000000000600000068c3a96c6c6f"), "layout %s", h);
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, 0, &dec) == ZARRC_OK &&
               dec.size == sizeof items, "decode");
     zarrc_vref got[3];
     memcpy(got, dec.data, sizeof got);
@@ -393,17 +393,17 @@ static void test_vlen(void)
     uint8_t bad[32];
     memcpy(bad, enc.data, enc.size);
     bad[0] = 4;
-    CHECK_MSG(zarrc__codec_decode(&c, bad, enc.size, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, bad, enc.size, 0, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "4 elements, expected 3"), "count mismatch");
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size - 1, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size - 1, 0, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "element 2 claims 6 bytes but only 5 remain"), "truncated");
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 17, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 17, 0, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "length of element 2"), "truncated length");
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 3, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 3, 0, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "header"), "no header");
     memcpy(bad, enc.data, enc.size);
     bad[4] = 0xff, bad[5] = 0xff, bad[6] = 0xff, bad[7] = 0xff;
-    CHECK_MSG(zarrc__codec_decode(&c, bad, enc.size, 0, &dec) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, bad, enc.size, 0, 0, &dec) == ZARRC_ECORRUPT &&
               has(zarrc_error_last(), "element 0 claims 4294967295"), "huge length");
     /* Wrong number of vrefs on encode; a vref without data. */
     CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)items, 2 * sizeof *items, &enc) == ZARRC_EINVAL,
@@ -422,7 +422,7 @@ static void test_vlen(void)
     SPELLING(&c, 3, "{\"name\":\"vlen-bytes\"}");
     CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)bin, sizeof bin, &enc) == ZARRC_OK &&
               enc.size == 4 + 16 + 7, "encode size %zu", enc.size);
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK, "decode");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, 0, &dec) == ZARRC_OK, "decode");
     memcpy(got, dec.data, 3 * sizeof *got);
     CHECK_MSG(got[0].len == 3 && !memcmp(got[0].ptr, "\0\1\2", 3) && got[1].len == 0 &&
               got[2].len == 1 && got[2].ptr[0] == 0xff, "binary items");
@@ -431,13 +431,13 @@ static void test_vlen(void)
     CHECK_MSG(make(&c, &zarrc__codec_vlen_bytes, NULL, 3, &r, 0) == ZARRC_OK, "create");
     CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)"", 0, &enc) == ZARRC_OK && enc.size == 4 &&
               !memcmp(enc.data, "\0\0\0\0", 4), "empty chunk");
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK && dec.size == 0, "d");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, 0, &dec) == ZARRC_OK && dec.size == 0, "d");
     zarrc__codec_fini(&c);
     r = repr("string", 0);
     CHECK_MSG(make(&c, &zarrc__codec_vlen_utf8, NULL, 3, &r, 0) == ZARRC_OK, "create 0-d");
     CHECK_MSG(zarrc__codec_encode(&c, (uint8_t *)items, sizeof *items, &enc) == ZARRC_OK &&
               enc.size == 11, "0-d encode");
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, &dec) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 0, 0, &dec) == ZARRC_OK &&
               dec.size == sizeof(zarrc_vref), "0-d decode");
     zarrc__codec_fini(&c);
     /* Fixed-size types are refused. */
@@ -519,7 +519,7 @@ static void test_delta(void)
     CHECK_MSG(make(&c, &zarrc__codec_delta, "{\"dtype\":\"|b1\"}", 3, &r, 0) == ZARRC_OK, "create");
     CHECK_MSG(zarrc__codec_encode(&c, b, 5, &enc) == ZARRC_OK && !memcmp(enc.data, "\1\0\1\0\1", 5),
           "bool encode");
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 5, 5, &dec) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 5, 5, 0, &dec) == ZARRC_OK &&
               !memcmp(dec.data, "\1\1\1\1\1", 5), "bool decode");
     zarrc__codec_fini(&c);
 
@@ -535,7 +535,7 @@ static void test_delta(void)
               ZARRC_EINVAL && has(zarrc_error_last(), "astype"), "astype not numeric");
     /* Corrupt sizes. */
     CHECK_MSG(make(&c, &zarrc__codec_delta, NULL, 3, &r, 0) == ZARRC_OK, "defaults");
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 15, 16, &dec) == ZARRC_ECORRUPT, "short");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 15, 16, 0, &dec) == ZARRC_ECORRUPT, "short");
     zarrc__codec_fini(&c);
     zarrc_buf_release(&enc);
     zarrc_buf_release(&dec);
@@ -557,7 +557,7 @@ static void test_fixedscaleoffset(void)
     /* round half to even: 2.5 -> 2, 7.5 -> 8. */
     CHECK_MSG(!memcmp(enc.data, "\0\2\x08\5\x0f\x7c", 6), "encoded %d %d %d %d %d %d", enc.data[0],
           enc.data[1], enc.data[2], enc.data[3], enc.data[4], enc.data[5]);
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 6, 48, &dec) == ZARRC_OK && dec.size == 48, "d");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 6, 48, 0, &dec) == ZARRC_OK && dec.size == 48, "d");
     double y[6];
     memcpy(y, dec.data, sizeof y);
     CHECK_MSG(y[1] == 2.0 / 10 + 1000 && y[5] == 124.0 / 10 + 1000, "decoded %.17g %.17g", y[1], y[5]);
@@ -586,7 +586,7 @@ static void test_fixedscaleoffset(void)
     float in[64];
     for (int i = 0; i < 64; i++)
         in[i] = (float)(i * 7 + 1);
-    CHECK_MSG(zarrc__codec_decode(&c, (uint8_t *)in, sizeof in, sizeof in, &dec) == ZARRC_OK, "d");
+    CHECK_MSG(zarrc__codec_decode(&c, (uint8_t *)in, sizeof in, sizeof in, 0, &dec) == ZARRC_OK, "d");
     int differs = 0, wrong = 0;
     for (int i = 0; i < 64; i++) {
         volatile float q = in[i], s3 = 3.0f, off = (float)1000.1;
@@ -636,7 +636,7 @@ static void test_fixedscaleoffset_fixture(void)
     CHECK_MSG(make(&c, &zarrc__codec_fixedscaleoffset, "{\"astype\":\"<i2\",\"dtype\":\"<f4\","
                "\"id\":\"fixedscaleoffset\",\"offset\":1000,\"scale\":10}", 2, &r, 0) == ZARRC_OK,
           "create");
-    CHECK_MSG(zarrc__codec_decode(&c, raw, n, 16, &dec) == ZARRC_OK && dec.size == 16, "decode");
+    CHECK_MSG(zarrc__codec_decode(&c, raw, n, 16, 0, &dec) == ZARRC_OK && dec.size == 16, "decode");
     float got[4];
     const double want[4] = {1000.0, 1000.0999755859375, 1000.2000122070312, 1000.2999877929688};
     memcpy(got, dec.data, sizeof got);
@@ -664,7 +664,7 @@ static void test_quantize(void)
     float q[3];
     memcpy(q, enc.data, sizeof q);
     CHECK_MSG(q[0] == 0.125f && q[1] == 1.25f && q[2] == -8.0f, "quantized %g %g %g", q[0], q[1], q[2]);
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 24, &dec) == ZARRC_OK, "decode");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, enc.size, 24, 0, &dec) == ZARRC_OK, "decode");
     double y[3];
     memcpy(y, dec.data, sizeof y);
     CHECK_MSG(y[0] == 0.125 && y[1] == 1.25 && y[2] == -8.0, "decoded");
@@ -776,7 +776,7 @@ static void test_astype(void)
     int16_t e[3];
     memcpy(e, enc.data, 6);
     CHECK_MSG(e[0] == 4464 && e[1] == -1 && e[2] == 32767, "narrowing wraps %d", e[0]);
-    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 6, 12, &dec) == ZARRC_OK && dec.size == 12, "d");
+    CHECK_MSG(zarrc__codec_decode(&c, enc.data, 6, 12, 0, &dec) == ZARRC_OK && dec.size == 12, "d");
     int32_t back[3];
     memcpy(back, dec.data, 12);
     CHECK_MSG(back[0] == 4464 && back[1] == -1 && back[2] == 32767, "widening");
@@ -838,9 +838,9 @@ static void test_packbits(void)
     SPELLING(&c, 2, "{\"id\":\"packbits\"}");
     /* zarr-python 3 needs the (empty) configuration of numcodecs.* codecs */
     SPELLING(&c, 3, "{\"name\":\"numcodecs.packbits\",\"configuration\":{}}");
-    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"\x05\xb1\xc0", 3, 10, &dec) ==
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"\x05\xb1\xc0", 3, 10, 0, &dec) ==
               ZARRC_ECORRUPT && has(zarrc_error_last(), "padding"), "bad padding");
-    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"\x06\xb1", 2, 10, &dec) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"\x06\xb1", 2, 10, 0, &dec) == ZARRC_ECORRUPT,
           "short");
     zarrc__codec_fini(&c);
     /* Exact multiple of 8, 0-d, empty. */
@@ -883,7 +883,7 @@ static void test_shuffle(void)
     SPELLING(&c, 3, "{\"name\":\"numcodecs.shuffle\",\"configuration\":{\"elementsize\":4}}");
     CHECK_MSG(zarrc__codec_encode(&c, (const uint8_t *)"0123456", 7, &enc) == ZARRC_EINVAL &&
               has(zarrc_error_last(), "multiple"), "not a multiple");
-    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"0123456", 7, 0, &enc) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"0123456", 7, 0, 0, &enc) == ZARRC_ECORRUPT,
           "corrupt");
     zarrc__codec_fini(&c);
     /* Default from the chunk's data type. */

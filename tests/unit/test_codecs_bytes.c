@@ -114,24 +114,24 @@ static void roundtrip(const zarrc__codec *c, const uint8_t *data, size_t n, zarr
         zarrc_buf_release(&e);
         return;
     }
-    rc = zarrc__codec_decode(c, e.data, e.size, n, &d);
+    rc = zarrc__codec_decode(c, e.data, e.size, n, 0, &d);
     CHECK_MSG(rc == ZARRC_OK && d.size == n && (n == 0 || !memcmp(d.data, data, n)),
           "%s: decode (known size) of %zu bytes: rc %d size %zu", what, n, rc, d.size);
     d.size = 0;
-    rc = zarrc__codec_decode(c, e.data, e.size, 0, &d);
+    rc = zarrc__codec_decode(c, e.data, e.size, 0, 0, &d);
     CHECK_MSG(rc == ZARRC_OK && d.size == n && (n == 0 || !memcmp(d.data, data, n)),
           "%s: decode (unknown size) of %zu bytes: rc %d size %zu", what, n, rc, d.size);
     zarrc_buf_release(&d);
     if (n > 0) {
         uint8_t *dst = malloc(n);
         zarrc_buf b = {dst, 0, n, 1};
-        rc = zarrc__codec_decode(c, e.data, e.size, n, &b);
+        rc = zarrc__codec_decode(c, e.data, e.size, n, 0, &b);
         CHECK_MSG(rc == ZARRC_OK && b.size == n && b.data == dst && !memcmp(dst, data, n),
               "%s: decode into borrowed buffer of %zu bytes: rc %d", what, n, rc);
         /* A destination one byte short must fail cleanly. */
         if (n > 1) {
             zarrc_buf small = {dst, 0, n - 1, 1};
-            rc = zarrc__codec_decode(c, e.data, e.size, n - 1, &small);
+            rc = zarrc__codec_decode(c, e.data, e.size, n - 1, 0, &small);
             CHECK_MSG(rc == ZARRC_ECORRUPT, "%s: decode with too small expected size: rc %d", what,
                   rc);
         }
@@ -158,10 +158,10 @@ static void corruptions(const zarrc__codec *c, const uint8_t *data, size_t n, in
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
         if (cuts[i] >= e.size)
             continue;
-        int rc = zarrc__codec_decode(c, e.data, cuts[i], n, &d);
+        int rc = zarrc__codec_decode(c, e.data, cuts[i], n, 0, &d);
         CHECK_MSG(rc == ZARRC_ECORRUPT, "%s: truncated to %zu of %zu bytes (known size): rc %d", what,
               cuts[i], e.size, rc);
-        rc = zarrc__codec_decode(c, e.data, cuts[i], 0, &d);
+        rc = zarrc__codec_decode(c, e.data, cuts[i], 0, 0, &d);
         if (truncation_always_detected)
             CHECK_MSG(rc == ZARRC_ECORRUPT, "%s: truncated to %zu of %zu bytes (unknown size): rc %d",
                   what, cuts[i], e.size, rc);
@@ -175,10 +175,10 @@ static void corruptions(const zarrc__codec *c, const uint8_t *data, size_t n, in
         int flips = 1 + (int)(((uint32_t)(check_rnd() >> 16)) % 4);
         for (int f = 0; f < flips; f++)
             m[((uint32_t)(check_rnd() >> 16)) % e.size] ^= (uint8_t)(1u << (((uint32_t)(check_rnd() >> 16)) % 8));
-        int rc = zarrc__codec_decode(c, m, e.size, n, &d);
+        int rc = zarrc__codec_decode(c, m, e.size, n, 0, &d);
         CHECK_MSG(rc == ZARRC_OK || rc == ZARRC_ECORRUPT, "%s: corrupted (known size): rc %d", what,
               rc);
-        rc = zarrc__codec_decode(c, m, e.size, 0, &d);
+        rc = zarrc__codec_decode(c, m, e.size, 0, 0, &d);
         CHECK_MSG(rc == ZARRC_OK || rc == ZARRC_ECORRUPT || rc == ZARRC_EUNSUPPORTED,
               "%s: corrupted (unknown size): rc %d", what, rc);
     }
@@ -261,11 +261,11 @@ static void test_checksums(void)
     /* Corruption: mismatch message, short input. */
     CHECK_MSG(zarrc__codec_encode(&c, check, 9, &e) == ZARRC_OK, "encode");
     e.data[2] ^= 1;
-    CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 0, &d) == ZARRC_ECORRUPT &&
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 0, 0, &d) == ZARRC_ECORRUPT &&
               error_mentions("checksum mismatch: stored 0xE3069283, computed 0x"),
           "crc32c mismatch reports stored and computed values");
-    CHECK_MSG(zarrc__codec_decode(&c, e.data, 3, 0, &d) == ZARRC_ECORRUPT, "crc32c: 3 bytes");
-    CHECK_MSG(zarrc__codec_decode(&c, e.data, 0, 0, &d) == ZARRC_ECORRUPT, "crc32c: 0 bytes");
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, 3, 0, 0, &d) == ZARRC_ECORRUPT, "crc32c: 3 bytes");
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, 0, 0, 0, &d) == ZARRC_ECORRUPT, "crc32c: 0 bytes");
     uint8_t *data = make_data(5000, 1);
     corruptions(&c, data, 5000, 50, true, "crc32c");
     zarrc__codec_fini(&c);
@@ -366,7 +366,7 @@ static void test_fletcher32_fixtures(void)
         for (int r = 0; r < 5; r++)
             for (int k = 0; k < 5; k++)
                 want[r * 5 + k] = (float)((r + 5) * 10 + k);
-        int rc = zarrc__codec_decode(&c, in, n, sizeof want, &d);
+        int rc = zarrc__codec_decode(&c, in, n, sizeof want, 0, &d);
         CHECK_MSG(rc == ZARRC_OK && d.size == sizeof want && !memcmp(d.data, want, sizeof want),
               "numcodecs fletcher32 v3 chunk decodes (rc %d)", rc);
         free(in);
@@ -384,7 +384,7 @@ static void test_fletcher32_fixtures(void)
         for (int r = 0; r < 50; r++)
             for (int k = 0; k < 50; k++)
                 want[r * 50 + k] = (uint16_t)(r * 100 + 50 + k);
-        int rc = zarrc__codec_decode(&c, in, n, sizeof want, &d);
+        int rc = zarrc__codec_decode(&c, in, n, sizeof want, 0, &d);
         CHECK_MSG(rc == ZARRC_OK && d.size == sizeof want && !memcmp(d.data, want, sizeof want),
               "numcodecs fletcher32 v2 chunk decodes (rc %d)", rc);
         /* Re-encoding reproduces the stored bytes exactly. */
@@ -416,7 +416,7 @@ static void test_blosc(void)
               e.size == sizeof ex1 && !memcmp(e.data, ex1, sizeof ex1),
           "blosc example 1 bytes (got %zu bytes, flags 0x%02x)", e.size,
           e.size > 2 ? e.data[2] : 0);
-    CHECK_MSG(zarrc__codec_decode(&c, ex1, sizeof ex1, 8, &d) == ZARRC_OK && d.size == 8 &&
+    CHECK_MSG(zarrc__codec_decode(&c, ex1, sizeof ex1, 8, 0, &d) == ZARRC_OK && d.size == 8 &&
               !memcmp(d.data, two, 8), "blosc example 1 decodes");
     /* Example 2: 65536 zero bytes, typesize 4. */
     uint8_t *zeros = calloc(65536, 1);
@@ -425,7 +425,7 @@ static void test_blosc(void)
     CHECK_MSG(zarrc__codec_encode(&c, zeros, 65536, &e) == ZARRC_OK && e.size == 0x150 &&
               !memcmp(e.data, hdr2, 16) && le32(e.data + 16) == 0x14 && le32(e.data + 20) == 75,
           "blosc example 2 header, bstarts and first split size");
-    CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 65536, &d) == ZARRC_OK && d.size == 65536 &&
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 65536, 0, &d) == ZARRC_OK && d.size == 65536 &&
               !memcmp(d.data, zeros, 65536), "blosc example 2 decodes");
     free(zeros);
     check_json(&c, 2, "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":1,"
@@ -519,17 +519,17 @@ static void test_blosc(void)
     uint8_t *m = malloc(e.size);
     memcpy(m, e.data, e.size);
     m[4] ^= 0x10; /* nbytes */
-    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 4096, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 4096, 0, &d) == ZARRC_ECORRUPT,
           "nbytes differing from the expected size");
     memcpy(m, e.data, e.size);
     m[0] = 7; /* version */
-    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "bad version");
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, 0, &d) == ZARRC_ECORRUPT, "bad version");
     memcpy(m, e.data, e.size);
     m[12] = 0xff; /* cbytes beyond the input */
-    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "cbytes too large");
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, 0, &d) == ZARRC_ECORRUPT, "cbytes too large");
     memcpy(m, e.data, e.size);
     m[7] = 0x7f; /* nbytes ~2 GiB in a small buffer: refused before allocating */
-    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, &d) == ZARRC_ECORRUPT, "huge nbytes");
+    CHECK_MSG(zarrc__codec_decode(&c, m, e.size, 0, 0, &d) == ZARRC_ECORRUPT, "huge nbytes");
     free(m);
     corruptions(&c, data, 4096, 300, true, "blosc lz4");
     zarrc__codec_fini(&c);
@@ -592,16 +592,16 @@ static void test_deflate(void)
     uint8_t *want = malloc(35000);
     memcpy(want, data, 30000);
     memcpy(want + 30000, data + 1000, 5000);
-    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 35000, &d) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 35000, 0, &d) == ZARRC_OK &&
               d.size == 35000 && !memcmp(d.data, want, 35000), "two gzip members (known size)");
-    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 0, &d) == ZARRC_OK && d.size == 35000 &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 0, 0, &d) == ZARRC_OK && d.size == 35000 &&
               !memcmp(d.data, want, 35000), "two gzip members + padding (unknown size)");
-    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 35000, &d) == ZARRC_OK && d.size == 35000,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 35000, 0, &d) == ZARRC_OK && d.size == 35000,
           "two gzip members + padding (known size)");
     cat[cat_n - 3] = 0x55;
-    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 35000, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 35000, 0, &d) == ZARRC_ECORRUPT,
           "garbage after the last member (known size)");
-    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, cat_n, 0, 0, &d) == ZARRC_ECORRUPT,
           "garbage after the last member (unknown size)");
     free(cat);
     free(want);
@@ -621,9 +621,9 @@ static void test_deflate(void)
         memcpy(p, comment, strlen(comment) + 1);
         p += strlen(comment) + 1;
         memcpy(p, e.data + 10, e.size - 10);
-        CHECK_MSG(zarrc__codec_decode(&c, g, n, 30000, &d) == ZARRC_OK && d.size == 30000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, g, n, 30000, 0, &d) == ZARRC_OK && d.size == 30000 &&
                   !memcmp(d.data, data, 30000), "gzip with FEXTRA/FNAME/FCOMMENT (known)");
-        CHECK_MSG(zarrc__codec_decode(&c, g, n, 0, &d) == ZARRC_OK && d.size == 30000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, g, n, 0, 0, &d) == ZARRC_OK && d.size == 30000 &&
                   !memcmp(d.data, data, 30000), "gzip with FEXTRA/FNAME/FCOMMENT (unknown)");
         free(g);
     }
@@ -632,9 +632,9 @@ static void test_deflate(void)
         uLongf zn = compressBound(30000);
         uint8_t *z = malloc(zn);
         compress2(z, &zn, data, 30000, 6);
-        CHECK_MSG(zarrc__codec_decode(&c, z, zn, 30000, &d) == ZARRC_OK && d.size == 30000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, z, zn, 30000, 0, &d) == ZARRC_OK && d.size == 30000 &&
                   !memcmp(d.data, data, 30000), "zlib stream through gzip (known)");
-        CHECK_MSG(zarrc__codec_decode(&c, z, zn, 0, &d) == ZARRC_OK && d.size == 30000,
+        CHECK_MSG(zarrc__codec_decode(&c, z, zn, 0, 0, &d) == ZARRC_OK && d.size == 30000,
               "zlib stream through gzip (unknown)");
         free(z);
     }
@@ -642,9 +642,9 @@ static void test_deflate(void)
     memcpy(e2.data, e.data, e.size);
     e2.size = e.size;
     e2.data[e.size - 8] ^= 1;
-    CHECK_MSG(zarrc__codec_decode(&c, e2.data, e2.size, 30000, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, e2.data, e2.size, 30000, 0, &d) == ZARRC_ECORRUPT,
           "gzip CRC mismatch (known)");
-    CHECK_MSG(zarrc__codec_decode(&c, e2.data, e2.size, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, e2.data, e2.size, 0, 0, &d) == ZARRC_ECORRUPT,
           "gzip CRC mismatch (unknown)");
     corruptions(&c, data, 30000, 200, true, "gzip");
     zarrc__codec_fini(&c);
@@ -734,20 +734,20 @@ static void test_zstd(void)
         CHECK_MSG(r == 0 && ZSTD_getFrameContentSize(f, ob.pos) == ZSTD_CONTENTSIZE_UNKNOWN,
               "made a frame without content size");
         size_t first = ob.pos;
-        CHECK_MSG(zarrc__codec_decode(&c, f, first, 60000, &d) == ZARRC_OK && d.size == 60000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, f, first, 60000, 0, &d) == ZARRC_OK && d.size == 60000 &&
                   !memcmp(d.data, data, 60000), "frame without content size (known)");
-        CHECK_MSG(zarrc__codec_decode(&c, f, first, 0, &d) == ZARRC_OK && d.size == 60000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, f, first, 0, 0, &d) == ZARRC_OK && d.size == 60000 &&
                   !memcmp(d.data, data, 60000), "frame without content size (unknown)");
-        CHECK_MSG(zarrc__codec_decode(&c, f, first, 59999, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, f, first, 59999, 0, &d) == ZARRC_ECORRUPT,
               "frame without content size, wrong expected size");
         /* Append a second frame (with content size). */
         size_t second = ZSTD_compress(f + first, cap - first, data + 60000, 40000, 3);
         CHECK_MSG(!ZSTD_isError(second), "second frame");
-        CHECK_MSG(zarrc__codec_decode(&c, f, first + second, 100000, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, f, first + second, 100000, 0, &d) == ZARRC_OK &&
                   d.size == 100000 && !memcmp(d.data, data, 100000), "two frames (known)");
-        CHECK_MSG(zarrc__codec_decode(&c, f, first + second, 0, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, f, first + second, 0, 0, &d) == ZARRC_OK &&
                   d.size == 100000 && !memcmp(d.data, data, 100000), "two frames (unknown)");
-        CHECK_MSG(zarrc__codec_decode(&c, f, first + second - 1, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, f, first + second - 1, 0, 0, &d) == ZARRC_ECORRUPT,
               "two frames, truncated");
         ZSTD_freeCCtx(cc);
         free(f);
@@ -757,11 +757,11 @@ static void test_zstd(void)
         uint8_t f[64];
         size_t n = ZSTD_compress(f, sizeof f, "abc", 3, 1);
         CHECK_MSG(!ZSTD_isError(n) && ZSTD_getFrameContentSize(f, n) == 3, "small frame");
-        CHECK_MSG(zarrc__codec_decode(&c, f, n, 1u << 30, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, f, n, 1u << 30, 0, &d) == ZARRC_ECORRUPT,
               "expected size far beyond the frame content");
         d.size = 0;
     }
-    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"", 0, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, (const uint8_t *)"", 0, 0, 0, &d) == ZARRC_ECORRUPT,
           "empty input");
     zarrc__codec_fini(&c);
     CHECK_MSG(make_codec(&c, 3, "zstd", "{\"level\":1,\"checksum\":1}", NULL) == ZARRC_EINVAL,
@@ -804,21 +804,21 @@ static void test_lz4(void)
         uint8_t *blk = malloc(4 + (size_t)bound);
         int n = LZ4_compress_default((const char *)data, (char *)blk + 4, 5000, bound);
         blk[0] = 0x88, blk[1] = 0x13, blk[2] = 0, blk[3] = 0;
-        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_OK && d.size == 5000 &&
+        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, 0, &d) == ZARRC_OK && d.size == 5000 &&
                   !memcmp(d.data, data, 5000), "liblz4 block with numcodecs framing decodes");
         blk[0] = 0x89; /* claims 5001 bytes */
-        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, 0, &d) == ZARRC_ECORRUPT,
               "size prefix one too large");
         blk[0] = 0x88;
         blk[3] = 0x40; /* 1 GiB from a few bytes: impossible ratio, refused before allocating */
-        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, blk, 4 + (size_t)n, 0, 0, &d) == ZARRC_ECORRUPT,
               "implausible size prefix");
         free(blk);
     }
     /* Empty input encodes as size 0 + an empty block and decodes back. */
     CHECK_MSG(zarrc__codec_encode(&c, data, 0, &e) == ZARRC_OK && e.size == 5 && le32(e.data) == 0,
           "lz4 empty");
-    CHECK_MSG(zarrc__codec_decode(&c, e.data, 3, 0, &d) == ZARRC_ECORRUPT, "lz4 3 bytes");
+    CHECK_MSG(zarrc__codec_decode(&c, e.data, 3, 0, 0, &d) == ZARRC_ECORRUPT, "lz4 3 bytes");
     corruptions(&c, data, 20000, 300, true, "lz4");
     zarrc__codec_fini(&c);
     free(data);
@@ -852,20 +852,20 @@ static void test_bz2(void)
     uint8_t *cat = malloc(e.size + e2.size);
     memcpy(cat, e.data, e.size);
     memcpy(cat + e.size, e2.data, e2.size);
-    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 120000, &d) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 120000, 0, &d) == ZARRC_OK &&
               d.size == 120000 && !memcmp(d.data, data, 120000), "two bz2 streams (known)");
-    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, &d) == ZARRC_OK &&
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, 0, &d) == ZARRC_OK &&
               d.size == 120000 && !memcmp(d.data, data, 120000), "two bz2 streams (unknown)");
-    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + 3, 0, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + 3, 0, 0, &d) == ZARRC_ECORRUPT,
           "garbage after a bz2 stream");
-    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size, 69999, &d) == ZARRC_ECORRUPT,
+    CHECK_MSG(zarrc__codec_decode(&c, cat, e.size, 69999, 0, &d) == ZARRC_ECORRUPT,
           "bz2 more data than expected");
     /* A stream written by libbz2's one-shot API decodes too. */
     {
         unsigned int n = 200000;
         char *b = malloc(n);
         CHECK_MSG(BZ2_bzBuffToBuffCompress(b, &n, (char *)data, 120000, 9, 0, 0) == BZ_OK, "bz2");
-        CHECK_MSG(zarrc__codec_decode(&c, (uint8_t *)b, n, 120000, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, (uint8_t *)b, n, 120000, 0, &d) == ZARRC_OK &&
                   d.size == 120000 && !memcmp(d.data, data, 120000), "libbz2 stream decodes");
         free(b);
     }
@@ -922,7 +922,7 @@ static void test_lzma(void)
         if (fmt == 1)
             CHECK_MSG(!memcmp(e.data, "\xfd" "7zXZ\0", 6), "xz magic");
         if (fmt == 1 || fmt == 2) {
-            int rc2 = zarrc__codec_decode(&auto_c, e.data, e.size, 5000, &d);
+            int rc2 = zarrc__codec_decode(&auto_c, e.data, e.size, 5000, 0, &d);
             CHECK_MSG(rc2 == ZARRC_OK && d.size == 5000 && !memcmp(d.data, data, 5000),
                   "format 0 (auto) decodes %s", cfgs[i]);
         }
@@ -939,9 +939,9 @@ static void test_lzma(void)
         uint8_t *cat = malloc(e.size + e2.size);
         memcpy(cat, e.data, e.size);
         memcpy(cat + e.size, e2.data, e2.size);
-        CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 60000, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 60000, 0, &d) == ZARRC_OK &&
                   d.size == 60000 && !memcmp(d.data, data, 60000), "two xz streams");
-        CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, &d) == ZARRC_OK &&
+        CHECK_MSG(zarrc__codec_decode(&c, cat, e.size + e2.size, 0, 0, &d) == ZARRC_OK &&
                   d.size == 60000, "two xz streams (unknown size)");
         free(cat);
         zarrc_buf_release(&e2);
@@ -1017,11 +1017,11 @@ static void test_registry(void)
               names[i].v3);
         CHECK_MSG(zarrc__codec_encode(&c, NULL, 0, &e) == ZARRC_OK && e.size > 0,
               "%s: encode NULL/0", names[i].v3);
-        CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 0, &d) == ZARRC_OK && d.size == 0,
+        CHECK_MSG(zarrc__codec_decode(&c, e.data, e.size, 0, 0, &d) == ZARRC_OK && d.size == 0,
               "%s: decode empty", names[i].v3);
-        CHECK_MSG(zarrc__codec_decode(&c, NULL, 0, 0, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, NULL, 0, 0, 0, &d) == ZARRC_ECORRUPT,
               "%s: decode NULL/0 (unknown size)", names[i].v3);
-        CHECK_MSG(zarrc__codec_decode(&c, NULL, 0, 16, &d) == ZARRC_ECORRUPT,
+        CHECK_MSG(zarrc__codec_decode(&c, NULL, 0, 16, 0, &d) == ZARRC_ECORRUPT,
               "%s: decode NULL/0 (known size)", names[i].v3);
         zarrc__codec_fini(&c);
         zarrc_buf_release(&e);
@@ -1043,7 +1043,7 @@ static void *thread_main(void *p)
     for (int i = 0; i < 30; i++) {
         size_t n = a->n - (size_t)i * 97;
         if (zarrc__codec_encode(a->c, a->data + i, n, &e) ||
-            zarrc__codec_decode(a->c, e.data, e.size, n, &d) || d.size != n ||
+            zarrc__codec_decode(a->c, e.data, e.size, n, 0, &d) || d.size != n ||
             memcmp(d.data, a->data + i, n))
             a->bad++;
     }

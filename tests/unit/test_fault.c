@@ -884,7 +884,9 @@ static void check_run(const run_ctx *c, zarrc_store *st, int rc, bool fired, int
             FAIL(c, "returned %d (%s), the fault was %d: %s", rc, zarrc_strerror(rc), want_code, zarrc_error_last());
         if (zarrc_error_code() != rc)
             FAIL(c, "returned %d, zarrc_error_code() is %d", rc, zarrc_error_code());
-        if (!strstr(zarrc_error_last(), what))
+        /* With a store that stays broken, a fault the library absorbs (an unreadable v2 .zattrs
+         * does not stop data access) is followed by the next failing call, which is named. */
+        if (!strstr(zarrc_error_last(), what) && !(c->broken_store && strstr(zarrc_error_last(), "faulty store:")))
             FAIL(c, "message does not name '%s': '%s'", what, zarrc_error_last());
         if (c->whole) {
             if (!snap_equal(&now, c->before) && !snap_equal(&now, c->after))

@@ -288,7 +288,7 @@ static void check_vector(const char *dir, const char *codec_dir, const char *enc
             zarrc__codec_fini(&c);
             goto out;
         }
-        rc = zarrc__codec_decode(&c, enc, enc_n, 0, &d);
+        rc = zarrc__codec_decode(&c, enc, enc_n, 0, 0, &d);
         bool ok = rc == ZARRC_OK && d.size == v.count * sizeof(zarrc_vref);
         if (rc)
             fail(path, "decode: %s", zarrc_error_last());
@@ -348,7 +348,7 @@ static void check_vector(const char *dir, const char *codec_dir, const char *enc
     }
 
     bool ok = true;
-    rc = zarrc__codec_decode(&c, enc, enc_n, b2b ? a.size : 0, &d);
+    rc = zarrc__codec_decode(&c, enc, enc_n, b2b ? a.size : 0, 0, &d);
     if (rc) {
         fail(path, "decode: %s", zarrc_error_last());
         ok = false;
@@ -386,7 +386,7 @@ static void check_vector(const char *dir, const char *codec_dir, const char *enc
     if (ok && b2b) {
         /* The same with the decoded size unknown. */
         zarrc_buf d2 = ZARRC_BUF_INIT;
-        rc = zarrc__codec_decode(&c, enc, enc_n, 0, &d2);
+        rc = zarrc__codec_decode(&c, enc, enc_n, 0, 0, &d2);
         if (rc || d2.size != a.size || memcmp(d2.data, want, a.size)) {
             fail(path, "decode with unknown size: rc %d (%s)", rc, rc ? zarrc_error_last() : "");
             ok = false;
@@ -409,7 +409,7 @@ static void check_vector(const char *dir, const char *codec_dir, const char *enc
                  e.size, enc_n, i);
             ok = false;
         } else if (!is_lossy(id)) {
-            rc = zarrc__codec_decode(&c, e.data, e.size, b2b ? a.size : 0, &back);
+            rc = zarrc__codec_decode(&c, e.data, e.size, b2b ? a.size : 0, 0, &back);
             if (rc || back.size != a.size || memcmp(back.data, want, a.size)) {
                 fail(path, "zarrc round trip failed (rc %d)", rc);
                 ok = false;
