@@ -298,8 +298,11 @@ int zarrc_dtype_parse(zarrc_dtype_info *out, const char *spelling)
     while (*spelling == ' ')
         spelling++;
     if (*spelling == '{' || *spelling == '"') {
-        if ((rc = zarrc__json_parse(&j, spelling, strlen(spelling), "data type")))
-            return zarrc_error_set(ZARRC_EDTYPE, "%s", zarrc_error_last());
+        if ((rc = zarrc__json_parse(&j, spelling, strlen(spelling), "data type"))) {
+            char msg[1024]; /* a copy: formatting the last error into itself overlaps */
+            snprintf(msg, sizeof msg, "%s", zarrc_error_last());
+            return zarrc_error_set(ZARRC_EDTYPE, "%s", msg);
+        }
     } else
         j = json_object_new_string(spelling);
     rc = zarrc__dtype_from_json(out, j);
