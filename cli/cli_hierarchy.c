@@ -566,7 +566,9 @@ static const char *state_name(zarrc_hnode_state s)
 /* The format the spec's documents declare (first document with a zarr_format), or 0. */
 static int spec_format(const char *text)
 {
-    json_object *spec = json_tokener_parse(text);
+    json_object *spec = NULL;
+    char err[64];
+    cli_json_parse(&spec, text, err, sizeof err); /* as deep as the library reads */
     int f = 0;
     if (json_object_is_type(spec, json_type_object)) {
         json_object_object_foreach(spec, k, v) {
@@ -873,7 +875,9 @@ int cli_cmd_attrs(int argc, char **argv)
                                     : cli_fail_lib(arc, "reading the attributes of '%s'", node);
         goto done;
     }
-    json_object *o = json_tokener_parse(json);
+    json_object *o = NULL;
+    char perr[64];
+    cli_json_parse(&o, json, perr, sizeof perr);
     printf("%s\n", o ? json_text(o, 1) : json);
     json_object_put(o);
     zarrc_free(json);

@@ -699,6 +699,8 @@ int zarrc_array_read(zarrc_array *a, const int64_t *start, const int64_t *count,
                      void *out, size_t out_size)
 {
     zarrc__error_clear();
+    if (a->meta.ndim > 0 && (!start || !count))
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s': start and count are required", a->name);
     int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;
@@ -710,6 +712,8 @@ int zarrc_array_write(zarrc_array *a, const int64_t *start, const int64_t *count
                       const void *in, size_t in_size)
 {
     zarrc__error_clear();
+    if (a->meta.ndim > 0 && (!start || !count))
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s': start and count are required", a->name);
     int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;

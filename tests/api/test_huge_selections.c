@@ -136,10 +136,30 @@ static void test_huge_1d(zarrc_store *s)
     }
 }
 
+/* start and count are required for arrays with dimensions (NULL crashed in the planner). */
+static void test_null_box(zarrc_store *s)
+{
+    int64_t shape[1] = {4};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint8";
+    o.ndim = 1;
+    o.shape = shape;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "null_box", &o));
+    uint8_t buf[4] = {0};
+    int64_t z[1] = {0};
+    if (a) {
+        CHECK_ERR(zarrc_array_read(a, NULL, shape, NULL, buf, sizeof buf), ZARRC_EINVAL, "start and count");
+        CHECK_ERR(zarrc_array_write(a, z, NULL, NULL, buf, sizeof buf), ZARRC_EINVAL, "start and count");
+    }
+    zarrc_array_free(a);
+}
+
 int main(void)
 {
     zarrc_store *s = NULL;
     CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    test_null_box(s);
     int64_t ones[2] = {1, 1}, shards[2] = {4, 4};
     test_huge_2d(s, "chunked", ones, NULL);
     test_huge_2d(s, "sharded", shards,
