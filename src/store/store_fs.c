@@ -335,8 +335,11 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
             rc = io_error("cannot write", lk->path, err);
         else if (rename(lk->path, path) != 0)
             rc = io_error("cannot replace", path, errno);
-        else
+        else {
+            pthread_mutex_lock(&fs->held_mu); /* other threads look for held locks */
             lk->consumed = true;
+            pthread_mutex_unlock(&fs->held_mu);
+        }
         if (rc == ZARRC_OK && durable) {
             *strrchr(path, '/') = '\0';
             rc = sync_dir(path);
@@ -571,10 +574,10 @@ static void fs_unlock_key(void *state, void *lock)
             *p = lk->next;
             break;
         }
+    bool consumed = lk->consumed;
     pthread_mutex_unlock(&fs->held_mu);
     /* Unlink while holding the lock: a waiter that then gets it sees a different file (or,
      * when a put renamed the lock file onto the key, none). */
-    bool consumed = lk->consumed;
     if (!consumed)
         unlink(lk->path);
     close(lk->fd);

@@ -742,6 +742,12 @@ def test_paths(tmp):
         check(json.loads(out)["raw"] is False, f"v{fmt} cp -r --no-raw report")
         for name in names:
             check(get_json(os.path.join(dst, deep, name))["data"] == values, f"v{fmt} cp -r {name}")
+        # the default copy moves stored chunk bytes as they are (raw re-keying), same long keys
+        dst_raw = os.path.join(tmp, f"rawcopy{fmt}.zarr")
+        out, _ = run("cp", "-r", root, dst_raw, "--json")
+        check(json.loads(out)["raw"] is True, f"v{fmt} cp -r raw report")
+        for name in names:
+            check(get_json(os.path.join(dst_raw, deep, name))["data"] == values, f"v{fmt} raw cp -r {name}")
         # and into the other format, strided reads of the copy
         dst2 = os.path.join(tmp, f"conv{fmt}.zarr")
         run("cp", "-r", root, dst2, "--format", 3, "--chunks", "6,4", "--json")
