@@ -109,24 +109,24 @@ int zarrc__store_get(zarrc_store *s, const char *key, int64_t offset, int64_t le
 /* Members added in version 2 of zarrc_store_type exist only in structs of that version. */
 #define V2(s, member) ((s)->type->version >= 2 ? (s)->type->member : NULL)
 
-int zarrc__store_set(zarrc_store *s, const char *key, const void *data, size_t n)
+static int put_with(zarrc_store *s, const char *key, const void *data, size_t n, unsigned flags)
 {
     int rc = check_writable(s);
     if (rc)
         return rc;
     if (V2(s, put))
-        return s->type->put(s->state, key, data, n, 0, NULL);
+        return s->type->put(s->state, key, data, n, flags, NULL);
     return s->type->set(s->state, key, data, n);
+}
+
+int zarrc__store_set(zarrc_store *s, const char *key, const void *data, size_t n)
+{
+    return put_with(s, key, data, n, 0);
 }
 
 int zarrc__store_set_durable(zarrc_store *s, const char *key, const void *data, size_t n)
 {
-    int rc = check_writable(s);
-    if (rc)
-        return rc;
-    if (V2(s, put))
-        return s->type->put(s->state, key, data, n, ZARRC_PUT_DURABLE, NULL);
-    return s->type->set(s->state, key, data, n);
+    return put_with(s, key, data, n, ZARRC_PUT_DURABLE);
 }
 
 int zarrc__store_version(zarrc_store *s, const char *key, char *version)

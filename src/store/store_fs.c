@@ -588,28 +588,37 @@ static void fs_unlock_key(void *state, void *lock)
     free(lk);
 }
 
-static int fs_version(void *state, const char *key, char *version)
+/* stat(2) of a key's file: ZARRC_OK for a regular file, ZARRC_ENOTFOUND when missing (or a
+ * directory), ZARRC_EINVAL for anything else (FIFOs, devices are no values). */
+static int stat_value(const fs_store *fs, const char *key, struct stat *st)
 {
-    fs_store *fs = state;
     int rc = check_key(key, false);
     if (rc)
         return rc;
     char *path = full_path(fs, key);
     if (!path)
         return ZARRC_ENOMEM;
-    struct stat st;
-    if (stat(path, &st) != 0)
+    if (stat(path, st) != 0)
         rc = io_error("cannot stat", path, errno);
-    else if (!S_ISREG(st.st_mode))
-        rc = S_ISDIR(st.st_mode) ? ZARRC_ENOTFOUND : zarrc_error_set(ZARRC_EINVAL, "'%s' is not a regular file", path);
-    else
+    else if (S_ISDIR(st->st_mode))
+        rc = ZARRC_ENOTFOUND;
+    else if (!S_ISREG(st->st_mode))
+        rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is not a regular file", path);
+    free(path);
+    return rc;
+}
+
+static int fs_version(void *state, const char *key, char *version)
+{
+    struct stat st;
+    int rc = stat_value(state, key, &st);
+    if (rc == ZARRC_OK)
         /* Every write renames a new file into place: the inode changes with each value, and the
          * times and size guard against a reused inode number. */
         snprintf(version, ZARRC_STORE_VERSION_MAX, "%llx:%llx:%llx:%lld.%09ld:%lld.%09ld",
                  (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
                  (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
                  st.st_ctim.tv_nsec);
-    free(path);
     return rc;
 }
 
@@ -815,23 +824,10 @@ static int fs_erase_prefix(void *state, const char *prefix)
 
 static int fs_size(void *state, const char *key, uint64_t *size)
 {
-    fs_store *fs = state;
-    int rc = check_key(key, false);
-    if (rc)
-        return rc;
-    char *path = full_path(fs, key);
-    if (!path)
-        return ZARRC_ENOMEM;
     struct stat st;
-    if (stat(path, &st) != 0)
-        rc = io_error("cannot stat", path, errno);
-    else if (S_ISDIR(st.st_mode))
-        rc = ZARRC_ENOTFOUND;
-    else if (!S_ISREG(st.st_mode))
-        rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is not a regular file", path);
-    else
+    int rc = stat_value(state, key, &st);
+    if (rc == ZARRC_OK)
         *size = (uint64_t)st.st_size;
-    free(path);
     return rc;
 }
 

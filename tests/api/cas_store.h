@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zarrc_plugin.h"
+#include "wrap_store.h"
 
 typedef struct cas_state {
     zarrc_store *inner;
@@ -50,17 +50,7 @@ static void cas_close(void *state)
 
 static int cas_get_into(cas_state *c, const char *key, int64_t off, int64_t len, zarrc_buf *out)
 {
-    void *d;
-    size_t n;
-    int rc = zarrc_store_get_range(&d, &n, c->inner, key, off, len);
-    if (rc)
-        return rc;
-    rc = zarrc_buf_reserve(out, n);
-    if (rc == 0 && n)
-        memcpy(out->data, d, n);
-    out->size = n;
-    zarrc_free(d);
-    return rc;
+    return wrap_get_into(c->inner, key, off, len, out);
 }
 
 static int cas_get(void *state, const char *key, int64_t off, int64_t len, zarrc_buf *out)

@@ -6,7 +6,7 @@
 #ifndef ZARRC_TEST_COUNTING_H
 #define ZARRC_TEST_COUNTING_H
 
-#include "zarrc_plugin.h"
+#include "wrap_store.h"
 
 typedef struct counters {
     long gets, bytes_read, sets, erases, lists, versions;
@@ -14,92 +14,56 @@ typedef struct counters {
 } counters;
 
 static counters cnt;
-static zarrc_store *count_inner;
-
-static int cs_open(void **state, const char *location, unsigned flags)
-{
-    (void)location;
-    (void)flags;
-    *state = NULL;
-    return zarrc_store_open(&count_inner, "memory://", 0);
-}
-
-static void cs_close(void *state)
-{
-    (void)state;
-    zarrc_store_free(count_inner);
-    count_inner = NULL;
-}
+WRAP_STORE_FORWARDERS(cw, count_inner)
 
 static int cs_get(void *state, const char *key, int64_t off, int64_t len, zarrc_buf *out)
 {
-    (void)state;
-    void *d;
-    size_t n;
-    int rc = zarrc_store_get_range(&d, &n, count_inner, key, off, len);
     __atomic_add_fetch(&cnt.gets, 1, __ATOMIC_RELAXED);
-    if (rc)
-        return rc;
-    __atomic_add_fetch(&cnt.bytes_read, (long)n, __ATOMIC_RELAXED);
-    rc = zarrc_buf_reserve(out, n);
-    if (rc == 0 && n)
-        memcpy(out->data, d, n);
-    out->size = n;
-    zarrc_free(d);
+    int rc = cw_get(state, key, off, len, out);
+    if (rc == 0)
+        __atomic_add_fetch(&cnt.bytes_read, (long)out->size, __ATOMIC_RELAXED);
     return rc;
 }
 
 static int cs_set(void *state, const char *key, const void *data, size_t n)
 {
-    (void)state;
     __atomic_add_fetch(&cnt.sets, 1, __ATOMIC_RELAXED);
-    return zarrc_store_set(count_inner, key, data, n);
+    return cw_set(state, key, data, n);
 }
 
 static int cs_erase(void *state, const char *key)
 {
-    (void)state;
     __atomic_add_fetch(&cnt.erases, 1, __ATOMIC_RELAXED);
-    return zarrc_store_erase(count_inner, key);
-}
-
-static int cs_erase_prefix(void *state, const char *prefix)
-{
-    (void)state;
-    return zarrc_store_erase_prefix(count_inner, prefix);
+    return cw_erase(state, key);
 }
 
 static int cs_list(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
 {
-    (void)state;
-    cnt.lists++;
-    return zarrc_store_list(count_inner, prefix, cb, ctx);
+    __atomic_add_fetch(&cnt.lists, 1, __ATOMIC_RELAXED);
+    return cw_list(state, prefix, cb, ctx);
 }
 
 static int cs_list_dir(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
 {
-    (void)state;
-    cnt.lists++;
-    return zarrc_store_list_dir(count_inner, prefix, cb, ctx);
+    __atomic_add_fetch(&cnt.lists, 1, __ATOMIC_RELAXED);
+    return cw_list_dir(state, prefix, cb, ctx);
 }
 
 static int cs_size(void *state, const char *key, uint64_t *size)
 {
-    (void)state;
     __atomic_add_fetch(&cnt.gets, 1, __ATOMIC_RELAXED);
-    return zarrc_store_size(size, count_inner, key);
+    return cw_size(state, key, size);
 }
 
 static int cs_version(void *state, const char *key, char *version)
 {
-    (void)state;
     __atomic_add_fetch(&cnt.versions, 1, __ATOMIC_RELAXED);
-    return zarrc_store_version(version, ZARRC_STORE_VERSION_MAX, count_inner, key);
+    return cw_version(state, key, version);
 }
 
 static const zarrc_store_type counting_store = {
     ZARRC_STORE_TYPE_VERSION, "count", ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE,
-    cs_open, cs_close, cs_get, NULL, cs_set, NULL, cs_erase, cs_erase_prefix, cs_list, cs_list_dir, cs_size,
+    cw_open, cw_close, cs_get, NULL, cs_set, NULL, cs_erase, cw_erase_prefix, cs_list, cs_list_dir, cs_size,
     NULL, NULL, cs_version, NULL, NULL, NULL,
 };
 

@@ -4,9 +4,8 @@
 #include <time.h>
 
 #include "check.h"
-#include "zarrc_plugin.h"
+#include "wrap_store.h"
 
-static zarrc_store *inner;
 static int in_flight, peak, fail_key_set;
 static char fail_key[64];
 
@@ -22,38 +21,15 @@ static void enter(void)
 
 static void leave(void) { __atomic_sub_fetch(&in_flight, 1, __ATOMIC_SEQ_CST); }
 
-static int l_open(void **state, const char *location, unsigned flags)
-{
-    (void)location;
-    (void)flags;
-    *state = NULL;
-    return zarrc_store_open(&inner, "memory://", 0);
-}
-
-static void l_close(void *state)
-{
-    (void)state;
-    zarrc_store_free(inner);
-}
+WRAP_STORE_FORWARDERS(w, inner)
 
 static int l_get(void *state, const char *key, int64_t off, int64_t len, zarrc_buf *out)
 {
-    (void)state;
-    void *d;
-    size_t n;
     int is_chunk = strstr(key, "/c/") != NULL;
     if (is_chunk)
         enter();
-    int rc = fail_key_set && !strcmp(key, fail_key)
-                 ? zarrc_error_set(ZARRC_EIO, "simulated network failure")
-                 : zarrc_store_get_range(&d, &n, inner, key, off, len);
-    if (rc == 0) {
-        rc = zarrc_buf_reserve(out, n);
-        if (rc == 0 && n)
-            memcpy(out->data, d, n);
-        out->size = n;
-        zarrc_free(d);
-    }
+    int rc = fail_key_set && !strcmp(key, fail_key) ? zarrc_error_set(ZARRC_EIO, "simulated network failure")
+                                                    : w_get(state, key, off, len, out);
     if (is_chunk)
         leave();
     return rc;
@@ -61,50 +37,19 @@ static int l_get(void *state, const char *key, int64_t off, int64_t len, zarrc_b
 
 static int l_set(void *state, const char *key, const void *data, size_t n)
 {
-    (void)state;
     int is_chunk = strstr(key, "/c/") != NULL;
     if (is_chunk)
         enter();
-    int rc = zarrc_store_set(inner, key, data, n);
+    int rc = w_set(state, key, data, n);
     if (is_chunk)
         leave();
     return rc;
 }
 
-static int l_erase(void *state, const char *key)
-{
-    (void)state;
-    return zarrc_store_erase(inner, key);
-}
-
-static int l_erase_prefix(void *state, const char *prefix)
-{
-    (void)state;
-    return zarrc_store_erase_prefix(inner, prefix);
-}
-
-static int l_list(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
-{
-    (void)state;
-    return zarrc_store_list(inner, prefix, cb, ctx);
-}
-
-static int l_list_dir(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
-{
-    (void)state;
-    return zarrc_store_list_dir(inner, prefix, cb, ctx);
-}
-
-static int l_size(void *state, const char *key, uint64_t *size)
-{
-    (void)state;
-    return zarrc_store_size(size, inner, key);
-}
-
 static const zarrc_store_type latency_store = {
     ZARRC_STORE_TYPE_VERSION, "lat",
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_LATENCY,
-    l_open, l_close, l_get, NULL, l_set, NULL, l_erase, l_erase_prefix, l_list, l_list_dir, l_size,
+    w_open, w_close, l_get, NULL, l_set, NULL, w_erase, w_erase_prefix, w_list, w_list_dir, w_size,
 };
 
 static void check_array(zarrc_store *s, const char *path, const char *codecs)

@@ -7,81 +7,14 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "zarrc_plugin.h"
+#include "wrap_store.h"
 
 #define SEGMENTS 15
 #define SEGMENT_LEN 200
 
 /* ---- a store with latency (no delay): the engine batches its requests ---- */
 
-static zarrc_store *lat_inner;
-
-static int l_open(void **state, const char *location, unsigned flags)
-{
-    (void)location;
-    (void)flags;
-    *state = NULL;
-    return zarrc_store_open(&lat_inner, "memory://", 0);
-}
-
-static void l_close(void *state)
-{
-    (void)state;
-    zarrc_store_free(lat_inner);
-    lat_inner = NULL;
-}
-
-static int l_get(void *state, const char *key, int64_t off, int64_t len, zarrc_buf *out)
-{
-    (void)state;
-    void *d;
-    size_t n;
-    int rc = zarrc_store_get_range(&d, &n, lat_inner, key, off, len);
-    if (rc == 0) {
-        rc = zarrc_buf_reserve(out, n);
-        if (rc == 0 && n)
-            memcpy(out->data, d, n);
-        out->size = n;
-        zarrc_free(d);
-    }
-    return rc;
-}
-
-static int l_set(void *state, const char *key, const void *data, size_t n)
-{
-    (void)state;
-    return zarrc_store_set(lat_inner, key, data, n);
-}
-
-static int l_erase(void *state, const char *key)
-{
-    (void)state;
-    return zarrc_store_erase(lat_inner, key);
-}
-
-static int l_erase_prefix(void *state, const char *prefix)
-{
-    (void)state;
-    return zarrc_store_erase_prefix(lat_inner, prefix);
-}
-
-static int l_list(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
-{
-    (void)state;
-    return zarrc_store_list(lat_inner, prefix, cb, ctx);
-}
-
-static int l_list_dir(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
-{
-    (void)state;
-    return zarrc_store_list_dir(lat_inner, prefix, cb, ctx);
-}
-
-static int l_size(void *state, const char *key, uint64_t *size)
-{
-    (void)state;
-    return zarrc_store_size(size, lat_inner, key);
-}
+WRAP_STORE_FORWARDERS(l, lat_inner)
 
 static const zarrc_store_type latency_store = {
     ZARRC_STORE_TYPE_VERSION, "longlat",

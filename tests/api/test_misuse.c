@@ -11,56 +11,19 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "zarrc_plugin.h"
+#include "wrap_store.h"
 
 /* ---- a store that fails its Nth erase ("fault://", over an inner memory store) ------------ */
 
-static zarrc_store *fault_inner;
+WRAP_STORE_FORWARDERS(fw, fault_inner)
 static long fault_erases, fault_at; /* fault_at = 0: never fail */
-
-static int fs_open_(void **state, const char *location, unsigned flags)
-{
-    (void)location;
-    (void)flags;
-    *state = NULL;
-    return zarrc_store_open(&fault_inner, "memory://", 0);
-}
-
-static void fs_close_(void *state)
-{
-    (void)state;
-    zarrc_store_free(fault_inner);
-    fault_inner = NULL;
-}
-
-static int fs_get_(void *state, const char *key, int64_t off, int64_t len, zarrc_buf *out)
-{
-    (void)state;
-    void *d;
-    size_t n;
-    int rc = zarrc_store_get_range(&d, &n, fault_inner, key, off, len);
-    if (rc)
-        return rc;
-    rc = zarrc_buf_reserve(out, n);
-    if (rc == 0 && n)
-        memcpy(out->data, d, n);
-    out->size = n;
-    zarrc_free(d);
-    return rc;
-}
-
-static int fs_set_(void *state, const char *key, const void *data, size_t n)
-{
-    (void)state;
-    return zarrc_store_set(fault_inner, key, data, n);
-}
 
 static int fs_erase_(void *state, const char *key)
 {
     (void)state;
     if (fault_at && ++fault_erases == fault_at)
         return zarrc_error_set(ZARRC_EIO, "injected failure of erase %ld ('%s')", fault_at, key);
-    return zarrc_store_erase(fault_inner, key);
+    return fw_erase(state, key);
 }
 
 typedef struct names {
@@ -100,27 +63,9 @@ static int fs_erase_prefix_(void *state, const char *prefix)
     return rc;
 }
 
-static int fs_list_(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
-{
-    (void)state;
-    return zarrc_store_list(fault_inner, prefix, cb, ctx);
-}
-
-static int fs_list_dir_(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
-{
-    (void)state;
-    return zarrc_store_list_dir(fault_inner, prefix, cb, ctx);
-}
-
-static int fs_size_(void *state, const char *key, uint64_t *size)
-{
-    (void)state;
-    return zarrc_store_size(size, fault_inner, key);
-}
-
 static const zarrc_store_type fault_store = {
     ZARRC_STORE_TYPE_VERSION, "fault", ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE,
-    fs_open_, fs_close_, fs_get_, NULL, fs_set_, NULL, fs_erase_, fs_erase_prefix_, fs_list_, fs_list_dir_, fs_size_,
+    fw_open, fw_close, fw_get, NULL, fw_set, NULL, fs_erase_, fs_erase_prefix_, fw_list, fw_list_dir, fw_size,
     NULL,
 };
 
