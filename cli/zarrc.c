@@ -259,23 +259,7 @@ static int open_node(zarrc_store **st, zarrc_node_kind *kind, int *format, const
 static int open_array_node(zarrc_store **st, zarrc_array **arr, const char *node,
                            unsigned flags)
 {
-    zarrc_node_kind kind;
-    int format;
-    *arr = NULL;
-    if (open_node(st, &kind, &format, node, flags))
-        return CLI_EXIT_FAIL;
-    if (kind != ZARRC_NODE_ARRAY) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail("'%s' is a group, not an array", node);
-    }
-    int rc = zarrc_array_open(arr, *st, "");
-    if (rc) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail_lib(rc, "opening array '%s'", node);
-    }
-    return 0;
+    return cli_open_array(st, arr, node, flags) ? CLI_EXIT_FAIL : 0;
 }
 
 /* The filesystem path of a NODE argument (plain path or file:// URL), or NULL for other URLs. */
@@ -727,7 +711,11 @@ static void print_dims(const char *label, const int64_t *dims, int ndim)
 static int info_array(zarrc_store *st, const char *node, int as_json)
 {
     zarrc_array *arr;
-    int rc = zarrc_array_open(&arr, st, "");
+    int rc = zarrc_array_open_flags(&arr, st, "", cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
+    if (rc == ZARRC_EAUTH || (rc == 0 && zarrc_array_is_view(arr))) {
+        zarrc_array_free(arr);
+        return cli_view_info(node, as_json);
+    }
     if (rc)
         return cli_fail_lib(rc, "opening array '%s'", node);
     int format = zarrc_array_format(arr), ndim = zarrc_array_ndim(arr);
@@ -857,6 +845,9 @@ static int cmd_info(const verb *v, int argc, char **argv)
     zarrc_store *st;
     zarrc_node_kind kind;
     int format;
+    size_t nl = strlen(node);
+    if (nl > 5 && !strcmp(node + nl - 5, ".json"))
+        return cli_view_info(node, as_json);
     if (open_node(&st, &kind, &format, node, ZARRC_STORE_READONLY))
         return CLI_EXIT_FAIL;
     rc = kind == ZARRC_NODE_ARRAY ? info_array(st, node, as_json)
@@ -1534,6 +1525,12 @@ static int cmd_consolidate(const verb *v, int argc, char **argv)
     return cli_cmd_consolidate(argc, argv);
 }
 
+static int cmd_view(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_view(argc, argv);
+}
+
 static int cmd_attrs(const verb *v, int argc, char **argv)
 {
     (void)v;
@@ -1663,6 +1660,14 @@ static const verb verbs[] = {
     {"consolidate", cmd_consolidate, cli_consolidate_usage, cli_consolidate_summary,
      cli_consolidate_help},
     {"attrs", cmd_attrs, cli_attrs_usage, cli_attrs_summary, cli_attrs_help},
+    {"view", cmd_view, "zarrc view concat|stack|create|show ...",
+     "Virtual arrays (views) over other arrays, without copying data.",
+     "  zarrc view concat --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "  zarrc view stack --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "  zarrc view create OUT SPEC.json [--overwrite]\n"
+     "  zarrc view show NODE\n"
+     "OUT is a view node or a .json spec file. --allow-external (any verb) lets views refer\n"
+     "to locations outside their hierarchy. See docs/views.md.\n"},
     {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", ""},
 };
 
@@ -1694,6 +1699,7 @@ static void print_main_help(FILE *out)
         {"hierarchy", "create a whole hierarchy from a JSON spec"},
         {"consolidate", "write or check consolidated metadata"},
         {"attrs", "print, replace or merge-update attributes"},
+        {"view", "virtual arrays: concatenate, stack, create from a spec, show"},
         {"help", "show help for a verb"},
     };
     for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++)
@@ -1744,6 +1750,14 @@ int main(int argc, char **argv)
             return usage_error(NULL, "unknown option '%s'", a);
         return usage_error(NULL, "unknown verb '%s'", a);
     }
+    /* --allow-external is accepted by every verb (before any "--"). */
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--allow-external")) {
+            cli_allow_external = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+            argc--;
+            i--;
+        }
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     int rc = v->run(v, argc - 1, argv + 1);
