@@ -658,8 +658,8 @@ static int layer_ready(zarrc__view *v, vlayer *L)
                                x->out_rank, L->src_rank);
     /* Unknown or implicit input bounds come from the layer's domain through single maps. */
     for (int d = 0; d < x->in_rank; d++) {
-        if (x->lo[d] != INF_LO && x->hi[d] != INF_HI && !x->implicit[d])
-            continue;
+        if (x->lo[d] != INF_LO && x->hi[d] != INF_HI)
+            continue; /* finite bounds, implicit ones too, are taken as given (as tensorstore lays layers out) */
         const vmap *m = NULL;
         int j;
         for (j = 0; j < x->out_rank; j++)
@@ -685,9 +685,9 @@ static int layer_ready(zarrc__view *v, vlayer *L)
         }
         if (hi < lo)
             hi = lo;
-        if (x->lo[d] == INF_LO || x->implicit[d])
+        if (x->lo[d] == INF_LO)
             x->lo[d] = lo;
-        if (x->hi[d] == INF_HI || x->implicit[d])
+        if (x->hi[d] == INF_HI)
             x->hi[d] = hi;
     }
     memcpy(L->lo, x->lo, sizeof L->lo);
@@ -721,7 +721,7 @@ static bool domain_given(const vlayer *L)
     if (!L->has_xf)
         return L->kind == L_INLINE || L->kind == L_STACK;
     for (int d = 0; d < L->xf.in_rank; d++)
-        if (L->xf.lo[d] == INF_LO || L->xf.hi[d] == INF_HI || L->xf.implicit[d])
+        if (L->xf.lo[d] == INF_LO || L->xf.hi[d] == INF_HI)
             return false;
     return true;
 }
@@ -1047,10 +1047,18 @@ static int view_build(zarrc__view **out, json_object *spec, const open_ctx *c)
         for (int j = 0; j < tx.out_rank && ident; j++)
             ident = tx.out[j].kind == M_SINGLE && tx.out[j].dim == j && tx.out[j].stride == 1 && !tx.out[j].offset;
         if (!ident) {
+            /* A transform over the whole stack: the stack becomes the one layer of a new one. */
             xf_clear(&tx);
-            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "a top-level 'transform' other than the identity is not "
-                                 "supported (put transforms on the layers)");
-            goto fail;
+            json_object *w = json_object_new_object(), *ls = json_object_new_array();
+            json_object_object_add(w, "driver", json_object_new_string("stack"));
+            static const char *const keep[] = {"dtype", "fill_value", "attributes", "dimension_names"};
+            for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+                if (mem(spec, keep[i]))
+                    json_object_object_add(w, keep[i], json_object_get(mem(spec, keep[i])));
+            json_object_array_add(ls, json_object_get(spec));
+            json_object_object_add(w, "layers", ls);
+            zarrc__view_free(v);
+            return view_build(out, w, c);
         }
         if (rank < 0) {
             rank = tx.in_rank;
