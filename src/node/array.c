@@ -647,7 +647,9 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
         o = json_object_get(a->doc);
         break;
     case ZARRC_JSON_CODECS_V3:
-        if (a->meta.format == 3)
+        if (a->view)
+            rc = zarrc__array_need_pipeline(a);
+        else if (a->meta.format == 3)
             o = json_object_get(a->meta.codecs);
         else if (!(rc = zarrc__array_need_pipeline(a)))
             rc = zarrc__pipeline_to_v3(&o, a->pipeline);
