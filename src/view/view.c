@@ -1256,29 +1256,26 @@ static int64_t map_at(const vmap *m, const vxf *x, const int64_t *y)
     return m->offset + m->stride * m->idx[e];
 }
 
-static int layer_read(vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0, const int64_t *k1,
-                      uint8_t *dst, const int64_t *dstr, size_t es)
+/* The bounding box of a layer's image of the selection part [k0, k1): start bstart, extents bn,
+ * C-order byte strides bs of a buffer holding it (*bytes). */
+static int image_box(const vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0,
+                     const int64_t *k1, size_t es, int64_t *bstart, int64_t *bn, int64_t *bs, size_t *bytes)
 {
-    int64_t sstart[MAXD], scount[MAXD], sstep[MAXD], sdstr[MAXD], base;
-    if (box_map(L, x0, step, k0, k1, dstr, sstart, scount, sstep, sdstr, &base))
-        return source_read(L, sstart, scount, sstep, dst + base, sdstr, es);
-    /* Gather: read the bounding box of the image, then pick element by element. */
     const vxf *x = &L->xf;
-    int64_t lo[MAXD], hi[MAXD], bn[MAXD], bs[MAXD], ones[MAXD];
+    int64_t lo[MAXD], hi[MAXD];
     for (int d = 0; d < nd; d++) {
         lo[d] = x0[d] + k0[d] * step[d];
         hi[d] = x0[d] + (k1[d] - 1) * step[d] + 1;
     }
-    size_t bytes = es;
+    *bytes = es;
     for (int j = 0; j < x->out_rank; j++) {
         int64_t mn, mx;
         int rc = map_range(&mn, &mx, &x->out[j], lo, hi);
         if (rc)
             return rc;
-        sstart[j] = mn;
+        bstart[j] = mn;
         bn[j] = mx - mn + 1;
-        ones[j] = 1;
-        if (!zarrc__mul_size(bytes, (size_t)bn[j], &bytes) || bytes > GATHER_MAX_BYTES)
+        if (!zarrc__mul_size(*bytes, (size_t)bn[j], bytes) || *bytes > GATHER_MAX_BYTES)
             return zarrc_error_set(ZARRC_EUNSUPPORTED, "%s: the index transform spreads the selection over more than "
                                    "%zu MiB of the layer", L->where, GATHER_MAX_BYTES >> 20);
     }
@@ -1287,31 +1284,155 @@ static int layer_read(vlayer *L, int nd, const int64_t *x0, const int64_t *step,
         bs[j] = cs;
         cs *= bn[j];
     }
+    return ZARRC_OK;
+}
+
+/* Visit every position of [k0, k1): its byte offset in the caller's buffer (strides dstr) and
+ * in the image box (bstart, bs). fn returns non-zero to stop. */
+typedef int (*visit_fn)(void *ctx, int64_t doff, int64_t soff);
+static int each_position(const vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0,
+                         const int64_t *k1, const int64_t *dstr, const int64_t *bstart, const int64_t *bs, visit_fn fn,
+                         void *ctx)
+{
+    const vxf *x = &L->xf;
+    int64_t k[MAXD], y[MAXD];
+    for (int d = 0; d < nd; d++)
+        k[d] = k0[d];
+    for (;;) {
+        int64_t doff = 0, soff = 0;
+        for (int d = 0; d < nd; d++) {
+            y[d] = x0[d] + k[d] * step[d];
+            doff += k[d] * dstr[d];
+        }
+        for (int j = 0; j < x->out_rank; j++)
+            soff += (map_at(&x->out[j], x, y) - bstart[j]) * bs[j];
+        int rc = fn(ctx, doff, soff);
+        if (rc)
+            return rc;
+        int d = nd - 1;
+        while (d >= 0 && ++k[d] == k1[d]) {
+            k[d] = k0[d];
+            d--;
+        }
+        if (d < 0)
+            return 0;
+    }
+}
+
+typedef struct copy_ctx {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t es;
+    bool to_image; /* write: caller's buffer → image; read: image → caller's buffer */
+    int64_t *offs;
+    size_t n;
+} copy_ctx;
+
+static int copy_one(void *ctx, int64_t doff, int64_t soff)
+{
+    copy_ctx *c = ctx;
+    if (c->to_image)
+        memcpy(c->dst + soff, c->src + doff, c->es);
+    else
+        memcpy(c->dst + doff, c->src + soff, c->es);
+    return 0;
+}
+
+static int collect_one(void *ctx, int64_t doff, int64_t soff)
+{
+    (void)doff;
+    copy_ctx *c = ctx;
+    c->offs[c->n++] = soff;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int layer_read(vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0, const int64_t *k1,
+                      uint8_t *dst, const int64_t *dstr, size_t es)
+{
+    int64_t sstart[MAXD], scount[MAXD], sstep[MAXD], sdstr[MAXD], base;
+    if (box_map(L, x0, step, k0, k1, dstr, sstart, scount, sstep, sdstr, &base))
+        return source_read(L, sstart, scount, sstep, dst + base, sdstr, es);
+    /* Gather: read the bounding box of the image, then pick element by element. */
+    int64_t bn[MAXD], bs[MAXD], ones[MAXD];
+    size_t bytes;
+    int rc = image_box(L, nd, x0, step, k0, k1, es, sstart, bn, bs, &bytes);
+    if (rc)
+        return rc;
+    for (int j = 0; j < L->xf.out_rank; j++)
+        ones[j] = 1;
     uint8_t *tmp = zarrc__malloc(bytes);
     if (!tmp)
         return ZARRC_ENOMEM;
-    int rc = source_read(L, sstart, bn, ones, tmp, bs, es);
+    rc = source_read(L, sstart, bn, ones, tmp, bs, es);
     if (rc == ZARRC_OK) {
-        int64_t k[MAXD], y[MAXD];
-        for (int d = 0; d < nd; d++)
-            k[d] = k0[d];
-        for (;;) {
-            int64_t doff = 0, soff = 0;
-            for (int d = 0; d < nd; d++) {
-                y[d] = x0[d] + k[d] * step[d];
-                doff += k[d] * dstr[d];
+        copy_ctx c = {dst, tmp, es, false, NULL, 0};
+        each_position(L, nd, x0, step, k0, k1, dstr, sstart, bs, copy_one, &c);
+    }
+    free(tmp);
+    return rc;
+}
+
+/* Check a gather write: the image fits, no layer position is targeted twice. */
+static int gather_write_check(const vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0,
+                              const int64_t *k1, const int64_t *sstr, size_t es)
+{
+    int64_t bstart[MAXD], bn[MAXD], bs[MAXD], n = 1;
+    size_t bytes;
+    int rc = image_box(L, nd, x0, step, k0, k1, es, bstart, bn, bs, &bytes);
+    if (rc)
+        return rc;
+    for (int d = 0; d < nd; d++)
+        n *= k1[d] - k0[d];
+    copy_ctx c = {NULL, NULL, es, false, zarrc__malloc((size_t)n * sizeof(int64_t)), 0};
+    if (!c.offs)
+        return ZARRC_ENOMEM;
+    each_position(L, nd, x0, step, k0, k1, sstr, bstart, bs, collect_one, &c);
+    qsort(c.offs, c.n, sizeof *c.offs, cmp_i64);
+    for (size_t i = 1; i < c.n && rc == ZARRC_OK; i++)
+        if (c.offs[i] == c.offs[i - 1]) {
+            int64_t e = c.offs[i] / (int64_t)es;
+            char pos[256];
+            size_t len = 0;
+            for (int j = 0; j < L->xf.out_rank && len < sizeof pos - 24; j++) {
+                int64_t ext = bs[j] / (int64_t)es;
+                len += (size_t)snprintf(pos + len, sizeof pos - len, "%s%lld", j ? ", " : "",
+                                        (long long)(bstart[j] + e / ext));
+                e %= ext;
             }
-            for (int j = 0; j < x->out_rank; j++)
-                soff += (map_at(&x->out[j], x, y) - sstart[j]) * bs[j];
-            memcpy(dst + doff, tmp + soff, es);
-            int d = nd - 1;
-            while (d >= 0 && ++k[d] == k1[d]) {
-                k[d] = k0[d];
-                d--;
-            }
-            if (d < 0)
-                break;
+            rc = zarrc_error_set(ZARRC_EINVAL, "%s: the write targets layer position [%s] more than once (index "
+                                 "array with duplicates): nothing written", L->where, pos);
         }
+    free(c.offs);
+    return rc;
+}
+
+/* A gather write: read the image's bounding box, place the values, write the box back. */
+static int gather_write(vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0, const int64_t *k1,
+                        const uint8_t *in, const int64_t *sstr, size_t es)
+{
+    int64_t bstart[MAXD], bn[MAXD], bs[MAXD], ones[MAXD];
+    size_t bytes;
+    int rc = image_box(L, nd, x0, step, k0, k1, es, bstart, bn, bs, &bytes);
+    if (rc)
+        return rc;
+    for (int j = 0; j < L->xf.out_rank; j++)
+        ones[j] = 1;
+    uint8_t *tmp = zarrc__malloc(bytes);
+    if (!tmp)
+        return ZARRC_ENOMEM;
+    rc = source_read(L, bstart, bn, ones, tmp, bs, es);
+    if (rc == ZARRC_OK) {
+        copy_ctx c = {tmp, in, es, true, NULL, 0};
+        each_position(L, nd, x0, step, k0, k1, sstr, bstart, bs, copy_one, &c);
+        for (int j = 0; j < L->src_rank; j++)
+            bstart[j] -= L->src_origin[j];
+        rc = zarrc_array_write(L->arr, bstart, bn, ones, tmp, bytes);
     }
     free(tmp);
     return rc;
@@ -1565,12 +1686,16 @@ int zarrc__view_write(zarrc_array *a, const int64_t *start, const int64_t *count
             rc = zarrc_error_set(ZARRC_EREADONLY, "%s is %s: it cannot be written", L->where,
                                  L->kind == L_FILL ? "a fill layer" : "an inline array");
         else if (!box_map(L, x0, step, t[i].k0, t[i].k1, sstr, sst, scn, sse, sds, &base))
-            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "%s: writes through index arrays or broadcast dimensions are not "
-                                 "supported", L->where);
+            rc = gather_write_check(L, nd, x0, step, t[i].k0, t[i].k1, sstr, v->es);
     }
     for (size_t i = 0; i < nt && rc == ZARRC_OK; i++) {
         vlayer *L = &v->layers[t[i].layer];
-        box_map(L, x0, step, t[i].k0, t[i].k1, sstr, sst, scn, sse, sds, &base);
+        if (!box_map(L, x0, step, t[i].k0, t[i].k1, sstr, sst, scn, sse, sds, &base)) {
+            /* Index arrays (without duplicate targets): read-modify-write of the image's box. */
+            if ((rc = gather_write(L, nd, x0, step, t[i].k0, t[i].k1, in, sstr, v->es)))
+                zarrc__error_context(rc, "%s: ", L->where);
+            continue;
+        }
         int r = L->src_rank;
         size_t n = v->es;
         int64_t cs[MAXD];

@@ -182,9 +182,26 @@ static void test_write_through(void)
         "\"transform\":{\"input_inclusive_min\":[0],\"input_exclusive_max\":[2],\"output\":[{\"index_array\":[3,1]}]}}]}";
     CHECK_OK(zarrc_view_open(&v, gather, mem, "w", 0));
     cn[0] = 2;
-    CHECK_ERR(zarrc_array_write(v, st, cn, NULL, in, 8), ZARRC_EUNSUPPORTED, "index arrays");
     CHECK_OK(read1d(v, 0, 2, got));
     CHECK(got[0] == 13 && got[1] == 11);
+    int32_t two[2] = {-3, -1};
+    CHECK_OK(zarrc_array_write(v, st, cn, NULL, two, 8));
+    zarrc_array *wa;
+    CHECK_OK(zarrc_array_open(&wa, mem, "w/a"));
+    int32_t av[4];
+    CHECK_OK(read1d(wa, 0, 4, av));
+    CHECK(av[0] == 10 && av[1] == -1 && av[2] == 12 && av[3] == -3);
+    zarrc_array_free(v);
+    /* Duplicate targets: refused before anything is written. */
+    const char *dup =
+        "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"a\"},"
+        "\"transform\":{\"input_inclusive_min\":[0],\"input_exclusive_max\":[3],\"output\":[{\"index_array\":[0,2,0]}]}}]}";
+    CHECK_OK(zarrc_view_open(&v, dup, mem, "w", 0));
+    cn[0] = 3;
+    CHECK_ERR(zarrc_array_write(v, st, cn, NULL, in, 12), ZARRC_EINVAL, "layer position [0] more than once");
+    CHECK_OK(read1d(wa, 0, 4, av));
+    CHECK(av[0] == 10 && av[1] == -1 && av[2] == 12 && av[3] == -3);
+    zarrc_array_free(wa);
     zarrc_array_free(v);
     const char *over =
         "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"a\"}},"

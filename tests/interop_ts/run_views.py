@@ -305,5 +305,15 @@ w2 = ts.open({"driver": "zarr", "kvstore": {"driver": "file", "path": os.path.jo
 if r.returncode or not np.array_equal(w1, vals[:3]) or not np.array_equal(w2, vals[3:, ::-1]):
     fail("write-through: %s\n%s\n%s" % (r.stderr, w1.tolist(), w2.tolist()))
 
+checks += 1
+gv = write_spec(W1[[2, 0], ::-1].translate_to[0, 0].spec().to_json())
+r = zarrc("put", gv, "--json", "-", input=json.dumps([[-1, -2, -3, -4], [-5, -6, -7, -8]]).encode())
+w1 = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": os.path.join(ROOT, "w1")}}).result().read().result()
+want = vals[:3].copy()
+want[2] = [-4, -3, -2, -1]
+want[0] = [-8, -7, -6, -5]
+if r.returncode or not np.array_equal(w1, want):
+    fail("write-through index array: %s\n%s" % (r.stderr, w1.tolist()))
+
 print("%d checks, %d failed" % (checks, fails))
 sys.exit(1 if fails else 0)
