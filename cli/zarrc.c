@@ -1057,7 +1057,7 @@ static int ls_child(void *vctx, const zarrc_child_info *c)
     if (ctx->as_json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(c->name));
-        const char *type = c->kind == ZARRC_NODE_ARRAY ? "array" : "group";
+        const char *type = c->kind == ZARRC_NODE_ARRAY ? (c->is_view ? "view" : "array") : "group";
         json_object_object_add(o, "node_type", json_object_new_string(type));
         json_object_object_add(o, "zarr_format", json_object_new_int(c->format));
         if (c->kind == ZARRC_NODE_ARRAY) {
@@ -1072,7 +1072,7 @@ static int ls_child(void *vctx, const zarrc_child_info *c)
         printf("%s  group\n", c->name);
         return 0;
     }
-    printf("%s  array  shape=[", c->name);
+    printf("%s  %s  shape=[", c->name, c->is_view ? "view" : "array");
     for (int d = 0; d < c->ndim; d++)
         printf("%s%lld", d ? "," : "", (long long)c->shape[d]);
     printf("] dtype=%s\n", c->dtype ? c->dtype : "?");

@@ -317,6 +317,7 @@ typedef struct zarrc_child_info {
     int ndim;
     const int64_t *shape;
     const char *dtype; /**< v3 data type name */
+    int is_view;       /**< 1 for a stored view (an array node carrying a view spec) */
 } zarrc_child_info;
 
 typedef int (*zarrc_child_cb)(void *ctx, const zarrc_child_info *child);
