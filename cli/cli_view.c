@@ -94,13 +94,19 @@ static int hierarchy_root(char **root, char **rel, const char *real)
     return *rel ? 0 : -1;
 }
 
+int cli_is_spec_file(const char *node)
+{
+    const char *fs = !strncmp(node, "file://", 7) ? node + 7 : strstr(node, "://") ? NULL : node;
+    struct stat sb;
+    return fs && ends_with(fs, ".json") && stat(fs, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 int cli_open_array(zarrc_store **st, zarrc_array **arr, const char *node, unsigned store_flags)
 {
     *st = NULL;
     *arr = NULL;
     const char *fs = !strncmp(node, "file://", 7) ? node + 7 : strstr(node, "://") ? NULL : node;
-    struct stat sb;
-    if (fs && ends_with(fs, ".json") && stat(fs, &sb) == 0 && S_ISREG(sb.st_mode)) {
+    if (cli_is_spec_file(node)) {
         char *text = read_file(fs), *dir = dir_of(fs);
         if (!text || !dir) {
             free(text);

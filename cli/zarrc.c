@@ -845,8 +845,7 @@ static int cmd_info(const verb *v, int argc, char **argv)
     zarrc_store *st;
     zarrc_node_kind kind;
     int format;
-    size_t nl = strlen(node);
-    if (nl > 5 && !strcmp(node + nl - 5, ".json"))
+    if (cli_is_spec_file(node))
         return cli_view_info(node, as_json);
     if (open_node(&st, &kind, &format, node, ZARRC_STORE_READONLY))
         return CLI_EXIT_FAIL;
