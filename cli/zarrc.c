@@ -1269,14 +1269,24 @@ static char *cp_codecs(const cp_opts *o, const char *src_codecs)
     return out;
 }
 
-static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, const char *dpath,
-                    const char *label, cp_opts *o)
+/* Default codecs of a view's copy (a view has none of its own). */
+static const char *VIEW_COPY_CODECS =
+    "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},"
+    "{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}]";
+
+static int cp_open_array(zarrc_array **src, zarrc_store *sst, const char *spath, const char *label)
 {
-    zarrc_array *src = NULL, *dst = NULL;
+    int rc = zarrc_array_open_flags(src, sst, spath, cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
+    return rc ? cli_fail_lib(rc, "opening array '%s'", label) : 0;
+}
+
+/* Copy the array `src` (taken over) to dpath in dst_st. */
+static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpath, const char *label, cp_opts *o)
+{
+    zarrc_array *dst = NULL;
     char *dtype = NULL, *fill = NULL, *codecs = NULL, *attrs = NULL, *meta = NULL, *dcodecs = NULL;
-    int result = CLI_EXIT_FAIL, rc = zarrc_array_open(&src, sst, spath);
-    if (rc)
-        return cli_fail_lib(rc, "opening array '%s'", label);
+    int result = CLI_EXIT_FAIL, rc, is_view = zarrc_array_is_view(src);
+    int64_t vchunks[32];
     int ndim = zarrc_array_ndim(src), format = o->format ? o->format : zarrc_array_format(src);
     if ((o->chunks && o->nchunks != ndim) || (o->shards && o->nshards != ndim)) {
         cli_fail("'%s' has %d dimensions: --chunks/--shards must give as many", label, ndim);
@@ -1284,7 +1294,7 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
     }
     if (!(dtype = array_text(src, ZARRC_JSON_DTYPE, label, "the data type")) ||
         !(fill = array_text(src, ZARRC_JSON_FILL_VALUE, label, "the fill value")) ||
-        !(codecs = array_text(src, ZARRC_JSON_CODECS_V3, label, "the codecs")) ||
+        !(codecs = is_view ? strdup(VIEW_COPY_CODECS) : array_text(src, ZARRC_JSON_CODECS_V3, label, "the codecs")) ||
         !(attrs = array_text(src, ZARRC_JSON_ATTRIBUTES, label, "the attributes")) ||
         !(meta = array_text(src, ZARRC_JSON_METADATA, label, "the metadata")))
         goto done;
@@ -1307,6 +1317,25 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
     ao.ndim = ndim;
     ao.shape = zarrc_array_shape(src);
     ao.chunks = o->shards ? o->shards : o->chunks ? o->chunks : zarrc_array_chunks(src);
+    if (is_view && !o->chunks && !o->shards) {
+        /* A view's one "chunk" is its whole domain: halve the largest extents down to 1 Mi elements. */
+        const int64_t *sh = zarrc_array_shape(src);
+        for (int d = 0; d < ndim; d++)
+            vchunks[d] = sh[d] > 0 ? sh[d] : 1;
+        for (;;) {
+            double n = 1;
+            int big = 0;
+            for (int d = 0; d < ndim; d++) {
+                n *= (double)vchunks[d];
+                if (vchunks[d] > vchunks[big])
+                    big = d;
+            }
+            if (n <= 1048576.0 || vchunks[big] == 1)
+                break;
+            vchunks[big] = (vchunks[big] + 1) / 2;
+        }
+        ao.chunks = vchunks;
+    }
     ao.fill_value = strcmp(fill, "null") ? fill : NULL; /* v2 "no fill value": the type's zero */
     ao.codecs = dcodecs;
     ao.attributes = attrs;
@@ -1352,6 +1381,15 @@ done:
     zarrc_array_free(src);
     zarrc_array_free(dst);
     return result;
+}
+
+static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, const char *dpath,
+                    const char *label, cp_opts *o)
+{
+    zarrc_array *src = NULL;
+    if (cp_open_array(&src, sst, spath, label))
+        return CLI_EXIT_FAIL;
+    return cp_array_from(src, dst_st, dpath, label, o);
 }
 
 typedef struct cp_walk {
@@ -1456,6 +1494,25 @@ static int cmd_cp(const verb *v, int argc, char **argv)
     zarrc_node_kind kind;
     int format, relation;
     made_dirs made = {NULL, 0};
+    if (cli_is_spec_file(pos[0])) {
+        /* A view spec file: materialize it (the view reads its layers wherever they are). */
+        zarrc_array *src = NULL;
+        if (cli_open_array(&sst, &src, pos[0], ZARRC_STORE_READONLY) || check_new_node(pos[1], o.format ? o.format : 3)) {
+            zarrc_array_free(src);
+            goto done;
+        }
+        record_missing_dirs(&made, pos[1]);
+        if (open_store(&dst, pos[1], ZARRC_STORE_CREATE)) {
+            zarrc_array_free(src);
+            remove_made_dirs(&made, 1);
+            goto done;
+        }
+        result = cp_array_from(src, dst, "", pos[0], &o);
+        zarrc_store_free(dst);
+        dst = NULL;
+        remove_made_dirs(&made, result != CLI_EXIT_OK);
+        goto report;
+    }
     if (open_store(&sst, pos[0], ZARRC_STORE_READONLY))
         goto done;
     if ((rc = zarrc_node_probe(&kind, &format, sst, ""))) {
@@ -1477,11 +1534,19 @@ static int cmd_cp(const verb *v, int argc, char **argv)
                           relation == ZARRC_OVERLAP_SAME ? "the same node"
                           : relation == ZARRC_OVERLAP_B_IN_A ? "nested (the destination is inside the source)"
                                                              : "nested (the source is inside the destination)");
+    } else if (kind == ZARRC_NODE_ARRAY) {
+        /* Opened as the other verbs open arrays: a stored view inside its hierarchy. */
+        zarrc_store *vst = NULL;
+        zarrc_array *src = NULL;
+        if (cli_open_array(&vst, &src, pos[0], ZARRC_STORE_READONLY) == 0)
+            result = cp_array_from(src, dst, "", pos[0], &o);
+        zarrc_store_free(vst);
     } else
         result = cp_node(sst, "", dst, "", pos[0], &o, recursive);
     zarrc_store_free(dst);
     dst = NULL;
     remove_made_dirs(&made, result != CLI_EXIT_OK); /* rmdir: only directories left empty */
+report:
     if (result == CLI_EXIT_OK && as_json) {
         json_object *r = json_object_new_object();
         json_object_object_add(r, "bytes", json_object_new_int64((int64_t)o.total.bytes));
