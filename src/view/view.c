@@ -1151,8 +1151,12 @@ static bool intersect(const vlayer *L, int nd, const int64_t *x0, const int64_t 
         int64_t lo = L->lo[d], hi = L->hi[d], s = step[d];
         if (hi <= lo)
             return false;
-        int64_t a = lo <= x0[d] ? 0 : (lo - x0[d] + s - 1) / s;
-        int64_t b = hi <= x0[d] ? 0 : (hi - 1 - x0[d]) / s + 1;
+        /* Differences of indices in [-2^62, 2^62] can reach 2^63: computed wider. */
+        __int128 a128 = lo <= x0[d] ? 0 : ((__int128)lo - x0[d] + s - 1) / s;
+        __int128 b128 = hi <= x0[d] ? 0 : ((__int128)hi - 1 - x0[d]) / s + 1;
+        if (a128 >= count[d] || b128 <= 0)
+            return false;
+        int64_t a = (int64_t)a128, b = b128 > count[d] ? count[d] : (int64_t)b128;
         if (b > count[d])
             b = count[d];
         if (b <= a)
@@ -1477,8 +1481,7 @@ static int touched(touch **out, size_t *nt, bool *disjoint, int64_t *volume, zar
         int64_t vol = 1;
         for (int d = 0; d < v->ndim; d++)
             vol *= tt.k1[d] - tt.k0[d];
-        *volume += vol; /* each part is inside the selection: no overflow while disjoint */
-        if (*volume < 0)
+        if (__builtin_add_overflow(*volume, vol, volume)) /* overlapping parts only */
             *volume = INT64_MAX;
         t[n++] = tt;
     }
