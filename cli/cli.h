@@ -136,4 +136,19 @@ void cli_format_float(char *buf, const void *p, int width);
 
 /** IEEE half <-> double. */
 
+/* ---- views (cli_view.c) ---- */
+
+/** Set by --allow-external (any verb): views may refer to locations outside their hierarchy. */
+extern int cli_allow_external;
+/** Open an array NODE: a node (a stored view is opened inside its hierarchy so that its
+ *  relative layer locations resolve) or a view spec file ending in .json. Prints the error. */
+int cli_open_array(zarrc_store **st, zarrc_array **arr, const char *node, unsigned store_flags);
+/** Whether NODE is a view spec file: a regular file whose name ends in .json (a directory
+ *  named x.json is a node). */
+int cli_is_spec_file(const char *node);
+/** `zarrc info` of a view (node or .json spec). */
+int cli_view_info(const char *node, int as_json);
+/** `zarrc view concat|stack|create|show`. */
+int cli_cmd_view(int argc, char **argv);
+
 #endif

@@ -317,6 +317,7 @@ typedef struct child {
     int format, ndim;
     int64_t *shape;
     char *dtype;
+    int is_view;
 } child;
 
 typedef struct child_list {
@@ -339,6 +340,7 @@ static int add_child(void *ctx, const zarrc_child_info *c)
     memset(d, 0, sizeof *d);
     d->name = strdup(c->name);
     d->kind = c->kind;
+    d->is_view = c->is_view;
     d->format = c->format;
     d->ndim = c->ndim;
     d->dtype = strdup(c->dtype ? c->dtype : "");
@@ -392,7 +394,7 @@ static int tree_push(tree_ctx *t, const char *s)
 
 static void print_array_line(const child *c)
 {
-    printf("%s  array  shape=[", c->name);
+    printf("%s  %s  shape=[", c->name, c->is_view ? "view" : "array");
     for (int d = 0; d < c->ndim; d++)
         printf("%s%lld", d ? "," : "", (long long)c->shape[d]);
     printf("] dtype=%s\n", c->dtype);
@@ -427,7 +429,8 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
             o = json_object_new_object();
             json_object_object_add(o, "name", json_object_new_string(c->name));
             json_object_object_add(o, "node_type", json_object_new_string(
-                                                       c->kind == ZARRC_NODE_ARRAY ? "array" : "group"));
+                                                       c->kind == ZARRC_NODE_ARRAY ? (c->is_view ? "view" : "array")
+                                                                                   : "group"));
             json_object_object_add(o, "zarr_format", json_object_new_int(c->format));
             if (c->kind == ZARRC_NODE_ARRAY) {
                 json_object_object_add(o, "shape", dims_json(c->shape, c->ndim));
@@ -506,7 +509,7 @@ int cli_cmd_tree(int argc, char **argv)
             return cli_fail_lib(rc, "opening array '%s'", node);
         }
         child c = {(char *)node, kind, format, zarrc_array_ndim(a), (int64_t *)zarrc_array_shape(a),
-                   (char *)zarrc_array_dtype(a)->name};
+                   (char *)zarrc_array_dtype(a)->name, zarrc_array_is_view(a)};
         if (as_json) {
             json_object *o = json_object_new_object();
             json_object_object_add(o, "name", json_object_new_string(""));

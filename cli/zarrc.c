@@ -259,23 +259,7 @@ static int open_node(zarrc_store **st, zarrc_node_kind *kind, int *format, const
 static int open_array_node(zarrc_store **st, zarrc_array **arr, const char *node,
                            unsigned flags)
 {
-    zarrc_node_kind kind;
-    int format;
-    *arr = NULL;
-    if (open_node(st, &kind, &format, node, flags))
-        return CLI_EXIT_FAIL;
-    if (kind != ZARRC_NODE_ARRAY) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail("'%s' is a group, not an array", node);
-    }
-    int rc = zarrc_array_open(arr, *st, "");
-    if (rc) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail_lib(rc, "opening array '%s'", node);
-    }
-    return 0;
+    return cli_open_array(st, arr, node, flags) ? CLI_EXIT_FAIL : 0;
 }
 
 /* The filesystem path of a NODE argument (plain path or file:// URL), or NULL for other URLs. */
@@ -727,7 +711,11 @@ static void print_dims(const char *label, const int64_t *dims, int ndim)
 static int info_array(zarrc_store *st, const char *node, int as_json)
 {
     zarrc_array *arr;
-    int rc = zarrc_array_open(&arr, st, "");
+    int rc = zarrc_array_open_flags(&arr, st, "", cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
+    if (rc == ZARRC_EAUTH || (rc == 0 && zarrc_array_is_view(arr))) {
+        zarrc_array_free(arr);
+        return cli_view_info(node, as_json);
+    }
     if (rc)
         return cli_fail_lib(rc, "opening array '%s'", node);
     int format = zarrc_array_format(arr), ndim = zarrc_array_ndim(arr);
@@ -857,6 +845,8 @@ static int cmd_info(const verb *v, int argc, char **argv)
     zarrc_store *st;
     zarrc_node_kind kind;
     int format;
+    if (cli_is_spec_file(node))
+        return cli_view_info(node, as_json);
     if (open_node(&st, &kind, &format, node, ZARRC_STORE_READONLY))
         return CLI_EXIT_FAIL;
     rc = kind == ZARRC_NODE_ARRAY ? info_array(st, node, as_json)
@@ -1066,7 +1056,7 @@ static int ls_child(void *vctx, const zarrc_child_info *c)
     if (ctx->as_json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(c->name));
-        const char *type = c->kind == ZARRC_NODE_ARRAY ? "array" : "group";
+        const char *type = c->kind == ZARRC_NODE_ARRAY ? (c->is_view ? "view" : "array") : "group";
         json_object_object_add(o, "node_type", json_object_new_string(type));
         json_object_object_add(o, "zarr_format", json_object_new_int(c->format));
         if (c->kind == ZARRC_NODE_ARRAY) {
@@ -1081,7 +1071,7 @@ static int ls_child(void *vctx, const zarrc_child_info *c)
         printf("%s  group\n", c->name);
         return 0;
     }
-    printf("%s  array  shape=[", c->name);
+    printf("%s  %s  shape=[", c->name, c->is_view ? "view" : "array");
     for (int d = 0; d < c->ndim; d++)
         printf("%s%lld", d ? "," : "", (long long)c->shape[d]);
     printf("] dtype=%s\n", c->dtype ? c->dtype : "?");
@@ -1279,14 +1269,24 @@ static char *cp_codecs(const cp_opts *o, const char *src_codecs)
     return out;
 }
 
-static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, const char *dpath,
-                    const char *label, cp_opts *o)
+/* Default codecs of a view's copy (a view has none of its own). */
+static const char *VIEW_COPY_CODECS =
+    "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},"
+    "{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}]";
+
+static int cp_open_array(zarrc_array **src, zarrc_store *sst, const char *spath, const char *label)
 {
-    zarrc_array *src = NULL, *dst = NULL;
+    int rc = zarrc_array_open_flags(src, sst, spath, cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
+    return rc ? cli_fail_lib(rc, "opening array '%s'", label) : 0;
+}
+
+/* Copy the array `src` (taken over) to dpath in dst_st. */
+static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpath, const char *label, cp_opts *o)
+{
+    zarrc_array *dst = NULL;
     char *dtype = NULL, *fill = NULL, *codecs = NULL, *attrs = NULL, *meta = NULL, *dcodecs = NULL;
-    int result = CLI_EXIT_FAIL, rc = zarrc_array_open(&src, sst, spath);
-    if (rc)
-        return cli_fail_lib(rc, "opening array '%s'", label);
+    int result = CLI_EXIT_FAIL, rc, is_view = zarrc_array_is_view(src);
+    int64_t vchunks[32];
     int ndim = zarrc_array_ndim(src), format = o->format ? o->format : zarrc_array_format(src);
     if ((o->chunks && o->nchunks != ndim) || (o->shards && o->nshards != ndim)) {
         cli_fail("'%s' has %d dimensions: --chunks/--shards must give as many", label, ndim);
@@ -1294,7 +1294,7 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
     }
     if (!(dtype = array_text(src, ZARRC_JSON_DTYPE, label, "the data type")) ||
         !(fill = array_text(src, ZARRC_JSON_FILL_VALUE, label, "the fill value")) ||
-        !(codecs = array_text(src, ZARRC_JSON_CODECS_V3, label, "the codecs")) ||
+        !(codecs = is_view ? strdup(VIEW_COPY_CODECS) : array_text(src, ZARRC_JSON_CODECS_V3, label, "the codecs")) ||
         !(attrs = array_text(src, ZARRC_JSON_ATTRIBUTES, label, "the attributes")) ||
         !(meta = array_text(src, ZARRC_JSON_METADATA, label, "the metadata")))
         goto done;
@@ -1317,6 +1317,25 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
     ao.ndim = ndim;
     ao.shape = zarrc_array_shape(src);
     ao.chunks = o->shards ? o->shards : o->chunks ? o->chunks : zarrc_array_chunks(src);
+    if (is_view && !o->chunks && !o->shards) {
+        /* A view's one "chunk" is its whole domain: halve the largest extents down to 1 Mi elements. */
+        const int64_t *sh = zarrc_array_shape(src);
+        for (int d = 0; d < ndim; d++)
+            vchunks[d] = sh[d] > 0 ? sh[d] : 1;
+        for (;;) {
+            double n = 1;
+            int big = 0;
+            for (int d = 0; d < ndim; d++) {
+                n *= (double)vchunks[d];
+                if (vchunks[d] > vchunks[big])
+                    big = d;
+            }
+            if (n <= 1048576.0 || vchunks[big] == 1)
+                break;
+            vchunks[big] = (vchunks[big] + 1) / 2;
+        }
+        ao.chunks = vchunks;
+    }
     ao.fill_value = strcmp(fill, "null") ? fill : NULL; /* v2 "no fill value": the type's zero */
     ao.codecs = dcodecs;
     ao.attributes = attrs;
@@ -1362,6 +1381,15 @@ done:
     zarrc_array_free(src);
     zarrc_array_free(dst);
     return result;
+}
+
+static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, const char *dpath,
+                    const char *label, cp_opts *o)
+{
+    zarrc_array *src = NULL;
+    if (cp_open_array(&src, sst, spath, label))
+        return CLI_EXIT_FAIL;
+    return cp_array_from(src, dst_st, dpath, label, o);
 }
 
 typedef struct cp_walk {
@@ -1466,6 +1494,25 @@ static int cmd_cp(const verb *v, int argc, char **argv)
     zarrc_node_kind kind;
     int format, relation;
     made_dirs made = {NULL, 0};
+    if (cli_is_spec_file(pos[0])) {
+        /* A view spec file: materialize it (the view reads its layers wherever they are). */
+        zarrc_array *src = NULL;
+        if (cli_open_array(&sst, &src, pos[0], ZARRC_STORE_READONLY) || check_new_node(pos[1], o.format ? o.format : 3)) {
+            zarrc_array_free(src);
+            goto done;
+        }
+        record_missing_dirs(&made, pos[1]);
+        if (open_store(&dst, pos[1], ZARRC_STORE_CREATE)) {
+            zarrc_array_free(src);
+            remove_made_dirs(&made, 1);
+            goto done;
+        }
+        result = cp_array_from(src, dst, "", pos[0], &o);
+        zarrc_store_free(dst);
+        dst = NULL;
+        remove_made_dirs(&made, result != CLI_EXIT_OK);
+        goto report;
+    }
     if (open_store(&sst, pos[0], ZARRC_STORE_READONLY))
         goto done;
     if ((rc = zarrc_node_probe(&kind, &format, sst, ""))) {
@@ -1487,11 +1534,19 @@ static int cmd_cp(const verb *v, int argc, char **argv)
                           relation == ZARRC_OVERLAP_SAME ? "the same node"
                           : relation == ZARRC_OVERLAP_B_IN_A ? "nested (the destination is inside the source)"
                                                              : "nested (the source is inside the destination)");
+    } else if (kind == ZARRC_NODE_ARRAY) {
+        /* Opened as the other verbs open arrays: a stored view inside its hierarchy. */
+        zarrc_store *vst = NULL;
+        zarrc_array *src = NULL;
+        if (cli_open_array(&vst, &src, pos[0], ZARRC_STORE_READONLY) == 0)
+            result = cp_array_from(src, dst, "", pos[0], &o);
+        zarrc_store_free(vst);
     } else
         result = cp_node(sst, "", dst, "", pos[0], &o, recursive);
     zarrc_store_free(dst);
     dst = NULL;
     remove_made_dirs(&made, result != CLI_EXIT_OK); /* rmdir: only directories left empty */
+report:
     if (result == CLI_EXIT_OK && as_json) {
         json_object *r = json_object_new_object();
         json_object_object_add(r, "bytes", json_object_new_int64((int64_t)o.total.bytes));
@@ -1532,6 +1587,12 @@ static int cmd_consolidate(const verb *v, int argc, char **argv)
 {
     (void)v;
     return cli_cmd_consolidate(argc, argv);
+}
+
+static int cmd_view(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_view(argc, argv);
 }
 
 static int cmd_attrs(const verb *v, int argc, char **argv)
@@ -1663,6 +1724,14 @@ static const verb verbs[] = {
     {"consolidate", cmd_consolidate, cli_consolidate_usage, cli_consolidate_summary,
      cli_consolidate_help},
     {"attrs", cmd_attrs, cli_attrs_usage, cli_attrs_summary, cli_attrs_help},
+    {"view", cmd_view, "zarrc view concat|stack|create|show ...",
+     "Virtual arrays (views) over other arrays, without copying data.",
+     "  zarrc view concat --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "  zarrc view stack --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "  zarrc view create OUT SPEC.json [--overwrite]\n"
+     "  zarrc view show NODE\n"
+     "OUT is a view node or a .json spec file. --allow-external (any verb) lets views refer\n"
+     "to locations outside their hierarchy. See docs/views.md.\n"},
     {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", ""},
 };
 
@@ -1694,6 +1763,7 @@ static void print_main_help(FILE *out)
         {"hierarchy", "create a whole hierarchy from a JSON spec"},
         {"consolidate", "write or check consolidated metadata"},
         {"attrs", "print, replace or merge-update attributes"},
+        {"view", "virtual arrays: concatenate, stack, create from a spec, show"},
         {"help", "show help for a verb"},
     };
     for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++)
@@ -1744,6 +1814,14 @@ int main(int argc, char **argv)
             return usage_error(NULL, "unknown option '%s'", a);
         return usage_error(NULL, "unknown verb '%s'", a);
     }
+    /* --allow-external is accepted by every verb (before any "--"). */
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--allow-external")) {
+            cli_allow_external = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+            argc--;
+            i--;
+        }
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     int rc = v->run(v, argc - 1, argv + 1);

@@ -317,6 +317,7 @@ typedef struct zarrc_child_info {
     int ndim;
     const int64_t *shape;
     const char *dtype; /**< v3 data type name */
+    int is_view;       /**< 1 for a stored view (an array node carrying a view spec) */
 } zarrc_child_info;
 
 typedef int (*zarrc_child_cb)(void *ctx, const zarrc_child_info *child);
@@ -390,6 +391,45 @@ ZARRC_API int zarrc_array_commit(zarrc_array *array);
  *  it, and ZARRC_JSON_ATTRIBUTES reports the problem. Unknown required v3 extensions and data
  *  types over the item size limits are refused with ZARRC_EUNSUPPORTED / ZARRC_EDTYPE. */
 ZARRC_API int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path);
+
+/** Flag of zarrc_array_open_flags / zarrc_view_open / zarrc_view_create: let a view's layers
+ *  refer to locations outside the view's store (absolute paths elsewhere, other URLs, ".."
+ *  above the store's root). Without it such references fail with ZARRC_EAUTH, so that a view
+ *  cannot make zarrc read files its user did not mean to expose. */
+#define ZARRC_OPEN_ALLOW_EXTERNAL 0x8000u
+
+/** zarrc_array_open with flags (ZARRC_OPEN_ALLOW_EXTERNAL for stored views). */
+ZARRC_API int zarrc_array_open_flags(zarrc_array **out, zarrc_store *store, const char *path, unsigned flags);
+
+/** Open a virtual array (view) from a JSON spec: tensorstore's "stack" driver subset (layers
+ *  "zarr"/"zarr3" on the "file" kvstore, "array" inline data, nested "stack"; index transforms
+ *  with constant, single-input-dimension and index-array output maps) plus zarrc's additions
+ *  ("fill_value", "fill" layers, the short forms {"concatenate"|"stack": {"axis", "arrays"}},
+ *  "dimension_names", "attributes"); see docs/views.md. Relative layer locations resolve
+ *  against `base_path` in `base_store`. Layers whose domain the spec gives are opened on first
+ *  read (no I/O at open); others are opened here. The handle works with every array call
+ *  (read, write-through for one-to-one transforms, zarrc_array_json, copy as source). Its
+ *  shape is the view domain's extent; index 0 is the domain's inclusive_min. Thread-safe as
+ *  any array handle. Errors: ZARRC_EINVAL (spec, transform, rank), ZARRC_EBOUNDS (a layer
+ *  transform leaving the layer's domain), ZARRC_EDTYPE, ZARRC_EUNSUPPORTED, ZARRC_EAUTH
+ *  (external reference), errors opening layers (naming the layer). */
+ZARRC_API int zarrc_view_open(zarrc_array **out, const char *spec_json, zarrc_store *base_store,
+                              const char *base_path, unsigned flags);
+
+/** Store a view as a node at `path`: a zarr.json with shape, data_type, fill_value,
+ *  dimension_names, attributes and the spec in the "zarrc_view" member (must_understand:
+ *  true, so readers that do not know it refuse the node). The spec is validated by opening it
+ *  (relative locations resolve against `path` itself: "../a" is a sibling). An existing node is
+ *  ZARRC_EEXISTS unless flags has ZARRC_OVERWRITE. `out` (may be NULL) receives a handle. */
+ZARRC_API int zarrc_view_create(zarrc_array **out, zarrc_store *store, const char *path,
+                                const char *spec_json, unsigned flags);
+
+/** 1 if the handle is a view, else 0. */
+ZARRC_API int zarrc_array_is_view(const zarrc_array *array);
+
+/** The spec of a view handle (short forms expanded) as JSON text (new string, zarrc_free).
+ *  ZARRC_EINVAL for a stored array. */
+ZARRC_API int zarrc_view_spec(char **json, const zarrc_array *array);
 
 /** Release an array handle. Accepts NULL. */
 ZARRC_API void zarrc_array_free(zarrc_array *array);

@@ -47,6 +47,7 @@ typedef struct io_job {
     uint8_t *fill_big;               /* fill element when larger than fill_elem */
     zarrc_buf *keeps;                /* vlen reads: encoded bytes each chunk's vrefs point into */
     struct batch *batch;             /* stores with latency: prefetched values, deferred stores */
+    bool strided;                    /* dstride given by the caller (zarrc__io_read_strided) */
 } io_job;
 
 /* ---- batched mode, for stores whose requests have latency ----
@@ -183,6 +184,20 @@ static bool contiguous_in_box(const int64_t *n, const int64_t *count, int nd)
     return true;
 }
 
+/* Whether a piece of n elements placed at byte strides dstride is one dense C-order block. */
+static bool dense_piece(const int64_t *n, const int64_t *dstride, int nd, size_t es)
+{
+    int64_t expect = (int64_t)es;
+    for (int d = nd - 1; d >= 0; d--) {
+        if (n[d] == 1)
+            continue;
+        if (dstride[d] != expect)
+            return false;
+        expect *= n[d];
+    }
+    return true;
+}
+
 static int read_task(void *ctx, size_t i)
 {
     io_job *j = ctx;
@@ -208,7 +223,7 @@ static int read_task(void *ctx, size_t i)
     zarrc_buf *keep = j->keeps ? &j->keeps[i] : NULL;
     zarrc_buf none = ZARRC_BUF_INIT;
     /* Direct decode: the whole chunk lands contiguously in the destination. */
-    bool direct = whole && !keep && contiguous_in_box(n, j->count, nd);
+    bool direct = whole && !keep && (j->strided ? dense_piece(n, j->dstride, nd, j->es) : contiguous_in_box(n, j->count, nd));
     /* Stored bytes that are the chunk's bytes go straight into the destination. */
     bool straight = direct && j->a->pipeline->passthrough && !j->batch;
     zarrc_buf dest = {dst, 0, j->chunk_bytes, 1};
@@ -230,7 +245,8 @@ static int read_task(void *ctx, size_t i)
         rc = zarrc__pipeline_decode(j->a->pipeline, in->data, in->size, &b->scratch, &out, &none);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
-    if (whole && !keep && nd >= 2 && zarrc__pipeline_can_stream(j->a->pipeline)) {
+    if (whole && !keep && nd >= 2 && (!j->strided || j->dstride[nd - 1] == (int64_t)j->es) &&
+        zarrc__pipeline_can_stream(j->a->pipeline)) {
         /* A whole chunk that is not contiguous in the destination: placed piece by piece. */
         rc = zarrc__io_scatter_decode(j->a->pipeline, in->data, in->size, dst, j->dstride, m->chunks, nd, j->es);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
@@ -681,5 +697,27 @@ int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_
     if (rc == ZARRC_OK)
         rc = write_box(a, start, count, step, (const uint8_t *)refs);
     free(refs);
+    return finish(a, rc);
+}
+
+int zarrc__io_read_strided(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
+                           const int64_t *step, void *out, const int64_t *dstride)
+{
+    int64_t nelem;
+    int rc = check_box(a, start, count, step, &nelem);
+    if (rc || nelem == 0)
+        return finish(a, rc);
+    if (zarrc__dtype_is_vlen(&a->meta->dtype) || zarrc__pipeline_shard_spec(a->pipeline))
+        return finish(a, zarrc_error_set(ZARRC_EINTERNAL, "strided destinations need fixed-size, unsharded arrays"));
+    io_job j;
+    rc = job_init(&j, a, start, count, step);
+    if (rc == ZARRC_OK) {
+        for (int d = 0; d < a->meta->ndim; d++)
+            j.dstride[d] = dstride[d];
+        j.strided = true;
+        j.data = out;
+        rc = run_tasks(&j, read_task, false);
+    }
+    zarrc__plan_free(&j.plan);
     return finish(a, rc);
 }

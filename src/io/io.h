@@ -36,6 +36,10 @@ typedef struct zarrc__io_array {
 
 ZARRC_HIDDEN int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                                 const int64_t *step, void *out, size_t out_size);
+/** Read a box of a fixed-size, unsharded array into `out` laid out with byte strides
+ *  `dstride` (any sign; out points at element [0,...,0]). */
+ZARRC_HIDDEN int zarrc__io_read_strided(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
+                                        const int64_t *step, void *out, const int64_t *dstride);
 ZARRC_HIDDEN int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                                  const int64_t *step, const void *in, size_t in_size);
 

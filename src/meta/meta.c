@@ -251,7 +251,10 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
         static const char *const known[] = {"zarr_format", "node_type", "shape", "data_type",
                                             "chunk_grid", "chunk_key_encoding", "fill_value",
                                             "codecs", "attributes", "dimension_names",
-                                            "storage_transformers", NULL};
+                                            "storage_transformers",
+                                            /* views (src/view/): array opens route such nodes
+                                               to the view layer; listings read shape and type */
+                                            "zarrc_view", NULL};
         bool is_known = false;
         for (int i = 0; known[i]; i++)
             is_known |= !strcmp(key, known[i]);

@@ -4,6 +4,7 @@
 
 #include "hierarchy.h"
 #include "node.h"
+#include "../view/view.h"
 
 /* Shard indexes kept per open array (bytes). */
 #define INDEX_CACHE_BYTES (16u << 20)
@@ -82,7 +83,8 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
     return ZARRC_OK;
 }
 
-static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
+static int open_at(zarrc_array **out, zarrc_store *store, const char *path, const zarrc__view_chain *chain,
+                   unsigned flags)
 {
     zarrc_node_kind kind;
     int format, rc;
@@ -95,6 +97,12 @@ static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
     if (kind != ZARRC_NODE_ARRAY) {
         json_object_put(doc);
         return zarrc_error_set(ZARRC_EINVAL, "'%s' is a group, not an array", zarrc__node_display(store, path));
+    }
+    json_object *vm = NULL;
+    if (format == 3 && json_object_object_get_ex(doc, ZARRC__VIEW_MEMBER, &vm)) {
+        rc = zarrc__view_open_stored(out, store, path, doc, chain, flags);
+        json_object_put(doc);
+        return rc;
     }
     /* v2 attributes live in their own document: reading data must not depend on it, so an
      * unreadable or malformed .zattrs is reported by the attributes accessor, not by open. */
@@ -129,11 +137,26 @@ static int open_at(zarrc_array **out, zarrc_store *store, const char *path)
 int zarrc__array_open_doc(zarrc_array **out, zarrc_store *store, const char *path, const json_object *doc,
                           int format, const json_object *attrs)
 {
+    json_object *vm = NULL;
+    if (format == 3 && json_object_object_get_ex((json_object *)doc, ZARRC__VIEW_MEMBER, &vm))
+        return zarrc__view_open_stored(out, store, path, doc, NULL, 0);
     json_object *copy = zarrc__json_deep_copy(doc);
     return copy ? array_new(out, store, path, copy, format, attrs) : ZARRC_ENOMEM;
 }
 
+int zarrc__array_open_chain(zarrc_array **out, zarrc_store *store, const char *path, const zarrc__view_chain *chain,
+                            unsigned flags)
+{
+    *out = NULL;
+    return open_at(out, store, path, chain, flags);
+}
+
 int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path)
+{
+    return zarrc_array_open_flags(out, store, path, 0);
+}
+
+int zarrc_array_open_flags(zarrc_array **out, zarrc_store *store, const char *path, unsigned flags)
 {
     zarrc__error_clear();
     *out = NULL;
@@ -141,7 +164,7 @@ int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path)
     int rc = zarrc__node_path(&p, path);
     if (rc)
         return rc;
-    rc = open_at(out, store, p);
+    rc = open_at(out, store, p, NULL, flags);
     if (rc)
         zarrc__error_context(rc, "array '%s': ", zarrc__node_display(store, p));
     free(p);
@@ -152,6 +175,7 @@ void zarrc_array_free(zarrc_array *a)
 {
     if (!a)
         return;
+    zarrc__view_free(a->view);
     zarrc__index_cache_free(a->index_cache);
     json_object_put(a->pending);
     zarrc__pipeline_free(a->pipeline);
@@ -510,7 +534,7 @@ static int create_common(zarrc_array **out, zarrc_store *store, const char *path
                 rec = NULL;
             }
         } else
-            rc = open_at(out, store, path);
+            rc = open_at(out, store, path, NULL, 0);
         if (rc == ZARRC_OK)
             (*out)->resumed = how != WROTE_NEW;
     }
@@ -623,7 +647,9 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
         o = json_object_get(a->doc);
         break;
     case ZARRC_JSON_CODECS_V3:
-        if (a->meta.format == 3)
+        if (a->view)
+            rc = zarrc__array_need_pipeline(a);
+        else if (a->meta.format == 3)
             o = json_object_get(a->meta.codecs);
         else if (!(rc = zarrc__array_need_pipeline(a)))
             rc = zarrc__pipeline_to_v3(&o, a->pipeline);
@@ -701,6 +727,8 @@ int zarrc_array_read(zarrc_array *a, const int64_t *start, const int64_t *count,
     zarrc__error_clear();
     if (a->meta.ndim > 0 && (!start || !count))
         return zarrc_error_set(ZARRC_EINVAL, "array '%s': start and count are required", a->name);
+    if (a->view)
+        return zarrc__view_read(a, start, count, step, out, out_size);
     int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;
@@ -714,6 +742,8 @@ int zarrc_array_write(zarrc_array *a, const int64_t *start, const int64_t *count
     zarrc__error_clear();
     if (a->meta.ndim > 0 && (!start || !count))
         return zarrc_error_set(ZARRC_EINVAL, "array '%s': start and count are required", a->name);
+    if (a->view)
+        return zarrc__view_write(a, start, count, step, in, in_size);
     int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;

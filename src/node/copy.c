@@ -19,6 +19,7 @@
 
 #include "hierarchy.h"
 #include "node.h"
+#include "../view/view.h"
 
 /* Largest grid walked unit by unit. */
 #define DENSE_UNITS ((uint64_t)1 << 16)
@@ -136,7 +137,9 @@ static int copy_unit(void *ctx, size_t k)
             zarrc_vlen_clear(&v);
         } else {
             uint8_t *buf = zarrc__malloc(n);
-            rc = buf ? zarrc__io_read(&sio, start, count, NULL, buf, n) : ZARRC_ENOMEM;
+            rc = !buf ? ZARRC_ENOMEM
+                      : j->src->view ? zarrc__view_read(j->src, start, count, NULL, buf, n)
+                                     : zarrc__io_read(&sio, start, count, NULL, buf, n);
             if (rc == ZARRC_OK)
                 rc = zarrc__io_write(&dio, start, count, NULL, buf, n);
             free(buf);
@@ -325,11 +328,17 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
         strcmp(m->dtype.name, sm->dtype.name))
         return zarrc_error_set(ZARRC_EINVAL, "copy: data types differ ('%s' and '%s')", sm->dtype.name,
                                m->dtype.name);
-    int relation, rc = zarrc__node_relation(&relation, src->store, src->path, dst->store, dst->path);
+    if (dst->view)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "copy: the destination '%s' is a view (copy into its layers by "
+                               "writing through it)", dst->name);
+    /* A view owns no keys: it cannot overlap the destination as a node does. */
+    int relation = ZARRC_OVERLAP_NONE, rc = src->view ? ZARRC_OK
+                                                      : zarrc__node_relation(&relation, src->store, src->path,
+                                                                             dst->store, dst->path);
     if (rc == ZARRC_OK && relation != ZARRC_OVERLAP_NONE)
         return zarrc_error_set(ZARRC_EINVAL, "copy: the source '%s' and the destination '%s' are %s", src->name,
                                dst->name, relation == ZARRC_OVERLAP_SAME ? "the same array" : "nested in each other");
-    if (rc == ZARRC_OK)
+    if (rc == ZARRC_OK && !src->view)
         rc = zarrc__array_need_pipeline(src);
     if (rc == ZARRC_OK)
         rc = zarrc__array_need_pipeline(dst);
@@ -341,7 +350,7 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
     memset(&j, 0, sizeof j);
     j.dst = dst;
     j.src = src;
-    j.raw = opt->allow_raw && same_encoding(dst, src);
+    j.raw = opt->allow_raw && !src->view && same_encoding(dst, src);
     j.skip_existing = dst->resumed;
     grid_dims(m, j.grid);
     uint64_t total = 1;

@@ -169,9 +169,11 @@ int zarrc__node_find(zarrc_node_kind *kind, int *format, json_object **doc_out, 
 int zarrc__child_report(const char *name, const char *where, zarrc_node_kind kind, int format,
                         const json_object *doc, zarrc_child_cb cb, void *ctx)
 {
-    zarrc_child_info info = {name, kind, format, 0, NULL, NULL};
+    zarrc_child_info info = {name, kind, format, 0, NULL, NULL, 0};
     if (kind != ZARRC_NODE_ARRAY)
         return cb(ctx, &info);
+    json_object *vm = NULL;
+    info.is_view = format == 3 && json_object_object_get_ex((json_object *)doc, "zarrc_view", &vm); /* src/view/ */
     zarrc__array_meta m;
     int rc = format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
     if (rc)

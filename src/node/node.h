@@ -22,6 +22,7 @@ struct zarrc_array {
     zarrc__index_cache *index_cache; /* sharded arrays: decoded shard indexes */
     json_object *pending;      /* ZARRC_CREATE_PENDING: the pending record until committed */
     bool resumed;              /* created with ZARRC_RESUME over an earlier attempt */
+    struct zarrc__view *view;  /* a virtual array (src/view/): reads and writes go there */
 };
 
 /** zarrc's internal files: basenames starting with this (temp files, locks, pending records). */

@@ -1061,9 +1061,73 @@ def test_misuse(tmp):
     check(not os.path.exists(os.path.join(tmp, "dst2")), "rm of an incomplete copy")
 
 
+def test_views(tmp):
+    """zarrc view concat|stack|create|show; get/put/info on view nodes and .json specs;
+    --allow-external; errors."""
+    h = os.path.join(tmp, "h")
+    run("create", h, "--group")
+    run("create", os.path.join(h, "a"), "--dtype", "int16", "--shape", "3,2", "--chunks", "2,2")
+    run("create", os.path.join(h, "b"), "--format", "2", "--dtype", "int16", "--shape", "2,2")
+    run("put", os.path.join(h, "a"), "--json", "-", stdin="[[1,2],[3,4],[5,6]]")
+    run("put", os.path.join(h, "b"), "--json", "-", stdin="[[7,8],[9,10]]")
+    v = os.path.join(h, "v")
+    run("view", "concat", "--axis", "0", os.path.join(h, "a"), os.path.join(h, "b"), "-o", v)
+    check(get_json(v)["data"] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "concat view values")
+    check(get_json(v, "--select", "3:,1")["data"] == [8, 10], "concat view selection")
+    out, _ = run("info", v)
+    check("view (virtual array)" in out and "[5,2]" in out.replace(" ", ""), f"info of a view node: {out}")
+    info = json.loads(run("info", v, "--json")[0])
+    check(info["node_type"] == "view" and info["layers"] == 2, f"info --json of a view: {info}")
+    spec = json.loads(run("view", "show", v)[0])
+    check(spec["layers"][1]["kvstore"]["path"] == "../b", f"stored locations are relative: {spec}")
+    run("view", "concat", "--axis", "0", os.path.join(h, "a"), "-o", v, rc=1, contains=["already exists"])
+    run("view", "stack", "--axis", "-1", os.path.join(h, "b"), os.path.join(h, "b"), "-o", v, "--overwrite")
+    check(get_json(v)["shape"] == [2, 2, 2], "stack view replaced with --overwrite")
+    # A .json spec file next to the arrays; writes go through to the layers.
+    sj = os.path.join(h, "s.json")
+    run("view", "concat", "--axis", "1", os.path.join(h, "b"), os.path.join(h, "b"), "-o", sj)
+    check(get_json(sj)["data"] == [7, 8, 7, 8, 9, 10, 9, 10], ".json view values")
+    run("put", sj, "--select", "1,2:", "--json", "-", stdin="[90,100]")
+    check(get_json(os.path.join(h, "b"))["data"] == [7, 8, 90, 100], "write-through to the layer")
+    # A hand-written spec with a fill layer (zarrc extension) and tensorstore-style layers.
+    cj = os.path.join(h, "c.json")
+    with open(cj, "w") as f:
+        json.dump({"driver": "stack", "dtype": "int16", "fill_value": -1, "layers": [
+            {"driver": "zarr3", "kvstore": {"driver": "file", "path": "a"},
+             "transform": {"input_inclusive_min": [0, 0], "input_exclusive_max": [3, 2],
+                           "output": [{"input_dimension": 0, "offset": 2, "stride": -1}, {"input_dimension": 1}]}}],
+            "schema": {"domain": {"shape": [4, 2]}}}, f)
+    check(get_json(cj)["data"] == [5, 6, 3, 4, 1, 2, -1, -1], "reversed layer and fill_value")
+    run("put", cj, "--json", "-", stdin="[[0,0],[0,0],[0,0],[0,0]]", rc=1, contains=["covered by no layer"])
+    run("view", "create", os.path.join(h, "c"), cj)
+    # External references: refused unless --allow-external.
+    outside = os.path.join(tmp, "outside")
+    run("create", outside, "--dtype", "int16", "--shape", "2")
+    ej = os.path.join(h, "e.json")
+    with open(ej, "w") as f:
+        json.dump({"concatenate": {"axis": 0, "arrays": ["../outside"]}}, f)
+    run("get", ej, rc=1, contains=["leaves the view's store", "--allow-external"])
+    check(get_json(ej, "--allow-external")["data"] == [0, 0], "--allow-external")
+    out, _ = run("ls", h)
+    check("v  view  shape=[2,2,2]" in out and "a  array" in out, f"ls shows views as views: {out}")
+    out, _ = run("tree", h)
+    check("v  view  shape=[2,2,2]" in out, f"tree shows views as views: {out}")
+    # cp materializes a view (node or .json) into a real array.
+    m1, m2 = os.path.join(tmp, "m1"), os.path.join(tmp, "m2")
+    run("cp", v, m1)
+    info = json.loads(run("info", m1, "--json")[0])
+    check(info["node_type"] == "array" and get_json(m1)["data"] == get_json(v)["data"], f"cp of a view node: {info}")
+    run("cp", cj, m2, "--format", "2", "--chunks", "3,1")
+    check(get_json(m2)["data"] == [5, 6, 3, 4, 1, 2, -1, -1], "cp of a .json view")
+    check(json.loads(run("info", m2, "--json")[0])["chunks"] == [3, 1], "cp of a view with --chunks")
+    run("view", "frobnicate", rc=2)
+    run("view", "concat", "-o", v, rc=2)
+    run("get", os.path.join(h, "nope.json"), rc=1)
+
+
 GROUPS = {"help": test_help, "cp": test_cp, "roundtrip": test_roundtrip, "select": test_select,
           "info": test_info, "errors": test_errors, "corrupt": test_corrupt, "paths": test_paths,
-          "limits": test_limits, "nesting": test_nesting, "misuse": test_misuse}
+          "limits": test_limits, "nesting": test_nesting, "misuse": test_misuse, "views": test_views}
 
 
 def main():

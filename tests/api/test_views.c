@@ -1,0 +1,383 @@
+/* test_views.c — views through the public API: lazy opening (counting store, 10,000 layers),
+ * values of transforms zarrc-only features rely on (origins, fill layers, fill_value,
+ * broadcast index arrays), stored views, write-through and its refusals (checked to write
+ * nothing), copy of a view, and the documented errors (cycles, nesting, transforms, data
+ * types, bounds, external references). Values against tensorstore: tests/interop_ts/run_views.py. */
+#include <inttypes.h>
+
+#include "check.h"
+#include "counting.h"
+#include "zarrc.h"
+
+static zarrc_store *mem;
+
+static void make1d(zarrc_store *s, const char *path, int64_t n, int64_t chunk, int32_t first)
+{
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    int64_t shape[1] = {n}, chunks[1] = {chunk};
+    o.dtype = "int32";
+    o.ndim = 1;
+    o.shape = shape;
+    o.chunks = chunks;
+    zarrc_array *a;
+    CHECK_OK(zarrc_array_create(&a, s, path, &o));
+    int32_t *v = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = first + (int32_t)i;
+    int64_t st[1] = {0};
+    CHECK_OK(zarrc_array_write(a, st, shape, NULL, v, (size_t)n * 4));
+    free(v);
+    zarrc_array_free(a);
+}
+
+static int read1d(zarrc_array *a, int64_t start, int64_t n, int32_t *out)
+{
+    int64_t st[1] = {start}, cn[1] = {n};
+    return zarrc_array_read(a, st, cn, NULL, out, (size_t)n * 4);
+}
+
+static void test_lazy_10000(void)
+{
+    zarrc_store *s;
+    CHECK_OK(zarrc_store_register(&counting_store));
+    CHECK_OK(zarrc_store_open(&s, "count://", 0));
+    enum { N = 10000 };
+    /* Written directly (zarrc_array_create checks each location by listing: quadratic here). */
+    const char *doc = "{\"zarr_format\":3,\"node_type\":\"array\",\"shape\":[3],\"data_type\":\"int32\","
+                      "\"chunk_grid\":{\"name\":\"regular\",\"configuration\":{\"chunk_shape\":[3]}},"
+                      "\"chunk_key_encoding\":{\"name\":\"default\"},\"fill_value\":0,"
+                      "\"codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}}]}";
+    for (int k = 0; k < N; k++) {
+        char key[48];
+        uint8_t chunk[12];
+        for (int i = 0; i < 3; i++) {
+            uint32_t x = (uint32_t)(3 * k + i);
+            for (int b = 0; b < 4; b++)
+                chunk[4 * i + b] = (uint8_t)(x >> (8 * b));
+        }
+        snprintf(key, sizeof key, "l/%d/zarr.json", k);
+        CHECK_OK(zarrc_store_set(s, key, doc, strlen(doc)));
+        snprintf(key, sizeof key, "l/%d/c/0", k);
+        CHECK_OK(zarrc_store_set(s, key, chunk, sizeof chunk));
+    }
+    size_t cap = (size_t)N * 200 + 256, len = 0;
+    char *spec = malloc(cap);
+    len += (size_t)snprintf(spec + len, cap - len, "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[");
+    for (int k = 0; k < N; k++)
+        len += (size_t)snprintf(spec + len, cap - len,
+                                "%s{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"l/%d\"},"
+                                "\"transform\":{\"input_inclusive_min\":[%d],\"input_exclusive_max\":[%d],"
+                                "\"output\":[{\"input_dimension\":0,\"offset\":%d}]}}",
+                                k ? "," : "", k, 3 * k, 3 * k + 3, -3 * k);
+    snprintf(spec + len, cap - len, "]}");
+    counters_reset();
+    zarrc_array *v = NULL;
+    CHECK_OK(zarrc_view_open(&v, spec, s, "", 0));
+    CHECK_MSG(cnt.gets == 0 && cnt.lists == 0, "open did %ld gets, %ld lists", cnt.gets, cnt.lists);
+    if (v) {
+        CHECK(zarrc_array_shape(v)[0] == 3 * N);
+        int32_t x = -1;
+        counters_reset();
+        CHECK_OK(read1d(v, 3 * 7777 + 1, 1, &x));
+        CHECK(x == 3 * 7777 + 1);
+        long first = cnt.gets;
+        CHECK_MSG(first >= 2 && first <= 4, "one-element read did %ld gets", first);
+        counters_reset();
+        CHECK_OK(read1d(v, 3 * 7777 + 2, 1, &x));
+        CHECK(x == 3 * 7777 + 2);
+        CHECK_MSG(cnt.gets == 1, "second read did %ld gets (the layer is cached)", cnt.gets);
+        /* A read across 3 layers. */
+        int32_t y[7];
+        CHECK_OK(read1d(v, 3 * 100 + 1, 7, y));
+        for (int i = 0; i < 7; i++)
+            CHECK(y[i] == 301 + i);
+    }
+    zarrc_array_free(v);
+    free(spec);
+    zarrc_store_free(s);
+}
+
+static void test_values(void)
+{
+    /* A domain with a non-zero origin: index 0 of the handle is inclusive_min. */
+    const char *spec =
+        "{\"driver\":\"stack\",\"dtype\":\"int32\",\"fill_value\":-9,\"layers\":["
+        "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"a\"},"
+        " \"transform\":{\"input_inclusive_min\":[10],\"input_exclusive_max\":[15],\"output\":[{\"input_dimension\":0,\"offset\":-10}]}},"
+        "{\"driver\":\"fill\",\"fill_value\":7,\"transform\":{\"input_inclusive_min\":[16],\"input_exclusive_max\":[18],\"output\":[{\"offset\":0}]}},"
+        "{\"driver\":\"array\",\"array\":[[1,2],[3,4]],\"transform\":{\"input_inclusive_min\":[18],\"input_exclusive_max\":[20],"
+        "  \"output\":[{\"index_array\":[1,0]},{\"offset\":1}]}}]}";
+    zarrc_array *v;
+    CHECK_OK(zarrc_view_open(&v, spec, mem, "", 0));
+    if (!v)
+        return;
+    CHECK(zarrc_array_ndim(v) == 1 && zarrc_array_shape(v)[0] == 10);
+    int32_t got[10], want[10] = {100, 101, 102, 103, 104, -9, 7, 7, 4, 2};
+    CHECK_OK(read1d(v, 0, 10, got));
+    CHECK(!memcmp(got, want, sizeof got));
+    int64_t st[1] = {9}, cn[1] = {4}, sp[1] = {-3};
+    (void)sp;
+    st[0] = 1;
+    cn[0] = 3;
+    int64_t step[1] = {3};
+    int32_t g3[3];
+    CHECK_OK(zarrc_array_read(v, st, cn, step, g3, sizeof g3));
+    CHECK(g3[0] == 101 && g3[1] == 104 && g3[2] == 7);
+    /* Writes into fill regions and inline layers are refused before anything is written. */
+    int32_t w[10] = {0};
+    st[0] = 0;
+    cn[0] = 10;
+    CHECK_ERR(zarrc_array_write(v, st, cn, NULL, w, sizeof w), ZARRC_EREADONLY, "covered by no layer");
+    cn[0] = 7;
+    CHECK_ERR(zarrc_array_write(v, st, cn, NULL, w, 7 * 4), ZARRC_EREADONLY, "covered by no layer");
+    st[0] = 6;
+    cn[0] = 2;
+    CHECK_ERR(zarrc_array_write(v, st, cn, NULL, w, 8), ZARRC_EREADONLY, "fill layer");
+    zarrc_array *a;
+    CHECK_OK(zarrc_array_open(&a, mem, "a"));
+    CHECK_OK(read1d(a, 0, 5, got));
+    CHECK(got[0] == 100 && got[4] == 104);
+    zarrc_array_free(a);
+    /* JSON of a view handle: metadata with the spec in the extension member, no codecs. */
+    char *j = NULL;
+    CHECK_OK(zarrc_array_json(&j, v, ZARRC_JSON_METADATA));
+    CHECK(j && strstr(j, "\"zarrc_view\"") && strstr(j, "\"must_understand\":true"));
+    zarrc_free(j);
+    CHECK_ERR(zarrc_array_json(&j, v, ZARRC_JSON_CODECS_V3), ZARRC_EUNSUPPORTED, "virtual array");
+    CHECK(zarrc_array_is_view(v) == 1);
+    zarrc_array_free(v);
+}
+
+static void test_write_through(void)
+{
+    make1d(mem, "w/a", 4, 2, 0);
+    make1d(mem, "w/b", 6, 4, 0);
+    /* b reversed and strided: positions 4..6 are b[5], b[3], b[1]. */
+    const char *spec =
+        "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":["
+        "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"a\"},\"transform\":{\"input_inclusive_min\":[0],\"input_exclusive_max\":[4]}},"
+        "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"b\"},\"transform\":{\"input_inclusive_min\":[4],\"input_exclusive_max\":[7],"
+        " \"output\":[{\"input_dimension\":0,\"offset\":13,\"stride\":-2}]}}]}";
+    zarrc_array *v;
+    CHECK_OK(zarrc_view_open(&v, spec, mem, "w", 0));
+    if (!v)
+        return;
+    int32_t in[7] = {10, 11, 12, 13, 14, 15, 16}, got[7];
+    CHECK_OK(read1d(v, 0, 7, got));
+    CHECK(got[4] == 5 && got[5] == 3 && got[6] == 1);
+    int64_t st[1] = {0}, cn[1] = {7};
+    CHECK_OK(zarrc_array_write(v, st, cn, NULL, in, sizeof in));
+    zarrc_array *b;
+    CHECK_OK(zarrc_array_open(&b, mem, "w/b"));
+    int32_t bv[6];
+    CHECK_OK(read1d(b, 0, 6, bv));
+    CHECK(bv[0] == 0 && bv[1] == 16 && bv[2] == 2 && bv[3] == 15 && bv[4] == 4 && bv[5] == 14);
+    zarrc_array_free(b);
+    CHECK_OK(read1d(v, 0, 7, got));
+    CHECK(!memcmp(got, in, sizeof in));
+    zarrc_array_free(v);
+    /* Index arrays are not written through; overlapping layers neither. */
+    const char *gather =
+        "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"a\"},"
+        "\"transform\":{\"input_inclusive_min\":[0],\"input_exclusive_max\":[2],\"output\":[{\"index_array\":[3,1]}]}}]}";
+    CHECK_OK(zarrc_view_open(&v, gather, mem, "w", 0));
+    cn[0] = 2;
+    CHECK_OK(read1d(v, 0, 2, got));
+    CHECK(got[0] == 13 && got[1] == 11);
+    int32_t two[2] = {-3, -1};
+    CHECK_OK(zarrc_array_write(v, st, cn, NULL, two, 8));
+    zarrc_array *wa;
+    CHECK_OK(zarrc_array_open(&wa, mem, "w/a"));
+    int32_t av[4];
+    CHECK_OK(read1d(wa, 0, 4, av));
+    CHECK(av[0] == 10 && av[1] == -1 && av[2] == 12 && av[3] == -3);
+    zarrc_array_free(v);
+    /* Duplicate targets: refused before anything is written. */
+    const char *dup =
+        "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"a\"},"
+        "\"transform\":{\"input_inclusive_min\":[0],\"input_exclusive_max\":[3],\"output\":[{\"index_array\":[0,2,0]}]}}]}";
+    CHECK_OK(zarrc_view_open(&v, dup, mem, "w", 0));
+    cn[0] = 3;
+    CHECK_ERR(zarrc_array_write(v, st, cn, NULL, in, 12), ZARRC_EINVAL, "layer position [0] more than once");
+    CHECK_OK(read1d(wa, 0, 4, av));
+    CHECK(av[0] == 10 && av[1] == -1 && av[2] == 12 && av[3] == -3);
+    zarrc_array_free(wa);
+    zarrc_array_free(v);
+    const char *over =
+        "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"a\"}},"
+        "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"b\"}}]}";
+    CHECK_OK(zarrc_view_open(&v, over, mem, "w", 0));
+    CHECK(zarrc_array_shape(v)[0] == 6);
+    CHECK_OK(read1d(v, 0, 6, got)); /* later layers win */
+    CHECK(got[0] == 0 && got[1] == 16 && got[5] == 14);
+    cn[0] = 6;
+    CHECK_ERR(zarrc_array_write(v, st, cn, NULL, in, 24), ZARRC_EUNSUPPORTED, "overlapping");
+    zarrc_array_free(v);
+}
+
+static void test_stored_and_copy(void)
+{
+    make1d(mem, "h/x", 5, 2, 0);
+    make1d(mem, "h/y", 3, 2, 50);
+    zarrc_array *v = NULL;
+    const char *spec = "{\"concatenate\":{\"axis\":0,\"arrays\":[\"../x\",\"../y\",\"../x\"]},\"attributes\":{\"k\":1}}";
+    CHECK_OK(zarrc_view_create(&v, mem, "h/v", spec, 0));
+    zarrc_array_free(v);
+    CHECK_ERR(zarrc_view_create(NULL, mem, "h/v", spec, 0), ZARRC_EEXISTS, "already exists");
+    CHECK_OK(zarrc_view_create(NULL, mem, "h/v", spec, ZARRC_OVERWRITE));
+    CHECK_OK(zarrc_array_open(&v, mem, "h/v"));
+    if (!v)
+        return;
+    CHECK(zarrc_array_is_view(v) && zarrc_array_shape(v)[0] == 13);
+    int32_t got[13];
+    CHECK_OK(read1d(v, 0, 13, got));
+    CHECK(got[4] == 4 && got[5] == 50 && got[7] == 52 && got[8] == 0 && got[12] == 4);
+    char *at = NULL;
+    CHECK_OK(zarrc_array_json(&at, v, ZARRC_JSON_ATTRIBUTES));
+    CHECK(at && !strcmp(at, "{\"k\":1}"));
+    zarrc_free(at);
+    /* Materialize: copy the view into a real array. */
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    int64_t shape[1] = {13}, chunks[1] = {4};
+    o.dtype = "int32";
+    o.ndim = 1;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.format = 2;
+    zarrc_array *d;
+    CHECK_OK(zarrc_array_create(&d, mem, "h/mat", &o));
+    CHECK_OK(zarrc_array_copy(d, v, NULL, NULL));
+    int32_t m[13];
+    CHECK_OK(read1d(d, 0, 13, m));
+    CHECK(!memcmp(m, got, sizeof m));
+    CHECK_ERR(zarrc_array_copy(v, d, NULL, NULL), ZARRC_EUNSUPPORTED, "is a view");
+    zarrc_array_free(d);
+    zarrc_array_free(v);
+    /* A group listing shows the view as an array node. */
+    zarrc_node_kind kind;
+    int fmt;
+    CHECK_OK(zarrc_node_probe(&kind, &fmt, mem, "h/v"));
+    CHECK(kind == ZARRC_NODE_ARRAY && fmt == 3);
+}
+
+static void put_view_doc(const char *path, const char *target)
+{
+    char key[128], doc[1024];
+    snprintf(key, sizeof key, "%s/zarr.json", path);
+    snprintf(doc, sizeof doc,
+             "{\"zarr_format\":3,\"node_type\":\"array\",\"shape\":[5],\"data_type\":\"int32\","
+             "\"chunk_grid\":{\"name\":\"regular\",\"configuration\":{\"chunk_shape\":[5]}},"
+             "\"chunk_key_encoding\":{\"name\":\"default\"},\"fill_value\":0,\"codecs\":[{\"name\":\"bytes\"}],"
+             "\"zarrc_view\":{\"must_understand\":true,\"spec\":{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":["
+             "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"%s\"}}]}}}",
+             target);
+    CHECK_OK(zarrc_store_set(mem, key, doc, strlen(doc)));
+}
+
+static void test_errors(void)
+{
+    zarrc_array *v = NULL;
+    make1d(mem, "e/a", 5, 5, 0);
+    /* Cycles of stored views, and long chains. */
+    put_view_doc("e/c1", "../c2");
+    put_view_doc("e/c2", "../c3");
+    put_view_doc("e/c3", "../c1");
+    CHECK_ERR(zarrc_array_open(&v, mem, "e/c1"), ZARRC_EINVAL, "view cycle: 'e/c1' -> 'e/c2' -> 'e/c3' -> 'e/c1'");
+    for (int i = 0; i < 40; i++) {
+        char p[32], t[32];
+        snprintf(p, sizeof p, "e/d%d", i);
+        snprintf(t, sizeof t, i == 39 ? "../a" : "../d%d", i + 1);
+        put_view_doc(p, t);
+    }
+    CHECK_ERR(zarrc_array_open(&v, mem, "e/d0"), ZARRC_EINVAL, "nest deeper than 32");
+    CHECK_OK(zarrc_array_open(&v, mem, "e/d20"));
+    zarrc_array_free(v);
+    /* Inline nesting too deep. */
+    size_t cap = 64 * 80 + 256, len = 0;
+    char *deep = malloc(cap);
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(deep + len, cap - len, "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[");
+    len += (size_t)snprintf(deep + len, cap - len, "{\"driver\":\"array\",\"array\":[1]}");
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(deep + len, cap - len, "]}");
+    CHECK_ERR(zarrc_view_open(&v, deep, mem, "", 0), ZARRC_EINVAL, "deeper than 32");
+    free(deep);
+    struct {
+        const char *spec;
+        int code;
+        const char *needle;
+    } bad[] = {
+        {"[1]", ZARRC_EINVAL, "JSON object"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\"}", ZARRC_EINVAL, "'layers'"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"n5\"}]}", ZARRC_EUNSUPPORTED, "driver 'n5'"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"array\",\"array\":[1,2],"
+         "\"transform\":{\"input_rank\":1,\"output\":[{\"input_dimension\":1}]}}]}",
+         ZARRC_EINVAL, "input_dimension 1"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"array\",\"array\":[1,2],"
+         "\"transform\":{\"input_shape\":[2],\"output\":[{\"input_dimension\":0,\"index_array\":[0,1]}]}}]}",
+         ZARRC_EINVAL, "exclude each other"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"array\",\"array\":[1,2],"
+         "\"transform\":{\"input_shape\":[3]}}]}",
+         ZARRC_EBOUNDS, "layer 0: output dimension 0 maps to [0, 2], outside the layer's domain [0, 2)"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"array\",\"array\":[1,2],"
+         "\"transform\":{\"input_shape\":[2],\"input_exclusive_max\":[2]}}]}",
+         ZARRC_EINVAL, "at most one"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"array\",\"array\":[[1,2],[3]]}]}",
+         ZARRC_EINVAL, "not rectangular"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int16\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"e/a\"}}]}",
+         ZARRC_EDTYPE, "data type int32 differs from the view's int16"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"/etc\"}}]}",
+         ZARRC_EAUTH, "outside the view's store"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"../x\"}}]}",
+         ZARRC_EAUTH, "leaves the view's store"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":\"http://example.com/a\"}]}",
+         ZARRC_EAUTH, "outside the view's store"},
+        {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"gcs\",\"bucket\":\"b\"}}]}",
+         ZARRC_EUNSUPPORTED, "'file' kvstore"},
+        {"{\"driver\":\"stack\",\"dtype\":\"string\",\"layers\":[]}", ZARRC_EUNSUPPORTED, "variable-length"},
+        {"{\"concatenate\":{\"axis\":3,\"arrays\":[\"e/a\"]}}", ZARRC_EINVAL, "axis 3 is out of range"},
+        {"{\"concatenate\":{\"axis\":0,\"arrays\":[\"e/nothing\"]}}", ZARRC_ENOTFOUND, "e/nothing"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = NULL;
+        CHECK_ERR(zarrc_view_open(&v, bad[i].spec, mem, "", 0), bad[i].code, bad[i].needle);
+        CHECK(v == NULL);
+    }
+    /* Lazily opened layers report their problems on first read, naming the layer. */
+    const char *lazy = "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\","
+                       "\"kvstore\":{\"driver\":\"file\",\"path\":\"e/a\"},\"transform\":{\"input_inclusive_min\":[0],"
+                       "\"input_exclusive_max\":[6]}}]}";
+    CHECK_OK(zarrc_view_open(&v, lazy, mem, "", 0));
+    int32_t x[6];
+    CHECK_ERR(read1d(v, 0, 6, x), ZARRC_EBOUNDS, "layer 0: output dimension 0 maps to [0, 5]");
+    zarrc_array_free(v);
+    const char *rank = "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":"
+                       "{\"driver\":\"file\",\"path\":\"e/a\"},\"transform\":{\"input_shape\":[2,2]}}]}";
+    CHECK_OK(zarrc_view_open(&v, rank, mem, "", 0));
+    int64_t s2[2] = {0, 0}, c2[2] = {1, 1};
+    CHECK_ERR(zarrc_array_read(v, s2, c2, NULL, x, 4), ZARRC_EINVAL, "2 output dimensions, the layer has 1");
+    zarrc_array_free(v);
+    /* No fill_value: reading an uncovered position is an error (as in tensorstore). */
+    const char *gap = "{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"array\",\"array\":[1]},"
+                      "{\"driver\":\"array\",\"array\":[2],\"transform\":{\"input_inclusive_min\":[2],\"input_exclusive_max\":[3],"
+                      "\"output\":[{\"input_dimension\":0,\"offset\":-2}]}}]}";
+    CHECK_OK(zarrc_view_open(&v, gap, mem, "", 0));
+    CHECK_ERR(read1d(v, 0, 3, x), ZARRC_EBOUNDS, "position [1] is covered by no layer");
+    CHECK_OK(read1d(v, 2, 1, x));
+    CHECK(x[0] == 2);
+    zarrc_array_free(v);
+}
+
+int main(void)
+{
+    CHECK_OK(zarrc_store_open(&mem, "memory://", 0));
+    make1d(mem, "a", 5, 2, 100);
+    test_values();
+    test_write_through();
+    test_stored_and_copy();
+    test_errors();
+    test_lazy_10000();
+    zarrc_store_free(mem);
+    printf("test_views: %d checks, %d failures\n", check_count, check_failures);
+    return check_failures != 0;
+}
