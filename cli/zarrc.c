@@ -156,6 +156,36 @@ static const char *json_display(json_object *o)
     return json_object_is_type(o, json_type_string) ? json_object_get_string(o) : json_compact(o);
 }
 
+char *cli_escape_name(const char *name)
+{
+    size_t n = strlen(name);
+    char *out = malloc(n * 4 + 1); /* every byte at most "\xHH" */
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p == '\n')
+            o += sprintf(o, "\\n");
+        else if (*p == '\t')
+            o += sprintf(o, "\\t");
+        else if (*p == '\\')
+            o += sprintf(o, "\\\\");
+        else if (*p < 0x20 || *p == 0x7f)
+            o += sprintf(o, "\\x%02x", *p);
+        else
+            *o++ = (char)*p; /* UTF-8 passes through */
+    }
+    *o = 0;
+    return out;
+}
+
+void cli_print_name(FILE *out, const char *name)
+{
+    char *e = cli_escape_name(name);
+    fputs(e ? e : name, out);
+    free(e);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Verbs, help and option parsing                                                              */
 /* ------------------------------------------------------------------------------------------ */
@@ -724,7 +754,43 @@ static void print_dims(const char *label, const int64_t *dims, int ndim)
     printf("]\n");
 }
 
-static int info_array(zarrc_store *st, const char *node, int as_json)
+/* Storage statistics as JSON (exact numbers). */
+static json_object *stats_json(const cli_array_stats_t *s)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "stored_bytes", json_object_new_int64((int64_t)s->stored_bytes));
+    json_object_object_add(o, "chunk_bytes", json_object_new_int64((int64_t)s->chunk_bytes));
+    json_object_object_add(o, "decoded_bytes",
+                           s->decoded_bytes >= 0 ? json_object_new_int64(s->decoded_bytes) : NULL);
+    json_object_object_add(o, "ratio", s->decoded_bytes >= 0 && s->stored_bytes
+                                           ? json_object_new_double((double)s->decoded_bytes / (double)s->stored_bytes)
+                                           : NULL);
+    json_object_object_add(o, s->sharded ? "shards_initialized" : "chunks_initialized",
+                           json_object_new_int64(s->chunks_initialized));
+    json_object_object_add(o, s->sharded ? "shards_total" : "chunks_total",
+                           s->chunks_total >= 0 ? json_object_new_int64(s->chunks_total) : NULL);
+    return o;
+}
+
+static void print_stats(const cli_array_stats_t *s)
+{
+    char h[32];
+    cli_format_bytes(h, sizeof h, s->stored_bytes);
+    printf("%-14s%s (%llu bytes)\n", "stored:", h, (unsigned long long)s->stored_bytes);
+    if (s->decoded_bytes >= 0) {
+        cli_format_bytes(h, sizeof h, (uint64_t)s->decoded_bytes);
+        printf("%-14s%s (%lld bytes)\n", "decoded:", h, (long long)s->decoded_bytes);
+        if (s->stored_bytes)
+            printf("%-14s%.2f\n", "ratio:", (double)s->decoded_bytes / (double)s->stored_bytes);
+    }
+    printf("%-14s%lld / ", "initialized:", (long long)s->chunks_initialized);
+    if (s->chunks_total >= 0)
+        printf("%lld %s\n", (long long)s->chunks_total, s->sharded ? "shards" : "chunks");
+    else
+        printf("more than 2^63 %s\n", s->sharded ? "shards" : "chunks");
+}
+
+static int info_array(zarrc_store *st, const char *node, int as_json, int no_stats)
 {
     zarrc_array *arr;
     int rc = zarrc_array_open(&arr, st, "");
@@ -742,6 +808,9 @@ static int info_array(zarrc_store *st, const char *node, int as_json)
         (format == 2 && array_part(&codecs2, arr, ZARRC_JSON_CODECS_V2, node, "the v2 codecs")) ||
         array_part(&attrs, arr, ZARRC_JSON_ATTRIBUTES, node, "the attributes") ||
         array_part(&meta, arr, ZARRC_JSON_METADATA, node, "the metadata"))
+        goto done;
+    cli_array_stats_t stats;
+    if (!no_stats && cli_array_stats(&stats, st, arr, node))
         goto done;
     json_object *dtype3 = format == 3 ? json_object_get(dtype_fmt) : dtype_v3_json(dt);
     if (as_json) {
@@ -761,6 +830,8 @@ static int info_array(zarrc_store *st, const char *node, int as_json)
             json_object_object_add(o, "codecs_v2", json_object_get(codecs2));
         json_object_object_add(o, "attributes", json_object_get(attrs));
         json_object_object_add(o, "metadata", json_object_get(meta));
+        if (!no_stats)
+            json_object_object_add(o, "stats", stats_json(&stats));
         json_println(o);
         json_object_put(o);
     } else {
@@ -781,6 +852,8 @@ static int info_array(zarrc_store *st, const char *node, int as_json)
         printf("%-14s%s\n", "codecs:", json_compact(codecs));
         if (format == 2)
             printf("%-14s%s\n", "codecs (v2):", json_compact(codecs2));
+        if (!no_stats)
+            print_stats(&stats);
         printf("%-14s%s\n", "attributes:", json_compact(attrs));
         fputs("metadata:\n", stdout);
         json_println(meta);
@@ -849,8 +922,8 @@ static int info_group(zarrc_store *st, const char *node, int format, int as_json
 static int cmd_info(const verb *v, int argc, char **argv)
 {
     const char *node;
-    int as_json = 0;
-    const opt_spec specs[] = {{"--json", NULL, &as_json}, {NULL, NULL, NULL}};
+    int as_json = 0, no_stats = 0;
+    const opt_spec specs[] = {{"--json", NULL, &as_json}, {"--no-stats", NULL, &no_stats}, {NULL, NULL, NULL}};
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
@@ -859,7 +932,7 @@ static int cmd_info(const verb *v, int argc, char **argv)
     int format;
     if (open_node(&st, &kind, &format, node, ZARRC_STORE_READONLY))
         return CLI_EXIT_FAIL;
-    rc = kind == ZARRC_NODE_ARRAY ? info_array(st, node, as_json)
+    rc = kind == ZARRC_NODE_ARRAY ? info_array(st, node, as_json, no_stats)
                                   : info_group(st, node, format, as_json);
     zarrc_store_free(st);
     return rc;
@@ -912,6 +985,9 @@ static int cmd_get(const verb *v, int argc, char **argv)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
     if (as_json && as_raw)
         return usage_error(v, "--json and --raw are mutually exclusive");
+    if (as_raw && isatty(STDOUT_FILENO))
+        return cli_fail("get --raw: refusing to write binary data to a terminal (redirect the output: "
+                        "'> FILE' or '| ...')");
     cli_selection sel;
     if (parse_selection(v, &sel, select))
         return CLI_EXIT_USAGE;
@@ -1055,9 +1131,17 @@ done:
 /* ls / rm                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+typedef struct ls_row {
+    char *name; /* escaped */
+    char *rest;
+} ls_row;
+
 typedef struct ls_ctx {
     int as_json;
     json_object *list;
+    ls_row *rows;
+    size_t n, cap;
+    int oom;
 } ls_ctx;
 
 static int ls_child(void *vctx, const zarrc_child_info *c)
@@ -1077,15 +1161,74 @@ static int ls_child(void *vctx, const zarrc_child_info *c)
         json_object_array_add(ctx->list, o);
         return 0;
     }
-    if (c->kind != ZARRC_NODE_ARRAY) {
-        printf("%s  group\n", c->name);
-        return 0;
+    /* Text rows are printed at the end, with the name column as wide as the longest name. */
+    if (ctx->n == ctx->cap) {
+        size_t cap = ctx->cap ? ctx->cap * 2 : 32;
+        ls_row *r = realloc(ctx->rows, cap * sizeof *r);
+        if (!r) {
+            ctx->oom = 1;
+            return ZARRC_ENOMEM;
+        }
+        ctx->rows = r;
+        ctx->cap = cap;
     }
-    printf("%s  array  shape=[", c->name);
-    for (int d = 0; d < c->ndim; d++)
-        printf("%s%lld", d ? "," : "", (long long)c->shape[d]);
-    printf("] dtype=%s\n", c->dtype ? c->dtype : "?");
+    char *rest = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&rest, &len);
+    if (!m) {
+        ctx->oom = 1;
+        return ZARRC_ENOMEM;
+    }
+    if (c->kind != ZARRC_NODE_ARRAY) {
+        fputs("group", m);
+    } else {
+        fputs("array  shape=[", m);
+        for (int d = 0; d < c->ndim; d++)
+            fprintf(m, "%s%lld", d ? "," : "", (long long)c->shape[d]);
+        fputs("] dtype=", m);
+        cli_print_name(m, c->dtype ? c->dtype : "?");
+    }
+    fclose(m);
+    char *name = cli_escape_name(c->name);
+    if (!name || !rest) {
+        free(name);
+        free(rest);
+        ctx->oom = 1;
+        return ZARRC_ENOMEM;
+    }
+    ctx->rows[ctx->n].name = name;
+    ctx->rows[ctx->n++].rest = rest;
     return 0;
+}
+
+/* Display width of UTF-8 text (code points; escaped names hold no control characters). */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+static void ls_print_rows(ls_ctx *ctx)
+{
+    size_t width = 0;
+    for (size_t i = 0; i < ctx->n; i++)
+        if (text_width(ctx->rows[i].name) > width)
+            width = text_width(ctx->rows[i].name);
+    for (size_t i = 0; i < ctx->n; i++) {
+        fputs(ctx->rows[i].name, stdout);
+        printf("%*s  %s\n", (int)(width - text_width(ctx->rows[i].name)), "", ctx->rows[i].rest);
+    }
+}
+
+static void ls_free_rows(ls_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n; i++) {
+        free(ctx->rows[i].name);
+        free(ctx->rows[i].rest);
+    }
+    free(ctx->rows);
 }
 
 static int cmd_ls(const verb *v, int argc, char **argv)
@@ -1105,15 +1248,19 @@ static int cmd_ls(const verb *v, int argc, char **argv)
         zarrc_store_free(st);
         return cli_fail("'%s' is an array, not a group", node);
     }
-    ls_ctx ctx = {as_json, as_json ? json_object_new_array() : NULL};
+    ls_ctx ctx = {as_json, as_json ? json_object_new_array() : NULL, NULL, 0, 0, 0};
     rc = zarrc_group_list(st, "", ls_child, &ctx);
     zarrc_store_free(st);
     if (rc) {
         json_object_put(ctx.list);
-        return cli_fail_lib(rc, "listing '%s'", node);
+        ls_free_rows(&ctx);
+        return ctx.oom ? cli_fail("listing '%s': out of memory", node) : cli_fail_lib(rc, "listing '%s'", node);
     }
     if (as_json)
         json_println(ctx.list);
+    else
+        ls_print_rows(&ctx);
+    ls_free_rows(&ctx);
     json_object_put(ctx.list);
     return CLI_EXIT_OK;
 }
@@ -1540,6 +1687,26 @@ static int cmd_attrs(const verb *v, int argc, char **argv)
     return cli_cmd_attrs(argc, argv);
 }
 
+static int run_file_verb(const verb *v, int argc, char **argv, int (*fn)(int, char **, const char *))
+{
+    int rc = fn(argc, argv, v->usage);
+    if (rc == CLI_ARGS_HELP) {
+        print_verb_help(v, stdout);
+        return CLI_EXIT_OK;
+    }
+    return rc;
+}
+
+static int cmd_verify(const verb *v, int argc, char **argv)
+{
+    return run_file_verb(v, argc, argv, cli_cmd_verify);
+}
+
+static int cmd_du(const verb *v, int argc, char **argv)
+{
+    return run_file_verb(v, argc, argv, cli_cmd_du);
+}
+
 static const verb verbs[] = {
     {"create", cmd_create,
      "zarrc create NODE --dtype T --shape N,... [--chunks N,...] [--format 2|3]\n"
@@ -1663,6 +1830,37 @@ static const verb verbs[] = {
     {"consolidate", cmd_consolidate, cli_consolidate_usage, cli_consolidate_summary,
      cli_consolidate_help},
     {"attrs", cmd_attrs, cli_attrs_usage, cli_attrs_summary, cli_attrs_help},
+    {"verify", cmd_verify, "zarrc verify NODE [-r] [--repair [--yes]] [--json] [--quiet]",
+     "Check the node at NODE (with -r: everything below it too): decode every stored chunk\n"
+     "(checksums included) and report corrupt chunks, orphan keys (outside the chunk grid, not\n"
+     "chunk names, or in a group), leftover temp and lock files of killed writers, interrupted\n"
+     "copies (.zarrc-pending.json), unreadable metadata and metadata other implementations\n"
+     "reject (v3 \"fill_value\": null; a v2 zstd codec with a \"checksum\" member, which\n"
+     "tensorstore refuses, zarr-python#2647). Exit status 0 when nothing is wrong (or all of it\n"
+     "was repaired), 1 when problems remain.",
+     "Options:\n"
+     "  -r, --recursive   check every node below NODE too\n"
+     "  --repair          remove the reported temp files and orphan keys (nothing else: corrupt\n"
+     "                    chunks and metadata are left for you), after a y/N question on stdin\n"
+     "  --yes             with --repair: do not ask\n"
+     "  --json            print {\"node\", \"arrays\", \"groups\", \"chunks_checked\", \"problems\":\n"
+     "                    [{\"kind\", \"key\", \"message\", \"removable\"}], \"repaired\": [keys]}\n"
+     "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
+     "\nProblem kinds: corrupt_chunk, orphan_key, temp_file, pending_copy, bad_metadata,\n"
+     "peer_incompatible.\n"
+     "\nExamples:\n"
+     "  zarrc verify data/temp\n"
+     "  zarrc verify -r data --repair --yes\n"},
+    {"du", cmd_du, "zarrc du NODE [-r] [--json]",
+     "Show the bytes stored by NODE and everything below it (metadata and chunks). With -r,\n"
+     "one line per node (its own keys) and the total.",
+     "Options:\n"
+     "  -r, --recursive   one line per node below NODE, then the total\n"
+     "  --json            print {\"node\", \"bytes\"} (with -r also \"nodes\": [{\"path\",\n"
+     "                    \"node_type\", \"bytes\"}]), exact byte counts\n"
+     "\nExamples:\n"
+     "  zarrc du data\n"
+     "  zarrc du -r data --json\n"},
     {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", ""},
 };
 
@@ -1684,7 +1882,7 @@ static void print_main_help(FILE *out)
           out);
     static const char *const brief[][2] = {
         {"create", "create an array or a group"},
-        {"info", "show the metadata of an array or group"},
+        {"info", "show the metadata and storage statistics of an array or group"},
         {"get", "read array data as JSON or raw bytes"},
         {"put", "write array data from JSON or raw bytes"},
         {"ls", "list the children of a group"},
@@ -1694,6 +1892,8 @@ static void print_main_help(FILE *out)
         {"hierarchy", "create a whole hierarchy from a JSON spec"},
         {"consolidate", "write or check consolidated metadata"},
         {"attrs", "print, replace or merge-update attributes"},
+        {"verify", "check every chunk and file of a node; repair leftovers"},
+        {"du", "bytes stored per node and in total"},
         {"help", "show help for a verb"},
     };
     for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++)
@@ -1727,14 +1927,23 @@ static int cmd_help(const verb *v, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return usage_error(NULL, "missing VERB (create, info, get, put, ls, rm, help)");
+    if (argc < 2) {
+        fputs("zarrc: missing VERB\nusage: zarrc VERB [OPTIONS] NODE\n\nVerbs:\n", stderr);
+        for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+            fprintf(stderr, "  %s\n", verbs[i].usage);
+        fputs("\nTry 'zarrc --help' or 'zarrc help VERB' for more information.\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
     const char *a = argv[1];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (argc > 2)
+            return usage_error(NULL, "%s takes no operands (got '%s'; try 'zarrc help %s')", a, argv[2], argv[2]);
         print_main_help(stdout);
         return CLI_EXIT_OK;
     }
     if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+        if (argc > 2)
+            return usage_error(NULL, "%s takes no operands (got '%s')", a, argv[2]);
         printf("zarrc %s (libzarrc %s)\n", ZARRC_VERSION_STRING, zarrc_version());
         return CLI_EXIT_OK;
     }
