@@ -216,17 +216,35 @@ int cli_cmd_du(int argc, char **argv, const char *usage);
 /** zarrc verify (cli_verify.c). Returns an exit status or CLI_ARGS_HELP. */
 int cli_cmd_verify(int argc, char **argv, const char *usage);
 
+/* ---- streaming binary I/O (cli_npy.c) ---- */
+
+/** The NumPy dtype string of a fixed-size type, little-endian ("<i4", "|b1", "<M8[ns]").
+ *  Returns 0, or -1 for types NumPy has no fixed-size equivalent of. */
+int cli_npy_descr(char *buf, size_t len, const zarrc_dtype_info *dt);
+
+/** Write the selection `box` of `arr` to `out` as little-endian C-order bytes (with a .npy
+ *  header when `npy`), reading slabs of whole chunk rows: memory is one slab (about 16 MiB,
+ *  at least one chunk row) plus what the library decodes. The caller has checked that the
+ *  selection's byte size fits size_t. Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_stream_get(FILE *out, int npy, zarrc_array *arr, const cli_box *box, const char *node, int quiet);
+
+/** Read the selection's data from `in` (raw little-endian bytes, or a .npy file whose dtype
+ *  and shape must match) and write it slab by slab. `src` names the input. Returns 0 or
+ *  CLI_EXIT_FAIL; on a short input the slabs before it have been written (said so). */
+int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const cli_box *box, const char *node,
+                   int quiet);
+
 /* ---- progress on a terminal (cli_progress.c) ---- */
 
 typedef struct cli_progress {
     int enabled;
-    const char *label;
+    const char *label, *unit;
     double started, last;
     uint64_t total_units, total_bytes;
 } cli_progress;
 
 /** Set up a progress line on stderr: enabled only when stderr is a terminal and !quiet. */
-void cli_progress_start(cli_progress *p, const char *label, uint64_t total_units, int quiet);
+void cli_progress_start(cli_progress *p, const char *label, const char *unit, uint64_t total_units, int quiet);
 /** Redraw (at most 10 times a second): units and bytes done, MB/s, ETA. */
 void cli_progress_update(cli_progress *p, uint64_t units, uint64_t bytes);
 /** Erase the line. */

@@ -16,11 +16,12 @@ double cli_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void cli_progress_start(cli_progress *p, const char *label, uint64_t total_units, int quiet)
+void cli_progress_start(cli_progress *p, const char *label, const char *unit, uint64_t total_units, int quiet)
 {
     memset(p, 0, sizeof *p);
     p->enabled = !quiet && isatty(STDERR_FILENO);
     p->label = label;
+    p->unit = unit;
     p->started = cli_now();
     p->total_units = total_units;
 }
@@ -41,11 +42,11 @@ void cli_progress_update(cli_progress *p, uint64_t units, uint64_t bytes)
         snprintf(eta, sizeof eta, ", ETA %.0fs", left);
     }
     if (p->total_units)
-        fprintf(stderr, "\r%s: %llu/%llu chunks (%.0f%%), %s, %.1f MB/s%s\033[K", p->label,
-                (unsigned long long)units, (unsigned long long)p->total_units,
+        fprintf(stderr, "\r%s: %llu/%llu %s (%.0f%%), %s, %.1f MB/s%s\033[K", p->label,
+                (unsigned long long)units, (unsigned long long)p->total_units, p->unit,
                 100.0 * (double)units / (double)p->total_units, h, rate, eta);
     else
-        fprintf(stderr, "\r%s: %llu chunks, %s, %.1f MB/s\033[K", p->label, (unsigned long long)units, h,
+        fprintf(stderr, "\r%s: %llu %s, %s, %.1f MB/s\033[K", p->label, (unsigned long long)units, p->unit, h,
                 rate);
     fflush(stderr);
 }

@@ -434,7 +434,7 @@ int cli_cmd_verify(int argc, char **argv, const char *usage)
             goto out;
         }
     }
-    cli_progress_start(&c.prog, "verify", 0, quiet || as_json);
+    cli_progress_start(&c.prog, "verify", "chunks", 0, quiet || as_json);
     for (int i = c.scan.nnodes - 1; i >= 0; i--) { /* shallowest first */
         const cli_scan_node *n = &c.scan.nodes[i];
         if (!in_scope(&c, i))
@@ -510,6 +510,10 @@ int cli_cmd_verify(int argc, char **argv, const char *usage)
         putchar('\n');
     }
     result = left ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    if (left) {
+        fflush(stdout);
+        fprintf(stderr, "zarrc: verify '%s': %zu problem%s found\n", node, left, left == 1 ? "" : "s");
+    }
 out:
     for (size_t i = 0; i < c.np; i++) {
         free(c.p[i].key);

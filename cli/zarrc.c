@@ -974,18 +974,18 @@ static size_t buffer_size(const zarrc_dtype_info *dt, int64_t n, const char *nod
 
 static int cmd_get(const verb *v, int argc, char **argv)
 {
-    const char *node, *select = NULL;
-    int as_json = 0, as_raw = 0;
+    const char *node, *select = NULL, *npy = NULL;
+    int as_json = 0, as_raw = 0, quiet = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", NULL, &as_json}, {"--raw", NULL, &as_raw},
-        {NULL, NULL, NULL},
+        {"--npy", &npy, NULL},       {"--quiet", NULL, &quiet}, {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
-    if (as_json && as_raw)
-        return usage_error(v, "--json and --raw are mutually exclusive");
-    if (as_raw && isatty(STDOUT_FILENO))
+    if (as_json + as_raw + (npy != NULL) > 1)
+        return usage_error(v, "--json, --raw and --npy are mutually exclusive");
+    if ((as_raw || (npy && !strcmp(npy, "-"))) && isatty(STDOUT_FILENO))
         return cli_fail("get --raw: refusing to write binary data to a terminal (redirect the output: "
                         "'> FILE' or '| ...')");
     cli_selection sel;
@@ -1004,14 +1004,29 @@ static int cmd_get(const verb *v, int argc, char **argv)
     zarrc_vlen vl = {0};
     if (resolve_selection(&box, &sel, arr, node))
         goto out;
-    if (as_raw && vlen) {
-        cli_fail("'%s': --raw needs a fixed-size data type, '%s' is variable-length (use --json)",
-                 node, dt->name);
+    if ((as_raw || npy) && vlen) {
+        cli_fail("'%s': %s needs a fixed-size data type, '%s' is variable-length (use --json)",
+                 node, as_raw ? "--raw" : "--npy", dt->name);
         goto fail;
     }
     size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
     if (!vlen && box.nelem > 0 && !nbytes)
         goto fail;
+    if (as_raw || npy) { /* streamed: bounded memory whatever the selection's size */
+        FILE *out = stdout;
+        if (npy && strcmp(npy, "-") && !(out = fopen(npy, "wb"))) {
+            cli_fail("cannot create '%s': %s", npy, strerror(errno));
+            goto fail;
+        }
+        rc = cli_stream_get(out, npy != NULL, arr, &box, node, quiet);
+        if (out != stdout && fclose(out) && !rc)
+            rc = cli_fail("writing '%s': %s", npy, strerror(errno));
+        if (!rc && (fflush(stdout) || ferror(stdout)))
+            rc = cli_fail("writing the output: %s", strerror(errno));
+        if (!rc)
+            result = CLI_EXIT_OK;
+        goto fail;
+    }
     if (!vlen) {
         buf = malloc(nbytes ? nbytes : 1);
         if (!buf) {
@@ -1049,23 +1064,24 @@ out:
 
 static int cmd_put(const verb *v, int argc, char **argv)
 {
-    const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL;
-    int write_empty = 0;
+    const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL, *npy_src = NULL;
+    int write_empty = 0, quiet = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
-        {"--write-empty-chunks", NULL, &write_empty}, {NULL, NULL, NULL},
+        {"--npy", &npy_src, NULL},   {"--write-empty-chunks", NULL, &write_empty},
+        {"--quiet", NULL, &quiet},   {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
-    if (json_src && raw_src)
-        return usage_error(v, "--json and --raw are mutually exclusive");
-    if (!json_src && !raw_src)
-        return usage_error(v, "missing --json FILE or --raw FILE (FILE may be '-' for stdin)");
+    if ((json_src != NULL) + (raw_src != NULL) + (npy_src != NULL) > 1)
+        return usage_error(v, "--json, --raw and --npy are mutually exclusive");
+    if (!json_src && !raw_src && !npy_src)
+        return usage_error(v, "missing --json FILE, --raw FILE or --npy FILE (FILE may be '-' for stdin)");
     cli_selection sel;
     if (parse_selection(v, &sel, select))
         return CLI_EXIT_USAGE;
-    const char *src = json_src ? json_src : raw_src;
+    const char *src = json_src ? json_src : raw_src ? raw_src : npy_src;
     zarrc_store *st = NULL;
     zarrc_array *arr = NULL;
     FILE *in = NULL;
@@ -1081,14 +1097,25 @@ static int cmd_put(const verb *v, int argc, char **argv)
     if (resolve_selection(&box, &sel, arr, node))
         goto done;
     have_box = 1;
-    if (raw_src && vlen) {
-        cli_fail("'%s': --raw needs a fixed-size data type, '%s' is variable-length (use --json)",
-                 node, dt->name);
+    if ((raw_src || npy_src) && vlen) {
+        cli_fail("'%s': %s needs a fixed-size data type, '%s' is variable-length (use --json)",
+                 node, raw_src ? "--raw" : "--npy", dt->name);
         goto done;
     }
     size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
     if (!vlen && box.nelem > 0 && !nbytes)
         goto done;
+    if (raw_src || npy_src) { /* streamed: bounded memory whatever the selection's size */
+        if (!strcmp(src, "-"))
+            in = stdin;
+        else if (!(in = fopen(src, "rb"))) {
+            cli_fail("cannot open '%s': %s", src, strerror(errno));
+            goto done;
+        }
+        if (!cli_stream_put(in, strcmp(src, "-") ? src : "<stdin>", npy_src != NULL, arr, &box, node, quiet))
+            result = CLI_EXIT_OK;
+        goto done;
+    }
     if (!vlen && !(buf = calloc(1, nbytes ? nbytes : 1))) {
         cli_fail("'%s': cannot allocate %zu bytes for the selection", node, nbytes);
         goto done;
