@@ -169,8 +169,8 @@ static int write_npy_header(FILE *out, const zarrc_dtype_info *dt, const cli_box
         return cli_fail("out of memory");
     fprintf(m, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int d = 0; d < box->out_ndim; d++)
-        fprintf(m, "%lld,%s", (long long)box->out_shape[d], d + 1 < box->out_ndim ? " " : "");
-    fputs("), }", m);
+        fprintf(m, "%s%lld", d ? ", " : "", (long long)box->out_shape[d]);
+    fputs(box->out_ndim == 1 ? ",), }" : "), }", m);
     fclose(m);
     if (!dict)
         return cli_fail("out of memory");
@@ -298,9 +298,9 @@ static int read_npy_header(FILE *in, const char *src, const zarrc_dtype_info *dt
                 char sel[256] = "(";
                 size_t o = 1;
                 for (int i = 0; i < box->out_ndim && o < sizeof sel - 24; i++)
-                    o += (size_t)snprintf(sel + o, sizeof sel - o, "%lld,%s", (long long)box->out_shape[i],
-                                          i + 1 < box->out_ndim ? " " : "");
-                snprintf(sel + o, sizeof sel - o, ")");
+                    o += (size_t)snprintf(sel + o, sizeof sel - o, "%s%lld", i ? ", " : "",
+                                          (long long)box->out_shape[i]);
+                snprintf(sel + o, sizeof sel - o, box->out_ndim == 1 ? ",)" : ")");
                 const char *close = strchr(s, ')');
                 rc = cli_fail("%s: .npy shape %.*s does not match the selection's shape %s", src,
                               close ? (int)(close - s + 1) : 40, s, sel);
