@@ -3,7 +3,7 @@
 
 usage: test_cli.py ZARRC [GROUP...]   groups: help roundtrip select info errors corrupt cp
                                         paths limits nesting misuse verify stats stream
-                                        usability
+                                        usability readme
 Uses only the standard library and numpy. Temporary files go under $ZARRC_TEST_TMP (or the
 system temp dir) and are removed on success.
 """
@@ -1440,11 +1440,58 @@ def test_usability(tmp):
     check(err == "", f"no progress on a pipe: {err!r}")
 
 
+# ------------------------------------------------------------------------------------------
+# the README's shell blocks run as written
+# ------------------------------------------------------------------------------------------
+
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+
+
+def test_readme(tmp):
+    """Every ```sh block of README.md runs, line by line with `set -e`, in an empty folder with
+    the zarrc under test first on PATH. Lines running `make` (install packages, build, run this
+    suite) are the one thing left out, and the test says how many it left out."""
+    with open(README) as f:
+        text = f.read()
+    blocks, cur = [], None
+    for line in text.splitlines():
+        if cur is None and line.strip() == "```sh":
+            cur = []
+        elif cur is not None and line.strip() == "```":
+            blocks.append("\n".join(cur))
+            cur = None
+        elif cur is not None:
+            cur.append(line)
+    check(len(blocks) >= 2, f"README has shell blocks: {len(blocks)}")
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir)
+    os.symlink(os.path.abspath(ZARRC), os.path.join(bindir, "zarrc"))
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    skipped = 0
+    for i, block in enumerate(blocks):
+        lines = block.splitlines()
+        keep = [l for l in lines if not l.lstrip().startswith("make ")]
+        if len(keep) != len(lines):
+            skipped += len(lines) - len(keep)
+            # a block of make targets only, with their comments
+            keep = [l for l in keep if l.strip() and not l.lstrip().startswith("#")]
+        if not keep:
+            continue
+        work = os.path.join(tmp, f"block{i}")
+        os.makedirs(work)
+        p = subprocess.run(["sh", "-e", "-c", "\n".join(keep)], cwd=work, env=env, capture_output=True,
+                           timeout=120)
+        check(p.returncode == 0, f"README shell block {i} failed (exit {p.returncode}):\n"
+                                 f"{p.stderr.decode(errors='replace')[-2000:]}")
+        check(b"Segmentation" not in p.stderr, f"README block {i} crashed")
+    print(f"readme: {len(blocks)} shell blocks, {skipped} 'make' lines not run")
+
+
 GROUPS = {"help": test_help, "cp": test_cp, "roundtrip": test_roundtrip, "select": test_select,
           "info": test_info, "errors": test_errors, "corrupt": test_corrupt, "paths": test_paths,
           "limits": test_limits, "nesting": test_nesting, "misuse": test_misuse,
           "verify": test_verify, "stats": test_stats, "stream": test_stream,
-          "usability": test_usability}
+          "usability": test_usability, "readme": test_readme}
 
 
 def main():
