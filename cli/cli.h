@@ -70,7 +70,10 @@ int cli_parse_dims(const char *opt, const char *text, int64_t **out, int *n, int
 typedef struct cli_sel_dim {
     int is_index;   /* a single integer: picks one index and drops the axis */
     int has_start, has_stop;
-    int64_t start, stop, step;
+    int64_t start, stop, step; /* step != 0; negative steps go from start down */
+    int is_ellipsis;           /* "...": as many ':' as the array needs */
+    int is_list;               /* "[i, j, ...]": these indices, in this order (orthogonal) */
+    int64_t *list, nlist;
 } cli_sel_dim;
 
 typedef struct cli_selection {
@@ -86,7 +89,8 @@ void cli_select_free(cli_selection *sel);
  *  the shape of the result (sliced axes only). Arrays have `ndim` entries (at least 1). */
 typedef struct cli_box {
     int ndim;
-    int64_t *start, *count, *step;
+    int64_t *start, *count, *step; /* step may be negative (start is then the highest index) */
+    int64_t **list;                /* per dimension: the indices of an index list, or NULL */
     int out_ndim;
     int64_t *out_shape;
     int64_t nelem;
@@ -97,6 +101,20 @@ typedef struct cli_box {
 int cli_select_resolve(cli_box *box, const cli_selection *sel, int ndim, const int64_t *shape,
                        char *err, size_t errlen);
 void cli_box_free(cli_box *box);
+
+/** Array index of position j (0 <= j < count[d]) of dimension d of the box. */
+int64_t cli_box_index(const cli_box *b, int d, int64_t j);
+
+/** True when zarrc_array_read/write take the box as it is (positive steps, no lists). */
+int cli_box_is_simple(const cli_box *b);
+
+/** Read (write = 0) or write the part of the box whose positions along `axis` are [first,
+ *  first + rows) (axis -1: the whole box) into/from `buf` (C order of that part, native
+ *  order, nbytes = its elements × item size; fixed-size types). Negative steps and index
+ *  lists are split into runs of one positive step, each read or written with one library
+ *  call. Returns a ZARRC_* code (library message set). */
+int cli_box_io(zarrc_array *arr, const cli_box *b, int axis, int64_t first, int64_t rows, void *buf,
+               size_t nbytes, int write);
 
 /* ---- data conversion (cli_data.c) ---- */
 
@@ -233,6 +251,10 @@ int cli_stream_get(FILE *out, int npy, zarrc_array *arr, const cli_box *box, con
  *  CLI_EXIT_FAIL; on a short input the slabs before it have been written (said so). */
 int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const cli_box *box, const char *node,
                    int quiet);
+
+/** Write one value (JSON text, converted as put --json converts values) into every element
+ *  of the selection, slab by slab. Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_stream_fill(zarrc_array *arr, const cli_box *box, const char *value, const char *node, int quiet);
 
 /* ---- progress on a terminal (cli_progress.c) ---- */
 

@@ -121,9 +121,13 @@ static int64_t slabber_next(slabber *s, int64_t *first)
     int64_t row_bytes = s->row_elems * (int64_t)s->item;
     while (s->done < count && (rows == 0 || bytes < SLAB_TARGET)) {
         /* The indices of the selection that fall into the current chunk. */
-        int64_t i0 = b->start[a] + s->done * step;
+        int64_t i0 = cli_box_index(b, a, s->done);
         int64_t c = i0 / s->chunk, n;
-        if (step > 0) {
+        if (b->list && b->list[a]) {
+            n = 1;
+            while (s->done + n < count && cli_box_index(b, a, s->done + n) / s->chunk == c)
+                n++;
+        } else if (step > 0) {
             int64_t last = (c + 1) * s->chunk - 1;
             n = (last - i0) / step + 1;
         } else {
@@ -139,20 +143,6 @@ static int64_t slabber_next(slabber *s, int64_t *first)
         s->done += n;
     }
     return rows;
-}
-
-/* The box of `rows` indices of the slab axis from `first`. */
-static void slab_box(const slabber *s, int64_t first, int64_t rows, int64_t *start, int64_t *count)
-{
-    const cli_box *b = s->box;
-    for (int d = 0; d < b->ndim; d++) {
-        start[d] = b->start[d];
-        count[d] = b->count[d];
-    }
-    if (s->axis >= 0) {
-        start[s->axis] = b->start[s->axis] + first * b->step[s->axis];
-        count[s->axis] = rows;
-    }
 }
 
 /* ---- .npy headers --------------------------------------------------------------------------- */
@@ -334,11 +324,6 @@ int cli_stream_get(FILE *out, int npy, zarrc_array *arr, const cli_box *box, con
         return 0;
     slabber s;
     slabber_init(&s, box, arr);
-    int nd = box->ndim ? box->ndim : 1;
-    int64_t *start = calloc((size_t)nd * 2, sizeof *start);
-    if (!start)
-        return cli_fail("out of memory");
-    int64_t *count = start + nd;
     void *buf = NULL;
     size_t cap = 0;
     uint64_t bytes_done = 0, slabs = 0;
@@ -351,14 +336,13 @@ int cli_stream_get(FILE *out, int npy, zarrc_array *arr, const cli_box *box, con
     cli_progress_start(&prog, "get", "slabs", nslabs, quiet);
     int64_t first, rows;
     while (!rc && (rows = slabber_next(&s, &first)) > 0) {
-        slab_box(&s, first, rows, start, count);
         int64_t n = s.axis >= 0 ? rows * s.row_elems : box->nelem;
         size_t nbytes = (size_t)n * dt->item_size; /* <= the selection's size, checked by the caller */
         if (slab_buffer(&buf, &cap, nbytes)) {
             rc = cli_fail("'%s': cannot allocate %zu bytes for a slab", node, nbytes);
             break;
         }
-        int lr = zarrc_array_read(arr, start, count, box->step, buf, nbytes);
+        int lr = cli_box_io(arr, box, s.axis, first, rows, buf, nbytes, 0);
         if (lr) {
             rc = cli_fail_lib(lr, "reading '%s'", node);
             break;
@@ -374,7 +358,6 @@ int cli_stream_get(FILE *out, int npy, zarrc_array *arr, const cli_box *box, con
     }
     cli_progress_end(&prog);
     free(buf);
-    free(start);
     return rc;
 }
 
@@ -389,11 +372,6 @@ int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const c
         swap = !swap;
     slabber s;
     slabber_init(&s, box, arr);
-    int nd = box->ndim ? box->ndim : 1;
-    int64_t *start = calloc((size_t)nd * 2, sizeof *start);
-    if (!start)
-        return cli_fail("out of memory");
-    int64_t *count = start + nd;
     void *buf = NULL;
     size_t cap = 0;
     uint64_t bytes_done = 0, slabs = 0;
@@ -407,7 +385,6 @@ int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const c
     cli_progress_start(&prog, "put", "slabs", nslabs, quiet);
     int64_t first, rows;
     while (box->nelem > 0 && !rc && (rows = slabber_next(&s, &first)) > 0) {
-        slab_box(&s, first, rows, start, count);
         int64_t n = s.axis >= 0 ? rows * s.row_elems : box->nelem;
         size_t nbytes = (size_t)n * dt->item_size;
         if (slab_buffer(&buf, &cap, nbytes)) {
@@ -433,7 +410,7 @@ int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const c
         }
         if (swap)
             swap_bytes(buf, nbytes, unit_width(dt));
-        int lw = zarrc_array_write(arr, start, count, box->step, buf, nbytes);
+        int lw = cli_box_io(arr, box, s.axis, first, rows, buf, nbytes, 1);
         if (lw) {
             rc = cli_fail_lib(lw, "writing '%s'", node);
             break;
@@ -445,6 +422,59 @@ int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const c
         rc = cli_fail("%s: expected 0 bytes (0 values of %s), got more", src, dt->name);
     cli_progress_end(&prog);
     free(buf);
-    free(start);
+    return rc;
+}
+
+int cli_stream_fill(zarrc_array *arr, const cli_box *box, const char *value, const char *node, int quiet)
+{
+    const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
+    if (cli_dtype_is_vlen(dt))
+        return cli_fail("'%s': --value needs a fixed-size data type, '%s' is variable-length (use --json)",
+                        node, dt->name);
+    /* The one value, converted as put --json converts values. */
+    size_t item = dt->item_size;
+    void *one = calloc(1, item ? item : 1);
+    if (!one)
+        return cli_fail("out of memory");
+    FILE *f = fmemopen((void *)value, strlen(value), "r");
+    int rc = f ? cli_data_read_json(f, "--value", dt, one, 1, 0, NULL) : cli_fail("out of memory");
+    if (f)
+        fclose(f);
+    if (rc) {
+        free(one);
+        return CLI_EXIT_FAIL;
+    }
+    slabber s;
+    slabber_init(&s, box, arr);
+    void *buf = NULL;
+    size_t cap = 0, filled = 0;
+    uint64_t bytes_done = 0, slabs = 0;
+    slabber probe = s;
+    uint64_t nslabs = 0;
+    for (int64_t f0; box->nelem > 0 && slabber_next(&probe, &f0) > 0;)
+        nslabs++;
+    cli_progress prog;
+    cli_progress_start(&prog, "put", "slabs", nslabs, quiet);
+    int64_t first, rows;
+    while (box->nelem > 0 && !rc && (rows = slabber_next(&s, &first)) > 0) {
+        int64_t n = s.axis >= 0 ? rows * s.row_elems : box->nelem;
+        size_t nbytes = (size_t)n * item;
+        if (slab_buffer(&buf, &cap, nbytes)) {
+            rc = cli_fail("'%s': cannot allocate %zu bytes for a slab", node, nbytes);
+            break;
+        }
+        for (; filled < nbytes; filled += item) /* the buffer only grows: fill the new part */
+            memcpy((char *)buf + filled, one, item);
+        int lw = cli_box_io(arr, box, s.axis, first, rows, buf, nbytes, 1);
+        if (lw) {
+            rc = cli_fail_lib(lw, "writing '%s'", node);
+            break;
+        }
+        bytes_done += nbytes;
+        cli_progress_update(&prog, ++slabs, bytes_done);
+    }
+    cli_progress_end(&prog);
+    free(buf);
+    free(one);
     return rc;
 }

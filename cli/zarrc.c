@@ -1034,9 +1034,14 @@ static int cmd_get(const verb *v, int argc, char **argv)
             goto fail;
         }
     }
+    if (vlen && !cli_box_is_simple(&box)) {
+        cli_fail("'%s': index lists and negative steps are not supported for variable-length types "
+                 "('%s')", node, dt->name);
+        goto fail;
+    }
     if (box.nelem > 0) {
         rc = vlen ? zarrc_array_read(arr, box.start, box.count, box.step, &vl, sizeof vl)
-                  : zarrc_array_read(arr, box.start, box.count, box.step, buf, nbytes);
+                  : cli_box_io(arr, &box, -1, 0, 0, buf, nbytes, 0);
         if (rc) {
             cli_fail_lib(rc, "reading '%s'", node);
             goto fail;
@@ -1064,24 +1069,25 @@ out:
 
 static int cmd_put(const verb *v, int argc, char **argv)
 {
-    const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL, *npy_src = NULL;
+    const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL, *npy_src = NULL, *value = NULL;
     int write_empty = 0, quiet = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
-        {"--npy", &npy_src, NULL},   {"--write-empty-chunks", NULL, &write_empty},
+        {"--npy", &npy_src, NULL},   {"--value", &value, NULL}, {"--write-empty-chunks", NULL, &write_empty},
         {"--quiet", NULL, &quiet},   {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
-    if ((json_src != NULL) + (raw_src != NULL) + (npy_src != NULL) > 1)
-        return usage_error(v, "--json, --raw and --npy are mutually exclusive");
-    if (!json_src && !raw_src && !npy_src)
-        return usage_error(v, "missing --json FILE, --raw FILE or --npy FILE (FILE may be '-' for stdin)");
+    if ((json_src != NULL) + (raw_src != NULL) + (npy_src != NULL) + (value != NULL) > 1)
+        return usage_error(v, "--json, --raw, --npy and --value are mutually exclusive");
+    if (!json_src && !raw_src && !npy_src && !value)
+        return usage_error(v, "missing --json FILE, --raw FILE, --npy FILE (FILE may be '-' for stdin) or "
+                              "--value V");
     cli_selection sel;
     if (parse_selection(v, &sel, select))
         return CLI_EXIT_USAGE;
-    const char *src = json_src ? json_src : raw_src ? raw_src : npy_src;
+    const char *src = json_src ? json_src : raw_src ? raw_src : npy_src ? npy_src : "--value";
     zarrc_store *st = NULL;
     zarrc_array *arr = NULL;
     FILE *in = NULL;
@@ -1105,6 +1111,16 @@ static int cmd_put(const verb *v, int argc, char **argv)
     size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
     if (!vlen && box.nelem > 0 && !nbytes)
         goto done;
+    if (vlen && !cli_box_is_simple(&box)) {
+        cli_fail("'%s': index lists and negative steps are not supported for variable-length types "
+                 "('%s')", node, dt->name);
+        goto done;
+    }
+    if (value) { /* a scalar broadcast over the selection */
+        if (!cli_stream_fill(arr, &box, normalize_fill(value), node, quiet))
+            result = CLI_EXIT_OK;
+        goto done;
+    }
     if (raw_src || npy_src) { /* streamed: bounded memory whatever the selection's size */
         if (!strcmp(src, "-"))
             in = stdin;
@@ -1134,7 +1150,7 @@ static int cmd_put(const verb *v, int argc, char **argv)
         goto done;
     if (box.nelem > 0) {
         rc = vlen ? zarrc_array_write(arr, box.start, box.count, box.step, &vl, sizeof vl)
-                  : zarrc_array_write(arr, box.start, box.count, box.step, buf, nbytes);
+                  : cli_box_io(arr, &box, -1, 0, 0, buf, nbytes, 1);
         if (rc) {
             cli_fail_lib(rc, "writing '%s'", node);
             goto done;
@@ -1781,27 +1797,37 @@ static const verb verbs[] = {
      "\nExamples:\n"
      "  zarrc info data/temp\n"
      "  zarrc info data/temp --json\n"},
-    {"get", cmd_get, "zarrc get NODE [--select SEL] [--json | --raw]",
+    {"get", cmd_get, "zarrc get NODE [--select SEL] [--json | --raw | --npy FILE] [--quiet]",
      "Read array data (the whole array, or the selection SEL).",
      "Options:\n"
      "  --select SEL   numpy-style selection, one entry per dimension separated by commas:\n"
-     "                 i (one index; the axis is dropped), a:b, a:b:s, :, ::s; negative indices\n"
-     "                 count from the end; missing trailing dimensions mean ':'; steps > 0\n"
+     "                 i (one index; the axis is dropped), a:b, a:b:s, :, ::s, ::-1 (negative\n"
+     "                 steps), [i,j,...] (an index list; lists apply per axis, like\n"
+     "                 zarr-python's oindex), ... (as many ':' as needed); negative indices\n"
+     "                 count from the end; missing trailing dimensions mean ':'\n"
      "  --json         print {\"shape\":[...],\"dtype\":\"<v3 name>\",\"data\":[...]}, the\n"
      "                 data flat in C order (the default)\n"
-     "  --raw          write the selection's bytes, C order, little-endian (fixed-size types)\n"
+     "  --raw          write the selection's bytes, C order, little-endian (fixed-size types);\n"
+     "                 refused on a terminal. Streamed: memory stays at about one chunk row\n"
+     "  --npy FILE     write a NumPy .npy file (FILE '-' = stdout), streamed like --raw\n"
+     "  --quiet        no progress line (it is shown only on a terminal anyway)\n"
      "\nExamples:\n"
      "  zarrc get data/temp --select 0:10,5\n"
      "  zarrc get data/temp --select ::2,-3: --raw > part.bin\n"},
     {"put", cmd_put,
-     "zarrc put NODE [--select SEL] (--json FILE | --raw FILE) [--write-empty-chunks]",
+     "zarrc put NODE [--select SEL] (--json FILE | --raw FILE | --npy FILE | --value V)\n"
+     "               [--write-empty-chunks] [--quiet]",
      "Write array data into the whole array or the selection SEL. FILE may be '-' (stdin).",
      "Options:\n"
      "  --select SEL   selection as for 'get'\n"
      "  --json FILE    a JSON list of values (or an object with a \"data\" list, as printed by\n"
      "                 'get --json'): flat, with as many values as the selection, or nested\n"
      "                 with exactly the selection's shape\n"
-     "  --raw FILE     exactly size * item-size bytes, C order, little-endian\n"
+     "  --raw FILE     exactly size * item-size bytes, C order, little-endian (streamed)\n"
+     "  --npy FILE     a NumPy .npy file whose dtype and shape match the selection (streamed;\n"
+     "                 either byte order, C order)\n"
+     "  --value V      one JSON value written into every element of the selection\n"
+     "  --quiet        no progress line (it is shown only on a terminal anyway)\n"
      "  --write-empty-chunks\n"
      "                 store chunks whose every element equals the fill value (by default\n"
      "                 they are not stored, and a stored one is erased)\n"

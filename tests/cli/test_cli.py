@@ -340,22 +340,79 @@ def test_roundtrip(tmp):
 # selections
 # ------------------------------------------------------------------------------------------
 
-def np_selection(sel, ndim):
+def split_sel(sel):
+    out, depth, cur = [], 0, ""
+    for ch in sel:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return out + [cur]
+
+
+def np_selection(sel, ndim, shape=(4, 5, 6)):
+    """An index that numpy applies as zarrc does: slices (any step), integers, '...', and
+    integer lists applied orthogonally (like zarr-python's oindex, via np.ix_)."""
     if not sel.strip():
         return ()
-    out = []
-    for comp in sel.split(","):
-        if ":" in comp:
-            parts = [int(p) if p.strip() else None for p in comp.split(":")]
-            out.append(slice(*parts))
+    comps = [c.strip() for c in split_sel(sel)]
+    if "..." in comps:
+        k = comps.index("...")
+        comps = comps[:k] + [":"] * (ndim - len(comps) + 1) + comps[k + 1:]
+    if not any(c.startswith("[") for c in comps):
+        out = []
+        for comp in comps:
+            if ":" in comp:
+                out.append(slice(*[int(p) if p.strip() else None for p in comp.split(":")]))
+            else:
+                out.append(int(comp))
+        return tuple(out)
+    comps += [":"] * (ndim - len(comps))
+    lists, drop = [], []
+    for d, comp in enumerate(comps):
+        n = shape[d]
+        if comp.startswith("["):
+            body = comp.strip("[] ")
+            lists.append([int(x) % n if int(x) < 0 else int(x) for x in body.split(",")] if body else [])
+        elif ":" in comp:
+            lists.append(list(range(*slice(*[int(p) if p.strip() else None for p in comp.split(":")]).indices(n))))
         else:
-            out.append(int(comp))
-    return tuple(out)
+            i = int(comp)
+            lists.append([i + n if i < 0 else i])
+            drop.append(d)
+    return OIndex(lists, drop)
+
+
+class OIndex:
+    """Orthogonal index: get/set through np.ix_, integer axes dropped."""
+    def __init__(self, lists, drop):
+        self.lists, self.drop = lists, drop
+
+
+def sel_get(a, idx):
+    if isinstance(idx, OIndex):
+        r = a[np.ix_(*idx.lists)]
+        return r.reshape([len(l) for d, l in enumerate(idx.lists) if d not in idx.drop])
+    return a[idx]
+
+
+def sel_set(a, idx, vals):
+    if isinstance(idx, OIndex):
+        a[np.ix_(*idx.lists)] = np.asarray(vals).reshape([len(l) for l in idx.lists])
+    else:
+        a[idx] = vals
 
 
 SELECTIONS = ["", "1", "1,2", "1,2,3", ":", "::2", "1:3,::2,-1", "-1", "-2:,1:-1", "5:5",
               "10:20", "-100:2", ":,:,::4", " 1 , 2 ", "0:4:3,4:,1::2", "-4,-5,-6", ":,0",
-              "::3,::3,::3", "1:2,3:4,5:6", "3,4,5", "2:100,:0"]
+              "::3,::3,::3", "1:2,3:4,5:6", "3,4,5", "2:100,:0",
+              # '...', negative steps, integer lists (orthogonal)
+              "...", "...,1", "1,...", "0,...,-1", "1,2,3,...", "::-1", "::-1,::-2,::-3", "3:0:-1,-1:-4:-2",
+              "-1::-2,1", "10:-10:-1", "::-9223372036854775807", "[1,3,0]", "[1,3,0],[4,0,4]",
+              "[2],...,[5,-1,0]", "1,[3,1],::-3", "[]", ":,::-1,[0,1,2,3,5,4,3]", "[0, 0, 1], 2",
+              "[-1,-4]"]
 
 
 def test_select(tmp):
@@ -366,7 +423,7 @@ def test_select(tmp):
             "--chunks", "3,2,4")
         run("put", node, "--raw", "-", stdin=ref.tobytes())
         for sel in SELECTIONS:
-            exp = ref[np_selection(sel, 3)]
+            exp = sel_get(ref, np_selection(sel, 3))
             got = get_json(node, "--select", sel)
             check(got["shape"] == list(exp.shape) and got["data"] == exp.ravel().tolist(),
                   f"v{fmt} get --select {sel!r}: shape {got['shape']} vs {list(exp.shape)}")
@@ -374,10 +431,11 @@ def test_select(tmp):
             check(raw == exp.tobytes(), f"v{fmt} get --select {sel!r} --raw")
         # put into selections (strided, negative, dropping axes)
         cur = ref.copy()
-        for i, sel in enumerate(["1:4:2,::2,-1", "0", ":,1,::5", "-1,-1,-1", "2:2"]):
-            target = cur[np_selection(sel, 3)]
+        for i, sel in enumerate(["1:4:2,::2,-1", "0", ":,1,::5", "-1,-1,-1", "2:2", "::-1,::-2",
+                                 "[3,0],...,[5,1,2]", "...,::-1", "1,[4,0],3:0:-2"]):
+            target = sel_get(cur, np_selection(sel, 3))
             vals = (np.arange(target.size, dtype="<i4") * -(i + 1) - 1).reshape(target.shape)
-            cur[np_selection(sel, 3)] = vals
+            sel_set(cur, np_selection(sel, 3), vals)
             run("put", node, "--select", sel, "--json", "-", stdin=json.dumps(vals.ravel().tolist()))
             got = get_json(node)
             check(got["data"] == cur.ravel().tolist(), f"v{fmt} put --select {sel!r}")
@@ -389,7 +447,21 @@ def test_select(tmp):
         raw, _ = run("get", node, "--raw", binary=True)
         check(raw == cur.tobytes(), f"v{fmt} put --raw --select")
         # selection errors: syntax → 2, bounds → 1 naming the dimension
-        run("get", node, "--select", "::-1", rc=2, contains=["negative step"])
+        run("get", node, "--select", "...,...", rc=2, contains=["more than one '...'"])
+        run("get", node, "--select", "[1,[2]]", rc=2, contains=["nested"])
+        run("get", node, "--select", "[1,", rc=2, contains=["unbalanced"])
+        run("get", node, "--select", "[1,,2]", rc=2, contains=["empty entry", "dimension 0"])
+        run("get", node, "--select", "[x]", rc=2, contains=["list index", "dimension 0"])
+        run("get", node, "--select", ":,[5]", rc=1, contains=["list index 5", "dimension 1", "size 5"])
+        run("get", node, "--select", "::-9223372036854775808", rc=2, contains=["out of range"])
+        run("get", node, "--select", "0,0,0,...,0", rc=1, contains=["too many"])
+        # put --raw / --npy into lists and reversed axes, streamed
+        target = cur[::-1][:, [4, 1]]
+        vals = np.arange(target.size, dtype="<i4").reshape(target.shape) - 500
+        cur[::-1, [4, 1]] = vals
+        run("put", node, "--select", "::-1,[4,1]", "--raw", "-", stdin=vals.tobytes())
+        raw, _ = run("get", node, "--raw", binary=True)
+        check(raw == cur.tobytes(), f"v{fmt} put --raw --select ::-1,[4,1]")
         run("get", node, "--select", "1:2:0", rc=2, contains=["step"])
         run("get", node, "--select", "a", rc=2, contains=["dimension 0"])
         run("get", node, "--select", "1,,2", rc=2, contains=["dimension 1"])
@@ -1326,6 +1398,21 @@ def test_stream(tmp):
     blob = b"\x93NUMPY\x02\x00" + struct.pack("<I", len(hdr)) + hdr.encode() + np.arange(105, dtype="<i2").tobytes()
     run("put", node, "--npy", "-", stdin=blob)
     check(get_json(node)["data"] == list(range(105)), "v2 .npy header read")
+
+    # put --value broadcasts one value over a selection (lists and negative steps too)
+    node = os.path.join(tmp, "val")
+    run("create", node, "--dtype", "float32", "--shape", "6,4", "--chunks", "4,3")
+    ref = np.zeros((6, 4), dtype="<f4")
+    run("put", node, "--select", "1:5,::-2", "--value", "2.5")
+    ref[1:5, ::-2] = 2.5
+    run("put", node, "--select", "[0,5],1", "--value", "NaN")
+    ref[[0, 5], 1] = np.nan
+    run("get", node, "--npy", dst)
+    check(np.array_equal(np.load(dst), ref, equal_nan=True), "put --value broadcast")
+    run("put", node, "--value", "1e39", rc=1, contains=["1e39"])
+    run("put", node, "--value", "1", "--json", "-", rc=2, contains=["mutually exclusive"])
+    run("put", os.path.join(tmp, "vl"), "--value", '"a"', rc=1, contains=["variable-length"])
+    run("get", node, "--npy", os.path.join(tmp, "no", "such", "dir.npy"), rc=1, contains=["cannot create"])
 
     # 1 GiB: get --raw streams; peak RSS bounded (64 MiB + threads x chunk bytes)
     big = os.path.join(tmp, "big")
