@@ -1521,10 +1521,25 @@ def test_usability(tmp):
     rc, out = run_pty("get", node)
     check(rc == 0 and '"data"' in out, f"get --json on a terminal: {rc} {out!r}")
     # progress: on a terminal only
-    rc, out = run_pty("verify", node)
-    check(rc == 0, f"verify on a terminal: {out!r}")
     _, err = run("get", node, "--raw", binary=True)
     check(err == "", f"no progress on a pipe: {err!r}")
+    npy = os.path.join(tmp, "a.npy")
+    rc, out = run_pty("get", node, "--npy", npy)
+    check(rc == 0 and "get: 1/1 slabs (100%)" in out and "MB/s" in out, f"get progress on a terminal: {out!r}")
+    rc, out = run_pty("get", node, "--npy", npy, "--quiet")
+    check(rc == 0 and out == "", f"--quiet: no progress: {out!r}")
+    rc, out = run_pty("put", node, "--npy", npy)
+    check(rc == 0 and "put: 1/1 slabs" in out, f"put progress on a terminal: {out!r}")
+    run("put", node, "--value", "3")
+    rc, out = run_pty("verify", node)
+    check(rc == 0 and "verify: 1 chunks" in out, f"verify progress on a terminal: {out!r}")
+    spec = os.path.join(tmp, "spec.json")
+    with open(spec, "w") as f:
+        json.dump({"": {"zarr_format": 2}, "x": {"zarr_format": 2}, "y": {"zarr_format": 2}}, f)
+    rc, out = run_pty("hierarchy", "create", os.path.join(tmp, "h"), spec)
+    check(rc == 0 and "hierarchy create: " in out and " nodes" in out, f"hierarchy progress: {out!r}")
+    _, err = run("hierarchy", "create", os.path.join(tmp, "h2"), spec)
+    check("hierarchy create:" not in err, f"no hierarchy progress on a pipe: {err!r}")
 
 
 # ------------------------------------------------------------------------------------------
