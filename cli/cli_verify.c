@@ -129,7 +129,8 @@ static void check_metadata(vctx *c, const cli_scan_node *n)
             free(key);
             return;
         }
-        memcpy(text, data, size);
+        if (size)
+            memcpy(text, data, size);
         text[size] = 0;
         zarrc_free(data);
         json_object *o = NULL;
@@ -456,7 +457,8 @@ int cli_cmd_verify(int argc, char **argv, const char *usage)
         cli_fail("verify '%s': out of memory", node);
         goto out;
     }
-    qsort(c.p, c.np, sizeof *c.p, cmp_problem);
+    if (c.np)
+        qsort(c.p, c.np, sizeof *c.p, cmp_problem);
     size_t removable = 0;
     for (size_t i = 0; i < c.np; i++)
         removable += c.p[i].removable;
