@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -274,6 +275,28 @@ static int lock_in_use(const char *path)
     return busy;
 }
 
+/* A temp file ".zarrc-tmp.HOST.PID.N" of a process of this host that is still running (its
+ * write is in flight: not a leftover). HOST is spelled as the filesystem store spells it:
+ * gethostname() with '/' and '.' replaced by '_'. */
+static int temp_in_use(const char *name)
+{
+    char host[256];
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        strcpy(host, "host");
+    host[sizeof host - 1] = 0;
+    for (char *h = host; *h; h++)
+        if (*h == '/' || *h == '.')
+            *h = '_';
+    size_t ml = 11, hl = strlen(host);
+    if (strncmp(name + ml, host, hl) || name[ml + hl] != '.')
+        return 0; /* another host's: cannot tell, reported */
+    char *end;
+    long pid = strtol(name + ml + hl + 1, &end, 10);
+    if (*end != '.' || pid <= 0)
+        return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
 static void walk_hidden(vctx *c, const char *rel)
 {
     char *dir = NULL;
@@ -302,7 +325,7 @@ static void walk_hidden(vctx *c, const char *rel)
             if (S_ISDIR(sb.st_mode)) {
                 walk_hidden(c, key);
             } else if (in_scope(c, owner)) {
-                if (!strncmp(e->d_name, ".zarrc-tmp.", 11) ||
+                if ((!strncmp(e->d_name, ".zarrc-tmp.", 11) && !temp_in_use(e->d_name)) ||
                     (!strncmp(e->d_name, ".zarrc-lock.", 12) && !lock_in_use(path)))
                     add_problem(c, "temp_file", key, 1, "leftover file of an interrupted write (%lld bytes)",
                                 (long long)sb.st_size);

@@ -13,7 +13,9 @@ import math
 import os
 import random
 import shutil
+import fcntl
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -1169,6 +1171,13 @@ def test_verify(tmp):
         f.write(b"tmp")
     with open(os.path.join(a, "c", ".zarrc-lock.1"), "wb") as f:  # stale lock file
         pass
+    # a live writer's temp file (this host, this test's pid) and a held lock are not leftovers
+    host = socket.gethostname().replace("/", "_").replace(".", "_")
+    live_tmp = os.path.join(a, f".zarrc-tmp.{host}.{os.getpid()}.7")
+    with open(live_tmp, "wb") as f:
+        f.write(b"in flight")
+    held = open(os.path.join(a, ".zarrc-lock.zarr.json"), "wb")
+    fcntl.flock(held, fcntl.LOCK_EX)
     with open(os.path.join(b, ".zarray")) as f:
         meta = json.load(f)
     meta["compressor"]["checksum"] = False   # as zarr-python 3 wrote it: zarr-python#2647
@@ -1229,6 +1238,12 @@ def test_verify(tmp):
     run("verify", root, "--yes", rc=2, contains=["--yes needs --repair"])
     # --repair --yes removes exactly the removable reported files
     rep = verify_json(root, "-r", "--repair", "--yes")
+    check(os.path.exists(live_tmp) and os.path.exists(held.name), "live temp file and held lock kept")
+    os.remove(live_tmp)
+    fcntl.flock(held, fcntl.LOCK_UN)
+    held.close()
+    os.remove(held.name)
+    before = {f for f in before if os.path.basename(f) not in (os.path.basename(live_tmp), ".zarrc-lock.zarr.json")}
     removed = sorted(k for k, _, r in [(e[1], e[0], e[2]) for e in expect] if r)
     check(sorted(rep["repaired"]) == removed, f"repaired {rep['repaired']} expected {removed}")
     after = tree_files(root)
