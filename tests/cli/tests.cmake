@@ -17,3 +17,12 @@ if(TARGET zarrc)
       ENVIRONMENT "ZARRC_TEST_TMP=${CMAKE_BINARY_DIR}/testtmp")
   endforeach()
 endif()
+
+# verify's peer_incompatible findings, proven against the peers that refuse them (tensorstore,
+# zarr-python 3 from the pinned venv).
+if(TARGET zarrc)
+  zarrc_peer_test(cli.verify_peers ${CMAKE_CURRENT_LIST_DIR}/verify_peers.py $<TARGET_FILE:zarrc>
+                  ${CMAKE_BINARY_DIR}/testtmp/cli_verify_peers)
+  set_tests_properties(cli.verify_peers PROPERTIES TIMEOUT 120 LABELS "peers"
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
