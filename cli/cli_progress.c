@@ -34,20 +34,28 @@ void cli_progress_update(cli_progress *p, uint64_t units, uint64_t bytes)
     if (units < p->total_units && t - p->last < 0.1)
         return;
     p->last = t;
-    double el = t - p->started, rate = el > 0 ? (double)bytes / el / 1e6 : 0;
-    char h[32], eta[32] = "";
-    cli_format_bytes(h, sizeof h, bytes);
+    double el = t - p->started;
+    char h[32], rate[48], eta[32] = "";
+    /* With bytes: the bytes done and MB/s; without (a copy counts chunks only): chunks/s. */
+    if (bytes) {
+        char hb[32];
+        cli_format_bytes(hb, sizeof hb, bytes);
+        snprintf(h, sizeof h, ", %s", hb);
+        snprintf(rate, sizeof rate, "%.1f MB/s", el > 0 ? (double)bytes / el / 1e6 : 0.0);
+    } else {
+        h[0] = 0;
+        snprintf(rate, sizeof rate, "%.0f %s/s", el > 0 ? (double)units / el : 0.0, p->unit);
+    }
     if (p->total_units && units && units < p->total_units && el > 0.5) {
         double left = el * (double)(p->total_units - units) / (double)units;
         snprintf(eta, sizeof eta, ", ETA %.0fs", left);
     }
     if (p->total_units)
-        fprintf(stderr, "\r%s: %llu/%llu %s (%.0f%%), %s, %.1f MB/s%s\033[K", p->label,
-                (unsigned long long)units, (unsigned long long)p->total_units, p->unit,
-                100.0 * (double)units / (double)p->total_units, h, rate, eta);
+        fprintf(stderr, "\r%s: %llu/%llu %s (%.0f%%)%s, %s%s\033[K", p->label, (unsigned long long)units,
+                (unsigned long long)p->total_units, p->unit, 100.0 * (double)units / (double)p->total_units, h,
+                rate, eta);
     else
-        fprintf(stderr, "\r%s: %llu %s, %s, %.1f MB/s\033[K", p->label, (unsigned long long)units, p->unit, h,
-                rate);
+        fprintf(stderr, "\r%s: %llu %s%s, %s\033[K", p->label, (unsigned long long)units, p->unit, h, rate);
     fflush(stderr);
 }
 

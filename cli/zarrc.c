@@ -1414,10 +1414,6 @@ typedef struct cp_opts {
     zarrc_copy_stats total;
 } cp_opts;
 
-typedef struct progress_ctx {
-    const char *what;
-    double started;
-} progress_ctx;
 
 static double now_seconds(void)
 {
@@ -1426,14 +1422,12 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The copy's progress (cli_progress.c): chunks done of the total, rate, ETA. */
 static int draw_progress(void *ctx, uint64_t done, uint64_t total)
 {
-    progress_ctx *p = ctx;
-    double t = now_seconds() - p->started;
-    fprintf(stderr, "\r%s: %llu/%llu chunks (%3.0f%%) %.1fs", p->what, (unsigned long long)done,
-            (unsigned long long)total, total ? 100.0 * (double)done / (double)total : 100.0, t);
-    if (done == total)
-        fputc('\n', stderr);
+    cli_progress *p = ctx;
+    p->total_units = total;
+    cli_progress_update(p, done, 0);
     return 0;
 }
 
@@ -1523,18 +1517,18 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
             fail_erase(rc, "creating the copy of", label);
         goto done;
     }
-    progress_ctx pc = {label, now_seconds()};
+    cli_progress pc;
+    cli_progress_start(&pc, label, "chunks", 0, !o->progress);
     zarrc_copy_options co = ZARRC_COPY_OPTIONS_INIT;
     co.allow_raw = !o->no_raw;
-    if (o->progress) {
+    if (pc.enabled) {
         co.progress = draw_progress;
         co.progress_ctx = &pc;
     }
     zarrc_copy_stats stats;
     rc = zarrc_array_copy(dst, src, &co, &stats);
+    cli_progress_end(&pc);
     if (rc) {
-        if (o->progress)
-            fputc('\n', stderr);
         cli_fail_lib(rc, "copying '%s'", label);
         goto done;
     }

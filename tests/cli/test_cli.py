@@ -1548,6 +1548,10 @@ def test_usability(tmp):
     run("put", node, "--value", "3")
     rc, out = run_pty("verify", node)
     check(rc == 0 and "verify: 1 chunks" in out, f"verify progress on a terminal: {out!r}")
+    rc, out = run_pty("cp", node, os.path.join(tmp, "a_copy"))
+    check(rc == 0 and "1/1 chunks (100%)" in out and "chunks/s" in out, f"cp progress on a terminal: {out!r}")
+    rc, out = run_pty("cp", node, os.path.join(tmp, "a_copy2"), "--quiet")
+    check(rc == 0 and out == "", f"cp --quiet: {out!r}")
     spec = os.path.join(tmp, "spec.json")
     with open(spec, "w") as f:
         json.dump({"": {"zarr_format": 2}, "x": {"zarr_format": 2}, "y": {"zarr_format": 2}}, f)
