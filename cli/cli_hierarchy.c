@@ -61,7 +61,7 @@ const char cli_hierarchy_help[] =
     "        \"chunks\": [2], \"dtype\": \"<i4\", \"compressor\": null, \"fill_value\": 0,\n"
     "        \"filters\": null, \"order\": \"C\"}}' | zarrc hierarchy create out.zarr -\n";
 
-const char cli_consolidate_usage[] = "zarrc consolidate NODE [--check] [--json]";
+const char cli_consolidate_usage[] = "zarrc consolidate NODE [--check] [--json] [--quiet]";
 const char cli_consolidate_summary[] =
     "Write consolidated metadata for the group at NODE (v2 .zmetadata, v3 inline\n"
     "consolidated_metadata in zarr.json), as zarr-python writes it.";
@@ -70,6 +70,7 @@ const char cli_consolidate_help[] =
     "  --check   write nothing; report where the consolidated copy differs from the stored\n"
     "            documents (exit 1 if it is stale or missing)\n"
     "  --json    machine-readable output\n"
+    "  --quiet   no progress line (it is shown only on a terminal anyway)\n"
     "\nExamples:\n"
     "  zarrc consolidate data.zarr\n"
     "  zarrc consolidate --check data.zarr\n";
@@ -649,6 +650,15 @@ static int on_hnode(void *ctx, const zarrc_hnode *node)
     return 0;
 }
 
+/* Consolidation's progress: nodes found after each level of the hierarchy. */
+static int on_level(void *ctx, uint64_t done, uint64_t total)
+{
+    hier_progress *hp = ctx;
+    (void)total;
+    cli_progress_update(&hp->p, done, 0);
+    return 0;
+}
+
 int cli_cmd_hierarchy(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -769,7 +779,9 @@ int cli_cmd_consolidate(int argc, char **argv)
 {
     const char *node;
     int check = 0, as_json = 0;
-    hopt opts[] = {{"--check", NULL, &check}, {"--json", NULL, &as_json}, {NULL, NULL, NULL}};
+    int quiet = 0;
+    hopt opts[] = {{"--check", NULL, &check}, {"--json", NULL, &as_json}, {"--quiet", NULL, &quiet},
+                   {NULL, NULL, NULL}};
     int rc = parse(argc, argv, opts, &node, 1, cli_consolidate_usage, cli_consolidate_summary,
                    cli_consolidate_help);
     if (rc)
@@ -814,7 +826,10 @@ int cli_cmd_consolidate(int argc, char **argv)
         json_object_put(d.list);
     } else {
         size_t n = 0;
-        int crc = zarrc_consolidate(st, "", &n);
+        hier_progress hp = {{0}, 0};
+        cli_progress_start(&hp.p, "consolidate", "nodes", 0, quiet || as_json);
+        int crc = zarrc_consolidate_progress(st, "", &n, hp.p.enabled ? on_level : NULL, &hp);
+        cli_progress_end(&hp.p);
         if (crc)
             rc = cli_fail_lib(crc, "consolidating '%s'", node);
         else if (as_json) {

@@ -1559,6 +1559,12 @@ def test_usability(tmp):
     check(rc == 0 and "hierarchy create: " in out and " nodes" in out, f"hierarchy progress: {out!r}")
     _, err = run("hierarchy", "create", os.path.join(tmp, "h2"), spec)
     check("hierarchy create:" not in err, f"no hierarchy progress on a pipe: {err!r}")
+    rc, out = run_pty("consolidate", os.path.join(tmp, "h"))
+    check(rc == 0 and "consolidate: 2 nodes" in out, f"consolidate progress: {out!r}")
+    rc, out = run_pty("consolidate", os.path.join(tmp, "h"), "--quiet")
+    check(rc == 0 and "consolidate:" not in out, f"consolidate --quiet: {out!r}")
+    _, err = run("consolidate", os.path.join(tmp, "h"))
+    check("consolidate:" not in err, f"no consolidate progress on a pipe: {err!r}")
 
 
 # ------------------------------------------------------------------------------------------
