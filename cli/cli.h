@@ -70,7 +70,10 @@ int cli_parse_dims(const char *opt, const char *text, int64_t **out, int *n, int
 typedef struct cli_sel_dim {
     int is_index;   /* a single integer: picks one index and drops the axis */
     int has_start, has_stop;
-    int64_t start, stop, step;
+    int64_t start, stop, step; /* step != 0; negative steps go from start down */
+    int is_ellipsis;           /* "...": as many ':' as the array needs */
+    int is_list;               /* "[i, j, ...]": these indices, in this order (orthogonal) */
+    int64_t *list, nlist;
 } cli_sel_dim;
 
 typedef struct cli_selection {
@@ -86,7 +89,8 @@ void cli_select_free(cli_selection *sel);
  *  the shape of the result (sliced axes only). Arrays have `ndim` entries (at least 1). */
 typedef struct cli_box {
     int ndim;
-    int64_t *start, *count, *step;
+    int64_t *start, *count, *step; /* step may be negative (start is then the highest index) */
+    int64_t **list;                /* per dimension: the indices of an index list, or NULL */
     int out_ndim;
     int64_t *out_shape;
     int64_t nelem;
@@ -97,6 +101,20 @@ typedef struct cli_box {
 int cli_select_resolve(cli_box *box, const cli_selection *sel, int ndim, const int64_t *shape,
                        char *err, size_t errlen);
 void cli_box_free(cli_box *box);
+
+/** Array index of position j (0 <= j < count[d]) of dimension d of the box. */
+int64_t cli_box_index(const cli_box *b, int d, int64_t j);
+
+/** True when zarrc_array_read/write take the box as it is (positive steps, no lists). */
+int cli_box_is_simple(const cli_box *b);
+
+/** Read (write = 0) or write the part of the box whose positions along `axis` are [first,
+ *  first + rows) (axis -1: the whole box) into/from `buf` (C order of that part, native
+ *  order, nbytes = its elements × item size; fixed-size types). Negative steps and index
+ *  lists are split into runs of one positive step, each read or written with one library
+ *  call. Returns a ZARRC_* code (library message set). */
+int cli_box_io(zarrc_array *arr, const cli_box *b, int axis, int64_t first, int64_t rows, void *buf,
+               size_t nbytes, int write);
 
 /* ---- data conversion (cli_data.c) ---- */
 
@@ -134,7 +152,128 @@ void cli_vlen_release(zarrc_vlen *v);
  *  "-Infinity" including the quotes. buf must hold 40 bytes. */
 void cli_format_float(char *buf, const void *p, int width);
 
-/** IEEE half <-> double. */
+/* ---- names on a terminal (zarrc.c) ---- */
+
+/** Print a node or key name with control characters, backslashes and invalid bytes escaped
+ *  (\n, \t, \\, \xHH), so that one name is always one line. */
+void cli_print_name(FILE *out, const char *name);
+/** The escaped text of a name (malloc'd, NULL when out of memory). */
+char *cli_escape_name(const char *name);
+
+/* ---- store scans, chunk grids, statistics (cli_stats.c) ---- */
+
+/** "1.5 KiB" (IEC units, one decimal; bytes below 1024 exactly: "12 B"). */
+void cli_format_bytes(char *buf, size_t len, uint64_t n);
+
+/** The chunk grid of an array (outer chunks, i.e. shards for sharded arrays) and the names of
+ *  its chunk keys. shape/chunks are borrowed from the array. */
+typedef struct cli_grid {
+    int ndim, format;
+    const int64_t *shape, *chunks;
+    int64_t *nchunks; /* chunks per dimension */
+    int64_t total;    /* chunks in the grid, -1 beyond int64 */
+    int v2_names;     /* "1.2" instead of "c/1/2" */
+    char sep;
+} cli_grid;
+
+/** Fill `g` for an open array. Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_grid_init(cli_grid *g, zarrc_array *arr);
+void cli_grid_free(cli_grid *g);
+
+/** Parse a key relative to the array's directory as a chunk key: 0 (coords filled, ndim
+ *  entries), -2 a chunk name outside the grid, -1 not a chunk name. */
+int cli_grid_parse_key(const cli_grid *g, const char *rel, int64_t *coords);
+
+/** True for a metadata document name (zarr.json, .zarray, .zgroup, .zattrs, .zmetadata). */
+int cli_key_is_metadata(const char *key);
+
+typedef struct cli_scan_key {
+    char *key;
+    uint64_t size;
+    int node; /* index into nodes of the deepest node above the key */
+} cli_scan_key;
+
+typedef struct cli_scan_node {
+    char *path;          /* relative to the scanned root; "" for the root */
+    zarrc_node_kind kind; /* 0 when the metadata could not be read (error says why) */
+    int format;
+    char *error;
+    uint64_t bytes;      /* the node's own keys (metadata, chunks, strays) */
+} cli_scan_node;
+
+/** Every listed key below a store's root, with sizes, and the nodes they belong to (nodes
+ *  sorted deepest first). */
+typedef struct cli_scan {
+    cli_scan_key *keys;
+    size_t nkeys, cap;
+    cli_scan_node *nodes;
+    int nnodes;
+    uint64_t bytes;
+} cli_scan;
+
+/** Scan the store (label names it in messages). Returns 0 or CLI_EXIT_FAIL (printed). */
+int cli_scan_store(cli_scan *s, zarrc_store *st, const char *label);
+void cli_scan_free(cli_scan *s);
+/** Index of the deepest node (nodes sorted deepest first) holding `key`. */
+int cli_scan_node_of(const cli_scan *s, const char *key);
+
+typedef struct cli_array_stats_t {
+    uint64_t stored_bytes; /* every key of the array: metadata and chunks (as zarr-python's nbytes_stored) */
+    uint64_t chunk_bytes;  /* the chunk (or shard) keys alone */
+    int64_t decoded_bytes; /* size * item size; -1 for variable-length types */
+    int64_t chunks_initialized, chunks_total; /* total -1 beyond int64 */
+    int sharded;
+} cli_array_stats_t;
+
+/** Storage statistics of the array `arr` at the root of `st`. Returns 0 or CLI_EXIT_FAIL. */
+int cli_array_stats(cli_array_stats_t *out, zarrc_store *st, zarrc_array *arr, const char *label);
+
+/** zarrc du (argv[0] is the verb). Returns an exit status or CLI_ARGS_HELP. */
+int cli_cmd_du(int argc, char **argv, const char *usage);
+
+/** zarrc verify (cli_verify.c). Returns an exit status or CLI_ARGS_HELP. */
+int cli_cmd_verify(int argc, char **argv, const char *usage);
+
+/* ---- streaming binary I/O (cli_npy.c) ---- */
+
+/** The NumPy dtype string of a fixed-size type, little-endian ("<i4", "|b1", "<M8[ns]").
+ *  Returns 0, or -1 for types NumPy has no fixed-size equivalent of. */
+int cli_npy_descr(char *buf, size_t len, const zarrc_dtype_info *dt);
+
+/** Write the selection `box` of `arr` to `out` as little-endian C-order bytes (with a .npy
+ *  header when `npy`), reading slabs of whole chunk rows: memory is one slab (about 16 MiB,
+ *  at least one chunk row) plus what the library decodes. The caller has checked that the
+ *  selection's byte size fits size_t. Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_stream_get(FILE *out, int npy, zarrc_array *arr, const cli_box *box, const char *node, int quiet);
+
+/** Read the selection's data from `in` (raw little-endian bytes, or a .npy file whose dtype
+ *  and shape must match) and write it slab by slab. `src` names the input. Returns 0 or
+ *  CLI_EXIT_FAIL; on a short input the slabs before it have been written (said so). */
+int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const cli_box *box, const char *node,
+                   int quiet);
+
+/** Write one value (JSON text, converted as put --json converts values) into every element
+ *  of the selection, slab by slab. Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_stream_fill(zarrc_array *arr, const cli_box *box, const char *value, const char *node, int quiet);
+
+/* ---- progress on a terminal (cli_progress.c) ---- */
+
+typedef struct cli_progress {
+    int enabled;
+    const char *label, *unit;
+    double started, last;
+    uint64_t total_units, total_bytes;
+} cli_progress;
+
+/** Set up a progress line on stderr: enabled only when stderr is a terminal and !quiet. */
+void cli_progress_start(cli_progress *p, const char *label, const char *unit, uint64_t total_units, int quiet);
+/** Redraw (at most 10 times a second): units and bytes done, MB/s, ETA. */
+void cli_progress_update(cli_progress *p, uint64_t units, uint64_t bytes);
+/** Erase the line. */
+void cli_progress_end(cli_progress *p);
+/** Seconds since an arbitrary start (monotonic). */
+double cli_now(void);
+
 
 /* ---- views (cli_view.c) ---- */
 

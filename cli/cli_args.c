@@ -98,6 +98,10 @@ int cli_parse_dims(const char *opt, const char *text, int64_t **out, int *n, int
     return 0;
 }
 
+static int parse_args_seen(int argc, char **argv, const cli_opt *opts, const char **pos, int npos,
+                           const char *what, char *err, size_t errlen, unsigned char *seen, int *np,
+                           int *onlyp);
+
 int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char **pos, int npos, const char *what,
                    char *err, size_t errlen)
 {
@@ -105,6 +109,25 @@ int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char **pos,
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
             return CLI_ARGS_HELP;
+    /* An option given twice is refused (which of two values was meant is anybody's guess). */
+    size_t nopts = 0;
+    while (opts && opts[nopts].name)
+        nopts++;
+    unsigned char *seen = calloc(nopts ? nopts : 1, 1);
+    if (!seen) {
+        snprintf(err, errlen, "out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    int rc = parse_args_seen(argc, argv, opts, pos, npos, what, err, errlen, seen, &n, &only_positional);
+    free(seen);
+    return rc;
+}
+
+static int parse_args_seen(int argc, char **argv, const cli_opt *opts, const char **pos, int npos,
+                           const char *what, char *err, size_t errlen, unsigned char *seen, int *np,
+                           int *onlyp)
+{
+    int n = *np, only_positional = *onlyp;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!only_positional && !strcmp(a, "--")) {
@@ -121,6 +144,10 @@ int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char **pos,
                     o = p;
             if (!o) {
                 snprintf(err, errlen, "unknown option '%.*s'", nlen > 200 ? 200 : (int)nlen, a);
+                return CLI_EXIT_USAGE;
+            }
+            if (seen[o - opts]++) {
+                snprintf(err, errlen, "option '%s' given twice", o->name);
                 return CLI_EXIT_USAGE;
             }
             if (o->flag) {

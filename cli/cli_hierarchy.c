@@ -37,7 +37,7 @@ const char cli_tree_help[] =
 
 const char cli_hierarchy_usage[] =
     "zarrc hierarchy create ROOT SPEC.json [--overwrite [--force]] [--format 2|3]\n"
-    "                       [--update-consolidated] [--json]";
+    "                       [--update-consolidated] [--json] [--quiet]";
 const char cli_hierarchy_summary[] =
     "Create a whole hierarchy in one call from SPEC.json, a JSON object mapping relative paths\n"
     "to metadata documents ({\"\": root, \"a/b\": ..., ...}); SPEC.json may be '-' (stdin).";
@@ -55,12 +55,13 @@ const char cli_hierarchy_help[] =
     "  --update-consolidated   update consolidated metadata of enclosing groups (default:\n"
     "                          warn that it is stale)\n"
     "  --json                  print the report as JSON\n"
+    "  --quiet                 no progress line (it is shown only on a terminal anyway)\n"
     "\nExample:\n"
     "  echo '{\"\": {\"zarr_format\": 2}, \"g/x\": {\"zarr_format\": 2, \"shape\": [4],\n"
     "        \"chunks\": [2], \"dtype\": \"<i4\", \"compressor\": null, \"fill_value\": 0,\n"
     "        \"filters\": null, \"order\": \"C\"}}' | zarrc hierarchy create out.zarr -\n";
 
-const char cli_consolidate_usage[] = "zarrc consolidate NODE [--check] [--json]";
+const char cli_consolidate_usage[] = "zarrc consolidate NODE [--check] [--json] [--quiet]";
 const char cli_consolidate_summary[] =
     "Write consolidated metadata for the group at NODE (v2 .zmetadata, v3 inline\n"
     "consolidated_metadata in zarr.json), as zarr-python writes it.";
@@ -69,6 +70,7 @@ const char cli_consolidate_help[] =
     "  --check   write nothing; report where the consolidated copy differs from the stored\n"
     "            documents (exit 1 if it is stale or missing)\n"
     "  --json    machine-readable output\n"
+    "  --quiet   no progress line (it is shown only on a terminal anyway)\n"
     "\nExamples:\n"
     "  zarrc consolidate data.zarr\n"
     "  zarrc consolidate --check data.zarr\n";
@@ -637,6 +639,29 @@ static void print_report(const zarrc_hierarchy_report *r, int as_json, int rc)
                                                           : r->nodes[i].path);
 }
 
+/* Progress of a batch on a terminal: nodes done (called one node at a time). */
+typedef struct hier_progress {
+    cli_progress p;
+    uint64_t done;
+} hier_progress;
+
+static int on_hnode(void *ctx, const zarrc_hnode *node)
+{
+    hier_progress *hp = ctx;
+    (void)node;
+    cli_progress_update(&hp->p, ++hp->done, 0);
+    return 0;
+}
+
+/* Consolidation's progress: nodes found after each level of the hierarchy. */
+static int on_level(void *ctx, uint64_t done, uint64_t total)
+{
+    hier_progress *hp = ctx;
+    (void)total;
+    cli_progress_update(&hp->p, done, 0);
+    return 0;
+}
+
 int cli_cmd_hierarchy(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -647,10 +672,10 @@ int cli_cmd_hierarchy(int argc, char **argv)
         return usage(argv[0], cli_hierarchy_usage, argc < 2 ? "missing sub-command (create)"
                                                             : "unknown sub-command '%s'", argv[1]);
     const char *pos[2], *format_s = NULL;
-    int overwrite = 0, update = 0, as_json = 0, force = 0;
+    int overwrite = 0, update = 0, as_json = 0, force = 0, quiet = 0;
     hopt opts[] = {{"--overwrite", NULL, &overwrite}, {"--force", NULL, &force}, {"--format", &format_s, NULL},
                    {"--update-consolidated", NULL, &update}, {"--json", NULL, &as_json},
-                   {NULL, NULL, NULL}};
+                   {"--quiet", NULL, &quiet}, {NULL, NULL, NULL}};
     argv[1] = argv[0]; /* "hierarchy create ..." parses like a verb with two arguments */
     int rc = parse(argc - 1, argv + 1, opts, pos, 2, cli_hierarchy_usage, cli_hierarchy_summary,
                    cli_hierarchy_help);
@@ -699,7 +724,14 @@ int cli_cmd_hierarchy(int argc, char **argv)
         rc = cli_fail_lib(rc, "opening '%s'", loc);
     } else {
         zarrc_hierarchy_report *r = NULL;
+        hier_progress hp = {{0}, 0};
+        cli_progress_start(&hp.p, "hierarchy create", "nodes", 0, quiet || as_json);
+        if (hp.p.enabled) {
+            o.on_node = on_hnode;
+            o.ctx = &hp;
+        }
         int hrc = zarrc_hierarchy_create(&r, st, rel, spec, &o);
+        cli_progress_end(&hp.p);
         if (hrc) {
             rc = cli_fail_lib(hrc, "hierarchy create '%s'", pos[0]);
             if (r)
@@ -750,7 +782,9 @@ int cli_cmd_consolidate(int argc, char **argv)
 {
     const char *node;
     int check = 0, as_json = 0;
-    hopt opts[] = {{"--check", NULL, &check}, {"--json", NULL, &as_json}, {NULL, NULL, NULL}};
+    int quiet = 0;
+    hopt opts[] = {{"--check", NULL, &check}, {"--json", NULL, &as_json}, {"--quiet", NULL, &quiet},
+                   {NULL, NULL, NULL}};
     int rc = parse(argc, argv, opts, &node, 1, cli_consolidate_usage, cli_consolidate_summary,
                    cli_consolidate_help);
     if (rc)
@@ -795,7 +829,10 @@ int cli_cmd_consolidate(int argc, char **argv)
         json_object_put(d.list);
     } else {
         size_t n = 0;
-        int crc = zarrc_consolidate(st, "", &n);
+        hier_progress hp = {{0}, 0};
+        cli_progress_start(&hp.p, "consolidate", "nodes", 0, quiet || as_json);
+        int crc = zarrc_consolidate_progress(st, "", &n, hp.p.enabled ? on_level : NULL, &hp);
+        cli_progress_end(&hp.p);
         if (crc)
             rc = cli_fail_lib(crc, "consolidating '%s'", node);
         else if (as_json) {

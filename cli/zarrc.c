@@ -156,6 +156,36 @@ static const char *json_display(json_object *o)
     return json_object_is_type(o, json_type_string) ? json_object_get_string(o) : json_compact(o);
 }
 
+char *cli_escape_name(const char *name)
+{
+    size_t n = strlen(name);
+    char *out = malloc(n * 4 + 1); /* every byte at most "\xHH" */
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p == '\n')
+            o += sprintf(o, "\\n");
+        else if (*p == '\t')
+            o += sprintf(o, "\\t");
+        else if (*p == '\\')
+            o += sprintf(o, "\\\\");
+        else if (*p < 0x20 || *p == 0x7f)
+            o += sprintf(o, "\\x%02x", *p);
+        else
+            *o++ = (char)*p; /* UTF-8 passes through */
+    }
+    *o = 0;
+    return out;
+}
+
+void cli_print_name(FILE *out, const char *name)
+{
+    char *e = cli_escape_name(name);
+    fputs(e ? e : name, out);
+    free(e);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Verbs, help and option parsing                                                              */
 /* ------------------------------------------------------------------------------------------ */
@@ -708,7 +738,43 @@ static void print_dims(const char *label, const int64_t *dims, int ndim)
     printf("]\n");
 }
 
-static int info_array(zarrc_store *st, const char *node, int as_json)
+/* Storage statistics as JSON (exact numbers). */
+static json_object *stats_json(const cli_array_stats_t *s)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "stored_bytes", json_object_new_int64((int64_t)s->stored_bytes));
+    json_object_object_add(o, "chunk_bytes", json_object_new_int64((int64_t)s->chunk_bytes));
+    json_object_object_add(o, "decoded_bytes",
+                           s->decoded_bytes >= 0 ? json_object_new_int64(s->decoded_bytes) : NULL);
+    json_object_object_add(o, "ratio", s->decoded_bytes >= 0 && s->stored_bytes
+                                           ? json_object_new_double((double)s->decoded_bytes / (double)s->stored_bytes)
+                                           : NULL);
+    json_object_object_add(o, s->sharded ? "shards_initialized" : "chunks_initialized",
+                           json_object_new_int64(s->chunks_initialized));
+    json_object_object_add(o, s->sharded ? "shards_total" : "chunks_total",
+                           s->chunks_total >= 0 ? json_object_new_int64(s->chunks_total) : NULL);
+    return o;
+}
+
+static void print_stats(const cli_array_stats_t *s)
+{
+    char h[32];
+    cli_format_bytes(h, sizeof h, s->stored_bytes);
+    printf("%-14s%s (%llu bytes)\n", "stored:", h, (unsigned long long)s->stored_bytes);
+    if (s->decoded_bytes >= 0) {
+        cli_format_bytes(h, sizeof h, (uint64_t)s->decoded_bytes);
+        printf("%-14s%s (%lld bytes)\n", "decoded:", h, (long long)s->decoded_bytes);
+        if (s->stored_bytes)
+            printf("%-14s%.2f\n", "ratio:", (double)s->decoded_bytes / (double)s->stored_bytes);
+    }
+    printf("%-14s%lld / ", "initialized:", (long long)s->chunks_initialized);
+    if (s->chunks_total >= 0)
+        printf("%lld %s\n", (long long)s->chunks_total, s->sharded ? "shards" : "chunks");
+    else
+        printf("more than 2^63 %s\n", s->sharded ? "shards" : "chunks");
+}
+
+static int info_array(zarrc_store *st, const char *node, int as_json, int no_stats)
 {
     zarrc_array *arr;
     int rc = zarrc_array_open_flags(&arr, st, "", cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
@@ -731,6 +797,9 @@ static int info_array(zarrc_store *st, const char *node, int as_json)
         array_part(&attrs, arr, ZARRC_JSON_ATTRIBUTES, node, "the attributes") ||
         array_part(&meta, arr, ZARRC_JSON_METADATA, node, "the metadata"))
         goto done;
+    cli_array_stats_t stats;
+    if (!no_stats && cli_array_stats(&stats, st, arr, node))
+        goto done;
     json_object *dtype3 = format == 3 ? json_object_get(dtype_fmt) : dtype_v3_json(dt);
     if (as_json) {
         json_object *o = json_object_new_object();
@@ -749,6 +818,8 @@ static int info_array(zarrc_store *st, const char *node, int as_json)
             json_object_object_add(o, "codecs_v2", json_object_get(codecs2));
         json_object_object_add(o, "attributes", json_object_get(attrs));
         json_object_object_add(o, "metadata", json_object_get(meta));
+        if (!no_stats)
+            json_object_object_add(o, "stats", stats_json(&stats));
         json_println(o);
         json_object_put(o);
     } else {
@@ -769,6 +840,8 @@ static int info_array(zarrc_store *st, const char *node, int as_json)
         printf("%-14s%s\n", "codecs:", json_compact(codecs));
         if (format == 2)
             printf("%-14s%s\n", "codecs (v2):", json_compact(codecs2));
+        if (!no_stats)
+            print_stats(&stats);
         printf("%-14s%s\n", "attributes:", json_compact(attrs));
         fputs("metadata:\n", stdout);
         json_println(meta);
@@ -837,8 +910,8 @@ static int info_group(zarrc_store *st, const char *node, int format, int as_json
 static int cmd_info(const verb *v, int argc, char **argv)
 {
     const char *node;
-    int as_json = 0;
-    const opt_spec specs[] = {{"--json", NULL, &as_json}, {NULL, NULL, NULL}};
+    int as_json = 0, no_stats = 0;
+    const opt_spec specs[] = {{"--json", NULL, &as_json}, {"--no-stats", NULL, &no_stats}, {NULL, NULL, NULL}};
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
@@ -849,7 +922,7 @@ static int cmd_info(const verb *v, int argc, char **argv)
         return cli_view_info(node, as_json);
     if (open_node(&st, &kind, &format, node, ZARRC_STORE_READONLY))
         return CLI_EXIT_FAIL;
-    rc = kind == ZARRC_NODE_ARRAY ? info_array(st, node, as_json)
+    rc = kind == ZARRC_NODE_ARRAY ? info_array(st, node, as_json, no_stats)
                                   : info_group(st, node, format, as_json);
     zarrc_store_free(st);
     return rc;
@@ -891,17 +964,20 @@ static size_t buffer_size(const zarrc_dtype_info *dt, int64_t n, const char *nod
 
 static int cmd_get(const verb *v, int argc, char **argv)
 {
-    const char *node, *select = NULL;
-    int as_json = 0, as_raw = 0;
+    const char *node, *select = NULL, *npy = NULL;
+    int as_json = 0, as_raw = 0, quiet = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", NULL, &as_json}, {"--raw", NULL, &as_raw},
-        {NULL, NULL, NULL},
+        {"--npy", &npy, NULL},       {"--quiet", NULL, &quiet}, {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
-    if (as_json && as_raw)
-        return usage_error(v, "--json and --raw are mutually exclusive");
+    if (as_json + as_raw + (npy != NULL) > 1)
+        return usage_error(v, "--json, --raw and --npy are mutually exclusive");
+    if ((as_raw || (npy && !strcmp(npy, "-"))) && isatty(STDOUT_FILENO))
+        return cli_fail("get --raw: refusing to write binary data to a terminal (redirect the output: "
+                        "'> FILE' or '| ...')");
     cli_selection sel;
     if (parse_selection(v, &sel, select))
         return CLI_EXIT_USAGE;
@@ -918,14 +994,29 @@ static int cmd_get(const verb *v, int argc, char **argv)
     zarrc_vlen vl = {0};
     if (resolve_selection(&box, &sel, arr, node))
         goto out;
-    if (as_raw && vlen) {
-        cli_fail("'%s': --raw needs a fixed-size data type, '%s' is variable-length (use --json)",
-                 node, dt->name);
+    if ((as_raw || npy) && vlen) {
+        cli_fail("'%s': %s needs a fixed-size data type, '%s' is variable-length (use --json)",
+                 node, as_raw ? "--raw" : "--npy", dt->name);
         goto fail;
     }
     size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
     if (!vlen && box.nelem > 0 && !nbytes)
         goto fail;
+    if (as_raw || npy) { /* streamed: bounded memory whatever the selection's size */
+        FILE *out = stdout;
+        if (npy && strcmp(npy, "-") && !(out = fopen(npy, "wb"))) {
+            cli_fail("cannot create '%s': %s", npy, strerror(errno));
+            goto fail;
+        }
+        rc = cli_stream_get(out, npy != NULL, arr, &box, node, quiet);
+        if (out != stdout && fclose(out) && !rc)
+            rc = cli_fail("writing '%s': %s", npy, strerror(errno));
+        if (!rc && (fflush(stdout) || ferror(stdout)))
+            rc = cli_fail("writing the output: %s", strerror(errno));
+        if (!rc)
+            result = CLI_EXIT_OK;
+        goto fail;
+    }
     if (!vlen) {
         buf = malloc(nbytes ? nbytes : 1);
         if (!buf) {
@@ -933,9 +1024,14 @@ static int cmd_get(const verb *v, int argc, char **argv)
             goto fail;
         }
     }
+    if (vlen && !cli_box_is_simple(&box)) {
+        cli_fail("'%s': index lists and negative steps are not supported for variable-length types "
+                 "('%s')", node, dt->name);
+        goto fail;
+    }
     if (box.nelem > 0) {
         rc = vlen ? zarrc_array_read(arr, box.start, box.count, box.step, &vl, sizeof vl)
-                  : zarrc_array_read(arr, box.start, box.count, box.step, buf, nbytes);
+                  : cli_box_io(arr, &box, -1, 0, 0, buf, nbytes, 0);
         if (rc) {
             cli_fail_lib(rc, "reading '%s'", node);
             goto fail;
@@ -963,23 +1059,25 @@ out:
 
 static int cmd_put(const verb *v, int argc, char **argv)
 {
-    const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL;
-    int write_empty = 0;
+    const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL, *npy_src = NULL, *value = NULL;
+    int write_empty = 0, quiet = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
-        {"--write-empty-chunks", NULL, &write_empty}, {NULL, NULL, NULL},
+        {"--npy", &npy_src, NULL},   {"--value", &value, NULL}, {"--write-empty-chunks", NULL, &write_empty},
+        {"--quiet", NULL, &quiet},   {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
-    if (json_src && raw_src)
-        return usage_error(v, "--json and --raw are mutually exclusive");
-    if (!json_src && !raw_src)
-        return usage_error(v, "missing --json FILE or --raw FILE (FILE may be '-' for stdin)");
+    if ((json_src != NULL) + (raw_src != NULL) + (npy_src != NULL) + (value != NULL) > 1)
+        return usage_error(v, "--json, --raw, --npy and --value are mutually exclusive");
+    if (!json_src && !raw_src && !npy_src && !value)
+        return usage_error(v, "missing --json FILE, --raw FILE, --npy FILE (FILE may be '-' for stdin) or "
+                              "--value V");
     cli_selection sel;
     if (parse_selection(v, &sel, select))
         return CLI_EXIT_USAGE;
-    const char *src = json_src ? json_src : raw_src;
+    const char *src = json_src ? json_src : raw_src ? raw_src : npy_src ? npy_src : "--value";
     zarrc_store *st = NULL;
     zarrc_array *arr = NULL;
     FILE *in = NULL;
@@ -995,14 +1093,35 @@ static int cmd_put(const verb *v, int argc, char **argv)
     if (resolve_selection(&box, &sel, arr, node))
         goto done;
     have_box = 1;
-    if (raw_src && vlen) {
-        cli_fail("'%s': --raw needs a fixed-size data type, '%s' is variable-length (use --json)",
-                 node, dt->name);
+    if ((raw_src || npy_src) && vlen) {
+        cli_fail("'%s': %s needs a fixed-size data type, '%s' is variable-length (use --json)",
+                 node, raw_src ? "--raw" : "--npy", dt->name);
         goto done;
     }
     size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
     if (!vlen && box.nelem > 0 && !nbytes)
         goto done;
+    if (vlen && !cli_box_is_simple(&box)) {
+        cli_fail("'%s': index lists and negative steps are not supported for variable-length types "
+                 "('%s')", node, dt->name);
+        goto done;
+    }
+    if (value) { /* a scalar broadcast over the selection */
+        if (!cli_stream_fill(arr, &box, normalize_fill(value), node, quiet))
+            result = CLI_EXIT_OK;
+        goto done;
+    }
+    if (raw_src || npy_src) { /* streamed: bounded memory whatever the selection's size */
+        if (!strcmp(src, "-"))
+            in = stdin;
+        else if (!(in = fopen(src, "rb"))) {
+            cli_fail("cannot open '%s': %s", src, strerror(errno));
+            goto done;
+        }
+        if (!cli_stream_put(in, strcmp(src, "-") ? src : "<stdin>", npy_src != NULL, arr, &box, node, quiet))
+            result = CLI_EXIT_OK;
+        goto done;
+    }
     if (!vlen && !(buf = calloc(1, nbytes ? nbytes : 1))) {
         cli_fail("'%s': cannot allocate %zu bytes for the selection", node, nbytes);
         goto done;
@@ -1021,7 +1140,7 @@ static int cmd_put(const verb *v, int argc, char **argv)
         goto done;
     if (box.nelem > 0) {
         rc = vlen ? zarrc_array_write(arr, box.start, box.count, box.step, &vl, sizeof vl)
-                  : zarrc_array_write(arr, box.start, box.count, box.step, buf, nbytes);
+                  : cli_box_io(arr, &box, -1, 0, 0, buf, nbytes, 1);
         if (rc) {
             cli_fail_lib(rc, "writing '%s'", node);
             goto done;
@@ -1045,9 +1164,17 @@ done:
 /* ls / rm                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+typedef struct ls_row {
+    char *name; /* escaped */
+    char *rest;
+} ls_row;
+
 typedef struct ls_ctx {
     int as_json;
     json_object *list;
+    ls_row *rows;
+    size_t n, cap;
+    int oom;
 } ls_ctx;
 
 static int ls_child(void *vctx, const zarrc_child_info *c)
@@ -1067,15 +1194,74 @@ static int ls_child(void *vctx, const zarrc_child_info *c)
         json_object_array_add(ctx->list, o);
         return 0;
     }
-    if (c->kind != ZARRC_NODE_ARRAY) {
-        printf("%s  group\n", c->name);
-        return 0;
+    /* Text rows are printed at the end, with the name column as wide as the longest name. */
+    if (ctx->n == ctx->cap) {
+        size_t cap = ctx->cap ? ctx->cap * 2 : 32;
+        ls_row *r = realloc(ctx->rows, cap * sizeof *r);
+        if (!r) {
+            ctx->oom = 1;
+            return ZARRC_ENOMEM;
+        }
+        ctx->rows = r;
+        ctx->cap = cap;
     }
-    printf("%s  %s  shape=[", c->name, c->is_view ? "view" : "array");
-    for (int d = 0; d < c->ndim; d++)
-        printf("%s%lld", d ? "," : "", (long long)c->shape[d]);
-    printf("] dtype=%s\n", c->dtype ? c->dtype : "?");
+    char *rest = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&rest, &len);
+    if (!m) {
+        ctx->oom = 1;
+        return ZARRC_ENOMEM;
+    }
+    if (c->kind != ZARRC_NODE_ARRAY) {
+        fputs("group", m);
+    } else {
+        fprintf(m, "%s  shape=[", c->is_view ? "view" : "array");
+        for (int d = 0; d < c->ndim; d++)
+            fprintf(m, "%s%lld", d ? "," : "", (long long)c->shape[d]);
+        fputs("] dtype=", m);
+        cli_print_name(m, c->dtype ? c->dtype : "?");
+    }
+    fclose(m);
+    char *name = cli_escape_name(c->name);
+    if (!name || !rest) {
+        free(name);
+        free(rest);
+        ctx->oom = 1;
+        return ZARRC_ENOMEM;
+    }
+    ctx->rows[ctx->n].name = name;
+    ctx->rows[ctx->n++].rest = rest;
     return 0;
+}
+
+/* Display width of UTF-8 text (code points; escaped names hold no control characters). */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+static void ls_print_rows(ls_ctx *ctx)
+{
+    size_t width = 0;
+    for (size_t i = 0; i < ctx->n; i++)
+        if (text_width(ctx->rows[i].name) > width)
+            width = text_width(ctx->rows[i].name);
+    for (size_t i = 0; i < ctx->n; i++) {
+        fputs(ctx->rows[i].name, stdout);
+        printf("%*s  %s\n", (int)(width - text_width(ctx->rows[i].name)), "", ctx->rows[i].rest);
+    }
+}
+
+static void ls_free_rows(ls_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n; i++) {
+        free(ctx->rows[i].name);
+        free(ctx->rows[i].rest);
+    }
+    free(ctx->rows);
 }
 
 static int cmd_ls(const verb *v, int argc, char **argv)
@@ -1095,15 +1281,19 @@ static int cmd_ls(const verb *v, int argc, char **argv)
         zarrc_store_free(st);
         return cli_fail("'%s' is an array, not a group", node);
     }
-    ls_ctx ctx = {as_json, as_json ? json_object_new_array() : NULL};
+    ls_ctx ctx = {as_json, as_json ? json_object_new_array() : NULL, NULL, 0, 0, 0};
     rc = zarrc_group_list(st, "", ls_child, &ctx);
     zarrc_store_free(st);
     if (rc) {
         json_object_put(ctx.list);
-        return cli_fail_lib(rc, "listing '%s'", node);
+        ls_free_rows(&ctx);
+        return ctx.oom ? cli_fail("listing '%s': out of memory", node) : cli_fail_lib(rc, "listing '%s'", node);
     }
     if (as_json)
         json_println(ctx.list);
+    else
+        ls_print_rows(&ctx);
+    ls_free_rows(&ctx);
     json_object_put(ctx.list);
     return CLI_EXIT_OK;
 }
@@ -1214,10 +1404,6 @@ typedef struct cp_opts {
     zarrc_copy_stats total;
 } cp_opts;
 
-typedef struct progress_ctx {
-    const char *what;
-    double started;
-} progress_ctx;
 
 static double now_seconds(void)
 {
@@ -1226,14 +1412,12 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The copy's progress (cli_progress.c): chunks done of the total, rate, ETA. */
 static int draw_progress(void *ctx, uint64_t done, uint64_t total)
 {
-    progress_ctx *p = ctx;
-    double t = now_seconds() - p->started;
-    fprintf(stderr, "\r%s: %llu/%llu chunks (%3.0f%%) %.1fs", p->what, (unsigned long long)done,
-            (unsigned long long)total, total ? 100.0 * (double)done / (double)total : 100.0, t);
-    if (done == total)
-        fputc('\n', stderr);
+    cli_progress *p = ctx;
+    p->total_units = total;
+    cli_progress_update(p, done, 0);
     return 0;
 }
 
@@ -1352,18 +1536,18 @@ static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpat
             fail_erase(rc, "creating the copy of", label);
         goto done;
     }
-    progress_ctx pc = {label, now_seconds()};
+    cli_progress pc;
+    cli_progress_start(&pc, label, "chunks", 0, !o->progress);
     zarrc_copy_options co = ZARRC_COPY_OPTIONS_INIT;
     co.allow_raw = !o->no_raw;
-    if (o->progress) {
+    if (pc.enabled) {
         co.progress = draw_progress;
         co.progress_ctx = &pc;
     }
     zarrc_copy_stats stats;
     rc = zarrc_array_copy(dst, src, &co, &stats);
+    cli_progress_end(&pc);
     if (rc) {
-        if (o->progress)
-            fputc('\n', stderr);
         cli_fail_lib(rc, "copying '%s'", label);
         goto done;
     }
@@ -1601,6 +1785,26 @@ static int cmd_attrs(const verb *v, int argc, char **argv)
     return cli_cmd_attrs(argc, argv);
 }
 
+static int run_file_verb(const verb *v, int argc, char **argv, int (*fn)(int, char **, const char *))
+{
+    int rc = fn(argc, argv, v->usage);
+    if (rc == CLI_ARGS_HELP) {
+        print_verb_help(v, stdout);
+        return CLI_EXIT_OK;
+    }
+    return rc;
+}
+
+static int cmd_verify(const verb *v, int argc, char **argv)
+{
+    return run_file_verb(v, argc, argv, cli_cmd_verify);
+}
+
+static int cmd_du(const verb *v, int argc, char **argv)
+{
+    return run_file_verb(v, argc, argv, cli_cmd_du);
+}
+
 static const verb verbs[] = {
     {"create", cmd_create,
      "zarrc create NODE --dtype T --shape N,... [--chunks N,...] [--format 2|3]\n"
@@ -1648,27 +1852,37 @@ static const verb verbs[] = {
      "\nExamples:\n"
      "  zarrc info data/temp\n"
      "  zarrc info data/temp --json\n"},
-    {"get", cmd_get, "zarrc get NODE [--select SEL] [--json | --raw]",
+    {"get", cmd_get, "zarrc get NODE [--select SEL] [--json | --raw | --npy FILE] [--quiet]",
      "Read array data (the whole array, or the selection SEL).",
      "Options:\n"
      "  --select SEL   numpy-style selection, one entry per dimension separated by commas:\n"
-     "                 i (one index; the axis is dropped), a:b, a:b:s, :, ::s; negative indices\n"
-     "                 count from the end; missing trailing dimensions mean ':'; steps > 0\n"
+     "                 i (one index; the axis is dropped), a:b, a:b:s, :, ::s, ::-1 (negative\n"
+     "                 steps), [i,j,...] (an index list; lists apply per axis, like\n"
+     "                 zarr-python's oindex), ... (as many ':' as needed); negative indices\n"
+     "                 count from the end; missing trailing dimensions mean ':'\n"
      "  --json         print {\"shape\":[...],\"dtype\":\"<v3 name>\",\"data\":[...]}, the\n"
      "                 data flat in C order (the default)\n"
-     "  --raw          write the selection's bytes, C order, little-endian (fixed-size types)\n"
+     "  --raw          write the selection's bytes, C order, little-endian (fixed-size types);\n"
+     "                 refused on a terminal. Streamed: memory stays at about one chunk row\n"
+     "  --npy FILE     write a NumPy .npy file (FILE '-' = stdout), streamed like --raw\n"
+     "  --quiet        no progress line (it is shown only on a terminal anyway)\n"
      "\nExamples:\n"
      "  zarrc get data/temp --select 0:10,5\n"
      "  zarrc get data/temp --select ::2,-3: --raw > part.bin\n"},
     {"put", cmd_put,
-     "zarrc put NODE [--select SEL] (--json FILE | --raw FILE) [--write-empty-chunks]",
+     "zarrc put NODE [--select SEL] (--json FILE | --raw FILE | --npy FILE | --value V)\n"
+     "               [--write-empty-chunks] [--quiet]",
      "Write array data into the whole array or the selection SEL. FILE may be '-' (stdin).",
      "Options:\n"
      "  --select SEL   selection as for 'get'\n"
      "  --json FILE    a JSON list of values (or an object with a \"data\" list, as printed by\n"
      "                 'get --json'): flat, with as many values as the selection, or nested\n"
      "                 with exactly the selection's shape\n"
-     "  --raw FILE     exactly size * item-size bytes, C order, little-endian\n"
+     "  --raw FILE     exactly size * item-size bytes, C order, little-endian (streamed)\n"
+     "  --npy FILE     a NumPy .npy file whose dtype and shape match the selection (streamed;\n"
+     "                 either byte order, C order)\n"
+     "  --value V      one JSON value written into every element of the selection\n"
+     "  --quiet        no progress line (it is shown only on a terminal anyway)\n"
      "  --write-empty-chunks\n"
      "                 store chunks whose every element equals the fill value (by default\n"
      "                 they are not stored, and a stored one is erased)\n"
@@ -1732,6 +1946,37 @@ static const verb verbs[] = {
      "  zarrc view show NODE\n"
      "OUT is a view node or a .json spec file. --allow-external (any verb) lets views refer\n"
      "to locations outside their hierarchy. See docs/views.md.\n"},
+    {"verify", cmd_verify, "zarrc verify NODE [-r] [--repair [--yes]] [--json] [--quiet]",
+     "Check the node at NODE (with -r: everything below it too): decode every stored chunk\n"
+     "(checksums included) and report corrupt chunks, orphan keys (outside the chunk grid, not\n"
+     "chunk names, or in a group), leftover temp and lock files of killed writers, interrupted\n"
+     "copies (.zarrc-pending.json), unreadable metadata and metadata other implementations\n"
+     "reject (v3 \"fill_value\": null; a v2 zstd codec with a \"checksum\" member, which\n"
+     "tensorstore refuses, zarr-python#2647). Exit status 0 when nothing is wrong (or all of it\n"
+     "was repaired), 1 when problems remain.",
+     "Options:\n"
+     "  -r, --recursive   check every node below NODE too\n"
+     "  --repair          remove the reported temp files and orphan keys (nothing else: corrupt\n"
+     "                    chunks and metadata are left for you), after a y/N question on stdin\n"
+     "  --yes             with --repair: do not ask\n"
+     "  --json            print {\"node\", \"arrays\", \"groups\", \"chunks_checked\", \"problems\":\n"
+     "                    [{\"kind\", \"key\", \"message\", \"removable\"}], \"repaired\": [keys]}\n"
+     "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
+     "\nProblem kinds: corrupt_chunk, orphan_key, temp_file, pending_copy, bad_metadata,\n"
+     "peer_incompatible.\n"
+     "\nExamples:\n"
+     "  zarrc verify data/temp\n"
+     "  zarrc verify -r data --repair --yes\n"},
+    {"du", cmd_du, "zarrc du NODE [-r] [--json]",
+     "Show the bytes stored by NODE and everything below it (metadata and chunks). With -r,\n"
+     "one line per node (its own keys) and the total.",
+     "Options:\n"
+     "  -r, --recursive   one line per node below NODE, then the total\n"
+     "  --json            print {\"node\", \"bytes\"} (with -r also \"nodes\": [{\"path\",\n"
+     "                    \"node_type\", \"bytes\"}]), exact byte counts\n"
+     "\nExamples:\n"
+     "  zarrc du data\n"
+     "  zarrc du -r data --json\n"},
     {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", ""},
 };
 
@@ -1753,7 +1998,7 @@ static void print_main_help(FILE *out)
           out);
     static const char *const brief[][2] = {
         {"create", "create an array or a group"},
-        {"info", "show the metadata of an array or group"},
+        {"info", "show the metadata and storage statistics of an array or group"},
         {"get", "read array data as JSON or raw bytes"},
         {"put", "write array data from JSON or raw bytes"},
         {"ls", "list the children of a group"},
@@ -1764,6 +2009,8 @@ static void print_main_help(FILE *out)
         {"consolidate", "write or check consolidated metadata"},
         {"attrs", "print, replace or merge-update attributes"},
         {"view", "virtual arrays: concatenate, stack, create from a spec, show"},
+        {"verify", "check every chunk and file of a node; repair leftovers"},
+        {"du", "bytes stored per node and in total"},
         {"help", "show help for a verb"},
     };
     for (size_t i = 0; i < sizeof brief / sizeof brief[0]; i++)
@@ -1797,14 +2044,23 @@ static int cmd_help(const verb *v, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return usage_error(NULL, "missing VERB (create, info, get, put, ls, rm, help)");
+    if (argc < 2) {
+        fputs("zarrc: missing VERB\nusage: zarrc VERB [OPTIONS] NODE\n\nVerbs:\n", stderr);
+        for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+            fprintf(stderr, "  %s\n", verbs[i].usage);
+        fputs("\nTry 'zarrc --help' or 'zarrc help VERB' for more information.\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
     const char *a = argv[1];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (argc > 2)
+            return usage_error(NULL, "%s takes no operands (got '%s'; try 'zarrc help %s')", a, argv[2], argv[2]);
         print_main_help(stdout);
         return CLI_EXIT_OK;
     }
     if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+        if (argc > 2)
+            return usage_error(NULL, "%s takes no operands (got '%s')", a, argv[2]);
         printf("zarrc %s (libzarrc %s)\n", ZARRC_VERSION_STRING, zarrc_version());
         return CLI_EXIT_OK;
     }

@@ -717,6 +717,13 @@ ZARRC_API int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_stor
  *  `count` (may be NULL) receives the number of nodes recorded (the group itself excluded). */
 ZARRC_API int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count);
 
+/** As zarrc_consolidate, calling `progress(progress_ctx, done, 0)` (may be NULL) from the
+ *  calling thread after each level of the hierarchy has been read, with `done` the nodes found
+ *  so far (the total is not known in advance: 0). A non-zero return cancels: nothing is
+ *  written and the call fails with ZARRC_ECONFLICT "cancelled". Errors: as zarrc_consolidate. */
+ZARRC_API int zarrc_consolidate_progress(zarrc_store *store, const char *path, size_t *count,
+                                         zarrc_progress_cb progress, void *progress_ctx);
+
 /** Kinds of difference between a consolidated copy and the stored documents. */
 typedef enum zarrc_consolidated_diff {
     ZARRC_CONSOLIDATED_MISSING = 1, /**< the node is stored but not in the copy */

@@ -284,6 +284,8 @@ typedef struct walk {
     zarrc__mnode *found;
     zarrc__mnode *out; /* every node found (relative paths) */
     size_t nout, capout;
+    zarrc_progress_cb progress; /* optional: called after each level with the nodes found */
+    void *progress_ctx;
 } walk;
 
 typedef struct list_cb_ctx {
@@ -340,9 +342,12 @@ static void walk_free(walk *w)
 }
 
 /* Find every node of `format` below the group at `base` (relative paths in w->out). */
-static int walk_run(walk *w, zarrc_store *s, const char *base, int format)
+static int walk_run_progress(walk *w, zarrc_store *s, const char *base, int format, zarrc_progress_cb cb,
+                             void *cb_ctx)
 {
     memset(w, 0, sizeof *w);
+    w->progress = cb;
+    w->progress_ctx = cb_ctx;
     w->s = s;
     w->base = base;
     w->format = format;
@@ -395,8 +400,15 @@ static int walk_run(walk *w, zarrc_store *s, const char *base, int format)
         free(w->found);
         w->found = NULL;
         strv_free(&w->cands);
+        if (rc == ZARRC_OK && w->progress && w->progress(w->progress_ctx, w->nout, 0))
+            rc = zarrc_error_set(ZARRC_ECONFLICT, "cancelled");
     }
     return rc;
+}
+
+static int walk_run(walk *w, zarrc_store *s, const char *base, int format)
+{
+    return walk_run_progress(w, s, base, format, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -597,6 +609,12 @@ static int read_group(zarrc__mnode *g, zarrc_store *s, const char *path)
 
 int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count)
 {
+    return zarrc_consolidate_progress(store, path, count, NULL, NULL);
+}
+
+int zarrc_consolidate_progress(zarrc_store *store, const char *path, size_t *count, zarrc_progress_cb progress,
+                               void *progress_ctx)
+{
     zarrc__error_clear();
     char *p;
     int rc = zarrc__node_path(&p, path);
@@ -611,7 +629,7 @@ int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count)
         free(p);
         return rc;
     }
-    rc = walk_run(&w, store, p, g.format);
+    rc = walk_run_progress(&w, store, p, g.format, progress, progress_ctx);
     json_object *m = rc ? NULL : json_object_new_object();
     if (rc == ZARRC_OK && g.format == 2) {
         rc = v2_put_node(m, &g, "");

@@ -119,19 +119,30 @@ static char *full_path(const fs_store *fs, const char *key)
 
 static int mkdirs(char *path, size_t upto)
 {
-    /* Create every directory of path[0..upto) (path is modified temporarily). */
-    for (size_t i = 1; i <= upto; i++) {
-        if (i == upto || path[i] == '/') {
-            char c = path[i];
-            path[i] = '\0';
-            int r = mkdir(path, 0777);
-            int err = errno;
-            path[i] = c;
-            if (r != 0 && err != EEXIST)
-                return io_error("cannot create directory", path, err);
+    /* Create every directory of path[0..upto) (path is modified temporarily). A writer that
+     * erases the last key of a directory removes the emptied directories (remove_empty_parents),
+     * so a parent made a moment ago may be gone when its child is made (ENOENT): start over. */
+    int err = 0;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        int again = 0;
+        for (size_t i = 1; i <= upto && !again; i++) {
+            if (i == upto || path[i] == '/') {
+                char c = path[i];
+                path[i] = '\0';
+                int r = mkdir(path, 0777);
+                err = errno;
+                path[i] = c;
+                if (r != 0 && err == ENOENT)
+                    again = 1;
+                else if (r != 0 && err != EEXIST)
+                    return io_error("cannot create directory", path, err);
+            }
         }
+        if (!again)
+            return ZARRC_OK;
     }
-    return ZARRC_OK;
+    return zarrc_error_set(ZARRC_EIO, "cannot create directory '%.*s': %s (its parents kept vanishing)",
+                           (int)upto, path, strerror(err));
 }
 
 static int fs_open(void **state, const char *location, unsigned flags)

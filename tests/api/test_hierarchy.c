@@ -699,6 +699,45 @@ static int on_diff(void *ctx, const char *rel, zarrc_consolidated_diff kind, con
     return 0;
 }
 
+/* zarrc_consolidate_progress: counts after each level; a non-zero return cancels. */
+typedef struct level_log {
+    uint64_t done[8];
+    int n, cancel_at;
+} level_log;
+
+static int log_level(void *ctx, uint64_t done, uint64_t total)
+{
+    level_log *l = ctx;
+    CHECK(total == 0);
+    if (l->n < 8)
+        l->done[l->n] = done;
+    return ++l->n == l->cancel_at;
+}
+
+static void test_consolidate_progress(int format)
+{
+    zarrc_store *s;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    const char *spec = format == 3
+        ? "{\"\": {\"zarr_format\":3,\"node_type\":\"group\"}, \"a/b/c\": {\"zarr_format\":3,"
+          "\"node_type\":\"group\"}, \"d\": {\"zarr_format\":3,\"node_type\":\"group\"}}"
+        : "{\"\": {\"zarr_format\":2}, \"a/b/c\": {\"zarr_format\":2}, \"d\": {\"zarr_format\":2}}";
+    CHECK_OK(zarrc_hierarchy_create(NULL, s, "", spec, NULL));
+    /* cancelled after the first level: nothing written */
+    level_log l = {{0}, 0, 1};
+    size_t count = 99;
+    CHECK(zarrc_consolidate_progress(s, "", &count, log_level, &l) == ZARRC_ECONFLICT);
+    CHECK(strstr(zarrc_error_last(), "cancelled") != NULL);
+    CHECK(count == 99 && l.n == 1);
+    CHECK(!key_contains_q(s, format == 2 ? ".zmetadata" : "zarr.json", "consolidated", 1));
+    /* levels: {a, d}, {a/b}, {a/b/c}, then the empty level below */
+    level_log all = {{0}, 0, -1};
+    CHECK_OK(zarrc_consolidate_progress(s, "", &count, log_level, &all));
+    CHECK(count == 4 && all.n == 4 && all.done[0] == 2 && all.done[1] == 3 && all.done[2] == 4 && all.done[3] == 4);
+    CHECK(key_contains(s, format == 2 ? ".zmetadata" : "zarr.json", format == 2 ? "a/b/c/.zgroup" : "a/b/c"));
+    zarrc_store_free(s);
+}
+
 static void test_consolidated(int format)
 {
     zarrc_store *s = counting();
@@ -946,6 +985,8 @@ int main(void)
     test_callback_and_failure();
     test_consolidated(3);
     test_consolidated(2);
+    test_consolidate_progress(3);
+    test_consolidate_progress(2);
     test_foreign_copies();
     zarrc_store_free(inner);
     return check_report("api.hierarchy");

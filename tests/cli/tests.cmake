@@ -3,7 +3,8 @@
 find_program(ZARRC_CLI_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 find_program(ZARRC_CLI_PYTHON NAMES python3)
 if(TARGET zarrc)
-  foreach(group help roundtrip select info errors corrupt cp paths limits nesting misuse views)
+  foreach(group help roundtrip select info errors corrupt cp paths limits nesting misuse views verify stats
+                stream usability readme)
     if(ZARRC_CLI_PYTHON)
       add_test(NAME cli.${group}
                COMMAND ${ZARRC_CLI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test_cli.py
@@ -15,4 +16,13 @@ if(TARGET zarrc)
     set_tests_properties(cli.${group} PROPERTIES TIMEOUT 120
       ENVIRONMENT "ZARRC_TEST_TMP=${CMAKE_BINARY_DIR}/testtmp")
   endforeach()
+endif()
+
+# verify's peer_incompatible findings, proven against the peers that refuse them (tensorstore,
+# zarr-python 3 from the pinned venv).
+if(TARGET zarrc)
+  zarrc_peer_test(cli.verify_peers ${CMAKE_CURRENT_LIST_DIR}/verify_peers.py $<TARGET_FILE:zarrc>
+                  ${CMAKE_BINARY_DIR}/testtmp/cli_verify_peers)
+  set_tests_properties(cli.verify_peers PROPERTIES TIMEOUT 120 LABELS "peers"
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()

@@ -117,16 +117,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __int128 nelem = 1;
             int empty = 0;
             for (int d = 0; d < ndim; d++) {
-                check(box.count[d] >= 0 && box.step[d] >= 1);
-                check(box.count[d] == 0 || (box.start[d] >= 0 && box.start[d] < shape[d] &&
-                                            (__int128)box.start[d] + (__int128)(box.count[d] - 1) * box.step[d] <
-                                                shape[d]));
+                check(box.count[d] >= 0 && box.step[d] != 0);
+                if (box.list && box.list[d]) { /* an index list: every index inside the dimension */
+                    for (int64_t j = 0; j < box.count[d]; j++)
+                        check(box.list[d][j] >= 0 && box.list[d][j] < shape[d]);
+                } else {
+                    /* first and last selected index inside the dimension (steps of either sign) */
+                    __int128 last = (__int128)box.start[d] + (__int128)(box.count[d] - 1) * box.step[d];
+                    check(box.count[d] == 0 || (box.start[d] >= 0 && box.start[d] < shape[d] && last >= 0 &&
+                                                last < shape[d]));
+                }
                 empty |= box.count[d] == 0;
                 if (!empty && nelem <= INT64_MAX)
                     nelem *= box.count[d];
             }
             check(empty ? box.nelem == 0 : nelem == box.nelem);
-            plan(ndim, shape, chunks, box.start, box.count, box.step);
+            if (cli_box_is_simple(&box)) /* lists and negative steps are planned run by run */
+                plan(ndim, shape, chunks, box.start, box.count, box.step);
             cli_box_free(&box);
         }
         cli_select_free(&sel);
