@@ -1040,13 +1040,16 @@ static int convert_int(parse_ctx *c, uint8_t *dst)
     if (token_integer(c, &iv, &uv, &is_u))
         return -1;
     size_t sz = c->dt->item_size;
+    /* int2/uint2/int4/uint4: one byte in memory, 2 or 4 value bits */
+    const char *nm = c->dt->name + (c->dt->name[0] == 'u');
+    unsigned bits = !strcmp(nm, "int2") ? 2u : !strcmp(nm, "int4") ? 4u : (unsigned)(8 * sz);
     if (c->dt->kind == ZARRC_DTYPE_UINT) {
         if (!is_u) {
             if (iv < 0)
                 return value_error_type(c, "is out of range for");
             uv = (uint64_t)iv;
         }
-        uint64_t max = sz == 8 ? UINT64_MAX : (((uint64_t)1 << (8 * sz)) - 1);
+        uint64_t max = bits == 64 ? UINT64_MAX : (((uint64_t)1 << bits) - 1);
         if (uv > max)
             return value_error_type(c, "is out of range for");
         store_uint(dst, uv, sz);
@@ -1054,8 +1057,8 @@ static int convert_int(parse_ctx *c, uint8_t *dst)
     }
     if (is_u)
         return value_error_type(c, "is out of range for");
-    int64_t lo = sz == 8 ? INT64_MIN : -((int64_t)1 << (8 * sz - 1));
-    int64_t hi = sz == 8 ? INT64_MAX : ((int64_t)1 << (8 * sz - 1)) - 1;
+    int64_t lo = bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1));
+    int64_t hi = bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1;
     if (iv < lo || iv > hi)
         return value_error_type(c, "is out of range for");
     store_uint(dst, (uint64_t)iv, sz); /* two's complement: the low bytes are the value */

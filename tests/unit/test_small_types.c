@@ -11,7 +11,7 @@
 #include "codec/codec.h"
 #include "dtype/dtype.h"
 
-extern const zarrc_codec_type zarrc__codec_bytes;
+extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_packbits_v3;
 
 static double from_bits(uint64_t b)
 {
@@ -312,6 +312,104 @@ static void test_bytes_codec(void)
     zarrc__codec_fini(&c);
 }
 
+/* ---- packbits (zarr-extensions) ---- */
+
+static int pb_make(zarrc__codec *c, const char *dtype, int64_t n, const char *cfg)
+{
+    zarrc_repr r;
+    memset(&r, 0, sizeof r);
+    if (zarrc_dtype_parse(&r.dtype, dtype))
+        exit(2);
+    r.ndim = 1;
+    r.shape[0] = n;
+    json_object *j = cfg ? json_tokener_parse(cfg) : NULL;
+    int rc = zarrc__codec_init(c, &zarrc__codec_packbits_v3, j, 3, &r, 0);
+    json_object_put(j);
+    return rc;
+}
+
+/* Encode `in` (n elements of dtype) and compare with `want`; decode back to `back` (NULL = in). */
+static void pb_case(const char *dtype, const char *cfg, const void *in, size_t in_size, int64_t n,
+                    const uint8_t *want, size_t want_size, const void *back, int line)
+{
+    zarrc__codec c;
+    zarrc_buf enc = ZARRC_BUF_INIT, dec = ZARRC_BUF_INIT;
+    check_count++;
+    if (pb_make(&c, dtype, n, cfg)) {
+        check_failures++;
+        fprintf(stderr, "%s:%d: packbits %s %s: %s\n", __FILE__, line, dtype, cfg ? cfg : "", zarrc_error_last());
+        return;
+    }
+    int rc = zarrc__codec_encode(&c, in, in_size, &enc);
+    check_count++;
+    if (rc || enc.size != want_size || memcmp(enc.data, want, want_size)) {
+        check_failures++;
+        fprintf(stderr, "%s:%d: packbits %s encode: rc %d, %zu bytes:", __FILE__, line, dtype, rc, enc.size);
+        for (size_t i = 0; i < enc.size; i++)
+            fprintf(stderr, " %02x", enc.data[i]);
+        fprintf(stderr, " [%s]\n", zarrc_error_last());
+    }
+    rc = zarrc__codec_decode(&c, want, want_size, in_size, 0, &dec);
+    CHECK_MSG(rc == ZARRC_OK && dec.size == in_size && !memcmp(dec.data, back ? back : in, in_size),
+              "line %d: packbits %s decode", line, dtype);
+    zarrc_buf_release(&enc);
+    zarrc_buf_release(&dec);
+    zarrc__codec_fini(&c);
+}
+#define PB(dt, cfg, in, n, want, back) pb_case(dt, cfg, in, sizeof in, n, want, sizeof want, back, __LINE__)
+
+static void test_packbits(void)
+{
+    const uint8_t i4[] = {0x01, 0xff, 0x07}, i4_p[] = {0xf1, 0x07}, i4_f[] = {0x04, 0xf1, 0x07};
+    PB("int4", NULL, i4, 3, i4_p, NULL);
+    PB("int4", "{\"padding_encoding\":\"first_byte\"}", i4, 3, i4_f, NULL);
+    const uint8_t bl[] = {1, 0, 1, 1, 0, 0, 0, 0, 1}, bl_l[] = {0x0d, 0x01, 0x07};
+    PB("bool", "{\"padding_encoding\":\"last_byte\"}", bl, 9, bl_l, NULL);
+    const uint8_t u2[] = {3, 0, 1, 2}, u2_p[] = {0x93};
+    PB("uint2", "{\"padding_encoding\":\"none\"}", u2, 4, u2_p, NULL);
+    const uint8_t f6[] = {0x3f, 0x01}, f6_p[] = {0x7f, 0x00};
+    PB("float6_e2m3fn", NULL, f6, 2, f6_p, NULL);
+    const uint8_t c4[] = {0x01, 0x02}, c4_p[] = {0x21};
+    PB("complex_float4_e2m1fn", NULL, c4, 1, c4_p, NULL);
+    const uint16_t u16[] = {0x0ab0, 0x1234}, u16_back[] = {0x0ab0, 0x0230};
+    const uint8_t u16_p[] = {0xab, 0x23};
+    PB("uint16", "{\"first_bit\":4,\"last_bit\":11}", u16, 2, u16_p, u16_back);
+    const int16_t s16[] = {-2, 5};
+    const uint8_t s16_p[] = {0xfe, 0x05};
+    PB("int16", "{\"first_bit\":null,\"last_bit\":7}", s16, 2, s16_p, NULL);
+    const int8_t s8[] = {-4, 3}; /* int8 bits 2..3 of -4 (0b11111100) = 0b11 -> sign-extended -4 */
+    const uint8_t s8_p[] = {0x03 | (0x00 << 2)};
+    const int8_t s8_back[] = {-4, 0};
+    PB("int8", "{\"first_bit\":2,\"last_bit\":3}", s8, 2, s8_p, s8_back);
+    const double f64[] = {1.5, -2.0};
+    uint8_t f64_p[16];
+    memcpy(f64_p, f64, 16);
+    if (zarrc__host_big_endian()) /* the packed form is little-endian */
+        for (int k = 0; k < 2; k++)
+            for (int a = 0; a < 4; a++) {
+                uint8_t t = f64_p[8 * k + a];
+                f64_p[8 * k + a] = f64_p[8 * k + 7 - a];
+                f64_p[8 * k + 7 - a] = t;
+            }
+    PB("float64", NULL, f64, 2, f64_p, NULL);
+
+    /* corrupt input and bad configurations */
+    zarrc__codec c;
+    zarrc_buf out = ZARRC_BUF_INIT;
+    const uint8_t wrong_pad[] = {0x05, 0xf1, 0x07};
+    CHECK_OK(pb_make(&c, "int4", 3, "{\"padding_encoding\":\"first_byte\"}"));
+    CHECK_ERR(zarrc__codec_decode(&c, wrong_pad, 3, 3, 0, &out), ZARRC_ECORRUPT, "padding bits");
+    CHECK_ERR(zarrc__codec_decode(&c, wrong_pad, 2, 3, 0, &out), ZARRC_ECORRUPT, "expected 3");
+    const uint8_t bad4[] = {0x01, 0x08, 0x00};
+    CHECK_ERR(zarrc__codec_encode(&c, bad4, 3, &out), ZARRC_EINVAL, "element 1");
+    zarrc__codec_fini(&c);
+    zarrc_buf_release(&out);
+    CHECK_ERR(pb_make(&c, "int4", 3, "{\"last_bit\":4}"), ZARRC_EINVAL, "last_bit");
+    CHECK_ERR(pb_make(&c, "int4", 3, "{\"first_bit\":3,\"last_bit\":2}"), ZARRC_EINVAL, "first_bit");
+    CHECK_ERR(pb_make(&c, "int4", 3, "{\"padding_encoding\":\"middle\"}"), ZARRC_EINVAL, "padding_encoding");
+    CHECK_ERR(pb_make(&c, "string", 3, NULL), ZARRC_EINVAL, "not supported");
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -322,6 +420,7 @@ int main(int argc, char **argv)
         test_constants();
         test_types();
         test_bytes_codec();
+        test_packbits();
     }
     return check_report(argc > 1 ? "unit.small_types (ml_dtypes vectors)" : "unit.small_types");
 }
