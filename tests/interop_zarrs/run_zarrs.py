@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Interop with zarrs (the Rust crate, through tests/interop_zarrs/src/main.rs) for the
+zarr-extensions data types and codecs that zarr-python cannot express (sub-byte integers,
+8/6/4-bit floats, small complex types, the zarr-extensions packbits codec).
+
+usage: run_zarrs.py ZARRC WORKDIR
+
+For every case (data type x codec chain): zarrs writes an array, zarrc reads it back
+(raw bytes compared element by element, and the CLI's JSON numbers compared with ml_dtypes'
+values of each code); zarrc writes the same array and zarrs reads it back. The zarrs program is
+built once into ${XDG_CACHE_HOME:-~/.cache}/zarrc/zarrs-interop (outside the checkout) with
+cargo from crates.io (versions pinned in Cargo.toml / Cargo.lock); a failed build FAILS.
+"""
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+import ml_dtypes
+import numpy as np
+
+ZARRC, WORK = sys.argv[1], sys.argv[2]
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zarrc", "zarrs-interop")
+CHECKS, FAILURES = 0, []
+
+
+def check(cond, msg):
+    global CHECKS
+    CHECKS += 1
+    if not cond:
+        FAILURES.append(msg)
+        print("FAIL: " + msg, flush=True)
+    return cond
+
+
+def build():
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(CACHE, "target"))
+    r = subprocess.run(["cargo", "build", "--release", "--locked", "-j2", "--manifest-path",
+                        os.path.join(HERE, "Cargo.toml")], env=env, capture_output=True, text=True)
+    if r.returncode:
+        print(r.stderr[-4000:])
+        print("FAIL: building the zarrs interop program failed (cargo, crates.io)")
+        sys.exit(1)
+    return os.path.join(CACHE, "target", "release", "zarrc-zarrs-interop")
+
+
+SMALL_FLOATS = ["float8_e4m3", "float8_e5m2", "float8_e3m4", "float8_e4m3fnuz", "float8_e4m3b11fnuz",
+                "float8_e5m2fnuz", "float8_e8m0fnu", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"]
+rng = random.Random(17)
+
+
+def data_for(dtype, n):
+    """Raw element bytes (the in-memory layout both libraries use) for n elements."""
+    if dtype in ("int2", "int4"):
+        lo, hi = (-2, 1) if dtype == "int2" else (-8, 7)
+        return np.array([lo + i % (hi - lo + 1) for i in range(n)], np.int8).tobytes()
+    if dtype in ("uint2", "uint4"):
+        return np.array([i % (4 if dtype == "uint2" else 16) for i in range(n)], np.uint8).tobytes()
+    if dtype == "bool":
+        return bytes(rng.randrange(2) for _ in range(n))
+    base = dtype[8:] if dtype.startswith("complex_") else dtype
+    comps = 2 if dtype.startswith("complex_") else 1
+    if base in SMALL_FLOATS:
+        width = 6 if base.startswith("float6") else 4 if base.startswith("float4") else 8
+        return bytes((i * 37 + 11) % (1 << width) for i in range(n * comps))  # every code, mixed
+    size = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}[base]
+    vals = np.array([rng.uniform(-100, 100) for _ in range(n * comps)], np.float64)
+    t = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16, "float32": np.float32, "float64": np.float64}[base]
+    out = vals.astype(t).tobytes()
+    assert len(out) == n * comps * size
+    return out
+
+
+def fill_for(dtype):
+    base = dtype[8:] if dtype.startswith("complex_") else dtype
+    if dtype in ("int2", "int4"):
+        return -1
+    if dtype in ("uint2", "uint4"):
+        return 3
+    if base in ("float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"):
+        v = -1.5
+    elif base == "float8_e8m0fnu":
+        v = "NaN"
+    elif base in SMALL_FLOATS:
+        v = "NaN"
+    else:
+        v = 0.5
+    return [v, 2.0] if dtype.startswith("complex_") else v
+
+
+def cases():
+    ints = ["int2", "uint2", "int4", "uint4"]
+    cplx = ["complex_float16", "complex_bfloat16", "complex_float32", "complex_float64", "complex_float8_e4m3",
+            "complex_float8_e5m2fnuz", "complex_float8_e8m0fnu", "complex_float6_e2m3fn", "complex_float4_e2m1fn"]
+    zstd = {"name": "zstd", "configuration": {"level": 1, "checksum": False}}
+    out = []
+    for dt in ints + SMALL_FLOATS + cplx:
+        out.append((dt, [{"name": "bytes"}] if dt.startswith("complex_float") and dt[13:] in ("16", "32", "64")
+                    else [{"name": "bytes"}]))
+        out.append((dt, [{"name": "bytes", "configuration": {"endian": "little"}}, zstd]))
+    packable = ints + ["float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", "complex_float6_e2m3fn",
+                       "complex_float4_e2m1fn", "bool"]
+    for dt in packable:
+        for pad in ("none", "first_byte", "last_byte"):
+            out.append((dt, [{"name": "packbits", "configuration": {"padding_encoding": pad}}]))
+    out.append(("uint4", [{"name": "packbits", "configuration": {"padding_encoding": "last_byte"}}, zstd]))
+    return out
+
+
+def metadata(dtype, codecs, n, chunk):
+    # complex bytes codecs need an endian for multi-byte components; zarrs writes one anyway
+    codecs = [dict(c, configuration={"endian": "little"}) if c["name"] == "bytes" and "configuration" not in c
+              and (dtype.startswith("complex_float") and dtype[13:] in ("16", "32", "64") or "bfloat16" in dtype)
+              else c for c in codecs]
+    return {"zarr_format": 3, "node_type": "array", "shape": [n], "data_type": dtype,
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [chunk]}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": fill_for(dtype), "codecs": codecs, "attributes": {}}
+
+
+def zarrc(*args, stdin=None):
+    return subprocess.run([ZARRC] + list(args), input=stdin, capture_output=True)
+
+
+def element_values(dtype, raw):
+    """Expected numbers of each element per ml_dtypes (small floats) for the JSON comparison."""
+    base = dtype[8:] if dtype.startswith("complex_") else dtype
+    if base not in SMALL_FLOATS:
+        return None
+    codes = np.frombuffer(raw, np.uint8)
+    return [float(x) for x in codes.view(getattr(ml_dtypes, base)).astype(np.float64)]
+
+
+def same_number(got, want):
+    if isinstance(got, str):
+        return (got == "NaN" and math.isnan(want)) or (got == "Infinity" and want == math.inf) or \
+               (got == "-Infinity" and want == -math.inf)
+    if math.isnan(want) or math.isinf(want):
+        return False
+    return got == want or abs(got - want) <= abs(want) * 0.13  # shortest text of the small type
+
+
+def main():
+    binary = build()
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    n, chunk = 37, 8  # partial last chunk: fill values in the encoded edge chunk
+    todo = []
+    for i, (dt, codecs) in enumerate(cases()):
+        raw = data_for(dt, n)
+        todo.append({"dir": os.path.join(WORK, "zarrs_%02d" % i), "zdir": os.path.join(WORK, "zarrc_%02d" % i),
+                     "dtype": dt, "codecs": codecs, "metadata": metadata(dt, codecs, n, chunk), "data": raw.hex()})
+    cases_file = os.path.join(WORK, "cases.json")
+    with open(cases_file, "w") as f:
+        json.dump(todo, f)
+    r = subprocess.run([binary, "write", cases_file], capture_output=True, text=True)
+    written = json.loads(r.stdout)
+    for c in todo:
+        what = "%s %s" % (c["dtype"], json.dumps(c["codecs"]))
+        if not check(written[c["dir"]] == "ok", "zarrs could not write %s: %s" % (what, written[c["dir"]])):
+            continue
+        g = zarrc("get", c["dir"], "--raw")
+        if not check(g.returncode == 0, "zarrc read of zarrs' %s failed: %s" % (what, g.stderr.decode())):
+            continue
+        check(g.stdout.hex() == c["data"], "zarrc reads zarrs' %s differently:\n  %s\n  %s" %
+              (what, g.stdout.hex(), c["data"]))
+        want = element_values(c["dtype"], bytes.fromhex(c["data"]))
+        if want is not None:
+            j = zarrc("get", c["dir"], "--json")
+            got = json.loads(j.stdout)["data"] if j.returncode == 0 else None
+            flat = [x for e in got for x in (e if isinstance(e, list) else [e])] if got else None
+            check(flat is not None and len(flat) == len(want) and all(same_number(a, b) for a, b in zip(flat, want)),
+                  "zarrc JSON of zarrs' %s differs from ml_dtypes: %s vs %s" % (what, flat, want))
+        # zarrc writes the same array
+        m = c["metadata"]
+        cr = zarrc("create", c["zdir"], "--dtype", c["dtype"], "--shape", str(n), "--chunks", str(chunk),
+                   "--fill-value", json.dumps(m["fill_value"]), "--codecs", json.dumps(m["codecs"]))
+        if not check(cr.returncode == 0, "zarrc create %s failed: %s" % (what, cr.stderr.decode())):
+            continue
+        p = zarrc("put", c["zdir"], "--raw", "-", stdin=bytes.fromhex(c["data"]))
+        check(p.returncode == 0, "zarrc write of %s failed: %s" % (what, p.stderr.decode()))
+    readable = [dict(dir=c["zdir"]) for c in todo if os.path.exists(os.path.join(c["zdir"], "zarr.json"))]
+    with open(cases_file, "w") as f:
+        json.dump(readable, f)
+    r = subprocess.run([binary, "read", cases_file], capture_output=True, text=True)
+    got = json.loads(r.stdout)
+    for c in todo:
+        if c["zdir"] in got:
+            check(got[c["zdir"]] == c["data"], "zarrs reads zarrc's %s %s differently: %s" %
+                  (c["dtype"], json.dumps(c["codecs"]), got[c["zdir"]][:200]))
+    print("interop_zarrs: %d cases (zarrs 0.23.14 <-> zarrc)" % len(todo))
+    print("%d passed, %d failed" % (CHECKS - len(FAILURES), len(FAILURES)))
+    if not FAILURES:
+        shutil.rmtree(WORK, ignore_errors=True)
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
