@@ -62,6 +62,10 @@ def data_for(dtype, n):
         return np.array([i % (4 if dtype == "uint2" else 16) for i in range(n)], np.uint8).tobytes()
     if dtype == "bool":
         return bytes(rng.randrange(2) for _ in range(n))
+    if dtype == "uint16":  # bits 2..9 only (the packbits case keeps those)
+        return np.array([(rng.randrange(256) << 2) for _ in range(n)], "<u2").tobytes()
+    if dtype == "int16":  # [-128, 127] (the packbits case keeps bits 0..7, sign-extended)
+        return np.array([rng.randrange(-128, 128) for _ in range(n)], "<i2").tobytes()
     base = dtype[8:] if dtype.startswith("complex_") else dtype
     comps = 2 if dtype.startswith("complex_") else 1
     if base in SMALL_FLOATS:
@@ -77,8 +81,10 @@ def data_for(dtype, n):
 
 def fill_for(dtype):
     base = dtype[8:] if dtype.startswith("complex_") else dtype
-    if dtype in ("int2", "int4"):
+    if dtype in ("int2", "int4", "int16"):
         return -1
+    if dtype == "uint16":
+        return 4
     if dtype in ("uint2", "uint4"):
         return 3
     if base in ("float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"):
@@ -99,8 +105,7 @@ def cases():
     zstd = {"name": "zstd", "configuration": {"level": 1, "checksum": False}}
     out = []
     for dt in ints + SMALL_FLOATS + cplx:
-        out.append((dt, [{"name": "bytes"}] if dt.startswith("complex_float") and dt[13:] in ("16", "32", "64")
-                    else [{"name": "bytes"}]))
+        out.append((dt, [{"name": "bytes"}]))
         out.append((dt, [{"name": "bytes", "configuration": {"endian": "little"}}, zstd]))
     packable = ints + ["float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", "complex_float6_e2m3fn",
                        "complex_float4_e2m1fn", "bool"]
@@ -108,16 +113,30 @@ def cases():
         for pad in ("none", "first_byte", "last_byte"):
             out.append((dt, [{"name": "packbits", "configuration": {"padding_encoding": pad}}]))
     out.append(("uint4", [{"name": "packbits", "configuration": {"padding_encoding": "last_byte"}}, zstd]))
-    return out
+    # partial bits of wider integers (data chosen to fit the kept bits)
+    out.append(("uint16", [{"name": "packbits", "configuration": {"first_bit": 2, "last_bit": 9}}]))
+    out.append(("int16", [{"name": "packbits", "configuration": {"first_bit": None, "last_bit": 7}}]))
+    out.append(("float32", [{"name": "packbits"}]))
+    # array->array: reshape and zarrs.squeeze, on 2-d/3-d arrays (shape, chunks)
+    out.append(("int4", [{"name": "reshape", "configuration": {"shape": [[0, 1]]}}, {"name": "bytes"}], (6, 8), (3, 4)))
+    out.append(("float8_e4m3", [{"name": "reshape", "configuration": {"shape": [2, -1, 2]}}, {"name": "bytes"}, zstd],
+                (6, 8), (4, 4)))
+    out.append(("int16", [{"name": "reshape", "configuration": {"shape": [[0], [1, 2]]}},
+                          {"name": "bytes", "configuration": {"endian": "big"}}], (4, 3, 5), (2, 3, 5)))
+    out.append(("uint2", [{"name": "zarrs.squeeze"}, {"name": "packbits"}], (1, 37), (1, 8)))
+    out.append(("float6_e3m2fn", [{"name": "zarrs.squeeze"}, {"name": "transpose", "configuration": {"order": [1, 0]}},
+                                  {"name": "bytes"}], (5, 1, 7), (5, 1, 3)))
+    return [c if len(c) == 4 else c + ((37,), (8,)) for c in out]
 
 
-def metadata(dtype, codecs, n, chunk):
+def metadata(dtype, codecs, shape, chunk):
     # complex bytes codecs need an endian for multi-byte components; zarrs writes one anyway
     codecs = [dict(c, configuration={"endian": "little"}) if c["name"] == "bytes" and "configuration" not in c
-              and (dtype.startswith("complex_float") and dtype[13:] in ("16", "32", "64") or "bfloat16" in dtype)
+              and (dtype.startswith("complex_float") and dtype[13:] in ("16", "32", "64") or "bfloat16" in dtype
+                   or dtype in ("uint16", "float32"))
               else c for c in codecs]
-    return {"zarr_format": 3, "node_type": "array", "shape": [n], "data_type": dtype,
-            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [chunk]}},
+    return {"zarr_format": 3, "node_type": "array", "shape": list(shape), "data_type": dtype,
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunk)}},
             "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
             "fill_value": fill_for(dtype), "codecs": codecs, "attributes": {}}
 
@@ -126,34 +145,42 @@ def zarrc(*args, stdin=None):
     return subprocess.run([ZARRC] + list(args), input=stdin, capture_output=True)
 
 
-def element_values(dtype, raw):
-    """Expected numbers of each element per ml_dtypes (small floats) for the JSON comparison."""
+def small_float_type(dtype):
     base = dtype[8:] if dtype.startswith("complex_") else dtype
-    if base not in SMALL_FLOATS:
-        return None
-    codes = np.frombuffer(raw, np.uint8)
-    return [float(x) for x in codes.view(getattr(ml_dtypes, base)).astype(np.float64)]
+    return getattr(ml_dtypes, base) if base in SMALL_FLOATS else None
 
 
-def same_number(got, want):
+def json_matches_code(got, code, t):
+    """The CLI's JSON for one small-float code: "NaN"/"Infinity" where ml_dtypes decodes the code
+    so, else a number that ml_dtypes converts back to exactly that code (shortest round trip)."""
+    want = float(np.array([code], np.uint8).view(t).astype(np.float64)[0])
     if isinstance(got, str):
         return (got == "NaN" and math.isnan(want)) or (got == "Infinity" and want == math.inf) or \
                (got == "-Infinity" and want == -math.inf)
     if math.isnan(want) or math.isinf(want):
         return False
-    return got == want or abs(got - want) <= abs(want) * 0.13  # shortest text of the small type
+    return int(np.array([got], np.float64).astype(t).view(np.uint8)[0]) == code
+
+
+def flatten(v):
+    for e in v:
+        if isinstance(e, list):
+            yield from flatten(e)
+        else:
+            yield e
 
 
 def main():
     binary = build()
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
-    n, chunk = 37, 8  # partial last chunk: fill values in the encoded edge chunk
+    # shapes that leave partial edge chunks: fill values in the encoded edge chunks
     todo = []
-    for i, (dt, codecs) in enumerate(cases()):
-        raw = data_for(dt, n)
+    for i, (dt, codecs, shape, chunk) in enumerate(cases()):
+        raw = data_for(dt, math.prod(shape))
         todo.append({"dir": os.path.join(WORK, "zarrs_%02d" % i), "zdir": os.path.join(WORK, "zarrc_%02d" % i),
-                     "dtype": dt, "codecs": codecs, "metadata": metadata(dt, codecs, n, chunk), "data": raw.hex()})
+                     "dtype": dt, "codecs": codecs, "shape": shape, "chunk": chunk,
+                     "metadata": metadata(dt, codecs, shape, chunk), "data": raw.hex()})
     cases_file = os.path.join(WORK, "cases.json")
     with open(cases_file, "w") as f:
         json.dump(todo, f)
@@ -168,16 +195,19 @@ def main():
             continue
         check(g.stdout.hex() == c["data"], "zarrc reads zarrs' %s differently:\n  %s\n  %s" %
               (what, g.stdout.hex(), c["data"]))
-        want = element_values(c["dtype"], bytes.fromhex(c["data"]))
-        if want is not None:
+        t = small_float_type(c["dtype"])
+        if t is not None:
+            codes = bytes.fromhex(c["data"])
             j = zarrc("get", c["dir"], "--json")
             got = json.loads(j.stdout)["data"] if j.returncode == 0 else None
-            flat = [x for e in got for x in (e if isinstance(e, list) else [e])] if got else None
-            check(flat is not None and len(flat) == len(want) and all(same_number(a, b) for a, b in zip(flat, want)),
-                  "zarrc JSON of zarrs' %s differs from ml_dtypes: %s vs %s" % (what, flat, want))
+            flat = list(flatten(got)) if got else []
+            bad = [(g, "0x%02x" % k) for g, k in zip(flat, codes) if not json_matches_code(g, k, t)]
+            check(len(flat) == len(codes) and not bad,
+                  "zarrc JSON of zarrs' %s does not round-trip through ml_dtypes: %s" % (what, bad[:8]))
         # zarrc writes the same array
         m = c["metadata"]
-        cr = zarrc("create", c["zdir"], "--dtype", c["dtype"], "--shape", str(n), "--chunks", str(chunk),
+        cr = zarrc("create", c["zdir"], "--dtype", c["dtype"], "--shape", ",".join(map(str, c["shape"])),
+                   "--chunks", ",".join(map(str, c["chunk"])),
                    "--fill-value", json.dumps(m["fill_value"]), "--codecs", json.dumps(m["codecs"]))
         if not check(cr.returncode == 0, "zarrc create %s failed: %s" % (what, cr.stderr.decode())):
             continue
