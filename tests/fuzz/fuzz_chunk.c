@@ -38,6 +38,9 @@ static const char *const pipelines[] = {
     "[{\"name\":\"packbits\",\"configuration\":{\"first_bit\":3,\"last_bit\":17}}]",
     "[{\"name\":\"packbits\"}]",
     "[\"bytes\"]",
+    "[{\"name\":\"zarrs.vlen_v2\"}]",
+    "[{\"name\":\"scale_offset\",\"configuration\":{\"offset\":3,\"scale\":-2}},\"bytes\"]",
+    "[{\"name\":\"reshape\",\"configuration\":{\"shape\":[-1]}},{\"name\":\"zarrs.squeeze\"},\"bytes\",\"crc32c\"]",
 };
 
 /* The data type of each pipeline above (NULL: int32, or string/bytes for the vlen ones). */
