@@ -85,6 +85,8 @@ def fill_for(dtype):
         return -1
     if dtype == "uint16":
         return 4
+    if dtype == "bool":
+        return True
     if dtype in ("uint2", "uint4"):
         return 3
     if base in ("float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"):
@@ -96,6 +98,23 @@ def fill_for(dtype):
     else:
         v = 0.5
     return [v, 2.0] if dtype.startswith("complex_") else v
+
+
+# zarrs 0.23.14 misreads these packbits cases even in arrays it wrote itself (zarrc writes the
+# same chunk bytes and reads them as the README says): a partial read of a chunk (the edge chunk)
+# does not sign-extend sub-byte signed integers nor shift by first_bit, and signed integers packed
+# with last_bit < N-1 are not sign-extended at all.
+PB = "packbits"
+KNOWN_ZARRS_BUGS = {
+    'int2 [{"name": "packbits", "configuration": {"padding_encoding": "%s"}}]' % p: "edge chunk not sign-extended"
+    for p in ("none", "first_byte", "last_byte")}
+KNOWN_ZARRS_BUGS.update({
+    'int4 [{"name": "packbits", "configuration": {"padding_encoding": "%s"}}]' % p: "edge chunk not sign-extended"
+    for p in ("none", "first_byte", "last_byte")})
+KNOWN_ZARRS_BUGS['uint16 [{"name": "packbits", "configuration": {"first_bit": 2, "last_bit": 9}}]'] = \
+    "edge chunk not shifted by first_bit"
+KNOWN_ZARRS_BUGS['int16 [{"name": "packbits", "configuration": {"first_bit": null, "last_bit": 7}}]'] = \
+    "not sign-extended from last_bit"
 
 
 def cases():
@@ -124,8 +143,7 @@ def cases():
     out.append(("int16", [{"name": "reshape", "configuration": {"shape": [[0], [1, 2]]}},
                           {"name": "bytes", "configuration": {"endian": "big"}}], (4, 3, 5), (2, 3, 5)))
     out.append(("uint2", [{"name": "zarrs.squeeze"}, {"name": "packbits"}], (1, 37), (1, 8)))
-    out.append(("float6_e3m2fn", [{"name": "zarrs.squeeze"}, {"name": "transpose", "configuration": {"order": [1, 0]}},
-                                  {"name": "bytes"}], (5, 1, 7), (5, 1, 3)))
+    out.append(("float6_e3m2fn", [{"name": "zarrs.squeeze"}, {"name": "bytes"}], (5, 1, 7), (5, 1, 3)))
     return [c if len(c) == 4 else c + ((37,), (8,)) for c in out]
 
 
@@ -218,10 +236,34 @@ def main():
         json.dump(readable, f)
     r = subprocess.run([binary, "read", cases_file], capture_output=True, text=True)
     got = json.loads(r.stdout)
+    with open(cases_file, "w") as f:
+        json.dump([dict(dir=c["dir"]) for c in todo], f)
+    own = json.loads(subprocess.run([binary, "read", cases_file], capture_output=True, text=True).stdout)
+    known = 0
     for c in todo:
-        if c["zdir"] in got:
-            check(got[c["zdir"]] == c["data"], "zarrs reads zarrc's %s %s differently: %s" %
-                  (c["dtype"], json.dumps(c["codecs"]), got[c["zdir"]][:200]))
+        what = "%s %s" % (c["dtype"], json.dumps(c["codecs"]))
+        if c["zdir"] not in got:
+            continue
+        # zarrc stores the very bytes zarrs stores, chunk for chunk
+        chunks = sorted(os.path.relpath(os.path.join(d, f), c["dir"]) for d, _, fs in os.walk(c["dir"])
+                        for f in fs if f != "zarr.json")
+        for k in chunks:
+            p = os.path.join(c["zdir"], k)
+            with open(os.path.join(c["dir"], k), "rb") as f1:
+                a = f1.read()
+            b = open(p, "rb").read() if os.path.exists(p) else None
+            check(a == b, "%s: chunk %s differs from zarrs' (%s vs %s)" % (what, k, a.hex()[:60], b and b.hex()[:60]))
+        bug = KNOWN_ZARRS_BUGS.get(what)
+        if bug:
+            # zarrs misreads even its own array here: it must read zarrc's identically, and the
+            # bug must still be there (else: update KNOWN_ZARRS_BUGS and docs/compatibility.md)
+            known += 1
+            check(own.get(c["dir"]) != c["data"], "zarrs now reads %s right: remove it from KNOWN_ZARRS_BUGS "
+                  "and docs/compatibility.md (%s)" % (what, bug))
+            check(got[c["zdir"]] == own.get(c["dir"]), "zarrs reads zarrc's %s unlike its own" % what)
+            continue
+        check(got[c["zdir"]] == c["data"], "zarrs reads zarrc's %s differently: %s" % (what, got[c["zdir"]][:200]))
+    print("known zarrs 0.23.14 decoding bugs checked as such (docs/compatibility.md): %d cases" % known)
     print("interop_zarrs: %d cases (zarrs 0.23.14 <-> zarrc)" % len(todo))
     print("%d passed, %d failed" % (CHECKS - len(FAILURES), len(FAILURES)))
     if not FAILURES:
