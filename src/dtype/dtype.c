@@ -573,7 +573,7 @@ static int parse_mini(uint8_t *p, const zarrc__minifloat *mf, const json_object 
 {
     if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
         double d;
-        if (zarrc_json_double(ZJC(v), &d))
+        if (zarrc_json_double(ZJC(v), &d) || !zarrc__minifloat_in_range(mf, d))
             return ZARRC_EINVAL;
         return zarrc__minifloat_from_double(mf, d, p);
     }

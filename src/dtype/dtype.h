@@ -75,6 +75,9 @@ ZARRC_HIDDEN double zarrc__minifloat_to_double(const zarrc__minifloat *f, uint8_
  *  NaN (fnuz, e8m0) or the largest value (float6/float4), as ml_dtypes does. ZARRC_EINVAL
  *  (no message) for NaN or an infinity on a type with neither. */
 ZARRC_HIDDEN int zarrc__minifloat_from_double(const zarrc__minifloat *f, double d, uint8_t *out);
+/** False for a finite number that rounds past the largest value (or, float8_e8m0fnu, is <= 0):
+ *  a fill value or CLI input the type cannot hold, refused rather than saturated or made NaN. */
+ZARRC_HIDDEN bool zarrc__minifloat_in_range(const zarrc__minifloat *f, double d);
 /** Shortest decimal text converting back to the same code, or "NaN"/"Infinity"/"-Infinity";
  *  buf holds >= 32 bytes. */
 ZARRC_HIDDEN void zarrc__minifloat_format(char *buf, size_t n, const zarrc__minifloat *f, uint8_t b);

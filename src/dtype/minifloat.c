@@ -170,6 +170,20 @@ static double max_finite(const zarrc__minifloat *f)
     return zarrc__minifloat_to_double(f, (uint8_t)(positive_codes(f) - 1));
 }
 
+bool zarrc__minifloat_in_range(const zarrc__minifloat *f, double d)
+{
+    if (!isfinite(d))
+        return true; /* NaN / infinities: the caller decides */
+    double max = max_finite(f), a = fabs(d);
+    if (f->style == MF_E8M0 && (d <= 0))
+        return false;
+    if (a <= max)
+        return true;
+    unsigned n = positive_codes(f);
+    double next = f->style == MF_E8M0 ? 2 * max : 2 * max - zarrc__minifloat_to_double(f, (uint8_t)(n - 2));
+    return a < (max + next) / 2; /* rounds to the largest value, not past it */
+}
+
 void zarrc__minifloat_format(char *buf, size_t n, const zarrc__minifloat *f, uint8_t b)
 {
     (void)n; /* >= 32 by contract (zarrc__fmt_double's need) */

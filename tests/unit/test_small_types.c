@@ -231,6 +231,12 @@ static void test_types(void)
     FILL_BAD("float6_e2m3fn", "\"0x40\""); /* bits above the 6 */
     FILL_IS("float6_e2m3fn", "\"0x3f\"", "-7.5");
     FILL_IS("float4_e2m1fn", "-6", "-6.0");
+    FILL_IS("float4_e2m1fn", "6.9", "6.0");  /* rounds to the largest value */
+    FILL_BAD("float4_e2m1fn", "7");         /* a tie past it: would saturate */
+    FILL_BAD("float8_e4m3", "1000");        /* would be infinity */
+    FILL_BAD("float8_e4m3fnuz", "1000");    /* would be NaN */
+    FILL_BAD("float8_e8m0fnu", "0");        /* no zero */
+    FILL_IS("float8_e5m2", "60000", "57344.0");
     FILL_BAD("float4_e2m1fn", "\"Infinity\"");
     FILL_BAD("float8_e4m3", "\"0x100\"");
     FILL_BAD("float8_e4m3", "\"1.5\"");
