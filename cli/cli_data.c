@@ -84,10 +84,35 @@ static uint16_t double_to_bf16(double d)
     return (uint16_t)(b >> 16);
 }
 
-/* Width code of a floating type: its byte size, or 3 for bfloat16. */
+/* Width code of a floating type's component of `size` bytes: its byte size, 3 for bfloat16
+ * (and complex_bfloat16's parts), 1 for the 8/6/4-bit floats (format from the type name). */
 static int cli_float_width(const zarrc_dtype_info *dt, size_t size)
 {
-    return strcmp(dt->name, "bfloat16") ? (int)size : 3;
+    return strcmp(dt->name, "bfloat16") && strcmp(dt->name, "complex_bfloat16") ? (int)size : 3;
+}
+
+/* Bits of a small float's code (its type name, or its complex variant's). */
+static unsigned small_float_bits(const char *name)
+{
+    if (!strncmp(name, "complex_", 8))
+        name += 8;
+    return !strncmp(name, "float6", 6) ? 6u : !strncmp(name, "float4", 6) ? 4u : 8u;
+}
+
+void cli_format_float(char *buf, const void *p, int width);
+
+/* A small float code as JSON: its shortest round-trip decimal, or "NaN" / "Infinity". */
+static void format_small_float(char *buf, const char *name, uint8_t b)
+{
+    char txt[40];
+    double d;
+    if (zarrc_small_float_format(name, b, txt, sizeof txt)) {
+        strcpy(buf, "null");
+        return;
+    }
+    d = !strcmp(txt, "NaN") ? NAN : !strcmp(txt, "Infinity") ? INFINITY
+        : !strcmp(txt, "-Infinity") ? -INFINITY : strtod(txt, NULL);
+    cli_format_float(buf, &d, 8); /* the decimal is the shortest for the code: lay it out */
 }
 
 static int float_roundtrips(const char *s, const void *p, int width)
@@ -475,17 +500,24 @@ static void put_element(FILE *out, const zarrc_dtype_info *dt, const uint8_t *p)
         break;
     }
     case ZARRC_DTYPE_FLOAT:
-        cli_format_float(buf, p, cli_float_width(dt, dt->item_size));
+        if (dt->item_size == 1)
+            format_small_float(buf, dt->name, p[0]);
+        else
+            cli_format_float(buf, p, cli_float_width(dt, dt->item_size));
         fputs(buf, out);
         break;
     case ZARRC_DTYPE_COMPLEX: {
-        int w = (int)dt->item_size / 2;
+        int w = (int)dt->item_size / 2, code = cli_float_width(dt, (size_t)w);
         fputc('[', out);
-        cli_format_float(buf, p, w);
-        fputs(buf, out);
-        fputc(',', out);
-        cli_format_float(buf, p + w, w);
-        fputs(buf, out);
+        for (int k = 0; k < 2; k++) {
+            if (k)
+                fputc(',', out);
+            if (w == 1)
+                format_small_float(buf, dt->name, p[k]);
+            else
+                cli_format_float(buf, p + k * w, code);
+            fputs(buf, out);
+        }
         fputc(']', out);
         break;
     }
@@ -1008,13 +1040,16 @@ static int convert_int(parse_ctx *c, uint8_t *dst)
     if (token_integer(c, &iv, &uv, &is_u))
         return -1;
     size_t sz = c->dt->item_size;
+    /* int2/uint2/int4/uint4: one byte in memory, 2 or 4 value bits */
+    const char *nm = c->dt->name + (c->dt->name[0] == 'u');
+    unsigned bits = !strcmp(nm, "int2") ? 2u : !strcmp(nm, "int4") ? 4u : (unsigned)(8 * sz);
     if (c->dt->kind == ZARRC_DTYPE_UINT) {
         if (!is_u) {
             if (iv < 0)
                 return value_error_type(c, "is out of range for");
             uv = (uint64_t)iv;
         }
-        uint64_t max = sz == 8 ? UINT64_MAX : (((uint64_t)1 << (8 * sz)) - 1);
+        uint64_t max = bits == 64 ? UINT64_MAX : (((uint64_t)1 << bits) - 1);
         if (uv > max)
             return value_error_type(c, "is out of range for");
         store_uint(dst, uv, sz);
@@ -1022,8 +1057,8 @@ static int convert_int(parse_ctx *c, uint8_t *dst)
     }
     if (is_u)
         return value_error_type(c, "is out of range for");
-    int64_t lo = sz == 8 ? INT64_MIN : -((int64_t)1 << (8 * sz - 1));
-    int64_t hi = sz == 8 ? INT64_MAX : ((int64_t)1 << (8 * sz - 1)) - 1;
+    int64_t lo = bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1));
+    int64_t hi = bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1;
     if (iv < lo || iv > hi)
         return value_error_type(c, "is out of range for");
     store_uint(dst, (uint64_t)iv, sz); /* two's complement: the low bytes are the value */
@@ -1042,17 +1077,80 @@ static int hex_bits(const char *s, int width, uint8_t *dst)
             return -1;
         v = v * 16 + (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' : tolower(*p) - 'a' + 10);
     }
+    uint8_t b = (uint8_t)v;
     uint16_t h = (uint16_t)v;
     uint32_t f = (uint32_t)v;
-    memcpy(dst, width == 2 ? (void *)&h : width == 4 ? (void *)&f : (void *)&v, (size_t)width);
+    memcpy(dst, width == 1 ? (void *)&b : width == 2 ? (void *)&h : width == 4 ? (void *)&f : (void *)&v,
+           (size_t)width);
     return 0;
 }
 
 /* One float of `width` bytes from the current token. */
+/* One 8/6/4-bit float (type `what`) from the current token: a number (rounded to nearest;
+ * out of range if it rounds to no finite value or lies half a step past the largest), "NaN" /
+ * "Infinity" where the type has them, or "0x.." of the code. */
+static int convert_small_float(parse_ctx *c, uint8_t *dst, const char *what)
+{
+    reader *r = &c->r;
+    char msg[128];
+    double d, v;
+    if (r->kind == TV_NUM) {
+        d = strtod(r->tok, NULL);
+        snprintf(msg, sizeof msg, "is out of range for %s", what);
+        if (isinf(d) || zarrc_small_float_encode(what, d, dst) || zarrc_small_float_decode(what, *dst, &v) ||
+            !isfinite(v))
+            return value_error(c, msg);
+        if (fabs(d) > fabs(v)) { /* saturated (float6/float4)? beyond half a step is out of range */
+            double prev;
+            uint8_t mag = (uint8_t)(*dst & ~(1u << (small_float_bits(what) - 1)));
+            if (mag && !zarrc_small_float_decode(what, (uint8_t)(*dst - 1), &prev) &&
+                fabs(d) - fabs(v) >= (fabs(v) - fabs(prev)) / 2 && fabs(v) > fabs(prev)) {
+                uint8_t up;
+                double vu;
+                if (zarrc_small_float_encode(what, fabs(v) * 2, &up) || zarrc_small_float_decode(what, up, &vu) ||
+                    !(vu > fabs(v)))
+                    return value_error(c, msg);
+            }
+        }
+        return 0;
+    }
+    if (r->kind != TV_STR && r->kind != TV_SPECIAL) {
+        snprintf(msg, sizeof msg, "is not a number (%s)", what);
+        return value_error(c, msg);
+    }
+    const char *s = r->tok;
+    if (!strcmp(s, "NaN") || !strcmp(s, "nan"))
+        d = NAN;
+    else if (!strcmp(s, "Infinity") || !strcmp(s, "+Infinity") || !strcmp(s, "inf"))
+        d = INFINITY;
+    else if (!strcmp(s, "-Infinity") || !strcmp(s, "-inf"))
+        d = -INFINITY;
+    else if (r->kind == TV_STR && !hex_bits(s, 1, dst)) {
+        unsigned bits = small_float_bits(what);
+        if (bits < 8 && dst[0] >> bits) {
+            snprintf(msg, sizeof msg, "has bits set above the %u of %s", bits, what);
+            return value_error(c, msg);
+        }
+        return 0;
+    } else {
+        snprintf(msg, sizeof msg, "is not a number (%s; use a number, \"0x..\", or \"NaN\", "
+                 "\"Infinity\", \"-Infinity\" where the type has them)", what);
+        return value_error(c, msg);
+    }
+    if (zarrc_small_float_encode(what, d, dst) || (isinf(d) && zarrc_small_float_decode(what, *dst, &v) == 0 &&
+                                                   !isinf(v))) {
+        snprintf(msg, sizeof msg, "cannot be represented: %s has no %s", what, isnan(d) ? "NaN" : "infinity");
+        return value_error(c, msg);
+    }
+    return 0;
+}
+
 static int convert_float(parse_ctx *c, uint8_t *dst, int width, const char *what)
 {
     reader *r = &c->r;
     double d;
+    if (width == 1)
+        return convert_small_float(c, dst, what);
     if (r->kind == TV_NUM) {
         char msg[96];
         snprintf(msg, sizeof msg, "is out of range for %s", what);
@@ -1193,7 +1291,7 @@ static int store_scalar(parse_ctx *c)
         break;
     case ZARRC_DTYPE_COMPLEX: {
         int w = (int)dt->item_size / 2;
-        if (convert_float(c, dst, w, dt->name))
+        if (convert_float(c, dst, cli_float_width(dt, (size_t)w), dt->name))
             return -1;
         memset(dst + w, 0, (size_t)w);
         break;
@@ -1274,7 +1372,7 @@ static int read_complex_pair(parse_ctx *c)
             return rd_error(r, "value #%lld: a complex value must be [re, im]", (long long)c->k);
         if (read_scalar(r))
             return -1;
-        if (store && convert_float(c, tmp + part * w, w, c->dt->name))
+        if (store && convert_float(c, tmp + part * w, cli_float_width(c->dt, (size_t)w), c->dt->name))
             return -1;
         ch = rd_peek_ws(r);
         if (part == 0 && ch != ',')

@@ -125,6 +125,21 @@ ZARRC_API size_t zarrc_dtype_elem_size(const zarrc_dtype_info *dt);
 ZARRC_API double zarrc_half_to_double(uint16_t h);
 ZARRC_API uint16_t zarrc_double_to_half(double d);
 
+/** The 8-, 6- and 4-bit floating types of zarr-extensions (`type` is "float8_e4m3",
+ *  "float8_e5m2", "float8_e3m4", "float8_e4m3fnuz", "float8_e4m3b11fnuz", "float8_e5m2fnuz",
+ *  "float8_e8m0fnu", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", or a "complex_" variant,
+ *  meaning its component type). Elements are one byte each in memory: the raw code, low bits
+ *  used. Thread-safe, no allocation; ZARRC_EDTYPE (with a message) for another type name.
+ *  decode: the exact value of a code (upper bits beyond the width ignored). */
+ZARRC_API int zarrc_small_float_decode(const char *type, uint8_t byte, double *value);
+/** Round `value` to the nearest code (ties to even; float8_e8m0fnu ties up). Overflow gives
+ *  infinity for types that have it, NaN for fnuz/e8m0 types, the largest value for float6/float4
+ *  (the behaviour of ml_dtypes). ZARRC_EINVAL for NaN or an infinity on float6/float4. */
+ZARRC_API int zarrc_small_float_encode(const char *type, double value, uint8_t *byte);
+/** The shortest decimal text that encodes back to `byte` ("0.1", "-240.0", "1e-05"), or "NaN",
+ *  "Infinity", "-Infinity", into buf (bufsize >= 32, else ZARRC_EINVAL). */
+ZARRC_API int zarrc_small_float_format(const char *type, uint8_t byte, char *buf, size_t bufsize);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Codecs                                                                                      */
 /* ------------------------------------------------------------------------------------------ */

@@ -181,3 +181,17 @@ fi
 log "test peers ready: zarr-python $(/usr/bin/python3 -c 'import zarr; print(zarr.__version__)'),"\
 " node $(node --version), zarrita $ZARRITA_VERSION"
 "$PEER_VENV/bin/python" tests/peers/check_venv.py "$PEER_REQS" --versions | sed 's/^/install-deps: /'
+
+# The zarrs (Rust crate) side of tests/interop_zarrs, built once from crates.io into the cache
+# (outside the checkout; versions pinned by its Cargo.toml/Cargo.lock). The test builds it too
+# (and fails when it cannot); building here keeps that out of the test's time.
+if command -v cargo >/dev/null 2>&1; then
+    log "building the zarrs interop program (first time: several minutes)"
+    if ! CARGO_TARGET_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/zarrc/zarrs-interop/target \
+        cargo build --release --locked -q -j2 --manifest-path tests/interop_zarrs/Cargo.toml; then
+        echo "install-deps: building tests/interop_zarrs (zarrs from crates.io) failed" >&2
+        exit 1
+    fi
+else
+    echo "install-deps: cargo not found: the interop_zarrs test will fail (install Rust >= 1.91)" >&2
+fi

@@ -30,7 +30,7 @@ static int bitround_create(void **state, const zarrc_json *config, const zarrc_c
     switch (dt->kind) {
     case ZARRC_DTYPE_FLOAT:
     case ZARRC_DTYPE_COMPLEX:
-        mantissa = unit == 2 ? 10 : unit == 4 ? 23 : unit == 8 ? 52 : 0;
+        mantissa = strstr(dt->name, "bfloat16") ? 7 : unit == 2 ? 10 : unit == 4 ? 23 : unit == 8 ? 52 : 0;
         if (mantissa)
             width = (unsigned)unit * 8;
         break;

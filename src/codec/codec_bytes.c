@@ -1,5 +1,6 @@
 /* codec_bytes.c — the v3 core `bytes` codec (formerly `endian`): fixed-size elements in a
  * chosen byte order. Also the v2 path's array->bytes step (byte order of the v2 dtype). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "codec_numeric.h"
@@ -9,7 +10,28 @@ typedef struct bytes_state {
     bool explicit_endian; /* the configuration named it */
     size_t item_size;
     size_t swap_width;    /* 1 = nothing to swap */
+    unsigned bits;        /* sub-byte types (int4, float6_e2m3fn, ...): bits used per byte */
+    bool is_signed;       /* ... sign-extended in memory (int2, int4) */
+    char dtype[32];
 } bytes_state;
+
+/* Sub-byte types take one byte per component: on decode the upper bits are ignored (the
+ * READMEs leave them arbitrary) and the value sign- or zero-extended; on encode a byte whose
+ * value does not fit is refused rather than silently cut. */
+static int subbyte_fix(const bytes_state *s, uint8_t *p, size_t n, bool decoding)
+{
+    uint8_t mask = (uint8_t)((1u << s->bits) - 1), sign = (uint8_t)(1u << (s->bits - 1));
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = p[i] & mask;
+        if (s->is_signed && (v & sign))
+            v |= (uint8_t)~mask;
+        if (!decoding && v != p[i])
+            return zarrc_error_set(ZARRC_EINVAL, "element %zu: byte 0x%02x is not a valid %s value",
+                                   i, p[i], s->dtype);
+        p[i] = v;
+    }
+    return ZARRC_OK;
+}
 
 static int bytes_create(void **state, const zarrc_json *config, const zarrc_codec_init *init)
 {
@@ -38,6 +60,9 @@ static int bytes_create(void **state, const zarrc_json *config, const zarrc_code
     s->big_endian = endian ? !strcmp(endian, "big") : init->big_endian != 0;
     s->item_size = dt->item_size;
     s->swap_width = zarrc__dtype_swap_width(dt);
+    s->bits = zarrc__dtype_subbyte_bits(dt);
+    s->is_signed = dt->kind == ZARRC_DTYPE_INT;
+    snprintf(s->dtype, sizeof s->dtype, "%s", dt->name);
     if (s->big_endian == zarrc__host_big_endian())
         s->swap_width = 1;
     *state = s;
@@ -74,6 +99,8 @@ static int copy_swap(const bytes_state *s, const zarrc_codec_call *call, const u
         memcpy(out->data, in, in_size);
     if (s->swap_width > 1)
         zarrc__byteswap(out->data, in_size / s->swap_width, s->swap_width);
+    if (s->bits && (rc = subbyte_fix(s, out->data, in_size, decoding)))
+        return rc;
     out->size = in_size;
     return ZARRC_OK;
 }

@@ -56,6 +56,8 @@ int zarrc__check_size(size_t got, size_t expected, bool decoding)
 
 zarrc__num zarrc__num_of(const zarrc_dtype_info *dt)
 {
+    if (zarrc__dtype_subbyte_bits(dt)) /* int2/int4...: arithmetic could leave the range */
+        return ZARRC__NUM_NONE;
     switch (dt->kind) {
     case ZARRC_DTYPE_BOOL:
         return dt->item_size == 1 ? ZARRC__NUM_BOOL : ZARRC__NUM_NONE;

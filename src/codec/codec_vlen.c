@@ -129,3 +129,10 @@ const zarrc_codec_type zarrc__codec_vlen_bytes = {
     ZARRC_CODEC_TYPE_VERSION, "vlen-bytes", "vlen-bytes", NULL, ZARRC_CODEC_ARRAY_TO_BYTES,
     vlen_create, vlen_destroy, vlen_to_json, vlen_encode, vlen_decode,
 };
+
+/* zarrs' experimental `zarrs.vlen_v2`: the same bytes as vlen-utf8/vlen-bytes, decoupled from the
+ * data type (zarrs: "the same as vlen-utf8, vlen-array, vlen-bytes from Zarr V2"); configuration {}. */
+const zarrc_codec_type zarrc__codec_vlen_v2 = {
+    ZARRC_CODEC_TYPE_VERSION, "zarrs.vlen_v2", NULL, NULL, ZARRC_CODEC_ARRAY_TO_BYTES,
+    vlen_create, vlen_destroy, vlen_to_json, vlen_encode, vlen_decode,
+};

@@ -11,7 +11,9 @@ extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc_
     zarrc__codec_fletcher32, zarrc__codec_delta, zarrc__codec_shuffle,
     zarrc__codec_fixedscaleoffset, zarrc__codec_quantize, zarrc__codec_bitround,
     zarrc__codec_astype, zarrc__codec_packbits, zarrc__codec_vlen_utf8, zarrc__codec_vlen_bytes,
-    zarrc__codec_sharding;
+    zarrc__codec_sharding, zarrc__codec_packbits_v3,
+    zarrc__codec_reshape, zarrc__codec_squeeze, zarrc__codec_scale_offset,
+    zarrc__codec_vlen_v2;
 
 static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_bytes, &zarrc__codec_transpose, &zarrc__codec_blosc, &zarrc__codec_gzip,
@@ -20,7 +22,9 @@ static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_fletcher32, &zarrc__codec_delta, &zarrc__codec_shuffle,
     &zarrc__codec_fixedscaleoffset, &zarrc__codec_quantize, &zarrc__codec_bitround,
     &zarrc__codec_astype, &zarrc__codec_packbits, &zarrc__codec_vlen_utf8,
-    &zarrc__codec_vlen_bytes, &zarrc__codec_sharding,
+    &zarrc__codec_vlen_bytes, &zarrc__codec_sharding, &zarrc__codec_packbits_v3,
+    &zarrc__codec_reshape, &zarrc__codec_squeeze, &zarrc__codec_scale_offset,
+    &zarrc__codec_vlen_v2,
 };
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;

@@ -24,7 +24,46 @@ static const core_type core_types[] = {
     {"complex64", ZARRC_DTYPE_COMPLEX, 8, 'c'}, {"complex128", ZARRC_DTYPE_COMPLEX, 16, 'c'},
     {"complex_float32", ZARRC_DTYPE_COMPLEX, 8, 'c'},
     {"complex_float64", ZARRC_DTYPE_COMPLEX, 16, 'c'},
+    /* zarr-extensions types without a v2 spelling (v2kind 0): one byte per element in
+     * memory (sub-byte integers sign- or zero-extended, small floats as their raw code) */
+    {"int2", ZARRC_DTYPE_INT, 1, 0},          {"uint2", ZARRC_DTYPE_UINT, 1, 0},
+    {"int4", ZARRC_DTYPE_INT, 1, 0},          {"uint4", ZARRC_DTYPE_UINT, 1, 0},
+    {"float8_e4m3", ZARRC_DTYPE_FLOAT, 1, 0}, {"float8_e5m2", ZARRC_DTYPE_FLOAT, 1, 0},
+    {"float8_e3m4", ZARRC_DTYPE_FLOAT, 1, 0}, {"float8_e4m3fnuz", ZARRC_DTYPE_FLOAT, 1, 0},
+    {"float8_e4m3b11fnuz", ZARRC_DTYPE_FLOAT, 1, 0}, {"float8_e5m2fnuz", ZARRC_DTYPE_FLOAT, 1, 0},
+    {"float8_e8m0fnu", ZARRC_DTYPE_FLOAT, 1, 0}, {"float6_e2m3fn", ZARRC_DTYPE_FLOAT, 1, 0},
+    {"float6_e3m2fn", ZARRC_DTYPE_FLOAT, 1, 0}, {"float4_e2m1fn", ZARRC_DTYPE_FLOAT, 1, 0},
+    {"complex_float16", ZARRC_DTYPE_COMPLEX, 4, 0}, {"complex_bfloat16", ZARRC_DTYPE_COMPLEX, 4, 0},
+    {"complex_float8_e4m3", ZARRC_DTYPE_COMPLEX, 2, 0}, {"complex_float8_e5m2", ZARRC_DTYPE_COMPLEX, 2, 0},
+    {"complex_float8_e3m4", ZARRC_DTYPE_COMPLEX, 2, 0}, {"complex_float8_e4m3fnuz", ZARRC_DTYPE_COMPLEX, 2, 0},
+    {"complex_float8_e4m3b11fnuz", ZARRC_DTYPE_COMPLEX, 2, 0},
+    {"complex_float8_e5m2fnuz", ZARRC_DTYPE_COMPLEX, 2, 0},
+    {"complex_float8_e8m0fnu", ZARRC_DTYPE_COMPLEX, 2, 0},
+    {"complex_float6_e2m3fn", ZARRC_DTYPE_COMPLEX, 2, 0}, {"complex_float6_e3m2fn", ZARRC_DTYPE_COMPLEX, 2, 0},
+    {"complex_float4_e2m1fn", ZARRC_DTYPE_COMPLEX, 2, 0},
 };
+
+unsigned zarrc__dtype_subbyte_bits(const zarrc_dtype_info *dt)
+{
+    if (dt->kind == ZARRC_DTYPE_INT || dt->kind == ZARRC_DTYPE_UINT) {
+        const char *n = dt->name + (dt->name[0] == 'u');
+        return !strcmp(n, "int2") ? 2u : !strcmp(n, "int4") ? 4u : 0u;
+    }
+    if (dt->kind == ZARRC_DTYPE_FLOAT || dt->kind == ZARRC_DTYPE_COMPLEX) {
+        const zarrc__minifloat *f = zarrc__minifloat_find(dt->name);
+        return f && zarrc__minifloat_bits(f) < 8 ? zarrc__minifloat_bits(f) : 0u;
+    }
+    return 0;
+}
+
+/* True for INT/UINT/FLOAT/COMPLEX types that v2 (NumPy typestrs) cannot spell. */
+static bool no_v2_spelling(const zarrc_dtype_info *dt)
+{
+    for (size_t i = 0; i < sizeof core_types / sizeof *core_types; i++)
+        if (!strcmp(core_types[i].name, dt->name))
+            return core_types[i].v2kind == 0;
+    return false;
+}
 
 static const char *const time_units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs",
                                          "ns", "ps", "fs", "as", "generic", NULL};
@@ -350,8 +389,8 @@ int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
     case ZARRC_DTYPE_UINT:
     case ZARRC_DTYPE_FLOAT:
     case ZARRC_DTYPE_COMPLEX: {
-        if (!strcmp(dt->name, "bfloat16"))
-            return zarrc_error_set(ZARRC_EDTYPE, "data type 'bfloat16' has no v2 spelling");
+        if (no_v2_spelling(dt))
+            return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no v2 spelling", dt->name);
         char k = dt->kind == ZARRC_DTYPE_INT ? 'i' : dt->kind == ZARRC_DTYPE_UINT ? 'u'
                  : dt->kind == ZARRC_DTYPE_FLOAT ? 'f' : 'c';
         snprintf(buf, n, "%c%c%zu", dt->item_size == 1 ? '|' : order, k, dt->item_size);
@@ -502,12 +541,66 @@ static int parse_hex_bits(const char *s, size_t size, uint64_t *bits)
     return ZARRC_OK;
 }
 
-/* Float encodings: their byte size, except 3 = bfloat16 (2 bytes). */
-enum { F16 = 2, BF16 = 3, F32 = 4, F64 = 8 };
+/* Float encodings: their byte size, except 3 = bfloat16 (2 bytes) and 1 = a small float
+ * (8/6/4 bits, format from the type name). */
+enum { MINI = 1, F16 = 2, BF16 = 3, F32 = 4, F64 = 8 };
 
+/* Encoding of one component of a FLOAT or COMPLEX type of component size `size`. */
 static int float_code(const zarrc_dtype_info *dt, size_t size)
 {
-    return !strcmp(dt->name, "bfloat16") ? BF16 : (int)size;
+    return (!strcmp(dt->name, "bfloat16") || !strcmp(dt->name, "complex_bfloat16")) ? BF16 : (int)size;
+}
+
+static json_object *mini_to_json(const zarrc__minifloat *mf, uint8_t b, bool hex_nan)
+{
+    char buf[40];
+    double d = zarrc__minifloat_to_double(mf, b);
+    if (isnan(d)) {
+        if (hex_nan && b != zarrc__minifloat_nan(mf)) {
+            snprintf(buf, sizeof buf, "0x%02x", b);
+            return json_object_new_string(buf);
+        }
+        return json_object_new_string("NaN");
+    }
+    if (isinf(d))
+        return json_object_new_string(d > 0 ? "Infinity" : "-Infinity");
+    /* metadata carries the exact value (shortest double text): any reader's rounding gets
+     * the same code back; the CLI shows the shortest text of the small type instead */
+    zarrc__fmt_double(buf, d);
+    return json_object_new_double_s(d, buf);
+}
+
+/* One small float from fill JSON: a number (rounded to nearest), "NaN"/"Infinity"/"-Infinity"
+ * where the type has them, or "0x.." of the raw code. */
+static int parse_mini(uint8_t *p, const zarrc__minifloat *mf, const json_object *v)
+{
+    if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+        double d;
+        if (zarrc_json_double(ZJC(v), &d) || !zarrc__minifloat_in_range(mf, d))
+            return ZARRC_EINVAL;
+        return zarrc__minifloat_from_double(mf, d, p);
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return ZARRC_EINVAL;
+    const char *s = json_object_get_string((json_object *)v);
+    if (!strcmp(s, "NaN")) {
+        if (!zarrc__minifloat_has_nan(mf))
+            return ZARRC_EINVAL;
+        *p = zarrc__minifloat_nan(mf);
+        return ZARRC_OK;
+    }
+    if (!strcmp(s, "Infinity") || !strcmp(s, "-Infinity")) {
+        if (!zarrc__minifloat_has_inf(mf))
+            return ZARRC_EINVAL;
+        return zarrc__minifloat_from_double(mf, s[0] == '-' ? -INFINITY : INFINITY, p);
+    }
+    uint64_t bits;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && !parse_hex_bits(s, 1, &bits) &&
+        zarrc__minifloat_valid(mf, (uint8_t)bits)) {
+        *p = (uint8_t)bits;
+        return ZARRC_OK;
+    }
+    return ZARRC_EINVAL;
 }
 
 static uint16_t double_to_bf16(double d)
@@ -707,17 +800,36 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
     case ZARRC_DTYPE_TIMEDELTA:
         if (parse_int(p, dt, v, format))
             goto bad;
+        if (zarrc__dtype_subbyte_bits(dt)) { /* int2 [-2, 1], uint2 [0, 3], int4 [-8, 7], uint4 [0, 15] */
+            unsigned bits = zarrc__dtype_subbyte_bits(dt);
+            int x = dt->kind == ZARRC_DTYPE_INT ? (int)(int8_t)p[0] : (int)p[0];
+            int lo = dt->kind == ZARRC_DTYPE_INT ? -(1 << (bits - 1)) : 0;
+            int hi = dt->kind == ZARRC_DTYPE_INT ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+            if (x < lo || x > hi)
+                goto bad;
+        }
         return ZARRC_OK;
     case ZARRC_DTYPE_FLOAT:
+        if (dt->item_size == 1) {
+            if (parse_mini(p, zarrc__minifloat_find(dt->name), v))
+                goto bad;
+            return ZARRC_OK;
+        }
         if (parse_float(p, (size_t)float_code(dt, dt->item_size), v, format))
             goto bad;
         return ZARRC_OK;
-    case ZARRC_DTYPE_COMPLEX:
-        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2 ||
-            parse_float(p, dt->item_size / 2, json_object_array_get_idx(v, 0), format) ||
-            parse_float(p + dt->item_size / 2, dt->item_size / 2, json_object_array_get_idx(v, 1), format))
+    case ZARRC_DTYPE_COMPLEX: {
+        size_t w = dt->item_size / 2, code = (size_t)float_code(dt, w);
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
             goto bad;
+        for (size_t k = 0; k < 2; k++) {
+            json_object *c = json_object_array_get_idx(v, k);
+            if (w == 1 ? parse_mini(p + k, zarrc__minifloat_find(dt->name), c)
+                       : parse_float(p + k * w, code, c, format))
+                goto bad;
+        }
         return ZARRC_OK;
+    }
     case ZARRC_DTYPE_RAW:
     case ZARRC_DTYPE_FIXED_BYTES: {
         uint8_t *b;
@@ -826,6 +938,22 @@ json_object *zarrc__float_to_json(const void *p, size_t size, bool hex_nan)
     return json_object_new_double_s(d, buf);
 }
 
+static json_object *bf16_to_json(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    double d = bf16_to_double(h);
+    if (isnan(d) && h != 0x7fc0) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "0x%04x", h);
+        return json_object_new_string(buf);
+    }
+    if (isnan(d))
+        return json_object_new_string("NaN");
+    float f = (float)d;
+    return zarrc__float_to_json(&f, 4, false);
+}
+
 json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *dt, int format)
 {
     const uint8_t *p = f->bytes;
@@ -853,25 +981,19 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         return json_object_new_uint64(v);
     }
     case ZARRC_DTYPE_FLOAT:
-        if (float_code(dt, dt->item_size) == BF16) {
-            uint16_t h;
-            memcpy(&h, p, 2);
-            double d = bf16_to_double(h);
-            if (isnan(d) && h != 0x7fc0) {
-                char buf[16];
-                snprintf(buf, sizeof buf, "0x%04x", h);
-                return json_object_new_string(buf);
-            }
-            if (isnan(d))
-                return json_object_new_string("NaN");
-            float f = (float)d;
-            return zarrc__float_to_json(&f, 4, false);
-        }
+        if (dt->item_size == 1)
+            return mini_to_json(zarrc__minifloat_find(dt->name), p[0], format == 3);
+        if (float_code(dt, dt->item_size) == BF16)
+            return bf16_to_json(p);
         return zarrc__float_to_json(p, dt->item_size, format == 3);
     case ZARRC_DTYPE_COMPLEX: {
+        size_t w = dt->item_size / 2;
+        int code = float_code(dt, w);
         json_object *a = json_object_new_array();
-        json_object_array_add(a, zarrc__float_to_json(p, dt->item_size / 2, format == 3));
-        json_object_array_add(a, zarrc__float_to_json(p + dt->item_size / 2, dt->item_size / 2, format == 3));
+        for (size_t k = 0; a && k < 2; k++)
+            json_object_array_add(a, w == 1 ? mini_to_json(zarrc__minifloat_find(dt->name), p[k], format == 3)
+                                     : code == BF16 ? bf16_to_json(p + 2 * k)
+                                     : zarrc__float_to_json(p + k * w, w, format == 3));
         return a;
     }
     case ZARRC_DTYPE_RAW:

@@ -53,4 +53,37 @@ ZARRC_HIDDEN int zarrc__utf8_to_utf32(uint32_t *out, size_t max, const char *s, 
 /** malloc'd UTF-8 of up to n code points, stopping at the first U+0000. */
 ZARRC_HIDDEN char *zarrc__utf32_to_utf8(const uint32_t *cp, size_t n, size_t *len);
 
+/* ---- 8/6/4-bit floats (minifloat.c) ---- */
+
+/** One small float format (float8_*, float6_*, float4_*); opaque. */
+typedef struct zarrc__minifloat zarrc__minifloat;
+/** The format of a small float type or of the components of its complex variant
+ *  ("complex_float8_e4m3"); NULL for other names. */
+ZARRC_HIDDEN const zarrc__minifloat *zarrc__minifloat_find(const char *name);
+ZARRC_HIDDEN const char *zarrc__minifloat_name(const zarrc__minifloat *f);
+/** Bits of the code (8, 6 or 4); one byte holds it in memory, upper bits zero. */
+ZARRC_HIDDEN unsigned zarrc__minifloat_bits(const zarrc__minifloat *f);
+ZARRC_HIDDEN bool zarrc__minifloat_has_nan(const zarrc__minifloat *f);
+ZARRC_HIDDEN bool zarrc__minifloat_has_inf(const zarrc__minifloat *f);
+/** The code the READMEs give for "NaN" (0 when the type has none). */
+ZARRC_HIDDEN uint8_t zarrc__minifloat_nan(const zarrc__minifloat *f);
+/** False when a byte has bits set above the code's width. */
+ZARRC_HIDDEN bool zarrc__minifloat_valid(const zarrc__minifloat *f, uint8_t b);
+/** Exact value of a code (bits above the width ignored). */
+ZARRC_HIDDEN double zarrc__minifloat_to_double(const zarrc__minifloat *f, uint8_t b);
+/** Round to nearest (ties to even; E8M0 ties up); overflow gives infinity (IEEE-like types),
+ *  NaN (fnuz, e8m0) or the largest value (float6/float4), as ml_dtypes does. ZARRC_EINVAL
+ *  (no message) for NaN or an infinity on a type with neither. */
+ZARRC_HIDDEN int zarrc__minifloat_from_double(const zarrc__minifloat *f, double d, uint8_t *out);
+/** False for a finite number that rounds past the largest value (or, float8_e8m0fnu, is <= 0):
+ *  a fill value or CLI input the type cannot hold, refused rather than saturated or made NaN. */
+ZARRC_HIDDEN bool zarrc__minifloat_in_range(const zarrc__minifloat *f, double d);
+/** Shortest decimal text converting back to the same code, or "NaN"/"Infinity"/"-Infinity";
+ *  buf holds >= 32 bytes. */
+ZARRC_HIDDEN void zarrc__minifloat_format(char *buf, size_t n, const zarrc__minifloat *f, uint8_t b);
+
+/** Bits used per component in memory for sub-byte types (int2/uint2: 2, int4/uint4: 4,
+ *  float6_*: 6, float4_*: 4, their complex variants likewise); 0 for every other type. */
+ZARRC_HIDDEN unsigned zarrc__dtype_subbyte_bits(const zarrc_dtype_info *dt);
+
 #endif

@@ -423,9 +423,9 @@ json_object *zarrc__meta_emit_v2(const zarrc__array_meta *m, json_object *filter
 {
     json_object *o = json_object_new_object();
     zarrc_dtype_info dt = m->dtype;
-    char typestr[32];
+    char typestr[32] = "";
     dt.big_endian = big_endian;
-    zarrc_dtype_v2_string(typestr, sizeof typestr, &dt);
+    zarrc_dtype_v2_string(typestr, sizeof typestr, &dt); /* spellable: checked by the caller */
     char sep[2] = {m->separator, 0}, ord[2] = {order, 0};
     /* Keys sorted, as zarr-python 2 writes them. */
     json_object_object_add(o, "chunks", dims_json(m->chunks, m->ndim));

@@ -498,8 +498,11 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
         *doc_out = zarrc__meta_emit_v3(&m, list);
     } else {
         json_object *f, *c;
-        char order;
+        char order, typestr[32];
         bool big;
+        /* types v2 cannot spell (bfloat16, int4, float8_*, ...) are refused here, by name */
+        if ((rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &m.dtype)))
+            goto done;
         if ((rc = zarrc__pipeline_to_v2(p, &f, &c, &order, &big)))
             goto done;
         *doc_out = zarrc__meta_emit_v2(&m, f, c, order, big);

@@ -2,8 +2,8 @@
 """End-to-end tests of the zarrc command-line tool (exit codes, messages, data round trips).
 
 usage: test_cli.py ZARRC [GROUP...]   groups: help roundtrip select info errors corrupt cp
-                                        paths limits nesting misuse verify stats stream
-                                        usability readme
+                                        paths limits nesting misuse views verify stats stream
+                                        usability readme smalltypes
 Uses only the standard library and numpy. Temporary files go under $ZARRC_TEST_TMP (or the
 system temp dir) and are removed on success.
 """
@@ -1694,12 +1694,72 @@ def test_readme(tmp):
         run("cp", node, dst, "--chunks", "50,50", "--shards", "500,500")
         shutil.rmtree(dst, ignore_errors=True)
 
+def test_smalltypes(tmp):
+    """zarr-extensions types: JSON in and out for small floats, sub-byte integers, small complex;
+    their range and special-value refusals; packbits/reshape through the CLI."""
+    a = os.path.join(tmp, "f8")
+    run("create", a, "--dtype", "float8_e4m3", "--shape", "8", "--chunks", "3", "--fill-value", '"NaN"')
+    run("put", a, "--json", "-", stdin='[0.1, -240, "NaN", "Infinity", "-Infinity", "0x01", 3, 1.5e-3]')
+    d = get_json(a)
+    check(d["dtype"] == "float8_e4m3", f"dtype {d['dtype']}")
+    check(d["data"] == [0.1, -240.0, "NaN", "Infinity", "-Infinity", 0.002, 3.0, 0.002], f"float8 data {d['data']}")
+    raw, _ = run("get", a, "--raw", binary=True)
+    check(raw == bytes([0x1d, 0xf7, 0x7c, 0x78, 0xf8, 0x01, 0x44, 0x00]) or raw[:7] == bytes([0x1d, 0xf7, 0x7c, 0x78, 0xf8, 0x01, 0x44]),
+          f"float8 codes {raw.hex()}")
+    run("put", a, "--select", "0:1", "--json", "-", stdin="[300]", rc=1, contains=["out of range", "float8_e4m3"])
+    info, _ = run("info", a, "--json")
+    check('"fill_value": "NaN"' in info or '"fill_value":"NaN"' in info, "float8 fill NaN in info")
+    b = os.path.join(tmp, "fnuz")
+    run("create", b, "--dtype", "float8_e4m3fnuz", "--shape", "2", "--chunks", "2")
+    run("put", b, "--json", "-", stdin='["Infinity", 1]', rc=1, contains=["no infinity"])
+    run("create", os.path.join(tmp, "f6"), "--dtype", "float6_e2m3fn", "--shape", "2", "--chunks", "2",
+        "--fill-value", '"NaN"', rc=1, contains=["fill_value", "float6_e2m3fn"])
+    f4 = os.path.join(tmp, "f4")
+    run("create", f4, "--dtype", "float4_e2m1fn", "--shape", "4", "--chunks", "4",
+        "--codecs", '[{"name":"packbits","configuration":{"padding_encoding":"first_byte"}}]')
+    run("put", f4, "--json", "-", stdin='[0.5, -6, 6.9, "0x0f"]')
+    check(get_json(f4)["data"] == [0.5, -6.0, 6.0, -6.0], f"float4 {get_json(f4)['data']}")
+    run("put", f4, "--json", "-", stdin='[7.1, 0, 0, 0]', rc=1, contains=["out of range"])
+    run("put", f4, "--json", "-", stdin='["0x10", 0, 0, 0]', rc=1, contains=["bits set above"])
+    with open(os.path.join(f4, "c", "0"), "rb") as fh:
+        check(fh.read() == bytes([0x00, 0xf1, 0xf7]), "float4 packbits chunk bytes")
+    i4 = os.path.join(tmp, "i4")
+    run("create", i4, "--dtype", "int4", "--shape", "3", "--chunks", "3", "--fill-value", "-8")
+    run("put", i4, "--json", "-", stdin="[-8, 7, 8]", rc=1, contains=["out of range", "int4"])
+    run("put", i4, "--json", "-", stdin="[-8, 7, -1]")
+    check(get_json(i4)["data"] == [-8, 7, -1], "int4 values")
+    run("create", os.path.join(tmp, "u2"), "--dtype", "uint2", "--shape", "3", "--chunks", "3", "--fill-value", "4",
+        rc=1, contains=["fill_value", "uint2"])
+    c = os.path.join(tmp, "cbf16")
+    run("create", c, "--dtype", "complex_bfloat16", "--shape", "2", "--chunks", "2", "--fill-value", '[1.5, "NaN"]')
+    run("put", c, "--select", "0:1", "--json", "-", stdin="[[3.140625, -2]]")
+    check(get_json(c)["data"] == [[3.14, -2.0], [1.5, "NaN"]], f"complex_bfloat16 {get_json(c)['data']}")
+    raw, _ = run("get", c, "--raw", binary=True)
+    check(raw == struct.pack("<4H", 0x4049, 0xc000, 0x3fc0, 0x7fc0), f"complex_bfloat16 bytes {raw.hex()}")
+    c8 = os.path.join(tmp, "c8")
+    run("create", c8, "--dtype", "complex_float8_e5m2", "--shape", "1", "--chunks", "1")
+    run("put", c8, "--json", "-", stdin='[[1, "-Infinity"]]')
+    check(get_json(c8)["data"] == [[1.0, "-Infinity"]], "complex_float8_e5m2")
+    run("create", os.path.join(tmp, "v2"), "--format", "2", "--dtype", "int4", "--shape", "2", "--chunks", "2",
+        rc=1, contains=["no v2 spelling"])
+    r = os.path.join(tmp, "reshape")
+    run("create", r, "--dtype", "uint4", "--shape", "4,6", "--chunks", "2,6",
+        "--codecs", '[{"name":"reshape","configuration":{"shape":[-1]}},{"name":"packbits"}]')
+    vals = [[(i * 6 + j) % 16 for j in range(6)] for i in range(4)]
+    run("put", r, "--json", "-", stdin=json.dumps(vals))
+    check(get_json(r)["data"] == [x for row in vals for x in row], "reshape+packbits uint4")
+    with open(os.path.join(r, "c", "0", "0"), "rb") as fh:
+        check(fh.read() == bytes([0x10, 0x32, 0x54, 0x76, 0x98, 0xba]), "uint4 packbits nibble order")
+    run("create", os.path.join(tmp, "badreshape"), "--dtype", "uint4", "--shape", "4,6", "--chunks", "2,6",
+        "--codecs", '[{"name":"reshape","configuration":{"shape":[[1],[0]]}},"bytes"]', rc=1, contains=["reshape"])
+
 
 GROUPS = {"help": test_help, "cp": test_cp, "roundtrip": test_roundtrip, "select": test_select,
           "info": test_info, "errors": test_errors, "corrupt": test_corrupt, "paths": test_paths,
           "limits": test_limits, "nesting": test_nesting, "misuse": test_misuse, "views": test_views,
           "verify": test_verify, "stats": test_stats, "stream": test_stream,
-          "usability": test_usability, "readme": test_readme}
+          "usability": test_usability, "readme": test_readme,
+          "smalltypes": test_smalltypes}
 
 
 def main():

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "zarrc.h"
+#include "zarrc_plugin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,6 +32,20 @@ static const char *const pipelines[] = {
     "\"index_codecs\":[\"bytes\"],\"index_location\":\"start\"}}]",
     "[{\"name\":\"vlen-utf8\"}]",
     "[{\"name\":\"vlen-bytes\"},{\"name\":\"gzip\"}]",
+    /* zarr-extensions: packbits over sub-byte, bool and partial-bit integers; sub-byte bytes */
+    "[{\"name\":\"packbits\",\"configuration\":{\"padding_encoding\":\"first_byte\"}}]",
+    "[{\"name\":\"packbits\",\"configuration\":{\"padding_encoding\":\"last_byte\"}},{\"name\":\"zstd\"}]",
+    "[{\"name\":\"packbits\",\"configuration\":{\"first_bit\":3,\"last_bit\":17}}]",
+    "[{\"name\":\"packbits\"}]",
+    "[\"bytes\"]",
+    "[{\"name\":\"zarrs.vlen_v2\"}]",
+    "[{\"name\":\"scale_offset\",\"configuration\":{\"offset\":3,\"scale\":-2}},\"bytes\"]",
+    "[{\"name\":\"reshape\",\"configuration\":{\"shape\":[-1]}},{\"name\":\"zarrs.squeeze\"},\"bytes\",\"crc32c\"]",
+};
+
+/* The data type of each pipeline above (NULL: int32, or string/bytes for the vlen ones). */
+static const char *const dtypes[sizeof pipelines / sizeof *pipelines] = {
+    [17] = "int4", [18] = "bool", [19] = "int32", [20] = "complex_float6_e3m2fn", [21] = "float6_e2m3fn",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,7 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     int64_t shape[2] = {4, 6}, chunks[2] = {4, 4};
     zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
-    o.dtype = vlen ? (strstr(pipelines[which], "utf8") ? "string" : "bytes") : "int32";
+    o.dtype = dtypes[which] ? dtypes[which] : vlen ? (strstr(pipelines[which], "utf8") ? "string" : "bytes") : "int32";
+    zarrc_dtype_info dt;
+    size_t es = 4;
+    if (dtypes[which] && zarrc_dtype_parse(&dt, dtypes[which]) == 0)
+        es = dt.item_size;
     o.ndim = 2;
     o.shape = shape;
     o.chunks = chunks;
@@ -61,10 +80,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (zarrc_array_read(a, z, shape, NULL, &v, sizeof v) == 0)
                 zarrc_vlen_clear(&v);
         } else {
-            int32_t buf[24], x = 7;
-            zarrc_array_read(a, z, shape, NULL, buf, sizeof buf);
-            zarrc_array_read(a, one, part, NULL, buf, 15 * sizeof(int32_t));
-            zarrc_array_write(a, one, one, NULL, &x, sizeof x); /* partial write over it */
+            int32_t buf[24];
+            uint8_t x[4] = {1, 0, 0, 0}; /* 1 in every type here, on both byte orders of int32 */
+            if (es == 4)
+                memcpy(x, &(int32_t){1}, 4);
+            zarrc_array_read(a, z, shape, NULL, buf, 24 * es);
+            zarrc_array_read(a, one, part, NULL, buf, 15 * es);
+            zarrc_array_write(a, one, one, NULL, x, es); /* partial write over it */
         }
         zarrc_array_free(a);
     }

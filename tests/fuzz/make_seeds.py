@@ -19,14 +19,20 @@ def run(*a, stdin=None):
     subprocess.run([zarrc] + list(a), input=stdin, check=True, capture_output=True)
 
 
+# the dtypes[] table of fuzz_chunk.c: [index] = "dtype"
+dtypes = {int(k): v for k, v in re.findall(r'\[(\d+)\] = "([^"]+)"', src[src.index("dtypes[sizeof"):])}
+values = {"int4": [(i % 16) - 8 for i in range(24)], "bool": [i % 3 == 0 for i in range(24)],
+          "float6_e2m3fn": [0.5 * (i % 8) - 1 for i in range(24)],
+          "complex_float6_e3m2fn": [[i % 5, -0.25 * (i % 3)] for i in range(24)]}
+
 for i, codecs in enumerate(pipes):
     text = json.dumps(codecs)
     vlen = "vlen" in text
-    dtype = ("string" if "utf8" in text else "bytes") if vlen else "int32"
+    dtype = dtypes.get(i) or (("string" if "utf8" in text else "bytes") if vlen else "int32")
     node = os.path.join(tmp, "p%d" % i)
     run("create", node, "--dtype", dtype, "--shape", "4,6", "--chunks", "4,4", "--codecs", text)
     vals = (["a", "bb", "", "dddd"] * 6) if dtype == "string" else \
-           (["YQ==", "YmI=", "", "Y2Nj"] * 6) if dtype == "bytes" else list(range(1, 25))
+           (["YQ==", "YmI=", "", "Y2Nj"] * 6) if dtype == "bytes" else values.get(dtype, list(range(1, 25)))
     run("put", node, "--json", "-", stdin=json.dumps(vals).encode())
     with open(os.path.join(node, "c", "0", "0"), "rb") as f:
         chunk = f.read()

@@ -14,3 +14,11 @@ if(TARGET zarrc)
       ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ZARRC_NUM_THREADS=2")
   endforeach()
 endif()
+
+# scale_offset (zarr-extensions) both ways with zarr-python 3.4, bit for bit (a few seconds).
+if(TARGET zarrc)
+  zarrc_peer_test(interop_zp3.scale_offset ${CMAKE_CURRENT_LIST_DIR}/scale_offset.py $<TARGET_FILE:zarrc>
+                  ${CMAKE_BINARY_DIR}/testtmp/interop_zp3/scale_offset)
+  set_tests_properties(interop_zp3.scale_offset PROPERTIES TIMEOUT 120 LABELS "interop;peers"
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()

@@ -12,7 +12,8 @@
 extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc__codec_delta,
     zarrc__codec_shuffle, zarrc__codec_fixedscaleoffset, zarrc__codec_quantize,
     zarrc__codec_bitround, zarrc__codec_astype, zarrc__codec_packbits, zarrc__codec_vlen_utf8,
-    zarrc__codec_vlen_bytes;
+    zarrc__codec_vlen_bytes, zarrc__codec_packbits_v3, zarrc__codec_reshape, zarrc__codec_squeeze,
+    zarrc__codec_scale_offset, zarrc__codec_vlen_v2;
 
 
 /* ---- helpers ---- */
@@ -1045,7 +1046,10 @@ static void test_registry(void)
         {"vlen-utf8", true, &zarrc__codec_vlen_utf8}, {"vlen-utf8", false, &zarrc__codec_vlen_utf8},
         {"vlen-bytes", true, &zarrc__codec_vlen_bytes},
         {"vlen-bytes", false, &zarrc__codec_vlen_bytes},
-        {"packbits", true, NULL}, /* the v3 packbits codec has another layout */
+        {"packbits", true, &zarrc__codec_packbits_v3}, /* zarr-extensions' packbits: another layout */
+        {"reshape", true, &zarrc__codec_reshape}, {"zarrs.squeeze", true, &zarrc__codec_squeeze},
+        {"scale_offset", true, &zarrc__codec_scale_offset}, {"zarrs.vlen_v2", true, &zarrc__codec_vlen_v2},
+        {"scale_offset", false, NULL}, {"reshape", false, NULL},
     };
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const zarrc_codec_type *t = names[i].v3 ? zarrc__codec_find_v3(names[i].name)

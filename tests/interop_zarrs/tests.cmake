@@ -1,0 +1,11 @@
+# Interop with zarrs (the Rust crate, pinned in tests/interop_zarrs/Cargo.toml / Cargo.lock) for
+# the zarr-extensions data types and codecs zarr-python cannot express: sub-byte integers,
+# 8/6/4-bit floats, small complex types, packbits. run_zarrs.py builds the small zarrs program
+# with cargo into ${XDG_CACHE_HOME:-~/.cache}/zarrc/zarrs-interop (outside the checkout; the
+# first build takes minutes, later runs reuse it) and fails, never skips, when it cannot.
+if(TARGET zarrc)
+  zarrc_peer_test(interop_zarrs ${CMAKE_CURRENT_LIST_DIR}/run_zarrs.py $<TARGET_FILE:zarrc>
+                  ${CMAKE_BINARY_DIR}/testtmp/interop_zarrs)
+  set_tests_properties(interop_zarrs PROPERTIES TIMEOUT 1800 LABELS "interop;peers"
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ZARRC_NUM_THREADS=2")
+endif()
