@@ -1,13 +1,15 @@
 """bench/bench_views.py — reading a concatenation of 12 arrays (a view) vs one array holding the
 same data (zarrc), and vs tensorstore's stack driver on the same spec JSON, in one run.
 
-    PEER_PYTHON bench/bench_views.py BENCH_VIEWS_BINARY SCRATCH [--runs N] [--threads N]
+    PEER_PYTHON bench/bench_views.py BENCH_VIEWS_BINARY SCRATCH [--runs N] [--threads N] [--days D]
 
 The data: 12 "month" arrays of 28..31 days x 256 x 256 float32 (zarr v3, zstd level 1, chunks
-of 8 days; 95.7 MB decoded in all), and one array of 365 x 256 x 256 with the same values and
-chunks. The view is the spec tensorstore's ts.concat emits (absolute paths, explicit domains).
-Reads: "whole" = everything into one buffer; "chunks" = slabs of 8 days along time into a
-reused buffer (for the single array those are its chunks; for the view they straddle months).
+of D days, default 1; 95.7 MB decoded in all), and one array of 365 x 256 x 256 with the same
+values and chunks. With D > 1 the months' last chunks are partial, so the view decodes more
+chunks than the single array (up to 12 more): D = 1 compares equal work. The view is the spec tensorstore's ts.concat emits (absolute paths, explicit domains).
+Reads: "whole" = everything into one buffer; "chunks" = slabs of D days along time into a
+reused buffer (for the single array those are its chunks; for the view they may straddle
+months); "layer chunks" = slabs of D days restarting at each month (the layers' chunks).
 Medians of N runs (default 5) after one warm-up read (page cache warm). Prints a markdown table.
 Targets (issue 12): view >= 0.95 x single array (zarrc); zarrc view >= 1.5 x tensorstore's stack.
 """
@@ -30,7 +32,7 @@ THREADS = int(args[args.index("--threads") + 1]) if "--threads" in args else os.
 os.environ["ZARRC_NUM_THREADS"] = str(THREADS)
 MONTHS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 H = W = 256
-T = 8
+T = int(args[args.index("--days") + 1]) if "--days" in args else 1
 ctx = ts.Context({"data_copy_concurrency": {"limit": THREADS}, "file_io_concurrency": {"limit": THREADS}})
 
 

@@ -1513,6 +1513,22 @@ static int ready_locked(zarrc__view *v, vlayer *L)
     return rc;
 }
 
+typedef struct layer_job {
+    zarrc__view *v;
+    const touch *t;
+    const int64_t *x0, *step;
+    uint8_t *dst;
+    const int64_t *dstr;
+} layer_job;
+
+static int layer_task(void *ctx, size_t i)
+{
+    layer_job *j = ctx;
+    vlayer *L = &j->v->layers[j->t[i].layer];
+    int rc = ready_locked(j->v, L);
+    return rc ? rc : layer_read(L, j->v->ndim, j->x0, j->step, j->t[i].k0, j->t[i].k1, j->dst, j->dstr, j->v->es);
+}
+
 /* Read a non-empty selection (zero-based view indices) into dst/dstr. */
 static int view_read_impl(zarrc__view *v, const int64_t *start, const int64_t *count, const int64_t *step,
                           uint8_t *dst, const int64_t *dstr)
@@ -1569,12 +1585,18 @@ static int view_read_impl(zarrc__view *v, const int64_t *start, const int64_t *c
         }
         free(mask);
     }
-    for (size_t i = 0; i < nt && rc == ZARRC_OK; i++) {
-        vlayer *L = &v->layers[t[i].layer];
-        if (!L->validated && (rc = ready_locked(v, L)))
-            break;
-        rc = layer_read(L, nd, x0, step, t[i].k0, t[i].k1, dst, dstr, v->es);
-    }
+    if (rc == ZARRC_OK && disjoint && nt > 1) {
+        /* Disjoint parts: the layers are read concurrently, one pool task each (a layer's
+         * own chunk tasks then run inline in its task). */
+        layer_job j = {v, t, x0, step, dst, dstr};
+        rc = zarrc__pool_run(nt, layer_task, &j);
+    } else
+        for (size_t i = 0; i < nt && rc == ZARRC_OK; i++) {
+            vlayer *L = &v->layers[t[i].layer];
+            if ((rc = ready_locked(v, L)))
+                break;
+            rc = layer_read(L, nd, x0, step, t[i].k0, t[i].k1, dst, dstr, v->es);
+        }
     free(t);
     return rc;
 }
@@ -1683,7 +1705,7 @@ int zarrc__view_write(zarrc_array *a, const int64_t *start, const int64_t *count
     int64_t sst[MAXD], scn[MAXD], sse[MAXD], sds[MAXD], base;
     for (size_t i = 0; i < nt && rc == ZARRC_OK; i++) {
         vlayer *L = &v->layers[t[i].layer];
-        if (!L->validated && (rc = ready_locked(v, L)))
+        if ((rc = ready_locked(v, L)))
             break;
         if (L->kind == L_INLINE || L->kind == L_FILL)
             rc = zarrc_error_set(ZARRC_EREADONLY, "%s is %s: it cannot be written", L->where,
