@@ -143,6 +143,90 @@ static void test_resize_cost(void)
     zarrc_store_free(s);
 }
 
+/* ---- a failing data write restores the shape (only if nobody grew it since) ---- */
+
+static int fail_chunk_sets;
+static zarrc_array *grower; /* fail_chunk_sets == 2: extends the array before the failure */
+
+static void grow_other(void)
+{
+    if (fail_chunk_sets != 2 || !grower)
+        return;
+    zarrc_array *g = grower;
+    grower = NULL;
+    int64_t off[2] = {9, 9}, one[2] = {1, 1};
+    int32_t v = 5;
+    fail_chunk_sets = 0;
+    CHECK_OK(zarrc_array_write_at(g, off, 2, one, &v, sizeof v, ZARRC_EXTEND));
+    fail_chunk_sets = 2;
+}
+
+static int fs_set(void *state, const char *key, const void *data, size_t n)
+{
+    size_t l = strlen(key);
+    if (fail_chunk_sets && !(l >= 9 && !strcmp(key + l - 9, "zarr.json")) && !(l >= 7 && !strcmp(key + l - 7, ".zarray")))
+        grow_other();
+    if (fail_chunk_sets && !(l >= 9 && !strcmp(key + l - 9, "zarr.json")) && !(l >= 7 && !strcmp(key + l - 7, ".zarray")))
+        return zarrc_error_set(ZARRC_EIO, "injected failure storing '%s'", key);
+    return cs_set(state, key, data, n);
+}
+
+static const zarrc_store_type failing_store = {
+    ZARRC_STORE_TYPE_VERSION, "failset", ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE,
+    cs_open, cs_close, cs_get, NULL, fs_set, NULL, cs_erase, cs_erase_prefix, cs_list, cs_list_dir, cs_size,
+    NULL, NULL, cs_version, NULL, NULL, NULL,
+};
+
+static void test_failure(int format)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "failset://", 0));
+    int64_t shape[2] = {4, 4}, chunks[2] = {2, 2};
+    zarrc_array *a = s ? make(s, "f", format, 2, shape, chunks, false) : NULL;
+    if (!a) {
+        zarrc_store_free(s);
+        return;
+    }
+    int32_t blk[16];
+    for (int i = 0; i < 16; i++)
+        blk[i] = 50 + i;
+    int64_t bs[2] = {4, 4}, off[2] = {2, 2}, c0[2] = {0, 0};
+    CHECK_OK(zarrc_array_write(a, c0, bs, NULL, blk, sizeof blk));
+    fail_chunk_sets = 1;
+    CHECK_ERR(zarrc_array_write_at(a, off, 2, bs, blk, sizeof blk, ZARRC_EXTEND), ZARRC_EIO, "injected");
+    CHECK_MSG(zarrc_array_shape(a)[0] == 4 && zarrc_array_shape(a)[1] == 4, "shape after a failed extend: [%lld, %lld]",
+              (long long)zarrc_array_shape(a)[0], (long long)zarrc_array_shape(a)[1]);
+    int64_t ap[2] = {2, 4};
+    CHECK_ERR(zarrc_array_append(a, 0, ap, blk, 8 * sizeof *blk, NULL), ZARRC_EIO, "injected");
+    CHECK(zarrc_array_shape(a)[0] == 4);
+    fail_chunk_sets = 0;
+    zarrc_array *b = NULL;
+    CHECK_OK(zarrc_array_open(&b, s, "f"));
+    CHECK(b && zarrc_array_shape(b)[0] == 4 && zarrc_array_shape(b)[1] == 4);
+    /* nothing of the failed blocks remains outside: a regrow reads fill there */
+    int64_t big[2] = {6, 6};
+    CHECK_OK(zarrc_array_resize(a, big));
+    int32_t *r = read_all(a);
+    int bad = 0;
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            bad += r[i * 6 + j] != (i < 4 && j < 4 ? 50 + i * 4 + j : -1);
+    CHECK_MSG(bad == 0, "format %d: %d elements wrong after failed extends and a regrow", format, bad);
+    free(r);
+    /* Somebody grew it after our extension: the shape is not restored (never shrinks theirs). */
+    grower = b;
+    fail_chunk_sets = 2;
+    int64_t off2[2] = {6, 0};
+    CHECK_ERR(zarrc_array_write_at(a, off2, 2, bs, blk, sizeof blk, ZARRC_EXTEND), ZARRC_EIO, "injected");
+    fail_chunk_sets = 0;
+    CHECK_MSG(zarrc_array_shape(a)[0] == 10 && zarrc_array_shape(a)[1] == 10,
+              "format %d: shape [%lld, %lld] after a failed extend that another writer outgrew", format,
+              (long long)zarrc_array_shape(a)[0], (long long)zarrc_array_shape(a)[1]);
+    zarrc_array_free(b);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 static void test_write_at(zarrc_store *s, int format)
 {
     int64_t shape[2] = {2, 3}, chunks[2] = {2, 2};
@@ -398,6 +482,9 @@ int main(void)
             CHECK_OK(zarrc_store_erase_prefix(s, ""));
         zarrc_store_free(s);
     }
+    CHECK_OK(zarrc_store_register(&failing_store));
+    test_failure(2);
+    test_failure(3);
     test_resize_cost();
     return check_report("test_extend");
 }
