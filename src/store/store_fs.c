@@ -335,8 +335,11 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
             rc = io_error("cannot write", lk->path, err);
         else if (rename(lk->path, path) != 0)
             rc = io_error("cannot replace", path, errno);
-        else
+        else {
+            pthread_mutex_lock(&fs->held_mu); /* held_lock reads it for other keys meanwhile */
             lk->consumed = true;
+            pthread_mutex_unlock(&fs->held_mu);
+        }
         if (rc == ZARRC_OK && durable) {
             *strrchr(path, '/') = '\0';
             rc = sync_dir(path);
