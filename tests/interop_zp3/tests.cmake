@@ -20,6 +20,6 @@ endif()
 if(TARGET zarrc)
   zarrc_peer_test(interop_zp3.extend ${CMAKE_CURRENT_LIST_DIR}/run_extend.py
                   $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/interop_zp3/extend)
-  set_tests_properties(interop_zp3.extend PROPERTIES TIMEOUT 600 LABELS "interop;peers"
+  set_tests_properties(interop_zp3.extend PROPERTIES TIMEOUT 600 LABELS "interop;peers;peers_heavy"
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ZARRC_NUM_THREADS=2")
 endif()
