@@ -165,9 +165,10 @@ static void grow_other(void)
 static int fs_set(void *state, const char *key, const void *data, size_t n)
 {
     size_t l = strlen(key);
-    if (fail_chunk_sets && !(l >= 9 && !strcmp(key + l - 9, "zarr.json")) && !(l >= 7 && !strcmp(key + l - 7, ".zarray")))
+    bool meta = (l >= 9 && !strcmp(key + l - 9, "zarr.json")) || (l >= 7 && !strcmp(key + l - 7, ".zarray"));
+    if (fail_chunk_sets && !meta)
         grow_other();
-    if (fail_chunk_sets && !(l >= 9 && !strcmp(key + l - 9, "zarr.json")) && !(l >= 7 && !strcmp(key + l - 7, ".zarray")))
+    if (fail_chunk_sets && !meta)
         return zarrc_error_set(ZARRC_EIO, "injected failure storing '%s'", key);
     return cs_set(state, key, data, n);
 }
@@ -178,7 +179,8 @@ static const zarrc_store_type failing_store = {
     NULL, NULL, cs_version, NULL, NULL, NULL,
 };
 
-/* A store that cannot list keys recursively (only direct children): shrinking enumerates the removed region's chunks instead. */
+/* A store that cannot list keys recursively (only direct children): shrinking enumerates the
+ * removed region's chunks instead. */
 static const zarrc_store_type nolist_store = {
     ZARRC_STORE_TYPE_VERSION, "nolist", ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE,
     cs_open, cs_close, cs_get, NULL, cs_set, NULL, cs_erase, cs_erase_prefix, NULL, cs_list_dir, cs_size,
