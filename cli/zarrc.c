@@ -1064,7 +1064,7 @@ static int put_block(const verb *v, const char *node, const char *offset_s, int 
     FILE *in = NULL, *mem = NULL;
     void *buf = NULL;
     char *text = NULL;
-    int64_t *offset = NULL, *shape_opt = NULL, shape[64];
+    int64_t *offset = NULL, *shape_opt = NULL, shape[64]; /* >= ZARRC_MAX_DIMS (32): ranks are checked */
     int noffset = 0, nshape = 0, ndim = 0, result = CLI_EXIT_FAIL;
     zarrc_vlen vl = {0};
     int have_vl = 0;
@@ -1105,7 +1105,12 @@ static int put_block(const verb *v, const char *node, const char *offset_s, int 
     if (json_src && !(text = slurp(in, src_name, &len)))
         goto done;
     if (shape_opt) {
-        ndim = nshape;
+        if (nshape != rank) {
+            cli_fail("'%s': --shape has %d dimension%s, the array has %d", node, nshape, nshape == 1 ? "" : "s",
+                     rank);
+            goto done;
+        }
+        ndim = nshape; /* at most ZARRC_MAX_DIMS, which fits `shape` */
         memcpy(shape, shape_opt, sizeof(int64_t) * (size_t)nshape);
     } else if (json_block_shape(text, dt, shape, &ndim, rank))
         goto done;

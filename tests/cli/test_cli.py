@@ -1081,6 +1081,9 @@ def test_extend(tmp):
     run("put", a, "--offset", "0", "--extend", "--shape", "1,3", "--json", "-", stdin="[1,2]", rc=1,
         contains=["expected 3 values"])
     run("put", a, "--offset", "0", "--extend", "--shape", "1,3", "--raw", "-", stdin=b"\x01\x00", rc=1)
+    run("put", a, "--offset", "0", "--extend", "--shape", ",".join(["1"] * 100), "--raw", "-", stdin=b"", rc=1,
+        contains=["--shape has 100 dimensions"])
+    run("append", a, "--shape", "1", "--json", "-", stdin="[1]", rc=1, contains=["--shape has 1 dimension,"])
     run("resize", a, "--shape", "3", rc=1, contains=["dimension"])
     run("resize", a, "--shape", "-1,3", rc=1, contains=["negative"])
     run("append", a, "--axis", "5", "--json", "-", stdin="[[1,2,3]]", rc=1, contains=["axis 5"])
