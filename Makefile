@@ -10,7 +10,8 @@
 #   make test     build + ctest in build/ (no installs)
 #   make asan     configure + build + ctest in build-asan/ (no installs)
 #   make tsan     the API tests under ThreadSanitizer in build-tsan/ (no installs)
-#   make stress   the concurrency and kill -9 tests with many trials (STRESS_TRIALS, default 20)
+#   make stress   the concurrency, kill -9 and extendable-array tests with many trials (STRESS_TRIALS,
+#                 default 20; extend: 50 blocks per process, 40 kills per layout)
 #   make install  cmake --install build/ (PREFIX=/usr/local by default)
 #   make clean    remove build directories
 #
@@ -93,8 +94,8 @@ tsan:
 # Many more trials of the multi-writer and crash tests than make check runs.
 STRESS_TRIALS ?= 20
 stress: build
-	cd $(BUILD_DIR) && ZARRC_STRESS_TRIALS=$(STRESS_TRIALS) $(CTEST) --output-on-failure \
-	    -R '^api\.test_(concurrency|crash)$$'
+	cd $(BUILD_DIR) && ZARRC_STRESS_TRIALS=$(STRESS_TRIALS) ZARRC_STRESS=1 ZARRC_EXTEND_STRESS=1 \
+	    $(CTEST) --output-on-failure -R '^(api\.test_(concurrency|crash|extend)|interop_zp3\.extend)$$'
 
 install: build
 	$(CMAKE) --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -1057,14 +1057,286 @@ out:
     return result;
 }
 
+/* ---- blocks: put --offset, append ---------------------------------------------------------- */
+
+/* The shape of a JSON block: the "shape" member of an object, else the nesting of the lists
+ * (complex [re, im] pairs count as values when the type is complex). */
+static int json_block_shape(const char *text, const zarrc_dtype_info *dt, int64_t *shape, int *ndim, int max)
+{
+    json_object *o;
+    char err[256];
+    if (cli_json_parse(&o, text, err, sizeof err))
+        return cli_fail("%s", err);
+    json_object *sh = NULL, *d = o;
+    int rc = 0;
+    *ndim = 0;
+    if (json_object_is_type(o, json_type_object)) {
+        if (json_object_object_get_ex(o, "shape", &sh) && json_object_is_type(sh, json_type_array)) {
+            size_t n = json_object_array_length(sh);
+            if ((int)n > max)
+                rc = cli_fail("the block's \"shape\" has %zu dimensions, the array %d", n, max);
+            for (size_t i = 0; !rc && i < n; i++) {
+                json_object *e = json_object_array_get_idx(sh, i);
+                if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) < 0)
+                    rc = cli_fail("the block's \"shape\" must list sizes >= 0");
+                else
+                    shape[(*ndim)++] = json_object_get_int64(e);
+            }
+            json_object_put(o);
+            return rc;
+        }
+        json_object_object_get_ex(o, "data", &d);
+    }
+    int complex_kind = dt->kind == ZARRC_DTYPE_COMPLEX;
+    while (json_object_is_type(d, json_type_array)) {
+        size_t n = json_object_array_length(d);
+        json_object *first = n ? json_object_array_get_idx(d, 0) : NULL;
+        if (complex_kind && n == 2 && !json_object_is_type(first, json_type_array) && *ndim > 0)
+            break; /* an [re, im] value */
+        if (*ndim == max) {
+            rc = cli_fail("the block's lists are nested deeper than the array's %d dimensions", max);
+            break;
+        }
+        shape[(*ndim)++] = (int64_t)n;
+        if (!n)
+            break;
+        d = first;
+    }
+    json_object_put(o);
+    return rc;
+}
+
+static char *slurp(FILE *in, const char *name, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        size_t k = fread(b + n, 1, cap - n - 1, in);
+        n += k;
+        if (k == 0)
+            break;
+        if (cap - n - 1 == 0) {
+            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    if (!b) {
+        cli_fail("'%s': out of memory reading the input", name);
+        return NULL;
+    }
+    if (ferror(in)) {
+        free(b);
+        cli_fail("reading '%s': %s", name, strerror(errno));
+        return NULL;
+    }
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+/* put NODE --offset O [--extend] [--shape S] (axis < 0), or append NODE --axis A [--shape S]. */
+static int put_block(const verb *v, const char *node, const char *offset_s, int axis, const char *shape_s,
+                     const char *json_src, const char *raw_src, int extend, int write_empty)
+{
+    zarrc_store *st = NULL;
+    zarrc_array *arr = NULL;
+    FILE *in = NULL, *mem = NULL;
+    void *buf = NULL;
+    char *text = NULL;
+    int64_t *offset = NULL, *shape_opt = NULL, shape[64]; /* >= ZARRC_MAX_DIMS (32): ranks are checked */
+    int noffset = 0, nshape = 0, ndim = 0, result = CLI_EXIT_FAIL;
+    zarrc_vlen vl = {0};
+    int have_vl = 0;
+    if (raw_src && !shape_s)
+        return usage_error(v, "--raw needs --shape (the block's shape)");
+    if (offset_s && parse_dims("--offset", offset_s, &offset, &noffset, 0))
+        return CLI_EXIT_FAIL;
+    if (shape_s && parse_dims("--shape", shape_s, &shape_opt, &nshape, 0)) {
+        free(offset);
+        return CLI_EXIT_FAIL;
+    }
+    if (open_array_node(&st, &arr, node, 0))
+        goto done;
+    zarrc_array_set_write_empty_chunks(arr, write_empty);
+    const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
+    int rank = zarrc_array_ndim(arr), vlen = cli_dtype_is_vlen(dt);
+    if (noffset > rank) {
+        cli_fail("'%s': --offset has %d entries, the array has %d dimensions", node, noffset, rank);
+        goto done;
+    }
+    if (axis >= rank) {
+        cli_fail("'%s': --axis %d is not a dimension of the array (it has %d)", node, axis, rank);
+        goto done;
+    }
+    if (raw_src && vlen) {
+        cli_fail("'%s': --raw needs a fixed-size data type, '%s' is variable-length (use --json)", node, dt->name);
+        goto done;
+    }
+    const char *src = json_src ? json_src : raw_src;
+    const char *src_name = strcmp(src, "-") ? src : "<stdin>";
+    if (!strcmp(src, "-"))
+        in = stdin;
+    else if (!(in = fopen(src, "rb"))) {
+        cli_fail("cannot open '%s': %s", src, strerror(errno));
+        goto done;
+    }
+    size_t len = 0;
+    if (json_src && !(text = slurp(in, src_name, &len)))
+        goto done;
+    if (shape_opt) {
+        if (nshape != rank) {
+            cli_fail("'%s': --shape has %d dimension%s, the array has %d", node, nshape, nshape == 1 ? "" : "s",
+                     rank);
+            goto done;
+        }
+        ndim = nshape; /* at most ZARRC_MAX_DIMS, which fits `shape` */
+        memcpy(shape, shape_opt, sizeof(int64_t) * (size_t)nshape);
+    } else if (json_block_shape(text, dt, shape, &ndim, rank))
+        goto done;
+    if (ndim == 1 && rank > 1 && !shape_opt) {
+        cli_fail("'%s': a flat JSON list gives no block shape for a %d-d array: nest the lists or give --shape",
+                 node, rank);
+        goto done;
+    }
+    if (ndim != rank) {
+        cli_fail("'%s': the block has %d dimensions, the array %d", node, ndim, rank);
+        goto done;
+    }
+    int64_t nelem = 1;
+    for (int d = 0; d < ndim; d++)
+        if (__builtin_mul_overflow(nelem, shape[d], &nelem)) {
+            cli_fail("'%s': the block's shape is too large", node);
+            goto done;
+        }
+    size_t nbytes = vlen ? 0 : buffer_size(dt, nelem, node);
+    if (!vlen && nelem > 0 && !nbytes)
+        goto done;
+    if (!vlen && !(buf = calloc(1, nbytes ? nbytes : 1))) {
+        cli_fail("'%s': cannot allocate %zu bytes for the block", node, nbytes);
+        goto done;
+    }
+    if (json_src) {
+        if (!(mem = fmemopen(text, len ? len : 1, "rb"))) {
+            cli_fail("'%s': %s", src_name, strerror(errno));
+            goto done;
+        }
+        if (cli_data_read_json(mem, src_name, dt, vlen ? (void *)&vl : buf, nelem, ndim, shape))
+            goto done;
+        have_vl = vlen;
+    } else if (cli_data_read_raw(in, src_name, dt, buf, nelem))
+        goto done;
+    int rc;
+    const void *data = vlen ? (const void *)&vl : buf;
+    size_t size = vlen ? sizeof vl : nbytes;
+    if (axis >= 0) {
+        int64_t start;
+        rc = zarrc_array_append(arr, axis, shape, data, size, &start);
+    } else
+        rc = zarrc_array_write_at(arr, offset, noffset, shape, data, size, extend ? ZARRC_EXTEND : 0);
+    if (rc) {
+        cli_fail_lib(rc, "writing '%s'", node);
+        goto done;
+    }
+    cli_warn_consolidated(node);
+    result = CLI_EXIT_OK;
+done:
+    if (mem)
+        fclose(mem);
+    if (in && in != stdin)
+        fclose(in);
+    if (have_vl)
+        cli_vlen_release(&vl);
+    free(text);
+    free(buf);
+    free(offset);
+    free(shape_opt);
+    zarrc_array_free(arr);
+    zarrc_store_free(st);
+    return result;
+}
+
+static int cmd_append(const verb *v, int argc, char **argv)
+{
+    const char *node, *json_src = NULL, *raw_src = NULL, *axis_s = NULL, *shape_s = NULL;
+    int write_empty = 0;
+    const opt_spec specs[] = {
+        {"--axis", &axis_s, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
+        {"--shape", &shape_s, NULL}, {"--write-empty-chunks", NULL, &write_empty}, {NULL, NULL, NULL},
+    };
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (json_src && raw_src)
+        return usage_error(v, "--json and --raw are mutually exclusive");
+    if (!json_src && !raw_src)
+        return usage_error(v, "missing --json FILE or --raw FILE (FILE may be '-' for stdin)");
+    int64_t *ax = NULL;
+    int nax = 0;
+    if (!axis_s)
+        axis_s = "0";
+    if (parse_dims("--axis", axis_s, &ax, &nax, 0))
+        return CLI_EXIT_FAIL;
+    if (nax != 1 || ax[0] > 64) {
+        free(ax);
+        return usage_error(v, "--axis takes one dimension number");
+    }
+    int axis = (int)ax[0];
+    free(ax);
+    return put_block(v, node, NULL, axis, shape_s, json_src, raw_src, 0, write_empty);
+}
+
+static int cmd_resize(const verb *v, int argc, char **argv)
+{
+    const char *node, *shape_s = NULL;
+    const opt_spec specs[] = {{"--shape", &shape_s, NULL}, {NULL, NULL, NULL}};
+    int rc = parse_args(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (!shape_s)
+        return usage_error(v, "missing --shape");
+    int64_t *shape = NULL;
+    int n = 0;
+    if (parse_dims("--shape", shape_s, &shape, &n, 0))
+        return CLI_EXIT_FAIL;
+    zarrc_store *st = NULL;
+    zarrc_array *arr = NULL;
+    int result = CLI_EXIT_FAIL;
+    if (open_array_node(&st, &arr, node, 0))
+        goto done;
+    if (n != zarrc_array_ndim(arr)) {
+        cli_fail("'%s': --shape has %d dimension%s, the array has %d", node, n, n == 1 ? "" : "s",
+                 zarrc_array_ndim(arr));
+        goto done;
+    }
+    if ((rc = zarrc_array_resize(arr, shape))) {
+        cli_fail_lib(rc, "resizing '%s'", node);
+        goto done;
+    }
+    cli_warn_consolidated(node);
+    result = CLI_EXIT_OK;
+done:
+    free(shape);
+    zarrc_array_free(arr);
+    zarrc_store_free(st);
+    return result;
+}
+
 static int cmd_put(const verb *v, int argc, char **argv)
 {
     const char *node, *select = NULL, *json_src = NULL, *raw_src = NULL, *npy_src = NULL, *value = NULL;
-    int write_empty = 0, quiet = 0;
+    const char *offset_s = NULL, *shape_s = NULL;
+    int write_empty = 0, quiet = 0, extend = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
         {"--npy", &npy_src, NULL},   {"--value", &value, NULL}, {"--write-empty-chunks", NULL, &write_empty},
-        {"--quiet", NULL, &quiet},   {NULL, NULL, NULL},
+        {"--quiet", NULL, &quiet},   {"--offset", &offset_s, NULL}, {"--extend", NULL, &extend},
+        {"--shape", &shape_s, NULL}, {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
@@ -1074,6 +1346,14 @@ static int cmd_put(const verb *v, int argc, char **argv)
     if (!json_src && !raw_src && !npy_src && !value)
         return usage_error(v, "missing --json FILE, --raw FILE, --npy FILE (FILE may be '-' for stdin) or "
                               "--value V");
+    if (offset_s && select)
+        return usage_error(v, "--offset and --select are mutually exclusive");
+    if (!offset_s && (extend || shape_s))
+        return usage_error(v, "--extend and --shape go with --offset");
+    if (offset_s && (npy_src || value))
+        return usage_error(v, "--offset takes the block from --json or --raw");
+    if (offset_s)
+        return put_block(v, node, offset_s, -1, shape_s, json_src, raw_src, extend, write_empty);
     cli_selection sel;
     if (parse_selection(v, &sel, select))
         return CLI_EXIT_USAGE;
@@ -1870,8 +2150,8 @@ static const verb verbs[] = {
      "  zarrc get data/temp --select 0:10,5\n"
      "  zarrc get data/temp --select ::2,-3: --raw > part.bin\n"},
     {"put", cmd_put,
-     "zarrc put NODE [--select SEL] (--json FILE | --raw FILE | --npy FILE | --value V)\n"
-     "               [--write-empty-chunks] [--quiet]",
+     "zarrc put NODE [--select SEL | --offset O [--extend] [--shape S]]\n"
+     "               (--json FILE | --raw FILE | --npy FILE | --value V) [--write-empty-chunks] [--quiet]",
      "Write array data into the whole array or the selection SEL. FILE may be '-' (stdin).",
      "Options:\n"
      "  --select SEL   selection as for 'get'\n"
@@ -1882,13 +2162,40 @@ static const verb verbs[] = {
      "  --npy FILE     a NumPy .npy file whose dtype and shape match the selection (streamed;\n"
      "                 either byte order, C order)\n"
      "  --value V      one JSON value written into every element of the selection\n"
+     "  --offset O     write a block at offset O (N,...; missing trailing entries are 0) instead\n"
+     "                 of a selection (with --json or --raw); the block's shape is --shape, else\n"
+     "                 the nesting of the JSON lists or the \"shape\" member of a JSON object. A\n"
+     "                 block that does not fit fails (exit 1) naming the array's current shape\n"
+     "  --extend       with --offset: grow the array to max(shape, offset + block shape)\n"
+     "  --shape S      the block's shape (N,...; required with --raw)\n"
      "  --quiet        no progress line (it is shown only on a terminal anyway)\n"
      "  --write-empty-chunks\n"
      "                 store chunks whose every element equals the fill value (by default\n"
      "                 they are not stored, and a stored one is erased)\n"
      "\nExamples:\n"
      "  echo '[1, 2, 3]' | zarrc put data/v --select 0:3 --json -\n"
-     "  zarrc get a --json | zarrc put b --json -\n"},
+     "  zarrc get a --json | zarrc put b --json -\n"
+     "  echo '[[1, 2], [3, 4]]' | zarrc put data/m --offset 7,0 --extend --json -\n"},
+    {"append", cmd_append,
+     "zarrc append NODE [--axis A] (--json FILE | --raw FILE) [--shape S] [--write-empty-chunks]",
+     "Append a block along axis A (default 0): it lands at the array's current extent there,\n"
+     "which grows by the block's size (other axes grow to the block's size if smaller).\n"
+     "Concurrent appenders never land in the same place.",
+     "Options:\n"
+     "  --axis A       the axis to append along (default 0)\n"
+     "  --json FILE    the block as nested JSON lists (or an object with \"data\" and \"shape\")\n"
+     "  --raw FILE     the block's bytes, C order, little-endian (needs --shape)\n"
+     "  --shape S      the block's shape (N,...)\n"
+     "\nExamples:\n"
+     "  echo '[[1, 2, 3]]' | zarrc append data/m --axis 0 --json -\n"},
+    {"resize", cmd_resize, "zarrc resize NODE --shape N,...",
+     "Set the array's shape: grow or shrink any dimension. Shrinking erases the chunks outside\n"
+     "the new shape and resets the cut part of edge chunks to the fill value, so a later grow\n"
+     "reads the fill value there. Costs what is stored, not what the shape declares.",
+     "Options:\n"
+     "  --shape N,...  the new shape (one entry per dimension, each >= 0)\n"
+     "\nExamples:\n"
+     "  zarrc resize data/temp --shape 100,200\n"},
     {"ls", cmd_ls, "zarrc ls NODE [--json]",
      "List the children of the group at NODE, one per line:\n"
      "  name  array  shape=[..] dtype=..\n"
@@ -2001,6 +2308,8 @@ static void print_main_help(FILE *out)
         {"info", "show the metadata and storage statistics of an array or group"},
         {"get", "read array data as JSON or raw bytes"},
         {"put", "write array data from JSON or raw bytes"},
+        {"append", "append a block along an axis"},
+        {"resize", "change an array's shape"},
         {"ls", "list the children of a group"},
         {"rm", "delete an array or group"},
         {"cp", "copy an array or hierarchy (convert, recompress, rechunk)"},

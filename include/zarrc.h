@@ -501,6 +501,58 @@ ZARRC_API int zarrc_array_write(zarrc_array *array, const int64_t *start, const 
 /** Store chunks equal to the fill value (1) or erase them (0, the default). */
 ZARRC_API void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable);
 
+/* ---- extendable arrays (docs/api.md, "Extendable arrays") --------------------------------- */
+
+/** zarrc_array_write_at: grow the array to fit the block (shape = max(current, offset + block
+ *  shape) per dimension; never shrinks). Shares the flag namespace of ZARRC_OVERWRITE. */
+#define ZARRC_EXTEND 0x8000u
+
+/** Set the array's shape to `new_shape` (ndim entries, each >= 0), growing or shrinking any
+ *  dimension. Shrinking first erases the stored chunks that lie wholly outside the new bounds
+ *  and writes the fill value into the part of edge chunks outside them (so a later grow reads
+ *  the fill value there, never stale data), then stores the new shape. The chunks are found by
+ *  listing the array's keys: the cost is proportional to the chunks stored, never to the
+ *  number of chunks the shape declares (a store that cannot list gets the removed region's
+ *  chunks enumerated instead). Growing only rewrites the metadata document. The document is
+ *  changed by a serialized read-modify-write (see docs/api.md); the handle's shape is
+ *  refreshed. Resize sets the shape: a concurrent extend by another writer may be undone by it
+ *  (use ZARRC_EXTEND / zarrc_array_append to grow concurrently). A kill during a shrink leaves
+ *  the old shape with part of the removed region reading as fill. Consolidated copies of the
+ *  metadata become stale (zarrc_consolidated_holders).
+ *  Threads: serialize with other calls on the same handle that read its shape accessors.
+ *  Errors: ZARRC_EINVAL (negative size, uncommitted pending array), ZARRC_ECONFLICT (the stored
+ *  array was replaced by one with other chunks or data type), store errors. */
+ZARRC_API int zarrc_array_resize(zarrc_array *array, const int64_t *new_shape);
+
+/** Write a block of `shape` (ndim entries) at `offset` (`noffset` <= ndim entries, missing
+ *  trailing ones are 0): `data` as for zarrc_array_write with a box of count = shape (C order,
+ *  native byte order, size = prod(shape) * item size; a const zarrc_vlen * for
+ *  variable-length types). Without ZARRC_EXTEND the block must fit the array's current stored
+ *  shape (read from the store, so another writer's extension counts), else ZARRC_EBOUNDS with a
+ *  message naming the block and the current shape. With ZARRC_EXTEND the shape first becomes
+ *  max(current, offset + shape) per dimension through a serialized read-modify-write of the
+ *  metadata document (concurrent extends converge to the maximum), then the block is written;
+ *  regions between blocks read as the fill value. Observers may see the new shape before the
+ *  data (reading fill there). If the data write fails, the part of the block outside the old
+ *  shape is cleared back to fill and the old shape restored — only if the stored shape is
+ *  still the one this call set (nobody grew it since). A kill -9 leaves the old or the new
+ *  shape, each chunk whole. A wrong block size, rank or type fails with ZARRC_EINVAL before
+ *  anything is written. Threads: concurrent calls on one handle or on many are safe; each
+ *  chunk is read-modified-written under the store's per-key concurrency control. */
+ZARRC_API int zarrc_array_write_at(zarrc_array *array, const int64_t *offset, int noffset,
+                                   const int64_t *shape, const void *data, size_t size,
+                                   unsigned flags);
+
+/** Append a block of `shape` (ndim entries) along `axis`: the block lands at the array's
+ *  extent along `axis` at the moment of the call (0 along the other axes), reserved inside the
+ *  same serialized read-modify-write that grows the shape (extent + shape[axis] along `axis`,
+ *  max(current, shape) along the others), so concurrent appenders never get the same region.
+ *  `*start` (may be NULL) receives where the block landed along `axis`. Data, failure and
+ *  crash behaviour as zarrc_array_write_at with ZARRC_EXTEND (a failed append restores the
+ *  shape only if nobody appended since; otherwise its region reads as fill). */
+ZARRC_API int zarrc_array_append(zarrc_array *array, int axis, const int64_t *shape,
+                                 const void *data, size_t size, int64_t *start);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Copying                                                                                     */
 /* ------------------------------------------------------------------------------------------ */

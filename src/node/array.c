@@ -56,6 +56,7 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
         return ZARRC_ENOMEM;
     }
     a->doc = doc;
+    pthread_mutex_init(&a->shape_lock, NULL);
     int rc = parse_doc(&a->meta, doc, format, attrs);
     if (rc == ZARRC_OK) {
         a->path = zarrc__strdup(path);
@@ -68,6 +69,7 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
         json_object_put(a->doc);
         free(a->path);
         free(a->prefix);
+        pthread_mutex_destroy(&a->shape_lock);
         free(a);
         return rc;
     }
@@ -184,6 +186,7 @@ void zarrc_array_free(zarrc_array *a)
     zarrc__store_unref(a->store);
     free(a->path);
     free(a->prefix);
+    pthread_mutex_destroy(&a->shape_lock);
     free(a);
 }
 
@@ -735,7 +738,10 @@ int zarrc_array_read(zarrc_array *a, const int64_t *start, const int64_t *count,
     int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;
+    zarrc__array_meta snap; /* the shape may change under us (extend.c) */
+    zarrc__array_snapshot(a, &snap);
     zarrc__io_array io = zarrc__array_io(a);
+    io.meta = &snap;
     return zarrc__io_read(&io, start, count, step, out, out_size);
 }
 
@@ -750,6 +756,9 @@ int zarrc_array_write(zarrc_array *a, const int64_t *start, const int64_t *count
     int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;
+    zarrc__array_meta snap;
+    zarrc__array_snapshot(a, &snap);
     zarrc__io_array io = zarrc__array_io(a);
+    io.meta = &snap;
     return zarrc__io_write(&io, start, count, step, in, in_size);
 }

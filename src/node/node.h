@@ -4,6 +4,8 @@
 #ifndef ZARRC_NODE_H
 #define ZARRC_NODE_H
 
+#include <pthread.h>
+
 #include "../io/io.h"
 
 /** An open array (shared by the node layer's files). */
@@ -23,6 +25,8 @@ struct zarrc_array {
     json_object *pending;      /* ZARRC_CREATE_PENDING: the pending record until committed */
     bool resumed;              /* created with ZARRC_RESUME over an earlier attempt */
     struct zarrc__view *view;  /* a virtual array (src/view/): reads and writes go there */
+    pthread_mutex_t shape_lock; /* guards meta.shape and doc while resize/extend/append refresh
+                                   them (extend.c); reads and writes take a snapshot under it */
 };
 
 /** zarrc's internal files: basenames starting with this (temp files, locks, pending records). */
@@ -34,6 +38,9 @@ struct zarrc_array {
 
 /** The engine's view of an array. */
 ZARRC_HIDDEN zarrc__io_array zarrc__array_io(const zarrc_array *a);
+/** A copy of the handle's metadata taken under its shape lock (shallow: the JSON members stay
+ *  the handle's; only the shape ever changes after opening). */
+ZARRC_HIDDEN void zarrc__array_snapshot(zarrc_array *a, zarrc__array_meta *m);
 /** ZARRC_OK if the array's codecs are usable, else the saved reason (with context). */
 ZARRC_HIDDEN int zarrc__array_need_pipeline(const zarrc_array *a);
 

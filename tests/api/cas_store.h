@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wrap_store.h"
 
@@ -70,6 +71,10 @@ static int cas_get_versioned(void *state, const char *key, zarrc_buf *out, char 
     if (rc == ZARRC_OK)
         rc = zarrc_store_version(version, ZARRC_STORE_VERSION_MAX, c->inner, key);
     pthread_mutex_unlock(&c->mu);
+    /* A round trip's worth of time between reading and the conditional put, as on a network:
+     * concurrent writers then really race (and the retry path is exercised). */
+    struct timespec ts = {0, 300 * 1000};
+    nanosleep(&ts, NULL);
     return rc;
 }
 

@@ -1753,13 +1753,67 @@ def test_smalltypes(tmp):
     run("create", os.path.join(tmp, "badreshape"), "--dtype", "uint4", "--shape", "4,6", "--chunks", "2,6",
         "--codecs", '[{"name":"reshape","configuration":{"shape":[[1],[0]]}},"bytes"]', rc=1, contains=["reshape"])
 
+# ------------------------------------------------------------------------------------------
+# extendable arrays: resize, put --offset [--extend], append (contracts of docs/cli.md)
+# ------------------------------------------------------------------------------------------
+
+def test_extend(tmp):
+    a = os.path.join(tmp, "a")
+    run("create", a, "--dtype", "int16", "--shape", "2,3", "--chunks", "2,2", "--fill-value", "-1")
+    for verb in ("append", "resize"):
+        out, _ = run("help", verb)
+        check(f"zarrc {verb}" in out and "Example" in out, f"help {verb}: {out[:80]!r}")
+    # usage errors (exit 2), nothing written
+    run("put", a, "--offset", "0", "--select", "0", "--json", "-", rc=2, contains=["mutually exclusive"])
+    run("put", a, "--extend", "--json", "-", rc=2, contains=["--offset"])
+    run("put", a, "--offset", "0", "--raw", "-", rc=2, stdin=b"", contains=["--shape"])
+    run("append", a, "--json", "-", "--raw", "-", rc=2, contains=["mutually exclusive"])
+    run("append", a, "--axis", "0,1", "--json", "-", rc=2, stdin="[[1,2,3]]", contains=["--axis"])
+    run("resize", a, rc=2, contains=["--shape"])
+    # failures (exit 1) with the shape in the message; nothing changed
+    run("put", a, "--offset", "1,0", "--json", "-", stdin="[[1,2,3],[4,5,6]]", rc=1,
+        contains=["current shape [2, 3]", "block of shape [2, 3] at offset [1, 0]"])
+    run("put", a, "--offset", "0,0,0", "--extend", "--json", "-", stdin="[[1]]", rc=1, contains=["--offset has 3"])
+    run("put", a, "--offset", "0", "--extend", "--json", "-", stdin="[1,2,3]", rc=1, contains=["flat JSON list"])
+    run("put", a, "--offset", "0", "--extend", "--json", "-", stdin="[[[1]]]", rc=1, contains=["nested deeper"])
+    run("put", a, "--offset", "0", "--extend", "--shape", "1,3", "--json", "-", stdin="[1,2]", rc=1,
+        contains=["expected 3 values"])
+    run("put", a, "--offset", "0", "--extend", "--shape", "1,3", "--raw", "-", stdin=b"\x01\x00", rc=1)
+    run("put", a, "--offset", "0", "--extend", "--shape", ",".join(["1"] * 100), "--raw", "-", stdin=b"", rc=1,
+        contains=["--shape has 100 dimensions"])
+    run("append", a, "--shape", "1", "--json", "-", stdin="[1]", rc=1, contains=["--shape has 1 dimension,"])
+    run("resize", a, "--shape", "3", rc=1, contains=["dimension"])
+    run("resize", a, "--shape", "-1,3", rc=1, contains=["negative"])
+    run("append", a, "--axis", "5", "--json", "-", stdin="[[1,2,3]]", rc=1, contains=["axis 5"])
+    check(get_json(a)["shape"] == [2, 3], "failed block writes change nothing")
+    # extend: nested lists, an object with a shape, raw with --shape; short offsets
+    run("put", a, "--offset", "3", "--extend", "--json", "-", stdin="[[7,8,9]]")
+    j = get_json(a)
+    check(j["shape"] == [4, 3] and j["data"] == [-1] * 9 + [7, 8, 9], f"put --offset 3 --extend: {j}")
+    run("put", a, "--offset", "0,3", "--extend", "--json", "-",
+        stdin=json.dumps({"shape": [1, 2], "data": [5, 6]}))
+    check(get_json(a)["shape"] == [4, 5], "extend from an object's shape")
+    run("put", a, "--offset", "0,0", "--shape", "1,2", "--raw", "-", stdin=struct.pack("<2h", 11, 12))
+    j = get_json(a, "--select", "0")
+    check(j["data"] == [11, 12, -1, 5, 6], f"raw block: {j}")
+    # append along both axes
+    run("append", a, "--json", "-", stdin="[[1,1,1,1,1]]")
+    run("append", a, "--axis", "1", "--shape", "5,1", "--raw", "-", stdin=struct.pack("<5h", *range(5)))
+    j = get_json(a)
+    check(j["shape"] == [5, 6] and j["data"][24:] == [1, 1, 1, 1, 1, 4], f"append: {j}")
+    # shrink and regrow: the cut region reads fill
+    run("resize", a, "--shape", "1,1")
+    run("resize", a, "--shape", "5,6")
+    j = get_json(a)
+    check(j["data"] == [11] + [-1] * 29, f"regrow after shrink: {j}")
+
 
 GROUPS = {"help": test_help, "cp": test_cp, "roundtrip": test_roundtrip, "select": test_select,
           "info": test_info, "errors": test_errors, "corrupt": test_corrupt, "paths": test_paths,
           "limits": test_limits, "nesting": test_nesting, "misuse": test_misuse, "views": test_views,
           "verify": test_verify, "stats": test_stats, "stream": test_stream,
           "usability": test_usability, "readme": test_readme,
-          "smalltypes": test_smalltypes}
+          "smalltypes": test_smalltypes, "extend": test_extend}
 
 
 def main():

@@ -4,7 +4,7 @@ find_program(ZARRC_CLI_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 find_program(ZARRC_CLI_PYTHON NAMES python3)
 if(TARGET zarrc)
   foreach(group help roundtrip select info errors corrupt cp paths limits nesting misuse views verify stats
-                stream usability readme smalltypes)
+                stream usability readme smalltypes extend)
     if(ZARRC_CLI_PYTHON)
       add_test(NAME cli.${group}
                COMMAND ${ZARRC_CLI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test_cli.py

@@ -22,3 +22,12 @@ if(TARGET zarrc)
   set_tests_properties(interop_zp3.scale_offset PROPERTIES TIMEOUT 120 LABELS "interop;peers"
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# Extendable arrays through the CLI (resize, put --offset --extend, append; 8 processes; kill -9),
+# read back by zarr-python 3.4. ZARRC_STRESS=1 (make stress) runs many more blocks and kills.
+if(TARGET zarrc)
+  zarrc_peer_test(interop_zp3.extend ${CMAKE_CURRENT_LIST_DIR}/run_extend.py
+                  $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/interop_zp3/extend)
+  set_tests_properties(interop_zp3.extend PROPERTIES TIMEOUT 600 LABELS "interop;peers;peers_heavy"
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ZARRC_NUM_THREADS=2")
+endif()

@@ -1,0 +1,696 @@
+/*
+ * extend.c — extendable arrays: resize (grow or shrink), write a block at any offset growing
+ * the array to fit (ZARRC_EXTEND), and append along an axis.
+ *
+ * Design (docs/api.md, "Extendable arrays"):
+ *  - Every shape change is a read-modify-write of the array's metadata document (v3
+ *    zarr.json, v2 .zarray) through zarrc__store_update, so it is serialized with every other
+ *    shape change and attribute change of the node, in this process and others (per-key lock,
+ *    or compare-and-swap retried on conflict). Extends merge with max(), so concurrent extends
+ *    converge whatever their order; an append reserves [cur, cur + n) along its axis inside the
+ *    same read-modify-write, so two appends never get the same region.
+ *  - Extend and append change the shape first and write the data second: observers see the new
+ *    shape before the block lands, and read the fill value there until it does. When the data
+ *    write fails, the part of the block outside the old shape is cleared back to the fill
+ *    value and the shape is restored — only if the stored shape is still the one this call
+ *    set (nobody grew it since); otherwise it stays.
+ *  - Shrinking clears first and writes the smaller shape second: stored chunks wholly outside
+ *    the new bounds are erased, and the part of edge chunks outside the new bounds is written
+ *    back to the fill value, so a later grow reads fill there, never stale data. The chunks are
+ *    found by listing the array's keys (cost ∝ stored chunks); stores that cannot list get the
+ *    chunks of the removed region enumerated instead (cost ∝ the region's declared chunks).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* The shape read-modify-write                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+enum shape_mode {
+    SHAPE_SET,    /* resize: the shape becomes want */
+    SHAPE_MAX,    /* extend: max(cur, want) per dimension */
+    SHAPE_APPEND, /* append along axis: cur[axis] + want[axis], max elsewhere */
+    SHAPE_RESTORE /* undo: expect -> want, only if the stored shape is still `expect` */
+};
+
+typedef struct shape_update {
+    const zarrc_array *a;
+    const char *key;
+    enum shape_mode mode;
+    int axis;
+    int64_t want[ZARRC_MAX_DIMS];
+    int64_t expect[ZARRC_MAX_DIMS];
+    /* results of the last attempt */
+    int64_t before[ZARRC_MAX_DIMS], after[ZARRC_MAX_DIMS];
+    bool changed;
+    json_object *doc; /* the document as stored after the update (owned) */
+} shape_update;
+
+static void fmt_shape(char *buf, size_t n, int ndim, const int64_t *s)
+{
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, n - k, "[");
+    for (int d = 0; d < ndim && k < n; d++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", d ? ", " : "", (long long)s[d]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+}
+
+/* Parse a stored array document and check that it is still the handle's array (same rank, chunks
+ * and data type): someone may have replaced it. The shape goes to `shape`. */
+static int check_doc(const zarrc_array *a, const json_object *doc, const char *key, int64_t *shape)
+{
+    zarrc__array_meta m;
+    int rc = a->meta.format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
+    if (rc)
+        return zarrc__error_context(rc, "%s: ", key);
+    if (m.ndim != a->meta.ndim || memcmp(m.chunks, a->meta.chunks, sizeof(int64_t) * (size_t)m.ndim) ||
+        strcmp(m.dtype.name, a->meta.dtype.name) || m.dtype.item_size != a->meta.dtype.item_size)
+        rc = zarrc_error_set(ZARRC_ECONFLICT, "%s: the array was replaced by another one (different rank, "
+                             "chunks or data type) since it was opened", key);
+    else
+        memcpy(shape, m.shape, sizeof(int64_t) * (size_t)m.ndim);
+    zarrc__meta_clear(&m);
+    return rc;
+}
+
+static int update_shape(void *ctx, const zarrc_buf *cur, zarrc_buf *out, int can_erase, zarrc__update_action *act)
+{
+    (void)can_erase;
+    shape_update *u = ctx;
+    int n = u->a->meta.ndim;
+    json_object *doc = NULL;
+    u->changed = false;
+    if (!cur)
+        return zarrc_error_set(ZARRC_ENOTFOUND, "%s disappeared (the array was deleted)", u->key);
+    int rc = zarrc__json_parse(&doc, (const char *)cur->data, cur->size, u->key);
+    if (rc == ZARRC_OK && !json_object_is_type(doc, json_type_object))
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "%s: not a JSON object", u->key);
+    if (rc == ZARRC_OK)
+        rc = check_doc(u->a, doc, u->key, u->before);
+    bool restore = true;
+    for (int d = 0; rc == ZARRC_OK && d < n; d++) {
+        int64_t b = u->before[d], w = u->want[d];
+        switch (u->mode) {
+        case SHAPE_SET:
+            u->after[d] = w;
+            break;
+        case SHAPE_MAX:
+            u->after[d] = b > w ? b : w;
+            break;
+        case SHAPE_APPEND:
+            if (d == u->axis) {
+                if (__builtin_add_overflow(b, w, &u->after[d]))
+                    rc = zarrc_error_set(ZARRC_EBOUNDS, "appending %lld along axis %d to extent %lld overflows",
+                                         (long long)w, d, (long long)b);
+            } else
+                u->after[d] = b > w ? b : w;
+            break;
+        case SHAPE_RESTORE:
+            if (b != u->expect[d])
+                restore = false;
+            u->after[d] = w;
+            break;
+        }
+    }
+    if (rc == ZARRC_OK && u->mode == SHAPE_RESTORE && !restore)
+        memcpy(u->after, u->before, sizeof(int64_t) * (size_t)n);
+    if (rc == ZARRC_OK)
+        u->changed = memcmp(u->before, u->after, sizeof(int64_t) * (size_t)n) != 0;
+    if (rc == ZARRC_OK && u->changed) {
+        json_object *s = json_object_new_array();
+        for (int d = 0; d < n; d++)
+            json_object_array_add(s, json_object_new_int64(u->after[d]));
+        json_object_object_add(doc, "shape", s);
+        rc = zarrc__node_doc_text(out, doc);
+        *act = ZARRC_UPDATE_SET;
+    } else if (rc == ZARRC_OK)
+        *act = ZARRC_UPDATE_NONE;
+    if (rc == ZARRC_OK) {
+        json_object_put(u->doc);
+        u->doc = doc;
+    } else
+        json_object_put(doc);
+    return rc;
+}
+
+static char *doc_key(const zarrc_array *a)
+{
+    char *k = zarrc__node_key(a->path, a->meta.format == 3 ? "zarr.json" : ".zarray");
+    if (!k)
+        zarrc_error_set(ZARRC_ENOMEM, "out of memory");
+    return k;
+}
+
+/* The handle now holds `shape` and, when given, `doc` as its stored document. */
+static void handle_refresh(zarrc_array *a, const int64_t *shape, json_object *doc)
+{
+    pthread_mutex_lock(&a->shape_lock);
+    memcpy(a->meta.shape, shape, sizeof(int64_t) * (size_t)a->meta.ndim);
+    if (doc) {
+        json_object_put(a->doc);
+        a->doc = json_object_get(doc);
+    }
+    pthread_mutex_unlock(&a->shape_lock);
+}
+
+/* Run one shape change; on success the handle holds the stored shape. */
+static int shape_change(zarrc_array *a, shape_update *u)
+{
+    char *key = doc_key(a);
+    if (!key)
+        return ZARRC_ENOMEM;
+    u->a = a;
+    u->key = key;
+    u->doc = NULL;
+    int rc = zarrc__store_update(a->store, key, ZARRC_UPDATE_DURABLE, update_shape, u);
+    if (rc == ZARRC_OK)
+        handle_refresh(a, u->after, u->doc);
+    json_object_put(u->doc);
+    u->doc = NULL;
+    free(key);
+    return rc;
+}
+
+/* The stored shape now (one read of the document); the handle is refreshed with it. */
+static int stored_shape(zarrc_array *a, int64_t *shape)
+{
+    char *key = doc_key(a);
+    if (!key)
+        return ZARRC_ENOMEM;
+    json_object *doc = NULL;
+    int rc = zarrc__node_read_json(&doc, a->store, key);
+    if (rc == ZARRC_ENOTFOUND)
+        rc = zarrc_error_set(ZARRC_ENOTFOUND, "%s disappeared (the array was deleted)", key);
+    if (rc == ZARRC_OK)
+        rc = check_doc(a, doc, key, shape);
+    if (rc == ZARRC_OK)
+        handle_refresh(a, shape, doc);
+    json_object_put(doc);
+    free(key);
+    return rc;
+}
+
+void zarrc__array_snapshot(zarrc_array *a, zarrc__array_meta *m)
+{
+    pthread_mutex_lock(&a->shape_lock);
+    *m = a->meta;
+    pthread_mutex_unlock(&a->shape_lock);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Clearing what lies outside a shape                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Write the fill value into a box (inside one chunk, so its size is bounded by the chunk's). */
+static int fill_box(const zarrc__io_array *io, const int64_t *start, const int64_t *count)
+{
+    const zarrc__array_meta *m = io->meta;
+    size_t nelem = 1;
+    for (int d = 0; d < m->ndim; d++) {
+        if (count[d] <= 0)
+            return ZARRC_OK;
+        nelem *= (size_t)count[d]; /* inside one chunk: the chunk size limit bounds it */
+    }
+    const void *fe = zarrc__meta_fill_element((zarrc__array_meta *)m);
+    int rc;
+    if (!zarrc__dtype_is_vlen(&m->dtype)) {
+        size_t es = zarrc_dtype_elem_size(&m->dtype);
+        uint8_t *buf = zarrc__calloc(nelem, es);
+        if (!buf)
+            return ZARRC_ENOMEM;
+        if (fe)
+            for (size_t i = 0; i < nelem; i++)
+                memcpy(buf + i * es, fe, es);
+        rc = zarrc__io_write(io, start, count, NULL, buf, nelem * es);
+        free(buf);
+        return rc;
+    }
+    const zarrc_vref *fr = fe;
+    uint64_t len = fr ? fr->len : 0;
+    zarrc_vlen v = {(int64_t)nelem, zarrc__calloc(nelem + 1, sizeof(uint64_t)), NULL, (size_t)(nelem * len)};
+    v.data = zarrc__malloc(v.size ? v.size : 1);
+    rc = v.offsets && v.data ? ZARRC_OK : ZARRC_ENOMEM;
+    for (size_t i = 0; rc == ZARRC_OK && i < nelem; i++) {
+        if (len)
+            memcpy(v.data + i * len, fr->ptr, len);
+        v.offsets[i + 1] = (i + 1) * len;
+    }
+    if (rc == ZARRC_OK)
+        rc = zarrc__io_write(io, start, count, NULL, &v, sizeof v);
+    free(v.offsets);
+    free(v.data);
+    return rc;
+}
+
+typedef struct clear_ctx {
+    zarrc__io_array io;          /* with `tmp` as metadata: shape covering every chunk cleared */
+    zarrc__array_meta tmp;
+    const int64_t *keep;         /* the shape whose box stays: [0, keep) */
+    const int64_t *lo, *hi;      /* only the part inside [lo, hi) is cleared (NULL: the whole chunk) */
+    zarrc_buf key;
+    uint64_t erased, cleared;    /* chunks erased / partly cleared (for tests and reports) */
+} clear_ctx;
+
+static int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
+static int erase_chunk(clear_ctx *c, const int64_t *idx)
+{
+    const char *key = zarrc__meta_chunk_store_key(&c->key, &c->tmp, c->io.prefix, idx);
+    if (!key)
+        return ZARRC_ENOMEM;
+    int rc = zarrc__store_erase_locked(c->io.store, key);
+    if (rc == ZARRC_ENOTFOUND) {
+        zarrc__error_clear();
+        return ZARRC_OK;
+    }
+    c->erased += rc == ZARRC_OK;
+    return rc;
+}
+
+/* Clear the part of chunk `idx` outside [0, keep) (and inside [lo, hi) when given): erase the
+ * chunk when nothing of it stays, else fill-write that part (at most ndim boxes). */
+static int clear_chunk(clear_ctx *c, const int64_t *idx)
+{
+    const zarrc__array_meta *m = &c->tmp;
+    int n = m->ndim;
+    int64_t clo[ZARRC_MAX_DIMS], chi[ZARRC_MAX_DIMS];
+    bool outside = false, partly = false;
+    for (int d = 0; d < n && !c->lo; d++)
+        if (idx[d] >= ceil_div(c->keep[d], m->chunks[d]))
+            return erase_chunk(c, idx); /* wholly outside (also stale keys far beyond the grid) */
+    for (int d = 0; d < n; d++) {
+        clo[d] = idx[d] * m->chunks[d]; /* idx < ceil(keep / chunk) or inside the block: no overflow */
+        if (__builtin_add_overflow(clo[d], m->chunks[d], &chi[d]))
+            chi[d] = INT64_MAX;
+        if (c->lo) { /* restrict to the region */
+            if (c->lo[d] > clo[d])
+                clo[d] = c->lo[d];
+            if (c->hi[d] < chi[d])
+                chi[d] = c->hi[d];
+            if (clo[d] >= chi[d])
+                return ZARRC_OK;
+        }
+        if (clo[d] >= c->keep[d])
+            outside = true;
+        else if (chi[d] > c->keep[d])
+            partly = true;
+    }
+    if (!outside && !partly)
+        return ZARRC_OK;
+    bool whole = !c->lo;
+    for (int d = 0; d < n && whole; d++)
+        whole = clo[d] == idx[d] * m->chunks[d] && chi[d] - clo[d] == m->chunks[d];
+    if (outside && whole)
+        return erase_chunk(c, idx);
+    if (outside) { /* the whole (restricted) box goes */
+        int64_t cnt[ZARRC_MAX_DIMS];
+        for (int d = 0; d < n; d++)
+            cnt[d] = chi[d] - clo[d];
+        c->cleared++;
+        return fill_box(&c->io, clo, cnt);
+    }
+    /* The part outside [0, keep) as disjoint boxes: box d is inside along dims < d, outside
+     * along d, anything along dims > d. */
+    for (int d = 0; d < n; d++) {
+        if (chi[d] <= c->keep[d])
+            continue;
+        int64_t st[ZARRC_MAX_DIMS], cnt[ZARRC_MAX_DIMS];
+        for (int e = 0; e < n; e++) {
+            st[e] = clo[e];
+            int64_t end = chi[e];
+            if (e < d && end > c->keep[e])
+                end = c->keep[e];
+            if (e == d)
+                st[e] = clo[e] > c->keep[e] ? clo[e] : c->keep[e];
+            cnt[e] = end - st[e];
+        }
+        int rc = fill_box(&c->io, st, cnt);
+        if (rc)
+            return rc;
+    }
+    c->cleared++;
+    return ZARRC_OK;
+}
+
+typedef struct listed {
+    const zarrc__array_meta *m;
+    size_t plen;
+    int64_t *idx; /* n * ndim */
+    size_t n, cap;
+    const int64_t *keep;
+    int rc;
+} listed;
+
+static int collect_chunk(void *ctx, const char *name, int is_prefix)
+{
+    listed *l = ctx;
+    int64_t idx[ZARRC_MAX_DIMS];
+    if (is_prefix || strlen(name) < l->plen || !zarrc__node_parse_chunk_key(l->m, name + l->plen, idx))
+        return 0;
+    bool beyond = false; /* not wholly inside [0, keep) */
+    for (int d = 0; d < l->m->ndim; d++)
+        if (idx[d] >= l->keep[d] / l->m->chunks[d])
+            beyond = true;
+    if (!beyond)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        int64_t *v = realloc(l->idx, cap * (size_t)l->m->ndim * sizeof *v);
+        if (!v) {
+            l->rc = zarrc_error_set(ZARRC_ENOMEM, "out of memory listing chunks");
+            return 1;
+        }
+        l->idx = v;
+        l->cap = cap;
+    }
+    memcpy(l->idx + l->n * (size_t)l->m->ndim, idx, sizeof(int64_t) * (size_t)l->m->ndim);
+    l->n++;
+    return 0;
+}
+
+/* Clear everything of the array outside [0, keep), where data may lie inside [0, cur). */
+static int clear_outside(zarrc_array *a, const zarrc__array_meta *snap, const int64_t *cur, const int64_t *keep,
+                         uint64_t *erased, uint64_t *cleared)
+{
+    int n = snap->ndim;
+    clear_ctx c;
+    memset(&c, 0, sizeof c);
+    c.tmp = *snap;
+    for (int d = 0; d < n; d++) {
+        int64_t hi = cur[d] > keep[d] ? cur[d] : keep[d];
+        int64_t nc = ceil_div(hi, snap->chunks[d]);
+        if (__builtin_mul_overflow(nc, snap->chunks[d], &c.tmp.shape[d]))
+            c.tmp.shape[d] = INT64_MAX; /* the last chunk cannot be addressed whole: boxes stay inside */
+    }
+    c.io = zarrc__array_io(a);
+    c.io.meta = &c.tmp;
+    c.io.write_empty = false;
+    c.keep = keep;
+    c.key = (zarrc_buf)ZARRC_BUF_INIT;
+    listed l = {snap, strlen(a->prefix), NULL, 0, 0, keep, ZARRC_OK};
+    int rc = zarrc__store_list(a->store, a->prefix, collect_chunk, &l);
+    if (rc == 1)
+        rc = l.rc;
+    if (rc == ZARRC_OK) {
+        for (size_t i = 0; rc == ZARRC_OK && i < l.n; i++)
+            rc = clear_chunk(&c, l.idx + i * (size_t)n);
+    } else if (rc == ZARRC_EUNSUPPORTED) {
+        /* No listing: enumerate the chunks of the removed region, one slab per dimension. */
+        zarrc__error_clear();
+        rc = ZARRC_OK;
+        for (int d = 0; rc == ZARRC_OK && d < n; d++) {
+            if (keep[d] >= cur[d])
+                continue;
+            int64_t lo[ZARRC_MAX_DIMS], hi[ZARRC_MAX_DIMS], idx[ZARRC_MAX_DIMS];
+            bool empty = false;
+            for (int e = 0; e < n; e++) {
+                int64_t lim = e < d && keep[e] < cur[e] ? keep[e] : cur[e];
+                lo[e] = e == d ? keep[e] / snap->chunks[e] : 0;
+                hi[e] = ceil_div(lim, snap->chunks[e]);
+                if (lo[e] >= hi[e])
+                    empty = true;
+                idx[e] = lo[e];
+            }
+            while (rc == ZARRC_OK && !empty) {
+                rc = clear_chunk(&c, idx);
+                int e = n - 1;
+                while (e >= 0 && ++idx[e] == hi[e]) {
+                    idx[e] = lo[e];
+                    e--;
+                }
+                if (e < 0)
+                    break;
+            }
+        }
+    }
+    free(l.idx);
+    zarrc_buf_release(&c.key);
+    if (erased)
+        *erased = c.erased;
+    if (cleared)
+        *cleared = c.cleared;
+    return rc;
+}
+
+/* Clear the part of the block [lo, hi) outside [0, keep) (undoing a failed extend). */
+static int clear_block(zarrc_array *a, const zarrc__array_meta *snap, const int64_t *lo, const int64_t *hi,
+                       const int64_t *keep)
+{
+    int n = snap->ndim;
+    clear_ctx c;
+    memset(&c, 0, sizeof c);
+    c.tmp = *snap; /* its shape contains the block */
+    c.io = zarrc__array_io(a);
+    c.io.meta = &c.tmp;
+    c.io.write_empty = false;
+    c.keep = keep;
+    c.lo = lo;
+    c.hi = hi;
+    c.key = (zarrc_buf)ZARRC_BUF_INIT;
+    int64_t first[ZARRC_MAX_DIMS], last[ZARRC_MAX_DIMS], idx[ZARRC_MAX_DIMS];
+    for (int d = 0; d < n; d++) {
+        if (hi[d] <= lo[d])
+            return ZARRC_OK;
+        first[d] = idx[d] = lo[d] / snap->chunks[d];
+        last[d] = (hi[d] - 1) / snap->chunks[d];
+    }
+    int rc = ZARRC_OK;
+    for (;;) {
+        if ((rc = clear_chunk(&c, idx)))
+            break;
+        int d = n - 1;
+        while (d >= 0 && idx[d] == last[d]) {
+            idx[d] = first[d];
+            d--;
+        }
+        if (d < 0)
+            break;
+        idx[d]++;
+    }
+    zarrc_buf_release(&c.key);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public calls                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+static int check_usable(const zarrc_array *a)
+{
+    int rc = zarrc__array_need_pipeline(a);
+    if (rc)
+        return rc;
+    if (a->pending)
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s' is not committed yet (ZARRC_CREATE_PENDING): its shape "
+                               "cannot change", a->name);
+    return ZARRC_OK;
+}
+
+static int resize_impl(zarrc_array *a, const int64_t *new_shape, uint64_t *erased, uint64_t *cleared)
+{
+    int n = a->meta.ndim;
+    int rc = check_usable(a);
+    if (rc)
+        return rc;
+    if (n > 0 && !new_shape)
+        return zarrc_error_set(ZARRC_EINVAL, "no shape given");
+    for (int d = 0; d < n; d++)
+        if (new_shape[d] < 0)
+            return zarrc_error_set(ZARRC_EINVAL, "shape[%d] is negative (%lld)", d, (long long)new_shape[d]);
+    int64_t cur[ZARRC_MAX_DIMS];
+    if ((rc = stored_shape(a, cur)))
+        return rc;
+    bool shrink = false;
+    for (int d = 0; d < n; d++)
+        shrink |= new_shape[d] < cur[d];
+    if (erased)
+        *erased = 0;
+    if (cleared)
+        *cleared = 0;
+    if (shrink) {
+        zarrc__array_meta snap;
+        zarrc__array_snapshot(a, &snap);
+        if ((rc = clear_outside(a, &snap, cur, new_shape, erased, cleared)))
+            return rc;
+    }
+    shape_update u;
+    memset(&u, 0, sizeof u);
+    u.mode = SHAPE_SET;
+    memcpy(u.want, new_shape, sizeof(int64_t) * (size_t)n);
+    return shape_change(a, &u);
+}
+
+int zarrc_array_resize(zarrc_array *a, const int64_t *new_shape)
+{
+    zarrc__error_clear();
+    int rc = resize_impl(a, new_shape, NULL, NULL);
+    if (rc)
+        zarrc__error_context(rc, "resize array '%s': ", a->name);
+    return rc;
+}
+
+/* Check a block (shape, data, size) against the array: ZARRC_EINVAL before anything is written. */
+static int check_block(const zarrc_array *a, const int64_t *shape, const void *data, size_t size)
+{
+    int n = a->meta.ndim;
+    if (n > 0 && !shape)
+        return zarrc_error_set(ZARRC_EINVAL, "no block shape given");
+    uint64_t nelem = 1;
+    for (int d = 0; d < n; d++) {
+        if (shape[d] < 0)
+            return zarrc_error_set(ZARRC_EINVAL, "block shape[%d] is negative (%lld)", d, (long long)shape[d]);
+        if (__builtin_mul_overflow(nelem, (uint64_t)shape[d], &nelem) || nelem > INT64_MAX)
+            return zarrc_error_set(ZARRC_EBOUNDS, "the block has more than 2^63 elements");
+    }
+    if (!data && size)
+        return zarrc_error_set(ZARRC_EINVAL, "no block data given");
+    if (zarrc__dtype_is_vlen(&a->meta.dtype)) {
+        const zarrc_vlen *v = data;
+        if (size != sizeof(zarrc_vlen) || !v)
+            return zarrc_error_set(ZARRC_EINVAL, "blocks of data type %s are a zarrc_vlen (size %zu), not %zu bytes",
+                                   a->meta.dtype.name, sizeof(zarrc_vlen), size);
+        if ((uint64_t)v->count != nelem)
+            return zarrc_error_set(ZARRC_EINVAL, "the block has %lld values, its shape needs %llu",
+                                   (long long)v->count, (unsigned long long)nelem);
+        return ZARRC_OK;
+    }
+    uint64_t bytes;
+    size_t es = zarrc_dtype_elem_size(&a->meta.dtype);
+    if (__builtin_mul_overflow(nelem, (uint64_t)es, &bytes) || bytes > SIZE_MAX || bytes != size) {
+        char s[32 * ZARRC_MAX_DIMS];
+        fmt_shape(s, sizeof s, n, shape);
+        return zarrc_error_set(ZARRC_EINVAL, "the block has %zu bytes, but shape %s of %s (%zu bytes each) needs %llu",
+                               size, s, a->meta.dtype.name, es, (unsigned long long)nelem * es);
+    }
+    return ZARRC_OK;
+}
+
+/* Write the block [start, start + shape) into an array whose stored shape was `prev` and is now
+ * `ours` (changed = this call changed it); on failure undo the extension (see the top). */
+static int write_block(zarrc_array *a, const int64_t *start, const int64_t *shape, const void *data, size_t size,
+                       const int64_t *prev, const int64_t *ours, bool changed)
+{
+    int n = a->meta.ndim;
+    bool empty = false;
+    for (int d = 0; d < n; d++)
+        empty |= shape[d] == 0;
+    if (empty)
+        return ZARRC_OK;
+    zarrc__array_meta snap;
+    zarrc__array_snapshot(a, &snap);
+    /* The engine's shape is the grid rounded up to whole chunks: another writer may already
+     * have data beyond the shape we know in an edge chunk (it extended further), so a chunk is
+     * only rebuilt from the fill value when the block covers all of it; otherwise it is
+     * read-modified-written. The block's bounds were checked against `ours` above. */
+    for (int d = 0; d < n; d++) {
+        int64_t hi = ours[d] > snap.shape[d] ? ours[d] : snap.shape[d];
+        if (__builtin_mul_overflow(ceil_div(hi, snap.chunks[d]), snap.chunks[d], &snap.shape[d]))
+            snap.shape[d] = hi;
+    }
+    zarrc__io_array io = zarrc__array_io(a);
+    io.meta = &snap;
+    int rc = zarrc__io_write(&io, start, shape, NULL, data, size);
+    if (rc == ZARRC_OK || !changed)
+        return rc;
+    zarrc__error_saved err;
+    zarrc__error_save(&err, rc);
+    int64_t hi[ZARRC_MAX_DIMS];
+    for (int d = 0; d < n; d++)
+        hi[d] = start[d] + shape[d];
+    if (clear_block(a, &snap, start, hi, prev) == ZARRC_OK) {
+        shape_update u;
+        memset(&u, 0, sizeof u);
+        u.mode = SHAPE_RESTORE;
+        memcpy(u.want, prev, sizeof(int64_t) * (size_t)n);
+        memcpy(u.expect, ours, sizeof(int64_t) * (size_t)n);
+        (void)shape_change(a, &u); /* best effort: else the shape stays extended (consistent) */
+    }
+    zarrc__error_restore(&err);
+    return rc;
+}
+
+int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, const int64_t *shape,
+                         const void *data, size_t size, unsigned flags)
+{
+    zarrc__error_clear();
+    int n = a->meta.ndim;
+    int64_t start[ZARRC_MAX_DIMS] = {0}, end[ZARRC_MAX_DIMS] = {0};
+    int rc = check_usable(a);
+    if (rc == ZARRC_OK && (flags & ~(unsigned)ZARRC_EXTEND))
+        rc = zarrc_error_set(ZARRC_EINVAL, "unknown flags 0x%x", flags & ~(unsigned)ZARRC_EXTEND);
+    if (rc == ZARRC_OK && (noffset < 0 || noffset > n || (noffset > 0 && !offset)))
+        rc = zarrc_error_set(ZARRC_EINVAL, "the offset has %d entries, the array %d dimensions", noffset, n);
+    for (int d = 0; rc == ZARRC_OK && d < noffset; d++)
+        if ((start[d] = offset[d]) < 0)
+            rc = zarrc_error_set(ZARRC_EBOUNDS, "offset[%d] is negative (%lld)", d, (long long)offset[d]);
+    if (rc == ZARRC_OK)
+        rc = check_block(a, shape, data, size);
+    for (int d = 0; rc == ZARRC_OK && d < n; d++)
+        if (__builtin_add_overflow(start[d], shape[d], &end[d]))
+            rc = zarrc_error_set(ZARRC_EBOUNDS, "offset[%d] + shape[%d] overflows", d, d);
+    int64_t prev[ZARRC_MAX_DIMS], ours[ZARRC_MAX_DIMS];
+    bool changed = false;
+    if (rc == ZARRC_OK && (flags & ZARRC_EXTEND)) {
+        shape_update u;
+        memset(&u, 0, sizeof u);
+        u.mode = SHAPE_MAX;
+        memcpy(u.want, end, sizeof(int64_t) * (size_t)n);
+        if ((rc = shape_change(a, &u)) == ZARRC_OK) {
+            memcpy(prev, u.before, sizeof prev);
+            memcpy(ours, u.after, sizeof ours);
+            changed = u.changed;
+        }
+    } else if (rc == ZARRC_OK && (rc = stored_shape(a, ours)) == ZARRC_OK) {
+        memcpy(prev, ours, sizeof prev);
+        for (int d = 0; d < n; d++)
+            if (end[d] > ours[d]) {
+                char so[32 * ZARRC_MAX_DIMS], sb[32 * ZARRC_MAX_DIMS], sc[32 * ZARRC_MAX_DIMS];
+                fmt_shape(so, sizeof so, n, start);
+                fmt_shape(sb, sizeof sb, n, shape);
+                fmt_shape(sc, sizeof sc, n, ours);
+                rc = zarrc_error_set(ZARRC_EBOUNDS, "a block of shape %s at offset %s does not fit the array's "
+                                     "current shape %s (dimension %d: %lld > %lld); extend the array to write it",
+                                     sb, so, sc, d, (long long)end[d], (long long)ours[d]);
+                break;
+            }
+    }
+    if (rc == ZARRC_OK)
+        rc = write_block(a, start, shape, data, size, prev, ours, changed);
+    if (rc)
+        zarrc__error_context(rc, "array '%s': write block: ", a->name);
+    return rc;
+}
+
+int zarrc_array_append(zarrc_array *a, int axis, const int64_t *shape, const void *data, size_t size,
+                       int64_t *start_out)
+{
+    zarrc__error_clear();
+    int n = a->meta.ndim;
+    int rc = check_usable(a);
+    if (rc == ZARRC_OK && (axis < 0 || axis >= n))
+        rc = zarrc_error_set(ZARRC_EINVAL, "axis %d is not a dimension of the array (it has %d)", axis, n);
+    if (rc == ZARRC_OK)
+        rc = check_block(a, shape, data, size);
+    shape_update u;
+    memset(&u, 0, sizeof u);
+    int64_t start[ZARRC_MAX_DIMS] = {0};
+    if (rc == ZARRC_OK) {
+        u.mode = SHAPE_APPEND;
+        u.axis = axis;
+        memcpy(u.want, shape, sizeof(int64_t) * (size_t)n);
+        rc = shape_change(a, &u);
+    }
+    if (rc == ZARRC_OK) {
+        start[axis] = u.before[axis];
+        rc = write_block(a, start, shape, data, size, u.before, u.after, u.changed);
+    }
+    if (rc == ZARRC_OK && start_out)
+        *start_out = start[axis];
+    if (rc)
+        zarrc__error_context(rc, "array '%s': append along axis %d: ", a->name, axis);
+    return rc;
+}
