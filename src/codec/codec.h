@@ -17,6 +17,8 @@
 
 /** Find a codec type by its v3 name (name, alias, or "numcodecs.<v2 id>"); NULL if unknown. */
 ZARRC_HIDDEN const zarrc_codec_type *zarrc__codec_find_v3(const char *name);
+/** Why a codec zarrc knows of is not supported (pcodec, gdeflate, zfp, ...); NULL for others. */
+ZARRC_HIDDEN const char *zarrc__codec_unsupported_reason(const char *name);
 /** Find a codec type by its v2 (numcodecs) id; NULL if unknown. */
 ZARRC_HIDDEN const zarrc_codec_type *zarrc__codec_find_v2(const char *id);
 

@@ -203,6 +203,9 @@ static int append_entry(zarrc__pipeline *p, const json_object *e, bool allow_v2,
     if (!type) {
         if (!must_understand)
             return ZARRC_OK; /* optional codec we do not know: skipped */
+        const char *why = zarrc__codec_unsupported_reason(name);
+        if (why)
+            return zarrc_error_set(ZARRC_EUNSUPPORTED, "codec '%s' is not supported: %s", name, why);
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "unknown codec '%s'", name);
     }
     if (implicit_bytes && type->kind == ZARRC_CODEC_BYTES_TO_BYTES && p->a2b == SIZE_MAX) {

@@ -78,3 +78,32 @@ static const zarrc_codec_type *find(const char *key, bool v3)
 const zarrc_codec_type *zarrc__codec_find_v3(const char *name) { return find(name, true); }
 
 const zarrc_codec_type *zarrc__codec_find_v2(const char *id) { return find(id, false); }
+
+/* Registered or widely written codecs zarrc knows of but does not implement, with the reason
+ * (docs/compatibility.md, "Decided, with reasons"). */
+static const struct {
+    const char *name, *why;
+} unsupported[] = {
+    {"numcodecs.pcodec", "pcodec's only implementation is the Rust 'pco' crate (no C library, no byte-level "
+                         "format specification)"},
+    {"pcodec", "pcodec's only implementation is the Rust 'pco' crate (no C library, no byte-level format "
+               "specification)"},
+    {"zarrs.gdeflate", "GDeflate exists only as NVIDIA's bundled C++ code (no Debian library, no format "
+                       "specification)"},
+    {"zfp", "zfp is not built in yet (it needs libzfp)"},
+    {"numcodecs.zfpy", "zfpy is not built in yet (it needs libzfp)"},
+    {"zfpy", "zfpy is not built in yet (it needs libzfp)"},
+    {"cast_value", "not implemented yet"},
+    {"zarrs.optional", "zarrs' experimental optional type is not implemented yet"},
+    {"zarrs.vlen", "not implemented yet (zarrs.vlen_v2, vlen-utf8 and vlen-bytes are)"},
+    {"numcodecs.vlen-array", "zarrc has no data type for arrays of arrays"},
+    {"vlen-array", "zarrc has no data type for arrays of arrays"},
+};
+
+const char *zarrc__codec_unsupported_reason(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof unsupported / sizeof *unsupported; i++)
+        if (!strcmp(unsupported[i].name, name))
+            return unsupported[i].why;
+    return NULL;
+}

@@ -1051,6 +1051,11 @@ static void test_registry(void)
         {"scale_offset", true, &zarrc__codec_scale_offset}, {"zarrs.vlen_v2", true, &zarrc__codec_vlen_v2},
         {"scale_offset", false, NULL}, {"reshape", false, NULL},
     };
+    /* known but unsupported codecs carry their reason (docs/compatibility.md) */
+    CHECK(zarrc__codec_unsupported_reason("numcodecs.pcodec") && strstr(zarrc__codec_unsupported_reason("numcodecs.pcodec"), "pco"));
+    CHECK(zarrc__codec_unsupported_reason("zarrs.gdeflate") != NULL);
+    CHECK(zarrc__codec_unsupported_reason("numcodecs.zfpy") != NULL);
+    CHECK(zarrc__codec_unsupported_reason("nonesuch") == NULL);
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const zarrc_codec_type *t = names[i].v3 ? zarrc__codec_find_v3(names[i].name)
                                                 : zarrc__codec_find_v2(names[i].name);
