@@ -41,8 +41,9 @@ if [ "$what" = venv-path ]; then
 fi
 
 BUILD_PKGS=(build-essential cmake pkg-config libblosc-dev libzstd-dev liblz4-dev zlib1g-dev
-    libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev)
-TEST_PKGS=(python3 python3-zarr python3-numcodecs python3-numpy clang libclang-rt-14-dev)
+    libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev libssl-dev)
+TEST_PKGS=(python3 python3-zarr python3-numcodecs python3-numpy clang libclang-rt-14-dev
+    swift-proxy swift-object swift-container swift-account)
 
 ZARRITA_VERSION=0.7.5
 ZARRITA_STORAGE_VERSION=0.2.0
