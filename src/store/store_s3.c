@@ -671,8 +671,32 @@ static void s3_close(void *state)
     free(s);
 }
 
+/* One small listing: fails early on a missing bucket (created when `create`) or bad credentials. */
+static int check_bucket(s3_store *s, bool create)
+{
+    s3_call c;
+    zarrc_buf body = ZARRC_BUF_INIT;
+    int rc = run(s, &c, "GET", NULL, false, "list-type=2&max-keys=1", NULL, 0, &body);
+    if (!rc)
+        rc = perform(s, &c);
+    if (!rc && no_such_bucket(&c.r) && create) {
+        s3_call b;
+        rc = run(s, &b, "PUT", NULL, false, NULL, NULL, 0, NULL);
+        if (!rc)
+            rc = perform(s, &b);
+        if (!rc && b.r.status != 200)
+            rc = status_error(s, &b.r, "create bucket", "");
+        call_done(&b);
+    } else if (!rc && c.r.status != 200)
+        rc = no_such_bucket(&c.r) ? zarrc_error_set(ZARRC_ENOTFOUND, "S3 bucket '%s' does not exist", s->bucket)
+                                  : status_error(s, &c.r, "list", "");
+    zarrc_buf_release(&body);
+    call_done(&c);
+    return rc;
+}
+
 /* Whether the server honours If-None-Match: * and If-Match on PUT (see the header). */
-static int probe_conditional(s3_store *s, bool create, bool *yes)
+static int probe_conditional(s3_store *s, bool *yes)
 {
     *yes = false;
     const char *force = getenv("ZARRC_S3_CONDITIONAL_WRITES");
@@ -686,23 +710,10 @@ static int probe_conditional(s3_store *s, bool create, bool *yes)
     s3_call c;
     long st = 0;
     int rc = put_raw(s, key, "1", 1, "If-None-Match: *", &st, &c);
-    if (!rc && no_such_bucket(&c.r) && create) {
-        s3_call b;
-        rc = run(s, &b, "PUT", NULL, false, NULL, NULL, 0, NULL);
-        if (!rc)
-            rc = perform(s, &b);
-        if (!rc && b.r.status != 200)
-            rc = status_error(s, &b.r, "create bucket", "");
-        call_done(&b);
-        call_done(&c);
-        if (!rc)
-            rc = put_raw(s, key, "1", 1, "If-None-Match: *", &st, &c);
-    }
     if (!rc && st == 501)
-        st = 0; /* conditional PUT not implemented: plain writes only */
+        st = 0; /* conditional PUT not implemented (Swift): plain writes only */
     else if (!rc && st != 200)
-        rc = no_such_bucket(&c.r) ? zarrc_error_set(ZARRC_ENOTFOUND, "S3 bucket '%s' does not exist", s->bucket)
-                                  : status_error(s, &c.r, "PUT", key);
+        rc = status_error(s, &c.r, "PUT", key);
     call_done(&c);
     bool ok = !rc && st == 200;
     if (ok) { /* the same again must fail */
@@ -723,22 +734,6 @@ static int probe_conditional(s3_store *s, bool create, bool *yes)
     }
     free(key);
     *yes = ok;
-    return rc;
-}
-
-/* A signed read-only handle checks the bucket and credentials with one small listing. */
-static int check_bucket(s3_store *s)
-{
-    s3_call c;
-    zarrc_buf body = ZARRC_BUF_INIT;
-    int rc = run(s, &c, "GET", NULL, false, "list-type=2&max-keys=1", NULL, 0, &body);
-    if (!rc)
-        rc = perform(s, &c);
-    if (!rc && c.r.status != 200)
-        rc = no_such_bucket(&c.r) ? zarrc_error_set(ZARRC_ENOTFOUND, "S3 bucket '%s' does not exist", s->bucket)
-                                  : status_error(s, &c.r, "list", "");
-    zarrc_buf_release(&body);
-    call_done(&c);
     return rc;
 }
 
@@ -841,10 +836,11 @@ static int s3_open(void **state, const char *location, unsigned flags)
         if (!rc && !s->base)
             rc = ZARRC_ENOMEM;
     }
-    if (!rc && !(flags & ZARRC_STORE_READONLY))
-        rc = probe_conditional(s, (flags & ZARRC_STORE_CREATE) != 0, &s->conditional);
-    else if (!rc && s->sigv4)
-        rc = check_bucket(s);
+    bool writable = !(flags & ZARRC_STORE_READONLY);
+    if (!rc && (writable || s->sigv4))
+        rc = check_bucket(s, writable && (flags & ZARRC_STORE_CREATE));
+    if (!rc && writable)
+        rc = probe_conditional(s, &s->conditional);
     free(o.endpoint);
     free(o.region);
     free(o.profile);
