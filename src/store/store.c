@@ -6,10 +6,10 @@
 #include "store.h"
 
 extern const zarrc_store_type zarrc__store_fs, zarrc__store_memory, zarrc__store_s3, zarrc__store_http,
-    zarrc__store_https;
+    zarrc__store_https, zarrc__store_zip;
 
 static const zarrc_store_type *const builtin_stores[] = {&zarrc__store_fs, &zarrc__store_memory, &zarrc__store_s3,
-                                                        &zarrc__store_http, &zarrc__store_https};
+                                                        &zarrc__store_http, &zarrc__store_https, &zarrc__store_zip};
 #define NBUILTIN (sizeof builtin_stores / sizeof *builtin_stores)
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const zarrc_store_type **plugin_stores;
@@ -54,7 +54,13 @@ int zarrc_store_open(zarrc_store **out, const char *url, unsigned flags)
     const char *sep = strstr(url, "://");
     const zarrc_store_type *type;
     const char *location = url;
-    if (sep) {
+    size_t ul = strlen(url);
+    if (!strncmp(url, "zip:", 4) && strncmp(url, "zip://", 6)) {
+        type = &zarrc__store_zip; /* zip:PATH */
+        location = url + 4;
+    } else if (ul > 4 && !strcmp(url + ul - 4, ".zip") && strncmp(url, "zip://", 6)) {
+        type = &zarrc__store_zip; /* any URL of a .zip file: the archive in its store */
+    } else if (sep) {
         type = find_scheme(url, (size_t)(sep - url));
         if (!type)
             return zarrc_error_set(ZARRC_EINVAL, "unknown store scheme in '%s'", url);
