@@ -222,6 +222,19 @@ try:
     r = zarrc("consolidate", "s3://%s/%s/zp" % (BUCKET, base), "--check")
     check(r.returncode == 0, "zarrc consolidate --check of zarr-python's group: %s %s" % (r.stdout, r.stderr))
 
+    # ---- a zip archive stored in S3, read through range reads ----
+    section("zip in S3")
+    zpath = os.path.join(TMP, "a.zip")
+    if os.path.exists(zpath):
+        os.unlink(zpath)
+    r = zarrc("create", zpath, "--dtype", "int32", "--shape", "20,30", "--chunks", "10,15", "--codecs", sharding)
+    r2 = zarrc("put", zpath, "--json", "-", stdin=json.dumps(data.tolist()))
+    check(r.returncode == 0 and r2.returncode == 0, "zip for S3: %s %s" % (r.stderr, r2.stderr))
+    obstore.put(zp_store("").store, "%s/a.zip" % base, open(zpath, "rb").read())
+    r = zarrc("get", "s3://%s/%s/a.zip" % (BUCKET, base), "--json")
+    ok = r.returncode == 0 and np.array_equal(np.array(json.loads(r.stdout)["data"]).reshape(20, 30), data)
+    check(ok, "zarrc reads a zip archive stored in S3: %s" % r.stderr)
+
     # ---- listing with continuation (more keys than one page) and deletion ----
     section("listing and deletion")
     url = "s3://%s/%s/many" % (BUCKET, base)
