@@ -12,7 +12,8 @@
  * archive (a copy of the existing entries first, so existing keys stay readable and rewrites
  * append, last one wins), STORED entries with zip64 fields when needed, and on close writes
  * the central directory, fsyncs and renames it over the archive (atomic replace). Until then
- * other readers see the old archive. Erasing keys is not supported (ZARRC_EUNSUPPORTED).
+ * other readers see the old archive. Erased keys leave the index and the central directory
+ * (their bytes stay behind, unreferenced).
  * One writer per archive; a handle's calls are serialized by its mutex.
  */
 #include <errno.h>
@@ -505,28 +506,31 @@ static int zip_set(void *state, const char *key, const void *data, size_t n)
     return rc;
 }
 
-static int zip_erase(void *state, const char *key)
+/* Erasing (writable handles): the entries leave the index and the central directory written
+ * at close; their bytes stay in the file as unreferenced space. */
+static int zip_erase_matching(zip_store *z, const char *s, bool prefix)
 {
-    zip_store *z = state;
+    if (!z->writable)
+        return zarrc_error_set(ZARRC_EREADONLY, "zip archive '%s' is read-only", z->display);
+    size_t sl = strlen(s), k = 0;
     pthread_mutex_lock(&z->mu);
-    bool there = find(z, key) != NULL;
+    size_t before = z->n;
+    for (size_t i = 0; i < z->n; i++) {
+        bool hit = prefix ? !strncmp(z->e[i].name, s, sl) : !strcmp(z->e[i].name, s);
+        if (hit)
+            free(z->e[i].name);
+        else
+            z->e[k++] = z->e[i];
+    }
+    z->n = k;
+    int rc = k != before ? rehash(z) : ZARRC_OK;
     pthread_mutex_unlock(&z->mu);
-    if (!there)
-        return ZARRC_ENOTFOUND;
-    return zarrc_error_set(ZARRC_EUNSUPPORTED, "zip archive '%s': entries cannot be deleted ('%s')", z->display,
-                           key);
+    return rc ? rc : (k == before && !prefix) ? ZARRC_ENOTFOUND : ZARRC_OK;
 }
 
-static int zip_erase_prefix(void *state, const char *prefix)
-{
-    zip_store *z = state;
-    bool any = false;
-    pthread_mutex_lock(&z->mu);
-    for (size_t i = 0; i < z->n && !any; i++)
-        any = !strncmp(z->e[i].name, prefix, strlen(prefix));
-    pthread_mutex_unlock(&z->mu);
-    return any ? zip_erase(state, prefix) : ZARRC_OK;
-}
+static int zip_erase(void *state, const char *key) { return zip_erase_matching(state, key, false); }
+
+static int zip_erase_prefix(void *state, const char *prefix) { return zip_erase_matching(state, prefix, true); }
 
 /* The central directory (zip64 fields for every entry) and the end records. */
 static int write_directory(zip_store *z)

@@ -235,6 +235,21 @@ try:
     ok = r.returncode == 0 and np.array_equal(np.array(json.loads(r.stdout)["data"]).reshape(20, 30), data)
     check(ok, "zarrc reads a zip archive stored in S3: %s" % r.stderr)
 
+    # ---- zarrc cp between S3, zip and the filesystem ----
+    section("cp")
+    cz = os.path.join(TMP, "cp.zip")
+    for f in (cz, os.path.join(TMP, "cp-local")):
+        shutil.rmtree(f, ignore_errors=True) if os.path.isdir(f) else os.path.exists(f) and os.unlink(f)
+    steps = [("s3://%s/%s/zp" % (BUCKET, base), os.path.join(TMP, "cp-local"), ["-r"]),
+             (os.path.join(TMP, "cp-local", "sharded"), cz, []),
+             (cz, "s3://%s/%s/from-zip" % (BUCKET, base), ["--shards", "10,10", "--chunks", "5,5"])]
+    for a, b, extra in steps:
+        r = zarrc("cp", a, b, "--quiet", *extra)
+        check(r.returncode == 0, "zarrc cp %s %s: %s" % (a, b, r.stderr))
+    r = zarrc("get", "s3://%s/%s/from-zip" % (BUCKET, base), "--json")
+    ok = r.returncode == 0 and np.array_equal(np.array(json.loads(r.stdout)["data"]).reshape(20, 30), data)
+    check(ok, "S3 -> filesystem -> zip -> S3 (resharded) keeps the data: %s" % r.stderr)
+
     # ---- listing with continuation (more keys than one page) and deletion ----
     section("listing and deletion")
     url = "s3://%s/%s/many" % (BUCKET, base)
