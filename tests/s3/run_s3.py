@@ -124,6 +124,92 @@ def start_swift():
     return url, "test:tester", "testing"
 
 
+class FaultProxy:
+    """A proxy of our own in front of the S3 server that answers some requests with a fault
+    instead: 500, 503 SlowDown, 429, a connection reset, a truncated body, or a stall."""
+
+    def __init__(self, upstream):
+        import http.client
+        import http.server
+        import threading
+        self.fault, self.every, self.only, self.injected, self.count = None, 2, "", 0, 0
+        lock = threading.Lock()
+        host, port = upstream.split("//", 1)[1].split(":")
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def reply(self, code, body=b"", extra=()):
+                self.send_response(code)
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def handle_one(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                with lock:
+                    proxy.count += 1
+                    f = proxy.fault if proxy.fault and proxy.only in self.path and proxy.count % proxy.every == 0 else None
+                    if f:
+                        proxy.injected += 1
+                if f in ("500", "429"):
+                    return self.reply(int(f), b"<Error><Code>InternalError</Code></Error>")
+                if f == "slowdown":
+                    return self.reply(503, b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>")
+                if f == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.close_connection = True
+                    return
+                if f == "stall":
+                    time.sleep(3)
+                    self.close_connection = True
+                    return
+                c = http.client.HTTPConnection(host, int(port), timeout=30)
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "expect")}
+                c.request(self.command, self.path, body=body, headers=hdrs)
+                r = c.getresponse()
+                data = r.read()
+                c.close()
+                if f == "truncate" and len(data) > 1:
+                    self.send_response(r.status)
+                    for k, v in r.getheaders():
+                        if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.close_connection = True
+                    return
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = handle_one
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def set(self, fault, every=2, only=""):
+        """Inject `fault` into every `every`-th request whose path contains `only`."""
+        self.fault, self.every, self.only, self.injected, self.count = fault, every, only, 0, 0
+
+
 try:
     ENDPOINT, KEY, SECRET = start_moto() if MODE == "moto" else start_swift()
     print("%s at %s after %.1f s" % (MODE, ENDPOINT, time.time() - t0), flush=True)
@@ -294,6 +380,39 @@ try:
     else:
         print("note: Swift has no conditional PUT: the store reports no multi-writer guarantee "
               "(checked above); the 8-writer test runs on moto only", flush=True)
+
+    # ---- faults injected by a proxy of our own (moto only: a lenient, fast upstream) ----
+    if MODE == "moto":
+        section("faults")
+        fp = FaultProxy(ENDPOINT)
+        penv = dict(ENV, AWS_ENDPOINT_URL=fp.url, ZARRC_HTTP_RETRY_BASE_MS="20", ZARRC_HTTP_STALL_TIMEOUT_S="1")
+        small = np.arange(6 * 8, dtype="int32").reshape(6, 8)
+        for fault in ("500", "slowdown", "429", "reset", "truncate", "stall"):
+            url = "s3://%s/%s/fault-%s" % (BUCKET, base, fault)
+            fp.set(fault, 2, "/c/" if fault == "stall" else "")  # stalls cost a timeout each
+            t = time.time()
+            r1 = zarrc("create", url, "--dtype", "int32", "--shape", "6,8", "--chunks", "3,4", env=penv)
+            r2 = zarrc("put", url, "--json", "-", stdin=json.dumps(small.tolist()), env=penv)
+            r3 = zarrc("get", url, "--json", env=penv)
+            ok = all(x.returncode == 0 for x in (r1, r2, r3)) and \
+                json.loads(r3.stdout)["data"] == small.ravel().tolist()
+            print("fault %s: %d injected of %d requests, %.1f s" % (fault, fp.injected, fp.count, time.time() - t))
+            check(ok and fp.injected > 0, "fault %s on every 2nd request: %d injected, retries succeed in %.1f s: %s"
+                  % (fault, fp.injected, time.time() - t, (r1.stderr, r2.stderr, r3.stderr)))
+        # Exhausted retries: a clear error naming the key, and nothing half-written.
+        url = "s3://%s/%s/fault-500" % (BUCKET, base)
+        fp.set("slowdown", 1, "/c/")  # every chunk request
+        t = time.time()
+        r = zarrc("put", url, "--select", "0:3,0:4", "--json", "-", stdin="[[9,9,9,9],[9,9,9,9],[9,9,9,9]]",
+                  env=dict(penv, ZARRC_HTTP_RETRIES="3", ZARRC_S3_CONDITIONAL_WRITES="1"))
+        dt = time.time() - t
+        check(r.returncode == 1 and "HTTP 503 after 4 attempts" in r.stderr and "fault-500/" in r.stderr and dt < 15,
+              "exhausted retries: clear error naming the key in %.1f s: %s" % (dt, r.stderr))
+        fp.set(None)
+        r = zarrc("get", url, "--json")
+        check(r.returncode == 0 and json.loads(r.stdout)["data"] == small.ravel().tolist(),
+              "nothing half-written after exhausted retries: %s" % r.stderr)
+        fp.server.shutdown()
 
     # ---- errors ----
     section("errors")
