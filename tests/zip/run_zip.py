@@ -102,6 +102,22 @@ r = zarrc("tree", path)
 check(r.returncode == 0 and "sub" in r.stdout and "arr" in r.stdout, "zarrc tree of zarr-python's group: %s %s"
       % (r.stdout, r.stderr))
 
+# ---- zip64 end records from Python's zipfile (more than 65535 entries) ----
+meta_dir = os.path.join(TMP, "meta70k")
+r = zarrc("create", meta_dir, "--dtype", "uint8", "--shape", "70000", "--chunks", "1",
+          "--codecs", '[{"name":"bytes"}]')
+check(r.returncode == 0, "create 70k metadata: %s" % r.stderr)
+path = os.path.join(TMP, "zip64.zip")
+with zipfile.ZipFile(path, "w") as zf:
+    zf.write(os.path.join(meta_dir, "zarr.json"), "zarr.json")
+    for i in range(70000):
+        zf.writestr("c/%d" % i, bytes([i % 251]))
+raw = open(path, "rb").read()
+check(raw.find(b"PK\x06\x06") > 0, "Python wrote a zip64 end record")
+got = zget(path, "--select", "65530:65540")
+check(isinstance(got, np.ndarray) and got.tolist() == [i % 251 for i in range(65530, 65540)],
+      "zarrc reads a zip64 archive of 70001 entries: %s" % got)
+
 # ---- damaged archives ----
 src = open(os.path.join(TMP, "zc-v3.zip"), "rb").read()
 for name, blob in (("truncated", src[: len(src) // 2]), ("empty", b""), ("garbage", b"PK" + b"\x00" * 100),
