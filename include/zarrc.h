@@ -204,6 +204,13 @@ ZARRC_API int zarrc_store_list(zarrc_store *store, const char *prefix, zarrc_lis
 ZARRC_API int zarrc_store_list_dir(zarrc_store *store, const char *prefix, zarrc_list_cb cb,
                                    void *ctx);
 
+/** Whether read-modify-writes of one key (partial chunk writes, shards, metadata updates) by
+ *  several threads and processes at once lose no update on this store: 1 for per-key locks
+ *  (filesystem, memory) or compare-and-swap (S3 servers with conditional writes), 0 when only
+ *  one writer per key is safe (an S3 server that ignores or refuses conditional writes, such
+ *  as Swift's s3api; plugin stores without put/get_versioned or lock). Thread-safe; no error. */
+ZARRC_API int zarrc_store_multi_writer_safe(const zarrc_store *store);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Data types                                                                                  */
 /* ------------------------------------------------------------------------------------------ */

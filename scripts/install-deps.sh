@@ -4,6 +4,8 @@
 #   scripts/install-deps.sh build   build dependencies (compiler, CMake, codec libraries)
 #   scripts/install-deps.sh test    build dependencies + test peers (zarr-python 2.13 from
 #                                   Debian, zarrita under Node in tests/peers, clang runtime,
+#                                   OpenStack Swift and nginx for the S3/HTTP store tests (the
+#                                   tests start their own instances on 127.0.0.1),
 #                                   and a Python venv with zarr-python 3.4, tensorstore and
 #                                   zarrs-python pinned by tests/peers/requirements.txt)
 #   scripts/install-deps.sh venv-path   print where that venv's python is (nothing installed)
@@ -41,8 +43,9 @@ if [ "$what" = venv-path ]; then
 fi
 
 BUILD_PKGS=(build-essential cmake pkg-config libblosc-dev libzstd-dev liblz4-dev zlib1g-dev
-    libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev)
-TEST_PKGS=(python3 python3-zarr python3-numcodecs python3-numpy clang libclang-rt-14-dev)
+    libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev libssl-dev)
+TEST_PKGS=(python3 python3-zarr python3-numcodecs python3-numpy clang libclang-rt-14-dev
+    swift-proxy swift-object swift-container swift-account nginx)
 
 ZARRITA_VERSION=0.7.5
 ZARRITA_STORAGE_VERSION=0.2.0

@@ -5,9 +5,12 @@
 
 #include "store.h"
 
-extern const zarrc_store_type zarrc__store_fs, zarrc__store_memory;
+extern const zarrc_store_type zarrc__store_fs, zarrc__store_memory, zarrc__store_s3, zarrc__store_http,
+    zarrc__store_https, zarrc__store_zip;
 
-static const zarrc_store_type *const builtin_stores[] = {&zarrc__store_fs, &zarrc__store_memory};
+static const zarrc_store_type *const builtin_stores[] = {&zarrc__store_fs, &zarrc__store_memory, &zarrc__store_s3,
+                                                        &zarrc__store_http, &zarrc__store_https, &zarrc__store_zip};
+#define NBUILTIN (sizeof builtin_stores / sizeof *builtin_stores)
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static const zarrc_store_type **plugin_stores;
 static size_t nplugin_stores;
@@ -36,7 +39,7 @@ static const zarrc_store_type *find_scheme(const char *scheme, size_t len)
         if (strlen(plugin_stores[i]->scheme) == len && !strncmp(plugin_stores[i]->scheme, scheme, len))
             hit = plugin_stores[i];
     pthread_mutex_unlock(&reg_lock);
-    for (size_t i = 0; i < 2 && !hit; i++)
+    for (size_t i = 0; i < NBUILTIN && !hit; i++)
         if (strlen(builtin_stores[i]->scheme) == len && !strncmp(builtin_stores[i]->scheme, scheme, len))
             hit = builtin_stores[i];
     return hit;
@@ -51,7 +54,13 @@ int zarrc_store_open(zarrc_store **out, const char *url, unsigned flags)
     const char *sep = strstr(url, "://");
     const zarrc_store_type *type;
     const char *location = url;
-    if (sep) {
+    size_t ul = strlen(url);
+    if (!strncmp(url, "zip:", 4) && strncmp(url, "zip://", 6)) {
+        type = &zarrc__store_zip; /* zip:PATH */
+        location = url + 4;
+    } else if (ul > 4 && !strcmp(url + ul - 4, ".zip") && strncmp(url, "zip://", 6)) {
+        type = &zarrc__store_zip; /* any URL of a .zip file: the archive in its store */
+    } else if (sep) {
         type = find_scheme(url, (size_t)(sep - url));
         if (!type)
             return zarrc_error_set(ZARRC_EINVAL, "unknown store scheme in '%s'", url);
@@ -71,6 +80,8 @@ int zarrc_store_open(zarrc_store **out, const char *url, unsigned flags)
         free(s);
         return zarrc__error_context(rc, "store '%s': ", url);
     }
+    if (type == &zarrc__store_s3)
+        s->type = zarrc__s3_resolved_type(s->state);
     *out = s;
     return ZARRC_OK;
 }
@@ -478,3 +489,5 @@ int zarrc_store_list_dir(zarrc_store *s, const char *prefix, zarrc_list_cb cb, v
     zarrc__error_clear();
     return zarrc__store_list_dir(s, prefix, cb, ctx);
 }
+
+int zarrc_store_multi_writer_safe(const zarrc_store *s) { return zarrc__store_safety_of(s) != ZARRC_SAFETY_NONE; }

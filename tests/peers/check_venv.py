@@ -14,7 +14,7 @@ import sys
 # distribution name -> module to import, for the peers the tests drive
 PEERS = [("zarr", "zarr", "zarr-python"), ("numcodecs", "numcodecs", "numcodecs"),
          ("tensorstore", "tensorstore", "tensorstore"), ("zarrs", "zarrs", "zarrs-python"),
-         ("numpy", "numpy", "numpy")]
+         ("numpy", "numpy", "numpy"), ("moto", "moto.server", "moto"), ("obstore", "obstore", "obstore")]
 
 
 def pins(path):

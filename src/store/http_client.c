@@ -1,0 +1,505 @@
+/* http_client.c — libcurl requests with a handle pool, timeouts and retries (http_client.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http_client.h"
+
+#define ERR_BODY_MAX (64u * 1024u)
+#define IDLE_MAX 64
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static long env_long(const char *name, long dflt, long lo, long hi)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long x = strtol(v, &end, 10);
+    return *end || x < lo || x > hi ? dflt : x;
+}
+
+int zarrc__http_client_init(zarrc__http_client *c)
+{
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return zarrc_error_set(ZARRC_EIO, "libcurl initialization failed: %s", curl_easy_strerror(global_rc));
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    c->connect_timeout_ms = env_long("ZARRC_HTTP_CONNECT_TIMEOUT_MS", 5000, 1, 600000);
+    c->low_speed_s = env_long("ZARRC_HTTP_STALL_TIMEOUT_S", 30, 1, 3600);
+    c->max_retries = (int)env_long("ZARRC_HTTP_RETRIES", 8, 0, 100);
+    c->retry_base_ms = env_long("ZARRC_HTTP_RETRY_BASE_MS", 100, 0, 60000);
+    return ZARRC_OK;
+}
+
+void zarrc__http_client_destroy(zarrc__http_client *c)
+{
+    for (size_t i = 0; i < c->nidle; i++)
+        curl_easy_cleanup(c->idle[i]);
+    free(c->idle);
+    pthread_mutex_destroy(&c->mu);
+}
+
+static CURL *acquire(zarrc__http_client *c)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (c->nidle)
+        h = c->idle[--c->nidle];
+    pthread_mutex_unlock(&c->mu);
+    if (h)
+        curl_easy_reset(h); /* keeps the connection and DNS caches */
+    else if (!(h = curl_easy_init()))
+        zarrc__enomem();
+    return h;
+}
+
+static void release(zarrc__http_client *c, CURL *h)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->nidle == c->cap && c->cap < IDLE_MAX) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        CURL **p = zarrc__try_malloc(cap * sizeof *p);
+        if (p) {
+            if (c->nidle)
+                memcpy(p, c->idle, c->nidle * sizeof *p);
+            free(c->idle);
+            c->idle = p;
+            c->cap = cap;
+        }
+    }
+    if (c->nidle < c->cap) {
+        c->idle[c->nidle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+typedef struct sink {
+    zarrc__http_req *r;
+    CURL *h;
+    int failed; /* ZARRC_ENOMEM etc. from the body sink */
+} sink;
+
+static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
+{
+    sink *s = ud;
+    size_t n = sz * nm;
+    long code = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 200 && code < 300) {
+        if (!s->r->out)
+            return n;
+        int rc = zarrc__buf_append(s->r->out, p, n);
+        if (rc) {
+            s->failed = rc;
+            return 0;
+        }
+        return n;
+    }
+    zarrc_buf *e = &s->r->err;
+    size_t room = e->size < ERR_BODY_MAX ? ERR_BODY_MAX - e->size : 0;
+    if (room && zarrc_buf_reserve(e, e->size + (n < room ? n : room) + 1) == ZARRC_OK) {
+        memcpy(e->data + e->size, p, n < room ? n : room);
+        e->size += n < room ? n : room;
+        e->data[e->size] = '\0';
+    }
+    return n;
+}
+
+static void copy_value(char *dst, size_t cap, const char *v, size_t n)
+{
+    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+        n--;
+    while (n && *v == ' ')
+        v++, n--;
+    if (n >= cap)
+        n = 0; /* too long to be a token we use: treat as absent */
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+    zarrc__http_req *r = ((sink *)ud)->r;
+    size_t n = sz * nm;
+    if (n >= 5 && !strncmp(p, "HTTP/", 5)) { /* a new answer (after 100 Continue, redirects) */
+        r->etag[0] = r->content_range[0] = '\0';
+        r->content_length = -1;
+        return n;
+    }
+    const char *colon = memchr(p, ':', n);
+    if (!colon)
+        return n;
+    size_t nl = (size_t)(colon - p);
+    const char *v = colon + 1;
+    size_t vl = n - nl - 1;
+    if (nl == 4 && !strncasecmp(p, "ETag", 4))
+        copy_value(r->etag, sizeof r->etag, v, vl);
+    else if (nl == 13 && !strncasecmp(p, "Content-Range", 13))
+        copy_value(r->content_range, sizeof r->content_range, v, vl);
+    else if (nl == 14 && !strncasecmp(p, "Content-Length", 14)) {
+        char tmp[32];
+        copy_value(tmp, sizeof tmp, v, vl);
+        char *end;
+        long long x = strtoll(tmp, &end, 10);
+        r->content_length = *tmp && !*end && x >= 0 ? x : -1;
+    }
+    return n;
+}
+
+static size_t on_read(char *p, size_t sz, size_t nm, void *ud)
+{
+    zarrc__http_req *r = ud;
+    size_t n = sz * nm, left = r->body_len - r->put_pos;
+    if (n > left)
+        n = left;
+    if (n)
+        memcpy(p, (const uint8_t *)r->body + r->put_pos, n);
+    r->put_pos += n;
+    return n;
+}
+
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+    zarrc__http_req *r = ud;
+    if (origin != SEEK_SET || off < 0 || (uint64_t)off > r->body_len)
+        return CURL_SEEKFUNC_FAIL;
+    r->put_pos = (size_t)off;
+    return CURL_SEEKFUNC_OK;
+}
+
+static bool transient_status(const zarrc__http_req *r)
+{
+    if (r->status >= 500 && r->status != 501)
+        return true;
+    if (r->status == 429 || r->status == 408)
+        return true;
+    if (r->status == 400 && r->err.size) {
+        static const char *const codes[] = {"<Code>RequestTimeout</Code>", "<Code>RequestTimeTooSkewed</Code>",
+                                            "<Code>SlowDown</Code>", "<Code>Throttling",
+                                            "<Code>RequestExpired</Code>"};
+        for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+            if (strstr((const char *)r->err.data, codes[i]))
+                return true;
+    }
+    return false;
+}
+
+static bool transient_curl(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void backoff(const zarrc__http_client *c, int attempt)
+{
+    /* min(base * 2^attempt, 5 s) plus up to the same again of jitter. */
+    long ms = c->retry_base_ms << (attempt < 16 ? attempt : 16);
+    if (ms > 5000 || ms < 0)
+        ms = 5000;
+    static __thread unsigned seed;
+    if (!seed)
+        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+    long jitter = ms ? (long)(rand_r(&seed) % (ms + 1)) : 0;
+    long total = ms + jitter;
+    struct timespec ts = {total / 1000, (total % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *what)
+{
+    CURL *h = acquire(c);
+    if (!h)
+        return ZARRC_ENOMEM;
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; i < sizeof r->headers / sizeof *r->headers && r->headers[i]; i++) {
+        struct curl_slist *n = curl_slist_append(hl, r->headers[i]);
+        if (!n) {
+            curl_slist_free_all(hl);
+            release(c, h);
+            return zarrc__enomem();
+        }
+        hl = n;
+    }
+    char errbuf[CURL_ERROR_SIZE];
+    int rc = ZARRC_OK;
+    size_t out0 = r->out ? r->out->size : 0;
+    for (int attempt = 0;; attempt++) {
+        sink s = {r, h, 0};
+        r->status = 0;
+        r->etag[0] = r->content_range[0] = '\0';
+        r->content_length = -1;
+        r->err.size = 0;
+        r->put_pos = 0;
+        if (r->out)
+            r->out->size = out0;
+        errbuf[0] = '\0';
+        curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_URL, r->url);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_s);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+        if (r->sigv4) {
+            curl_easy_setopt(h, CURLOPT_AWS_SIGV4, r->sigv4);
+            curl_easy_setopt(h, CURLOPT_USERNAME, r->user);
+            curl_easy_setopt(h, CURLOPT_PASSWORD, r->password);
+        }
+        if (!strcmp(r->method, "HEAD"))
+            curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        else if (!strcmp(r->method, "PUT")) {
+            curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(h, CURLOPT_READDATA, r);
+            curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+            curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
+            curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+        } else if (!strcmp(r->method, "POST")) {
+            curl_easy_setopt(h, CURLOPT_POST, 1L);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        } else if (strcmp(r->method, "GET"))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+        CURLcode cc = curl_easy_perform(h);
+        if (s.failed) {
+            rc = s.failed;
+            break;
+        }
+        if (cc == CURLE_OK) {
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+            if (!transient_status(r))
+                break;
+            if (attempt >= c->max_retries) {
+                rc = zarrc_error_set(ZARRC_EIO, "%s: HTTP %ld after %d attempts", what, r->status, attempt + 1);
+                break;
+            }
+        } else if (!transient_curl(cc) || attempt >= c->max_retries) {
+            rc = zarrc_error_set(ZARRC_EIO, "%s: %s%s%s%s", what, curl_easy_strerror(cc), *errbuf ? " (" : "",
+                                 errbuf, *errbuf ? ")" : "");
+            if (transient_curl(cc))
+                zarrc__error_context(ZARRC_EIO, "after %d attempts: ", attempt + 1);
+            break;
+        }
+        backoff(c, attempt);
+    }
+    curl_slist_free_all(hl);
+    release(c, h);
+    if (rc && r->out)
+        r->out->size = out0;
+    return rc;
+}
+
+int zarrc__http_encode(zarrc_buf *b, const char *s, size_t n, bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t need = b->size + 3 * n + 1;
+    int rc = zarrc_buf_reserve(b, need);
+    if (rc)
+        return rc;
+    char *o = (char *)b->data + b->size;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+            ch == '_' || ch == '.' || ch == '~' || (ch == '/' && keep_slash))
+            *o++ = (char)ch;
+        else {
+            *o++ = '%';
+            *o++ = hex[ch >> 4];
+            *o++ = hex[ch & 15];
+        }
+    }
+    *o = '\0';
+    b->size = (size_t)(o - (char *)b->data);
+    return ZARRC_OK;
+}
+
+/* Decode XML character references and the five predefined entities in place. */
+static size_t xml_unescape(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        if (s[i] != '&') {
+            s[o++] = s[i++];
+            continue;
+        }
+        const char *semi = memchr(s + i, ';', n - i);
+        size_t el = semi ? (size_t)(semi - (s + i)) + 1 : 0;
+        static const struct {
+            const char *name;
+            char ch;
+        } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        bool done = false;
+        for (size_t k = 0; semi && k < 5 && !done; k++)
+            if (strlen(ents[k].name) == el && !strncmp(s + i, ents[k].name, el)) {
+                s[o++] = ents[k].ch;
+                i += el;
+                done = true;
+            }
+        if (!done && semi && el >= 4 && s[i + 1] == '#') {
+            char tmp[16];
+            size_t dl = el - 3;
+            if (dl < sizeof tmp) {
+                memcpy(tmp, s + i + 2, dl);
+                tmp[dl] = '\0';
+                char *end;
+                unsigned long cp = tmp[0] == 'x' ? strtoul(tmp + 1, &end, 16) : strtoul(tmp, &end, 10);
+                if (!*end && cp > 0 && cp < 0x110000) {
+                    /* UTF-8 encode (never longer than the reference itself) */
+                    if (cp < 0x80)
+                        s[o++] = (char)cp;
+                    else if (cp < 0x800) {
+                        s[o++] = (char)(0xC0 | (cp >> 6));
+                        s[o++] = (char)(0x80 | (cp & 0x3F));
+                    } else if (cp < 0x10000) {
+                        s[o++] = (char)(0xE0 | (cp >> 12));
+                        s[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                        s[o++] = (char)(0x80 | (cp & 0x3F));
+                    } else {
+                        s[o++] = (char)(0xF0 | (cp >> 18));
+                        s[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                        s[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                        s[o++] = (char)(0x80 | (cp & 0x3F));
+                    }
+                    i += el;
+                    done = true;
+                }
+            }
+        }
+        if (!done)
+            s[o++] = s[i++];
+    }
+    return o;
+}
+
+static const char *find_mem(const char *h, size_t n, const char *needle)
+{
+    size_t nl = strlen(needle);
+    return nl <= n ? memmem(h, n, needle, nl) : NULL;
+}
+
+char *zarrc__xml_text(const char *xml, size_t n, const char *tag, size_t *next, bool *nomem)
+{
+    *nomem = false;
+    size_t tl = strlen(tag);
+    char open[80], close[80];
+    if (tl + 4 > sizeof open)
+        return NULL;
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = find_mem(xml, n, open);
+    if (!a)
+        return NULL;
+    a += tl + 2;
+    const char *b = find_mem(a, n - (size_t)(a - xml), close);
+    if (!b)
+        return NULL;
+    size_t len = (size_t)(b - a);
+    char *t = zarrc__malloc(len + 1);
+    if (!t) {
+        *nomem = true;
+        return NULL;
+    }
+    memcpy(t, a, len);
+    t[xml_unescape(t, len)] = '\0';
+    if (next)
+        *next = (size_t)(b + tl + 3 - xml);
+    return t;
+}
+
+int zarrc__http_range(int64_t offset, int64_t length, char line[96])
+{
+    line[0] = '\0';
+    if (offset < 0)
+        snprintf(line, 96, "Range: bytes=-%llu", (unsigned long long)-(uint64_t)offset);
+    else if (length > 0) {
+        if ((uint64_t)offset > (uint64_t)INT64_MAX - (uint64_t)length)
+            return zarrc_error_set(ZARRC_EINVAL, "range at %lld of %lld bytes overflows", (long long)offset,
+                                   (long long)length);
+        snprintf(line, 96, "Range: bytes=%lld-%lld", (long long)offset, (long long)(offset + length - 1));
+    } else if (offset > 0)
+        snprintf(line, 96, "Range: bytes=%lld-", (long long)offset);
+    return ZARRC_OK;
+}
+
+/* Parse "bytes a-b/total" (total may be "*"). */
+static bool parse_content_range(const char *cr, uint64_t *a, uint64_t *b)
+{
+    unsigned long long x, y;
+    char t[32];
+    if (sscanf(cr, "bytes %llu-%llu/%31s", &x, &y, t) != 3 || y < x)
+        return false;
+    if (strcmp(t, "*")) {
+        char *end;
+        unsigned long long tt = strtoull(t, &end, 10);
+        if (*end || tt <= y)
+            return false;
+    }
+    *a = x;
+    *b = y;
+    return true;
+}
+
+int zarrc__http_ranged_body(zarrc__http_req *r, int64_t offset, int64_t length, bool ranged, bool require_206,
+                            const char *what)
+{
+    zarrc_buf *out = r->out;
+    if (r->status == 416) {
+        out->size = 0; /* the range starts at or after the end */
+        return ZARRC_OK;
+    }
+    if (r->status == 206) {
+        uint64_t a, b;
+        if (!parse_content_range(r->content_range, &a, &b) || b - a + 1 != out->size)
+            return zarrc_error_set(ZARRC_EIO, "%s: 206 with Content-Range '%s' for %zu bytes", what,
+                                   r->content_range, out->size);
+        if (offset >= 0 && a != (uint64_t)offset)
+            return zarrc_error_set(ZARRC_EIO, "%s: asked for bytes from %lld, got '%s'", what, (long long)offset,
+                                   r->content_range);
+        if (length > 0 && out->size > (uint64_t)length)
+            return zarrc_error_set(ZARRC_EIO, "%s: asked for %lld bytes, got '%s'", what, (long long)length,
+                                   r->content_range);
+        return ZARRC_OK;
+    }
+    if (r->status == 200) {
+        if (ranged) { /* the server ignored Range */
+            if (require_206)
+                return zarrc_error_set(ZARRC_EIO, "%s: the server ignored the Range header (200 instead of 206)",
+                                       what);
+            uint64_t start, n;
+            zarrc__store_clip(out->size, offset, length, &start, &n);
+            if (start)
+                memmove(out->data, out->data + start, (size_t)n);
+            out->size = (size_t)n;
+        }
+        return ZARRC_OK;
+    }
+    return zarrc_error_set(ZARRC_EIO, "%s: unexpected HTTP %ld", what, r->status);
+}

@@ -1,0 +1,75 @@
+/*
+ * http_client.h — the libcurl request engine shared by the remote stores (store_s3.c,
+ * store_http.c): a pool of easy handles (keep-alive connections reused across requests and
+ * threads, one handle per request in flight), response capture, timeouts, and retries with
+ * exponential backoff and jitter on transport failures and on 5xx / 429 / 408 / throttling
+ * answers. Every attempt is a fresh perform, so signed requests (CURLOPT_AWS_SIGV4) are signed
+ * again on each retry.
+ */
+#ifndef ZARRC_HTTP_CLIENT_H
+#define ZARRC_HTTP_CLIENT_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+
+#include "store.h"
+
+typedef struct zarrc__http_client {
+    pthread_mutex_t mu;
+    CURL **idle; /* handles not in use (their connections stay open) */
+    size_t nidle, cap;
+    long connect_timeout_ms; /* ZARRC_HTTP_CONNECT_TIMEOUT_MS, default 5000 */
+    long low_speed_s;        /* abort when < 1 B/s for this long: ZARRC_HTTP_STALL_TIMEOUT_S, default 30 */
+    int max_retries;         /* ZARRC_HTTP_RETRIES, default 8 */
+    long retry_base_ms;      /* first backoff: ZARRC_HTTP_RETRY_BASE_MS, default 100 (cap 5 s) */
+} zarrc__http_client;
+
+typedef struct zarrc__http_req {
+    /* ---- the request ---- */
+    const char *method; /* "GET", "HEAD", "PUT", "POST", "DELETE" */
+    const char *url;
+    const char *headers[8]; /* header lines, NULL-terminated; every one is signed */
+    const char *sigv4;      /* CURLOPT_AWS_SIGV4 value, NULL: unsigned */
+    const char *user, *password;
+    const void *body; /* PUT / POST body */
+    size_t body_len;
+    zarrc_buf *out; /* 2xx bodies go here (NULL: discarded); others to `err` */
+    /* ---- the response ---- */
+    long status;
+    char etag[ZARRC_STORE_VERSION_MAX];
+    char content_range[128];
+    long long content_length; /* -1 when absent */
+    zarrc_buf err;            /* body of a non-2xx answer, at most 64 KiB (owned: release it) */
+    size_t put_pos;           /* internal: upload position */
+} zarrc__http_req;
+
+/** Set up a client from the environment (see the members). */
+ZARRC_HIDDEN int zarrc__http_client_init(zarrc__http_client *c);
+ZARRC_HIDDEN void zarrc__http_client_destroy(zarrc__http_client *c);
+
+/** Perform `r`, retrying transient failures. ZARRC_OK once an HTTP answer arrived that is not
+ *  transient (any status: look at r->status); ZARRC_EIO with a message naming `what` after
+ *  exhausted retries or on a permanent transport error (DNS failure, bad URL). Thread-safe. */
+ZARRC_HIDDEN int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *what);
+
+/** The Range header line for a store get (offset < 0: suffix; length < 0: to the end) into
+ *  line[96]; "" when the whole value is asked for. ZARRC_EINVAL on overflow. */
+ZARRC_HIDDEN int zarrc__http_range(int64_t offset, int64_t length, char line[96]);
+
+/** Judge a ranged GET's answer in r (200, 206 or 416) for the range asked: a 206 is accepted
+ *  only when its Content-Range starts where asked and covers exactly the bytes received; a 200
+ *  (the server ignored Range) is cut to the range locally unless `require_206`; a 416 is an
+ *  empty value. r->out holds the body. ZARRC_EIO naming `what` otherwise. */
+ZARRC_HIDDEN int zarrc__http_ranged_body(zarrc__http_req *r, int64_t offset, int64_t length, bool ranged,
+                                         bool require_206, const char *what);
+
+/** Percent-encode `s` (RFC 3986 unreserved kept; '/' kept when keep_slash) appended to *b as
+ *  text (NUL-terminated). */
+ZARRC_HIDDEN int zarrc__http_encode(zarrc_buf *b, const char *s, size_t n, bool keep_slash);
+
+/** The text of the first <tag>…</tag> element in xml[0, n) (XML entities decoded) as a new
+ *  string, or NULL when there is none (no error set) or on ENOMEM (error set, *nomem true).
+ *  *next (may be NULL) receives the position after the element. */
+ZARRC_HIDDEN char *zarrc__xml_text(const char *xml, size_t n, const char *tag, size_t *next, bool *nomem);
+
+#endif
