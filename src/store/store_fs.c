@@ -530,7 +530,9 @@ static int fs_lock_key(void *state, const char *key, void **out)
             }
         }
         /* Holding the lock of a file that is still the one at lpath: ours. Otherwise the
-         * previous holder unlinked it while we waited: try again. */
+         * previous holder unlinked it (or renamed it onto its key) while we waited — even a
+         * file we have just created can be taken, written and renamed by another writer
+         * between our open and our flock, so this check is never skipped: try again. */
         struct stat a, b;
         if (fstat(fd, &a) == 0 && stat(lpath, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
             if (!fresh && !waited) {
