@@ -32,6 +32,15 @@ int cli_fail_lib(int code, const char *fmt, ...) CLI_PRINTF(2, 3);
 
 /** Parse a complete JSON text strictly (bare NaN/Infinity tolerated). On failure writes a
  *  message to err and returns -1. *out may be NULL for a JSON null. */
+/* Byte order of raw data (cli_data.c): whether this host is little-endian; the bytes of one
+ * byte-order unit of `dt` (1 = order does not matter; complex: each part); reverse the bytes of
+ * every `width`-byte unit of p[0..nbytes). */
+int cli_host_little_endian(void);
+size_t cli_swap_width(const zarrc_dtype_info *dt);
+void cli_swap_units(uint8_t *p, size_t nbytes, size_t width);
+/* The message (and exit status 1) for a zarrc_node_probe of `node` that failed with `rc`:
+ * "not a Zarr node" (mentioning an incomplete copy there) or the library's error. Frees *st. */
+int cli_probe_error(zarrc_store **st, const char *node, int rc);
 int cli_json_parse(json_object **out, const char *text, char *err, size_t errlen);
 
 /* ---- command-line syntax (cli_args.c): parsing only, messages into err ---- */

@@ -26,7 +26,7 @@ int cli_dtype_is_vlen(const zarrc_dtype_info *dt)
     return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES;
 }
 
-static int host_is_little_endian(void)
+int cli_host_little_endian(void)
 {
     const uint16_t one = 1;
     uint8_t b;
@@ -35,7 +35,7 @@ static int host_is_little_endian(void)
 }
 
 /* Bytes per byte-order unit (1 = order does not matter). */
-static size_t swap_width(const zarrc_dtype_info *dt)
+size_t cli_swap_width(const zarrc_dtype_info *dt)
 {
     switch (dt->kind) {
     case ZARRC_DTYPE_INT:
@@ -49,7 +49,7 @@ static size_t swap_width(const zarrc_dtype_info *dt)
     }
 }
 
-static void swap_units(uint8_t *p, size_t nbytes, size_t width)
+void cli_swap_units(uint8_t *p, size_t nbytes, size_t width)
 {
     if (width < 2)
         return;
@@ -573,8 +573,8 @@ int cli_data_print_json(FILE *out, const zarrc_dtype_info *dt, const void *data,
 
 int cli_data_print_raw(FILE *out, const zarrc_dtype_info *dt, const void *data, int64_t n)
 {
-    size_t total = (size_t)n * dt->item_size, w = swap_width(dt);
-    if (host_is_little_endian() || w < 2) {
+    size_t total = (size_t)n * dt->item_size, w = cli_swap_width(dt);
+    if (cli_host_little_endian() || w < 2) {
         if (total && fwrite(data, 1, total, out) != total)
             return cli_fail("writing raw data: %s", strerror(errno));
         return 0;
@@ -584,7 +584,7 @@ int cli_data_print_raw(FILE *out, const zarrc_dtype_info *dt, const void *data, 
     for (size_t off = 0; off < total; off += step) {
         size_t len = total - off < step ? total - off : step;
         memcpy(tmp, (const uint8_t *)data + off, len);
-        swap_units(tmp, len, w);
+        cli_swap_units(tmp, len, w);
         if (fwrite(tmp, 1, len, out) != len)
             return cli_fail("writing raw data: %s", strerror(errno));
     }
@@ -1086,6 +1086,21 @@ static int hex_bits(const char *s, int width, uint8_t *dst)
 }
 
 /* One float of `width` bytes from the current token. */
+/* The special values a float token may spell: "NaN", "Infinity", "-Infinity" (and the
+ * lower-case forms NumPy prints). 1 and the value in *d if `s` is one of them. */
+static int special_float(const char *s, double *d)
+{
+    if (!strcmp(s, "NaN") || !strcmp(s, "nan"))
+        *d = NAN;
+    else if (!strcmp(s, "Infinity") || !strcmp(s, "+Infinity") || !strcmp(s, "inf"))
+        *d = INFINITY;
+    else if (!strcmp(s, "-Infinity") || !strcmp(s, "-inf"))
+        *d = -INFINITY;
+    else
+        return 0;
+    return 1;
+}
+
 /* One 8/6/4-bit float (type `what`) from the current token: a number (rounded to nearest;
  * out of range if it rounds to no finite value or lies half a step past the largest), "NaN" /
  * "Infinity" where the type has them, or "0x.." of the code. */
@@ -1119,12 +1134,8 @@ static int convert_small_float(parse_ctx *c, uint8_t *dst, const char *what)
         return value_error(c, msg);
     }
     const char *s = r->tok;
-    if (!strcmp(s, "NaN") || !strcmp(s, "nan"))
-        d = NAN;
-    else if (!strcmp(s, "Infinity") || !strcmp(s, "+Infinity") || !strcmp(s, "inf"))
-        d = INFINITY;
-    else if (!strcmp(s, "-Infinity") || !strcmp(s, "-inf"))
-        d = -INFINITY;
+    if (special_float(s, &d))
+        ;
     else if (r->kind == TV_STR && !hex_bits(s, 1, dst)) {
         unsigned bits = small_float_bits(what);
         if (bits < 8 && dst[0] >> bits) {
@@ -1180,12 +1191,8 @@ static int convert_float(parse_ctx *c, uint8_t *dst, int width, const char *what
         return value_error(c, msg);
     }
     const char *s = r->tok;
-    if (!strcmp(s, "NaN") || !strcmp(s, "nan"))
-        d = NAN;
-    else if (!strcmp(s, "Infinity") || !strcmp(s, "+Infinity") || !strcmp(s, "inf"))
-        d = INFINITY;
-    else if (!strcmp(s, "-Infinity") || !strcmp(s, "-inf"))
-        d = -INFINITY;
+    if (special_float(s, &d))
+        ;
     else if (r->kind == TV_STR && !hex_bits(s, width, dst))
         return 0;
     else {
@@ -1623,7 +1630,7 @@ int cli_data_read_raw(FILE *in, const char *src, const zarrc_dtype_info *dt, voi
     if (fgetc(in) != EOF)
         return cli_fail("%s: expected %zu bytes (%lld values of %s), got more", src, total,
                         (long long)n, dt->name);
-    if (!host_is_little_endian())
-        swap_units(data, total, swap_width(dt));
+    if (!cli_host_little_endian())
+        cli_swap_units(data, total, cli_swap_width(dt));
     return 0;
 }

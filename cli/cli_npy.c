@@ -14,38 +14,6 @@
 #define SLAB_TARGET ((int64_t)16 << 20)
 #define NPY_MAX_HEADER (1 << 20)
 
-static int little_endian_host(void)
-{
-    const uint16_t one = 1;
-    return *(const uint8_t *)&one == 1;
-}
-
-static size_t unit_width(const zarrc_dtype_info *dt)
-{
-    switch (dt->kind) {
-    case ZARRC_DTYPE_INT:
-    case ZARRC_DTYPE_UINT:
-    case ZARRC_DTYPE_FLOAT:
-    case ZARRC_DTYPE_DATETIME:
-    case ZARRC_DTYPE_TIMEDELTA: return dt->item_size;
-    case ZARRC_DTYPE_COMPLEX: return dt->item_size / 2;
-    case ZARRC_DTYPE_UTF32: return 4;
-    default: return 1;
-    }
-}
-
-static void swap_bytes(uint8_t *p, size_t nbytes, size_t w)
-{
-    if (w < 2)
-        return;
-    for (size_t off = 0; off + w <= nbytes; off += w)
-        for (size_t i = 0; i < w / 2; i++) {
-            uint8_t t = p[off + i];
-            p[off + i] = p[off + w - 1 - i];
-            p[off + w - 1 - i] = t;
-        }
-}
-
 int cli_npy_descr(char *buf, size_t len, const zarrc_dtype_info *dt)
 {
     size_t n = dt->item_size;
@@ -259,7 +227,7 @@ static int read_npy_header(FILE *in, const char *src, const zarrc_dtype_info *dt
             rc = cli_fail("%s: Fortran-order .npy files are not supported (save with C order, e.g. "
                           "np.ascontiguousarray)", src);
         } else {
-            *swap = unit_width(dt) > 1 && (order == '>' || (order == '=' && !little_endian_host()));
+            *swap = cli_swap_width(dt) > 1 && (order == '>' || (order == '=' && !cli_host_little_endian()));
             /* shape */
             const char *p = s + 1;
             int nd = 0, mismatch = 0;
@@ -347,8 +315,8 @@ int cli_stream_get(FILE *out, int npy, zarrc_array *arr, const cli_box *box, con
             rc = cli_fail_lib(lr, "reading '%s'", node);
             break;
         }
-        if (!little_endian_host())
-            swap_bytes(buf, nbytes, unit_width(dt));
+        if (!cli_host_little_endian())
+            cli_swap_units(buf, nbytes, cli_swap_width(dt));
         if (fwrite(buf, 1, nbytes, out) != nbytes) {
             rc = cli_fail("writing the output: %s", strerror(errno));
             break;
@@ -365,10 +333,10 @@ int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const c
                    int quiet)
 {
     const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
-    int swap = !little_endian_host();
+    int swap = !cli_host_little_endian();
     if (npy && read_npy_header(in, src, dt, box, &swap))
         return CLI_EXIT_FAIL;
-    if (npy && !little_endian_host())
+    if (npy && !cli_host_little_endian())
         swap = !swap;
     slabber s;
     slabber_init(&s, box, arr);
@@ -409,7 +377,7 @@ int cli_stream_put(FILE *in, const char *src, int npy, zarrc_array *arr, const c
             break;
         }
         if (swap)
-            swap_bytes(buf, nbytes, unit_width(dt));
+            cli_swap_units(buf, nbytes, cli_swap_width(dt));
         int lw = cli_box_io(arr, box, s.axis, first, rows, buf, nbytes, 1);
         if (lw) {
             rc = cli_fail_lib(lw, "writing '%s'", node);

@@ -136,19 +136,8 @@ int cli_open_array(zarrc_store **st, zarrc_array **arr, const char *node, unsign
         *st = NULL;
         return cli_fail("'%s' is a group, not an array", node);
     }
-    if (rc == ZARRC_ENOTFOUND) {
-        int incomplete = strstr(zarrc_error_last(), "incomplete array") != NULL;
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there)%s", node,
-                        incomplete ? ": an incomplete copy is there ('zarrc cp --resume' continues it, "
-                                     "'zarrc rm' deletes it)" : "");
-    }
-    if (rc) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail_lib(rc, "reading '%s'", node);
-    }
+    if (rc)
+        return cli_probe_error(st, node, rc);
     if (rc == 0)
         rc = zarrc_array_open_flags(arr, *st, "", open_flags());
     if (rc == ZARRC_EAUTH && fs) {

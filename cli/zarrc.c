@@ -264,26 +264,25 @@ static int open_store(zarrc_store **st, const char *node, unsigned flags)
 }
 
 /* Open the store at NODE and find what is there. */
+int cli_probe_error(zarrc_store **st, const char *node, int rc)
+{
+    int incomplete = rc == ZARRC_ENOTFOUND && strstr(zarrc_error_last(), "incomplete array") != NULL;
+    zarrc_store_free(*st);
+    *st = NULL;
+    if (rc == ZARRC_ENOTFOUND)
+        return cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there)%s", node,
+                        incomplete ? ": an incomplete copy is there ('zarrc cp --resume' continues it, "
+                                     "'zarrc rm' deletes it)" : "");
+    return cli_fail_lib(rc, "reading '%s'", node);
+}
+
 static int open_node(zarrc_store **st, zarrc_node_kind *kind, int *format, const char *node,
                      unsigned flags)
 {
     if (open_store(st, node, flags))
         return CLI_EXIT_FAIL;
     int rc = zarrc_node_probe(kind, format, *st, "");
-    if (rc == ZARRC_ENOTFOUND) {
-        int incomplete = strstr(zarrc_error_last(), "incomplete array") != NULL;
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there)%s", node,
-                        incomplete ? ": an incomplete copy is there ('zarrc cp --resume' continues it, "
-                                     "'zarrc rm' deletes it)" : "");
-    }
-    if (rc) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail_lib(rc, "reading '%s'", node);
-    }
-    return 0;
+    return rc ? cli_probe_error(st, node, rc) : 0;
 }
 
 static int open_array_node(zarrc_store **st, zarrc_array **arr, const char *node,

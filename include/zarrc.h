@@ -512,7 +512,7 @@ ZARRC_API void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable
 
 /** zarrc_array_write_at: grow the array to fit the block (shape = max(current, offset + block
  *  shape) per dimension; never shrinks). Shares the flag namespace of ZARRC_OVERWRITE. */
-#define ZARRC_EXTEND 0x8000u
+#define ZARRC_EXTEND 0x10000u
 
 /** Set the array's shape to `new_shape` (ndim entries, each >= 0), growing or shrinking any
  *  dimension. Shrinking first erases the stored chunks that lie wholly outside the new bounds

@@ -1356,6 +1356,29 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The bounding box of a layer's image (image_box) read into a new buffer (*tmp, the
+ * caller's to free; also on failure it is NULL or freed). */
+static int image_read(vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0,
+                      const int64_t *k1, size_t es, int64_t *bstart, int64_t *bn, int64_t *bs, size_t *bytes,
+                      uint8_t **tmp)
+{
+    int64_t ones[MAXD];
+    *tmp = NULL;
+    int rc = image_box(L, nd, x0, step, k0, k1, es, bstart, bn, bs, bytes);
+    if (rc)
+        return rc;
+    for (int j = 0; j < L->xf.out_rank; j++)
+        ones[j] = 1;
+    if (!(*tmp = zarrc__malloc(*bytes)))
+        return ZARRC_ENOMEM;
+    rc = source_read(L, bstart, bn, ones, *tmp, bs, es);
+    if (rc) {
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return rc;
+}
+
 static int layer_read(vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0, const int64_t *k1,
                       uint8_t *dst, const int64_t *dstr, size_t es)
 {
@@ -1363,17 +1386,10 @@ static int layer_read(vlayer *L, int nd, const int64_t *x0, const int64_t *step,
     if (box_map(L, x0, step, k0, k1, dstr, sstart, scount, sstep, sdstr, &base))
         return source_read(L, sstart, scount, sstep, dst + base, sdstr, es);
     /* Gather: read the bounding box of the image, then pick element by element. */
-    int64_t bn[MAXD], bs[MAXD], ones[MAXD];
+    int64_t bn[MAXD], bs[MAXD];
     size_t bytes;
-    int rc = image_box(L, nd, x0, step, k0, k1, es, sstart, bn, bs, &bytes);
-    if (rc)
-        return rc;
-    for (int j = 0; j < L->xf.out_rank; j++)
-        ones[j] = 1;
-    uint8_t *tmp = zarrc__malloc(bytes);
-    if (!tmp)
-        return ZARRC_ENOMEM;
-    rc = source_read(L, sstart, bn, ones, tmp, bs, es);
+    uint8_t *tmp = NULL;
+    int rc = image_read(L, nd, x0, step, k0, k1, es, sstart, bn, bs, &bytes, &tmp);
     if (rc == ZARRC_OK) {
         copy_ctx c = {dst, tmp, es, false, NULL, 0};
         each_position(L, nd, x0, step, k0, k1, dstr, sstart, bs, copy_one, &c);
@@ -1420,23 +1436,16 @@ static int gather_write_check(const vlayer *L, int nd, const int64_t *x0, const 
 static int gather_write(vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0, const int64_t *k1,
                         const uint8_t *in, const int64_t *sstr, size_t es)
 {
-    int64_t bstart[MAXD], bn[MAXD], bs[MAXD], ones[MAXD];
+    int64_t bstart[MAXD], bn[MAXD], bs[MAXD];
     size_t bytes;
-    int rc = image_box(L, nd, x0, step, k0, k1, es, bstart, bn, bs, &bytes);
-    if (rc)
-        return rc;
-    for (int j = 0; j < L->xf.out_rank; j++)
-        ones[j] = 1;
-    uint8_t *tmp = zarrc__malloc(bytes);
-    if (!tmp)
-        return ZARRC_ENOMEM;
-    rc = source_read(L, bstart, bn, ones, tmp, bs, es);
+    uint8_t *tmp = NULL;
+    int rc = image_read(L, nd, x0, step, k0, k1, es, bstart, bn, bs, &bytes, &tmp);
     if (rc == ZARRC_OK) {
         copy_ctx c = {tmp, in, es, true, NULL, 0};
         each_position(L, nd, x0, step, k0, k1, sstr, bstart, bs, copy_one, &c);
         for (int j = 0; j < L->src_rank; j++)
             bstart[j] -= L->src_origin[j];
-        rc = zarrc_array_write(L->arr, bstart, bn, ones, tmp, bytes);
+        rc = zarrc_array_write(L->arr, bstart, bn, NULL, tmp, bytes);
     }
     free(tmp);
     return rc;

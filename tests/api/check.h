@@ -64,7 +64,7 @@ static inline uint64_t check_rnd(void)
     return check_rng;
 }
 
-static int check_report(const char *name)
+static inline int check_report(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_count - check_failures, check_failures);
     return check_failures ? 1 : 0;

@@ -231,8 +231,46 @@ static void test_arrays(zarrc_store *s)
     zarrc_group_free(g);
 }
 
+/* zarrc_store_flush: syncfs on the filesystem, nothing to do in memory; both succeed. */
+static void test_store_flush(void)
+{
+    const char *tmp = getenv("ZARRC_TEST_TMP");
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/flush", tmp ? tmp : "testtmp");
+    zarrc_store *fs = NULL, *mem = NULL;
+    CHECK_OK(zarrc_store_open(&fs, dir, ZARRC_STORE_CREATE | ZARRC_STORE_DURABLE));
+    CHECK_OK(zarrc_store_open(&mem, "memory://", 0));
+    if (fs) {
+        CHECK_OK(zarrc_store_set(fs, "k", "v", 1));
+        CHECK_OK(zarrc_store_flush(fs));
+        char ver[ZARRC_STORE_VERSION_MAX];
+        CHECK_OK(zarrc_store_version(ver, sizeof ver, fs, "k"));
+        CHECK_ERR(zarrc_store_version(ver, 4, fs, "k"), ZARRC_EINVAL, "too small");
+        CHECK_ERR(zarrc_store_version(ver, sizeof ver, fs, "missing"), ZARRC_ENOTFOUND, "missing");
+    }
+    if (mem)
+        CHECK_OK(zarrc_store_flush(mem));
+    zarrc_store_free(fs);
+    zarrc_store_free(mem);
+}
+
+/* Every flag bit of the create/open/write calls is distinct: they share one namespace. */
+static void test_flag_bits(void)
+{
+    const unsigned flags[] = {ZARRC_OVERWRITE, ZARRC_FORCE, ZARRC_CREATE_PENDING, ZARRC_RESUME,
+                              ZARRC_OPEN_ALLOW_EXTERNAL, ZARRC_EXTEND, ZARRC_OPEN_NO_CONSOLIDATED,
+                              ZARRC_ATTRS_MERGE, ZARRC_UPDATE_CONSOLIDATED};
+    unsigned seen = 0;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        CHECK_MSG((seen & flags[i]) == 0, "flag 0x%x shares a bit with another", flags[i]);
+        seen |= flags[i];
+    }
+}
+
 int main(void)
 {
+    test_flag_bits();
+    test_store_flush();
     test_helpers();
     zarrc_store *s = NULL;
     CHECK_OK(zarrc_store_open(&s, "memory://", 0));

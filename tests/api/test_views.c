@@ -112,6 +112,24 @@ static void test_values(void)
     if (!v)
         return;
     CHECK(zarrc_array_ndim(v) == 1 && zarrc_array_shape(v)[0] == 10);
+    /* The spec comes back as JSON: the same layers, reopenable to the same view. */
+    char *back = NULL;
+    CHECK_OK(zarrc_view_spec(&back, v));
+    CHECK(back && strstr(back, "\"stack\"") && strstr(back, "\"fill\"") && strstr(back, "\"array\""));
+    zarrc_array *again = NULL;
+    if (back)
+        CHECK_OK(zarrc_view_open(&again, back, mem, "", 0));
+    CHECK(again && zarrc_array_shape(again)[0] == 10);
+    zarrc_array_free(again);
+    zarrc_free(back);
+    /* A stored array has no spec; zarrc_array_open_flags opens it as zarrc_array_open does. */
+    zarrc_array *plain = NULL;
+    CHECK_OK(zarrc_array_open_flags(&plain, mem, "a", 0));
+    if (plain) {
+        CHECK(!zarrc_array_is_view(plain));
+        CHECK_ERR(zarrc_view_spec(&back, plain), ZARRC_EINVAL, "");
+    }
+    zarrc_array_free(plain);
     int32_t got[10], want[10] = {100, 101, 102, 103, 104, -9, 7, 7, 4, 2};
     CHECK_OK(read1d(v, 0, 10, got));
     CHECK(!memcmp(got, want, sizeof got));
