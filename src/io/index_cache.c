@@ -3,7 +3,8 @@
  * used entries evicted first. Each entry remembers the shard's version token (from the store)
  * at the time its index was read and is used only while the shard still has that version, so
  * another writer's replacement of a shard is never answered from the cache. Stores without
- * version tokens get no caching across calls. Entries are copied in and out, so callers never hold pointers
+ * version tokens, and stores with latency (where the version costs a round trip), get no
+ * caching across calls. Entries are copied in and out, so callers never hold pointers
  * into the cache.
  */
 #include <pthread.h>

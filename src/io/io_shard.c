@@ -207,7 +207,9 @@ static int load_index(shard_job *j, shard_rec *sr)
      * the shard is unchanged. */
     char version[ZARRC_STORE_VERSION_MAX];
     const char *ver = NULL;
-    if (j->a->index_cache) {
+    /* On stores with latency, asking for the version costs the round trip that reading the
+     * index costs: no caching across calls there (a read stays at index + data requests). */
+    if (j->a->index_cache && !zarrc__store_has_latency(j->a->store)) {
         int vr = zarrc__store_version(j->a->store, key_of(sr), version);
         if (vr == ZARRC_ENOTFOUND)
             return vr;
