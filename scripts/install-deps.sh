@@ -43,7 +43,8 @@ if [ "$what" = venv-path ]; then
 fi
 
 BUILD_PKGS=(build-essential cmake pkg-config libblosc-dev libzstd-dev liblz4-dev zlib1g-dev
-    libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev libssl-dev)
+    libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev libssl-dev
+    libmicrohttpd-dev libzfp-dev)
 TEST_PKGS=(python3 python3-zarr python3-numcodecs python3-numpy clang libclang-rt-14-dev
     swift-proxy swift-object swift-container swift-account nginx)
 

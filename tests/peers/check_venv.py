@@ -14,7 +14,10 @@ import sys
 # distribution name -> module to import, for the peers the tests drive
 PEERS = [("zarr", "zarr", "zarr-python"), ("numcodecs", "numcodecs", "numcodecs"),
          ("tensorstore", "tensorstore", "tensorstore"), ("zarrs", "zarrs", "zarrs-python"),
-         ("numpy", "numpy", "numpy"), ("moto", "moto.server", "moto"), ("obstore", "obstore", "obstore")]
+         ("numpy", "numpy", "numpy"), ("moto", "moto.server", "moto"), ("obstore", "obstore", "obstore"),
+         ("tiled", "tiled.client", "tiled"), ("pynwb", "pynwb", "pynwb"),
+         ("hdmf-zarr", "hdmf_zarr", "hdmf-zarr"), ("pydantic-zarr", "pydantic_zarr", "pydantic-zarr"),
+         ("zfpy", "zfpy", "zfpy")]
 
 
 def pins(path):
