@@ -128,6 +128,10 @@ static int parse_zfp(zfp_state *s, const zarrc_json *config)
             return ZARRC_ENOMEM;
         zfp_bool ok = zfp_stream_set_params(z, s->minbits, s->maxbits, s->maxprec, s->minexp);
         zfp_stream_close(z);
+        if (ok && s->zt != zfp_type_int32 && s->zt != zfp_type_int64 && s->maxbits < (s->zt == zfp_type_float ? 9u : 12u))
+            return zarrc_error_set(ZARRC_EINVAL, "'maxbits' must be at least %u for %s data (zfp's block "
+                                   "exponent)", s->zt == zfp_type_float ? 9u : 12u,
+                                   s->zt == zfp_type_float ? "float32" : "float64");
         if (!ok)
             return zarrc_error_set(ZARRC_EINVAL, "expert parameters minbits %u, maxbits %u, maxprec %u, "
                                    "minexp %d are not valid for zfp", s->minbits, s->maxbits, s->maxprec,
@@ -305,8 +309,8 @@ static zfp_stream *open_stream(const zfp_state *s, int ndim)
         return NULL;
     switch (s->mode) {
     case zfp_mode_fixed_rate:
-        if (s->zfpy)
-            zfp_stream_set_rate(z, s->rate, zfp_type_none, (unsigned)(ndim ? ndim : 1), zfp_false);
+        if (s->zfpy) /* zfpy passes no type (so no minimum for floats): see min_maxbits */
+            zfp_stream_set_rate(z, s->rate, s->zt, (unsigned)(ndim ? ndim : 1), zfp_false);
         else
             zfp_stream_set_rate(z, s->rate, s->zt, 3, zfp_false);
         break;
@@ -324,6 +328,15 @@ static zfp_stream *open_stream(const zfp_state *s, int ndim)
         break;
     }
     return z;
+}
+
+/* libzfp's float block coder subtracts the exponent bits (1 + 8 for float, 1 + 11 for double)
+ * from maxbits unchecked: a smaller maxbits — from a configuration or a zfpy header — wraps the
+ * budget around and the coder runs past any buffer (zfpy itself crashes on such rates). */
+static bool maxbits_ok(const zfp_stream *z, zfp_type t)
+{
+    unsigned need = t == zfp_type_float ? 9 : t == zfp_type_double ? 12 : 0;
+    return z->maxbits >= need;
 }
 
 static size_t zsize(zfp_type t) { return t == zfp_type_int32 || t == zfp_type_float ? 4 : 8; }
@@ -397,11 +410,17 @@ static int zfp_encode(const void *state, const zarrc_codec_call *call, const uin
     rc = ZARRC_ENOMEM;
     if (!f || !z)
         goto done;
+    if (!maxbits_ok(z, s->zt)) {
+        rc = zarrc_error_set(ZARRC_EINVAL, "the rate is too small for %s data (zfp needs %s bits per block)",
+                             s->zt == zfp_type_float ? "float32" : "float64", s->zt == zfp_type_float ? "9" : "12");
+        goto done;
+    }
     size_t max = zfp_stream_maximum_size(z, f);
-    if (max == 0) {
+    if (max == 0 || max > SIZE_MAX - 8) {
         rc = zarrc_error_set(ZARRC_EINVAL, "zfp cannot compress this chunk");
         goto done;
     }
+    max = (max + 7) & ~(size_t)7;
     if ((rc = zarrc_buf_reserve(out, max)))
         goto done;
     memset(out->data, 0, max);
@@ -420,7 +439,10 @@ static int zfp_encode(const void *state, const zarrc_codec_call *call, const uin
         rc = zarrc_error_set(ZARRC_EINVAL, "zfp compression failed");
         goto done;
     }
-    out->size = got;
+    /* zfp flushes whole stream words; Debian's libzfp uses 32-bit words, zfpy's and zarrs'
+     * bundled builds 64-bit ones: the same bytes on little-endian hosts but for the padding.
+     * Pad to 64 bits (zeros) to store what they store. */
+    out->size = (got + 7) & ~(size_t)7;
     rc = ZARRC_OK;
 done:
     if (bs)
@@ -504,6 +526,11 @@ static int zfp_decode(const void *state, const zarrc_codec_call *call, const uin
         }
     } else if (!(z = open_stream(s, r->ndim)))
         goto done;
+    if (!maxbits_ok(z, s->zt)) {
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "the zfp stream's maxbits %u is too small for %s data", z->maxbits,
+                             s->zt == zfp_type_float ? "float32" : "float64");
+        goto done;
+    }
     size_t need;
     if (!read_bound(z, f, in_size, blocks, &need) || need > zarrc__max_chunk_bytes() + (size_t)16 * blocks + 4096) {
         rc = zarrc_error_set(ZARRC_ECORRUPT, "the zfp stream's parameters allow more compressed data than the "
