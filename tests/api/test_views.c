@@ -451,7 +451,7 @@ static void check_strings(zarrc_array *v, const int64_t *start, const int64_t *c
 
 /* Issue 12: string layers read through views like numeric ones (concatenate, stack, overlay,
  * steps, a negative transform stride, index arrays, fill, inline strings, nested stacks,
- * mixed v2/v3 layers, sharded layers, stored views); writes through a string view are refused (nothing written). */
+ * mixed v2/v3 layers, sharded layers, stored views, copies); writes through a string view are refused (nothing written). */
 static void test_strings(void)
 {
     const char *const a[] = {"alpha", "", "\xc3\xbcml\xc3\xa4ut", "delta", "epsilon"};
@@ -547,6 +547,20 @@ static void test_strings(void)
         if (stored)
             check_strings(stored, st, cn, NULL, "b0|b1|b2|d0|d1|d2", "stored string view");
         zarrc_array_free(stored);
+        /* materialized by zarrc_array_copy (chunks of 4: reads spanning both layers) */
+        zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+        int64_t shape[1] = {6}, chunks[1] = {4};
+        o.dtype = "string";
+        o.ndim = 1;
+        o.shape = shape;
+        o.chunks = chunks;
+        zarrc_array *d = NULL;
+        CHECK_OK(zarrc_array_create(&d, mem, "s/mat", &o));
+        if (d) {
+            CHECK_OK(zarrc_array_copy(d, v, NULL, NULL));
+            check_strings(d, st, cn, NULL, "b0|b1|b2|d0|d1|d2", "copy of a string view");
+        }
+        zarrc_array_free(d);
         zarrc_array_free(v);
     }
 }
