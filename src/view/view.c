@@ -482,6 +482,18 @@ static int resolve(zarrc_store **store, char **path, const open_ctx *c, const ch
     return *path ? ZARRC_OK : ZARRC_ENOMEM;
 }
 
+/* A spec's "dtype": tensorstore's name (or any spelling zarrc_dtype_parse takes, e.g. "<U3"),
+ * or a v3 data type object ({"name": "fixed_length_utf32", "configuration": ...}): the short
+ * forms write fixed-width string types that way. Nonzero (message set) when it is neither. */
+static int spec_dtype(zarrc_dtype_info *out, const json_object *dt)
+{
+    if (json_object_is_type((json_object *)dt, json_type_object))
+        return zarrc__dtype_from_json(out, dt);
+    if (!json_object_is_type((json_object *)dt, json_type_string))
+        return ZARRC_EDTYPE;
+    return zarrc_dtype_parse(out, json_object_get_string((json_object *)dt));
+}
+
 /* Location of a zarr/zarr3 layer spec: kvstore (object or URL string) + "path". */
 static int layer_location(char **loc, const json_object *l, const char *where)
 {
@@ -810,8 +822,7 @@ static int parse_layer(zarrc__view *v, vlayer *L, json_object *l, const open_ctx
     L->dtype_json = mem(l, "dtype");
     if (L->dtype_json) {
         zarrc_dtype_info dt;
-        if (!json_object_is_type(L->dtype_json, json_type_string) ||
-            (rc = zarrc_dtype_parse(&dt, json_object_get_string(L->dtype_json))))
+        if (spec_dtype(&dt, L->dtype_json))
             return zarrc_error_set(ZARRC_EDTYPE, "%s: bad 'dtype'", L->where);
         if (strcmp(dt.name, v->dtype.name))
             return zarrc_error_set(ZARRC_EDTYPE, "%s: dtype %s differs from the view's %s", L->where, dt.name,
@@ -915,8 +926,7 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
     json_object_object_add(res, "driver", json_object_new_string("stack"));
     json_object_object_add(res, "layers", layers);
     int64_t pos = 0, rank = -1, first_shape[MAXD];
-    const char *dtname = NULL;
-    char dtbuf[32];
+    json_object *dtj = NULL; /* the first array's data type (v3 JSON: a name, or an object) */
     for (size_t k = 0; k < n; k++) {
         json_object *e = json_object_array_get_idx(arrays, k);
         char where[48];
@@ -940,9 +950,10 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
         }
         int r = a->meta.ndim;
         const int64_t *sh = a->meta.shape;
-        if (!dtname) {
-            snprintf(dtbuf, sizeof dtbuf, "%s", a->meta.dtype.name);
-            dtname = dtbuf;
+        if (!dtj && !(dtj = zarrc__dtype_to_json_v3(&a->meta.dtype))) {
+            zarrc_array_free(a);
+            rc = ZARRC_ENOMEM;
+            goto fail;
         }
         int64_t ax = axis;
         if (k == 0) {
@@ -1002,7 +1013,8 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
             pos += sh[ax];
         zarrc_array_free(a);
     }
-    json_object_object_add(res, "dtype", json_object_new_string(dtname));
+    json_object_object_add(res, "dtype", dtj);
+    dtj = NULL;
     static const char *keep[] = {"fill_value", "dimension_names", "dtype", "attributes"};
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
         json_object *m = mem(spec, keep[i]);
@@ -1012,6 +1024,7 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
     *out = res;
     return ZARRC_OK;
 fail:
+    json_object_put(dtj);
     json_object_put(res);
     return rc;
 }
@@ -1070,7 +1083,7 @@ static int view_build(zarrc__view **out, json_object *spec, const open_ctx *c)
     for (size_t k = 0; !dt && k < v->n; k++)
         dt = mem(json_object_array_get_idx(layers, k), "dtype");
     if (dt) {
-        if (!json_object_is_type(dt, json_type_string) || zarrc_dtype_parse(&v->dtype, json_object_get_string(dt))) {
+        if (spec_dtype(&v->dtype, dt)) {
             rc = zarrc_error_set(ZARRC_EDTYPE, "bad 'dtype' %s", json_object_to_json_string(dt));
             goto fail;
         }
