@@ -71,6 +71,12 @@ typedef struct cli_opt {
 int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char **pos, int npos, const char *what,
                    char *err, size_t errlen);
 
+/** cli_parse_args for a verb taking between at_least and at_most positional arguments (pos
+ *  holds at_most entries); *npos receives how many were given. "unexpected argument" beyond
+ *  at_most, "missing WHAT" below at_least. */
+int cli_parse_args_list(int argc, char **argv, const cli_opt *opts, const char **pos, int at_least, int at_most,
+                        int *npos, const char *what, char *err, size_t errlen);
+
 enum { CLI_INT_OK = 0, CLI_INT_SYNTAX = -1, CLI_INT_RANGE = -2 };
 
 /** Parse [s, e) as a decimal int64: an optional sign and digits, nothing else. Returns
@@ -246,12 +252,6 @@ typedef struct cli_array_stats_t {
 /** Storage statistics of the array `arr` at the root of `st`. Returns 0 or CLI_EXIT_FAIL. */
 int cli_array_stats(cli_array_stats_t *out, zarrc_store *st, zarrc_array *arr, const char *label);
 
-/** zarrc du (cli_stats.c; argv[0] is the verb). Returns an exit status or CLI_ARGS_HELP. */
-int cli_cmd_du(int argc, char **argv, const char *usage);
-
-/** zarrc verify (cli_verify.c). Returns an exit status or CLI_ARGS_HELP. */
-int cli_cmd_verify(int argc, char **argv, const char *usage);
-
 /* ---- streaming binary I/O (cli_npy.c) ---- */
 
 /** The NumPy dtype string of a fixed-size type, little-endian ("<i4", "|b1", "<M8[ns]").
@@ -303,7 +303,5 @@ int cli_open_array(zarrc_store **st, zarrc_array **arr, const char *node, unsign
 /** Whether NODE is a view spec file: a regular file whose name ends in .json (a directory
  *  named x.json is a node). */
 int cli_is_spec_file(const char *node);
-/** `zarrc view concat|stack|create|show`. */
-int cli_cmd_view(int argc, char **argv);
 
 #endif

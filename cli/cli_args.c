@@ -100,10 +100,26 @@ int cli_parse_dims(const char *opt, const char *text, int64_t **out, int *n, int
 
 static int parse_args_seen(int argc, char **argv, const cli_opt *opts, const char **pos, int npos,
                            const char *what, char *err, size_t errlen, unsigned char *seen, int *np,
-                           int *onlyp);
+                           int *onlyp, int at_least);
+
+static int parse_args(int argc, char **argv, const cli_opt *opts, const char **pos, int npos, const char *what,
+                      char *err, size_t errlen, int *got, int at_least);
 
 int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char **pos, int npos, const char *what,
                    char *err, size_t errlen)
+{
+    return parse_args(argc, argv, opts, pos, npos, what, err, errlen, NULL, npos);
+}
+
+int cli_parse_args_list(int argc, char **argv, const cli_opt *opts, const char **pos, int at_least, int at_most,
+                        int *npos, const char *what, char *err, size_t errlen)
+{
+    *npos = 0;
+    return parse_args(argc, argv, opts, pos, at_most, what, err, errlen, npos, at_least);
+}
+
+static int parse_args(int argc, char **argv, const cli_opt *opts, const char **pos, int npos, const char *what,
+                      char *err, size_t errlen, int *got, int at_least)
 {
     int n = 0, only_positional = 0;
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
@@ -118,14 +134,16 @@ int cli_parse_args(int argc, char **argv, const cli_opt *opts, const char **pos,
         snprintf(err, errlen, "out of memory");
         return CLI_EXIT_USAGE;
     }
-    int rc = parse_args_seen(argc, argv, opts, pos, npos, what, err, errlen, seen, &n, &only_positional);
+    int rc = parse_args_seen(argc, argv, opts, pos, npos, what, err, errlen, seen, &n, &only_positional, at_least);
     free(seen);
+    if (got)
+        *got = n;
     return rc;
 }
 
 static int parse_args_seen(int argc, char **argv, const cli_opt *opts, const char **pos, int npos,
                            const char *what, char *err, size_t errlen, unsigned char *seen, int *np,
-                           int *onlyp)
+                           int *onlyp, int at_least)
 {
     int n = *np, only_positional = *onlyp;
     for (int i = 1; i < argc; i++) {
@@ -177,7 +195,8 @@ static int parse_args_seen(int argc, char **argv, const cli_opt *opts, const cha
         }
         pos[n++] = a;
     }
-    if (n < npos) {
+    *np = n;
+    if (n < at_least) {
         snprintf(err, errlen, "missing %s", what);
         return CLI_EXIT_USAGE;
     }

@@ -596,13 +596,17 @@ const cli_verb cli_verb_create = {"create", cmd_create,
      "  zarrc create data --group --attrs '{\"title\":\"demo\"}'\n",
      "create an array or a group"};
 
-const cli_verb cli_verb_info = {"info", cmd_info, "zarrc info NODE [--json]",
+const cli_verb cli_verb_info = {"info", cmd_info, "zarrc info NODE [--json] [--no-stats]",
      "Show what is stored at NODE: node type, format, shape, chunks, data type, fill value,\n"
-     "codecs (v3 spelling and, for v2 nodes, v2 spelling), attributes and the stored metadata.",
+     "codecs (v3 spelling and, for v2 nodes, v2 spelling), attributes and the stored metadata;\n"
+     "for arrays also storage statistics: stored and decoded bytes, their ratio, chunks (or\n"
+     "shards) stored of the grid. NODE may be a view node or a .json view spec.",
      "Options:\n"
-     "  --json   print one JSON object with the members node_type, zarr_format, shape, chunks,\n"
-     "           data_type, data_type_v2 (v2), fill_value, codecs, codecs_v2 (v2), attributes,\n"
-     "           metadata (groups: node_type, zarr_format, attributes, metadata)\n"
+     "  --json       print one JSON object with the members node_type, zarr_format, shape,\n"
+     "               chunks, data_type, data_type_v2 (v2), fill_value, codecs, codecs_v2 (v2),\n"
+     "               attributes, metadata, stats (exact numbers) (groups: node_type,\n"
+     "               zarr_format, attributes, metadata)\n"
+     "  --no-stats   skip the storage statistics (they list every key of the array)\n"
      "\nExamples:\n"
      "  zarrc info data/temp\n"
      "  zarrc info data/temp --json\n",

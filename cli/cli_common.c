@@ -192,6 +192,9 @@ void cli_print_name(FILE *out, const char *name)
 /* Verbs, help and option parsing                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
+const char cli_tool_usage[] = "zarrc VERB NODE [OPTIONS]\n"
+                              "       zarrc help [VERB] | zarrc VERB --help | zarrc --help | zarrc --version";
+
 void cli_print_verb_help(const cli_verb *v, FILE *out)
 {
     fprintf(out, "usage: %s\n\n%s\n\n%s", v->usage, v->summary, v->help);
@@ -209,8 +212,7 @@ int cli_usage_error(const cli_verb *v, const char *fmt, ...)
         fprintf(stderr, "\nusage: %s\nTry 'zarrc help %s' for more information.\n", v->usage,
                 v->name);
     else
-        fputs("\nusage: zarrc VERB [OPTIONS] NODE\nTry 'zarrc --help' for more information.\n",
-              stderr);
+        fprintf(stderr, "\nusage: %s\nTry 'zarrc --help' for more information.\n", cli_tool_usage);
     return CLI_EXIT_USAGE;
 }
 
@@ -239,16 +241,6 @@ int cli_parse_node(const cli_verb *v, int argc, char **argv, const cli_opt *spec
 {
     *node = NULL;
     return cli_parse_positionals(v, argc, argv, specs, node, 1, "NODE");
-}
-
-int cli_verb_run_fn(const cli_verb *v, int argc, char **argv, int (*fn)(int, char **, const char *))
-{
-    int rc = fn(argc, argv, v->usage);
-    if (rc == CLI_ARGS_HELP) {
-        cli_print_verb_help(v, stdout);
-        return CLI_EXIT_OK;
-    }
-    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -24,6 +24,9 @@ typedef struct cli_verb {
 /** Returned by the parsers below when --help was given and the verb's help was printed. */
 #define CLI_HELP_SHOWN (-1)
 
+/** The tool's own synopsis (after "usage: "), as in `zarrc --help` and usage errors. */
+extern const char cli_tool_usage[];
+
 /** Print the verb's help ("usage: ...", summary, options) to out. */
 void cli_print_verb_help(const cli_verb *v, FILE *out);
 /** Print "zarrc: VERB: <message>", the verb's usage and a hint on stderr (v NULL: the tool's
@@ -36,9 +39,6 @@ int cli_parse_positionals(const cli_verb *v, int argc, char **argv, const cli_op
                           int npos, const char *what);
 /** The common case: options and exactly one NODE. */
 int cli_parse_node(const cli_verb *v, int argc, char **argv, const cli_opt *specs, const char **node);
-/** Run a verb written as fn(argc, argv, usage) returning CLI_ARGS_HELP for --help (printed
- *  here). Returns the exit status. */
-int cli_verb_run_fn(const cli_verb *v, int argc, char **argv, int (*fn)(int, char **, const char *));
 
 /* ---- JSON output ---- */
 

@@ -16,17 +16,16 @@
 
 #include "cli_common.h"
 #include "cli_verbs.h"
-#include "cli_hierarchy.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Help texts                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-const char cli_tree_usage[] = "zarrc tree NODE [--depth N] [--json] [--no-consolidated]";
-const char cli_tree_summary[] =
+static const char cli_tree_usage[] = "zarrc tree NODE [--depth N] [--json] [--no-consolidated]";
+static const char cli_tree_summary[] =
     "Show the hierarchy below the group at NODE: groups, and arrays with shape and data type.\n"
     "Consolidated metadata is used when the group has it (no further reads).";
-const char cli_tree_help[] =
+static const char cli_tree_help[] =
     "Options:\n"
     "  --depth N           show N levels below NODE (default: all; 0 = NODE only)\n"
     "  --json              print nested JSON: {name, node_type, zarr_format, shape, data_type,\n"
@@ -36,13 +35,13 @@ const char cli_tree_help[] =
     "  zarrc tree data.zarr\n"
     "  zarrc tree data.zarr --depth 1 --json\n";
 
-const char cli_hierarchy_usage[] =
+static const char cli_hierarchy_usage[] =
     "zarrc hierarchy create ROOT SPEC.json [--overwrite [--force]] [--format 2|3]\n"
     "                       [--update-consolidated] [--json] [--quiet]";
-const char cli_hierarchy_summary[] =
+static const char cli_hierarchy_summary[] =
     "Create a whole hierarchy in one call from SPEC.json, a JSON object mapping relative paths\n"
     "to metadata documents ({\"\": root, \"a/b\": ..., ...}); SPEC.json may be '-' (stdin).";
-const char cli_hierarchy_help[] =
+static const char cli_hierarchy_help[] =
     "A metadata document is a v3 zarr.json document, or a v2 .zarray/.zgroup document with an\n"
     "optional \"attributes\" member (what goes into .zattrs). Groups implied by the paths are\n"
     "created; existing groups there are kept. Everything is validated before anything is\n"
@@ -62,11 +61,11 @@ const char cli_hierarchy_help[] =
     "        \"chunks\": [2], \"dtype\": \"<i4\", \"compressor\": null, \"fill_value\": 0,\n"
     "        \"filters\": null, \"order\": \"C\"}}' | zarrc hierarchy create out.zarr -\n";
 
-const char cli_consolidate_usage[] = "zarrc consolidate NODE [--check] [--json] [--quiet]";
-const char cli_consolidate_summary[] =
+static const char cli_consolidate_usage[] = "zarrc consolidate NODE [--check] [--json] [--quiet]";
+static const char cli_consolidate_summary[] =
     "Write consolidated metadata for the group at NODE (v2 .zmetadata, v3 inline\n"
     "consolidated_metadata in zarr.json), as zarr-python writes it.";
-const char cli_consolidate_help[] =
+static const char cli_consolidate_help[] =
     "Options:\n"
     "  --check   write nothing; report where the consolidated copy differs from the stored\n"
     "            documents (exit 1 if it is stale or missing)\n"
@@ -76,12 +75,12 @@ const char cli_consolidate_help[] =
     "  zarrc consolidate data.zarr\n"
     "  zarrc consolidate --check data.zarr\n";
 
-const char cli_attrs_usage[] =
+static const char cli_attrs_usage[] =
     "zarrc attrs NODE [--set JSON | --merge JSON] [--update-consolidated]";
-const char cli_attrs_summary[] =
+static const char cli_attrs_summary[] =
     "Print the attributes of the node at NODE, or replace (--set) or merge-update (--merge)\n"
     "them first.";
-const char cli_attrs_help[] =
+static const char cli_attrs_help[] =
     "Options:\n"
     "  --set JSON              replace the attributes by this JSON object\n"
     "  --merge JSON            set these members, keep the others\n"
@@ -97,34 +96,11 @@ const char cli_attrs_help[] =
 
 typedef cli_opt hopt;
 
-static int usage(const char *verb, const char *use, const char *fmt, ...) CLI_PRINTF(3, 4);
-
-static int usage(const char *verb, const char *use, const char *fmt, ...)
+/* Options anywhere, `npos` positional arguments (cli_parse_positionals). Returns 0,
+ * CLI_EXIT_USAGE (message printed) or CLI_HELP_SHOWN (help printed). */
+static int parse(const cli_verb *v, int argc, char **argv, const hopt *opts, const char **pos, int npos)
 {
-    va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "zarrc: %s: ", verb);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nusage: %s\nTry 'zarrc help %s' for more information.\n", use, verb);
-    return CLI_EXIT_USAGE;
-}
-
-#define HELP_SHOWN (-1)
-
-/* Options anywhere, `npos` positional arguments (cli_parse_args). Returns 0, CLI_EXIT_USAGE
- * (message printed) or HELP_SHOWN (help printed). */
-static int parse(int argc, char **argv, const hopt *opts, const char **pos, int npos,
-                 const char *use, const char *summary, const char *help)
-{
-    char err[512];
-    int rc = cli_parse_args(argc, argv, opts, pos, npos, npos == 1 ? "NODE" : "ROOT and SPEC", err, sizeof err);
-    if (rc == CLI_ARGS_HELP) {
-        printf("usage: %s\n\n%s\n\n%s", use, summary, help);
-        return HELP_SHOWN;
-    }
-    return rc ? usage(argv[0], use, "%s", err) : 0;
+    return cli_parse_positionals(v, argc, argv, opts, pos, npos, npos == 1 ? "NODE" : "ROOT and SPEC");
 }
 
 static const char *json_text(json_object *o, int pretty)
@@ -340,15 +316,15 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
     return rc;
 }
 
-int cli_cmd_tree(int argc, char **argv)
+static int cmd_tree(const cli_verb *v, int argc, char **argv)
 {
     const char *node, *depth_s = NULL;
     int as_json = 0, no_cons = 0;
     hopt opts[] = {{"--depth", &depth_s, NULL}, {"--json", NULL, &as_json},
                    {"--no-consolidated", NULL, &no_cons}, {NULL, NULL, NULL}};
-    int rc = parse(argc, argv, opts, &node, 1, cli_tree_usage, cli_tree_summary, cli_tree_help);
+    int rc = parse(v, argc, argv, opts, &node, 1);
     if (rc)
-        return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     tree_ctx t;
     memset(&t, 0, sizeof t);
     t.max_depth = -1;
@@ -359,7 +335,7 @@ int cli_cmd_tree(int argc, char **argv)
         errno = 0;
         long d = strtol(depth_s, &end, 10);
         if (errno || *end || end == depth_s || d < 0 || d > INT_MAX)
-            return usage(argv[0], cli_tree_usage, "--depth must be a non-negative integer (got '%s')",
+            return cli_usage_error(v, "--depth must be a non-negative integer (got '%s')",
                          depth_s);
         t.max_depth = (int)d;
     }
@@ -533,14 +509,14 @@ static int on_level(void *ctx, uint64_t done, uint64_t total)
     return 0;
 }
 
-int cli_cmd_hierarchy(int argc, char **argv)
+static int cmd_hierarchy(const cli_verb *v, int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: %s\n\n%s\n\n%s", cli_hierarchy_usage, cli_hierarchy_summary, cli_hierarchy_help);
+        cli_print_verb_help(v, stdout);
         return CLI_EXIT_OK;
     }
     if (argc < 2 || strcmp(argv[1], "create"))
-        return usage(argv[0], cli_hierarchy_usage, argc < 2 ? "missing sub-command (create)"
+        return cli_usage_error(v, argc < 2 ? "missing sub-command (create)"
                                                             : "unknown sub-command '%s'", argv[1]);
     const char *pos[2], *format_s = NULL;
     int overwrite = 0, update = 0, as_json = 0, force = 0, quiet = 0;
@@ -548,18 +524,17 @@ int cli_cmd_hierarchy(int argc, char **argv)
                    {"--update-consolidated", NULL, &update}, {"--json", NULL, &as_json},
                    {"--quiet", NULL, &quiet}, {NULL, NULL, NULL}};
     argv[1] = argv[0]; /* "hierarchy create ..." parses like a verb with two arguments */
-    int rc = parse(argc - 1, argv + 1, opts, pos, 2, cli_hierarchy_usage, cli_hierarchy_summary,
-                   cli_hierarchy_help);
+    int rc = parse(v, argc - 1, argv + 1, opts, pos, 2);
     if (rc)
-        return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     zarrc_hierarchy_options o = ZARRC_HIERARCHY_OPTIONS_INIT;
     if (format_s) {
         if (strcmp(format_s, "2") && strcmp(format_s, "3"))
-            return usage(argv[0], cli_hierarchy_usage, "--format must be 2 or 3 (got '%s')", format_s);
+            return cli_usage_error(v, "--format must be 2 or 3 (got '%s')", format_s);
         o.format = atoi(format_s);
     }
     if (force && !overwrite)
-        return usage(argv[0], cli_hierarchy_usage, "--force needs --overwrite");
+        return cli_usage_error(v, "--force needs --overwrite");
     o.flags = (overwrite ? ZARRC_OVERWRITE : 0) | (force ? ZARRC_FORCE : 0) | (update ? ZARRC_UPDATE_CONSOLIDATED : 0);
     char *spec = NULL;
     if (read_all(&spec, pos[1]))
@@ -649,17 +624,16 @@ static int on_diff(void *ctx, const char *rel, zarrc_consolidated_diff kind, con
     return 0;
 }
 
-int cli_cmd_consolidate(int argc, char **argv)
+static int cmd_consolidate(const cli_verb *v, int argc, char **argv)
 {
     const char *node;
     int check = 0, as_json = 0;
     int quiet = 0;
     hopt opts[] = {{"--check", NULL, &check}, {"--json", NULL, &as_json}, {"--quiet", NULL, &quiet},
                    {NULL, NULL, NULL}};
-    int rc = parse(argc, argv, opts, &node, 1, cli_consolidate_usage, cli_consolidate_summary,
-                   cli_consolidate_help);
+    int rc = parse(v, argc, argv, opts, &node, 1);
     if (rc)
-        return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     zarrc_store *st = NULL;
     if ((rc = zarrc_store_open(&st, node, check ? ZARRC_STORE_READONLY : 0)))
         return cli_fail_lib(rc, "opening '%s'", node);
@@ -724,26 +698,26 @@ int cli_cmd_consolidate(int argc, char **argv)
 /* attrs                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-int cli_cmd_attrs(int argc, char **argv)
+static int cmd_attrs(const cli_verb *v, int argc, char **argv)
 {
     const char *node, *set = NULL, *merge = NULL;
     int update = 0;
     hopt opts[] = {{"--set", &set, NULL}, {"--merge", &merge, NULL},
                    {"--update-consolidated", NULL, &update}, {NULL, NULL, NULL}};
-    int rc = parse(argc, argv, opts, &node, 1, cli_attrs_usage, cli_attrs_summary, cli_attrs_help);
+    int rc = parse(v, argc, argv, opts, &node, 1);
     if (rc)
-        return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     if (set && merge)
-        return usage(argv[0], cli_attrs_usage, "give --set or --merge, not both");
+        return cli_usage_error(v, "give --set or --merge, not both");
     if (update && !set && !merge)
-        return usage(argv[0], cli_attrs_usage, "--update-consolidated needs --set or --merge");
+        return cli_usage_error(v, "--update-consolidated needs --set or --merge");
     const char *given = set ? set : merge;
     char err[256];
     json_object *parsed = NULL;
     if (given && (cli_json_parse(&parsed, given, err, sizeof err) ||
                   !json_object_is_type(parsed, json_type_object))) {
         json_object_put(parsed);
-        return usage(argv[0], cli_attrs_usage, "%s must be a JSON object%s%s", set ? "--set" : "--merge",
+        return cli_usage_error(v, "%s must be a JSON object%s%s", set ? "--set" : "--merge",
                      parsed ? "" : ": ", parsed ? "" : err);
     }
     json_object_put(parsed);
@@ -797,34 +771,6 @@ done:
     free(loc);
     free(rel);
     return rc;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* The verb table entries (cli_verbs.h)                                                       */
-/* ------------------------------------------------------------------------------------------ */
-
-static int cmd_tree(const cli_verb *v, int argc, char **argv)
-{
-    (void)v;
-    return cli_cmd_tree(argc, argv);
-}
-
-static int cmd_hierarchy(const cli_verb *v, int argc, char **argv)
-{
-    (void)v;
-    return cli_cmd_hierarchy(argc, argv);
-}
-
-static int cmd_consolidate(const cli_verb *v, int argc, char **argv)
-{
-    (void)v;
-    return cli_cmd_consolidate(argc, argv);
-}
-
-static int cmd_attrs(const cli_verb *v, int argc, char **argv)
-{
-    (void)v;
-    return cli_cmd_attrs(argc, argv);
 }
 
 /* ------------------------------------------------------------------------------------------ */

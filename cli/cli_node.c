@@ -308,10 +308,17 @@ static char *cp_codecs(const cp_opts *o, const char *src_codecs)
     return out;
 }
 
-/* Default codecs of a view's copy (a view has none of its own). */
-static const char *VIEW_COPY_CODECS =
-    "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},"
-    "{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}]";
+/* Default codecs of a view's copy (a view has none of its own): bytes (vlen-utf8 or vlen-bytes
+ * for variable-length types) + zstd. */
+static const char *view_copy_codecs(const zarrc_dtype_info *dt)
+{
+    if (dt->kind == ZARRC_DTYPE_STRING)
+        return "[{\"name\":\"vlen-utf8\"},{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}]";
+    if (dt->kind == ZARRC_DTYPE_VBYTES)
+        return "[{\"name\":\"vlen-bytes\"},{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}]";
+    return "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},"
+           "{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}]";
+}
 
 static int cp_open_array(zarrc_array **src, zarrc_store *sst, const char *spath, const char *label)
 {
@@ -333,7 +340,7 @@ static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpat
     }
     if (!(dtype = array_text(src, ZARRC_JSON_DTYPE, label, "the data type")) ||
         !(fill = array_text(src, ZARRC_JSON_FILL_VALUE, label, "the fill value")) ||
-        !(codecs = is_view ? strdup(VIEW_COPY_CODECS) : array_text(src, ZARRC_JSON_CODECS_V3, label, "the codecs")) ||
+        !(codecs = is_view ? strdup(view_copy_codecs(zarrc_array_dtype(src))) : array_text(src, ZARRC_JSON_CODECS_V3, label, "the codecs")) ||
         !(attrs = array_text(src, ZARRC_JSON_ATTRIBUTES, label, "the attributes")) ||
         !(meta = array_text(src, ZARRC_JSON_METADATA, label, "the metadata")))
         goto done;

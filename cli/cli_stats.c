@@ -23,7 +23,7 @@ static int cmp_path(const void *a, const void *b)
     return strcmp(((const cli_scan_node *)a)->path, ((const cli_scan_node *)b)->path);
 }
 
-int cli_cmd_du(int argc, char **argv, const char *usage)
+static int cmd_du(const cli_verb *v, int argc, char **argv)
 {
     const char *node = NULL;
     int recursive = 0, recursive_long = 0, as_json = 0;
@@ -31,14 +31,9 @@ int cli_cmd_du(int argc, char **argv, const char *usage)
         {"-r", NULL, &recursive}, {"--recursive", NULL, &recursive_long}, {"--json", NULL, &as_json},
         {NULL, NULL, NULL},
     };
-    char err[512];
-    int rc = cli_parse_args(argc, argv, specs, &node, 1, "NODE", err, sizeof err);
-    if (rc == CLI_ARGS_HELP)
-        return CLI_ARGS_HELP;
-    if (rc) {
-        fprintf(stderr, "zarrc: du: %s\nusage: %s\nTry 'zarrc help du' for more information.\n", err, usage);
-        return CLI_EXIT_USAGE;
-    }
+    int rc = cli_parse_node(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     recursive |= recursive_long;
     zarrc_store *st;
     if ((rc = zarrc_store_open(&st, node, ZARRC_STORE_READONLY)))
@@ -91,11 +86,6 @@ int cli_cmd_du(int argc, char **argv, const char *usage)
     cli_scan_free(&s);
     zarrc_store_free(st);
     return CLI_EXIT_OK;
-}
-
-static int cmd_du(const cli_verb *v, int argc, char **argv)
-{
-    return cli_verb_run_fn(v, argc, argv, cli_cmd_du);
 }
 
 /* ------------------------------------------------------------------------------------------ */

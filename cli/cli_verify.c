@@ -410,7 +410,7 @@ static int cmp_problem(const void *a, const void *b)
     return r ? r : strcmp(x->kind, y->kind);
 }
 
-int cli_cmd_verify(int argc, char **argv, const char *usage)
+static int cmd_verify(const cli_verb *v, int argc, char **argv)
 {
     const char *node = NULL;
     int r1 = 0, r2 = 0, do_repair = 0, yes = 0, as_json = 0, quiet = 0;
@@ -419,19 +419,11 @@ int cli_cmd_verify(int argc, char **argv, const char *usage)
         {"--yes", NULL, &yes},      {"--json", NULL, &as_json}, {"--quiet", NULL, &quiet},
         {NULL, NULL, NULL},
     };
-    char err[512];
-    int rc = cli_parse_args(argc, argv, specs, &node, 1, "NODE", err, sizeof err);
-    if (rc == CLI_ARGS_HELP)
-        return CLI_ARGS_HELP;
-    if (!rc && yes && !do_repair) {
-        snprintf(err, sizeof err, "--yes needs --repair");
-        rc = CLI_EXIT_USAGE;
-    }
-    if (rc) {
-        fprintf(stderr, "zarrc: verify: %s\nusage: %s\nTry 'zarrc help verify' for more information.\n", err,
-                usage);
-        return CLI_EXIT_USAGE;
-    }
+    int rc = cli_parse_node(v, argc, argv, specs, &node);
+    if (rc)
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (yes && !do_repair)
+        return cli_usage_error(v, "--yes needs --repair");
     vctx c;
     memset(&c, 0, sizeof c);
     c.node = node;
@@ -549,11 +541,6 @@ out:
     cli_scan_free(&c.scan);
     zarrc_store_free(c.st);
     return result;
-}
-
-static int cmd_verify(const cli_verb *v, int argc, char **argv)
-{
-    return cli_verb_run_fn(v, argc, argv, cli_cmd_verify);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -43,20 +43,6 @@ static char *relative_to(const char *base, const char *target)
     return out;
 }
 
-static void view_usage(FILE *f)
-{
-    fputs("usage: zarrc view concat --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
-          "       zarrc view stack --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
-          "       zarrc view create OUT SPEC.json [--overwrite]\n"
-          "       zarrc view show NODE\n\n"
-          "Build a virtual array (view) over arrays, without copying data. OUT is a node (a view\n"
-          "node: zarr.json with the spec in its 'zarrc_view' member) or a file ending in .json (the\n"
-          "spec itself). Layer locations are stored relative to OUT. Every array NODE argument\n"
-          "(get, put, info) may be a view node or a .json spec; --allow-external (any verb) lets\n"
-          "views refer to locations outside their hierarchy. See docs/views.md.\n",
-          f);
-}
-
 /* Write a view (spec text) to OUT: a .json file (spec with the short forms expanded) or a node. */
 static int write_view(const char *out, const char *spec, int overwrite)
 {
@@ -111,44 +97,38 @@ static int write_view(const char *out, const char *spec, int overwrite)
     return rc ? cli_fail_lib(rc, "creating view '%s'", out) : 0;
 }
 
-static int cmd_short(int argc, char **argv, const char *form)
+/* view concat|stack (sub) ... -o OUT: the seed's short form `form` ("concatenate", "stack"). */
+static int cmd_short(const cli_verb *v, int argc, char **argv, const char *sub, const char *form)
 {
-    const char *axis_s = "0", *out = NULL, *fill = NULL;
-    int overwrite = 0, help = 0;
-    int64_t axis;
-    char **arrays = calloc((size_t)argc + 1, sizeof *arrays);
-    int n = 0;
+    const char *axis_s = NULL, *out = NULL, *out_long = NULL, *fill = NULL;
+    int overwrite = 0, n = 0;
+    int64_t axis = 0;
+    const char **arrays = calloc((size_t)argc + 1, sizeof *arrays);
     if (!arrays)
         return cli_fail("out of memory");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--axis") && i + 1 < argc)
-            axis_s = argv[++i];
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc)
-            out = argv[++i];
-        else if (!strcmp(a, "--fill-value") && i + 1 < argc)
-            fill = argv[++i];
-        else if (!strcmp(a, "--overwrite"))
-            overwrite = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            help = 1;
-        else if (a[0] == '-' && a[1]) {
-            free(arrays);
-            fprintf(stderr, "zarrc: view %s: unknown option '%s'\n", form, a);
-            return CLI_EXIT_USAGE;
-        } else
-            arrays[n++] = argv[i];
-    }
-    if (help) {
+    const cli_opt specs[] = {
+        {"--axis", &axis_s, NULL},       {"-o", &out, NULL},         {"--output", &out_long, NULL},
+        {"--fill-value", &fill, NULL},   {"--overwrite", NULL, &overwrite}, {NULL, NULL, NULL},
+    };
+    char err[512];
+    int rc = cli_parse_args_list(argc, argv, specs, arrays, 1, argc, &n, "array", err, sizeof err);
+    if (rc == CLI_ARGS_HELP) {
         free(arrays);
-        view_usage(stdout);
+        cli_print_verb_help(v, stdout);
         return CLI_EXIT_OK;
     }
-    if (!out || n < 1 || cli_parse_int64(axis_s, axis_s + strlen(axis_s), &axis)) {
+    if (!rc && out && out_long)
+        snprintf(err, sizeof err, "-o and --output are the same option: give it once"), rc = CLI_EXIT_USAGE;
+    if (!rc && !out && !out_long)
+        snprintf(err, sizeof err, "missing -o OUT"), rc = CLI_EXIT_USAGE;
+    if (!rc && axis_s && cli_parse_int64(axis_s, axis_s + strlen(axis_s), &axis))
+        snprintf(err, sizeof err, "--axis must be an integer (got '%.200s')", axis_s), rc = CLI_EXIT_USAGE;
+    if (rc) {
         free(arrays);
-        fprintf(stderr, "zarrc: view %s: needs --axis N, at least one array and -o OUT\n", form);
-        return CLI_EXIT_USAGE;
+        return cli_usage_error(v, "%s: %s", sub, err);
     }
+    if (!out)
+        out = out_long;
     /* Locations relative to the view: its directory for a .json, the node itself otherwise. */
     char *bdir = cli_ends_with(out, ".json") ? cli_dir_of(out) : strdup(out), *breal = NULL;
     if (bdir) {
@@ -169,7 +149,7 @@ static int cmd_short(int argc, char **argv, const char *form)
     }
     json_object *spec = json_object_new_object(), *body = json_object_new_object(), *list = json_object_new_array();
     json_object_object_add(body, "axis", json_object_new_int64(axis));
-    int rc = 0;
+    rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         char *r = realpath(arrays[i], NULL), *rel = r ? relative_to(breal, r) : NULL;
         if (!rel)
@@ -197,78 +177,80 @@ static int cmd_short(int argc, char **argv, const char *form)
     return rc;
 }
 
-int cli_cmd_view(int argc, char **argv)
+static int cmd_view(const cli_verb *v, int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        view_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
+    if (argc < 2)
+        return cli_usage_error(v, "missing action (concat, stack, create, show)");
     const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        cli_print_verb_help(v, stdout);
+        return CLI_EXIT_OK;
+    }
     if (!strcmp(sub, "concat"))
-        return cmd_short(argc - 1, argv + 1, "concatenate");
+        return cmd_short(v, argc - 1, argv + 1, sub, "concatenate");
     if (!strcmp(sub, "stack"))
-        return cmd_short(argc - 1, argv + 1, "stack");
+        return cmd_short(v, argc - 1, argv + 1, sub, "stack");
     if (!strcmp(sub, "create")) {
         int overwrite = 0;
         const char *pos[2] = {NULL, NULL};
-        int np = 0;
-        for (int i = 2; i < argc; i++) {
-            if (!strcmp(argv[i], "--overwrite"))
-                overwrite = 1;
-            else if (np < 2)
-                pos[np++] = argv[i];
-            else
-                np = 3;
-        }
-        if (np != 2) {
-            fputs("zarrc: view create: needs OUT and SPEC.json\n", stderr);
-            return CLI_EXIT_USAGE;
-        }
+        const cli_opt specs[] = {{"--overwrite", NULL, &overwrite}, {NULL, NULL, NULL}};
+        int rc = cli_parse_positionals(v, argc - 1, argv + 1, specs, pos, 2, "OUT and SPEC.json");
+        if (rc)
+            return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
         char *text = cli_read_file(pos[1]);
         if (!text)
             return cli_fail("cannot read '%s': %s", pos[1], strerror(errno));
-        int rc = write_view(pos[0], text, overwrite);
+        rc = write_view(pos[0], text, overwrite);
         free(text);
         return rc;
     }
     if (!strcmp(sub, "show")) {
-        if (argc != 3) {
-            fputs("zarrc: view show: needs NODE\n", stderr);
-            return CLI_EXIT_USAGE;
-        }
+        const char *node = NULL;
+        const cli_opt specs[] = {{NULL, NULL, NULL}};
+        int rc = cli_parse_node(v, argc - 1, argv + 1, specs, &node);
+        if (rc)
+            return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
         zarrc_store *st;
         zarrc_array *a;
-        if (cli_open_array(&st, &a, argv[2], ZARRC_STORE_READONLY))
+        if (cli_open_array(&st, &a, node, ZARRC_STORE_READONLY))
             return CLI_EXIT_FAIL;
         char *spec = NULL;
-        int rc = zarrc_view_spec(&spec, a);
+        rc = zarrc_view_spec(&spec, a);
         if (rc == 0)
             printf("%s\n", spec);
         zarrc_free(spec);
         zarrc_array_free(a);
         zarrc_store_free(st);
-        return rc ? cli_fail_lib(rc, "'%s'", argv[2]) : 0;
+        return rc ? cli_fail_lib(rc, "'%s'", node) : 0;
     }
-    fprintf(stderr, "zarrc: view: unknown action '%s' (concat, stack, create, show)\n", sub);
-    return CLI_EXIT_USAGE;
-}
-
-static int cmd_view(const cli_verb *v, int argc, char **argv)
-{
-    (void)v;
-    return cli_cmd_view(argc, argv);
+    return cli_usage_error(v, "unknown action '%s' (concat, stack, create, show)", sub);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* The verbs (entries of the verb table in zarrc.c, cli_verbs.h)                              */
 /* ------------------------------------------------------------------------------------------ */
 
-const cli_verb cli_verb_view = {"view", cmd_view, "zarrc view concat|stack|create|show ...",
-     "Virtual arrays (views) over other arrays, without copying data.",
-     "  zarrc view concat --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
-     "  zarrc view stack --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
-     "  zarrc view create OUT SPEC.json [--overwrite]\n"
-     "  zarrc view show NODE\n"
-     "OUT is a view node or a .json spec file. --allow-external (any verb) lets views refer\n"
-     "to locations outside their hierarchy. See docs/views.md.\n",
+const cli_verb cli_verb_view = {"view", cmd_view,
+     "zarrc view concat [--axis N] A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "       zarrc view stack [--axis N] A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "       zarrc view create OUT SPEC.json [--overwrite]\n"
+     "       zarrc view show NODE",
+     "Build a virtual array (view) over arrays, without copying data: concatenate arrays along\n"
+     "an axis, stack them along a new axis, or write a spec (tensorstore's stack driver JSON or\n"
+     "the short forms). OUT is a node (a view node: zarr.json with the spec in its 'zarrc_view'\n"
+     "member) or a file ending in .json (the spec itself). Layer locations are stored relative\n"
+     "to OUT. Every array NODE argument (get, put, info, cp) may be a view node or a .json spec;\n"
+     "--allow-external (any verb) lets views refer to locations outside their hierarchy. See\n"
+     "docs/views.md.",
+     "Options:\n"
+     "  --axis N            concat: the axis to concatenate along; stack: the position of the new\n"
+     "                      axis, in [-(rank+1), rank] (default 0)\n"
+     "  -o, --output OUT    the view to write: a node, or a file ending in .json\n"
+     "  --fill-value JSON   the value read where no layer covers the view\n"
+     "  --overwrite         replace an existing view at OUT\n"
+     "\nExamples:\n"
+     "  zarrc view concat --axis 0 data/jan data/feb data/mar -o data/q1\n"
+     "  zarrc view stack --axis -1 data/r data/g data/b -o rgb.json\n"
+     "  zarrc view create data/v spec.json\n"
+     "  zarrc view show data/q1\n",
      "virtual arrays: concatenate, stack, create from a spec, show"};

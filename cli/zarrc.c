@@ -13,7 +13,10 @@
 
 static int cmd_help(const cli_verb *v, int argc, char **argv);
 
-const cli_verb cli_verb_help = {"help", cmd_help, "zarrc help [VERB]", "Show help for zarrc or one of its verbs.", "",
+const cli_verb cli_verb_help = {"help", cmd_help, "zarrc help [VERB]",
+                                 "Show the help of VERB (the same text as 'zarrc VERB --help'), or without VERB\n"
+                                 "the tool's help with the list of verbs (as 'zarrc --help').",
+                                 "Examples:\n  zarrc help\n  zarrc help get\n",
                                  "show help for a verb"};
 
 /* The verbs, in the order of `zarrc --help`. */
@@ -34,12 +37,11 @@ static const cli_verb *find_verb(const char *name)
 
 static void print_main_help(FILE *out)
 {
-    fputs("zarrc - inspect and edit Zarr (format 2 and 3) arrays and groups\n"
-          "\n"
-          "usage: zarrc VERB NODE [OPTIONS]\n"
-          "       zarrc help [VERB] | zarrc VERB --help | zarrc --help | zarrc --version\n"
-          "\nVerbs:\n",
-          out);
+    fprintf(out, "zarrc - inspect and edit Zarr (format 2 and 3) arrays and groups\n"
+                 "\n"
+                 "usage: %s\n"
+                 "\nVerbs:\n",
+            cli_tool_usage);
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(out, "  %-12s %s\n", verbs[i]->name, verbs[i]->brief);
     fputs("\nNODE is the node itself (the directory holding zarr.json, or .zarray/.zgroup), as\n"
@@ -58,8 +60,12 @@ static int cmd_help(const cli_verb *v, int argc, char **argv)
 {
     if (argc > 2)
         return cli_usage_error(v, "too many arguments");
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc < 2) {
         print_main_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        cli_print_verb_help(v, stdout);
         return CLI_EXIT_OK;
     }
     const cli_verb *w = find_verb(argv[1]);
@@ -72,7 +78,7 @@ static int cmd_help(const cli_verb *v, int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs("zarrc: missing VERB\nusage: zarrc VERB [OPTIONS] NODE\n\nVerbs:\n", stderr);
+        fprintf(stderr, "zarrc: missing VERB\nusage: %s\n\nVerbs:\n", cli_tool_usage);
         for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
             fprintf(stderr, "  %s\n", verbs[i]->usage);
         fputs("\nTry 'zarrc --help' or 'zarrc help VERB' for more information.\n", stderr);

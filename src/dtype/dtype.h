@@ -20,6 +20,14 @@ static inline bool zarrc__dtype_is_vlen(const zarrc_dtype_info *dt)
     return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES;
 }
 
+/** Pack n variable-length elements (refs, borrowed) into *v: one new buffer and n + 1 offsets
+ *  (vlen.c). Returns ZARRC_OK or ZARRC_ENOMEM (*v cleared). Thread-safe (no shared state). */
+ZARRC_HIDDEN int zarrc__vlen_pack(zarrc_vlen *v, const zarrc_vref *refs, int64_t n);
+/** The n elements of *v as a new array of zarrc_vref pointing into v's buffer (free it;
+ *  v must outlive it), after checking that v holds n values with consistent offsets.
+ *  ZARRC_EINVAL with a message otherwise, ZARRC_ENOMEM. */
+ZARRC_HIDDEN int zarrc__vlen_refs(zarrc_vref **out, const zarrc_vlen *v, int64_t n);
+
 /** Size in bytes of one byte-order unit of the type (1 = order does not matter). */
 ZARRC_HIDDEN size_t zarrc__dtype_swap_width(const zarrc_dtype_info *dt);
 

@@ -629,36 +629,15 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
     zarrc_vref *refs = zarrc__malloc((size_t)(nelem ? nelem : 1) * sizeof *refs);
     zarrc_buf *keeps = NULL;
     size_t nkeeps = 0;
-    v->offsets = zarrc__malloc(((size_t)nelem + 1) * sizeof *v->offsets);
-    rc = refs && v->offsets ? ZARRC_OK : ZARRC_ENOMEM;
+    rc = refs ? ZARRC_OK : ZARRC_ENOMEM;
     if (rc == ZARRC_OK)
         rc = read_box(a, start, count, step, (uint8_t *)refs, &keeps, &nkeeps);
-    if (rc == ZARRC_OK) {
-        size_t total = 0;
-        for (int64_t k = 0; k < nelem; k++)
-            total += refs[k].len;
-        v->data = zarrc__malloc(total);
-        if (!v->data)
-            rc = ZARRC_ENOMEM;
-        else {
-            size_t pos = 0;
-            for (int64_t k = 0; k < nelem; k++) {
-                v->offsets[k] = pos;
-                if (refs[k].len)
-                    memcpy(v->data + pos, refs[k].ptr, refs[k].len);
-                pos += refs[k].len;
-            }
-            v->offsets[nelem] = pos;
-            v->count = nelem;
-            v->size = total;
-        }
-    }
+    if (rc == ZARRC_OK)
+        rc = zarrc__vlen_pack(v, refs, nelem); /* src/dtype/vlen.c */
     for (size_t t = 0; t < nkeeps; t++)
         zarrc_buf_release(&keeps[t]);
     free(keeps);
     free(refs);
-    if (rc)
-        zarrc_vlen_clear(v);
     return finish(a, rc);
 }
 
@@ -680,20 +659,8 @@ int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_
     zarrc_vref *refs = NULL;
     if (in_size != sizeof *v)
         rc = zarrc_error_set(ZARRC_EINVAL, "variable-length writes take a zarrc_vlen");
-    else if (v->count != nelem)
-        rc = zarrc_error_set(ZARRC_EINVAL, "%lld values given, the selection has %lld", (long long)v->count,
-                             (long long)nelem);
-    else if (nelem && (!v->offsets || v->offsets[0] != 0 || v->offsets[nelem] > v->size))
-        rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets are inconsistent with its size");
-    if (rc == ZARRC_OK && !(refs = zarrc__malloc((size_t)(nelem ? nelem : 1) * sizeof *refs)))
-        rc = ZARRC_ENOMEM;
-    for (int64_t k = 0; rc == ZARRC_OK && k < nelem; k++) {
-        if (v->offsets[k + 1] < v->offsets[k]) {
-            rc = zarrc_error_set(ZARRC_EINVAL, "zarrc_vlen offsets decrease at item %lld", (long long)k);
-            break;
-        }
-        refs[k] = (zarrc_vref){v->data + v->offsets[k], v->offsets[k + 1] - v->offsets[k]};
-    }
+    else
+        rc = zarrc__vlen_refs(&refs, v, nelem); /* src/dtype/vlen.c */
     if (rc == ZARRC_OK)
         rc = write_box(a, start, count, step, (const uint8_t *)refs);
     free(refs);

@@ -9,15 +9,6 @@
 /* Shard indexes kept per open array (bytes). */
 #define INDEX_CACHE_BYTES (16u << 20)
 
-void zarrc_vlen_clear(zarrc_vlen *v)
-{
-    if (!v)
-        return;
-    free(v->offsets);
-    free(v->data);
-    memset(v, 0, sizeof *v);
-}
-
 static zarrc_repr chunk_repr(zarrc__array_meta *m)
 {
     zarrc_repr r;

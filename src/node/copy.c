@@ -130,8 +130,9 @@ static int copy_unit(void *ctx, size_t k)
     } else {
         zarrc__io_array sio = zarrc__array_io(j->src), dio = zarrc__array_io(j->dst);
         if (zarrc__dtype_is_vlen(&m->dtype)) {
-            zarrc_vlen v;
-            rc = zarrc__io_read(&sio, start, count, NULL, &v, sizeof v);
+            zarrc_vlen v = {0};
+            rc = j->src->view ? zarrc__view_read(j->src, start, count, NULL, &v, sizeof v)
+                              : zarrc__io_read(&sio, start, count, NULL, &v, sizeof v);
             if (rc == ZARRC_OK)
                 rc = zarrc__io_write(&dio, start, count, NULL, &v, sizeof v);
             zarrc_vlen_clear(&v);

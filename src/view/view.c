@@ -66,6 +66,20 @@ struct zarrc__view {
     int depth;
 };
 
+/* An element of a variable-length type as views hold it (elements are zarrc_vref): one block,
+ * the vref followed by the bytes it points to (free() releases both). NULL: out of memory. */
+static uint8_t *vref_block(const uint8_t *bytes, size_t size)
+{
+    uint8_t *b = zarrc__malloc(sizeof(zarrc_vref) + (size ? size : 1));
+    if (!b)
+        return NULL;
+    zarrc_vref r = {b + sizeof(zarrc_vref), size};
+    if (size)
+        memcpy(b + sizeof(zarrc_vref), bytes, size);
+    memcpy(b, &r, sizeof r);
+    return b;
+}
+
 typedef struct open_ctx {
     zarrc_store *store;      /* base */
     const char *base;        /* normalized base path */
@@ -468,6 +482,18 @@ static int resolve(zarrc_store **store, char **path, const open_ctx *c, const ch
     return *path ? ZARRC_OK : ZARRC_ENOMEM;
 }
 
+/* A spec's "dtype": tensorstore's name (or any spelling zarrc_dtype_parse takes, e.g. "<U3"),
+ * or a v3 data type object ({"name": "fixed_length_utf32", "configuration": ...}): the short
+ * forms write fixed-width string types that way. Nonzero (message set) when it is neither. */
+static int spec_dtype(zarrc_dtype_info *out, const json_object *dt)
+{
+    if (json_object_is_type((json_object *)dt, json_type_object))
+        return zarrc__dtype_from_json(out, dt);
+    if (!json_object_is_type((json_object *)dt, json_type_string))
+        return ZARRC_EDTYPE;
+    return zarrc_dtype_parse(out, json_object_get_string((json_object *)dt));
+}
+
 /* Location of a zarr/zarr3 layer spec: kvstore (object or URL string) + "path". */
 static int layer_location(char **loc, const json_object *l, const char *where)
 {
@@ -528,6 +554,63 @@ static void chain_clear(zarrc__view_chain *c)
 }
 
 /* Inline "array" data: nested lists → C-order buffer. */
+/* The element at C-order position e of an inline array of shape L->src_shape (NULL and a
+ * message when the nesting is not rectangular). */
+static const json_object *inline_element(const vlayer *L, const json_object *arr, size_t e)
+{
+    int64_t pos[MAXD];
+    for (int d = L->src_rank - 1; d >= 0; d--) {
+        pos[d] = (int64_t)(e % (size_t)L->src_shape[d]);
+        e /= (size_t)L->src_shape[d];
+    }
+    const json_object *v = arr;
+    for (int d = 0; d < L->src_rank; d++) {
+        if (!json_object_is_type((json_object *)v, json_type_array) ||
+            (int64_t)json_object_array_length((json_object *)v) != L->src_shape[d]) {
+            zarrc_error_set(ZARRC_EINVAL, "%s: inline array is not rectangular", L->where);
+            return NULL;
+        }
+        v = json_object_array_get_idx((json_object *)v, (size_t)pos[d]);
+    }
+    return v;
+}
+
+/* Inline data of a variable-length type: n vrefs followed by the bytes they point to. */
+static int parse_inline_vlen(vlayer *L, const json_object *arr, const zarrc_dtype_info *dt, size_t n)
+{
+    zarrc__fill *f = zarrc__calloc(n ? n : 1, sizeof *f);
+    if (!f)
+        return ZARRC_ENOMEM;
+    int rc = ZARRC_OK;
+    size_t total = 0;
+    for (size_t e = 0; e < n && rc == ZARRC_OK; e++) {
+        const json_object *v = inline_element(L, arr, e);
+        if (!v)
+            rc = ZARRC_EINVAL;
+        else if ((rc = zarrc__fill_parse(&f[e], dt, v, 3)))
+            zarrc__error_context(rc, "%s: element %zu: ", L->where, e);
+        else if (__builtin_add_overflow(total, f[e].size, &total))
+            rc = zarrc_error_set(ZARRC_EBOUNDS, "%s: inline data too large", L->where);
+    }
+    size_t head = n * sizeof(zarrc_vref), size;
+    if (rc == ZARRC_OK && __builtin_add_overflow(head, total, &size))
+        rc = zarrc_error_set(ZARRC_EBOUNDS, "%s: inline data too large", L->where);
+    if (rc == ZARRC_OK && !(L->data = zarrc__malloc(size ? size : 1)))
+        rc = ZARRC_ENOMEM;
+    size_t pos = head;
+    for (size_t e = 0; e < n && rc == ZARRC_OK; e++) {
+        zarrc_vref r = {L->data + pos, f[e].size};
+        if (f[e].size)
+            memcpy(L->data + pos, f[e].bytes, f[e].size);
+        memcpy(L->data + e * sizeof r, &r, sizeof r);
+        pos += f[e].size;
+    }
+    for (size_t e = 0; e < n; e++)
+        zarrc__fill_clear(&f[e]);
+    free(f);
+    return rc;
+}
+
 static int parse_inline(vlayer *L, const json_object *arr, const zarrc_dtype_info *dt, size_t es)
 {
     int r = 0;
@@ -544,6 +627,8 @@ static int parse_inline(vlayer *L, const json_object *arr, const zarrc_dtype_inf
     size_t n = 1;
     for (int d = 0; d < r; d++)
         n *= (size_t)L->src_shape[d];
+    if (zarrc__dtype_is_vlen(dt))
+        return parse_inline_vlen(L, arr, dt, n);
     if (!(L->data = zarrc__malloc(n ? n * es : 1)))
         return ZARRC_ENOMEM;
     int64_t pos[MAXD] = {0};
@@ -737,8 +822,7 @@ static int parse_layer(zarrc__view *v, vlayer *L, json_object *l, const open_ctx
     L->dtype_json = mem(l, "dtype");
     if (L->dtype_json) {
         zarrc_dtype_info dt;
-        if (!json_object_is_type(L->dtype_json, json_type_string) ||
-            (rc = zarrc_dtype_parse(&dt, json_object_get_string(L->dtype_json))))
+        if (spec_dtype(&dt, L->dtype_json))
             return zarrc_error_set(ZARRC_EDTYPE, "%s: bad 'dtype'", L->where);
         if (strcmp(dt.name, v->dtype.name))
             return zarrc_error_set(ZARRC_EDTYPE, "%s: dtype %s differs from the view's %s", L->where, dt.name,
@@ -796,7 +880,13 @@ static int parse_layer(zarrc__view *v, vlayer *L, json_object *l, const open_ctx
         rc = fv ? zarrc__fill_parse(&f, &v->dtype, fv, 3) : zarrc__fill_default(&f, &v->dtype);
         if (rc)
             return zarrc__error_context(rc, "%s: ", L->where);
-        L->data = f.bytes;
+        if (zarrc__dtype_is_vlen(&v->dtype)) { /* the element is a vref to the value's bytes */
+            L->data = vref_block(f.bytes, f.size);
+            zarrc__fill_clear(&f);
+            if (!L->data)
+                return ZARRC_ENOMEM;
+        } else
+            L->data = f.bytes;
         L->src_rank = L->xf.out_rank;
         for (int j = 0; j < L->src_rank; j++) {
             L->src_origin[j] = -IDX_LIMIT;
@@ -836,8 +926,7 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
     json_object_object_add(res, "driver", json_object_new_string("stack"));
     json_object_object_add(res, "layers", layers);
     int64_t pos = 0, rank = -1, first_shape[MAXD];
-    const char *dtname = NULL;
-    char dtbuf[32];
+    json_object *dtj = NULL; /* the first array's data type (v3 JSON: a name, or an object) */
     for (size_t k = 0; k < n; k++) {
         json_object *e = json_object_array_get_idx(arrays, k);
         char where[48];
@@ -861,9 +950,10 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
         }
         int r = a->meta.ndim;
         const int64_t *sh = a->meta.shape;
-        if (!dtname) {
-            snprintf(dtbuf, sizeof dtbuf, "%s", a->meta.dtype.name);
-            dtname = dtbuf;
+        if (!dtj && !(dtj = zarrc__dtype_to_json_v3(&a->meta.dtype))) {
+            zarrc_array_free(a);
+            rc = ZARRC_ENOMEM;
+            goto fail;
         }
         int64_t ax = axis;
         if (k == 0) {
@@ -923,7 +1013,8 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
             pos += sh[ax];
         zarrc_array_free(a);
     }
-    json_object_object_add(res, "dtype", json_object_new_string(dtname));
+    json_object_object_add(res, "dtype", dtj);
+    dtj = NULL;
     static const char *keep[] = {"fill_value", "dimension_names", "dtype", "attributes"};
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
         json_object *m = mem(spec, keep[i]);
@@ -933,6 +1024,7 @@ static int expand_short(json_object **out, const json_object *spec, const open_c
     *out = res;
     return ZARRC_OK;
 fail:
+    json_object_put(dtj);
     json_object_put(res);
     return rc;
 }
@@ -991,7 +1083,7 @@ static int view_build(zarrc__view **out, json_object *spec, const open_ctx *c)
     for (size_t k = 0; !dt && k < v->n; k++)
         dt = mem(json_object_array_get_idx(layers, k), "dtype");
     if (dt) {
-        if (!json_object_is_type(dt, json_type_string) || zarrc_dtype_parse(&v->dtype, json_object_get_string(dt))) {
+        if (spec_dtype(&v->dtype, dt)) {
             rc = zarrc_error_set(ZARRC_EDTYPE, "bad 'dtype' %s", json_object_to_json_string(dt));
             goto fail;
         }
@@ -1018,19 +1110,22 @@ static int view_build(zarrc__view **out, json_object *spec, const open_ctx *c)
         if (rc)
             goto fail;
     }
-    if (zarrc__dtype_is_vlen(&v->dtype)) {
-        rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "views of variable-length data type %s are not supported yet",
-                             v->dtype.name);
-        goto fail;
-    }
-    v->es = zarrc_dtype_elem_size(&v->dtype);
+    v->es = zarrc_dtype_elem_size(&v->dtype); /* sizeof(zarrc_vref) for variable-length types */
     if (fv) {
         zarrc__fill f = {0};
         if ((rc = zarrc__fill_parse(&f, &v->dtype, fv, 3))) {
             zarrc__error_context(rc, "fill_value: ");
             goto fail;
         }
-        v->fill = f.bytes;
+        if (zarrc__dtype_is_vlen(&v->dtype)) {
+            v->fill = vref_block(f.bytes, f.size);
+            zarrc__fill_clear(&f);
+            if (!v->fill) {
+                rc = ZARRC_ENOMEM;
+                goto fail;
+            }
+        } else
+            v->fill = f.bytes;
         v->has_fill = true;
     }
     /* Rank: the schema domain, else the first layer's transform. */
@@ -1594,7 +1689,7 @@ static int view_read_impl(zarrc__view *v, const int64_t *start, const int64_t *c
         }
         free(mask);
     }
-    if (rc == ZARRC_OK && disjoint && nt > 1) {
+    if (rc == ZARRC_OK && disjoint && nt > 1 && !zarrc__dtype_is_vlen(&v->dtype)) {
         /* Disjoint parts: the layers are read concurrently, one pool task each (a layer's
          * own chunk tasks then run inline in its task). */
         layer_job j = {v, t, x0, step, dst, dstr};
@@ -1610,6 +1705,48 @@ static int view_read_impl(zarrc__view *v, const int64_t *start, const int64_t *c
     return rc;
 }
 
+/* Variable-length reads through a view: the destination holds zarrc_vref elements pointing
+ * into the layers' packed results, which are kept here until the read packs them into the
+ * caller's zarrc_vlen. Such reads run their layers on the calling thread (view_read_impl),
+ * so the list is per thread. */
+typedef struct vlen_keep {
+    zarrc_vlen *v;
+    size_t n, cap;
+} vlen_keep;
+static __thread vlen_keep *tls_keep;
+
+static int vlen_read_into(const zarrc__io_array *io, int nd, const int64_t *start, const int64_t *count,
+                          const int64_t *step, uint8_t *dst, const int64_t *dstr)
+{
+    vlen_keep *k = tls_keep;
+    if (!k)
+        return zarrc_error_set(ZARRC_EINTERNAL, "variable-length layer read outside a view read");
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 8;
+        zarrc_vlen *nv = realloc(k->v, cap * sizeof *nv);
+        if (!nv)
+            return zarrc_error_set(ZARRC_ENOMEM, "out of memory");
+        k->v = nv;
+        k->cap = cap;
+    }
+    zarrc_vlen *v = &k->v[k->n];
+    int rc = zarrc__io_read(io, start, count, step, v, sizeof *v);
+    if (rc)
+        return rc;
+    k->n++;
+    zarrc_vref *refs;
+    if ((rc = zarrc__vlen_refs(&refs, v, v->count)))
+        return rc;
+    int64_t cs[MAXD], s = (int64_t)sizeof(zarrc_vref);
+    for (int d = nd - 1; d >= 0; d--) {
+        cs[d] = s;
+        s *= count[d];
+    }
+    zarrc__copy_box(dst, dstr, (const uint8_t *)refs, cs, count, nd, sizeof(zarrc_vref));
+    free(refs);
+    return ZARRC_OK;
+}
+
 static int array_read_into(zarrc_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
                            uint8_t *dst, const int64_t *dstr, size_t es)
 {
@@ -1623,6 +1760,8 @@ static int array_read_into(zarrc_array *a, const int64_t *start, const int64_t *
     if (rc)
         return rc;
     zarrc__io_array io = zarrc__array_io(a);
+    if (zarrc__dtype_is_vlen(&a->meta.dtype))
+        return vlen_read_into(&io, nd, start, count, step, dst, dstr);
     if (!zarrc__pipeline_shard_spec(a->pipeline))
         return zarrc__io_read_strided(&io, start, count, step, dst, dstr);
     size_t n = es;
@@ -1662,11 +1801,41 @@ static int check_sel(const zarrc_array *a, const int64_t *start, const int64_t *
             return zarrc_error_set(ZARRC_EBOUNDS, "the selection has too many elements");
     if (empty)
         n = 0;
-    if (__builtin_mul_overflow(n, (int64_t)v->es, &bytes) || (uint64_t)bytes != size)
+    if (zarrc__dtype_is_vlen(&v->dtype)) {
+        if (size != sizeof(zarrc_vlen))
+            return zarrc_error_set(ZARRC_EINVAL, "variable-length %s take a zarrc_vlen", reading ? "reads" : "writes");
+    } else if (__builtin_mul_overflow(n, (int64_t)v->es, &bytes) || (uint64_t)bytes != size)
         return zarrc_error_set(ZARRC_EINVAL, "%s buffer has %zu bytes, the selection needs %lld",
                                reading ? "output" : "input", size, (long long)bytes);
     *nelem = n;
     return ZARRC_OK;
+}
+
+/* A read of a variable-length view: a grid of vrefs filled like fixed-size elements, then
+ * packed into the caller's zarrc_vlen (src/dtype/vlen.c). */
+static int view_read_vlen(zarrc__view *v, const int64_t *start, const int64_t *count, const int64_t *step,
+                          int64_t nelem, zarrc_vlen *out)
+{
+    memset(out, 0, sizeof *out);
+    zarrc_vref *refs = zarrc__calloc((size_t)(nelem ? nelem : 1), sizeof *refs);
+    if (!refs)
+        return ZARRC_ENOMEM;
+    int64_t dstr[MAXD], s = (int64_t)sizeof *refs;
+    for (int d = v->ndim - 1; d >= 0; d--) {
+        dstr[d] = s;
+        s *= count[d];
+    }
+    vlen_keep keep = {0}, *saved = tls_keep;
+    tls_keep = &keep;
+    int rc = nelem ? view_read_impl(v, start, count, step, (uint8_t *)refs, dstr) : ZARRC_OK;
+    tls_keep = saved;
+    if (rc == ZARRC_OK)
+        rc = zarrc__vlen_pack(out, refs, nelem);
+    for (size_t k = 0; k < keep.n; k++)
+        zarrc_vlen_clear(&keep.v[k]);
+    free(keep.v);
+    free(refs);
+    return rc;
 }
 
 int zarrc__view_read(zarrc_array *a, const int64_t *start, const int64_t *count, const int64_t *step, void *out,
@@ -1674,7 +1843,9 @@ int zarrc__view_read(zarrc_array *a, const int64_t *start, const int64_t *count,
 {
     int64_t ones[MAXD], nelem, dstr[MAXD];
     int rc = check_sel(a, start, count, &step, ones, &nelem, out_size, true);
-    if (rc == ZARRC_OK && nelem) {
+    if (rc == ZARRC_OK && zarrc__dtype_is_vlen(&a->view->dtype))
+        rc = view_read_vlen(a->view, start, count, step, nelem, out);
+    else if (rc == ZARRC_OK && nelem) {
         int64_t s = (int64_t)a->view->es;
         for (int d = a->view->ndim - 1; d >= 0; d--) {
             dstr[d] = s;
@@ -1691,6 +1862,9 @@ int zarrc__view_write(zarrc_array *a, const int64_t *start, const int64_t *count
     zarrc__view *v = a->view;
     int64_t ones[MAXD], nelem, sstr[MAXD], x0[MAXD];
     int rc = check_sel(a, start, count, &step, ones, &nelem, in_size, false);
+    if (rc == ZARRC_OK && zarrc__dtype_is_vlen(&v->dtype))
+        rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "writes of variable-length data (%s) through a view are not "
+                             "supported: write the layers", v->dtype.name);
     if (rc || !nelem)
         return rc ? zarrc__error_context(rc, "view '%s': ", a->name) : ZARRC_OK;
     int nd = v->ndim;
@@ -1824,6 +1998,11 @@ static int make_handle(zarrc_array **out, zarrc__view *v, zarrc_store *store, co
     int rc = ZARRC_OK;
     if (v->has_fill) {
         zarrc__fill f = {false, v->fill, v->es};
+        if (zarrc__dtype_is_vlen(&v->dtype)) {
+            zarrc_vref r;
+            memcpy(&r, v->fill, sizeof r);
+            f = (zarrc__fill){false, (uint8_t *)r.ptr, r.len};
+        }
         rc = zarrc__fill_copy(&m->fill, &f);
     } else
         rc = zarrc__fill_default(&m->fill, &v->dtype);

@@ -352,7 +352,8 @@ static void test_errors(void)
          ZARRC_EAUTH, "outside the view's store"},
         {"{\"driver\":\"stack\",\"dtype\":\"int32\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"gcs\",\"bucket\":\"b\"}}]}",
          ZARRC_EUNSUPPORTED, "'file' kvstore"},
-        {"{\"driver\":\"stack\",\"dtype\":\"string\",\"layers\":[]}", ZARRC_EUNSUPPORTED, "variable-length"},
+        {"{\"driver\":\"stack\",\"dtype\":\"string\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"e/a\"}}]}",
+         ZARRC_EDTYPE, "data type int32 differs from the view's string"},
         {"{\"concatenate\":{\"axis\":3,\"arrays\":[\"e/a\"]}}", ZARRC_EINVAL, "axis 3 is out of range"},
         {"{\"concatenate\":{\"axis\":0,\"arrays\":[\"e/nothing\"]}}", ZARRC_ENOTFOUND, "e/nothing"},
     };
@@ -386,6 +387,245 @@ static void test_errors(void)
     zarrc_array_free(v);
 }
 
+/* A 1-d string array (v3 vlen-utf8 or, format 2, |O with vlen-utf8) holding vals. */
+static void make_strings(zarrc_store *s, const char *path, int format, int64_t chunk, int n, const char *const *vals)
+{
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    int64_t shape[1] = {n}, chunks[1] = {chunk}, st[1] = {0};
+    o.format = format;
+    o.dtype = "string";
+    o.ndim = 1;
+    o.shape = shape;
+    o.chunks = chunks;
+    zarrc_array *a;
+    CHECK_OK(zarrc_array_create(&a, s, path, &o));
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += strlen(vals[i]);
+    zarrc_vlen v = {0};
+    v.count = n;
+    v.size = total;
+    v.offsets = malloc((size_t)(n + 1) * sizeof *v.offsets);
+    v.data = malloc(total ? total : 1);
+    size_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        v.offsets[i] = pos;
+        memcpy(v.data + pos, vals[i], strlen(vals[i]));
+        pos += strlen(vals[i]);
+    }
+    v.offsets[n] = pos;
+    if (a)
+        CHECK_OK(zarrc_array_write(a, st, shape, NULL, &v, sizeof v));
+    free(v.offsets);
+    free(v.data);
+    zarrc_array_free(a);
+}
+
+/* The elements of a vlen read joined with '|' (malloc'd). */
+static char *joined(const zarrc_vlen *v)
+{
+    char *s = malloc(v->size + (size_t)v->count + 1), *p = s;
+    for (int64_t i = 0; i < v->count; i++) {
+        if (i)
+            *p++ = '|';
+        memcpy(p, v->data + v->offsets[i], v->offsets[i + 1] - v->offsets[i]);
+        p += v->offsets[i + 1] - v->offsets[i];
+    }
+    *p = 0;
+    return s;
+}
+
+static void check_strings(zarrc_array *v, const int64_t *start, const int64_t *count, const int64_t *step,
+                          const char *want, const char *what)
+{
+    zarrc_vlen got = {0};
+    int rc = zarrc_array_read(v, start, count, step, &got, sizeof got);
+    CHECK_MSG(rc == ZARRC_OK, "%s: read failed: %s", what, zarrc_error_last());
+    if (rc)
+        return;
+    char *s = joined(&got);
+    CHECK_MSG(!strcmp(s, want), "%s: got '%s', want '%s'", what, s, want);
+    free(s);
+    zarrc_vlen_clear(&got);
+}
+
+/* Issue 12: string layers read through views like numeric ones (concatenate, stack, overlay,
+ * steps, a negative transform stride, index arrays, fill, inline strings, nested stacks,
+ * mixed v2/v3 layers, sharded layers, stored views, copies); writes through a string view are refused (nothing written). */
+static void test_strings(void)
+{
+    const char *const a[] = {"alpha", "", "\xc3\xbcml\xc3\xa4ut", "delta", "epsilon"};
+    const char *const b[] = {"b0", "b1", "b2"};
+    make_strings(mem, "s/a", 3, 2, 5, a);
+    make_strings(mem, "s/b", 2, 3, 3, b);
+    /* sharded: 2 inner chunks of 2 per shard of 4 */
+    {
+        zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+        int64_t shape[1] = {4}, chunks[1] = {4}, st[1] = {0};
+        o.dtype = "string";
+        o.ndim = 1;
+        o.shape = shape;
+        o.chunks = chunks; /* one shard of two inner chunks */
+        o.codecs = "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[2],"
+                   "\"codecs\":[{\"name\":\"vlen-utf8\"}],\"index_codecs\":[{\"name\":\"bytes\","
+                   "\"configuration\":{\"endian\":\"little\"}},{\"name\":\"crc32c\"}]}}]";
+        zarrc_array *x = NULL;
+        CHECK_OK(zarrc_array_create(&x, mem, "s/c", &o));
+        zarrc_vlen w = {.count = 4, .offsets = (uint64_t[]){0, 1, 2, 3, 4}, .data = (uint8_t *)"wxyz", .size = 4};
+        if (x)
+            CHECK_OK(zarrc_array_write(x, st, shape, NULL, &w, sizeof w));
+        zarrc_array_free(x);
+    }
+    zarrc_array *v = NULL;
+    CHECK_OK(zarrc_view_open(&v, "{\"concatenate\":{\"axis\":0,\"arrays\":[\"s/a\",\"s/b\",\"s/c\"]}}", mem, "", 0));
+    if (v) {
+        CHECK(zarrc_array_shape(v)[0] == 12);
+        CHECK(!strcmp(zarrc_array_dtype(v)->name, "string"));
+        int64_t st[1] = {0}, cn[1] = {12};
+        check_strings(v, st, cn, NULL, "alpha||\xc3\xbcml\xc3\xa4ut|delta|epsilon|b0|b1|b2|w|x|y|z", "concat v3+v2+sharded");
+        int64_t st2[1] = {1}, cn2[1] = {4}, sp2[1] = {3};
+        check_strings(v, st2, cn2, sp2, "|epsilon|b2|y", "concat, step 3");
+        int64_t st3[1] = {0}, cn3[1] = {6}, sp3[1] = {2};
+        check_strings(v, st3, cn3, sp3, "alpha|\xc3\xbcml\xc3\xa4ut|epsilon|b1|w|y", "concat, step 2 across layers");
+        int64_t st4[1] = {3}, cn4[1] = {0};
+        check_strings(v, st4, cn4, NULL, "", "empty selection");
+        /* writes are refused, and nothing is written */
+        zarrc_vlen w = {.count = 1, .offsets = (uint64_t[]){0, 1}, .data = (uint8_t *)"Q", .size = 1};
+        int64_t one[1] = {1};
+        CHECK_ERR(zarrc_array_write(v, st, one, NULL, &w, sizeof w), ZARRC_EUNSUPPORTED, "variable-length");
+        check_strings(v, st, one, NULL, "alpha", "after the refused write");
+        /* a fixed-size buffer is refused with a message */
+        int32_t bad[12];
+        CHECK_ERR(zarrc_array_read(v, st, cn, NULL, bad, sizeof bad), ZARRC_EINVAL, "zarrc_vlen");
+        zarrc_array_free(v);
+    }
+    /* stack along a new last axis, overlay of a later layer, fill_value for gaps, a fill layer,
+     * an inline string layer, an index-array transform and a nested inline stack */
+    const char *spec =
+        "{\"driver\":\"stack\",\"dtype\":\"string\",\"fill_value\":\"-\",\"layers\":["
+        "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"s/a\"}},"
+        "{\"driver\":\"zarr\",\"kvstore\":{\"driver\":\"file\",\"path\":\"s/b\"},"
+        " \"transform\":{\"input_inclusive_min\":[1],\"input_exclusive_max\":[3],\"output\":[{\"input_dimension\":0,\"offset\":-1}]}},"
+        "{\"driver\":\"fill\",\"fill_value\":\"F\",\"transform\":{\"input_inclusive_min\":[7],\"input_exclusive_max\":[9],\"output\":[{\"offset\":0}]}},"
+        "{\"driver\":\"array\",\"dtype\":\"string\",\"array\":[\"i0\",\"i1\",\"i2\"],"
+        " \"transform\":{\"input_inclusive_min\":[9],\"input_exclusive_max\":[11],\"output\":[{\"index_array\":[2,0]}]}},"
+        "{\"driver\":\"stack\",\"dtype\":\"string\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"s/c\"},"
+        "   \"transform\":{\"input_inclusive_min\":[0],\"input_exclusive_max\":[2],\"output\":[{\"input_dimension\":0,\"offset\":2,\"stride\":-1}]}}],"
+        " \"transform\":{\"input_inclusive_min\":[11],\"input_exclusive_max\":[13],\"output\":[{\"input_dimension\":0,\"offset\":-11}]}}"
+        "],\"schema\":{\"domain\":{\"inclusive_min\":[0],\"exclusive_max\":[13]}}}";
+    v = NULL;
+    CHECK_OK(zarrc_view_open(&v, spec, mem, "", 0));
+    if (v) {
+        int64_t st[1] = {0}, cn[1] = {13};
+        check_strings(v, st, cn, NULL, "alpha|b0|b1|delta|epsilon|-|-|F|F|i2|i0|y|x", "overlay, fill, inline, index array, nested");
+        char *md = NULL;
+        CHECK_OK(zarrc_array_json(&md, v, ZARRC_JSON_FILL_VALUE));
+        CHECK_MSG(md && !strcmp(md, "\"-\""), "fill_value of the string view: %s", md ? md : "(null)");
+        zarrc_free(md);
+        zarrc_array_free(v);
+    }
+    /* fixed-width types (<U2, |S2): fixed-size elements, through the short forms (their data
+     * type is written as a v3 object) and a hand-written spec with a typestr; writes too */
+    {
+        const char *types[2] = {"<U2", "|S2"};
+        for (int ti = 0; ti < 2; ti++) {
+            zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+            int64_t shape[1] = {2}, st[1] = {0};
+            o.dtype = types[ti];
+            o.ndim = 1;
+            o.shape = shape;
+            char pa[16], pb[16];
+            snprintf(pa, sizeof pa, "fw%d/a", ti);
+            snprintf(pb, sizeof pb, "fw%d/b", ti);
+            size_t es = ti == 0 ? 8 : 2;
+            uint8_t va[16] = {0}, vb[16] = {0};
+            if (ti == 0) { /* UTF-32LE: "a", "bc" | "d", "" */
+                va[0] = 'a'; va[8] = 'b'; va[12] = 'c';
+                vb[0] = 'd';
+            } else {
+                va[0] = 'a'; va[2] = 'b'; va[3] = 'c';
+                vb[0] = 'd';
+            }
+            zarrc_array *x = NULL, *y = NULL;
+            o.format = 2;
+            CHECK_OK(zarrc_array_create(&x, mem, pa, &o));
+            o.format = 3;
+            CHECK_OK(zarrc_array_create(&y, mem, pb, &o));
+            if (x)
+                CHECK_OK(zarrc_array_write(x, st, shape, NULL, va, 2 * es));
+            if (y)
+                CHECK_OK(zarrc_array_write(y, st, shape, NULL, vb, 2 * es));
+            char spec[256];
+            snprintf(spec, sizeof spec, "{\"concatenate\":{\"axis\":0,\"arrays\":[\"%s\",\"%s\"]}}", pa, pb);
+            zarrc_array *fv = NULL;
+            CHECK_OK(zarrc_view_open(&fv, spec, mem, "", 0));
+            uint8_t got[32] = {0}, want[32];
+            memcpy(want, va, 2 * es);
+            memcpy(want + 2 * es, vb, 2 * es);
+            int64_t s0[1] = {0}, c4[1] = {4};
+            if (fv) {
+                CHECK(!strcmp(zarrc_array_dtype(fv)->name, zarrc_array_dtype(x)->name));
+                CHECK_OK(zarrc_array_read(fv, s0, c4, NULL, got, 4 * es));
+                CHECK_MSG(!memcmp(got, want, 4 * es), "%s: concat view values", types[ti]);
+                uint8_t w[16] = {'z'};
+                int64_t s1[1] = {1}, c1[1] = {1};
+                CHECK_OK(zarrc_array_write(fv, s1, c1, NULL, w, es));
+                uint8_t back[16] = {0};
+                CHECK_OK(zarrc_array_read(x, s1, c1, NULL, back, es));
+                CHECK_MSG(back[0] == 'z' && back[1] == 0, "%s: write through the view", types[ti]);
+            }
+            zarrc_array_free(fv);
+            /* the typestr spelling in a hand-written spec */
+            snprintf(spec, sizeof spec, "{\"driver\":\"stack\",\"dtype\":\"%s\",\"layers\":[{\"driver\":\"%s\","
+                     "\"kvstore\":{\"driver\":\"file\",\"path\":\"%s\"}}]}", types[ti], "zarr", pa);
+            fv = NULL;
+            CHECK_OK(zarrc_view_open(&fv, spec, mem, "", 0));
+            zarrc_array_free(fv);
+            zarrc_array_free(x);
+            zarrc_array_free(y);
+        }
+    }
+    /* stack: a new axis of two string arrays (2 x 3) */
+    make_strings(mem, "s/d", 3, 3, 3, (const char *const[]){"d0", "d1", "d2"});
+    v = NULL;
+    CHECK_OK(zarrc_view_open(&v, "{\"stack\":{\"axis\":-1,\"arrays\":[\"s/b\",\"s/d\"]}}", mem, "", 0));
+    if (v) {
+        CHECK(zarrc_array_ndim(v) == 2 && zarrc_array_shape(v)[0] == 3 && zarrc_array_shape(v)[1] == 2);
+        int64_t st[2] = {0, 0}, cn[2] = {3, 2};
+        check_strings(v, st, cn, NULL, "b0|d0|b1|d1|b2|d2", "stack at axis -1");
+        int64_t st2[2] = {0, 1}, cn2[2] = {2, 1}, sp2[2] = {2, 1};
+        check_strings(v, st2, cn2, sp2, "d0|d2", "stack, one layer, step 2");
+        zarrc_array_free(v);
+    }
+    /* copy of a string view materializes it */
+    v = NULL;
+    CHECK_OK(zarrc_view_open(&v, "{\"concatenate\":{\"axis\":0,\"arrays\":[\"s/b\",\"s/d\"]}}", mem, "", 0));
+    if (v) {
+        CHECK_OK(zarrc_view_create(NULL, mem, "s/view", "{\"concatenate\":{\"axis\":0,\"arrays\":[\"../b\",\"../d\"]}}", 0));
+        zarrc_array *stored = NULL;
+        CHECK_OK(zarrc_array_open(&stored, mem, "s/view"));
+        int64_t st[1] = {0}, cn[1] = {6};
+        if (stored)
+            check_strings(stored, st, cn, NULL, "b0|b1|b2|d0|d1|d2", "stored string view");
+        zarrc_array_free(stored);
+        /* materialized by zarrc_array_copy (chunks of 4: reads spanning both layers) */
+        zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+        int64_t shape[1] = {6}, chunks[1] = {4};
+        o.dtype = "string";
+        o.ndim = 1;
+        o.shape = shape;
+        o.chunks = chunks;
+        zarrc_array *d = NULL;
+        CHECK_OK(zarrc_array_create(&d, mem, "s/mat", &o));
+        if (d) {
+            CHECK_OK(zarrc_array_copy(d, v, NULL, NULL));
+            check_strings(d, st, cn, NULL, "b0|b1|b2|d0|d1|d2", "copy of a string view");
+        }
+        zarrc_array_free(d);
+        zarrc_array_free(v);
+    }
+}
+
 int main(void)
 {
     CHECK_OK(zarrc_store_open(&mem, "memory://", 0));
@@ -394,6 +634,7 @@ int main(void)
     test_write_through();
     test_stored_and_copy();
     test_errors();
+    test_strings();
     test_lazy_10000();
     zarrc_store_free(mem);
     printf("test_views: %d checks, %d failures\n", check_count, check_failures);

@@ -8,7 +8,9 @@ never uses a verb file or zarrc.c, and helpers do not use each other in a circle
 object a verb file defines is in zarrc.c's table, and only there. Reads the sources (comments
 and string literals stripped); exits 1 naming each offending file and symbol.
 
-usage: check_layering.py CLI_DIR
+With SRC_DIR also: src/io uses no symbol defined in src/node or src/view.
+
+usage: check_layering.py CLI_DIR [SRC_DIR]
 """
 import os
 import re
@@ -117,6 +119,33 @@ def main():
         problems.append(f"the verb table lists {w}, which no verb file defines")
     if len(defined) < 17:
         problems.append(f"only {len(defined)} verb objects found (expected every verb): the check is broken")
+
+    # The library: src/io (the I/O engine) calls nothing of the layers above it (src/node,
+    # src/view), e.g. zarrc_vlen lives in src/dtype/vlen.c, below both.
+    if len(sys.argv) > 2:
+        src = sys.argv[2]
+        above = {}
+        for layer in ("node", "view"):
+            d = os.path.join(src, layer)
+            for f in sorted(os.listdir(d)):
+                if f.endswith(".c"):
+                    for name in definitions(strip(open(os.path.join(d, f), encoding="utf-8").read())):
+                        above[name] = layer + "/" + f
+        d = os.path.join(src, "io")
+        nio = 0
+        for f in sorted(os.listdir(d)):
+            if not f.endswith((".c", ".h")):
+                continue
+            nio += 1
+            text = open(os.path.join(d, f), encoding="utf-8").read()
+            for w in sorted(set(re.findall(r"\b[A-Za-z_]\w*\b", strip(text)))):
+                if w in above:
+                    problems.append(f"src/io/{f} uses {w} of src/{above[w]} (src/io is below src/node and src/view)")
+            for inc in re.findall(r'#include\s+"([^"]+)"', text):
+                if "node/" in inc or "view/" in inc:
+                    problems.append(f"src/io/{f} includes {inc}")
+        if nio < 3 or len(above) < 20:
+            problems.append(f"src/ layout not as expected ({nio} io files, {len(above)} node/view symbols)")
 
     for p in problems:
         print("cli.layering:", p)

@@ -1198,6 +1198,24 @@ def test_views(tmp):
     run("view", "frobnicate", rc=2)
     run("view", "concat", "-o", v, rc=2)
     run("get", os.path.join(h, "nope.json"), rc=1)
+    # string layers (issue 12): get, info, cp materializes (vlen-utf8 codecs), put refused
+    run("create", os.path.join(h, "s3"), "--dtype", "string", "--shape", "3", "--chunks", "2")
+    run("create", os.path.join(h, "s2"), "--format", "2", "--dtype", "string", "--shape", "2")
+    run("put", os.path.join(h, "s3"), "--json", "-", stdin='["x", "yy", "\u00fc"]')
+    run("put", os.path.join(h, "s2"), "--json", "-", stdin='["q", ""]')
+    sv = os.path.join(h, "sv")
+    run("view", "concat", os.path.join(h, "s3"), os.path.join(h, "s2"), "-o", sv)
+    check(get_json(sv) == {"shape": [5], "dtype": "string", "data": ["x", "yy", "\u00fc", "q", ""]},
+          "string concat view values")
+    check(get_json(sv, "--select", "1:5:2")["data"] == ["yy", "q"], "string view with a step")
+    check(json.loads(run("info", sv, "--json")[0])["data_type"] == "string", "info of a string view")
+    sm = os.path.join(h, "sm")
+    run("cp", sv, sm)
+    check(get_json(sm)["data"] == ["x", "yy", "\u00fc", "q", ""], "cp of a string view")
+    check(json.loads(run("info", sm, "--json")[0])["codecs"][0]["name"] == "vlen-utf8", "string copy's codecs")
+    run("put", sv, "--select", "0:1", "--json", "-", stdin='["z"]', rc=1, contains=["variable-length", "write the layers"])
+    check(get_json(os.path.join(h, "s3"))["data"][0] == "x", "refused string view write wrote nothing")
+    run("view", "concat", "--axis", "0", "--axis", "0", os.path.join(h, "s3"), "-o", sv, rc=2, contains=["given twice"])
 
 # ------------------------------------------------------------------------------------------
 # verify: every planted defect is found, --repair removes only what it reported

@@ -28,9 +28,20 @@ if(TARGET zarrc)
 endif()
 
 # The CLI's layering (cli/cli.h): zarrc.c -> verb files -> helpers, no call back up, no verb
-# file calling another, every verb object in zarrc.c's table. Reads the sources.
+# file calling another, every verb object in zarrc.c's table; and src/io below src/node and
+# src/view. Reads the sources.
 if(ZARRC_CLI_PYTHON)
   add_test(NAME cli.layering
-           COMMAND ${ZARRC_CLI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_layering.py ${CMAKE_SOURCE_DIR}/cli)
+           COMMAND ${ZARRC_CLI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_layering.py ${CMAKE_SOURCE_DIR}/cli
+                   ${CMAKE_SOURCE_DIR}/src)
   set_tests_properties(cli.layering PROPERTIES TIMEOUT 60)
+endif()
+
+# One usage form per verb: --help, help VERB, usage errors, the no-argument listing,
+# docs/cli.md and README.md agree (tests/cli/check_usage.py).
+if(TARGET zarrc AND ZARRC_CLI_PYTHON)
+  add_test(NAME cli.usage_forms
+           COMMAND ${ZARRC_CLI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_usage.py $<TARGET_FILE:zarrc>
+                   ${CMAKE_SOURCE_DIR}/docs/cli.md ${CMAKE_SOURCE_DIR}/README.md)
+  set_tests_properties(cli.usage_forms PROPERTIES TIMEOUT 60)
 endif()
