@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "cli_hierarchy.h"
+#include "cli_serve.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors and JSON helpers                                                                     */
@@ -2064,6 +2065,12 @@ static int cmd_attrs(const verb *v, int argc, char **argv)
     return cli_cmd_attrs(argc, argv);
 }
 
+static int cmd_serve(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_serve(argc, argv);
+}
+
 static int run_file_verb(const verb *v, int argc, char **argv, int (*fn)(int, char **, const char *))
 {
     int rc = fn(argc, argv, v->usage);
@@ -2244,6 +2251,7 @@ static const verb verbs[] = {
     {"consolidate", cmd_consolidate, cli_consolidate_usage, cli_consolidate_summary,
      cli_consolidate_help},
     {"attrs", cmd_attrs, cli_attrs_usage, cli_attrs_summary, cli_attrs_help},
+    {"serve", cmd_serve, cli_serve_usage, cli_serve_summary, cli_serve_help},
     {"view", cmd_view, "zarrc view concat|stack|create|show ...",
      "Virtual arrays (views) over other arrays, without copying data.",
      "  zarrc view concat --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
