@@ -104,10 +104,50 @@ static json_object *ancestors(const char *path)
     return a;
 }
 
+/* Byte order of the stored data: v2 from the dtype; v3 from the array->bytes codec (the
+ * handle's dtype does not carry the v3 bytes codec's endian), looking inside sharding. */
+static int codecs_big_endian(json_object *codecs, int depth)
+{
+    if (!json_object_is_type(codecs, json_type_array) || depth > 4)
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(codecs); i++) {
+        json_object *c = json_object_array_get_idx(codecs, i), *name, *conf, *v;
+        if (!json_object_object_get_ex(c, "name", &name) || !json_object_is_type(name, json_type_string))
+            continue;
+        const char *n = json_object_get_string(name);
+        if (!json_object_object_get_ex(c, "configuration", &conf))
+            conf = NULL;
+        if (strcmp(n, "bytes") == 0)
+            return conf && json_object_object_get_ex(conf, "endian", &v) && json_object_is_type(v, json_type_string) &&
+                   strcmp(json_object_get_string(v), "big") == 0;
+        if (strcmp(n, "sharding_indexed") == 0 && conf && json_object_object_get_ex(conf, "codecs", &v))
+            return codecs_big_endian(v, depth + 1);
+    }
+    return 0;
+}
+
+static int array_big_endian(zarrc_array *a)
+{
+    const zarrc_dtype_info *dt = zarrc_array_dtype(a);
+    if (zarrc_array_format(a) != 3 || dt->big_endian)
+        return dt->big_endian;
+    char *text = NULL;
+    int big = 0;
+    if (zarrc_array_json(&text, a, ZARRC_JSON_CODECS_V3) == 0 && text) {
+        json_object *c = json_tokener_parse(text);
+        big = codecs_big_endian(c, 0);
+        json_object_put(c);
+    }
+    zarrc_free(text);
+    return big;
+}
+
 /* The tiled array structure of an open array, or NULL with a reply set. */
 static json_object *array_structure(serve_req *r, zarrc_array *a)
 {
-    const zarrc_dtype_info *dt = zarrc_array_dtype(a);
+    zarrc_dtype_info dt_copy = *zarrc_array_dtype(a);
+    dt_copy.big_endian = array_big_endian(a);
+    const zarrc_dtype_info *dt = &dt_copy;
     json_object *dto = serve_dtype_to_tiled(dt);
     if (!dto) {
         serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)",
@@ -955,7 +995,7 @@ static void read_data(serve_req *r, const char *path, int block)
                 serve_reply_error(r, 507, "out of memory");
                 goto out;
             }
-        if (dt->big_endian)
+        if (array_big_endian(a))
             serve_swap(buf, nbytes, serve_swap_width(dt));
     }
     serve_reply_bytes(r, 200, "application/octet-stream", buf, nbytes, free);
@@ -1003,7 +1043,7 @@ static void write_data(serve_req *r, const char *path, int block)
         goto out;
     }
     if (nbytes) {
-        if (dt->big_endian)
+        if (array_big_endian(a))
             serve_swap(r->body, nbytes, serve_swap_width(dt));
         int rc = zarrc_array_write(a, box.first, box.count, NULL, r->body, nbytes);
         if (rc) {
@@ -1071,7 +1111,7 @@ static void patch_data(serve_req *r, const char *path)
                           r->body_len, ss, dt->item_size);
         goto out;
     }
-    if (dt->big_endian)
+    if (array_big_endian(a))
         serve_swap(r->body, nbytes, serve_swap_width(dt));
     int rc = zarrc_array_write_at(a, off, noff, shp, r->body ? r->body : (uint8_t *)"", nbytes, extend ? ZARRC_EXTEND : 0);
     if (rc == ZARRC_EBOUNDS && !extend) {

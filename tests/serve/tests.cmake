@@ -1,0 +1,8 @@
+# zarrc serve (serve/, docs/serve.md): each script starts `zarrc serve` on 127.0.0.1 with a free
+# port and stops it itself (on failure too). The peers come from the pinned venv (tiled 0.2.1,
+# zarr-python 3.4, tensorstore); zarrita from tests/peers/node_modules.
+if(TARGET zarrc)
+  set(_serve_dir ${CMAKE_CURRENT_LIST_DIR})
+  zarrc_peer_test(serve.tiled ${_serve_dir}/test_tiled.py $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/serve_tiled)
+  set_tests_properties(serve.tiled PROPERTIES TIMEOUT 300 LABELS "peers;serve" ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
