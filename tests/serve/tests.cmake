@@ -10,3 +10,8 @@ if(TARGET zarrc)
   zarrc_peer_test(serve.zarr_http ${_serve_dir}/test_zarr_http.py $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/serve_zarr_http)
   set_tests_properties(serve.zarr_http PROPERTIES TIMEOUT 300 LABELS "peers;serve" ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+# 16 writer processes x 100 PATCH/PUT requests + 2 readers per array (plain and sharded): ~25 s.
+if(TARGET zarrc)
+  zarrc_peer_test(serve.concurrency ${_serve_dir}/test_concurrency.py $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/serve_concurrency)
+  set_tests_properties(serve.concurrency PROPERTIES TIMEOUT 180 LABELS "peers;peers_heavy;serve" ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
