@@ -15,3 +15,9 @@ if(TARGET zarrc)
   zarrc_peer_test(serve.concurrency ${_serve_dir}/test_concurrency.py $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/serve_concurrency)
   set_tests_properties(serve.concurrency PROPERTIES TIMEOUT 180 LABELS "peers;peers_heavy;serve" ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+# Malformed requests → the right 4xx with a JSON detail (Debian python3 only: runs under ASan too).
+if(TARGET zarrc)
+  add_test(NAME serve.bad_requests COMMAND /usr/bin/python3 ${_serve_dir}/test_bad_requests.py
+           $<TARGET_FILE:zarrc> ${CMAKE_BINARY_DIR}/testtmp/serve_bad_requests)
+  set_tests_properties(serve.bad_requests PROPERTIES TIMEOUT 180 LABELS "serve" ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
