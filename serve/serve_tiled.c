@@ -565,6 +565,29 @@ static void post_metadata(serve_req *r, const char *parent)
                 names[d] = json_object_get_string(dn);
             }
         }
+        /* A dimension of extent 0 carries no chunk size ([[0]] or []): give it about 1 MiB of
+         * elements given the other chunk extents, so that extending it later (PATCH) does not
+         * write one chunk per element. */
+        {
+            size_t item = 1;
+            const char *digits = dtype + strcspn(dtype, "0123456789");
+            if (*digits)
+                item = (size_t)strtoul(digits, NULL, 10);
+            if (dtype[1] == 'U')
+                item *= 4;
+            if (item == 0)
+                item = 1;
+            for (int d = 0; d < nd; d++) {
+                if (shp[d] != 0)
+                    continue;
+                int64_t other = 1;
+                for (int e = 0; e < nd; e++)
+                    if (e != d && shp[e] != 0 && other < (int64_t)1 << 40)
+                        other *= chk[e];
+                int64_t c = (int64_t)((1u << 20) / item) / (other > 0 ? other : 1);
+                chk[d] = c > 0 ? c : 1;
+            }
+        }
         zarrc_array_options ao = ZARRC_ARRAY_OPTIONS_INIT;
         ao.format = 3;
         ao.dtype = dtype;
