@@ -2,8 +2,8 @@
  * cli_serve.c — `zarrc serve ROOT`: option parsing for the HTTP service in serve/ (the tiled
  * protocol and Zarr over HTTP; docs/serve.md).
  */
-#include "cli.h"
-#include "cli_serve.h"
+#include "cli_common.h"
+#include "cli_verbs.h"
 
 #include "../serve/serve.h"
 
@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char cli_serve_usage[] =
+static const char serve_usage[] =
     "zarrc serve ROOT [--listen HOST:PORT] [--api-keys FILE] [--public] [--read-only] [--quiet]\n"
     "                 [--max-body BYTES] [--threads N] [--timeout SECONDS]";
-const char cli_serve_summary[] =
+static const char serve_summary[] =
     "Serve the Zarr hierarchy under ROOT (a directory or store URL) over HTTP: the tiled protocol\n"
     "under /api/v1/ (the tiled Python client reads, writes and extends arrays) and the store's keys\n"
     "under /zarr/ (zarr-python, zarrita and tensorstore read them with HTTP stores).";
-const char cli_serve_help[] =
+static const char serve_help[] =
     "  --listen HOST:PORT  address to bind (default 127.0.0.1:8000; port 0 = a free port, printed)\n"
     "  --api-keys FILE     API keys, one per line: 'KEY rw' or 'KEY ro' (KEY matches \\w+);\n"
     "                      clients send 'Authorization: Apikey KEY'\n"
@@ -32,20 +32,6 @@ const char cli_serve_help[] =
     "  --timeout SECONDS   idle connection timeout (default 30)\n"
     "SIGTERM or SIGINT stops accepting, finishes the requests in flight and exits 0.\n"
     "At least one of --api-keys and --public is required. See docs/serve.md.\n";
-
-static int usage(const char *fmt, ...) CLI_PRINTF(1, 2);
-
-static int usage(const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "zarrc: serve: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nusage: %s\nTry 'zarrc help serve' for more information.\n", cli_serve_usage);
-    return CLI_EXIT_USAGE;
-}
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
@@ -60,7 +46,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
     return 0;
 }
 
-int cli_cmd_serve(int argc, char **argv)
+static int cmd_serve(const cli_verb *v, int argc, char **argv)
 {
     const char *listen = NULL, *keys = NULL, *max_body = NULL, *threads = NULL, *timeout = NULL;
     int public_read = 0, read_only = 0, quiet = 0;
@@ -70,14 +56,11 @@ int cli_cmd_serve(int argc, char **argv)
         {"--threads", &threads, NULL},   {"--timeout", &timeout, NULL},  {NULL, NULL, NULL},
     };
     const char *pos[1];
-    char err[512];
-    int rc = cli_parse_args(argc, argv, opts, pos, 1, "ROOT", err, sizeof err);
-    if (rc == CLI_ARGS_HELP) {
-        printf("usage: %s\n\n%s\n\n%s", cli_serve_usage, cli_serve_summary, cli_serve_help);
+    int rc = cli_parse_positionals(v, argc, argv, opts, pos, 1, "ROOT");
+    if (rc == CLI_HELP_SHOWN)
         return CLI_EXIT_OK;
-    }
     if (rc)
-        return usage("%s", err);
+        return rc;
     serve_options o;
     memset(&o, 0, sizeof o);
     o.root = pos[0];
@@ -87,23 +70,26 @@ int cli_cmd_serve(int argc, char **argv)
     o.read_only = read_only;
     o.quiet = quiet;
     o.max_body = SERVE_DEFAULT_MAX_BODY;
-    uint64_t v;
+    uint64_t n;
     if (max_body) {
-        if (parse_u64(max_body, 1, (uint64_t)SIZE_MAX / 2, &v))
-            return usage("--max-body %s: expected a byte count >= 1", max_body);
-        o.max_body = v;
+        if (parse_u64(max_body, 1, (uint64_t)SIZE_MAX / 2, &n))
+            return cli_usage_error(v, "--max-body %s: expected a byte count >= 1", max_body);
+        o.max_body = n;
     }
     if (threads) {
-        if (parse_u64(threads, 1, 1024, &v))
-            return usage("--threads %s: expected 1 to 1024", threads);
-        o.threads = (unsigned)v;
+        if (parse_u64(threads, 1, 1024, &n))
+            return cli_usage_error(v, "--threads %s: expected 1 to 1024", threads);
+        o.threads = (unsigned)n;
     }
     if (timeout) {
-        if (parse_u64(timeout, 1, 86400, &v))
-            return usage("--timeout %s: expected 1 to 86400 seconds", timeout);
-        o.timeout_s = (unsigned)v;
+        if (parse_u64(timeout, 1, 86400, &n))
+            return cli_usage_error(v, "--timeout %s: expected 1 to 86400 seconds", timeout);
+        o.timeout_s = (unsigned)n;
     }
     if (!keys && !public_read)
-        return usage("give --api-keys FILE, --public, or both");
+        return cli_usage_error(v, "give --api-keys FILE, --public, or both");
     return serve_run(&o) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
+
+const cli_verb cli_verb_serve = {"serve", cmd_serve, serve_usage, serve_summary, serve_help,
+                                 "serve the hierarchy over HTTP (tiled protocol, Zarr keys)"};
