@@ -57,15 +57,27 @@ def server(zarrc, root, *args, keys=None, log=None):
                     raise
                 time.sleep(0.05)
         yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    except BaseException:
+        _terminate(proc)
         logf.close()
+        raise
+    _terminate(proc)
+    logf.seek(0)
+    log = logf.read()
+    logf.close()
+    # A graceful stop exits 0; under ASan a leak or error report makes it non-zero.
+    check(proc.returncode == 0 and "Sanitizer" not in log,
+          f"zarrc serve exited {proc.returncode}: {log[-3000:]}")
+
+
+def _terminate(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def stop(proc):
