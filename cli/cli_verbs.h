@@ -16,6 +16,7 @@ extern const cli_verb cli_verb_tree, cli_verb_hierarchy, cli_verb_consolidate,
 extern const cli_verb cli_verb_view;                                   /* cli_view.c */
 extern const cli_verb cli_verb_verify;                                 /* cli_verify.c */
 extern const cli_verb cli_verb_du;                                     /* cli_stats.c */
+extern const cli_verb cli_verb_serve;                                  /* cli_serve.c */
 extern const cli_verb cli_verb_help;                                   /* zarrc.c */
 
 #endif

@@ -205,15 +205,20 @@ static int load_index(shard_job *j, shard_rec *sr)
         return ZARRC_ENOMEM;
     /* The shard's version, taken before its index is read: a cached index counts only while
      * the shard is unchanged. */
-    char version[ZARRC_STORE_VERSION_MAX];
+    char *version = sr->version;
     const char *ver = NULL;
+    version[0] = 0;
     /* On stores with latency, asking for the version costs the round trip that reading the
-     * index costs: no caching across calls there (a read stays at index + data requests). */
-    if (j->a->index_cache && !zarrc__store_has_latency(j->a->store)) {
+     * index costs: no caching across calls there (a read stays at index + data requests).
+     * Elsewhere the version also lets read_shard check that the index and the data it then
+     * fetched belong to the same value of the shard. */
+    if (!zarrc__store_has_latency(j->a->store)) {
         int vr = zarrc__store_version(j->a->store, key_of(sr), version);
         if (vr == ZARRC_ENOTFOUND)
             return vr;
         zarrc__error_clear();
+        if (vr != ZARRC_OK)
+            version[0] = 0;
         ver = vr == ZARRC_OK ? version : NULL;
     }
     if (zarrc__index_cache_get(j->a->index_cache, key_of(sr), ver, sr->entries, s->n_inner * 2))
@@ -268,6 +273,12 @@ static int read_shard(void *ctx, size_t si)
     }
     memcpy(sr->tasks, tasks, n * sizeof *sr->tasks);
     sr->ntasks = n;
+    /* A concurrent writer may replace the shard between the index read and the data reads
+     * (each opens the key anew): then the ranges would be cut from another value — a torn
+     * read. On stores with version tokens the version is compared after the data arrived and
+     * the shard read again when it changed. */
+    int attempts = 0;
+again:
     for (size_t k = 0; k < n; k++) {
         j->recs[tasks[k]].shard = si;
         j->recs[tasks[k]].local = locals[k];
@@ -345,6 +356,26 @@ static int read_shard(void *ctx, size_t si)
             rc = zarrc_error_set(ZARRC_ECORRUPT, "the index points past the end of the shard (bytes %lld..%lld "
                                  "requested, %zu returned)", (long long)reqs[r].offset,
                                  (long long)(reqs[r].offset + reqs[r].length), sr->bufs[r].size);
+        }
+    }
+    if (sr->version[0] && attempts < 64 && (rc == ZARRC_OK || rc == ZARRC_ECORRUPT || rc == ZARRC_EIO)) {
+        char now[ZARRC_STORE_VERSION_MAX];
+        int vr = zarrc__store_version(j->a->store, key_of(sr), now);
+        if (vr != ZARRC_OK || strcmp(now, sr->version) != 0) {
+            zarrc__error_clear();
+            zarrc__index_cache_drop(j->a->index_cache, key_of(sr));
+            for (size_t r = 0; r < sr->nbufs; r++)
+                zarrc_buf_release(&sr->bufs[r]);
+            free(sr->bufs);
+            sr->bufs = NULL;
+            sr->nbufs = 0;
+            free(sr->entries);
+            sr->entries = NULL;
+            sr->missing = false;
+            ns = nreq = 0;
+            attempts++;
+            rc = ZARRC_OK;
+            goto again;
         }
     }
     for (size_t k = 0; k < ns && rc == ZARRC_OK; k++) {

@@ -17,7 +17,7 @@ import re
 import sys
 
 VERB_FILES = {"cli_array.c", "cli_io.c", "cli_node.c", "cli_hierarchy.c", "cli_view.c",
-              "cli_verify.c", "cli_stats.c"}
+              "cli_verify.c", "cli_stats.c", "cli_serve.c"}
 MAIN = "zarrc.c"
 
 

@@ -13,3 +13,9 @@ foreach(target metadata chunk select args)
   target_link_libraries(fuzz_replay_${target} PRIVATE zarrc_static)
   add_test(NAME fuzz.${target} COMMAND fuzz_replay_${target} ${CMAKE_CURRENT_LIST_DIR}/corpus/${target})
 endforeach()
+
+# The serve parsers (serve/serve_parse.c): URL paths, integer lists, slices, Range, key lines.
+add_executable(fuzz_replay_serve ${CMAKE_CURRENT_LIST_DIR}/fuzz_serve.c ${CMAKE_CURRENT_LIST_DIR}/replay.c)
+target_include_directories(fuzz_replay_serve PRIVATE ${CMAKE_SOURCE_DIR}/serve)
+target_link_libraries(fuzz_replay_serve PRIVATE zarrc_serve zarrc_static)
+add_test(NAME fuzz.serve COMMAND fuzz_replay_serve ${CMAKE_CURRENT_LIST_DIR}/corpus/serve)
