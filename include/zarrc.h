@@ -574,7 +574,10 @@ typedef struct zarrc_stream_options {
     int axis;
     /** Bytes of the queue of slabs (a slab = one chunk's — or shard's — extent along `axis`
      *  times the array's full extent along the other axes). At least two slabs are always
-     *  used; 0 picks the default (2 slabs per pool thread, at most 256 MiB, at least 2 slabs). */
+     *  used; 0 picks the default: 64 MiB, or 2 slabs per pool thread when that is more, at
+     *  most 256 MiB (and never fewer than 2 slabs). Full slabs waiting together are written as
+     *  one block with one shape update: a bigger queue means fewer metadata writes when the
+     *  store is slower than the producer. */
     size_t queue_bytes;
     /** Where the first frame lands along `axis`; -1 (the default) = the array's current extent
      *  along it. Must be a multiple of the chunk (shard) extent along `axis`, so that slabs

@@ -115,8 +115,11 @@ static int stream_geometry(const zarrc_array *a, const zarrc_stream_options *opt
                                (long long)g->chunk, o.axis);
     size_t q = o.queue_bytes;
     if (q == 0) {
+        /* 64 MiB, or two slabs per pool thread when that is more, at most 256 MiB. */
         size_t two = (size_t)zarrc_get_num_threads() * 2, cap = (size_t)256 << 20;
         q = g->slab_bytes && cap / g->slab_bytes < two ? cap : two * g->slab_bytes;
+        if (q < ((size_t)64 << 20))
+            q = (size_t)64 << 20;
     }
     g->nslots = g->slab_bytes ? q / g->slab_bytes : 2;
     if (g->nslots < 2)
@@ -186,7 +189,7 @@ static void *writer_main(void *arg)
         } else {
             /* Batch: consecutive in the ring, slab 0 (a head of another capacity) alone. */
             uint64_t room = s->nslots - g % s->nslots;
-            if (!s->batchable || g == 0)
+            if (!s->batchable || (g == 0 && s->head != s->chunk))
                 n = 1;
             else if (n > room)
                 n = room;
