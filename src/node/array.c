@@ -79,6 +79,8 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
     }
     if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
         a->index_cache = zarrc__index_cache_new(INDEX_CACHE_BYTES); /* best effort: NULL = no cache */
+    if (a->meta.rectilinear)
+        a->pipes = zarrc__pipe_cache_new(); /* best effort: NULL = pipelines built per call */
     a->store = zarrc__store_ref(store);
     a->name = zarrc__node_display(a->store, a->path);
     *out = a;
@@ -179,6 +181,10 @@ void zarrc_array_free(zarrc_array *a)
         return;
     zarrc__view_free(a->view);
     zarrc__index_cache_free(a->index_cache);
+    zarrc__pipe_cache_free(a->pipes);
+    for (size_t i = 0; i < a->nretired; i++)
+        free(a->retired[i]);
+    free(a->retired);
     json_object_put(a->pending);
     zarrc__pipeline_free(a->pipeline);
     zarrc__meta_clear(&a->meta);
@@ -723,7 +729,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
 zarrc__io_array zarrc__array_io(const zarrc_array *a)
 {
     zarrc__io_array io = {a->store, a->prefix, a->name, &a->meta, a->pipeline, a->write_empty,
-                          a->index_cache};
+                          a->index_cache, a->pipes};
     return io;
 }
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 
 #include "node.h"
+#include "../grid/grid.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* The shape read-modify-write                                                                 */
@@ -255,8 +256,6 @@ typedef struct clear_ctx {
     uint64_t erased, cleared;    /* chunks erased / partly cleared (for tests and reports) */
 } clear_ctx;
 
-static int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
-
 static int erase_chunk(clear_ctx *c, const int64_t *idx)
 {
     const char *key = zarrc__meta_chunk_store_key(&c->key, &c->tmp, c->io.prefix, idx);
@@ -279,12 +278,15 @@ static int clear_chunk(clear_ctx *c, const int64_t *idx)
     int n = m->ndim;
     int64_t clo[ZARRC_MAX_DIMS], chi[ZARRC_MAX_DIMS];
     bool outside = false, partly = false;
+    int64_t span_lo[ZARRC_MAX_DIMS], span[ZARRC_MAX_DIMS];
+    for (int d = 0; d < n; d++)
+        zarrc__grid_span(m, d, idx[d], &span_lo[d], &span[d]);
     for (int d = 0; d < n && !c->lo; d++)
-        if (idx[d] >= ceil_div(c->keep[d], m->chunks[d]))
+        if (span_lo[d] >= c->keep[d])
             return erase_chunk(c, idx); /* wholly outside (also stale keys far beyond the grid) */
     for (int d = 0; d < n; d++) {
-        clo[d] = idx[d] * m->chunks[d]; /* idx < ceil(keep / chunk) or inside the block: no overflow */
-        if (__builtin_add_overflow(clo[d], m->chunks[d], &chi[d]))
+        clo[d] = span_lo[d];
+        if (__builtin_add_overflow(clo[d], span[d], &chi[d]))
             chi[d] = INT64_MAX;
         if (c->lo) { /* restrict to the region */
             if (c->lo[d] > clo[d])
@@ -303,7 +305,7 @@ static int clear_chunk(clear_ctx *c, const int64_t *idx)
         return ZARRC_OK;
     bool whole = !c->lo;
     for (int d = 0; d < n && whole; d++)
-        whole = clo[d] == idx[d] * m->chunks[d] && chi[d] - clo[d] == m->chunks[d];
+        whole = clo[d] == span_lo[d] && chi[d] - clo[d] == span[d];
     if (outside && whole)
         return erase_chunk(c, idx);
     if (outside) { /* the whole (restricted) box goes */
@@ -352,9 +354,12 @@ static int collect_chunk(void *ctx, const char *name, int is_prefix)
     if (is_prefix || strlen(name) < l->plen || !zarrc__node_parse_chunk_key(l->m, name + l->plen, idx))
         return 0;
     bool beyond = false; /* not wholly inside [0, keep) */
-    for (int d = 0; d < l->m->ndim; d++)
-        if (idx[d] >= l->keep[d] / l->m->chunks[d])
+    for (int d = 0; d < l->m->ndim; d++) {
+        int64_t lo, size;
+        zarrc__grid_span(l->m, d, idx[d], &lo, &size);
+        if (lo > l->keep[d] - size)
             beyond = true;
+    }
     if (!beyond)
         return 0;
     if (l->n == l->cap) {
@@ -382,9 +387,8 @@ static int clear_outside(zarrc_array *a, const zarrc__array_meta *snap, const in
     c.tmp = *snap;
     for (int d = 0; d < n; d++) {
         int64_t hi = cur[d] > keep[d] ? cur[d] : keep[d];
-        int64_t nc = ceil_div(hi, snap->chunks[d]);
-        if (__builtin_mul_overflow(nc, snap->chunks[d], &c.tmp.shape[d]))
-            c.tmp.shape[d] = INT64_MAX; /* the last chunk cannot be addressed whole: boxes stay inside */
+        /* INT64_MAX when the last chunk cannot be addressed whole: boxes stay inside */
+        c.tmp.shape[d] = zarrc__grid_round_up(snap, d, hi);
     }
     c.io = zarrc__array_io(a);
     c.io.meta = &c.tmp;
@@ -409,8 +413,8 @@ static int clear_outside(zarrc_array *a, const zarrc__array_meta *snap, const in
             bool empty = false;
             for (int e = 0; e < n; e++) {
                 int64_t lim = e < d && keep[e] < cur[e] ? keep[e] : cur[e];
-                lo[e] = e == d ? keep[e] / snap->chunks[e] : 0;
-                hi[e] = ceil_div(lim, snap->chunks[e]);
+                lo[e] = e == d ? zarrc__grid_chunk_of(snap, e, keep[e]) : 0;
+                hi[e] = lim > 0 ? zarrc__grid_chunk_of(snap, e, lim - 1) + 1 : 0;
                 if (lo[e] >= hi[e])
                     empty = true;
                 idx[e] = lo[e];
@@ -455,8 +459,8 @@ static int clear_block(zarrc_array *a, const zarrc__array_meta *snap, const int6
     for (int d = 0; d < n; d++) {
         if (hi[d] <= lo[d])
             return ZARRC_OK;
-        first[d] = idx[d] = lo[d] / snap->chunks[d];
-        last[d] = (hi[d] - 1) / snap->chunks[d];
+        first[d] = idx[d] = zarrc__grid_chunk_of(snap, d, lo[d]);
+        last[d] = zarrc__grid_chunk_of(snap, d, hi[d] - 1);
     }
     int rc = ZARRC_OK;
     for (;;) {
@@ -588,7 +592,8 @@ static int write_block(zarrc_array *a, const int64_t *start, const int64_t *shap
      * read-modified-written. The block's bounds were checked against `ours` above. */
     for (int d = 0; d < n; d++) {
         int64_t hi = ours[d] > snap.shape[d] ? ours[d] : snap.shape[d];
-        if (__builtin_mul_overflow(ceil_div(hi, snap.chunks[d]), snap.chunks[d], &snap.shape[d]))
+        snap.shape[d] = zarrc__grid_round_up(&snap, d, hi);
+        if (snap.shape[d] == INT64_MAX)
             snap.shape[d] = hi;
     }
     zarrc__io_array io = zarrc__array_io(a);
