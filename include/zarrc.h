@@ -560,6 +560,20 @@ ZARRC_API int zarrc_array_write_at(zarrc_array *array, const int64_t *offset, in
 ZARRC_API int zarrc_array_append(zarrc_array *array, int axis, const int64_t *shape,
                                  const void *data, size_t size, int64_t *start);
 
+/** zarrc_array_append_flags: on an array with a rectilinear chunk grid (an edge list along
+ *  `axis`), the appended block becomes a chunk of its own — one new edge of exactly
+ *  shape[axis] (appending 3 then 1 gives edges [..., 3, 1]; the layout tiled reports). The
+ *  edges must end at the extent before the append (else ZARRC_EINVAL). */
+#define ZARRC_APPEND_NEW_CHUNK 0x20000u
+
+/** zarrc_array_append with flags (0 or ZARRC_APPEND_NEW_CHUNK). Without the flag, a
+ *  rectilinear grid whose edges do not cover the grown extent gets one new edge reaching it
+ *  (so an append past the edges also adds a chunk of the block's length when the edges ended
+ *  at the extent; one that starts inside the last chunk fills it first). ZARRC_EINVAL for the
+ *  flag on a regular grid or unknown flags; otherwise as zarrc_array_append. */
+ZARRC_API int zarrc_array_append_flags(zarrc_array *array, int axis, const int64_t *shape,
+                                       const void *data, size_t size, unsigned flags, int64_t *start);
+
 /* ---- streaming append writer (docs/api.md, "Streaming writer") ---------------------------- */
 
 /** A streaming writer: frames arriving in order along one axis of an array are gathered into

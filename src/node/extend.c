@@ -47,6 +47,7 @@ typedef struct shape_update {
     /* results of the last attempt */
     int64_t before[ZARRC_MAX_DIMS], after[ZARRC_MAX_DIMS];
     bool changed;
+    bool new_chunk;   /* SHAPE_APPEND with ZARRC_APPEND_NEW_CHUNK */
     json_object *doc; /* the document as stored after the update (owned) */
 } shape_update;
 
@@ -68,12 +69,41 @@ static int check_doc(const zarrc_array *a, const json_object *doc, const char *k
     int rc = a->meta.format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
     if (rc)
         return zarrc__error_context(rc, "%s: ", key);
-    if (m.ndim != a->meta.ndim || memcmp(m.chunks, a->meta.chunks, sizeof(int64_t) * (size_t)m.ndim) ||
-        strcmp(m.dtype.name, a->meta.dtype.name) || m.dtype.item_size != a->meta.dtype.item_size)
+    bool same_grid = m.ndim == a->meta.ndim && m.rectilinear == a->meta.rectilinear;
+    for (int d = 0; same_grid && d < m.ndim; d++) /* rectilinear edge lists only grow: not compared */
+        same_grid = !m.runs[d] == !a->meta.runs[d] && (m.runs[d] || m.chunks[d] == a->meta.chunks[d]);
+    if (!same_grid || strcmp(m.dtype.name, a->meta.dtype.name) || m.dtype.item_size != a->meta.dtype.item_size)
         rc = zarrc_error_set(ZARRC_ECONFLICT, "%s: the array was replaced by another one (different rank, "
                              "chunks or data type) since it was opened", key);
     else
         memcpy(shape, m.shape, sizeof(int64_t) * (size_t)m.ndim);
+    zarrc__meta_clear(&m);
+    return rc;
+}
+
+/* A rectilinear grid follows the shape: a dimension whose edges no longer cover its extent gets
+ * one new edge reaching it (as zarr-python does; shrinking keeps the edges). With
+ * ZARRC_APPEND_NEW_CHUNK the appended region must start a chunk: the edges must end exactly
+ * at the extent before the append, and the new edge is the block's length. */
+static int grow_grid(shape_update *u, json_object *doc)
+{
+    zarrc__array_meta m;
+    int rc = zarrc__meta_parse_v3(&m, doc);
+    if (rc)
+        return zarrc__error_context(rc, "%s: ", u->key);
+    if (u->new_chunk && zarrc__meta_edge_sum(&m, u->axis) != u->before[u->axis])
+        rc = zarrc_error_set(ZARRC_EINVAL, "ZARRC_APPEND_NEW_CHUNK: the chunk edges along axis %d end at %lld, "
+                             "not at the extent %lld, so a new chunk cannot start there", u->axis,
+                             (long long)zarrc__meta_edge_sum(&m, u->axis), (long long)u->before[u->axis]);
+    for (int d = 0; rc == ZARRC_OK && d < m.ndim; d++)
+        if (m.runs[d])
+            rc = zarrc__meta_grid_grow(&m, d, u->after[d]);
+    if (rc == ZARRC_OK) {
+        json_object *g = zarrc__meta_grid_json(&m);
+        rc = g ? ZARRC_OK : zarrc__enomem();
+        if (g)
+            json_object_object_add(doc, "chunk_grid", g);
+    }
     zarrc__meta_clear(&m);
     return rc;
 }
@@ -121,6 +151,8 @@ static int update_shape(void *ctx, const zarrc_buf *cur, zarrc_buf *out, int can
         memcpy(u->after, u->before, sizeof(int64_t) * (size_t)n);
     if (rc == ZARRC_OK)
         u->changed = memcmp(u->before, u->after, sizeof(int64_t) * (size_t)n) != 0;
+    if (rc == ZARRC_OK && u->a->meta.rectilinear && (u->changed || u->new_chunk))
+        rc = grow_grid(u, doc);
     if (rc == ZARRC_OK && u->changed) {
         json_object *s = json_object_new_array();
         for (int d = 0; d < n; d++)
@@ -149,13 +181,44 @@ static char *doc_key(const zarrc_array *a)
 /* The handle now holds `shape` and, when given, `doc` as its stored document. */
 static void handle_refresh(zarrc_array *a, const int64_t *shape, json_object *doc)
 {
+    /* A rectilinear grid: the stored edges replace the handle's; the old runs are retired (a
+     * snapshot taken before may still read them), freed with the handle. Best effort: when
+     * parsing fails the handle keeps its edges, which only ever grow, so they stay right for
+     * every index of the old extent (the engine refuses indices past the edges). */
+    zarrc__array_meta m;
+    bool regrid = doc && a->meta.rectilinear && zarrc__meta_parse_v3(&m, doc) == ZARRC_OK;
+    if (doc && a->meta.rectilinear && !regrid)
+        zarrc__error_clear();
+    size_t nold = 0;
+    for (int d = 0; regrid && d < a->meta.ndim; d++)
+        nold += a->meta.runs[d] != NULL;
+    zarrc__edge_run **ret = regrid ? zarrc__try_malloc((a->nretired + nold + 1) * sizeof *ret) : NULL;
+    if (regrid && !ret) {
+        zarrc__meta_clear(&m);
+        regrid = false;
+    }
     pthread_mutex_lock(&a->shape_lock);
+    if (regrid) {
+        memcpy(ret, a->retired, a->nretired * sizeof *ret);
+        free(a->retired);
+        a->retired = ret;
+        for (int d = 0; d < a->meta.ndim; d++) {
+            if (a->meta.runs[d])
+                a->retired[a->nretired++] = a->meta.runs[d];
+            a->meta.runs[d] = m.runs[d];
+            a->meta.nruns[d] = m.nruns[d];
+            a->meta.chunks[d] = m.chunks[d];
+            m.runs[d] = NULL;
+        }
+    }
     memcpy(a->meta.shape, shape, sizeof(int64_t) * (size_t)a->meta.ndim);
     if (doc) {
         json_object_put(a->doc);
         a->doc = json_object_get(doc);
     }
     pthread_mutex_unlock(&a->shape_lock);
+    if (regrid)
+        zarrc__meta_clear(&m);
 }
 
 /* Run one shape change; on success the handle holds the stored shape. */
@@ -673,9 +736,21 @@ int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, con
 int zarrc_array_append(zarrc_array *a, int axis, const int64_t *shape, const void *data, size_t size,
                        int64_t *start_out)
 {
+    return zarrc_array_append_flags(a, axis, shape, data, size, 0, start_out);
+}
+
+int zarrc_array_append_flags(zarrc_array *a, int axis, const int64_t *shape, const void *data, size_t size,
+                             unsigned flags, int64_t *start_out)
+{
     zarrc__error_clear();
     int n = a->meta.ndim;
     int rc = check_usable(a);
+    if (rc == ZARRC_OK && (flags & ~(unsigned)ZARRC_APPEND_NEW_CHUNK))
+        rc = zarrc_error_set(ZARRC_EINVAL, "unknown flags 0x%x", flags & ~(unsigned)ZARRC_APPEND_NEW_CHUNK);
+    if (rc == ZARRC_OK && (flags & ZARRC_APPEND_NEW_CHUNK) && axis >= 0 && axis < n &&
+        (!a->meta.rectilinear || !a->meta.runs[axis]))
+        rc = zarrc_error_set(ZARRC_EINVAL, "ZARRC_APPEND_NEW_CHUNK needs a rectilinear chunk grid with an edge "
+                             "list along axis %d", axis);
     if (rc == ZARRC_OK && (axis < 0 || axis >= n))
         rc = zarrc_error_set(ZARRC_EINVAL, "axis %d is not a dimension of the array (it has %d)", axis, n);
     if (rc == ZARRC_OK)
@@ -686,6 +761,7 @@ int zarrc_array_append(zarrc_array *a, int axis, const int64_t *shape, const voi
     if (rc == ZARRC_OK) {
         u.mode = SHAPE_APPEND;
         u.axis = axis;
+        u.new_chunk = (flags & ZARRC_APPEND_NEW_CHUNK) != 0;
         memcpy(u.want, shape, sizeof(int64_t) * (size_t)n);
         rc = shape_change(a, &u);
     }
