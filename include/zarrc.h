@@ -458,6 +458,16 @@ ZARRC_API const int64_t *zarrc_array_chunks(const zarrc_array *array);
  *  not sharded that way. Borrowed: valid until the handle is freed. */
 ZARRC_API const int64_t *zarrc_array_inner_chunks(const zarrc_array *array);
 
+/** The chunk edges of a rectilinear chunk grid (zarr-extensions "rectilinear") along `dim`,
+ *  run-length encoded: *nruns receives the number of runs; the first min(nruns, cap) runs go
+ *  to `runs` as pairs (edge, count), in order. A regular grid, or a dimension of a rectilinear
+ *  grid given as one bare edge (zarrc_array_chunks()[dim] repeated), gives *nruns = 0. For a
+ *  rectilinear grid zarrc_array_chunks() holds the largest edge of each dimension.
+ *  Threads: safe against concurrent shape changes through the same handle (a consistent
+ *  copy). Errors: ZARRC_EINVAL (dim out of range, NULL nruns, runs NULL with cap > 0). */
+ZARRC_API int zarrc_array_chunk_runs(const zarrc_array *array, int dim, int64_t *runs, size_t cap,
+                                     size_t *nruns);
+
 /** Data type description. Borrowed: valid until the handle is freed. */
 ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
 

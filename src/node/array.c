@@ -620,6 +620,25 @@ const int64_t *zarrc_array_shape(const zarrc_array *a) { return a->meta.shape; }
 const int64_t *zarrc_array_chunks(const zarrc_array *a) { return a->meta.chunks; }
 const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *a) { return &a->meta.dtype; }
 
+int zarrc_array_chunk_runs(const zarrc_array *a, int dim, int64_t *runs, size_t cap, size_t *nruns)
+{
+    zarrc__error_clear();
+    if (!a || !nruns || (cap && !runs) || dim < 0 || dim >= a->meta.ndim)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_array_chunk_runs: bad argument (dimension %d)", dim);
+    pthread_mutex_lock((pthread_mutex_t *)&a->shape_lock);
+    const zarrc__edge_run *r = a->meta.rectilinear ? a->meta.runs[dim] : NULL;
+    size_t n = r ? a->meta.nruns[dim] : 0;
+    /* Runs are maximal (the parser and growth merge equal neighbours). */
+    size_t k = n;
+    for (size_t i = 0; runs && i < n && i < cap; i++) {
+        runs[2 * i] = r[i].size;
+        runs[2 * i + 1] = r[i].count;
+    }
+    pthread_mutex_unlock((pthread_mutex_t *)&a->shape_lock);
+    *nruns = k;
+    return ZARRC_OK;
+}
+
 const int64_t *zarrc_array_inner_chunks(const zarrc_array *a)
 {
     const zarrc__shard_spec *s = a->pipeline ? zarrc__pipeline_shard_spec(a->pipeline) : NULL;
