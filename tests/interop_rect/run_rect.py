@@ -5,6 +5,7 @@ usage: run_rect.py ZARRC WORKDIR
   - zarr-python 3.4 (with `array.rectilinear_chunks` enabled: it refuses the grid otherwise)
     writes explicit, run-length and sharded rectilinear arrays, resizes one past its edges;
     zarrc (`get --raw`) reads every element, bit for bit;
+  - `zarrc cp` of each to a regular grid (default and --chunks) reads back equal in zarr-python;
   - zarrc writes arrays whose zarr.json declares a rectilinear grid (`put --raw`, strided
     `put --select`, `append --new-chunk` 3 then 1 rows, growth past the edges by `resize`);
     zarr-python reads every element and reports the chunk sizes zarrc's grid declares;
@@ -94,6 +95,13 @@ def zp_writes():
             doc["chunk_grid"]["configuration"]["chunk_shapes"])))
         r = zarrc("info", path)
         check(r.returncode == 0 and b"rectilinear" in r.stdout, "zarrc info %s shows the grid" % name)
+        # cp from the rectilinear grid to regular ones (the source's largest edges; --chunks)
+        for extra in ([], ["--chunks", "7,9"]):
+            dst = path + "-cp" + str(len(extra))
+            r = zarrc("cp", path, dst, *extra)
+            if check(r.returncode == 0, "zarrc cp %s %s: %s" % (name, extra, r.stderr.decode()[-300:])):
+                check(np.array_equal(zarr.open_array(dst, mode="r")[...], v), "zarr-python reads zarrc's "
+                      "regular copy of %s %s" % (name, extra))
 
 
 def zarrc_writes():
