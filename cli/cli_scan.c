@@ -36,6 +36,24 @@ int cli_grid_init(cli_grid *g, zarrc_array *arr)
     for (int d = 0; d < g->ndim; d++) {
         int64_t c = g->chunks[d] > 0 ? g->chunks[d] : 1;
         g->nchunks[d] = g->shape[d] / c + (g->shape[d] % c != 0);
+        size_t nr = 0;
+        if (zarrc_array_chunk_runs(arr, d, NULL, 0, &nr) == 0 && nr) {
+            /* a rectilinear edge list: the chunks that start inside the extent */
+            int64_t *r = malloc(2 * nr * sizeof *r), at = 0, n = 0;
+            if (!r || zarrc_array_chunk_runs(arr, d, r, nr, &nr)) {
+                free(r);
+                return cli_fail("out of memory");
+            }
+            for (size_t i = 0; i < nr && at < g->shape[d]; i++) {
+                int64_t k = (g->shape[d] - at + r[2 * i] - 1) / r[2 * i];
+                if (k > r[2 * i + 1])
+                    k = r[2 * i + 1];
+                n += k;
+                at += k * r[2 * i];
+            }
+            free(r);
+            g->nchunks[d] = n;
+        }
         if (g->total >= 0 && __builtin_mul_overflow(g->total, g->nchunks[d], &g->total))
             g->total = -1; /* more chunks than int64 counts */
     }

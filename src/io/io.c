@@ -699,6 +699,10 @@ static int rect_box(const zarrc__io_array *a, const int64_t *start, const int64_
     rblock *blk[ZARRC_MAX_DIMS] = {0};
     size_t nb[ZARRC_MAX_DIMS], total = 1;
     int rc = ZARRC_OK;
+    for (int d = 0; d < nd; d++) /* the edges cover the selection (a consistent grid covers the extent) */
+        if (m->runs[d] && start[d] + (count[d] - 1) * (step ? step[d] : 1) >= zarrc__meta_edge_sum(m, d))
+            return zarrc_error_set(ZARRC_ECORRUPT, "dimension %d: the chunk edges end at %lld, before the "
+                                   "selection's end", d, (long long)zarrc__meta_edge_sum(m, d));
     for (int d = 0; d < nd && rc == ZARRC_OK; d++)
         if ((rc = rect_blocks(m, d, start[d], count[d], step ? step[d] : 1, &blk[d], &nb[d])) == ZARRC_OK &&
             !zarrc__mul_size(total, nb[d], &total))

@@ -95,6 +95,9 @@ def zp_writes():
             doc["chunk_grid"]["configuration"]["chunk_shapes"])))
         r = zarrc("info", path)
         check(r.returncode == 0 and b"rectilinear" in r.stdout, "zarrc info %s shows the grid" % name)
+        r = zarrc("verify", path)
+        check(r.returncode == 0 and b" 0 problems" in r.stdout, "zarrc verify %s: every chunk is in the grid: %s"
+              % (name, (r.stdout + r.stderr).decode()[-300:]))
         # cp from the rectilinear grid to regular ones (the source's largest edges; --chunks)
         for extra in ([], ["--chunks", "20,50" if name == "sharded" else "7,9"]):  # (inner 10x10 must divide)
             dst = path + "-cp" + str(len(extra))
