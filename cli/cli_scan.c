@@ -16,8 +16,27 @@
 
 void cli_grid_free(cli_grid *g)
 {
+    for (int d = 0; d < g->ndim && d < CLI_GRID_MAXD; d++)
+        free(g->runs[d]);
     free(g->nchunks);
     memset(g, 0, sizeof *g);
+}
+
+void cli_grid_span(const cli_grid *g, int d, int64_t coord, int64_t *start, int64_t *count)
+{
+    int64_t at = 0, len = g->chunks[d];
+    if (d < CLI_GRID_MAXD && g->runs[d]) {
+        for (size_t i = 0; i < g->nruns[d]; i++) {
+            int64_t e = g->runs[d][2 * i], k = g->runs[d][2 * i + 1];
+            len = e;
+            if (coord < k)
+                break;
+            coord -= k;
+            at += e * k;
+        }
+    }
+    *start = at + coord * len;
+    *count = g->shape[d] - *start < len ? g->shape[d] - *start : len;
 }
 
 int cli_grid_init(cli_grid *g, zarrc_array *arr)
@@ -51,7 +70,11 @@ int cli_grid_init(cli_grid *g, zarrc_array *arr)
                 n += k;
                 at += k * r[2 * i];
             }
-            free(r);
+            if (d < CLI_GRID_MAXD) {
+                g->runs[d] = r;
+                g->nruns[d] = nr;
+            } else
+                free(r);
             g->nchunks[d] = n;
         }
         if (g->total >= 0 && __builtin_mul_overflow(g->total, g->nchunks[d], &g->total))
