@@ -199,7 +199,8 @@ static void handle_refresh(zarrc_array *a, const int64_t *shape, json_object *do
     }
     pthread_mutex_lock(&a->shape_lock);
     if (regrid) {
-        memcpy(ret, a->retired, a->nretired * sizeof *ret);
+        if (a->nretired)
+            memcpy(ret, a->retired, a->nretired * sizeof *ret);
         free(a->retired);
         a->retired = ret;
         for (int d = 0; d < a->meta.ndim; d++) {
