@@ -191,6 +191,7 @@ void cli_format_bytes(char *buf, size_t len, uint64_t n);
 
 /** The chunk grid of an array (outer chunks, i.e. shards for sharded arrays) and the names of
  *  its chunk keys. shape/chunks are borrowed from the array. */
+#define CLI_GRID_MAXD 32 /* ZARRC_MAX_DIMS or more */
 typedef struct cli_grid {
     int ndim, format;
     const int64_t *shape, *chunks;
@@ -198,7 +199,12 @@ typedef struct cli_grid {
     int64_t total;    /* chunks in the grid, -1 beyond int64 */
     int v2_names;     /* "1.2" instead of "c/1/2" */
     char sep;
+    int64_t *runs[CLI_GRID_MAXD]; /* rectilinear edge lists: (edge, count) pairs, or NULL */
+    size_t nruns[CLI_GRID_MAXD];
 } cli_grid;
+
+/** Where chunk `coord` starts along dimension d and its length inside the extent. */
+void cli_grid_span(const cli_grid *g, int d, int64_t coord, int64_t *start, int64_t *count);
 
 /** Fill `g` for an open array. Returns 0 or CLI_EXIT_FAIL (message printed). */
 int cli_grid_init(cli_grid *g, zarrc_array *arr);

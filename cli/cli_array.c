@@ -324,6 +324,50 @@ static void print_dims(const char *label, const int64_t *dims, int ndim)
     printf("]\n");
 }
 
+/* A rectilinear grid's edges per dimension, run-length: "[10, 20, 30] x [50 (x2)]" reads as
+ * edges 10, 20, 30 along dimension 0 and two edges of 50 along dimension 1; a bare edge (the
+ * dimension is regular) prints as "50 ..." . Nothing for a regular grid. */
+static void print_rectilinear(const zarrc_array *arr, int ndim)
+{
+    int any = 0;
+    for (int d = 0; d < ndim; d++) {
+        size_t n = 0;
+        if (zarrc_array_chunk_runs(arr, d, NULL, 0, &n) == 0 && n)
+            any = 1;
+    }
+    if (!any)
+        return;
+    printf("%-14s", "chunk grid:");
+    printf("rectilinear ");
+    for (int d = 0; d < ndim; d++) {
+        size_t n = 0;
+        zarrc_array_chunk_runs(arr, d, NULL, 0, &n);
+        int64_t *r = n ? malloc(2 * n * sizeof *r) : NULL;
+        if (n && (!r || zarrc_array_chunk_runs(arr, d, r, n, &n))) {
+            free(r);
+            printf("%s?", d ? " x " : "");
+            continue;
+        }
+        printf("%s", d ? " x " : "");
+        if (!n)
+            printf("%lld ...", (long long)zarrc_array_chunks(arr)[d]);
+        else {
+            printf("[");
+            size_t shown = n > 16 ? 16 : n;
+            for (size_t i = 0; i < shown; i++) {
+                printf("%s%lld", i ? ", " : "", (long long)r[2 * i]);
+                if (r[2 * i + 1] > 1)
+                    printf(" (x%lld)", (long long)r[2 * i + 1]);
+            }
+            if (shown < n)
+                printf(", ... %zu runs", n);
+            printf("]");
+        }
+        free(r);
+    }
+    printf("\n");
+}
+
 /* Storage statistics as JSON (exact numbers). */
 static json_object *stats_json(const cli_array_stats_t *s)
 {
@@ -419,6 +463,7 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
             print_dims("inner chunks:", zarrc_array_inner_chunks(arr), ndim);
         } else
             print_dims("chunks:", chunks, ndim);
+        print_rectilinear(arr, ndim);
         printf("%-14s%s", "data type:", cli_json_display(dtype3));
         if (format == 2)
             printf("  (v2: %s)", cli_json_compact(dtype_fmt));

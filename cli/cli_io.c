@@ -229,7 +229,8 @@ static char *slurp(FILE *in, const char *name, size_t *len)
     return b;
 }
 
-/* put NODE --offset O [--extend] [--shape S] (axis < 0), or append NODE --axis A [--shape S]. */
+/* put NODE --offset O [--extend] [--shape S] (axis < 0), or append NODE --axis A [--shape S]
+ * [--new-chunk] (then `extend` carries --new-chunk). */
 static int put_block(const cli_verb *v, const char *node, const char *offset_s, int axis, const char *shape_s,
                      const char *json_src, const char *raw_src, int extend, int write_empty)
 {
@@ -325,7 +326,8 @@ static int put_block(const cli_verb *v, const char *node, const char *offset_s, 
     size_t size = vlen ? sizeof vl : nbytes;
     if (axis >= 0) {
         int64_t start;
-        rc = zarrc_array_append(arr, axis, shape, data, size, &start);
+        /* for append, `extend` is --new-chunk */
+        rc = zarrc_array_append_flags(arr, axis, shape, data, size, extend ? ZARRC_APPEND_NEW_CHUNK : 0, &start);
     } else
         rc = zarrc_array_write_at(arr, offset, noffset, shape, data, size, extend ? ZARRC_EXTEND : 0);
     if (rc) {
@@ -353,10 +355,11 @@ done:
 static int cmd_append(const cli_verb *v, int argc, char **argv)
 {
     const char *node, *json_src = NULL, *raw_src = NULL, *axis_s = NULL, *shape_s = NULL;
-    int write_empty = 0;
+    int write_empty = 0, new_chunk = 0;
     const cli_opt specs[] = {
         {"--axis", &axis_s, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
-        {"--shape", &shape_s, NULL}, {"--write-empty-chunks", NULL, &write_empty}, {NULL, NULL, NULL},
+        {"--shape", &shape_s, NULL}, {"--write-empty-chunks", NULL, &write_empty},
+        {"--new-chunk", NULL, &new_chunk}, {NULL, NULL, NULL},
     };
     int rc = cli_parse_node(v, argc, argv, specs, &node);
     if (rc)
@@ -377,7 +380,7 @@ static int cmd_append(const cli_verb *v, int argc, char **argv)
     }
     int axis = (int)ax[0];
     free(ax);
-    return put_block(v, node, NULL, axis, shape_s, json_src, raw_src, 0, write_empty);
+    return put_block(v, node, NULL, axis, shape_s, json_src, raw_src, new_chunk, write_empty);
 }
 
 static int cmd_put(const cli_verb *v, int argc, char **argv)
@@ -546,7 +549,8 @@ const cli_verb cli_verb_put = {"put", cmd_put,
      "write array data from JSON or raw bytes"};
 
 const cli_verb cli_verb_append = {"append", cmd_append,
-     "zarrc append NODE [--axis A] (--json FILE | --raw FILE) [--shape S] [--write-empty-chunks]",
+     "zarrc append NODE [--axis A] (--json FILE | --raw FILE) [--shape S] [--new-chunk]\n"
+     "                  [--write-empty-chunks]",
      "Append a block along axis A (default 0): it lands at the array's current extent there,\n"
      "which grows by the block's size (other axes grow to the block's size if smaller).\n"
      "Concurrent appenders never land in the same place.",
@@ -555,6 +559,9 @@ const cli_verb cli_verb_append = {"append", cmd_append,
      "  --json FILE    the block as nested JSON lists (or an object with \"data\" and \"shape\")\n"
      "  --raw FILE     the block's bytes, C order, little-endian (needs --shape)\n"
      "  --shape S      the block's shape (N,...)\n"
+     "  --new-chunk    rectilinear chunk grids: the block becomes one new chunk of exactly its\n"
+     "                 length along the axis (appending 3 then 1 rows gives edges [3, 1]); the\n"
+     "                 edges must end at the current extent\n"
      "\nExamples:\n"
      "  echo '[[1, 2, 3]]' | zarrc append data/m --axis 0 --json -\n",
      "append a block along an axis"};

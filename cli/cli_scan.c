@@ -16,8 +16,27 @@
 
 void cli_grid_free(cli_grid *g)
 {
+    for (int d = 0; d < g->ndim && d < CLI_GRID_MAXD; d++)
+        free(g->runs[d]);
     free(g->nchunks);
     memset(g, 0, sizeof *g);
+}
+
+void cli_grid_span(const cli_grid *g, int d, int64_t coord, int64_t *start, int64_t *count)
+{
+    int64_t at = 0, len = g->chunks[d];
+    if (d < CLI_GRID_MAXD && g->runs[d]) {
+        for (size_t i = 0; i < g->nruns[d]; i++) {
+            int64_t e = g->runs[d][2 * i], k = g->runs[d][2 * i + 1];
+            len = e;
+            if (coord < k)
+                break;
+            coord -= k;
+            at += e * k;
+        }
+    }
+    *start = at + coord * len;
+    *count = g->shape[d] - *start < len ? g->shape[d] - *start : len;
 }
 
 int cli_grid_init(cli_grid *g, zarrc_array *arr)
@@ -36,6 +55,28 @@ int cli_grid_init(cli_grid *g, zarrc_array *arr)
     for (int d = 0; d < g->ndim; d++) {
         int64_t c = g->chunks[d] > 0 ? g->chunks[d] : 1;
         g->nchunks[d] = g->shape[d] / c + (g->shape[d] % c != 0);
+        size_t nr = 0;
+        if (zarrc_array_chunk_runs(arr, d, NULL, 0, &nr) == 0 && nr) {
+            /* a rectilinear edge list: the chunks that start inside the extent */
+            int64_t *r = malloc(2 * nr * sizeof *r), at = 0, n = 0;
+            if (!r || zarrc_array_chunk_runs(arr, d, r, nr, &nr)) {
+                free(r);
+                return cli_fail("out of memory");
+            }
+            for (size_t i = 0; i < nr && at < g->shape[d]; i++) {
+                int64_t k = (g->shape[d] - at + r[2 * i] - 1) / r[2 * i];
+                if (k > r[2 * i + 1])
+                    k = r[2 * i + 1];
+                n += k;
+                at += k * r[2 * i];
+            }
+            if (d < CLI_GRID_MAXD) {
+                g->runs[d] = r;
+                g->nruns[d] = nr;
+            } else
+                free(r);
+            g->nchunks[d] = n;
+        }
         if (g->total >= 0 && __builtin_mul_overflow(g->total, g->nchunks[d], &g->total))
             g->total = -1; /* more chunks than int64 counts */
     }

@@ -176,8 +176,7 @@ static void check_chunk(vctx *c, zarrc_array *arr, const cli_grid *g, const int6
     int64_t start[nd > 0 ? nd : 1], count[nd > 0 ? nd : 1];
     int64_t n = 1;
     for (int d = 0; d < g->ndim; d++) {
-        start[d] = coords[d] * g->chunks[d];
-        count[d] = g->shape[d] - start[d] < g->chunks[d] ? g->shape[d] - start[d] : g->chunks[d];
+        cli_grid_span(g, d, coords[d], &start[d], &count[d]); /* coords inside the grid */
         n *= count[d]; /* at most one chunk: fits (the library limits chunk bytes) */
     }
     const zarrc_dtype_info *dt = zarrc_array_dtype(arr);

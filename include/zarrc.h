@@ -458,6 +458,16 @@ ZARRC_API const int64_t *zarrc_array_chunks(const zarrc_array *array);
  *  not sharded that way. Borrowed: valid until the handle is freed. */
 ZARRC_API const int64_t *zarrc_array_inner_chunks(const zarrc_array *array);
 
+/** The chunk edges of a rectilinear chunk grid (zarr-extensions "rectilinear") along `dim`,
+ *  run-length encoded: *nruns receives the number of runs; the first min(nruns, cap) runs go
+ *  to `runs` as pairs (edge, count), in order. A regular grid, or a dimension of a rectilinear
+ *  grid given as one bare edge (zarrc_array_chunks()[dim] repeated), gives *nruns = 0. For a
+ *  rectilinear grid zarrc_array_chunks() holds the largest edge of each dimension.
+ *  Threads: safe against concurrent shape changes through the same handle (a consistent
+ *  copy). Errors: ZARRC_EINVAL (dim out of range, NULL nruns, runs NULL with cap > 0). */
+ZARRC_API int zarrc_array_chunk_runs(const zarrc_array *array, int dim, int64_t *runs, size_t cap,
+                                     size_t *nruns);
+
 /** Data type description. Borrowed: valid until the handle is freed. */
 ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
 
@@ -559,6 +569,85 @@ ZARRC_API int zarrc_array_write_at(zarrc_array *array, const int64_t *offset, in
  *  shape only if nobody appended since; otherwise its region reads as fill). */
 ZARRC_API int zarrc_array_append(zarrc_array *array, int axis, const int64_t *shape,
                                  const void *data, size_t size, int64_t *start);
+
+/** zarrc_array_append_flags: on an array with a rectilinear chunk grid (an edge list along
+ *  `axis`), the appended block becomes a chunk of its own — one new edge of exactly
+ *  shape[axis] (appending 3 then 1 gives edges [..., 3, 1]; the layout tiled reports). The
+ *  edges must end at the extent before the append (else ZARRC_EINVAL). */
+#define ZARRC_APPEND_NEW_CHUNK 0x20000u
+
+/** zarrc_array_append with flags (0 or ZARRC_APPEND_NEW_CHUNK). Without the flag, a
+ *  rectilinear grid whose edges do not cover the grown extent gets one new edge reaching it
+ *  (so an append past the edges also adds a chunk of the block's length when the edges ended
+ *  at the extent; one that starts inside the last chunk fills it first). ZARRC_EINVAL for the
+ *  flag on a regular grid or unknown flags; otherwise as zarrc_array_append. */
+ZARRC_API int zarrc_array_append_flags(zarrc_array *array, int axis, const int64_t *shape,
+                                       const void *data, size_t size, unsigned flags, int64_t *start);
+
+/* ---- streaming append writer (docs/api.md, "Streaming writer") ---------------------------- */
+
+/** A streaming writer: frames arriving in order along one axis of an array are gathered into
+ *  whole chunks (whole shards for sharded arrays) and each complete slab of chunks is written,
+ *  encoded in parallel on the shared pool, by the stream's writer thread while the caller goes
+ *  on appending. Opaque; see zarrc_stream_open. */
+typedef struct zarrc_stream zarrc_stream;
+
+/** Options of zarrc_stream_open (initialise with ZARRC_STREAM_OPTIONS_INIT). */
+typedef struct zarrc_stream_options {
+    /** The axis frames are appended along (default 0). */
+    int axis;
+    /** Bytes of the queue of slabs (a slab = one chunk's — or shard's — extent along `axis`
+     *  times the array's full extent along the other axes). At least two slabs are always
+     *  used; 0 picks the default: 64 MiB, or 2 slabs per pool thread when that is more, at
+     *  most 256 MiB (and never fewer than 2 slabs). Full slabs waiting together are written as
+     *  one block with one shape update: a bigger queue means fewer metadata writes when the
+     *  store is slower than the producer. */
+    size_t queue_bytes;
+    /** Where the first frame lands along `axis`; -1 (the default) = the array's current extent
+     *  along it. Must be a multiple of the chunk (shard) extent along `axis`, so that slabs
+     *  are whole chunks. */
+    int64_t start;
+} zarrc_stream_options;
+
+#define ZARRC_STREAM_OPTIONS_INIT {0, 0, -1}
+
+/** Open a streaming writer on `array` (which must outlive the stream; use it for nothing else
+ *  while the stream is open except reads). Frames are C-order blocks spanning the array's
+ *  whole current extent along every axis but `axis` (native byte order, fixed-size data types
+ *  only). The stream keeps a ring of slabs (opts->queue_bytes): zarrc_stream_append copies
+ *  into the slab being filled; a full slab is handed to the writer thread, which grows the
+ *  array's shape and writes the slab through zarrc_array_write_at(ZARRC_EXTEND) — the same
+ *  safe, serialized extend path (concurrent readers see the old or the new shape, a kill -9
+ *  leaves a consistent array). Consecutive full slabs waiting together are written as one
+ *  block. Memory: the queue plus what the pool's threads encode at a time
+ *  (zarrc_stream_estimate_memory). `opts` may be NULL (defaults). *out is set to NULL on
+ *  failure. Errors: ZARRC_EINVAL (bad axis, start, an array with a zero extent off the axis,
+ *  a pending array), ZARRC_EUNSUPPORTED (variable-length data types, views), ZARRC_ENOMEM. */
+ZARRC_API int zarrc_stream_open(zarrc_stream **out, zarrc_array *array, const zarrc_stream_options *opts);
+
+/** Append a frame of `size` bytes: any whole number of hyperslabs (one index along the axis
+ *  each: the product of the other extents times the item size), spanning chunk boundaries as
+ *  it likes; `size` 0 is a no-op. The bytes are copied (the caller keeps `frame`). Blocks
+ *  (back-pressure) while the queue is full. Returns the writer thread's first error once one
+ *  happened (every later call and zarrc_stream_close return it too); slabs that were being
+ *  written when it happened may or may not be stored, the array stays consistent.
+ *  Threads: one producer at a time per stream. Errors: ZARRC_EINVAL (size not a whole number
+ *  of hyperslabs), store and codec errors of the writer, ZARRC_EBOUNDS (the axis overflows). */
+ZARRC_API int zarrc_stream_append(zarrc_stream *stream, const void *frame, size_t size);
+
+/** Flush and release: the partly filled last slab is written (the shape then ends exactly at
+ *  the last appended index), the writer thread joined, the stream freed (also on error).
+ *  Accepts NULL. Returns ZARRC_OK or the first error of the stream's life. */
+ZARRC_API int zarrc_stream_close(zarrc_stream *stream);
+
+/** Indices appended so far along the stream's axis (queued or written). */
+ZARRC_API int64_t zarrc_stream_appended(const zarrc_stream *stream);
+
+/** Upper bound, in bytes, of the memory a stream with these options takes: its queue of slabs
+ *  plus, for every pool thread, a chunk's decoded and encoded buffers. `opts` may be NULL.
+ *  Errors: as zarrc_stream_open's argument checks; ZARRC_EBOUNDS if the size overflows. */
+ZARRC_API int zarrc_stream_estimate_memory(const zarrc_array *array, const zarrc_stream_options *opts,
+                                           size_t *bytes);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Copying                                                                                     */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "grid.h"
+#include "../meta/meta.h"
 
 void zarrc__plan_free(zarrc__plan *p)
 {
@@ -94,4 +95,53 @@ void zarrc__plan_task(const zarrc__plan *p, size_t i, const zarrc__run **runs)
         runs[d] = &p->runs[d][i % p->nruns[d]];
         i /= p->nruns[d];
     }
+}
+
+/* The run of rectilinear dimension d holding chunk `chunk` (by_chunk) or index `idx`; the last
+ * run when past the end. */
+static const zarrc__edge_run *run_of(const zarrc__array_meta *m, int d, int64_t v, bool by_chunk)
+{
+    const zarrc__edge_run *r = m->runs[d];
+    size_t lo = 0, hi = m->nruns[d];
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if ((by_chunk ? r[mid].chunk0 : r[mid].index0) <= v)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &r[lo];
+}
+
+int64_t zarrc__grid_chunk_of(const zarrc__array_meta *m, int d, int64_t idx)
+{
+    if (!m->rectilinear || !m->runs[d])
+        return idx / m->chunks[d];
+    const zarrc__edge_run *r = run_of(m, d, idx, false);
+    return r->chunk0 + (idx - r->index0) / r->size;
+}
+
+void zarrc__grid_span(const zarrc__array_meta *m, int d, int64_t chunk, int64_t *lo, int64_t *size)
+{
+    int64_t base = 0, c = chunk, sz = m->chunks[d];
+    if (m->rectilinear && m->runs[d]) {
+        const zarrc__edge_run *r = run_of(m, d, chunk, true);
+        base = r->index0;
+        c = chunk - r->chunk0;
+        sz = r->size;
+    }
+    *size = sz;
+    if (__builtin_mul_overflow(c, sz, lo) || __builtin_add_overflow(*lo, base, lo))
+        *lo = INT64_MAX;
+}
+
+int64_t zarrc__grid_round_up(const zarrc__array_meta *m, int d, int64_t x)
+{
+    if (x <= 0)
+        return x;
+    int64_t lo, size, end;
+    zarrc__grid_span(m, d, zarrc__grid_chunk_of(m, d, x - 1), &lo, &size);
+    if (__builtin_add_overflow(lo, size, &end))
+        end = INT64_MAX;
+    return end;
 }

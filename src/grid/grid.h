@@ -47,4 +47,18 @@ static inline int64_t zarrc__run_step(const zarrc__plan *p, int d, const zarrc__
 ZARRC_HIDDEN void zarrc__plan_task(const zarrc__plan *p, size_t i, const zarrc__run **runs);
 ZARRC_HIDDEN void zarrc__plan_free(zarrc__plan *p);
 
+/* ---- one dimension of an array's chunk grid, regular or rectilinear (meta.h) ---- */
+struct zarrc__array_meta;
+
+/** The chunk holding index `idx` (>= 0) along dimension d. Past the end of a rectilinear
+ *  dimension's edges, chunks are counted on as if of the last edge (keys there are stale). */
+ZARRC_HIDDEN int64_t zarrc__grid_chunk_of(const struct zarrc__array_meta *m, int d, int64_t idx);
+/** Where chunk `chunk` (>= 0) starts along dimension d, and its edge (declared length);
+ *  saturating at INT64_MAX for chunks that cannot be addressed. */
+ZARRC_HIDDEN void zarrc__grid_span(const struct zarrc__array_meta *m, int d, int64_t chunk, int64_t *lo,
+                                   int64_t *size);
+/** The end of the chunk holding index x - 1 (x itself when x is 0): x rounded up to a chunk
+ *  boundary (saturating). */
+ZARRC_HIDDEN int64_t zarrc__grid_round_up(const struct zarrc__array_meta *m, int d, int64_t x);
+
 #endif

@@ -554,6 +554,219 @@ static int write_box(const zarrc__io_array *a, const int64_t *start, const int64
     return rc;
 }
 
+/* ---- rectilinear grids: the region as regular blocks ----
+ * Along a rectilinear dimension every run of equal edges is a regular grid of its own (edge =
+ * chunk length, chunk coordinates from the run's first chunk); a bare-edge dimension is one
+ * regular grid. The product of the runs a selection touches are blocks on which the regular
+ * engine runs, each with the pipeline of its chunk shape (cached), through a buffer of the
+ * block's part of the selection when there is more than one block. Sharded arrays: the runs are
+ * shard edges, the inner chunks (regular) must divide them (the sharding codec checks). */
+
+#define PIPE_CACHE_MAX 32
+
+struct zarrc__pipe_cache {
+    pthread_mutex_t mu;
+    size_t n;
+    struct { int64_t shape[ZARRC_MAX_DIMS]; zarrc__pipeline *p; } e[PIPE_CACHE_MAX];
+};
+
+zarrc__pipe_cache *zarrc__pipe_cache_new(void)
+{
+    zarrc__pipe_cache *c = zarrc__try_calloc(1, sizeof *c);
+    if (c)
+        pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void zarrc__pipe_cache_free(zarrc__pipe_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        zarrc__pipeline_free(c->e[i].p);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* The pipeline for chunks of `shape`: cached (*tmp NULL) or built for this call (*tmp owns it). */
+static int pipe_for(const zarrc__io_array *a, const int64_t *shape, const zarrc__pipeline **out,
+                    zarrc__pipeline **tmp)
+{
+    const zarrc__array_meta *m = a->meta;
+    size_t bytes = sizeof(int64_t) * (size_t)m->ndim;
+    *tmp = NULL;
+    if (!memcmp(shape, a->pipeline->chunk.shape, bytes)) {
+        *out = a->pipeline;
+        return ZARRC_OK;
+    }
+    zarrc__pipe_cache *c = a->pipes;
+    if (c) {
+        pthread_mutex_lock(&c->mu);
+        for (size_t i = 0; i < c->n; i++)
+            if (!memcmp(c->e[i].shape, shape, bytes)) {
+                *out = c->e[i].p;
+                pthread_mutex_unlock(&c->mu);
+                return ZARRC_OK;
+            }
+        pthread_mutex_unlock(&c->mu);
+    }
+    zarrc_repr r = a->pipeline->chunk;
+    memcpy(r.shape, shape, bytes);
+    zarrc__pipeline *p = NULL;
+    int rc = zarrc__pipeline_from_v3(&p, m->codecs, &r);
+    if (rc)
+        return zarrc__error_context(rc, "codecs for chunks of the rectilinear grid: ");
+    if (c) {
+        pthread_mutex_lock(&c->mu);
+        if (c->n < PIPE_CACHE_MAX) {
+            memcpy(c->e[c->n].shape, shape, bytes);
+            c->e[c->n++].p = p;
+            *out = p;
+            p = NULL;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (p)
+        *out = *tmp = p;
+    return ZARRC_OK;
+}
+
+/* One block along one dimension: indices [lo, lo + len) (clipped to the extent) in chunks of
+ * `size` numbered from `chunk0`; selection elements [k0, k1) fall in it. */
+typedef struct rblock {
+    int64_t lo, len, size, chunk0, k0, k1;
+} rblock;
+
+static int rect_blocks(const zarrc__array_meta *m, int d, int64_t start, int64_t count, int64_t step, rblock **out,
+                       size_t *n)
+{
+    *n = 0;
+    if (!m->runs[d]) {
+        *out = zarrc__malloc(sizeof **out);
+        if (!*out)
+            return ZARRC_ENOMEM;
+        (*out)[0] = (rblock){0, m->shape[d], m->chunks[d], 0, 0, count};
+        *n = 1;
+        return ZARRC_OK;
+    }
+    const zarrc__edge_run *runs = m->runs[d];
+    size_t nr = m->nruns[d], lo = 0, hi = nr;
+    int64_t last = start + (count - 1) * step; /* inside the extent (checked) */
+    while (hi - lo > 1) { /* the run holding `start` */
+        size_t mid = (lo + hi) / 2;
+        if (runs[mid].index0 <= start)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    size_t cap = 4;
+    rblock *b = zarrc__malloc(cap * sizeof *b);
+    if (!b)
+        return ZARRC_ENOMEM;
+    for (size_t r = lo; r < nr && runs[r].index0 <= last; r++) {
+        int64_t rlo = runs[r].index0, rend = rlo + runs[r].size * runs[r].count;
+        int64_t from = rlo > start ? rlo : start, to = rend < last + 1 ? rend : last + 1;
+        int64_t k0 = (from - start + step - 1) / step, k1 = (to - start + step - 1) / step;
+        if (k1 <= k0)
+            continue;
+        if (*n == cap) {
+            rblock *g = zarrc__realloc(b, cap * 2 * sizeof *b);
+            if (!g) {
+                free(b);
+                return ZARRC_ENOMEM;
+            }
+            b = g;
+            cap *= 2;
+        }
+        int64_t len = (rend < m->shape[d] ? rend : m->shape[d]) - rlo;
+        b[(*n)++] = (rblock){rlo, len, runs[r].size, runs[r].chunk0, k0, k1};
+    }
+    *out = b;
+    return ZARRC_OK;
+}
+
+static int rect_box(const zarrc__io_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
+                    uint8_t *data, bool writing)
+{
+    const zarrc__array_meta *m = a->meta;
+    int nd = m->ndim;
+    size_t es = zarrc_dtype_elem_size(&m->dtype);
+    if (zarrc__dtype_is_vlen(&m->dtype))
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "rectilinear chunk grids take fixed-size data types");
+    for (int d = 0; d < nd; d++)
+        if (count[d] == 0)
+            return ZARRC_OK;
+    rblock *blk[ZARRC_MAX_DIMS] = {0};
+    size_t nb[ZARRC_MAX_DIMS], total = 1;
+    int rc = ZARRC_OK;
+    for (int d = 0; d < nd; d++) /* the edges cover the selection (a consistent grid covers the extent) */
+        if (m->runs[d] && start[d] + (count[d] - 1) * (step ? step[d] : 1) >= zarrc__meta_edge_sum(m, d))
+            return zarrc_error_set(ZARRC_ECORRUPT, "dimension %d: the chunk edges end at %lld, before the "
+                                   "selection's end", d, (long long)zarrc__meta_edge_sum(m, d));
+    for (int d = 0; d < nd && rc == ZARRC_OK; d++)
+        if ((rc = rect_blocks(m, d, start[d], count[d], step ? step[d] : 1, &blk[d], &nb[d])) == ZARRC_OK &&
+            !zarrc__mul_size(total, nb[d], &total))
+            rc = zarrc_error_set(ZARRC_EBOUNDS, "the selection touches too many chunks");
+    int64_t bstride[ZARRC_MAX_DIMS], s = (int64_t)es;
+    for (int d = nd - 1; d >= 0; d--) {
+        bstride[d] = s;
+        s *= count[d];
+    }
+    zarrc_buf tmp = ZARRC_BUF_INIT;
+    for (size_t t = 0; rc == ZARRC_OK && t < total; t++) {
+        zarrc__array_meta sub = *m;
+        sub.rectilinear = false;
+        sub.owns_runs = false;
+        int64_t sstart[ZARRC_MAX_DIMS], scount[ZARRC_MAX_DIMS], off = 0, tstride[ZARRC_MAX_DIMS];
+        size_t rest = t, elems = 1;
+        for (int d = nd - 1; d >= 0; d--) {
+            const rblock *b = &blk[d][rest % nb[d]];
+            rest /= nb[d];
+            int64_t st = step ? step[d] : 1;
+            sub.runs[d] = NULL;
+            sub.shape[d] = b->len;
+            sub.chunks[d] = b->size;
+            sub.chunk_origin[d] = m->chunk_origin[d] + b->chunk0;
+            sstart[d] = start[d] + b->k0 * st - b->lo;
+            scount[d] = b->k1 - b->k0;
+            off += b->k0 * bstride[d];
+            elems *= (size_t)scount[d];
+        }
+        int64_t ts = (int64_t)es;
+        for (int d = nd - 1; d >= 0; d--) {
+            tstride[d] = ts;
+            ts *= scount[d];
+        }
+        const zarrc__pipeline *pipe;
+        zarrc__pipeline *own = NULL;
+        if ((rc = pipe_for(a, sub.chunks, &pipe, &own)))
+            break;
+        zarrc__io_array io = *a;
+        io.meta = &sub;
+        io.pipeline = pipe;
+        bool direct = total == 1;
+        uint8_t *buf = data;
+        if (!direct) {
+            tmp.size = 0;
+            if ((rc = zarrc_buf_reserve(&tmp, elems * es))) {
+                zarrc__pipeline_free(own);
+                break;
+            }
+            buf = tmp.data;
+            if (writing)
+                zarrc__copy_box(buf, tstride, data + off, bstride, scount, nd, es);
+        }
+        rc = writing ? write_box(&io, sstart, scount, step, buf) : read_box(&io, sstart, scount, step, buf, NULL, NULL);
+        if (rc == ZARRC_OK && !direct && !writing)
+            zarrc__copy_box(data + off, bstride, buf, tstride, scount, nd, es);
+        zarrc__pipeline_free(own);
+    }
+    zarrc_buf_release(&tmp);
+    for (int d = 0; d < nd; d++)
+        free(blk[d]);
+    return rc;
+}
+
 /* Check the selection against the array and count its elements. The box's bytes (elements x
  * in-memory element size) must be representable, as every stride and offset into the
  * caller's buffer is computed from them. */
@@ -619,8 +832,12 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
             return finish(a, zarrc_error_set(ZARRC_EINVAL, "output buffer has %zu bytes, the selection "
                                              "needs %lld", out_size, (long long)nelem * (long long)es));
         advise_huge_pages(out, out_size);
+        if (a->meta->rectilinear)
+            return finish(a, rect_box(a, start, count, step, out, false));
         return finish(a, read_box(a, start, count, step, out, NULL, NULL));
     }
+    if (a->meta->rectilinear)
+        return finish(a, rect_box(a, start, count, step, NULL, false));
     /* Variable-length: gather vrefs, then pack into one contiguous zarrc_vlen. */
     zarrc_vlen *v = out;
     if (out_size != sizeof *v)
@@ -653,8 +870,12 @@ int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_
         if (in_size != (size_t)nelem * es)
             return finish(a, zarrc_error_set(ZARRC_EINVAL, "input has %zu bytes, the selection needs %lld",
                                              in_size, (long long)nelem * (long long)es));
+        if (a->meta->rectilinear)
+            return finish(a, rect_box(a, start, count, step, (uint8_t *)in, true));
         return finish(a, write_box(a, start, count, step, in));
     }
+    if (a->meta->rectilinear)
+        return finish(a, rect_box(a, start, count, step, NULL, true));
     const zarrc_vlen *v = in;
     zarrc_vref *refs = NULL;
     if (in_size != sizeof *v)
@@ -674,8 +895,9 @@ int zarrc__io_read_strided(const zarrc__io_array *a, const int64_t *start, const
     int rc = check_box(a, start, count, step, &nelem);
     if (rc || nelem == 0)
         return finish(a, rc);
-    if (zarrc__dtype_is_vlen(&a->meta->dtype) || zarrc__pipeline_shard_spec(a->pipeline))
-        return finish(a, zarrc_error_set(ZARRC_EINTERNAL, "strided destinations need fixed-size, unsharded arrays"));
+    if (zarrc__dtype_is_vlen(&a->meta->dtype) || zarrc__pipeline_shard_spec(a->pipeline) || a->meta->rectilinear)
+        return finish(a, zarrc_error_set(ZARRC_EINTERNAL, "strided destinations need fixed-size, unsharded, "
+                                         "regular arrays"));
     io_job j;
     rc = job_init(&j, a, start, count, step);
     if (rc == ZARRC_OK) {

@@ -23,6 +23,12 @@ ZARRC_HIDDEN void zarrc__index_cache_put(zarrc__index_cache *c, const char *key,
                                          const uint64_t *entries, size_t n);
 ZARRC_HIDDEN void zarrc__index_cache_drop(zarrc__index_cache *c, const char *key);
 
+/** Codec pipelines of a rectilinear array, one per chunk shape met (bounded; built from the
+ *  array's codecs for that shape). Thread-safe. */
+typedef struct zarrc__pipe_cache zarrc__pipe_cache;
+ZARRC_HIDDEN zarrc__pipe_cache *zarrc__pipe_cache_new(void);
+ZARRC_HIDDEN void zarrc__pipe_cache_free(zarrc__pipe_cache *c);
+
 /** What the engine needs to know about an array (owned by the node layer). */
 typedef struct zarrc__io_array {
     zarrc_store *store;
@@ -32,6 +38,7 @@ typedef struct zarrc__io_array {
     const zarrc__pipeline *pipeline;
     bool write_empty;
     zarrc__index_cache *index_cache; /* sharded arrays; may be NULL */
+    zarrc__pipe_cache *pipes;        /* rectilinear arrays: pipelines per chunk shape; may be NULL */
 } zarrc__io_array;
 
 ZARRC_HIDDEN int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,

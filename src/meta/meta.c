@@ -6,6 +6,9 @@
 
 void zarrc__meta_clear(zarrc__array_meta *m)
 {
+    if (m->owns_runs)
+        for (int d = 0; d < m->ndim; d++)
+            free(m->runs[d]);
     zarrc__fill_clear(&m->fill);
     json_object_put(m->codecs);
     json_object_put(m->filters);
@@ -106,6 +109,144 @@ int zarrc__meta_check_chunk_size(const zarrc__array_meta *m)
     return check_chunk_size(m, m->format == 2 ? "chunks" : "chunk_shape");
 }
 
+/* An edge or run count of a rectilinear grid: an integer >= 1. */
+static int edge_int(const json_object *v, int d, const char *what, int64_t *out)
+{
+    if (!json_object_is_type((json_object *)v, json_type_int) || zarrc_json_int(ZJC(v), out) || *out < 1)
+        return zarrc_error_set(ZARRC_EINVAL, "chunk_grid.chunk_shapes[%d]: %s must be an integer >= 1", d, what);
+    return ZARRC_OK;
+}
+
+/* Add `count` edges of `size` to dimension d's runs (merging with an equal last run). */
+static int add_run(zarrc__array_meta *m, int d, size_t *cap, int64_t size, int64_t count, int64_t *sum)
+{
+    size_t n = m->nruns[d];
+    zarrc__edge_run *r = m->runs[d];
+    int64_t add;
+    if (__builtin_mul_overflow(size, count, &add) || __builtin_add_overflow(*sum, add, sum))
+        return zarrc_error_set(ZARRC_EINVAL, "chunk_grid.chunk_shapes[%d]: the edges sum past 2^63", d);
+    if (n && r[n - 1].size == size) {
+        if (__builtin_add_overflow(r[n - 1].count, count, &r[n - 1].count))
+            return zarrc_error_set(ZARRC_EINVAL, "chunk_grid.chunk_shapes[%d]: too many edges", d);
+        return ZARRC_OK;
+    }
+    if (n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 4;
+        zarrc__edge_run *g = zarrc__realloc(r, nc * sizeof *g);
+        if (!g)
+            return ZARRC_ENOMEM;
+        m->runs[d] = r = g;
+        *cap = nc;
+    }
+    int64_t c0 = n ? r[n - 1].chunk0 + r[n - 1].count : 0;
+    r[n] = (zarrc__edge_run){size, count, c0, *sum - add};
+    m->nruns[d] = n + 1;
+    return ZARRC_OK;
+}
+
+int64_t zarrc__meta_edge_sum(const zarrc__array_meta *m, int d)
+{
+    const zarrc__edge_run *r = &m->runs[d][m->nruns[d] - 1];
+    return r->index0 + r->size * r->count;
+}
+
+int zarrc__meta_grid_grow(zarrc__array_meta *m, int d, int64_t extent)
+{
+    int64_t sum = zarrc__meta_edge_sum(m, d), edge = extent - sum;
+    if (extent <= sum)
+        return ZARRC_OK;
+    size_t cap = m->nruns[d]; /* add_run grows the allocation */
+    int rc = add_run(m, d, &cap, edge, 1, &sum);
+    if (rc == ZARRC_OK && edge > m->chunks[d])
+        m->chunks[d] = edge;
+    return rc;
+}
+
+/* configuration of a "rectilinear" chunk grid (zarr-extensions chunk-grids/rectilinear):
+ * {"kind": "inline", "chunk_shapes": [per dimension: a bare edge m (repeated to cover the
+ * extent: regular along it), or a list of edges and [edge, count] pairs]}; the edges of a
+ * list must sum to at least the extent. */
+static int parse_rectilinear(zarrc__array_meta *m, const json_object *cfg)
+{
+    json_object *kind = member(cfg, "kind"), *cs = member(cfg, "chunk_shapes");
+    if (!json_object_is_type(kind, json_type_string) || strcmp(json_object_get_string(kind), "inline"))
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "chunk_grid rectilinear: kind must be \"inline\" (got %s)",
+                               kind ? json_object_to_json_string(kind) : "nothing");
+    if (!json_object_is_type(cs, json_type_array) || (int)json_object_array_length(cs) != m->ndim)
+        return zarrc_error_set(ZARRC_EINVAL, "chunk_grid rectilinear: chunk_shapes must be a list of %d entries "
+                               "(one per dimension)", m->ndim);
+    m->rectilinear = true;
+    m->owns_runs = true;
+    for (int d = 0; d < m->ndim; d++) {
+        json_object *e = json_object_array_get_idx(cs, (size_t)d);
+        int rc;
+        if (!json_object_is_type(e, json_type_array)) {
+            if ((rc = edge_int(e, d, "a bare edge", &m->chunks[d])))
+                return rc;
+            continue;
+        }
+        size_t n = json_object_array_length(e), cap = 0;
+        int64_t sum = 0, max = 0;
+        if (n == 0)
+            return zarrc_error_set(ZARRC_EINVAL, "chunk_grid.chunk_shapes[%d] is an empty list", d);
+        for (size_t i = 0; i < n; i++) {
+            json_object *v = json_object_array_get_idx(e, i);
+            int64_t size, count = 1;
+            if (json_object_is_type(v, json_type_array)) {
+                if (json_object_array_length(v) != 2)
+                    return zarrc_error_set(ZARRC_EINVAL, "chunk_grid.chunk_shapes[%d][%zu]: a run must be "
+                                           "[edge, count]", d, i);
+                if ((rc = edge_int(json_object_array_get_idx(v, 0), d, "a run's edge", &size)) ||
+                    (rc = edge_int(json_object_array_get_idx(v, 1), d, "a run's count", &count)))
+                    return rc;
+            } else if ((rc = edge_int(v, d, "an edge", &size)))
+                return rc;
+            if ((rc = add_run(m, d, &cap, size, count, &sum)))
+                return rc;
+            if (size > max)
+                max = size;
+        }
+        if (sum < m->shape[d])
+            return zarrc_error_set(ZARRC_EINVAL, "chunk_grid.chunk_shapes[%d]: the edges sum to %lld, less than the "
+                                   "extent %lld", d, (long long)sum, (long long)m->shape[d]);
+        m->chunks[d] = max;
+    }
+    return ZARRC_OK;
+}
+
+json_object *zarrc__meta_grid_json(const zarrc__array_meta *m)
+{
+    json_object *cs = json_object_new_array();
+    for (int d = 0; d < m->ndim; d++) {
+        if (!m->runs[d]) {
+            json_object_array_add(cs, json_object_new_int64(m->chunks[d]));
+            continue;
+        }
+        json_object *l = json_object_new_array();
+        bool repeats = false;
+        for (size_t i = 0; i < m->nruns[d]; i++)
+            repeats |= m->runs[d][i].count > 1;
+        for (size_t i = 0; i < m->nruns[d]; i++) {
+            const zarrc__edge_run *r = &m->runs[d][i];
+            if (r->count > 1) {
+                json_object *p = json_object_new_array();
+                json_object_array_add(p, json_object_new_int64(r->size));
+                json_object_array_add(p, json_object_new_int64(r->count));
+                json_object_array_add(l, p);
+            } else
+                json_object_array_add(l, json_object_new_int64(r->size));
+        }
+        (void)repeats; /* runs of one are bare either way: the plain list when nothing repeats */
+        json_object_array_add(cs, l);
+    }
+    json_object *grid = json_object_new_object(), *cfg = json_object_new_object();
+    json_object_object_add(grid, "name", json_object_new_string("rectilinear"));
+    json_object_object_add(cfg, "kind", json_object_new_string("inline"));
+    json_object_object_add(cfg, "chunk_shapes", cs);
+    json_object_object_add(grid, "configuration", cfg);
+    return grid;
+}
+
 int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
 {
     memset(m, 0, sizeof *m);
@@ -150,13 +291,17 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
         rc = zarrc_error_set(ZARRC_EINVAL, "'must_understand' is not allowed on chunk_grid");
         goto fail;
     }
-    if (strcmp(name, "regular")) {
+    if (!strcmp(name, "rectilinear")) {
+        if ((rc = parse_rectilinear(m, cfg)))
+            goto fail;
+    } else if (strcmp(name, "regular")) {
         rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "unsupported chunk grid '%s'", name);
         goto fail;
     }
-    int cnd;
+    int cnd = m->ndim;
+    if (!m->rectilinear)
     if ((rc = parse_dims(m->chunks, &cnd, member(cfg, "chunk_shape"), "chunk_grid.chunk_shape", true)))
-        goto fail;
+            goto fail;
     if (cnd != m->ndim) {
         rc = zarrc_error_set(ZARRC_EINVAL, "chunk_shape has %d dimensions but shape has %d", cnd, m->ndim);
         goto fail;
@@ -390,11 +535,16 @@ json_object *zarrc__meta_emit_v3(const zarrc__array_meta *m, json_object *codecs
     json_object *o = json_object_new_object(), *cfg;
     json_object_object_add(o, "shape", dims_json(m->shape, m->ndim));
     json_object_object_add(o, "data_type", zarrc__dtype_to_json_v3(&m->dtype));
-    json_object *grid = json_object_new_object();
-    json_object_object_add(grid, "name", json_object_new_string("regular"));
-    cfg = json_object_new_object();
-    json_object_object_add(cfg, "chunk_shape", dims_json(m->chunks, m->ndim));
-    json_object_object_add(grid, "configuration", cfg);
+    json_object *grid;
+    if (m->rectilinear)
+        grid = zarrc__meta_grid_json(m);
+    else {
+        grid = json_object_new_object();
+        json_object_object_add(grid, "name", json_object_new_string("regular"));
+        cfg = json_object_new_object();
+        json_object_object_add(cfg, "chunk_shape", dims_json(m->chunks, m->ndim));
+        json_object_object_add(grid, "configuration", cfg);
+    }
     json_object_object_add(o, "chunk_grid", grid);
     json_object *cke = json_object_new_object();
     json_object_object_add(cke, "name", json_object_new_string(m->key_c_prefix ? "default" : "v2"));
@@ -465,14 +615,15 @@ size_t zarrc__meta_chunk_key(const zarrc__array_meta *m, const int64_t *idx, cha
     if (m->key_c_prefix) {
         buf[len++] = 'c';
         for (int d = 0; d < m->ndim; d++)
-            len += (size_t)snprintf(buf + len, n - len, "%c%lld", m->separator, (long long)idx[d]);
+            len += (size_t)snprintf(buf + len, n - len, "%c%lld", m->separator,
+                                    (long long)(idx[d] + m->chunk_origin[d]));
     } else if (m->ndim == 0) {
         buf[len++] = '0';
     } else {
         for (int d = 0; d < m->ndim; d++) {
             if (d)
                 buf[len++] = m->separator;
-            len += (size_t)snprintf(buf + len, n - len, "%lld", (long long)idx[d]);
+            len += (size_t)snprintf(buf + len, n - len, "%lld", (long long)(idx[d] + m->chunk_origin[d]));
         }
     }
     buf[len] = '\0';

@@ -9,6 +9,12 @@
 #include "../core/core.h"
 #include "../dtype/dtype.h"
 
+/** A run of `count` equal chunk edges of `size` along one dimension of a rectilinear grid,
+ *  starting at chunk `chunk0` and array index `index0`. */
+typedef struct zarrc__edge_run {
+    int64_t size, count, chunk0, index0;
+} zarrc__edge_run;
+
 typedef struct zarrc__array_meta {
     int format; /* 2 or 3 */
     int ndim;
@@ -26,7 +32,29 @@ typedef struct zarrc__array_meta {
     json_object *attributes;      /* object (owned, never NULL after parse) */
     json_object *dimension_names; /* list or NULL (owned) */
     json_object *extra;     /* v3 members kept verbatim (must_understand:false ones), or NULL */
+    /* v3 "rectilinear" chunk grid: per dimension the runs of its explicit edge list (maximal
+     * runs, at most one per JSON element: bounded by the document), or NULL for a dimension
+     * given as one bare edge (regular along it). chunks[d] is then the largest edge of d
+     * (buffer and size checks). The runs are owned by the parsed metadata when owns_runs. */
+    bool rectilinear;
+    bool owns_runs;
+    zarrc__edge_run *runs[ZARRC_MAX_DIMS];
+    size_t nruns[ZARRC_MAX_DIMS];
+    /* Added to chunk coordinates when keys are built: the engine runs a rectilinear region as
+     * regular blocks whose chunk coordinates start at a run's first chunk. 0 otherwise. */
+    int64_t chunk_origin[ZARRC_MAX_DIMS];
 } zarrc__array_meta;
+
+/** The sum of the edges along rectilinear dimension d (runs[d] != NULL). */
+ZARRC_HIDDEN int64_t zarrc__meta_edge_sum(const zarrc__array_meta *m, int d);
+/** The chunk_shapes JSON of a rectilinear grid (bare ints for regular dimensions; explicit
+ *  lists RLE-compressed as zarr-python writes them: [v, n] for runs of two or more, bare
+ *  singletons, the plain list when no run repeats). */
+ZARRC_HIDDEN json_object *zarrc__meta_grid_json(const zarrc__array_meta *m);
+/** Append edges to rectilinear dimension d of a metadata that owns its runs so that the edge
+ *  sum reaches `extent` (one new edge of extent - sum; nothing when the sum already covers
+ *  it). ZARRC_ENOMEM. */
+ZARRC_HIDDEN int zarrc__meta_grid_grow(zarrc__array_meta *m, int d, int64_t extent);
 
 /** A chunk's byte size (product of the chunk shape times the in-memory element size) must be
  *  representable with room to spare (at most SIZE_MAX / 4): metadata and create options can

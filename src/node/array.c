@@ -70,6 +70,8 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
     }
     if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
         a->index_cache = zarrc__index_cache_new(INDEX_CACHE_BYTES); /* best effort: NULL = no cache */
+    if (a->meta.rectilinear)
+        a->pipes = zarrc__pipe_cache_new(); /* best effort: NULL = pipelines built per call */
     a->store = zarrc__store_ref(store);
     a->name = zarrc__node_display(a->store, a->path);
     *out = a;
@@ -170,6 +172,10 @@ void zarrc_array_free(zarrc_array *a)
         return;
     zarrc__view_free(a->view);
     zarrc__index_cache_free(a->index_cache);
+    zarrc__pipe_cache_free(a->pipes);
+    for (size_t i = 0; i < a->nretired; i++)
+        free(a->retired[i]);
+    free(a->retired);
     json_object_put(a->pending);
     zarrc__pipeline_free(a->pipeline);
     zarrc__meta_clear(&a->meta);
@@ -605,6 +611,25 @@ const int64_t *zarrc_array_shape(const zarrc_array *a) { return a->meta.shape; }
 const int64_t *zarrc_array_chunks(const zarrc_array *a) { return a->meta.chunks; }
 const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *a) { return &a->meta.dtype; }
 
+int zarrc_array_chunk_runs(const zarrc_array *a, int dim, int64_t *runs, size_t cap, size_t *nruns)
+{
+    zarrc__error_clear();
+    if (!a || !nruns || (cap && !runs) || dim < 0 || dim >= a->meta.ndim)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_array_chunk_runs: bad argument (dimension %d)", dim);
+    pthread_mutex_lock((pthread_mutex_t *)&a->shape_lock);
+    const zarrc__edge_run *r = a->meta.rectilinear ? a->meta.runs[dim] : NULL;
+    size_t n = r ? a->meta.nruns[dim] : 0;
+    /* Runs are maximal (the parser and growth merge equal neighbours). */
+    size_t k = n;
+    for (size_t i = 0; runs && i < n && i < cap; i++) {
+        runs[2 * i] = r[i].size;
+        runs[2 * i + 1] = r[i].count;
+    }
+    pthread_mutex_unlock((pthread_mutex_t *)&a->shape_lock);
+    *nruns = k;
+    return ZARRC_OK;
+}
+
 const int64_t *zarrc_array_inner_chunks(const zarrc_array *a)
 {
     const zarrc__shard_spec *s = a->pipeline ? zarrc__pipeline_shard_spec(a->pipeline) : NULL;
@@ -714,7 +739,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
 zarrc__io_array zarrc__array_io(const zarrc_array *a)
 {
     zarrc__io_array io = {a->store, a->prefix, a->name, &a->meta, a->pipeline, a->write_empty,
-                          a->index_cache};
+                          a->index_cache, a->pipes};
     return io;
 }
 

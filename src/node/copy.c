@@ -19,6 +19,7 @@
 
 #include "hierarchy.h"
 #include "node.h"
+#include "../grid/grid.h"
 #include "../view/view.h"
 
 /* Largest grid walked unit by unit. */
@@ -156,6 +157,8 @@ static int copy_unit(void *ctx, size_t k)
 static bool same_encoding(const zarrc_array *dst, const zarrc_array *src)
 {
     const zarrc__array_meta *a = &dst->meta, *b = &src->meta;
+    if (a->rectilinear || b->rectilinear)
+        return false; /* chunks differ in shape: never copied as stored */
     if (a->ndim != b->ndim || memcmp(a->chunks, b->chunks, sizeof a->chunks) ||
         a->dtype.item_size != b->dtype.item_size || strcmp(a->dtype.name, b->dtype.name) ||
         a->fill.is_null != b->fill.is_null || a->fill.size != b->fill.size ||
@@ -212,8 +215,9 @@ static int add_listed(void *ctx, const char *name, int is_prefix)
     for (int d = 0; d < s->ndim; d++) {
         if (c[d] >= s->from_grid[d])
             return 0; /* outside the grid: never read */
-        int64_t start = c[d] * fm->chunks[d];
-        int64_t end = fm->chunks[d] > dm->shape[d] - start ? dm->shape[d] : start + fm->chunks[d];
+        int64_t start, edge;
+        zarrc__grid_span(fm, d, c[d], &start, &edge); /* c < the source grid: start < shape */
+        int64_t end = edge > dm->shape[d] - start ? dm->shape[d] : start + edge;
         lo[d] = start / dm->chunks[d];
         hi[d] = (end - 1) / dm->chunks[d];
         u[d] = lo[d];
@@ -246,7 +250,8 @@ static int cmp_units(const void *a, const void *b)
 static void grid_dims(const zarrc__array_meta *m, int64_t *grid)
 {
     for (int d = 0; d < m->ndim; d++)
-        grid[d] = m->shape[d] / m->chunks[d] + (m->shape[d] % m->chunks[d] != 0);
+        grid[d] = m->rectilinear ? (m->shape[d] ? zarrc__grid_chunk_of(m, d, m->shape[d] - 1) + 1 : 0)
+                                 : m->shape[d] / m->chunks[d] + (m->shape[d] % m->chunks[d] != 0);
 }
 
 /* The destination units touched by the source's stored chunks or stored in the destination,
@@ -329,6 +334,9 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
         strcmp(m->dtype.name, sm->dtype.name))
         return zarrc_error_set(ZARRC_EINVAL, "copy: data types differ ('%s' and '%s')", sm->dtype.name,
                                m->dtype.name);
+    if (m->rectilinear)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "copy: the destination '%s' has a rectilinear chunk grid "
+                               "(copies write regular grids; rectilinear sources are fine)", dst->name);
     if (dst->view)
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "copy: the destination '%s' is a view (copy into its layers by "
                                "writing through it)", dst->name);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 
 #include "node.h"
+#include "../grid/grid.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* The shape read-modify-write                                                                 */
@@ -46,6 +47,7 @@ typedef struct shape_update {
     /* results of the last attempt */
     int64_t before[ZARRC_MAX_DIMS], after[ZARRC_MAX_DIMS];
     bool changed;
+    bool new_chunk;   /* SHAPE_APPEND with ZARRC_APPEND_NEW_CHUNK */
     json_object *doc; /* the document as stored after the update (owned) */
 } shape_update;
 
@@ -67,12 +69,41 @@ static int check_doc(const zarrc_array *a, const json_object *doc, const char *k
     int rc = a->meta.format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
     if (rc)
         return zarrc__error_context(rc, "%s: ", key);
-    if (m.ndim != a->meta.ndim || memcmp(m.chunks, a->meta.chunks, sizeof(int64_t) * (size_t)m.ndim) ||
-        strcmp(m.dtype.name, a->meta.dtype.name) || m.dtype.item_size != a->meta.dtype.item_size)
+    bool same_grid = m.ndim == a->meta.ndim && m.rectilinear == a->meta.rectilinear;
+    for (int d = 0; same_grid && d < m.ndim; d++) /* rectilinear edge lists only grow: not compared */
+        same_grid = !m.runs[d] == !a->meta.runs[d] && (m.runs[d] || m.chunks[d] == a->meta.chunks[d]);
+    if (!same_grid || strcmp(m.dtype.name, a->meta.dtype.name) || m.dtype.item_size != a->meta.dtype.item_size)
         rc = zarrc_error_set(ZARRC_ECONFLICT, "%s: the array was replaced by another one (different rank, "
                              "chunks or data type) since it was opened", key);
     else
         memcpy(shape, m.shape, sizeof(int64_t) * (size_t)m.ndim);
+    zarrc__meta_clear(&m);
+    return rc;
+}
+
+/* A rectilinear grid follows the shape: a dimension whose edges no longer cover its extent gets
+ * one new edge reaching it (as zarr-python does; shrinking keeps the edges). With
+ * ZARRC_APPEND_NEW_CHUNK the appended region must start a chunk: the edges must end exactly
+ * at the extent before the append, and the new edge is the block's length. */
+static int grow_grid(shape_update *u, json_object *doc)
+{
+    zarrc__array_meta m;
+    int rc = zarrc__meta_parse_v3(&m, doc);
+    if (rc)
+        return zarrc__error_context(rc, "%s: ", u->key);
+    if (u->new_chunk && zarrc__meta_edge_sum(&m, u->axis) != u->before[u->axis])
+        rc = zarrc_error_set(ZARRC_EINVAL, "ZARRC_APPEND_NEW_CHUNK: the chunk edges along axis %d end at %lld, "
+                             "not at the extent %lld, so a new chunk cannot start there", u->axis,
+                             (long long)zarrc__meta_edge_sum(&m, u->axis), (long long)u->before[u->axis]);
+    for (int d = 0; rc == ZARRC_OK && d < m.ndim; d++)
+        if (m.runs[d])
+            rc = zarrc__meta_grid_grow(&m, d, u->after[d]);
+    if (rc == ZARRC_OK) {
+        json_object *g = zarrc__meta_grid_json(&m);
+        rc = g ? ZARRC_OK : zarrc__enomem();
+        if (g)
+            json_object_object_add(doc, "chunk_grid", g);
+    }
     zarrc__meta_clear(&m);
     return rc;
 }
@@ -120,6 +151,8 @@ static int update_shape(void *ctx, const zarrc_buf *cur, zarrc_buf *out, int can
         memcpy(u->after, u->before, sizeof(int64_t) * (size_t)n);
     if (rc == ZARRC_OK)
         u->changed = memcmp(u->before, u->after, sizeof(int64_t) * (size_t)n) != 0;
+    if (rc == ZARRC_OK && u->a->meta.rectilinear && (u->changed || u->new_chunk))
+        rc = grow_grid(u, doc);
     if (rc == ZARRC_OK && u->changed) {
         json_object *s = json_object_new_array();
         for (int d = 0; d < n; d++)
@@ -148,13 +181,45 @@ static char *doc_key(const zarrc_array *a)
 /* The handle now holds `shape` and, when given, `doc` as its stored document. */
 static void handle_refresh(zarrc_array *a, const int64_t *shape, json_object *doc)
 {
+    /* A rectilinear grid: the stored edges replace the handle's; the old runs are retired (a
+     * snapshot taken before may still read them), freed with the handle. Best effort: when
+     * parsing fails the handle keeps its edges, which only ever grow, so they stay right for
+     * every index of the old extent (the engine refuses indices past the edges). */
+    zarrc__array_meta m;
+    bool regrid = doc && a->meta.rectilinear && zarrc__meta_parse_v3(&m, doc) == ZARRC_OK;
+    if (doc && a->meta.rectilinear && !regrid)
+        zarrc__error_clear();
+    size_t nold = 0;
+    for (int d = 0; regrid && d < a->meta.ndim; d++)
+        nold += a->meta.runs[d] != NULL;
+    zarrc__edge_run **ret = regrid ? zarrc__try_malloc((a->nretired + nold + 1) * sizeof *ret) : NULL;
+    if (regrid && !ret) {
+        zarrc__meta_clear(&m);
+        regrid = false;
+    }
     pthread_mutex_lock(&a->shape_lock);
+    if (regrid) {
+        if (a->nretired)
+            memcpy(ret, a->retired, a->nretired * sizeof *ret);
+        free(a->retired);
+        a->retired = ret;
+        for (int d = 0; d < a->meta.ndim; d++) {
+            if (a->meta.runs[d])
+                a->retired[a->nretired++] = a->meta.runs[d];
+            a->meta.runs[d] = m.runs[d];
+            a->meta.nruns[d] = m.nruns[d];
+            a->meta.chunks[d] = m.chunks[d];
+            m.runs[d] = NULL;
+        }
+    }
     memcpy(a->meta.shape, shape, sizeof(int64_t) * (size_t)a->meta.ndim);
     if (doc) {
         json_object_put(a->doc);
         a->doc = json_object_get(doc);
     }
     pthread_mutex_unlock(&a->shape_lock);
+    if (regrid)
+        zarrc__meta_clear(&m);
 }
 
 /* Run one shape change; on success the handle holds the stored shape. */
@@ -255,8 +320,6 @@ typedef struct clear_ctx {
     uint64_t erased, cleared;    /* chunks erased / partly cleared (for tests and reports) */
 } clear_ctx;
 
-static int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
-
 static int erase_chunk(clear_ctx *c, const int64_t *idx)
 {
     const char *key = zarrc__meta_chunk_store_key(&c->key, &c->tmp, c->io.prefix, idx);
@@ -279,12 +342,15 @@ static int clear_chunk(clear_ctx *c, const int64_t *idx)
     int n = m->ndim;
     int64_t clo[ZARRC_MAX_DIMS], chi[ZARRC_MAX_DIMS];
     bool outside = false, partly = false;
+    int64_t span_lo[ZARRC_MAX_DIMS], span[ZARRC_MAX_DIMS];
+    for (int d = 0; d < n; d++)
+        zarrc__grid_span(m, d, idx[d], &span_lo[d], &span[d]);
     for (int d = 0; d < n && !c->lo; d++)
-        if (idx[d] >= ceil_div(c->keep[d], m->chunks[d]))
+        if (span_lo[d] >= c->keep[d])
             return erase_chunk(c, idx); /* wholly outside (also stale keys far beyond the grid) */
     for (int d = 0; d < n; d++) {
-        clo[d] = idx[d] * m->chunks[d]; /* idx < ceil(keep / chunk) or inside the block: no overflow */
-        if (__builtin_add_overflow(clo[d], m->chunks[d], &chi[d]))
+        clo[d] = span_lo[d];
+        if (__builtin_add_overflow(clo[d], span[d], &chi[d]))
             chi[d] = INT64_MAX;
         if (c->lo) { /* restrict to the region */
             if (c->lo[d] > clo[d])
@@ -303,7 +369,7 @@ static int clear_chunk(clear_ctx *c, const int64_t *idx)
         return ZARRC_OK;
     bool whole = !c->lo;
     for (int d = 0; d < n && whole; d++)
-        whole = clo[d] == idx[d] * m->chunks[d] && chi[d] - clo[d] == m->chunks[d];
+        whole = clo[d] == span_lo[d] && chi[d] - clo[d] == span[d];
     if (outside && whole)
         return erase_chunk(c, idx);
     if (outside) { /* the whole (restricted) box goes */
@@ -352,9 +418,12 @@ static int collect_chunk(void *ctx, const char *name, int is_prefix)
     if (is_prefix || strlen(name) < l->plen || !zarrc__node_parse_chunk_key(l->m, name + l->plen, idx))
         return 0;
     bool beyond = false; /* not wholly inside [0, keep) */
-    for (int d = 0; d < l->m->ndim; d++)
-        if (idx[d] >= l->keep[d] / l->m->chunks[d])
+    for (int d = 0; d < l->m->ndim; d++) {
+        int64_t lo, size;
+        zarrc__grid_span(l->m, d, idx[d], &lo, &size);
+        if (lo > l->keep[d] - size)
             beyond = true;
+    }
     if (!beyond)
         return 0;
     if (l->n == l->cap) {
@@ -382,9 +451,8 @@ static int clear_outside(zarrc_array *a, const zarrc__array_meta *snap, const in
     c.tmp = *snap;
     for (int d = 0; d < n; d++) {
         int64_t hi = cur[d] > keep[d] ? cur[d] : keep[d];
-        int64_t nc = ceil_div(hi, snap->chunks[d]);
-        if (__builtin_mul_overflow(nc, snap->chunks[d], &c.tmp.shape[d]))
-            c.tmp.shape[d] = INT64_MAX; /* the last chunk cannot be addressed whole: boxes stay inside */
+        /* INT64_MAX when the last chunk cannot be addressed whole: boxes stay inside */
+        c.tmp.shape[d] = zarrc__grid_round_up(snap, d, hi);
     }
     c.io = zarrc__array_io(a);
     c.io.meta = &c.tmp;
@@ -409,8 +477,8 @@ static int clear_outside(zarrc_array *a, const zarrc__array_meta *snap, const in
             bool empty = false;
             for (int e = 0; e < n; e++) {
                 int64_t lim = e < d && keep[e] < cur[e] ? keep[e] : cur[e];
-                lo[e] = e == d ? keep[e] / snap->chunks[e] : 0;
-                hi[e] = ceil_div(lim, snap->chunks[e]);
+                lo[e] = e == d ? zarrc__grid_chunk_of(snap, e, keep[e]) : 0;
+                hi[e] = lim > 0 ? zarrc__grid_chunk_of(snap, e, lim - 1) + 1 : 0;
                 if (lo[e] >= hi[e])
                     empty = true;
                 idx[e] = lo[e];
@@ -455,8 +523,8 @@ static int clear_block(zarrc_array *a, const zarrc__array_meta *snap, const int6
     for (int d = 0; d < n; d++) {
         if (hi[d] <= lo[d])
             return ZARRC_OK;
-        first[d] = idx[d] = lo[d] / snap->chunks[d];
-        last[d] = (hi[d] - 1) / snap->chunks[d];
+        first[d] = idx[d] = zarrc__grid_chunk_of(snap, d, lo[d]);
+        last[d] = zarrc__grid_chunk_of(snap, d, hi[d] - 1);
     }
     int rc = ZARRC_OK;
     for (;;) {
@@ -588,7 +656,8 @@ static int write_block(zarrc_array *a, const int64_t *start, const int64_t *shap
      * read-modified-written. The block's bounds were checked against `ours` above. */
     for (int d = 0; d < n; d++) {
         int64_t hi = ours[d] > snap.shape[d] ? ours[d] : snap.shape[d];
-        if (__builtin_mul_overflow(ceil_div(hi, snap.chunks[d]), snap.chunks[d], &snap.shape[d]))
+        snap.shape[d] = zarrc__grid_round_up(&snap, d, hi);
+        if (snap.shape[d] == INT64_MAX)
             snap.shape[d] = hi;
     }
     zarrc__io_array io = zarrc__array_io(a);
@@ -668,9 +737,21 @@ int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, con
 int zarrc_array_append(zarrc_array *a, int axis, const int64_t *shape, const void *data, size_t size,
                        int64_t *start_out)
 {
+    return zarrc_array_append_flags(a, axis, shape, data, size, 0, start_out);
+}
+
+int zarrc_array_append_flags(zarrc_array *a, int axis, const int64_t *shape, const void *data, size_t size,
+                             unsigned flags, int64_t *start_out)
+{
     zarrc__error_clear();
     int n = a->meta.ndim;
     int rc = check_usable(a);
+    if (rc == ZARRC_OK && (flags & ~(unsigned)ZARRC_APPEND_NEW_CHUNK))
+        rc = zarrc_error_set(ZARRC_EINVAL, "unknown flags 0x%x", flags & ~(unsigned)ZARRC_APPEND_NEW_CHUNK);
+    if (rc == ZARRC_OK && (flags & ZARRC_APPEND_NEW_CHUNK) && axis >= 0 && axis < n &&
+        (!a->meta.rectilinear || !a->meta.runs[axis]))
+        rc = zarrc_error_set(ZARRC_EINVAL, "ZARRC_APPEND_NEW_CHUNK needs a rectilinear chunk grid with an edge "
+                             "list along axis %d", axis);
     if (rc == ZARRC_OK && (axis < 0 || axis >= n))
         rc = zarrc_error_set(ZARRC_EINVAL, "axis %d is not a dimension of the array (it has %d)", axis, n);
     if (rc == ZARRC_OK)
@@ -681,6 +762,7 @@ int zarrc_array_append(zarrc_array *a, int axis, const int64_t *shape, const voi
     if (rc == ZARRC_OK) {
         u.mode = SHAPE_APPEND;
         u.axis = axis;
+        u.new_chunk = (flags & ZARRC_APPEND_NEW_CHUNK) != 0;
         memcpy(u.want, shape, sizeof(int64_t) * (size_t)n);
         rc = shape_change(a, &u);
     }

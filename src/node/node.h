@@ -27,6 +27,10 @@ struct zarrc_array {
     struct zarrc__view *view;  /* a virtual array (src/view/): reads and writes go there */
     pthread_mutex_t shape_lock; /* guards meta.shape and doc while resize/extend/append refresh
                                    them (extend.c); reads and writes take a snapshot under it */
+    zarrc__pipe_cache *pipes;   /* rectilinear grids: pipelines per chunk shape (NULL otherwise) */
+    zarrc__edge_run **retired;  /* rectilinear grids: edge runs replaced by a refresh, freed with
+                                   the handle (snapshots taken before may still point at them) */
+    size_t nretired;
 };
 
 /** zarrc's internal files: basenames starting with this (temp files, locks, pending records). */

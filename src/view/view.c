@@ -1762,7 +1762,7 @@ static int array_read_into(zarrc_array *a, const int64_t *start, const int64_t *
     zarrc__io_array io = zarrc__array_io(a);
     if (zarrc__dtype_is_vlen(&a->meta.dtype))
         return vlen_read_into(&io, nd, start, count, step, dst, dstr);
-    if (!zarrc__pipeline_shard_spec(a->pipeline))
+    if (!zarrc__pipeline_shard_spec(a->pipeline) && !a->meta.rectilinear)
         return zarrc__io_read_strided(&io, start, count, step, dst, dstr);
     size_t n = es;
     int64_t cs[MAXD];

@@ -1,0 +1,97 @@
+/*
+ * bench_stream.c — streaming append benchmark, zarrc side (driven by bench/bench_stream.py):
+ * create an empty uint16 array [0, H, W] on the filesystem, stream N frames of H x W through
+ * zarrc_stream_* and close it; print one JSON line with the time from create to close.
+ *
+ *   bench_stream DIR N H W CHUNK_FRAMES CODEC SHARDED
+ *     CODEC: none | blosc-lz4 | blosc-zstd | zstd    SHARDED: 0 (chunks [C, H, W]) or
+ *     1 (shards [C, H, W] of inner chunks [C, H/2, W/2])
+ * Frames hold the zarr_benchmarks values (bench_common.h) and are generated before timing.
+ */
+#include "bench_common.h"
+#include "zarrc.h"
+
+static const char *codec_json(const char *codec)
+{
+    if (!strcmp(codec, "none"))
+        return "";
+    if (!strcmp(codec, "blosc-lz4"))
+        return ",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"lz4\",\"clevel\":1,\"shuffle\":\"shuffle\","
+               "\"typesize\":2,\"blocksize\":0}}";
+    if (!strcmp(codec, "blosc-zstd"))
+        return ",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"zstd\",\"clevel\":1,\"shuffle\":\"shuffle\","
+               "\"typesize\":2,\"blocksize\":0}}";
+    if (!strcmp(codec, "zstd"))
+        return ",{\"name\":\"zstd\",\"configuration\":{\"level\":1,\"checksum\":false}}";
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 8) {
+        fprintf(stderr, "usage: bench_stream DIR N H W CHUNK_FRAMES CODEC SHARDED\n");
+        return 2;
+    }
+    const char *dir = argv[1], *codec = argv[6];
+    int64_t n = atoll(argv[2]), h = atoll(argv[3]), w = atoll(argv[4]), cf = atoll(argv[5]);
+    int sharded = atoi(argv[7]);
+    const char *cj = codec_json(codec);
+    if (!cj || n < 1 || h < 2 || w < 2 || cf < 1) {
+        fprintf(stderr, "bad arguments\n");
+        return 2;
+    }
+    size_t frame = (size_t)(h * w) * 2;
+    uint16_t *frames = malloc(frame * (size_t)n);
+    if (!frames)
+        return 1;
+    for (int64_t z = 0; z < n; z++) {
+        int64_t st[3] = {z, 0, 0}, ct[3] = {1, h, w};
+        bench_fill_box(frames + (size_t)z * (size_t)(h * w), st, ct);
+    }
+    char codecs[1024];
+    if (sharded)
+        snprintf(codecs, sizeof codecs,
+                 "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[%lld,%lld,%lld],"
+                 "\"codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}}%s],"
+                 "\"index_codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},"
+                 "{\"name\":\"crc32c\"}],\"index_location\":\"end\"}}]",
+                 (long long)cf, (long long)(h / 2), (long long)(w / 2), cj);
+    else
+        snprintf(codecs, sizeof codecs, "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}}%s]", cj);
+    double t0 = bench_now();
+    zarrc_store *s = NULL;
+    zarrc_array *a = NULL;
+    zarrc_stream *st = NULL;
+    int64_t shape[3] = {0, h, w}, chunks[3] = {cf, h, w};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint16";
+    o.ndim = 3;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = codecs;
+    o.flags = ZARRC_OVERWRITE;
+    int rc = zarrc_store_open(&s, dir, ZARRC_STORE_CREATE);
+    if (!rc)
+        rc = zarrc_array_create(&a, s, "", &o);
+    size_t est = 0;
+    if (!rc)
+        rc = zarrc_stream_estimate_memory(a, NULL, &est);
+    if (!rc)
+        rc = zarrc_stream_open(&st, a, NULL);
+    for (int64_t z = 0; !rc && z < n; z++)
+        rc = zarrc_stream_append(st, frames + (size_t)z * (size_t)(h * w), frame);
+    int rc2 = zarrc_stream_close(st);
+    if (!rc)
+        rc = rc2;
+    double t1 = bench_now();
+    if (rc) {
+        fprintf(stderr, "bench_stream: %s\n", zarrc_error_last());
+        return 1;
+    }
+    printf("{\"tool\":\"zarrc\",\"ms\":%.2f,\"estimate_bytes\":%zu,\"peak_rss_kib\":%ld,\"threads\":%d}\n",
+           (t1 - t0) * 1e3, est, bench_peak_rss_kib(), zarrc_get_num_threads());
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+    free(frames);
+    return 0;
+}

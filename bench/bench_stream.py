@@ -1,0 +1,183 @@
+"""Streaming append benchmark: zarrc_stream_* vs tensorstore, acquire-zarr and zarr-python 3.4.
+
+usage: <peer venv python> bench/bench_stream.py BENCH_STREAM_BINARY WORKDIR [--runs N] [--big]
+(bench/bench_stream.sh builds the binary and runs this.)
+
+Workload (acquire-zarr's streaming benchmark): N frames of H x W uint16 appended in order along
+axis 0 of an array on the local filesystem, chunks spanning 1 or 4 frames, uncompressed /
+blosc-lz4 / blosc-zstd, unsharded (chunks [C, H, W]) or sharded (shards [C, H, W] of inner chunks
+[C, H/2, W/2]). Every tool writes the same frames (bench_common.h's values) with the same codec
+settings (blosc clevel 1, byte shuffle), from an empty directory; the time runs from creating the
+array to the last byte written (close / final future). What each tool does:
+  - zarrc: zarrc_stream_open on a [0, H, W] array, zarrc_stream_append per frame, close; the
+    shape grows as slabs are written (durable metadata updates included);
+  - tensorstore: array created with its final shape [N, H, W], one async write per frame, all
+    awaited at the end (no shape changes: the most favourable way to write with tensorstore);
+  - acquire-zarr: ZarrStream with an append dimension, append per frame, close;
+  - zarr-python 3.4: create_array with shape [0, H, W], Array.append per frame.
+Each zarrc result is read back with tensorstore and compared element by element. Prints a
+markdown table (median of --runs runs) with the ratios tool / zarrc.
+"""
+import importlib.metadata as _md
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+# numcodecs 0.17 parses zfpy's version as dotted integers; the venv's zfpy is 1.0.1.post0.
+_version = _md.version
+_md.version = lambda name: "1.0.1" if name == "zfpy" else _version(name)
+
+import tensorstore as ts  # noqa: E402
+import zarr  # noqa: E402
+
+warnings.simplefilter("ignore")
+sys.path.insert(0, os.environ.get("ACQUIRE_ZARR_PATH", os.path.expanduser("~/.cache/zarrc/bench-acquire")))
+try:
+    import acquire_zarr as aqz
+except ImportError:
+    aqz = None
+
+BIN, WORK = sys.argv[1], sys.argv[2]
+RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
+BIG = "--big" in sys.argv
+
+
+def frames_of(n, h, w):
+    z = np.arange(n, dtype=np.int64)[:, None, None]
+    y = np.arange(h, dtype=np.int64)[None, :, None]
+    x = np.arange(w, dtype=np.int64)[None, None, :]
+    return ((x + y * y // 32 + z * z * z) % 65536).astype(np.uint16)
+
+
+def ts_codecs(codec, cf, h, w, sharded):
+    inner = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    if codec.startswith("blosc"):
+        inner.append({"name": "blosc", "configuration": {"cname": codec.split("-")[1], "clevel": 1,
+                                                         "shuffle": "shuffle", "typesize": 2, "blocksize": 0}})
+    if not sharded:
+        return inner
+    return [{"name": "sharding_indexed", "configuration": {
+        "chunk_shape": [cf, h // 2, w // 2], "codecs": inner,
+        "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}],
+        "index_location": "end"}}]
+
+
+def run_zarrc(path, n, h, w, cf, codec, sharded):
+    out = subprocess.run([BIN, path, str(n), str(h), str(w), str(cf), codec, str(int(sharded))],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        sys.exit("bench_stream failed: " + out.stderr)
+    return json.loads(out.stdout)["ms"]
+
+
+def run_ts(path, frames, cf, codec, sharded):
+    n, h, w = frames.shape
+    t = time.perf_counter()
+    arr = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": path},
+                   "metadata": {"shape": [n, h, w], "data_type": "uint16",
+                                "chunk_grid": {"name": "regular",
+                                               "configuration": {"chunk_shape": [cf, h, w]}},
+                                "codecs": ts_codecs(codec, cf, h, w, sharded)},
+                   "create": True, "delete_existing": True}).result()
+    futs = [arr[i].write(frames[i]) for i in range(n)]
+    for f in futs:
+        f.result()
+    return (time.perf_counter() - t) * 1e3
+
+
+def run_aqz(path, frames, cf, codec, sharded):
+    n, h, w = frames.shape
+    comp = None
+    if codec.startswith("blosc"):
+        comp = aqz.CompressionSettings(compressor=aqz.Compressor.BLOSC1, level=1, shuffle=1,
+                                       codec=aqz.CompressionCodec.BLOSC_LZ4 if codec.endswith("lz4")
+                                       else aqz.CompressionCodec.BLOSC_ZSTD)
+    div = 2 if sharded else 1
+    dims = [aqz.Dimension(name="t", kind=aqz.DimensionType.TIME, array_size_px=0, chunk_size_px=cf,
+                          shard_size_chunks=1),
+            aqz.Dimension(name="y", kind=aqz.DimensionType.SPACE, array_size_px=h, chunk_size_px=h // div,
+                          shard_size_chunks=div),
+            aqz.Dimension(name="x", kind=aqz.DimensionType.SPACE, array_size_px=w, chunk_size_px=w // div,
+                          shard_size_chunks=div)]
+    t = time.perf_counter()
+    settings = aqz.StreamSettings(store_path=path, overwrite=True, arrays=[aqz.ArraySettings(
+        dimensions=dims, data_type=np.uint16, compression=comp)])
+    stream = aqz.ZarrStream(settings)
+    for i in range(n):
+        stream.append(frames[i])
+    stream.close()
+    return (time.perf_counter() - t) * 1e3
+
+
+def run_zp(path, frames, cf, codec, sharded):
+    n, h, w = frames.shape
+    comp = None
+    if codec.startswith("blosc"):
+        comp = zarr.codecs.BloscCodec(cname=codec.split("-")[1], clevel=1, shuffle="shuffle", typesize=2)
+    t = time.perf_counter()
+    kw = {"shards": (cf, h, w), "chunks": (cf, h // 2, w // 2)} if sharded else {"chunks": (cf, h, w)}
+    a = zarr.create_array(path, shape=(0, h, w), dtype="uint16", compressors=comp, fill_value=0,
+                          overwrite=True, **kw)
+    for i in range(n):
+        a.append(frames[i:i + 1], axis=0)
+    return (time.perf_counter() - t) * 1e3
+
+
+def check(path, frames):
+    got = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": path}}).result().read().result()
+    if got.shape != frames.shape or not np.array_equal(got, frames):
+        sys.exit("zarrc's array at %s differs from the frames (shape %s)" % (path, got.shape))
+
+
+def main():
+    cases = []
+    for h in ([256, 2048] if BIG else [256]):
+        n = 500 if h == 256 else 64
+        for cf in (1, 4):
+            for codec in ("none", "blosc-lz4", "blosc-zstd"):
+                for sharded in (False, True):
+                    cases.append((n, h, cf, codec, sharded))
+    tools = [("zarrc", None), ("tensorstore", run_ts)]
+    if aqz:
+        tools.append(("acquire-zarr", run_aqz))
+    tools.append(("zarr-python", run_zp))
+    rows = []
+    for n, h, cf, codec, sharded in cases:
+        frames = frames_of(n, h, h)
+        res = {}
+        for name, fn in tools:
+            times = []
+            for r in range(RUNS if name != "zarr-python" else 1):
+                path = os.path.join(WORK, "%s-%d-%d-%s-%d" % (name, h, cf, codec, sharded))
+                shutil.rmtree(path, ignore_errors=True)
+                if name == "zarrc":
+                    times.append(run_zarrc(path, n, h, h, cf, codec, sharded))
+                    if r == 0:
+                        check(path, frames)
+                else:
+                    times.append(fn(path, frames, cf, codec, sharded))
+                shutil.rmtree(path, ignore_errors=True)
+            res[name] = statistics.median(times)
+        rows.append(((n, h, cf, codec, sharded), res))
+        print("%-42s %s" % ((n, h, cf, codec, sharded), {k: round(v, 1) for k, v in res.items()}),
+              file=sys.stderr, flush=True)
+    names = [t[0] for t in tools]
+    print("| frames | frame | chunk frames | codec | sharded | " + " | ".join(n + " ms" for n in names) + " | "
+          + " | ".join(n + " / zarrc" for n in names[1:]) + " |")
+    print("|" + "---:|" * 3 + "---|---|" + "---:|" * (2 * len(names) - 1))
+    for (n, h, cf, codec, sharded), res in rows:
+        z = res["zarrc"]
+        print("| %d | %dx%d | %d | %s | %s | " % (n, h, h, cf, codec, "yes" if sharded else "no")
+              + " | ".join("%.1f" % res[k] for k in names) + " | "
+              + " | ".join("%.2fx" % (res[k] / z) for k in names[1:]) + " |")
+
+
+if __name__ == "__main__":
+    main()

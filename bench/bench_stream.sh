@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# bench/bench_stream.sh — build bench_stream (Release libzarrc) and run bench/bench_stream.py:
+# streaming append of frames, zarrc vs tensorstore / acquire-zarr / zarr-python 3.4.
+#   bench/bench_stream.sh [BUILD_DIR] [SCRATCH] [-- extra arguments of bench_stream.py]
+# acquire-zarr is not a test peer: it is installed (a self-contained wheel, no dependencies) into
+# ~/.cache/zarrc/bench-acquire from bench/requirements-bench.txt when missing.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-bench}
+SCRATCH=${2:-/tmp/zarrc-bench-stream}
+shift $(( $# > 2 ? 2 : $# ))
+[ "${1:-}" = "--" ] && shift
+PY=$("$ROOT/scripts/install-deps.sh" venv-path)
+AQZ=$HOME/.cache/zarrc/bench-acquire
+log() { printf '[bench_stream %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+if [ ! -d "$AQZ/acquire_zarr" ]; then
+    log "installing acquire-zarr into $AQZ"
+    "$PY" -m pip install -q --no-deps --only-binary :all: --target "$AQZ" -r "$ROOT/bench/requirements-bench.txt" ||
+        log "acquire-zarr could not be installed: its column is left out"
+fi
+log "building libzarrc (Release) in $BUILD"
+mkdir -p "$BUILD" "$SCRATCH"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DZARRC_BUILD_TESTS=OFF >"$BUILD/stream.cmake.log" 2>&1 ||
+    { cat "$BUILD/stream.cmake.log" >&2; exit 1; }
+cmake --build "$BUILD" -j2 --target zarrc_static >>"$BUILD/stream.cmake.log" 2>&1 ||
+    { tail -30 "$BUILD/stream.cmake.log" >&2; exit 1; }
+# shellcheck disable=SC2046
+gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_stream.c" "$BUILD/libzarrc.a" \
+    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lpthread -lm \
+    -o "$BUILD/bench_stream"
+ACQUIRE_ZARR_PATH=$AQZ "$PY" "$ROOT/bench/bench_stream.py" "$BUILD/bench_stream" "$SCRATCH" "$@"

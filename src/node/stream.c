@@ -1,0 +1,335 @@
+/*
+ * stream.c — the streaming append writer (zarrc_stream_*): frames arriving in order along one
+ * axis are gathered into slabs (one chunk's — or shard's — extent along the axis, the array's
+ * whole extent along the others) in a ring; the writer thread writes each complete slab through
+ * zarrc_array_write_at(ZARRC_EXTEND) — the serialized, crash-consistent extend path of
+ * extend.c — whose chunk tasks encode in parallel on the shared pool.
+ *
+ * Slabs are numbered from 0 in stream order; slab g lives in ring slot g % K. The producer fills
+ * slab `full` (its slot is free while full < done + K) and hands it over by incrementing `full`;
+ * the writer takes slabs [done, full), as one block when they are consecutive in the ring and
+ * contiguous in the array's C order (axis 0, or every axis before it of length 1), and
+ * increments `done` after writing. Slab 0 holds fewer indices when the stream starts inside a
+ * chunk (start % chunk != 0): slabs always end on chunk boundaries, so every write after the
+ * first covers whole chunks and needs no read-modify-write. On close the partly filled slab is
+ * written last (its rows compacted to a C-order block first when the axis is not 0).
+ *
+ * Memory: K slabs (the queue) + what the pool's threads hold while encoding the slab's chunks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node.h"
+
+struct zarrc_stream {
+    zarrc_array *array;
+    int nd, axis;
+    int64_t ext[ZARRC_MAX_DIMS]; /* the frames' extent along every axis (ext[axis] unused) */
+    int64_t chunk;               /* chunk (shard) extent along the axis */
+    int64_t start;               /* where slab 0's first index lands */
+    int64_t head;                /* slab 0's capacity in indices (chunk - start % chunk) */
+    size_t row_bytes;            /* bytes of one index along the axis */
+    size_t outer, inner_bytes;   /* axis > 0: product of the extents before it; bytes after it */
+    size_t slab_bytes, nslots;
+    uint8_t *ring;
+    bool batchable;              /* consecutive slabs are one C-order block */
+
+    pthread_t writer;
+    bool writer_started;
+    pthread_mutex_t lock;
+    pthread_cond_t work, space;
+    uint64_t full, done;  /* slabs handed over / written (guarded by lock) */
+    int64_t fill;         /* indices in slab `full` (producer only, read by the writer on close) */
+    bool closing;
+    bool failed;          /* guarded by lock; err is written once by the writer before it is set */
+    zarrc__error_saved err;
+    int64_t appended;     /* indices appended (producer only) */
+};
+
+/* Capacity of slab g, in indices along the axis. */
+static int64_t slab_cap(const zarrc_stream *s, uint64_t g) { return g == 0 ? s->head : s->chunk; }
+
+/* First index of slab g along the axis (no overflow: checked against `appended` on append). */
+static int64_t slab_lo(const zarrc_stream *s, uint64_t g)
+{
+    return g == 0 ? s->start : s->start + s->head + (int64_t)(g - 1) * s->chunk;
+}
+
+static uint8_t *slot_of(const zarrc_stream *s, uint64_t g) { return s->ring + (size_t)(g % s->nslots) * s->slab_bytes; }
+
+/* Geometry shared by open and estimate_memory: checks the array and the options. */
+typedef struct geom {
+    int axis;
+    int64_t chunk, start;
+    size_t row_bytes, slab_bytes, nslots, chunk_bytes, outer, inner_bytes;
+} geom;
+
+static int stream_geometry(const zarrc_array *a, const zarrc_stream_options *opts, geom *g)
+{
+    zarrc_stream_options o = ZARRC_STREAM_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    memset(g, 0, sizeof *g);
+    int rc = zarrc__array_need_pipeline(a);
+    if (rc)
+        return rc;
+    if (a->view)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "array '%s' is a view: streams write stored arrays", a->name);
+    if (a->pending)
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s' is not committed yet (ZARRC_CREATE_PENDING): it cannot "
+                               "be streamed into", a->name);
+    if (zarrc__dtype_is_vlen(&a->meta.dtype))
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "array '%s': streams take fixed-size data types, not %s", a->name,
+                               a->meta.dtype.name);
+    int nd = a->meta.ndim;
+    if (nd == 0)
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s' is a scalar: there is no axis to stream along", a->name);
+    if (o.axis < 0 || o.axis >= nd)
+        return zarrc_error_set(ZARRC_EINVAL, "axis %d is not a dimension of array '%s' (it has %d)", o.axis, a->name,
+                               nd);
+    g->axis = o.axis;
+    g->chunk = a->meta.chunks[o.axis];
+    g->start = o.start < 0 ? a->meta.shape[o.axis] : o.start;
+    if (o.start < -1)
+        return zarrc_error_set(ZARRC_EINVAL, "stream start %lld is negative", (long long)o.start);
+    size_t es = zarrc_dtype_elem_size(&a->meta.dtype), row = es, inner = es, outer = 1, cb = es;
+    for (int d = 0; d < nd; d++) {
+        if (!zarrc__mul_size(cb, (size_t)a->meta.chunks[d], &cb))
+            return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': the chunk's byte size overflows", a->name);
+        if (d == o.axis)
+            continue;
+        int64_t e = a->meta.shape[d];
+        if (e <= 0)
+            return zarrc_error_set(ZARRC_EINVAL, "array '%s' has extent 0 along axis %d: frames would be empty "
+                                   "(resize it first)", a->name, d);
+        if (!zarrc__mul_size(row, (size_t)e, &row) || (d < o.axis && !zarrc__mul_size(outer, (size_t)e, &outer)) ||
+            (d > o.axis && !zarrc__mul_size(inner, (size_t)e, &inner)))
+            return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': a frame's byte size overflows", a->name);
+    }
+    g->row_bytes = row;
+    g->outer = outer;
+    g->inner_bytes = inner;
+    g->chunk_bytes = cb;
+    if (!zarrc__mul_size(row, (size_t)g->chunk, &g->slab_bytes))
+        return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': a slab of %lld indices along axis %d overflows", a->name,
+                               (long long)g->chunk, o.axis);
+    size_t q = o.queue_bytes;
+    if (q == 0) {
+        /* 64 MiB, or two slabs per pool thread when that is more, at most 256 MiB. */
+        size_t two = (size_t)zarrc_get_num_threads() * 2, cap = (size_t)256 << 20;
+        q = g->slab_bytes && cap / g->slab_bytes < two ? cap : two * g->slab_bytes;
+        if (q < ((size_t)64 << 20))
+            q = (size_t)64 << 20;
+    }
+    g->nslots = g->slab_bytes ? q / g->slab_bytes : 2;
+    if (g->nslots < 2)
+        g->nslots = 2;
+    size_t ring;
+    if (!zarrc__mul_size(g->nslots, g->slab_bytes, &ring))
+        return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': the stream's queue overflows", a->name);
+    return ZARRC_OK;
+}
+
+int zarrc_stream_estimate_memory(const zarrc_array *a, const zarrc_stream_options *opts, size_t *bytes)
+{
+    zarrc__error_clear();
+    if (!a || !bytes)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_stream_estimate_memory: NULL argument");
+    geom g;
+    int rc = stream_geometry(a, opts, &g);
+    if (rc)
+        return rc;
+    size_t ring = g.nslots * g.slab_bytes, per, all, total;
+    if (!zarrc__mul_size(g.chunk_bytes, 2, &per) || !zarrc__mul_size(per, (size_t)zarrc_get_num_threads(), &all) ||
+        __builtin_add_overflow(ring, all, &total))
+        return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': the stream's memory overflows", a->name);
+    *bytes = total + sizeof(zarrc_stream);
+    return ZARRC_OK;
+}
+
+/* Write `n` slabs from slab g on (n == 1 unless batchable), the last holding `rows` indices. */
+static int write_slabs(zarrc_stream *s, uint64_t g, uint64_t n, int64_t rows)
+{
+    int64_t off[ZARRC_MAX_DIMS], shape[ZARRC_MAX_DIMS];
+    for (int d = 0; d < s->nd; d++) {
+        off[d] = 0;
+        shape[d] = s->ext[d];
+    }
+    off[s->axis] = slab_lo(s, g);
+    int64_t total = 0;
+    for (uint64_t k = 0; k + 1 < n; k++)
+        total += slab_cap(s, g + k);
+    total += rows;
+    shape[s->axis] = total;
+    uint8_t *data = slot_of(s, g);
+    if (n == 1 && rows < slab_cap(s, g) && s->outer > 1) {
+        /* A partial slab off axis 0 (laid out with its capacity as the axis' extent): its rows
+         * of each outer index to one C-order block. */
+        size_t keep = (size_t)rows * s->inner_bytes, stride = (size_t)slab_cap(s, g) * s->inner_bytes;
+        for (size_t o = 1; o < s->outer; o++)
+            memmove(data + o * keep, data + o * stride, keep);
+    }
+    return zarrc_array_write_at(s->array, off, s->nd, shape, data, (size_t)total * s->row_bytes, ZARRC_EXTEND);
+}
+
+static void *writer_main(void *arg)
+{
+    zarrc_stream *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (s->done == s->full && !s->closing)
+            pthread_cond_wait(&s->work, &s->lock);
+        uint64_t g = s->done, n = s->full - s->done;
+        int64_t rows;
+        if (n == 0) { /* closing with every full slab written: the tail, then stop */
+            rows = s->fill;
+            if (rows == 0)
+                break;
+            n = 1;
+        } else {
+            /* Batch: consecutive in the ring, slab 0 (a head of another capacity) alone. */
+            uint64_t room = s->nslots - g % s->nslots;
+            if (!s->batchable || (g == 0 && s->head != s->chunk))
+                n = 1;
+            else if (n > room)
+                n = room;
+            rows = slab_cap(s, g + n - 1);
+        }
+        bool tail = s->full == g; /* the partly filled slab: written last, once */
+        pthread_mutex_unlock(&s->lock);
+        int rc = write_slabs(s, g, n, rows);
+        if (rc)
+            zarrc__error_save(&s->err, rc);
+        pthread_mutex_lock(&s->lock);
+        if (rc)
+            s->failed = true;
+        else if (!tail)
+            s->done += n;
+        pthread_cond_broadcast(&s->space);
+        if (rc || tail)
+            break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_options *opts)
+{
+    zarrc__error_clear();
+    if (!out || !a)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_stream_open: NULL argument");
+    *out = NULL;
+    geom g;
+    zarrc__array_meta snap;
+    int rc = stream_geometry(a, opts, &g);
+    if (rc)
+        return zarrc__error_context(rc, "stream: ");
+    zarrc__array_snapshot(a, &snap);
+    zarrc_stream *s = zarrc__calloc(1, sizeof *s);
+    if (!s)
+        return ZARRC_ENOMEM;
+    s->array = a;
+    s->nd = snap.ndim;
+    s->axis = g.axis;
+    memcpy(s->ext, snap.shape, sizeof(int64_t) * (size_t)s->nd);
+    s->chunk = g.chunk;
+    s->start = g.start;
+    s->head = g.chunk - g.start % g.chunk;
+    s->row_bytes = g.row_bytes;
+    s->outer = g.outer;
+    s->inner_bytes = g.inner_bytes;
+    s->slab_bytes = g.slab_bytes;
+    s->nslots = g.nslots;
+    s->batchable = g.outer == 1;
+    size_t ring_bytes = g.nslots * g.slab_bytes; /* checked in stream_geometry */
+    s->ring = zarrc__malloc(ring_bytes ? ring_bytes : 1);
+    if (!s->ring) {
+        free(s);
+        return ZARRC_ENOMEM;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->space, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        pthread_cond_destroy(&s->space);
+        pthread_cond_destroy(&s->work);
+        pthread_mutex_destroy(&s->lock);
+        free(s->ring);
+        free(s);
+        return zarrc_error_set(ZARRC_EIO, "stream: cannot start the writer thread");
+    }
+    s->writer_started = true;
+    *out = s;
+    return ZARRC_OK;
+}
+
+int64_t zarrc_stream_appended(const zarrc_stream *s) { return s ? s->appended : 0; }
+
+int zarrc_stream_append(zarrc_stream *s, const void *frame, size_t size)
+{
+    zarrc__error_clear();
+    if (!s)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_stream_append: NULL stream");
+    if (size == 0)
+        return ZARRC_OK;
+    if (!frame)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_stream_append: NULL frame");
+    if (size % s->row_bytes)
+        return zarrc_error_set(ZARRC_EINVAL, "stream into '%s': a frame of %zu bytes is not a whole number of "
+                               "slices along axis %d (%zu bytes each)", s->array->name, size, s->axis, s->row_bytes);
+    int64_t rows = (int64_t)(size / s->row_bytes), end;
+    if (__builtin_add_overflow(s->start, s->appended, &end) || __builtin_add_overflow(end, rows, &end))
+        return zarrc_error_set(ZARRC_EBOUNDS, "stream into '%s': axis %d would overflow", s->array->name, s->axis);
+    const uint8_t *src = frame;
+    for (int64_t r = 0; r < rows;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->failed && s->full >= s->done + s->nslots)
+            pthread_cond_wait(&s->space, &s->lock);
+        bool failed = s->failed;
+        uint64_t g = s->full;
+        pthread_mutex_unlock(&s->lock);
+        if (failed)
+            return zarrc__error_restore(&s->err);
+        int64_t cap = slab_cap(s, g), k = cap - s->fill < rows - r ? cap - s->fill : rows - r;
+        uint8_t *slot = slot_of(s, g);
+        if (s->outer == 1)
+            memcpy(slot + (size_t)s->fill * s->row_bytes, src + (size_t)r * s->row_bytes, (size_t)k * s->row_bytes);
+        else
+            for (size_t o = 0; o < s->outer; o++)
+                memcpy(slot + (o * (size_t)cap + (size_t)s->fill) * s->inner_bytes,
+                       src + (o * (size_t)rows + (size_t)r) * s->inner_bytes, (size_t)k * s->inner_bytes);
+        r += k;
+        s->fill += k;
+        s->appended += k;
+        if (s->fill == cap) {
+            pthread_mutex_lock(&s->lock);
+            s->fill = 0;
+            s->full++;
+            pthread_cond_signal(&s->work);
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    return ZARRC_OK;
+}
+
+int zarrc_stream_close(zarrc_stream *s)
+{
+    zarrc__error_clear();
+    if (!s)
+        return ZARRC_OK;
+    pthread_mutex_lock(&s->lock);
+    s->closing = true;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    if (s->writer_started)
+        pthread_join(s->writer, NULL);
+    int rc = s->failed ? zarrc__error_restore(&s->err) : ZARRC_OK;
+    if (rc)
+        zarrc__error_context(rc, "stream into '%s': ", s->array->name);
+    pthread_cond_destroy(&s->space);
+    pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->lock);
+    free(s->ring);
+    free(s);
+    return rc;
+}
