@@ -227,19 +227,56 @@ typedef enum zarrc_dtype_kind {
     ZARRC_DTYPE_DATETIME,    /**< numpy.datetime64 (int64) */
     ZARRC_DTYPE_TIMEDELTA,   /**< numpy.timedelta64 (int64) */
     ZARRC_DTYPE_STRING,      /**< variable-length UTF-8 (zarrc_vlen) */
-    ZARRC_DTYPE_VBYTES       /**< variable-length bytes (zarrc_vlen) */
+    ZARRC_DTYPE_VBYTES,      /**< variable-length bytes (zarrc_vlen) */
+    ZARRC_DTYPE_STRUCT = 20, /**< a record of named fields (v2 structured dtype, v3 "struct");
+                                  see zarrc_dtype_field_count */
+    ZARRC_DTYPE_USER = 21    /**< a data type registered at run time (zarrc_plugin.h) */
 } zarrc_dtype_kind;
 
+/** The field table of a STRUCT data type: opaque, immutable, shared by every copy of the
+ *  zarrc_dtype_info that refers to it. It lives until the process exits (the library interns
+ *  each distinct record layout once), so copies of a zarrc_dtype_info never dangle. */
+typedef struct zarrc_dtype_fields zarrc_dtype_fields;
+
 /** Description of a data type (a plain value: copy it freely). For UTF32, item_size is
- *  4 * code points; for RAW and FIXED_BYTES the byte length. */
+ *  4 * code points; for RAW and FIXED_BYTES the byte length; for STRUCT the sum of the field
+ *  sizes (packed, no padding: NumPy's packed layout). */
 typedef struct zarrc_dtype_info {
     zarrc_dtype_kind kind;
     size_t item_size;      /**< bytes per element in memory; 0 for variable-length types */
     char name[32];         /**< v3 name: "int16", "r24", "string", "numpy.datetime64", ... */
     char unit[8];          /**< datetime/timedelta unit ("s", "ns", ...), else "" */
     int64_t scale_factor;  /**< datetime/timedelta unit multiplier, else 1 */
-    int big_endian;        /**< byte order on storage (v2 dtype or v3 bytes codec) */
+    int big_endian;        /**< byte order on storage (v2 dtype or v3 bytes codec); for a v2
+                                STRUCT each field carries its own (zarrc_field_info) */
+    const zarrc_dtype_fields *fields; /**< STRUCT: the fields (see above); else NULL */
+    const void *user;      /**< USER: the registered zarrc_dtype_type (zarrc_plugin.h); else NULL */
 } zarrc_dtype_info;
+
+/** One field of a STRUCT data type (zarrc_dtype_field). Pointers are borrowed from the field
+ *  table and live as long as the process. */
+typedef struct zarrc_field_info {
+    const char *name;       /**< the field's name (non-empty, unique among its siblings) */
+    size_t offset;          /**< byte offset of the field inside one record */
+    size_t size;            /**< bytes the field takes: dtype.item_size * prod(shape) */
+    zarrc_dtype_info dtype; /**< type of one element of the field (may be a STRUCT itself);
+                                 big_endian is the field's v2 byte order */
+    int ndim;               /**< dimensions of a sub-array field (v2 only), 0 for a scalar */
+    const int64_t *shape;   /**< ndim extents (NULL when ndim is 0) */
+} zarrc_field_info;
+
+/** Number of fields of a STRUCT data type (0 for every other type). Thread-safe. */
+ZARRC_API size_t zarrc_dtype_field_count(const zarrc_dtype_info *dt);
+
+/** Field `index` (declaration order) of a STRUCT data type into *out.
+ *  Errors: ZARRC_EINVAL (not a STRUCT, index out of range). Thread-safe. */
+ZARRC_API int zarrc_dtype_field(zarrc_field_info *out, const zarrc_dtype_info *dt, size_t index);
+
+/** Find a field by name: a top-level field name, or a path through nested records joined by
+ *  '.' ("pos.x"; an exact top-level name wins over a path). *out describes the field with
+ *  `offset` relative to the start of the outer record. Errors: ZARRC_EINVAL (not a STRUCT),
+ *  ZARRC_ENOTFOUND naming the field. Thread-safe. */
+ZARRC_API int zarrc_dtype_field_find(zarrc_field_info *out, const zarrc_dtype_info *dt, const char *name);
 
 /** A variable-length column: `count` items, item i is data[offsets[i] .. offsets[i+1]).
  *  offsets has count + 1 entries, offsets[0] == 0. Strings are UTF-8 without terminators.

@@ -157,7 +157,8 @@ static int finish(zarrc__pipeline *p, const char *field)
         bool big = endian && !strcmp(json_object_get_string(endian), "big");
         json_object_put(j);
         /* sub-byte types are never a no-op: decoding normalizes the unused bits */
-        bool subbyte = zarrc__dtype_subbyte_bits(&r->dtype) != 0;
+        bool subbyte = zarrc__dtype_subbyte_bits(&r->dtype) != 0 ||
+                       r->dtype.kind == ZARRC_DTYPE_STRUCT; /* structs: swapped field by field */
         p->a2b_noop = !subbyte && (big == zarrc__host_big_endian() || zarrc__dtype_swap_width(&r->dtype) == 1);
         p->bytes_only = p->n == 1 && !subbyte;
         p->bytes_big_endian = big;

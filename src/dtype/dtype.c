@@ -316,6 +316,8 @@ int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
         if (cfg && !json_object_is_type(cfg, json_type_object))
             return zarrc_error_set(ZARRC_EDTYPE, "data type 'configuration' must be an object");
         const char *n = json_object_get_string(name);
+        if (!strcmp(n, "struct") || !strcmp(n, "structured"))
+            return zarrc__struct_from_json_v3(dt, n, cfg);
         int rc = parse_v3_name(dt, n);
         if (rc != ZARRC_ENOTFOUND) {
             if (rc == ZARRC_OK && cfg && json_object_object_length(cfg) > 0)
@@ -325,7 +327,7 @@ int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
         return parse_v3_object(dt, n, cfg);
     }
     if (json_object_is_type(v, json_type_array))
-        return zarrc_error_set(ZARRC_EUNSUPPORTED, "structured data types are not supported");
+        return zarrc__struct_from_json_v2(dt, v);
     return zarrc_error_set(ZARRC_EDTYPE, "data type must be a string or an object");
 }
 
@@ -336,7 +338,7 @@ int zarrc_dtype_parse(zarrc_dtype_info *out, const char *spelling)
     int rc;
     while (*spelling == ' ')
         spelling++;
-    if (*spelling == '{' || *spelling == '"') {
+    if (*spelling == '{' || *spelling == '"' || *spelling == '[') {
         if ((rc = zarrc__json_parse(&j, spelling, strlen(spelling), "data type"))) {
             char msg[1024]; /* a copy: formatting the last error into itself overlaps */
             snprintf(msg, sizeof msg, "%s", zarrc_error_last());
@@ -353,6 +355,8 @@ json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt)
 {
     json_object *o, *cfg;
     switch (dt->kind) {
+    case ZARRC_DTYPE_STRUCT:
+        return zarrc__struct_to_json_v3(dt->fields);
     case ZARRC_DTYPE_DATETIME:
     case ZARRC_DTYPE_TIMEDELTA:
         o = json_object_new_object();
@@ -409,6 +413,9 @@ int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
         break;
     case ZARRC_DTYPE_STRING:
     case ZARRC_DTYPE_VBYTES: snprintf(buf, n, "|O"); break;
+    case ZARRC_DTYPE_STRUCT:
+        return zarrc_error_set(ZARRC_EDTYPE, "a struct data type has no v2 typestr (v2 spells it as a "
+                               "JSON list of fields)");
     default: return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no v2 spelling", dt->name);
     }
     return ZARRC_OK;
@@ -785,6 +792,14 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
     }
     uint8_t *p = f->bytes;
     switch (dt->kind) {
+    case ZARRC_DTYPE_STRUCT:
+        if ((rc = zarrc__struct_fill_parse(p, dt, v, format))) {
+            zarrc__fill_clear(f);
+            return rc;
+        }
+        return ZARRC_OK;
+    case ZARRC_DTYPE_USER:
+        goto bad;
     case ZARRC_DTYPE_BOOL:
         if (json_object_is_type(v, json_type_boolean))
             p[0] = (uint8_t)json_object_get_boolean(v);
@@ -960,6 +975,10 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
     if (f->is_null)
         return NULL;
     switch (dt->kind) {
+    case ZARRC_DTYPE_STRUCT:
+        return zarrc__struct_fill_to_json(p, dt, format);
+    case ZARRC_DTYPE_USER:
+        return NULL;
     case ZARRC_DTYPE_BOOL:
         return json_object_new_boolean(p[0] != 0);
     case ZARRC_DTYPE_INT:
@@ -1032,4 +1051,30 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         return json_object_new_string_len((const char *)p, (int)f->size);
     }
     return NULL;
+}
+
+int zarrc__dtype_to_json_v2(json_object **out, const zarrc_dtype_info *dt, bool big_endian)
+{
+    *out = NULL;
+    if (dt->kind == ZARRC_DTYPE_STRUCT)
+        return zarrc__struct_to_json_v2(out, dt->fields, big_endian);
+    char typestr[64];
+    zarrc_dtype_info d = *dt;
+    d.big_endian = big_endian;
+    int rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &d);
+    if (rc)
+        return rc;
+    *out = json_object_new_string(typestr);
+    return *out ? ZARRC_OK : zarrc__enomem();
+}
+
+bool zarrc__dtype_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b)
+{
+    if (a->kind != b->kind || a->item_size != b->item_size || strcmp(a->name, b->name))
+        return false;
+    if (a->kind == ZARRC_DTYPE_STRUCT)
+        return zarrc__struct_equal(a, b);
+    if (a->kind == ZARRC_DTYPE_USER)
+        return a->user == b->user;
+    return true;
 }

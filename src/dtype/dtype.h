@@ -86,4 +86,36 @@ ZARRC_HIDDEN void zarrc__minifloat_format(char *buf, size_t n, const zarrc__mini
  *  float6_*: 6, float4_*: 4, their complex variants likewise); 0 for every other type. */
 ZARRC_HIDDEN unsigned zarrc__dtype_subbyte_bits(const zarrc_dtype_info *dt);
 
+/** The v2 "dtype" value: a typestr string, or the field list of a struct (byte order: the
+ *  fields' own, big_endian forcing '>' on multi-byte ones). ZARRC_EDTYPE if v2 cannot spell it. */
+ZARRC_HIDDEN int zarrc__dtype_to_json_v2(json_object **out, const zarrc_dtype_info *dt, bool big_endian);
+/** Same type (byte order aside): name, size, and for structs the fields. */
+ZARRC_HIDDEN bool zarrc__dtype_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b);
+
+/* ---- records (dtype_struct.c) ---- */
+
+/** Parse a field table into an owned tree (free with zarrc__struct_free): the v2 list form,
+ *  or a v3 "struct"/"structured" configuration. ZARRC_EDTYPE with a message naming the field. */
+ZARRC_HIDDEN int zarrc__struct_parse_v2(zarrc_dtype_fields **out, const json_object *list);
+ZARRC_HIDDEN int zarrc__struct_parse_v3(zarrc_dtype_fields **out, const char *name, const json_object *cfg);
+ZARRC_HIDDEN void zarrc__struct_free(zarrc_dtype_fields *t);
+/** Intern an owned tree (consumed, also on failure) into the shared table. */
+ZARRC_HIDDEN int zarrc__struct_intern(const zarrc_dtype_fields **out, zarrc_dtype_fields *t);
+/** Parse and intern: a STRUCT zarrc_dtype_info. */
+ZARRC_HIDDEN int zarrc__struct_from_json_v2(zarrc_dtype_info *dt, const json_object *list);
+ZARRC_HIDDEN int zarrc__struct_from_json_v3(zarrc_dtype_info *dt, const char *name, const json_object *cfg);
+ZARRC_HIDDEN json_object *zarrc__struct_to_json_v3(const zarrc_dtype_fields *t);
+ZARRC_HIDDEN int zarrc__struct_to_json_v2(json_object **out, const zarrc_dtype_fields *t, bool big);
+/** True if a field (at any depth) is a sub-array (v3 cannot spell those). */
+ZARRC_HIDDEN bool zarrc__struct_has_subarray(const zarrc_dtype_fields *t);
+/** Between native order and storage order: `order` -1 = each field's own (v2), 0 = little,
+ *  1 = big for every multi-byte word (v3 bytes codec). Its own inverse. */
+ZARRC_HIDDEN void zarrc__struct_swap(const zarrc_dtype_fields *t, uint8_t *data, size_t nelem, int order);
+/** The fields' common (v2) byte order: 0 little, 1 big, -1 mixed, -2 no multi-byte word. */
+ZARRC_HIDDEN int zarrc__struct_field_order(const zarrc_dtype_fields *t);
+ZARRC_HIDDEN bool zarrc__struct_needs_swap(const zarrc_dtype_fields *t, int order);
+ZARRC_HIDDEN int zarrc__struct_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format);
+ZARRC_HIDDEN json_object *zarrc__struct_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format);
+ZARRC_HIDDEN bool zarrc__struct_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b);
+
 #endif

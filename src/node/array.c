@@ -496,16 +496,21 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
 
     if (o->format == 3) {
         json_object *list;
+        if (m.dtype.kind == ZARRC_DTYPE_STRUCT && zarrc__struct_has_subarray(m.dtype.fields)) {
+            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "v3 'struct' has no sub-array fields (use format 2)");
+            goto done;
+        }
         if ((rc = zarrc__pipeline_to_v3(&list, p)))
             goto done;
         *doc_out = zarrc__meta_emit_v3(&m, list);
     } else {
-        json_object *f, *c;
-        char order, typestr[32];
+        json_object *f, *c, *dtj = NULL;
+        char order;
         bool big;
         /* types v2 cannot spell (bfloat16, int4, float8_*, ...) are refused here, by name */
-        if ((rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &m.dtype)))
+        if ((rc = zarrc__dtype_to_json_v2(&dtj, &m.dtype, false)))
             goto done;
+        json_object_put(dtj);
         if ((rc = zarrc__pipeline_to_v2(p, &f, &c, &order, &big)))
             goto done;
         *doc_out = zarrc__meta_emit_v2(&m, f, c, order, big);
@@ -674,8 +679,9 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
             break;
         zarrc__array_meta m = a->meta;
         m.dtype.big_endian = big;
-        char typestr[32], ord[2] = {order, 0};
-        if ((rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &m.dtype))) {
+        char ord[2] = {order, 0};
+        json_object *dtj;
+        if ((rc = zarrc__dtype_to_json_v2(&dtj, &m.dtype, big))) {
             json_object_put(f);
             json_object_put(c);
             break;
@@ -684,7 +690,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
         json_object_object_add(o, "filters", f);
         json_object_object_add(o, "compressor", c);
         json_object_object_add(o, "order", json_object_new_string(ord));
-        json_object_object_add(o, "dtype", json_object_new_string(typestr));
+        json_object_object_add(o, "dtype", dtj);
         break;
     }
     case ZARRC_JSON_FILL_VALUE:
@@ -702,11 +708,8 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
     case ZARRC_JSON_DTYPE:
         if (a->meta.format == 3)
             o = zarrc__dtype_to_json_v3(&a->meta.dtype);
-        else {
-            char typestr[32];
-            if (!(rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &a->meta.dtype)))
-                o = json_object_new_string(typestr);
-        }
+        else
+            rc = zarrc__dtype_to_json_v2(&o, &a->meta.dtype, a->meta.dtype.big_endian);
         break;
     default:
         rc = zarrc_error_set(ZARRC_EINVAL, "unknown JSON part %d", (int)part);
