@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_struct.h"
 #include "cli_hierarchy.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -835,7 +836,12 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
         printf("%-14s%s", "data type:", json_display(dtype3));
         if (format == 2)
             printf("  (v2: %s)", json_compact(dtype_fmt));
-        printf("\n%-14s%s\n", "fill value:", json_compact(fill));
+        printf("\n");
+        if (zarrc_array_dtype(arr)->kind == ZARRC_DTYPE_STRUCT) {
+            printf("%-14s\n", "fields:");
+            cli_struct_print_fields(stdout, zarrc_array_dtype(arr), 2);
+        }
+        printf("%-14s%s\n", "fill value:", json_compact(fill));
         printf("%-14s%s\n", "codecs:", json_compact(codecs));
         if (format == 2)
             printf("%-14s%s\n", "codecs (v2):", json_compact(codecs2));
@@ -963,17 +969,20 @@ static size_t buffer_size(const zarrc_dtype_info *dt, int64_t n, const char *nod
 
 static int cmd_get(const verb *v, int argc, char **argv)
 {
-    const char *node, *select = NULL, *npy = NULL;
+    const char *node, *select = NULL, *npy = NULL, *field = NULL;
     int as_json = 0, as_raw = 0, quiet = 0;
     const opt_spec specs[] = {
         {"--select", &select, NULL}, {"--json", NULL, &as_json}, {"--raw", NULL, &as_raw},
-        {"--npy", &npy, NULL},       {"--quiet", NULL, &quiet}, {NULL, NULL, NULL},
+        {"--npy", &npy, NULL},       {"--quiet", NULL, &quiet}, {"--field", &field, NULL},
+        {NULL, NULL, NULL},
     };
     int rc = parse_args(v, argc, argv, specs, &node);
     if (rc)
         return rc == OPT_HELP_SHOWN ? CLI_EXIT_OK : rc;
     if (as_json + as_raw + (npy != NULL) > 1)
         return usage_error(v, "--json, --raw and --npy are mutually exclusive");
+    if (field && (as_raw || npy))
+        return usage_error(v, "--field prints JSON (it cannot be combined with --raw or --npy)");
     if ((as_raw || (npy && !strcmp(npy, "-"))) && isatty(STDOUT_FILENO))
         return cli_fail("get --raw: refusing to write binary data to a terminal (redirect the output: "
                         "'> FILE' or '| ...')");
@@ -1036,8 +1045,20 @@ static int cmd_get(const verb *v, int argc, char **argv)
             goto fail;
         }
     }
+    int64_t nout = box.nelem, fshape[64];
+    int fndim = box.out_ndim;
+    zarrc_dtype_info fdt;
+    if (field) {
+        if (box.out_ndim > 64)
+            goto fail;
+        memcpy(fshape, box.out_shape, (size_t)box.out_ndim * sizeof *fshape);
+        if (cli_struct_select_field(&fdt, buf, &nout, &fndim, fshape, dt, field, node))
+            goto fail;
+    }
     if (as_raw)
         rc = cli_data_print_raw(stdout, dt, buf, box.nelem);
+    else if (field)
+        rc = cli_data_print_json(stdout, &fdt, buf, nout, fndim, fshape);
     else
         rc = cli_data_print_json(stdout, dt, vlen ? (void *)&vl : buf, box.nelem, box.out_ndim,
                                  box.out_shape);
@@ -2131,7 +2152,7 @@ static const verb verbs[] = {
      "\nExamples:\n"
      "  zarrc info data/temp\n"
      "  zarrc info data/temp --json\n"},
-    {"get", cmd_get, "zarrc get NODE [--select SEL] [--json | --raw | --npy FILE] [--quiet]",
+    {"get", cmd_get, "zarrc get NODE [--select SEL] [--field NAME] [--json | --raw | --npy FILE] [--quiet]",
      "Read array data (the whole array, or the selection SEL).",
      "Options:\n"
      "  --select SEL   numpy-style selection, one entry per dimension separated by commas:\n"
@@ -2145,6 +2166,9 @@ static const verb verbs[] = {
      "                 refused on a terminal. Streamed: memory stays at about one chunk row\n"
      "  --npy FILE     write a NumPy .npy file (FILE '-' = stdout), streamed like --raw\n"
      "  --quiet        no progress line (it is shown only on a terminal anyway)\n"
+     "  --field NAME   struct arrays: print only field NAME of each record ('pos.x' for a field\n"
+     "                 of a nested record); a sub-array field adds its dimensions to the shape.\n"
+     "                 Without it each record prints as {\"field\": value, ...}\n"
      "\nExamples:\n"
      "  zarrc get data/temp --select 0:10,5\n"
      "  zarrc get data/temp --select ::2,-3: --raw > part.bin\n"},

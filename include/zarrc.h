@@ -278,6 +278,19 @@ ZARRC_API int zarrc_dtype_field(zarrc_field_info *out, const zarrc_dtype_info *d
  *  ZARRC_ENOTFOUND naming the field. Thread-safe. */
 ZARRC_API int zarrc_dtype_field_find(zarrc_field_info *out, const zarrc_dtype_info *dt, const char *name);
 
+/** One element of type `dt` (item_size bytes at `elem`, native order) as a JSON text (new
+ *  string, zarrc_free), in the v3 fill-value encoding of the type: a record is an object
+ *  {"field": value, ...} with nested records nested and sub-array fields as flat lists of
+ *  their elements in C order. Thread-safe. Errors: ZARRC_EDTYPE (variable-length types, a
+ *  registered type without a to_json hook), ZARRC_ENOMEM. */
+ZARRC_API int zarrc_dtype_value_to_json(char **json, const zarrc_dtype_info *dt, const void *elem);
+
+/** The inverse: parse a JSON text (the forms fill values accept, e.g. {"t": 1, "v": "NaN"} for
+ *  a record; a field left out of a record object takes its default, zeros) into item_size
+ *  bytes at `elem`, native order. Thread-safe. Errors: ZARRC_EINVAL (malformed JSON),
+ *  ZARRC_EDTYPE naming the field whose value the type cannot represent. */
+ZARRC_API int zarrc_dtype_value_from_json(void *elem, const zarrc_dtype_info *dt, const char *json);
+
 /** A variable-length column: `count` items, item i is data[offsets[i] .. offsets[i+1]).
  *  offsets has count + 1 entries, offsets[0] == 0. Strings are UTF-8 without terminators.
  *  Reads fill one in (the library allocates offsets and data; release with zarrc_vlen_clear);
@@ -541,6 +554,28 @@ ZARRC_API int zarrc_array_read(zarrc_array *array, const int64_t *start, const i
  *  atomically; on error, chunks before the failing one may have been written. */
 ZARRC_API int zarrc_array_write(zarrc_array *array, const int64_t *start, const int64_t *count,
                                 const int64_t *step, const void *in, size_t in_size);
+
+/** Read one field of the records of a strided box (conventions of zarrc_array_read): `field`
+ *  names a field of the array's STRUCT data type as zarrc_dtype_field_find does ("t", or
+ *  "pos.x" for a nested record). `out` receives prod(count) values of the field, packed (each
+ *  the field's `size` bytes: a sub-array field gives its elements in C order; a nested record
+ *  its packed bytes), native byte order: out_size must be prod(count) * field size. Whole
+ *  records are read underneath, a slab of at most 64 MiB of records at a time.
+ *  Errors: ZARRC_EINVAL (not a struct array, size mismatch), ZARRC_ENOTFOUND (no such field),
+ *  and those of zarrc_array_read. */
+ZARRC_API int zarrc_array_read_field(zarrc_array *array, const char *field, const int64_t *start,
+                                     const int64_t *count, const int64_t *step, void *out,
+                                     size_t out_size);
+
+/** Write one field of the records of a strided box from `in` (packed values of the field, as
+ *  zarrc_array_read_field gives them); the other fields keep their stored values (missing
+ *  chunks: the fill value's). This reads the records of the box, replaces the field and writes
+ *  them back, a slab at a time: it is not atomic against concurrent writers of the same
+ *  elements (writes of other fields of the same records may be lost; serialize them).
+ *  Errors: as zarrc_array_read_field, and those of zarrc_array_write. */
+ZARRC_API int zarrc_array_write_field(zarrc_array *array, const char *field, const int64_t *start,
+                                      const int64_t *count, const int64_t *step, const void *in,
+                                      size_t in_size);
 
 /** Store chunks equal to the fill value (1) or erase them (0, the default). */
 ZARRC_API void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable);

@@ -1078,3 +1078,42 @@ bool zarrc__dtype_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b)
         return a->user == b->user;
     return true;
 }
+
+int zarrc_dtype_value_to_json(char **json, const zarrc_dtype_info *dt, const void *elem)
+{
+    zarrc__error_clear();
+    if (!json || !dt || !elem)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_dtype_value_to_json: NULL argument");
+    *json = NULL;
+    if (zarrc__dtype_is_vlen(dt) || dt->item_size == 0)
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no fixed-size elements", dt->name);
+    zarrc__fill f = {false, (uint8_t *)(uintptr_t)elem, dt->item_size};
+    json_object *o = zarrc__fill_to_json(&f, dt, 3);
+    if (!o)
+        return zarrc_error_code() ? zarrc_error_code() : zarrc_error_set(ZARRC_EDTYPE, "data type '%s': value has "
+                                                                         "no JSON encoding", dt->name);
+    *json = zarrc__json_dump(o, false);
+    json_object_put(o);
+    return *json ? ZARRC_OK : ZARRC_ENOMEM;
+}
+
+int zarrc_dtype_value_from_json(void *elem, const zarrc_dtype_info *dt, const char *json)
+{
+    zarrc__error_clear();
+    if (!elem || !dt || !json)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_dtype_value_from_json: NULL argument");
+    if (zarrc__dtype_is_vlen(dt) || dt->item_size == 0)
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no fixed-size elements", dt->name);
+    json_object *j;
+    int rc = zarrc__json_parse(&j, json, strlen(json), "value");
+    if (rc)
+        return rc;
+    zarrc__fill f;
+    rc = zarrc__fill_parse(&f, dt, j, 3);
+    json_object_put(j);
+    if (rc)
+        return rc;
+    memcpy(elem, f.bytes, dt->item_size);
+    zarrc__fill_clear(&f);
+    return ZARRC_OK;
+}
