@@ -1087,8 +1087,12 @@ int zarrc_dtype_value_to_json(char **json, const zarrc_dtype_info *dt, const voi
     *json = NULL;
     if (zarrc__dtype_is_vlen(dt) || dt->item_size == 0)
         return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no fixed-size elements", dt->name);
-    zarrc__fill f = {false, (uint8_t *)(uintptr_t)elem, dt->item_size};
+    zarrc__fill f = {false, zarrc__malloc(dt->item_size), dt->item_size}; /* aligned copy */
+    if (!f.bytes)
+        return ZARRC_ENOMEM;
+    memcpy(f.bytes, elem, dt->item_size);
     json_object *o = zarrc__fill_to_json(&f, dt, 3);
+    free(f.bytes);
     if (!o)
         return zarrc_error_code() ? zarrc_error_code() : zarrc_error_set(ZARRC_EDTYPE, "data type '%s': value has "
                                                                          "no JSON encoding", dt->name);

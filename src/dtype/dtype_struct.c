@@ -572,8 +572,10 @@ static int field_fill_parse(uint8_t *p, const zarrc_field_info *f, const json_ob
         zarrc__fill x;
         const json_object *ev = f->ndim ? json_object_array_get_idx(v, e) : v;
         int rc = zarrc__fill_parse(&x, &f->dtype, ev, format);
-        if (rc)
+        if (rc) {
+            zarrc__fill_clear(&x); /* some refusals leave the default allocated */
             return zarrc__error_context(rc, "field '%s': ", f->name);
+        }
         memcpy(p + e * f->dtype.item_size, x.bytes, f->dtype.item_size);
         zarrc__fill_clear(&x);
     }
@@ -659,15 +661,23 @@ json_object *zarrc__struct_fill_to_json(const uint8_t *p, const zarrc_dtype_info
         const zarrc_field_info *f = &t->f[i];
         size_t n = f->dtype.item_size ? f->size / f->dtype.item_size : 0;
         json_object *fv = f->ndim ? json_object_new_array() : NULL;
+        /* each element through an aligned copy (fields sit at any offset of a packed record) */
+        uint8_t *tmp = zarrc__malloc(f->dtype.item_size ? f->dtype.item_size : 1);
+        if (!tmp) {
+            json_object_put(fv);
+            json_object_put(o);
+            return NULL;
+        }
         for (size_t e = 0; e < (f->ndim ? n : 1); e++) {
-            zarrc__fill x = {false, (uint8_t *)(uintptr_t)(p + f->offset + e * f->dtype.item_size),
-                             f->dtype.item_size};
+            memcpy(tmp, p + f->offset + e * f->dtype.item_size, f->dtype.item_size);
+            zarrc__fill x = {false, tmp, f->dtype.item_size};
             json_object *ev = zarrc__fill_to_json(&x, &f->dtype, format);
             if (f->ndim)
                 json_object_array_add(fv, ev);
             else
                 fv = ev;
         }
+        free(tmp);
         json_object_object_add(o, f->name, fv);
     }
     return o;
