@@ -1007,6 +1007,10 @@ static int cmd_get(const verb *v, int argc, char **argv)
                  node, as_raw ? "--raw" : "--npy", dt->name);
         goto fail;
     }
+    if (!vlen && dt->item_size == 0) { /* an unknown data type: the library says why */
+        cli_fail_lib(zarrc_array_read(arr, box.start, box.count, box.step, NULL, 0), "reading '%s'", node);
+        goto fail;
+    }
     size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
     if (!vlen && box.nelem > 0 && !nbytes)
         goto fail;

@@ -91,7 +91,8 @@ static int append_transpose_f(zarrc__pipeline *p)
 static const char *default_a2b(const zarrc_repr *r)
 {
     return r->dtype.kind == ZARRC_DTYPE_STRING ? "vlen-utf8"
-         : r->dtype.kind == ZARRC_DTYPE_VBYTES ? "vlen-bytes" : "bytes";
+         : r->dtype.kind == ZARRC_DTYPE_VBYTES ? "vlen-bytes"
+         : r->dtype.kind == ZARRC_DTYPE_USER ? zarrc__user_default_codec(&r->dtype) : "bytes";
 }
 
 /* Bytes of one chunk in representation r; SIZE_MAX if that overflows. */

@@ -298,6 +298,9 @@ int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
         int rc = parse_v3_name(dt, s);
         if (rc != ZARRC_ENOTFOUND)
             return rc;
+        if ((rc = zarrc__user_from_json(dt, s, NULL, false)) != ZARRC_ENOTFOUND ||
+            (rc = zarrc__user_from_json(dt, s, NULL, true)) != ZARRC_ENOTFOUND)
+            return rc;
         if (strchr("<>|=", s[0]) && s[0])
             return parse_typestr(dt, s);
         if (!strcmp(s, "numpy.datetime64") || !strcmp(s, "numpy.timedelta64") ||
@@ -324,6 +327,8 @@ int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
                 return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' takes no configuration", n);
             return rc;
         }
+        if ((rc = zarrc__user_from_json(dt, n, cfg, false)) != ZARRC_ENOTFOUND)
+            return rc;
         return parse_v3_object(dt, n, cfg);
     }
     if (json_object_is_type(v, json_type_array))
@@ -357,6 +362,8 @@ json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt)
     switch (dt->kind) {
     case ZARRC_DTYPE_STRUCT:
         return zarrc__struct_to_json_v3(dt->fields);
+    case ZARRC_DTYPE_USER:
+        return zarrc__user_to_json_v3(dt);
     case ZARRC_DTYPE_DATETIME:
     case ZARRC_DTYPE_TIMEDELTA:
         o = json_object_new_object();
@@ -416,6 +423,13 @@ int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
     case ZARRC_DTYPE_STRUCT:
         return zarrc_error_set(ZARRC_EDTYPE, "a struct data type has no v2 typestr (v2 spells it as a "
                                "JSON list of fields)");
+    case ZARRC_DTYPE_USER:
+        if (!zarrc__user_v2_name(dt))
+            return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no v2 spelling", dt->name);
+        if (strlen(zarrc__user_v2_name(dt)) >= n)
+            return zarrc_error_set(ZARRC_EINVAL, "buffer too small for the v2 spelling of '%s'", dt->name);
+        snprintf(buf, n, "%s", zarrc__user_v2_name(dt));
+        break;
     default: return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no v2 spelling", dt->name);
     }
     return ZARRC_OK;
@@ -433,6 +447,7 @@ size_t zarrc__dtype_swap_width(const zarrc_dtype_info *dt)
     case ZARRC_DTYPE_UTF32: return 4;
     case ZARRC_DTYPE_INT: case ZARRC_DTYPE_UINT: case ZARRC_DTYPE_FLOAT:
     case ZARRC_DTYPE_DATETIME: case ZARRC_DTYPE_TIMEDELTA: return dt->item_size;
+    case ZARRC_DTYPE_USER: return zarrc__user_swap_width(dt);
     default: return 1;
     }
 }
@@ -799,7 +814,11 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
         }
         return ZARRC_OK;
     case ZARRC_DTYPE_USER:
-        goto bad;
+        if ((rc = zarrc__user_fill_parse(p, dt, v, format))) {
+            zarrc__fill_clear(f);
+            return rc;
+        }
+        return ZARRC_OK;
     case ZARRC_DTYPE_BOOL:
         if (json_object_is_type(v, json_type_boolean))
             p[0] = (uint8_t)json_object_get_boolean(v);
@@ -978,7 +997,7 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
     case ZARRC_DTYPE_STRUCT:
         return zarrc__struct_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_USER:
-        return NULL;
+        return zarrc__user_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_BOOL:
         return json_object_new_boolean(p[0] != 0);
     case ZARRC_DTYPE_INT:
@@ -1120,4 +1139,23 @@ int zarrc_dtype_value_from_json(void *elem, const zarrc_dtype_info *dt, const ch
     memcpy(elem, f.bytes, dt->item_size);
     zarrc__fill_clear(&f);
     return ZARRC_OK;
+}
+
+bool zarrc__dtype_is_core_name(const char *name)
+{
+    zarrc_dtype_info dt;
+    int rc = parse_v3_name(&dt, name);
+    zarrc__error_clear();
+    return rc != ZARRC_ENOTFOUND;
+}
+
+void zarrc__dtype_unknown(zarrc_dtype_info *dt, const json_object *v)
+{
+    json_object *nm = NULL;
+    const char *name = "?";
+    if (json_object_is_type((json_object *)v, json_type_string))
+        name = json_object_get_string((json_object *)v);
+    else if (json_object_object_get_ex(v, "name", &nm) && json_object_is_type(nm, json_type_string))
+        name = json_object_get_string(nm);
+    init(dt, ZARRC_DTYPE_USER, 0, name);
 }

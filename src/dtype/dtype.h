@@ -92,6 +92,29 @@ ZARRC_HIDDEN int zarrc__dtype_to_json_v2(json_object **out, const zarrc_dtype_in
 /** Same type (byte order aside): name, size, and for structs the fields. */
 ZARRC_HIDDEN bool zarrc__dtype_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b);
 
+/* ---- user-defined data types (dtype_user.c) ---- */
+
+typedef struct zarrc__user_inst zarrc__user_inst;
+/** A registered type named `name` (v3 name, or with v2 one of its v2 spellings) with
+ *  configuration `cfg` (may be NULL); ZARRC_ENOTFOUND (no error set) if none is registered. */
+ZARRC_HIDDEN int zarrc__user_from_json(zarrc_dtype_info *dt, const char *name, const json_object *cfg, bool v2);
+ZARRC_HIDDEN json_object *zarrc__user_to_json_v3(const zarrc_dtype_info *dt);
+ZARRC_HIDDEN const char *zarrc__user_v2_name(const zarrc_dtype_info *dt);
+ZARRC_HIDDEN size_t zarrc__user_swap_width(const zarrc_dtype_info *dt);
+/** v3 name of the type's default array->bytes codec. */
+ZARRC_HIDDEN const char *zarrc__user_default_codec(const zarrc_dtype_info *dt);
+ZARRC_HIDDEN int zarrc__user_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format);
+ZARRC_HIDDEN json_object *zarrc__user_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format);
+/** True for the names of built-in types (int8, float8_e4m3, r16, string, ...). */
+ZARRC_HIDDEN bool zarrc__dtype_is_core_name(const char *name);
+/** An unknown data type (kind USER, no registered type, item size 0): arrays with it open for
+ *  their metadata; building their codecs fails with a message naming it. */
+ZARRC_HIDDEN void zarrc__dtype_unknown(zarrc_dtype_info *dt, const json_object *v);
+static inline bool zarrc__dtype_is_unknown(const zarrc_dtype_info *dt)
+{
+    return dt->kind == ZARRC_DTYPE_USER && !dt->user;
+}
+
 /* ---- records (dtype_struct.c) ---- */
 
 /** Parse a field table into an owned tree (free with zarrc__struct_free): the v2 list form,

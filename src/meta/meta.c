@@ -133,8 +133,15 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
     if ((rc = parse_dims(m->shape, &m->ndim, member(doc, "shape"), "shape", true)))
         goto fail;
     if ((rc = zarrc__dtype_from_json(&m->dtype, member(doc, "data_type")))) {
-        zarrc__error_context(rc, "data_type: ");
-        goto fail;
+        /* A name nothing knows: the array still opens (its metadata can be inspected); its
+         * codecs cannot be built, so reads and writes fail naming the type. */
+        const char *msg = zarrc_error_last();
+        if (strncmp(msg, "unknown data type '", 19) && strncmp(msg, "unsupported data type '", 23)) {
+            zarrc__error_context(rc, "data_type: ");
+            goto fail;
+        }
+        zarrc__error_clear();
+        zarrc__dtype_unknown(&m->dtype, member(doc, "data_type"));
     }
     if (json_object_is_type(member(doc, "data_type"), json_type_string) &&
         strchr("<>|", json_object_get_string(member(doc, "data_type"))[0])) {
@@ -197,8 +204,12 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
 
     if ((rc = check_chunk_size(m, "chunk_shape")))
         goto fail;
-    /* fill_value */
-    if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 3)))
+    /* fill_value (kept as stored for an unknown type) */
+    if (zarrc__dtype_is_unknown(&m->dtype))
+        rc = zarrc__fill_default(&m->fill, &m->dtype);
+    else
+        rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 3);
+    if (rc)
         goto fail;
 
     /* codecs */
@@ -316,7 +327,8 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
         zarrc__error_context(rc, "dtype: ");
         goto fail;
     }
-    if (json_object_is_type(dt, json_type_string) && !strchr("<>|", json_object_get_string(dt)[0])) {
+    if (json_object_is_type(dt, json_type_string) && !strchr("<>|", json_object_get_string(dt)[0]) &&
+        m->dtype.kind != ZARRC_DTYPE_USER) {
         rc = zarrc_error_set(ZARRC_EDTYPE, "'%s' is not a v2 data type", json_object_get_string(dt));
         goto fail;
     }

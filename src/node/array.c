@@ -33,6 +33,9 @@ static zarrc_repr chunk_repr(zarrc__array_meta *m)
 /* Build the codec pipeline of parsed metadata. */
 static int build_pipeline(zarrc__pipeline **p, zarrc__array_meta *m)
 {
+    if (zarrc__dtype_is_unknown(&m->dtype))
+        return zarrc_error_set(ZARRC_EDTYPE, "unknown data type '%s' (register it with zarrc_dtype_register "
+                               "to read or write this array)", m->dtype.name);
     zarrc_repr r = chunk_repr(m);
     if (m->format == 3)
         return zarrc__pipeline_from_v3(p, m->codecs, &r);
@@ -73,8 +76,8 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
         free(a);
         return rc;
     }
-    if (build_pipeline(&a->pipeline, &a->meta) != ZARRC_OK) {
-        zarrc__error_save(&a->pipeline_err, ZARRC_EUNSUPPORTED);
+    if ((rc = build_pipeline(&a->pipeline, &a->meta)) != ZARRC_OK) {
+        zarrc__error_save(&a->pipeline_err, rc == ZARRC_EDTYPE ? ZARRC_EDTYPE : ZARRC_EUNSUPPORTED);
         zarrc__error_clear();
     }
     if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
@@ -694,6 +697,12 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
         break;
     }
     case ZARRC_JSON_FILL_VALUE:
+        if (zarrc__dtype_is_unknown(&a->meta.dtype)) { /* as stored: nothing can decode it */
+            json_object *fv = NULL;
+            json_object_object_get_ex(a->doc, "fill_value", &fv);
+            o = fv ? json_object_get(fv) : NULL;
+            break;
+        }
         o = zarrc__fill_to_json(&a->meta.fill, &a->meta.dtype, a->meta.format);
         if (!o && !a->meta.fill.is_null)
             rc = ZARRC_ENOMEM;
@@ -706,7 +715,11 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
             o = json_object_get(a->meta.attributes);
         break;
     case ZARRC_JSON_DTYPE:
-        if (a->meta.format == 3)
+        if (zarrc__dtype_is_unknown(&a->meta.dtype)) { /* as stored */
+            json_object *d = NULL;
+            json_object_object_get_ex(a->doc, a->meta.format == 3 ? "data_type" : "dtype", &d);
+            o = d ? json_object_get(d) : NULL;
+        } else if (a->meta.format == 3)
             o = zarrc__dtype_to_json_v3(&a->meta.dtype);
         else
             rc = zarrc__dtype_to_json_v2(&o, &a->meta.dtype, a->meta.dtype.big_endian);
