@@ -1,12 +1,16 @@
 """Struct (record) arrays between zarrc and its peers, element by element and field by field.
 
-usage: run_struct.py ZARRC OUTDIR
+usage: run_struct.py ZARRC OUTDIR [EXAMPLE_USER_DTYPE]
 
   zarrc writes (create --dtype <v2 list | v3 struct>, put --json of record objects, part of the
   array left to the fill value)  ->  zarr-python 3.4 reads whole records (the forms it reads),
   tensorstore reads each field ("field" in the spec; its zarr driver for v2, zarr3 for v3
   without nesting), zarr-python 2.13 (/usr/bin/python3) reads the v2 forms.
   The peers write  ->  zarrc reads whole records (get --json) and each field (get --field).
+With EXAMPLE_USER_DTYPE (examples/user_dtype.c): that program writes an "example.point3" array
+(a user-defined type: 3 x float32); zarr-python 3.4 refuses the unknown name, and opens it as raw
+bytes once a copy of its zarr.json names the type {"name": "raw_bytes", "configuration":
+{"length_bytes": 12}} (fill value as Base64 of the 12 fill bytes); the points must match.
 Every comparison is bit for bit on the records' bytes in native order (NaN, -0.0, int64
 extremes). Forms zarr-python 3.4 cannot read (nested v2, sub-array fields) are read by the other
 peers; what zarr-python 3.4 does with them is printed (docs/compatibility.md).
@@ -288,6 +292,32 @@ def _descr(dt):
     return out
 
 
+def user_dtype(example):
+    base = os.path.join(OUT, "user")
+    p = subprocess.run([example, base], capture_output=True, text=True)
+    check(p.returncode == 0, "user_dtype example: %s" % p.stderr.strip())
+    if p.returncode:
+        return
+    path = os.path.join(base, "points")
+    try:
+        zarr.open_array(path, mode="r")
+        check(False, "zarr-python 3.4 opened an unknown data type")
+    except Exception as e:
+        print("note: zarr-python 3.4 on example.point3: %s" % str(e).splitlines()[0][:100])
+    raw = os.path.join(OUT, "user_raw")
+    shutil.copytree(path, raw)
+    meta = json.load(open(os.path.join(raw, "zarr.json")))
+    check(meta["data_type"] == "example.point3" and meta["fill_value"] == [0, 0, -1], "user dtype metadata")
+    meta["data_type"] = {"name": "raw_bytes", "configuration": {"length_bytes": 12}}
+    meta["fill_value"] = __import__("base64").b64encode(np.array([0, 0, -1], "<f4").tobytes()).decode()
+    json.dump(meta, open(os.path.join(raw, "zarr.json"), "w"))
+    got = zarr.open_array(raw, mode="r")[...]
+    pts = np.frombuffer(got.tobytes(), "<f4").reshape(5, 3)
+    want = np.array([[1, 2, 3], [-1.5, 0.25, 8], [np.nan, 0, 0], [1e-3, 1e3, -0.0], [0, 0, -1]], "<f4")
+    check(got.dtype.itemsize == 12 and pts.tobytes() == want.tobytes(),
+          "zarr-python 3.4 reads the example.point3 array as raw bytes: %r" % (pts,))
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -298,6 +328,11 @@ def main():
                 fn(*case)
             except Exception as e:
                 check(False, "%s (%s): %s" % (case[0], fn.__name__, e))
+    if len(sys.argv) > 3:
+        try:
+            user_dtype(sys.argv[3])
+        except Exception as e:
+            check(False, "user_dtype: %s" % e)
     print("interop_struct: %d checks, %d failures" % (checks, failures))
     sys.exit(1 if failures else 0)
 
