@@ -68,7 +68,7 @@ static int check_doc(const zarrc_array *a, const json_object *doc, const char *k
     if (rc)
         return zarrc__error_context(rc, "%s: ", key);
     if (m.ndim != a->meta.ndim || memcmp(m.chunks, a->meta.chunks, sizeof(int64_t) * (size_t)m.ndim) ||
-        strcmp(m.dtype.name, a->meta.dtype.name) || m.dtype.item_size != a->meta.dtype.item_size)
+        !zarrc__dtype_equal(&m.dtype, &a->meta.dtype))
         rc = zarrc_error_set(ZARRC_ECONFLICT, "%s: the array was replaced by another one (different rank, "
                              "chunks or data type) since it was opened", key);
     else
