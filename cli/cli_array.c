@@ -15,6 +15,7 @@
 
 #include "cli_common.h"
 #include "cli_verbs.h"
+#include "cli_struct.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* create                                                                                      */
@@ -467,7 +468,12 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
         printf("%-14s%s", "data type:", cli_json_display(dtype3));
         if (format == 2)
             printf("  (v2: %s)", cli_json_compact(dtype_fmt));
-        printf("\n%-14s%s\n", "fill value:", cli_json_compact(fill));
+        printf("\n");
+        if (zarrc_array_dtype(arr)->kind == ZARRC_DTYPE_STRUCT) {
+            printf("%-14s\n", "fields:");
+            cli_struct_print_fields(stdout, zarrc_array_dtype(arr), 2);
+        }
+        printf("%-14s%s\n", "fill value:", cli_json_compact(fill));
         printf("%-14s%s\n", "codecs:", cli_json_compact(codecs));
         if (format == 2)
             printf("%-14s%s\n", "codecs (v2):", cli_json_compact(codecs2));
@@ -616,7 +622,9 @@ const cli_verb cli_verb_create = {"create", cmd_create,
      "  --format 2|3          Zarr format (default 3)\n"
      "  --dtype T             data type in either spelling: int16 or <i2, float32 or >f4, bool,\n"
      "                        complex64, r16, |S5, <U3, <M8[ns], string, bytes, or a v3 JSON\n"
-     "                        data type object\n"
+     "                        data type object; records: the v2 field list\n"
+     "                        '[[\"t\",\"<i8\"],[\"v\",\"<f4\",[2]]]' (nested lists, sub-array\n"
+     "                        shapes, per-field byte order) or the v3 {\"name\":\"struct\",...}\n"
      "  --shape N,...         array shape (\"\" or [] for a 0-d array)\n"
      "  --chunks N,...        chunk shape (default: one chunk holding the whole array)\n"
      "  --fill-value JSON     fill value, e.g. 0, 1.5, \"NaN\", true (default: the type's zero)\n"

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "zarrc_plugin.h" /* half-float conversions */
+#include "cli_struct.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Types and byte order                                                                        */
@@ -530,6 +531,7 @@ static void put_element(FILE *out, const zarrc_dtype_info *dt, const uint8_t *p)
         break;
     }
     case ZARRC_DTYPE_UTF32: put_json_utf32(out, p, dt->item_size / 4); break;
+    case ZARRC_DTYPE_STRUCT: cli_struct_put_element(out, dt, p); break;
     default: fputs("null", out); break;
     }
 }
@@ -1583,6 +1585,8 @@ void cli_vlen_release(zarrc_vlen *v)
 int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
                        int64_t n, int out_ndim, const int64_t *out_shape)
 {
+    if (dt->kind == ZARRC_DTYPE_STRUCT)
+        return cli_struct_read_json(in, src, dt, data, n, out_ndim, out_shape);
     parse_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return cli_fail("out of memory");

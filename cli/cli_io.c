@@ -16,6 +16,7 @@
 
 #include "cli_common.h"
 #include "cli_verbs.h"
+#include "cli_struct.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* get / put                                                                                   */
@@ -53,17 +54,20 @@ static size_t buffer_size(const zarrc_dtype_info *dt, int64_t n, const char *nod
 
 static int cmd_get(const cli_verb *v, int argc, char **argv)
 {
-    const char *node, *select = NULL, *npy = NULL;
+    const char *node, *select = NULL, *npy = NULL, *field = NULL;
     int as_json = 0, as_raw = 0, quiet = 0;
     const cli_opt specs[] = {
         {"--select", &select, NULL}, {"--json", NULL, &as_json}, {"--raw", NULL, &as_raw},
-        {"--npy", &npy, NULL},       {"--quiet", NULL, &quiet}, {NULL, NULL, NULL},
+        {"--npy", &npy, NULL},       {"--quiet", NULL, &quiet}, {"--field", &field, NULL},
+        {NULL, NULL, NULL},
     };
     int rc = cli_parse_node(v, argc, argv, specs, &node);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     if (as_json + as_raw + (npy != NULL) > 1)
         return cli_usage_error(v, "--json, --raw and --npy are mutually exclusive");
+    if (field && (as_raw || npy))
+        return cli_usage_error(v, "--field prints JSON (it cannot be combined with --raw or --npy)");
     if ((as_raw || (npy && !strcmp(npy, "-"))) && isatty(STDOUT_FILENO))
         return cli_fail("get --raw: refusing to write binary data to a terminal (redirect the output: "
                         "'> FILE' or '| ...')");
@@ -86,6 +90,10 @@ static int cmd_get(const cli_verb *v, int argc, char **argv)
     if ((as_raw || npy) && vlen) {
         cli_fail("'%s': %s needs a fixed-size data type, '%s' is variable-length (use --json)",
                  node, as_raw ? "--raw" : "--npy", dt->name);
+        goto fail;
+    }
+    if (!vlen && dt->item_size == 0) { /* an unknown data type: the library says why */
+        cli_fail_lib(zarrc_array_read(arr, box.start, box.count, box.step, NULL, 0), "reading '%s'", node);
         goto fail;
     }
     size_t nbytes = vlen ? 0 : buffer_size(dt, box.nelem, node);
@@ -126,8 +134,20 @@ static int cmd_get(const cli_verb *v, int argc, char **argv)
             goto fail;
         }
     }
+    int64_t nout = box.nelem, fshape[64];
+    int fndim = box.out_ndim;
+    zarrc_dtype_info fdt;
+    if (field) {
+        if (box.out_ndim > 64)
+            goto fail;
+        memcpy(fshape, box.out_shape, (size_t)box.out_ndim * sizeof *fshape);
+        if (cli_struct_select_field(&fdt, buf, &nout, &fndim, fshape, dt, field, node))
+            goto fail;
+    }
     if (as_raw)
         rc = cli_data_print_raw(stdout, dt, buf, box.nelem);
+    else if (field)
+        rc = cli_data_print_json(stdout, &fdt, buf, nout, fndim, fshape);
     else
         rc = cli_data_print_json(stdout, dt, vlen ? (void *)&vl : buf, box.nelem, box.out_ndim,
                                  box.out_shape);
@@ -500,7 +520,7 @@ done:
 /* The verbs (entries of the verb table in zarrc.c, cli_verbs.h)                              */
 /* ------------------------------------------------------------------------------------------ */
 
-const cli_verb cli_verb_get = {"get", cmd_get, "zarrc get NODE [--select SEL] [--json | --raw | --npy FILE] [--quiet]",
+const cli_verb cli_verb_get = {"get", cmd_get, "zarrc get NODE [--select SEL] [--field NAME] [--json | --raw | --npy FILE] [--quiet]",
      "Read array data (the whole array, or the selection SEL).",
      "Options:\n"
      "  --select SEL   numpy-style selection, one entry per dimension separated by commas:\n"
@@ -514,6 +534,9 @@ const cli_verb cli_verb_get = {"get", cmd_get, "zarrc get NODE [--select SEL] [-
      "                 refused on a terminal. Streamed: memory stays at about one chunk row\n"
      "  --npy FILE     write a NumPy .npy file (FILE '-' = stdout), streamed like --raw\n"
      "  --quiet        no progress line (it is shown only on a terminal anyway)\n"
+     "  --field NAME   struct arrays: print only field NAME of each record ('pos.x' for a field\n"
+     "                 of a nested record); a sub-array field adds its dimensions to the shape.\n"
+     "                 Without it each record prints as {\"field\": value, ...}\n"
      "\nExamples:\n"
      "  zarrc get data/temp --select 0:10,5\n"
      "  zarrc get data/temp --select ::2,-3: --raw > part.bin\n",

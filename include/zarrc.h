@@ -227,19 +227,69 @@ typedef enum zarrc_dtype_kind {
     ZARRC_DTYPE_DATETIME,    /**< numpy.datetime64 (int64) */
     ZARRC_DTYPE_TIMEDELTA,   /**< numpy.timedelta64 (int64) */
     ZARRC_DTYPE_STRING,      /**< variable-length UTF-8 (zarrc_vlen) */
-    ZARRC_DTYPE_VBYTES       /**< variable-length bytes (zarrc_vlen) */
+    ZARRC_DTYPE_VBYTES,      /**< variable-length bytes (zarrc_vlen) */
+    ZARRC_DTYPE_STRUCT = 20, /**< a record of named fields (v2 structured dtype, v3 "struct");
+                                  see zarrc_dtype_field_count */
+    ZARRC_DTYPE_USER = 21    /**< a data type registered at run time (zarrc_plugin.h) */
 } zarrc_dtype_kind;
 
+/** The field table of a STRUCT data type: opaque, immutable, shared by every copy of the
+ *  zarrc_dtype_info that refers to it. It lives until the process exits (the library interns
+ *  each distinct record layout once), so copies of a zarrc_dtype_info never dangle. */
+typedef struct zarrc_dtype_fields zarrc_dtype_fields;
+
 /** Description of a data type (a plain value: copy it freely). For UTF32, item_size is
- *  4 * code points; for RAW and FIXED_BYTES the byte length. */
+ *  4 * code points; for RAW and FIXED_BYTES the byte length; for STRUCT the sum of the field
+ *  sizes (packed, no padding: NumPy's packed layout). */
 typedef struct zarrc_dtype_info {
     zarrc_dtype_kind kind;
     size_t item_size;      /**< bytes per element in memory; 0 for variable-length types */
     char name[32];         /**< v3 name: "int16", "r24", "string", "numpy.datetime64", ... */
     char unit[8];          /**< datetime/timedelta unit ("s", "ns", ...), else "" */
     int64_t scale_factor;  /**< datetime/timedelta unit multiplier, else 1 */
-    int big_endian;        /**< byte order on storage (v2 dtype or v3 bytes codec) */
+    int big_endian;        /**< byte order on storage (v2 dtype or v3 bytes codec); for a v2
+                                STRUCT each field carries its own (zarrc_field_info) */
+    const zarrc_dtype_fields *fields; /**< STRUCT: the fields (see above); else NULL */
+    const void *user;      /**< USER: the registered zarrc_dtype_type (zarrc_plugin.h); else NULL */
 } zarrc_dtype_info;
+
+/** One field of a STRUCT data type (zarrc_dtype_field). Pointers are borrowed from the field
+ *  table and live as long as the process. */
+typedef struct zarrc_field_info {
+    const char *name;       /**< the field's name (non-empty, unique among its siblings) */
+    size_t offset;          /**< byte offset of the field inside one record */
+    size_t size;            /**< bytes the field takes: dtype.item_size * prod(shape) */
+    zarrc_dtype_info dtype; /**< type of one element of the field (may be a STRUCT itself);
+                                 big_endian is the field's v2 byte order */
+    int ndim;               /**< dimensions of a sub-array field (v2 only), 0 for a scalar */
+    const int64_t *shape;   /**< ndim extents (NULL when ndim is 0) */
+} zarrc_field_info;
+
+/** Number of fields of a STRUCT data type (0 for every other type). Thread-safe. */
+ZARRC_API size_t zarrc_dtype_field_count(const zarrc_dtype_info *dt);
+
+/** Field `index` (declaration order) of a STRUCT data type into *out.
+ *  Errors: ZARRC_EINVAL (not a STRUCT, index out of range). Thread-safe. */
+ZARRC_API int zarrc_dtype_field(zarrc_field_info *out, const zarrc_dtype_info *dt, size_t index);
+
+/** Find a field by name: a top-level field name, or a path through nested records joined by
+ *  '.' ("pos.x"; an exact top-level name wins over a path). *out describes the field with
+ *  `offset` relative to the start of the outer record. Errors: ZARRC_EINVAL (not a STRUCT),
+ *  ZARRC_ENOTFOUND naming the field. Thread-safe. */
+ZARRC_API int zarrc_dtype_field_find(zarrc_field_info *out, const zarrc_dtype_info *dt, const char *name);
+
+/** One element of type `dt` (item_size bytes at `elem`, native order) as a JSON text (new
+ *  string, zarrc_free), in the v3 fill-value encoding of the type: a record is an object
+ *  {"field": value, ...} with nested records nested and sub-array fields as flat lists of
+ *  their elements in C order. Thread-safe. Errors: ZARRC_EDTYPE (variable-length types, a
+ *  registered type without a to_json hook), ZARRC_ENOMEM. */
+ZARRC_API int zarrc_dtype_value_to_json(char **json, const zarrc_dtype_info *dt, const void *elem);
+
+/** The inverse: parse a JSON text (the forms fill values accept, e.g. {"t": 1, "v": "NaN"} for
+ *  a record; a field left out of a record object takes its default, zeros) into item_size
+ *  bytes at `elem`, native order. Thread-safe. Errors: ZARRC_EINVAL (malformed JSON),
+ *  ZARRC_EDTYPE naming the field whose value the type cannot represent. */
+ZARRC_API int zarrc_dtype_value_from_json(void *elem, const zarrc_dtype_info *dt, const char *json);
 
 /** A variable-length column: `count` items, item i is data[offsets[i] .. offsets[i+1]).
  *  offsets has count + 1 entries, offsets[0] == 0. Strings are UTF-8 without terminators.
@@ -514,6 +564,28 @@ ZARRC_API int zarrc_array_read(zarrc_array *array, const int64_t *start, const i
  *  atomically; on error, chunks before the failing one may have been written. */
 ZARRC_API int zarrc_array_write(zarrc_array *array, const int64_t *start, const int64_t *count,
                                 const int64_t *step, const void *in, size_t in_size);
+
+/** Read one field of the records of a strided box (conventions of zarrc_array_read): `field`
+ *  names a field of the array's STRUCT data type as zarrc_dtype_field_find does ("t", or
+ *  "pos.x" for a nested record). `out` receives prod(count) values of the field, packed (each
+ *  the field's `size` bytes: a sub-array field gives its elements in C order; a nested record
+ *  its packed bytes), native byte order: out_size must be prod(count) * field size. Whole
+ *  records are read underneath, a slab of at most 64 MiB of records at a time.
+ *  Errors: ZARRC_EINVAL (not a struct array, size mismatch), ZARRC_ENOTFOUND (no such field),
+ *  and those of zarrc_array_read. */
+ZARRC_API int zarrc_array_read_field(zarrc_array *array, const char *field, const int64_t *start,
+                                     const int64_t *count, const int64_t *step, void *out,
+                                     size_t out_size);
+
+/** Write one field of the records of a strided box from `in` (packed values of the field, as
+ *  zarrc_array_read_field gives them); the other fields keep their stored values (missing
+ *  chunks: the fill value's). This reads the records of the box, replaces the field and writes
+ *  them back, a slab at a time: it is not atomic against concurrent writers of the same
+ *  elements (writes of other fields of the same records may be lost; serialize them).
+ *  Errors: as zarrc_array_read_field, and those of zarrc_array_write. */
+ZARRC_API int zarrc_array_write_field(zarrc_array *array, const char *field, const int64_t *start,
+                                      const int64_t *count, const int64_t *step, const void *in,
+                                      size_t in_size);
 
 /** Store chunks equal to the fill value (1) or erase them (0, the default). */
 ZARRC_API void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable);

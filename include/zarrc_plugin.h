@@ -140,6 +140,50 @@ ZARRC_API int zarrc_small_float_encode(const char *type, double value, uint8_t *
  *  "Infinity", "-Infinity", into buf (bufsize >= 32, else ZARRC_EINVAL). */
 ZARRC_API int zarrc_small_float_format(const char *type, uint8_t byte, char *buf, size_t bufsize);
 
+/* ---- user-defined data types ------------------------------------------------------------- */
+
+/** A data type registered at run time (kind ZARRC_DTYPE_USER). Elements are item_size bytes in
+ *  memory (native order); on storage the default array->bytes codec (usually "bytes") applies
+ *  the byte order to every `swap_width`-byte word. Each distinct configuration of a type is
+ *  parsed once and kept until the process exits (zarrc_dtype_info.user points at it), so a
+ *  zarrc_dtype_info stays a plain value. Hooks must be thread-safe and must not call back into
+ *  array or store functions. */
+typedef struct zarrc_dtype_type {
+    unsigned version;             /**< ZARRC_DTYPE_TYPE_VERSION */
+    const char *name;             /**< v3 data_type name ("example.point3"); at most 31 bytes */
+    const char *const *v2_names;  /**< NULL-terminated v2 "dtype" strings meaning this type (the
+                                       first is written), or NULL: no v2 spelling */
+    size_t item_size;             /**< bytes per element when parse_config is NULL (> 0; variable-
+                                       length user types are not supported: 0 is refused) */
+    size_t swap_width;            /**< byte-order unit: 1 (none), 2, 4 or 8; item_size must be a
+                                       multiple of it */
+    const char *default_codec;    /**< v3 name of the array->bytes codec used when the metadata
+                                       lists none (v2 arrays, or codecs without one); NULL = "bytes" */
+    /** Optional: parse the v3 "configuration" object (NULL when absent) into *state and set
+     *  *item_size; reject a bad configuration with ZARRC_EDTYPE (zarrc_error_set). */
+    int (*parse_config)(void **state, size_t *item_size, const zarrc_json *config);
+    /** Optional (required with parse_config): write the configuration's members into the empty
+     *  object `config` (the v3 spelling becomes {"name", "configuration"}). */
+    int (*config_to_json)(const void *state, zarrc_json *config);
+    /** Optional: release a state made by parse_config (never called for states in use). */
+    void (*free_config)(void *state);
+    /** Required: decode a fill value (any JSON value; `format` 2 or 3) into item_size bytes at
+     *  `elem`. A value the type cannot encode must fail with ZARRC_EDTYPE: array creation is
+     *  then refused before anything is written. */
+    int (*fill_from_json)(const void *state, const zarrc_json *value, int format, void *elem);
+    /** Required: append the JSON text of the value at `elem` for `format` to `out` (e.g.
+     *  "[1.5,0,2]"); it must decode back to the same bytes with fill_from_json. */
+    int (*fill_to_json)(const void *state, const void *elem, int format, zarrc_buf *out);
+} zarrc_dtype_type;
+
+#define ZARRC_DTYPE_TYPE_VERSION 1
+
+/** Register a data type (the struct must outlive the library's use of it). Core names and
+ *  the struct types cannot be replaced; a later registration of the same user name replaces
+ *  the earlier one for arrays opened afterwards. Thread-safe. Errors: ZARRC_EINVAL (missing
+ *  hooks, bad sizes, a core name), ZARRC_EUNSUPPORTED (variable length). */
+ZARRC_API int zarrc_dtype_register(const zarrc_dtype_type *type);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Codecs                                                                                      */
 /* ------------------------------------------------------------------------------------------ */

@@ -12,6 +12,8 @@ typedef struct bytes_state {
     size_t swap_width;    /* 1 = nothing to swap */
     unsigned bits;        /* sub-byte types (int4, float6_e2m3fn, ...): bits used per byte */
     bool is_signed;       /* ... sign-extended in memory (int2, int4) */
+    const zarrc_dtype_fields *fields; /* struct: swapped field by field */
+    int order;            /* struct: -1 = each field's own (v2), 0 little, 1 big */
     char dtype[32];
 } bytes_state;
 
@@ -65,6 +67,11 @@ static int bytes_create(void **state, const zarrc_json *config, const zarrc_code
     snprintf(s->dtype, sizeof s->dtype, "%s", dt->name);
     if (s->big_endian == zarrc__host_big_endian())
         s->swap_width = 1;
+    if (dt->kind == ZARRC_DTYPE_STRUCT) {
+        s->fields = dt->fields;
+        s->order = endian ? s->big_endian : -1;
+        s->swap_width = 1;
+    }
     *state = s;
     return ZARRC_OK;
 }
@@ -78,6 +85,16 @@ static int bytes_to_json(const void *state, int format, zarrc_json *config)
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "the bytes codec has no v2 spelling");
     if (s->item_size == 1)
         return ZARRC_OK; /* byte order is meaningless: zarr-python writes no configuration */
+    if (s->fields && s->order < 0) {
+        /* one byte order for every multi-byte field, as the fields say (v2 -> v3) */
+        int ord = zarrc__struct_field_order(s->fields);
+        if (ord == -2)
+            return ZARRC_OK; /* every field single-byte */
+        if (ord < 0)
+            return zarrc_error_set(ZARRC_EUNSUPPORTED, "the struct's fields have mixed byte orders, which v3's "
+                                   "bytes codec cannot express");
+        return zarrc_json_put_string(config, "endian", ord ? "big" : "little");
+    }
     return zarrc_json_put_string(config, "endian", s->big_endian ? "big" : "little");
 }
 
@@ -99,6 +116,8 @@ static int copy_swap(const bytes_state *s, const zarrc_codec_call *call, const u
         memcpy(out->data, in, in_size);
     if (s->swap_width > 1)
         zarrc__byteswap(out->data, in_size / s->swap_width, s->swap_width);
+    if (s->fields)
+        zarrc__struct_swap(s->fields, out->data, in_size / s->item_size, s->order);
     if (s->bits && (rc = subbyte_fix(s, out->data, in_size, decoding)))
         return rc;
     out->size = in_size;

@@ -91,7 +91,8 @@ static int append_transpose_f(zarrc__pipeline *p)
 static const char *default_a2b(const zarrc_repr *r)
 {
     return r->dtype.kind == ZARRC_DTYPE_STRING ? "vlen-utf8"
-         : r->dtype.kind == ZARRC_DTYPE_VBYTES ? "vlen-bytes" : "bytes";
+         : r->dtype.kind == ZARRC_DTYPE_VBYTES ? "vlen-bytes"
+         : r->dtype.kind == ZARRC_DTYPE_USER ? zarrc__user_default_codec(&r->dtype) : "bytes";
 }
 
 /* Bytes of one chunk in representation r; SIZE_MAX if that overflows. */
@@ -147,7 +148,13 @@ static int finish(zarrc__pipeline *p, const char *field)
     bool bytes_a2b = !strcmp(p->codecs[p->a2b].type->name, "bytes");
     p->fixed_size = zarrc__dtype_is_vlen(&r->dtype) || !bytes_a2b
                         ? 0 : (size_t)repr_count(r) * r->dtype.item_size;
-    if (bytes_a2b) {
+    if (bytes_a2b && r->dtype.kind == ZARRC_DTYPE_STRUCT) {
+        /* records are swapped field by field (each v2 field has its own byte order): never a
+         * plain copy, and no single order to report */
+        p->a2b_noop = false;
+        p->bytes_only = false;
+        p->passthrough = false;
+    } else if (bytes_a2b) {
         json_object *j = NULL, *conf = NULL, *endian = NULL;
         int rc = zarrc__codec_to_json(&j, &p->codecs[p->a2b], 3);
         if (rc)
@@ -331,8 +338,15 @@ int zarrc__pipeline_to_v2(const zarrc__pipeline *p, json_object **filters_out,
     for (; i < p->n; i++) {
         const zarrc__codec *c = &p->codecs[i];
         if (i == p->a2b && !strcmp(c->type->name, "bytes")) {
-            if ((rc = zarrc__codec_to_json(&cfg, c, 3)))
+            if ((rc = zarrc__codec_to_json(&cfg, c, 3))) {
+                if (rc == ZARRC_EUNSUPPORTED && c->in.dtype.kind == ZARRC_DTYPE_STRUCT) {
+                    /* fields of mixed byte orders: each v2 field spells its own */
+                    zarrc__error_clear();
+                    rc = ZARRC_OK;
+                    continue;
+                }
                 goto fail;
+            }
             json_object *conf = NULL, *endian = NULL;
             json_object_object_get_ex(cfg, "configuration", &conf);
             json_object_object_get_ex(conf, "endian", &endian);

@@ -298,6 +298,9 @@ int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
         int rc = parse_v3_name(dt, s);
         if (rc != ZARRC_ENOTFOUND)
             return rc;
+        if ((rc = zarrc__user_from_json(dt, s, NULL, false)) != ZARRC_ENOTFOUND ||
+            (rc = zarrc__user_from_json(dt, s, NULL, true)) != ZARRC_ENOTFOUND)
+            return rc;
         if (strchr("<>|=", s[0]) && s[0])
             return parse_typestr(dt, s);
         if (!strcmp(s, "numpy.datetime64") || !strcmp(s, "numpy.timedelta64") ||
@@ -316,16 +319,20 @@ int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
         if (cfg && !json_object_is_type(cfg, json_type_object))
             return zarrc_error_set(ZARRC_EDTYPE, "data type 'configuration' must be an object");
         const char *n = json_object_get_string(name);
+        if (!strcmp(n, "struct") || !strcmp(n, "structured"))
+            return zarrc__struct_from_json_v3(dt, n, cfg);
         int rc = parse_v3_name(dt, n);
         if (rc != ZARRC_ENOTFOUND) {
             if (rc == ZARRC_OK && cfg && json_object_object_length(cfg) > 0)
                 return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' takes no configuration", n);
             return rc;
         }
+        if ((rc = zarrc__user_from_json(dt, n, cfg, false)) != ZARRC_ENOTFOUND)
+            return rc;
         return parse_v3_object(dt, n, cfg);
     }
     if (json_object_is_type(v, json_type_array))
-        return zarrc_error_set(ZARRC_EUNSUPPORTED, "structured data types are not supported");
+        return zarrc__struct_from_json_v2(dt, v);
     return zarrc_error_set(ZARRC_EDTYPE, "data type must be a string or an object");
 }
 
@@ -336,7 +343,7 @@ int zarrc_dtype_parse(zarrc_dtype_info *out, const char *spelling)
     int rc;
     while (*spelling == ' ')
         spelling++;
-    if (*spelling == '{' || *spelling == '"') {
+    if (*spelling == '{' || *spelling == '"' || *spelling == '[') {
         if ((rc = zarrc__json_parse(&j, spelling, strlen(spelling), "data type"))) {
             char msg[1024]; /* a copy: formatting the last error into itself overlaps */
             snprintf(msg, sizeof msg, "%s", zarrc_error_last());
@@ -353,6 +360,10 @@ json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt)
 {
     json_object *o, *cfg;
     switch (dt->kind) {
+    case ZARRC_DTYPE_STRUCT:
+        return zarrc__struct_to_json_v3(dt->fields);
+    case ZARRC_DTYPE_USER:
+        return zarrc__user_to_json_v3(dt);
     case ZARRC_DTYPE_DATETIME:
     case ZARRC_DTYPE_TIMEDELTA:
         o = json_object_new_object();
@@ -409,6 +420,16 @@ int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
         break;
     case ZARRC_DTYPE_STRING:
     case ZARRC_DTYPE_VBYTES: snprintf(buf, n, "|O"); break;
+    case ZARRC_DTYPE_STRUCT:
+        return zarrc_error_set(ZARRC_EDTYPE, "a struct data type has no v2 typestr (v2 spells it as a "
+                               "JSON list of fields)");
+    case ZARRC_DTYPE_USER:
+        if (!zarrc__user_v2_name(dt))
+            return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no v2 spelling", dt->name);
+        if (strlen(zarrc__user_v2_name(dt)) >= n)
+            return zarrc_error_set(ZARRC_EINVAL, "buffer too small for the v2 spelling of '%s'", dt->name);
+        snprintf(buf, n, "%s", zarrc__user_v2_name(dt));
+        break;
     default: return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no v2 spelling", dt->name);
     }
     return ZARRC_OK;
@@ -426,6 +447,7 @@ size_t zarrc__dtype_swap_width(const zarrc_dtype_info *dt)
     case ZARRC_DTYPE_UTF32: return 4;
     case ZARRC_DTYPE_INT: case ZARRC_DTYPE_UINT: case ZARRC_DTYPE_FLOAT:
     case ZARRC_DTYPE_DATETIME: case ZARRC_DTYPE_TIMEDELTA: return dt->item_size;
+    case ZARRC_DTYPE_USER: return zarrc__user_swap_width(dt);
     default: return 1;
     }
 }
@@ -785,6 +807,18 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
     }
     uint8_t *p = f->bytes;
     switch (dt->kind) {
+    case ZARRC_DTYPE_STRUCT:
+        if ((rc = zarrc__struct_fill_parse(p, dt, v, format))) {
+            zarrc__fill_clear(f);
+            return rc;
+        }
+        return ZARRC_OK;
+    case ZARRC_DTYPE_USER:
+        if ((rc = zarrc__user_fill_parse(p, dt, v, format))) {
+            zarrc__fill_clear(f);
+            return rc;
+        }
+        return ZARRC_OK;
     case ZARRC_DTYPE_BOOL:
         if (json_object_is_type(v, json_type_boolean))
             p[0] = (uint8_t)json_object_get_boolean(v);
@@ -960,6 +994,10 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
     if (f->is_null)
         return NULL;
     switch (dt->kind) {
+    case ZARRC_DTYPE_STRUCT:
+        return zarrc__struct_fill_to_json(p, dt, format);
+    case ZARRC_DTYPE_USER:
+        return zarrc__user_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_BOOL:
         return json_object_new_boolean(p[0] != 0);
     case ZARRC_DTYPE_INT:
@@ -1032,4 +1070,92 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         return json_object_new_string_len((const char *)p, (int)f->size);
     }
     return NULL;
+}
+
+int zarrc__dtype_to_json_v2(json_object **out, const zarrc_dtype_info *dt, bool big_endian)
+{
+    *out = NULL;
+    if (dt->kind == ZARRC_DTYPE_STRUCT)
+        return zarrc__struct_to_json_v2(out, dt->fields, big_endian);
+    char typestr[64];
+    zarrc_dtype_info d = *dt;
+    d.big_endian = big_endian;
+    int rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &d);
+    if (rc)
+        return rc;
+    *out = json_object_new_string(typestr);
+    return *out ? ZARRC_OK : zarrc__enomem();
+}
+
+bool zarrc__dtype_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b)
+{
+    if (a->kind != b->kind || a->item_size != b->item_size || strcmp(a->name, b->name))
+        return false;
+    if (a->kind == ZARRC_DTYPE_STRUCT)
+        return zarrc__struct_equal(a, b);
+    if (a->kind == ZARRC_DTYPE_USER)
+        return a->user == b->user;
+    return true;
+}
+
+int zarrc_dtype_value_to_json(char **json, const zarrc_dtype_info *dt, const void *elem)
+{
+    zarrc__error_clear();
+    if (!json || !dt || !elem)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_dtype_value_to_json: NULL argument");
+    *json = NULL;
+    if (zarrc__dtype_is_vlen(dt) || dt->item_size == 0)
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no fixed-size elements", dt->name);
+    zarrc__fill f = {false, zarrc__malloc(dt->item_size), dt->item_size}; /* aligned copy */
+    if (!f.bytes)
+        return ZARRC_ENOMEM;
+    memcpy(f.bytes, elem, dt->item_size);
+    json_object *o = zarrc__fill_to_json(&f, dt, 3);
+    free(f.bytes);
+    if (!o)
+        return zarrc_error_code() ? zarrc_error_code() : zarrc_error_set(ZARRC_EDTYPE, "data type '%s': value has "
+                                                                         "no JSON encoding", dt->name);
+    *json = zarrc__json_dump(o, false);
+    json_object_put(o);
+    return *json ? ZARRC_OK : ZARRC_ENOMEM;
+}
+
+int zarrc_dtype_value_from_json(void *elem, const zarrc_dtype_info *dt, const char *json)
+{
+    zarrc__error_clear();
+    if (!elem || !dt || !json)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_dtype_value_from_json: NULL argument");
+    if (zarrc__dtype_is_vlen(dt) || dt->item_size == 0)
+        return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' has no fixed-size elements", dt->name);
+    json_object *j;
+    int rc = zarrc__json_parse(&j, json, strlen(json), "value");
+    if (rc)
+        return rc;
+    zarrc__fill f;
+    rc = zarrc__fill_parse(&f, dt, j, 3);
+    json_object_put(j);
+    if (rc)
+        return rc;
+    memcpy(elem, f.bytes, dt->item_size);
+    zarrc__fill_clear(&f);
+    return ZARRC_OK;
+}
+
+bool zarrc__dtype_is_core_name(const char *name)
+{
+    zarrc_dtype_info dt;
+    int rc = parse_v3_name(&dt, name);
+    zarrc__error_clear();
+    return rc != ZARRC_ENOTFOUND;
+}
+
+void zarrc__dtype_unknown(zarrc_dtype_info *dt, const json_object *v)
+{
+    json_object *nm = NULL;
+    const char *name = "?";
+    if (json_object_is_type((json_object *)v, json_type_string))
+        name = json_object_get_string((json_object *)v);
+    else if (json_object_object_get_ex(v, "name", &nm) && json_object_is_type(nm, json_type_string))
+        name = json_object_get_string(nm);
+    init(dt, ZARRC_DTYPE_USER, 0, name);
 }

@@ -94,4 +94,59 @@ ZARRC_HIDDEN void zarrc__minifloat_format(char *buf, size_t n, const zarrc__mini
  *  float6_*: 6, float4_*: 4, their complex variants likewise); 0 for every other type. */
 ZARRC_HIDDEN unsigned zarrc__dtype_subbyte_bits(const zarrc_dtype_info *dt);
 
+/** The v2 "dtype" value: a typestr string, or the field list of a struct (byte order: the
+ *  fields' own, big_endian forcing '>' on multi-byte ones). ZARRC_EDTYPE if v2 cannot spell it. */
+ZARRC_HIDDEN int zarrc__dtype_to_json_v2(json_object **out, const zarrc_dtype_info *dt, bool big_endian);
+/** Same type (byte order aside): name, size, and for structs the fields. */
+ZARRC_HIDDEN bool zarrc__dtype_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b);
+
+/* ---- user-defined data types (dtype_user.c) ---- */
+
+typedef struct zarrc__user_inst zarrc__user_inst;
+/** A registered type named `name` (v3 name, or with v2 one of its v2 spellings) with
+ *  configuration `cfg` (may be NULL); ZARRC_ENOTFOUND (no error set) if none is registered. */
+ZARRC_HIDDEN int zarrc__user_from_json(zarrc_dtype_info *dt, const char *name, const json_object *cfg, bool v2);
+ZARRC_HIDDEN json_object *zarrc__user_to_json_v3(const zarrc_dtype_info *dt);
+ZARRC_HIDDEN const char *zarrc__user_v2_name(const zarrc_dtype_info *dt);
+ZARRC_HIDDEN size_t zarrc__user_swap_width(const zarrc_dtype_info *dt);
+/** v3 name of the type's default array->bytes codec. */
+ZARRC_HIDDEN const char *zarrc__user_default_codec(const zarrc_dtype_info *dt);
+ZARRC_HIDDEN int zarrc__user_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format);
+ZARRC_HIDDEN json_object *zarrc__user_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format);
+/** True for the names of built-in types (int8, float8_e4m3, r16, string, ...). */
+ZARRC_HIDDEN bool zarrc__dtype_is_core_name(const char *name);
+/** An unknown data type (kind USER, no registered type, item size 0): arrays with it open for
+ *  their metadata; building their codecs fails with a message naming it. */
+ZARRC_HIDDEN void zarrc__dtype_unknown(zarrc_dtype_info *dt, const json_object *v);
+static inline bool zarrc__dtype_is_unknown(const zarrc_dtype_info *dt)
+{
+    return dt->kind == ZARRC_DTYPE_USER && !dt->user;
+}
+
+/* ---- records (dtype_struct.c) ---- */
+
+/** Parse a field table into an owned tree (free with zarrc__struct_free): the v2 list form,
+ *  or a v3 "struct"/"structured" configuration. ZARRC_EDTYPE with a message naming the field. */
+ZARRC_HIDDEN int zarrc__struct_parse_v2(zarrc_dtype_fields **out, const json_object *list);
+ZARRC_HIDDEN int zarrc__struct_parse_v3(zarrc_dtype_fields **out, const char *name, const json_object *cfg);
+ZARRC_HIDDEN void zarrc__struct_free(zarrc_dtype_fields *t);
+/** Intern an owned tree (consumed, also on failure) into the shared table. */
+ZARRC_HIDDEN int zarrc__struct_intern(const zarrc_dtype_fields **out, zarrc_dtype_fields *t);
+/** Parse and intern: a STRUCT zarrc_dtype_info. */
+ZARRC_HIDDEN int zarrc__struct_from_json_v2(zarrc_dtype_info *dt, const json_object *list);
+ZARRC_HIDDEN int zarrc__struct_from_json_v3(zarrc_dtype_info *dt, const char *name, const json_object *cfg);
+ZARRC_HIDDEN json_object *zarrc__struct_to_json_v3(const zarrc_dtype_fields *t);
+ZARRC_HIDDEN int zarrc__struct_to_json_v2(json_object **out, const zarrc_dtype_fields *t, bool big);
+/** True if a field (at any depth) is a sub-array (v3 cannot spell those). */
+ZARRC_HIDDEN bool zarrc__struct_has_subarray(const zarrc_dtype_fields *t);
+/** Between native order and storage order: `order` -1 = each field's own (v2), 0 = little,
+ *  1 = big for every multi-byte word (v3 bytes codec). Its own inverse. */
+ZARRC_HIDDEN void zarrc__struct_swap(const zarrc_dtype_fields *t, uint8_t *data, size_t nelem, int order);
+/** The fields' common (v2) byte order: 0 little, 1 big, -1 mixed, -2 no multi-byte word. */
+ZARRC_HIDDEN int zarrc__struct_field_order(const zarrc_dtype_fields *t);
+ZARRC_HIDDEN bool zarrc__struct_needs_swap(const zarrc_dtype_fields *t, int order);
+ZARRC_HIDDEN int zarrc__struct_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format);
+ZARRC_HIDDEN json_object *zarrc__struct_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format);
+ZARRC_HIDDEN bool zarrc__struct_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b);
+
 #endif

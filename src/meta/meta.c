@@ -274,8 +274,15 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
     if ((rc = parse_dims(m->shape, &m->ndim, member(doc, "shape"), "shape", true)))
         goto fail;
     if ((rc = zarrc__dtype_from_json(&m->dtype, member(doc, "data_type")))) {
-        zarrc__error_context(rc, "data_type: ");
-        goto fail;
+        /* A name nothing knows: the array still opens (its metadata can be inspected); its
+         * codecs cannot be built, so reads and writes fail naming the type. */
+        const char *msg = zarrc_error_last();
+        if (strncmp(msg, "unknown data type '", 19) && strncmp(msg, "unsupported data type '", 23)) {
+            zarrc__error_context(rc, "data_type: ");
+            goto fail;
+        }
+        zarrc__error_clear();
+        zarrc__dtype_unknown(&m->dtype, member(doc, "data_type"));
     }
     if (json_object_is_type(member(doc, "data_type"), json_type_string) &&
         strchr("<>|", json_object_get_string(member(doc, "data_type"))[0])) {
@@ -342,8 +349,12 @@ int zarrc__meta_parse_v3(zarrc__array_meta *m, const json_object *doc)
 
     if ((rc = check_chunk_size(m, "chunk_shape")))
         goto fail;
-    /* fill_value */
-    if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 3)))
+    /* fill_value (kept as stored for an unknown type) */
+    if (zarrc__dtype_is_unknown(&m->dtype))
+        rc = zarrc__fill_default(&m->fill, &m->dtype);
+    else
+        rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 3);
+    if (rc)
         goto fail;
 
     /* codecs */
@@ -453,17 +464,16 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
         } else if (m->chunks[d] == 0)
             m->chunks[d] = 1;
     json_object *dt = member(doc, "dtype");
-    if (!json_object_is_type(dt, json_type_string)) {
-        rc = json_object_is_type(dt, json_type_array)
-                 ? zarrc_error_set(ZARRC_EUNSUPPORTED, "structured data types are not supported")
-                 : zarrc_error_set(ZARRC_EDTYPE, "'dtype' must be a string");
+    if (!json_object_is_type(dt, json_type_string) && !json_object_is_type(dt, json_type_array)) {
+        rc = zarrc_error_set(ZARRC_EDTYPE, "'dtype' must be a string or a list of fields");
         goto fail;
     }
     if ((rc = zarrc__dtype_from_json(&m->dtype, dt))) {
         zarrc__error_context(rc, "dtype: ");
         goto fail;
     }
-    if (!strchr("<>|", json_object_get_string(dt)[0])) {
+    if (json_object_is_type(dt, json_type_string) && !strchr("<>|", json_object_get_string(dt)[0]) &&
+        m->dtype.kind != ZARRC_DTYPE_USER) {
         rc = zarrc_error_set(ZARRC_EDTYPE, "'%s' is not a v2 data type", json_object_get_string(dt));
         goto fail;
     }
@@ -572,16 +582,14 @@ json_object *zarrc__meta_emit_v2(const zarrc__array_meta *m, json_object *filter
                                  json_object *compressor, char order, bool big_endian)
 {
     json_object *o = json_object_new_object();
-    zarrc_dtype_info dt = m->dtype;
-    char typestr[32] = "";
-    dt.big_endian = big_endian;
-    zarrc_dtype_v2_string(typestr, sizeof typestr, &dt); /* spellable: checked by the caller */
+    json_object *dtj = NULL;
+    zarrc__dtype_to_json_v2(&dtj, &m->dtype, big_endian); /* spellable: checked by the caller */
     char sep[2] = {m->separator, 0}, ord[2] = {order, 0};
     /* Keys sorted, as zarr-python 2 writes them. */
     json_object_object_add(o, "chunks", dims_json(m->chunks, m->ndim));
     json_object_object_add(o, "compressor", compressor);
     json_object_object_add(o, "dimension_separator", json_object_new_string(sep));
-    json_object_object_add(o, "dtype", json_object_new_string(typestr));
+    json_object_object_add(o, "dtype", dtj);
     json_object_object_add(o, "fill_value", zarrc__fill_to_json(&m->fill, &m->dtype, 2));
     json_object_object_add(o, "filters", filters);
     json_object_object_add(o, "order", json_object_new_string(ord));

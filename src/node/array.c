@@ -24,6 +24,9 @@ static zarrc_repr chunk_repr(zarrc__array_meta *m)
 /* Build the codec pipeline of parsed metadata. */
 static int build_pipeline(zarrc__pipeline **p, zarrc__array_meta *m)
 {
+    if (zarrc__dtype_is_unknown(&m->dtype))
+        return zarrc_error_set(ZARRC_EDTYPE, "unknown data type '%s' (register it with zarrc_dtype_register "
+                               "to read or write this array)", m->dtype.name);
     zarrc_repr r = chunk_repr(m);
     if (m->format == 3)
         return zarrc__pipeline_from_v3(p, m->codecs, &r);
@@ -64,8 +67,8 @@ static int array_new(zarrc_array **out, zarrc_store *store, const char *path, js
         free(a);
         return rc;
     }
-    if (build_pipeline(&a->pipeline, &a->meta) != ZARRC_OK) {
-        zarrc__error_save(&a->pipeline_err, ZARRC_EUNSUPPORTED);
+    if ((rc = build_pipeline(&a->pipeline, &a->meta)) != ZARRC_OK) {
+        zarrc__error_save(&a->pipeline_err, rc == ZARRC_EDTYPE ? ZARRC_EDTYPE : ZARRC_EUNSUPPORTED);
         zarrc__error_clear();
     }
     if (a->pipeline && zarrc__pipeline_shard_spec(a->pipeline))
@@ -493,16 +496,21 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
 
     if (o->format == 3) {
         json_object *list;
+        if (m.dtype.kind == ZARRC_DTYPE_STRUCT && zarrc__struct_has_subarray(m.dtype.fields)) {
+            rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "v3 'struct' has no sub-array fields (use format 2)");
+            goto done;
+        }
         if ((rc = zarrc__pipeline_to_v3(&list, p)))
             goto done;
         *doc_out = zarrc__meta_emit_v3(&m, list);
     } else {
-        json_object *f, *c;
-        char order, typestr[32];
+        json_object *f, *c, *dtj = NULL;
+        char order;
         bool big;
         /* types v2 cannot spell (bfloat16, int4, float8_*, ...) are refused here, by name */
-        if ((rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &m.dtype)))
+        if ((rc = zarrc__dtype_to_json_v2(&dtj, &m.dtype, false)))
             goto done;
+        json_object_put(dtj);
         if ((rc = zarrc__pipeline_to_v2(p, &f, &c, &order, &big)))
             goto done;
         *doc_out = zarrc__meta_emit_v2(&m, f, c, order, big);
@@ -690,8 +698,9 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
             break;
         zarrc__array_meta m = a->meta;
         m.dtype.big_endian = big;
-        char typestr[32], ord[2] = {order, 0};
-        if ((rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &m.dtype))) {
+        char ord[2] = {order, 0};
+        json_object *dtj;
+        if ((rc = zarrc__dtype_to_json_v2(&dtj, &m.dtype, big))) {
             json_object_put(f);
             json_object_put(c);
             break;
@@ -700,10 +709,16 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
         json_object_object_add(o, "filters", f);
         json_object_object_add(o, "compressor", c);
         json_object_object_add(o, "order", json_object_new_string(ord));
-        json_object_object_add(o, "dtype", json_object_new_string(typestr));
+        json_object_object_add(o, "dtype", dtj);
         break;
     }
     case ZARRC_JSON_FILL_VALUE:
+        if (zarrc__dtype_is_unknown(&a->meta.dtype)) { /* as stored: nothing can decode it */
+            json_object *fv = NULL;
+            json_object_object_get_ex(a->doc, "fill_value", &fv);
+            o = fv ? json_object_get(fv) : NULL;
+            break;
+        }
         o = zarrc__fill_to_json(&a->meta.fill, &a->meta.dtype, a->meta.format);
         if (!o && !a->meta.fill.is_null)
             rc = ZARRC_ENOMEM;
@@ -716,13 +731,14 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
             o = json_object_get(a->meta.attributes);
         break;
     case ZARRC_JSON_DTYPE:
-        if (a->meta.format == 3)
+        if (zarrc__dtype_is_unknown(&a->meta.dtype)) { /* as stored */
+            json_object *d = NULL;
+            json_object_object_get_ex(a->doc, a->meta.format == 3 ? "data_type" : "dtype", &d);
+            o = d ? json_object_get(d) : NULL;
+        } else if (a->meta.format == 3)
             o = zarrc__dtype_to_json_v3(&a->meta.dtype);
-        else {
-            char typestr[32];
-            if (!(rc = zarrc_dtype_v2_string(typestr, sizeof typestr, &a->meta.dtype)))
-                o = json_object_new_string(typestr);
-        }
+        else
+            rc = zarrc__dtype_to_json_v2(&o, &a->meta.dtype, a->meta.dtype.big_endian);
         break;
     default:
         rc = zarrc_error_set(ZARRC_EINVAL, "unknown JSON part %d", (int)part);

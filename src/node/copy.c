@@ -161,6 +161,8 @@ static bool same_encoding(const zarrc_array *dst, const zarrc_array *src)
         return false; /* chunks differ in shape: never copied as stored */
     if (a->ndim != b->ndim || memcmp(a->chunks, b->chunks, sizeof a->chunks) ||
         a->dtype.item_size != b->dtype.item_size || strcmp(a->dtype.name, b->dtype.name) ||
+        a->dtype.fields != b->dtype.fields || a->dtype.user != b->dtype.user || /* records: same
+                                                         interned layout, byte orders included */
         a->fill.is_null != b->fill.is_null || a->fill.size != b->fill.size ||
         (a->fill.size && memcmp(a->fill.bytes, b->fill.bytes, a->fill.size)))
         return false;
@@ -330,8 +332,7 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
         return zarrc_error_set(ZARRC_EINVAL, "unknown copy options version %u", opt->version);
     if (m->ndim != sm->ndim || memcmp(m->shape, sm->shape, (size_t)m->ndim * sizeof *m->shape))
         return zarrc_error_set(ZARRC_EINVAL, "copy: the arrays' shapes differ");
-    if (m->dtype.kind != sm->dtype.kind || m->dtype.item_size != sm->dtype.item_size ||
-        strcmp(m->dtype.name, sm->dtype.name))
+    if (!zarrc__dtype_equal(&m->dtype, &sm->dtype))
         return zarrc_error_set(ZARRC_EINVAL, "copy: data types differ ('%s' and '%s')", sm->dtype.name,
                                m->dtype.name);
     if (m->rectilinear)

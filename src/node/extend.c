@@ -72,7 +72,7 @@ static int check_doc(const zarrc_array *a, const json_object *doc, const char *k
     bool same_grid = m.ndim == a->meta.ndim && m.rectilinear == a->meta.rectilinear;
     for (int d = 0; same_grid && d < m.ndim; d++) /* rectilinear edge lists only grow: not compared */
         same_grid = !m.runs[d] == !a->meta.runs[d] && (m.runs[d] || m.chunks[d] == a->meta.chunks[d]);
-    if (!same_grid || strcmp(m.dtype.name, a->meta.dtype.name) || m.dtype.item_size != a->meta.dtype.item_size)
+    if (!same_grid || !zarrc__dtype_equal(&m.dtype, &a->meta.dtype))
         rc = zarrc_error_set(ZARRC_ECONFLICT, "%s: the array was replaced by another one (different rank, "
                              "chunks or data type) since it was opened", key);
     else

@@ -1,14 +1,18 @@
 # Fuzz regression: every saved input of each target is replayed (no libFuzzer needed), so the
 # sanitizer build checks them too. Run the fuzzers themselves with tests/fuzz/run.sh.
+# struct drives the record data type parsers and fill values (src/dtype/dtype_struct.c).
 # select and args drive the CLI's parsers (cli/cli_select.c, cli/cli_args.c) and the grid
 # planner (src/grid), so they compile those CLI files and see the internal headers.
-foreach(target metadata chunk select args)
+foreach(target metadata chunk select args struct)
   add_executable(fuzz_replay_${target} ${CMAKE_CURRENT_LIST_DIR}/fuzz_${target}.c
                  ${CMAKE_CURRENT_LIST_DIR}/replay.c)
   if(target STREQUAL "select" OR target STREQUAL "args")
     target_sources(fuzz_replay_${target} PRIVATE ${CMAKE_SOURCE_DIR}/cli/cli_select.c
                    ${CMAKE_SOURCE_DIR}/cli/cli_args.c)
     target_include_directories(fuzz_replay_${target} PRIVATE ${CMAKE_SOURCE_DIR}/cli ${CMAKE_SOURCE_DIR}/src)
+  endif()
+  if(target STREQUAL "struct") # the struct dtype parsers (src/dtype/dtype_struct.c)
+    target_include_directories(fuzz_replay_${target} PRIVATE ${CMAKE_SOURCE_DIR}/src)
   endif()
   target_link_libraries(fuzz_replay_${target} PRIVATE zarrc_static)
   add_test(NAME fuzz.${target} COMMAND fuzz_replay_${target} ${CMAKE_CURRENT_LIST_DIR}/corpus/${target})
