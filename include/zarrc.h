@@ -759,11 +759,24 @@ ZARRC_API int zarrc_hierarchy_create_entries(zarrc_hierarchy_report **report, za
                                              const zarrc_hierarchy_options *options);
 
 /** As zarrc_hierarchy_create_entries, with the nodes given as one JSON object text
- *  {"<relative path>": <metadata document>, ...}. A malformed text, or a member name given
+ *  {"<relative path>": <metadata document>, ...} — or as a pydantic-zarr GroupSpec: the nested
+ *  form (the root's document with "members": {name: node}; "members": null or absent = no
+ *  children) or its flat form (keys "" and "/a/b"), which are turned into this form first. A malformed text, or a member name given
  *  twice, is refused with ZARRC_EINVAL before a report exists (*report stays NULL). */
 ZARRC_API int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_store *store,
                                      const char *root, const char *spec_json,
                                      const zarrc_hierarchy_options *options);
+
+/** The node at `path` as pydantic-zarr's hierarchy model (GroupSpec / ArraySpec JSON, as
+ *  `GroupSpec.from_zarr(group).model_dump_json()` of pydantic-zarr 0.10 gives it): the node's
+ *  metadata document completed with the members pydantic-zarr always writes (v3 arrays:
+ *  attributes, storage_transformers, dimension_names; v2 arrays: attributes, order, filters,
+ *  dimension_separator, compressor; v2 attributes from `.zattrs`) and, for groups,
+ *  "members": {name: node, ...} — or null below `depth` levels (depth < 0: all levels). A new
+ *  string (zarrc_free). zarrc_hierarchy_create accepts this nested form back (as well as
+ *  pydantic-zarr's flat form with "/a/b" keys). Reads the store (not consolidated metadata).
+ *  Errors: ZARRC_ENOTFOUND, malformed documents, store errors. Thread-safe. */
+ZARRC_API int zarrc_hierarchy_spec(char **json, zarrc_store *store, const char *path, int depth);
 
 /* ---- consolidated metadata ------------------------------------------------------------- */
 
@@ -815,6 +828,96 @@ ZARRC_API int zarrc_consolidated_holders(zarrc_stale_list *out, zarrc_store *sto
  *  date in every consolidated copy that includes it (see zarrc_consolidated_holders), from
  *  the documents stored now. */
 ZARRC_API int zarrc_consolidated_update(zarrc_store *store, const char *path);
+
+/* ------------------------------------------------------------------------------------------ */
+/* References and links (the hdmf-zarr / NWB convention; docs/api.md, "References and links") */
+/* ------------------------------------------------------------------------------------------ */
+
+/** A resolved reference: where its target is. Initialize it zeroed; zarrc_node_resolve fills
+ *  it on success only; release with zarrc_node_ref_clear. */
+typedef struct zarrc_node_ref {
+    zarrc_store *store;   /**< the store holding the target: the caller's store (one more
+                               reference to the same handle) or, for an allowed external
+                               source, a store opened read-only */
+    char *path;           /**< store path of the target ("" = the root) */
+    zarrc_node_kind kind; /**< what the target is */
+    int format;           /**< its format, 2 or 3 */
+    int external;         /**< 1 if the target is in another store than the caller's */
+    char *source;         /**< the reference's "source" as written ("." = the same store) */
+    char *object_id;      /**< its "object_id" when it has one (legacy form), else NULL */
+} zarrc_node_ref;
+
+/** Release what zarrc_node_resolve put into `ref` (the store reference included) and zero
+ *  it. Accepts NULL. */
+ZARRC_API void zarrc_node_ref_clear(zarrc_node_ref *ref);
+
+/** Parse a reference without touching any store: `ref_json` is one of the forms hdmf-zarr
+ *  writes — a JSON string (a reference array's element: a path "/a/b", or the JSON text of one
+ *  of the objects below), `{"_REFERENCE": {"source": ".", "path": "/a/b"}}` (an attribute),
+ *  a `_LINKS` entry `{"name": ..., "source": ..., "path": ...}`, the legacy v2 element
+ *  `{"source", "path", "object_id", "source_object_id"}`, or the legacy attribute
+ *  `{"zarr_dtype": "object", "value": {...}}`. *source ("." when absent), *path (normalized:
+ *  no leading '/', "" = the root of the source) and *object_id (NULL when absent) are new
+ *  strings (zarrc_free); any of the three out-pointers may be NULL. Errors: ZARRC_EINVAL (not
+ *  a reference, malformed JSON, a path with "." or ".." segments), ZARRC_ENOMEM. Thread-safe. */
+ZARRC_API int zarrc_ref_parse(char **source, char **path, char **object_id, const char *ref_json);
+
+/** Resolve a reference (any form zarrc_ref_parse accepts) found in `store` to its target
+ *  node: its "path" is relative to the root of the store named by "source", which is "." (or
+ *  absent) for the same store, else a location relative to the store's root directory or a
+ *  URL. A source leaving `store` fails with ZARRC_EAUTH unless `flags` has
+ *  ZARRC_OPEN_ALLOW_EXTERNAL (the rule stored views follow); a source that comes back into
+ *  the store's own directory counts as the same store. The target must exist: ZARRC_ENOTFOUND
+ *  names it otherwise. Errors also: ZARRC_EINVAL (zarrc_ref_parse), ZARRC_EUNSUPPORTED (a
+ *  relative external source of a store that is not a directory), store errors. Thread-safe. */
+ZARRC_API int zarrc_node_resolve(zarrc_node_ref *out, zarrc_store *store, const char *ref_json,
+                                 unsigned flags);
+
+/** Resolve element `index` (flat C-order index) of the reference dataset at `array_path`: an
+ *  array marked `_DTYPE: "object_reference"` (v3 `string` elements holding paths or reference
+ *  JSON; a v2 array of any string type), or — with `field` set — the field `field` of a v3
+ *  `struct` array listing it in `_REFERENCE_FIELDS` (fields of fixed-size numeric,
+ *  fixed_length_utf32 and null_terminated_bytes types are located without zarrc's struct
+ *  support: the chunk is read as raw records). `field` must be NULL for plain reference
+ *  arrays. Errors: ZARRC_EINVAL (not a reference dataset, unknown field), ZARRC_EBOUNDS
+ *  (index), ZARRC_EUNSUPPORTED (v2 object arrays: numcodecs object codecs), errors of
+ *  zarrc_node_resolve naming the element. */
+ZARRC_API int zarrc_node_resolve_element(zarrc_node_ref *out, zarrc_store *store,
+                                         const char *array_path, int64_t index, const char *field,
+                                         unsigned flags);
+
+/** What a node says about references (zarrc_node_references). */
+typedef enum zarrc_ref_kind {
+    ZARRC_REF_LINK = 1,  /**< a `_LINKS` (or legacy `zarr_link`) entry of a group */
+    ZARRC_REF_ATTRIBUTE, /**< an attribute whose value is a reference */
+    ZARRC_REF_ARRAY,     /**< the node is a reference dataset (`_DTYPE: "object_reference"`,
+                              legacy `zarr_dtype: "object"`) */
+    ZARRC_REF_FIELD      /**< a struct field listed in `_REFERENCE_FIELDS` */
+} zarrc_ref_kind;
+
+/** One reference of a node, borrowed for the duration of the callback. */
+typedef struct zarrc_ref_info {
+    zarrc_ref_kind kind;
+    const char *name; /**< link name, attribute name or field name; NULL for ZARRC_REF_ARRAY */
+    const char *json; /**< the reference as JSON text (links, attributes); NULL otherwise */
+} zarrc_ref_info;
+
+typedef int (*zarrc_ref_cb)(void *ctx, const zarrc_ref_info *ref);
+
+/** Call `cb` for each link and reference the node at `path` declares in its attributes (links
+ *  in order, then attributes in their order, then the node itself / its fields). A non-zero
+ *  return of `cb` stops and is returned. Malformed entries (a `_LINKS` that is not a list of
+ *  references) fail with ZARRC_EINVAL naming the node. */
+ZARRC_API int zarrc_node_references(zarrc_store *store, const char *path, zarrc_ref_cb cb, void *ctx);
+
+/** Add a link named `name` to the group at `group_path`, pointing at `target_path` (a store
+ *  path of the same store) in the hdmf-zarr convention: an entry {"name", "source": ".",
+ *  "path": "/<target>"} of the group's `_LINKS` attribute (an entry of the same name is
+ *  replaced). The target must exist. The attributes document is rewritten as
+ *  zarrc_node_set_attributes does (same concurrency caveat). Errors: ZARRC_EINVAL (name,
+ *  paths, not a group), ZARRC_ENOTFOUND, ZARRC_EREADONLY, store errors. */
+ZARRC_API int zarrc_node_link_add(zarrc_store *store, const char *group_path, const char *name,
+                                  const char *target_path);
 
 #ifdef __cplusplus
 }
