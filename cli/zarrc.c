@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "cli_hierarchy.h"
+#include "cli_refs.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors and JSON helpers                                                                     */
@@ -2040,6 +2041,12 @@ static int cmd_tree(const verb *v, int argc, char **argv)
     return cli_cmd_tree(argc, argv);
 }
 
+static int cmd_refs(const verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_refs(argc, argv);
+}
+
 static int cmd_hierarchy(const verb *v, int argc, char **argv)
 {
     (void)v;
@@ -2240,6 +2247,7 @@ static const verb verbs[] = {
      "  zarrc cp a b --chunks 64,64 --shards 512,512\n"
      "  zarrc cp -r dataset.zarr copy.zarr --format 3\n"},
     {"tree", cmd_tree, cli_tree_usage, cli_tree_summary, cli_tree_help},
+    {"refs", cmd_refs, cli_refs_usage, cli_refs_summary, cli_refs_help},
     {"hierarchy", cmd_hierarchy, cli_hierarchy_usage, cli_hierarchy_summary, cli_hierarchy_help},
     {"consolidate", cmd_consolidate, cli_consolidate_usage, cli_consolidate_summary,
      cli_consolidate_help},
@@ -2313,6 +2321,7 @@ static void print_main_help(FILE *out)
         {"rm", "delete an array or group"},
         {"cp", "copy an array or hierarchy (convert, recompress, rechunk)"},
         {"tree", "show the hierarchy below a group"},
+        {"refs", "list and resolve links and references (hdmf-zarr / NWB)"},
         {"hierarchy", "create a whole hierarchy from a JSON spec"},
         {"consolidate", "write or check consolidated metadata"},
         {"attrs", "print, replace or merge-update attributes"},
