@@ -477,6 +477,54 @@ int cli_cmd_refs(int argc, char **argv)
     return rc;
 }
 
+/* ---- info ---- */
+
+void cli_refs_info(json_object *o, const char *node)
+{
+    zarrc_store *st = NULL;
+    char *path = NULL;
+    cli_ref_list l = {0};
+    if (cli_refs_open_root(&st, &path, node) || cli_refs_collect(&l, st, path, 0)) {
+        zarrc_store_free(st);
+        free(path);
+        return;
+    }
+    if (o) {
+        json_object *links = NULL;
+        for (size_t i = 0; i < l.n; i++)
+            if (l.v[i].kind == ZARRC_REF_LINK) {
+                if (!links)
+                    links = json_object_new_array();
+                json_object_array_add(links, cli_refs_link_json(&l.v[i]));
+            }
+        if (links)
+            json_object_object_add(o, "links", links);
+        cli_refs_add_json(o, &l);
+    } else {
+        for (size_t i = 0; i < l.n; i++) {
+            const cli_ref *r = &l.v[i];
+            if (r->kind != ZARRC_REF_LINK)
+                continue;
+            printf("%-14s%s -> ", "link:", r->name);
+            if (r->target)
+                printf("%s  (%s)\n", r->target, cli_refs_kind_name(r->target_kind));
+            else
+                printf("unresolved: %s\n", r->error ? r->error : "?");
+        }
+        size_t other = l.n - (size_t)0;
+        for (size_t i = 0; i < l.n; i++)
+            other -= l.v[i].kind == ZARRC_REF_LINK;
+        if (other) {
+            printf("%-14s", "references:");
+            cli_refs_print_suffix(stdout, &l);
+            printf("  (zarrc refs %s lists every target)\n", node);
+        }
+    }
+    cli_refs_free(&l);
+    zarrc_store_free(st);
+    free(path);
+}
+
 /* ---- tree --spec ---- */
 
 int cli_refs_print_spec(const char *node, int depth)

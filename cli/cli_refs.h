@@ -52,6 +52,10 @@ extern const char cli_refs_usage[], cli_refs_summary[], cli_refs_help[];
  *  string). URLs are opened as they are. Returns 0 or CLI_EXIT_FAIL (message printed). */
 int cli_refs_open_root(zarrc_store **st, char **path, const char *node);
 
+/** `zarrc info`: add "links" and "references" to the info JSON `o`, or (o NULL) print
+ *  "link:" and "references:" lines. Silent when NODE's references cannot be read. */
+void cli_refs_info(json_object *o, const char *node);
+
 /** `zarrc tree --spec`: print the GroupSpec JSON of NODE (depth < 0: all levels). */
 int cli_refs_print_spec(const char *node, int depth);
 

@@ -820,6 +820,7 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
         json_object_object_add(o, "metadata", json_object_get(meta));
         if (!no_stats)
             json_object_object_add(o, "stats", stats_json(&stats));
+        cli_refs_info(o, node);
         json_println(o);
         json_object_put(o);
     } else {
@@ -843,6 +844,7 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
         if (!no_stats)
             print_stats(&stats);
         printf("%-14s%s\n", "attributes:", json_compact(attrs));
+        cli_refs_info(NULL, node);
         fputs("metadata:\n", stdout);
         json_println(meta);
         json_object_put(dtype3);
@@ -892,6 +894,7 @@ static int info_group(zarrc_store *st, const char *node, int format, int as_json
         json_object_object_add(o, "zarr_format", json_object_new_int(format));
         json_object_object_add(o, "attributes", attrs);
         json_object_object_add(o, "metadata", meta);
+        cli_refs_info(o, node);
         json_println(o);
         json_object_put(o);
     } else {
@@ -899,6 +902,7 @@ static int info_group(zarrc_store *st, const char *node, int format, int as_json
         printf("%-14s%s\n", "node type:", "group");
         printf("%-14s%d\n", "zarr format:", format);
         printf("%-14s%s\n", "attributes:", json_compact(attrs));
+        cli_refs_info(NULL, node);
         fputs("metadata:\n", stdout);
         json_println(meta);
         json_object_put(attrs);
