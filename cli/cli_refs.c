@@ -477,6 +477,106 @@ int cli_cmd_refs(int argc, char **argv)
     return rc;
 }
 
+/* ---- cp -r: arrays zarrc cannot decode ---- */
+
+typedef struct key_list {
+    char **v;
+    size_t n, cap;
+} key_list;
+
+static int add_key(void *ctx, const char *name, int is_prefix)
+{
+    key_list *l = ctx;
+    if (is_prefix)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 32;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return ZARRC_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(name)))
+        return ZARRC_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+static int is_meta_key(const char *key, size_t plen)
+{
+    const char *b = key + plen;
+    return !strcmp(b, "zarr.json") || !strcmp(b, ".zarray") || !strcmp(b, ".zattrs");
+}
+
+static int copy_key(zarrc_store *sst, const char *skey, zarrc_store *dst, const char *dkey)
+{
+    void *data = NULL;
+    size_t size = 0;
+    int rc = zarrc_store_get(&data, &size, sst, skey);
+    if (rc == ZARRC_OK)
+        rc = zarrc_store_set(dst, dkey, data, size);
+    zarrc_free(data);
+    return rc;
+}
+
+int cli_copy_verbatim(zarrc_store *sst, const char *spath, zarrc_store *dst, const char *dpath, const char *label,
+                      int format, unsigned flags)
+{
+    zarrc_node_kind kind;
+    int sformat, rc = zarrc_node_probe(&kind, &sformat, sst, spath);
+    if (rc)
+        return cli_fail_lib(rc, "reading '%s'", label);
+    if (format && format != sformat) {
+        zarrc_array *a = NULL;
+        rc = zarrc_array_open(&a, sst, spath); /* for the library's message */
+        zarrc_array_free(a);
+        return cli_fail_lib(rc ? rc : ZARRC_EUNSUPPORTED, "'%s' cannot be converted to v%d", label, format);
+    }
+    zarrc_node_kind dk;
+    int df;
+    if (zarrc_node_probe(&dk, &df, dst, dpath) == ZARRC_OK) {
+        if (!(flags & ZARRC_OVERWRITE))
+            return cli_fail("'%s': the destination exists (use --overwrite)", label);
+        if ((rc = zarrc_node_delete_flags(dst, dpath, flags & ZARRC_FORCE)))
+            return cli_fail_lib(rc, "replacing the copy of '%s'", label);
+    }
+    size_t sl = strlen(spath), dl = strlen(dpath);
+    char *prefix = malloc(sl + 2);
+    if (!prefix)
+        return cli_fail("out of memory");
+    snprintf(prefix, sl + 2, "%s%s", spath, sl ? "/" : "");
+    key_list keys = {0};
+    rc = zarrc_store_list(sst, prefix, add_key, &keys);
+    int result = rc ? cli_fail_lib(rc, "listing '%s'", label) : CLI_EXIT_OK;
+    size_t plen = strlen(prefix);
+    /* Chunks first, metadata last: an interrupted copy leaves no node without its chunks. */
+    for (int pass = 0; pass < 2 && result == CLI_EXIT_OK; pass++)
+        for (size_t i = 0; i < keys.n && result == CLI_EXIT_OK; i++) {
+            const char *k = keys.v[i];
+            if (strncmp(k, prefix, plen) || is_meta_key(k, plen) != pass)
+                continue;
+            size_t n = dl + strlen(k + plen) + 2;
+            char *dk2 = malloc(n);
+            if (!dk2) {
+                result = cli_fail("out of memory");
+                break;
+            }
+            snprintf(dk2, n, "%s%s%s", dpath, dl ? "/" : "", k + plen);
+            if ((rc = copy_key(sst, k, dst, dk2)))
+                result = cli_fail_lib(rc, "copying '%s' of '%s'", k + plen, label);
+            free(dk2);
+        }
+    for (size_t i = 0; i < keys.n; i++)
+        free(keys.v[i]);
+    free(keys.v);
+    free(prefix);
+    if (result == CLI_EXIT_OK)
+        fprintf(stderr, "zarrc: note: '%s': copied byte for byte (zarrc cannot decode its data type or codecs)\n",
+                label);
+    return result;
+}
+
 /* ---- info ---- */
 
 void cli_refs_info(json_object *o, const char *node)

@@ -52,6 +52,13 @@ extern const char cli_refs_usage[], cli_refs_summary[], cli_refs_help[];
  *  string). URLs are opened as they are. Returns 0 or CLI_EXIT_FAIL (message printed). */
 int cli_refs_open_root(zarrc_store **st, char **path, const char *node);
 
+/** `zarrc cp -r` for an array zarrc cannot decode (unsupported data type or codec): copy its
+ *  keys as they are stored (chunks first, metadata last) from spath of sst to dpath of dst;
+ *  `format` 0 or the source's (a conversion is refused), flags ZARRC_OVERWRITE / ZARRC_FORCE.
+ *  Returns 0 or CLI_EXIT_FAIL (message printed); prints a note on stderr. */
+int cli_copy_verbatim(zarrc_store *sst, const char *spath, zarrc_store *dst, const char *dpath, const char *label,
+                      int format, unsigned flags);
+
 /** `zarrc info`: add "links" and "references" to the info JSON `o`, or (o NULL) print
  *  "link:" and "references:" lines. Silent when NODE's references cannot be read. */
 void cli_refs_info(json_object *o, const char *node);
