@@ -5,6 +5,8 @@
 #ifndef ZARRC_CLI_REFS_H
 #define ZARRC_CLI_REFS_H
 
+#include <stdio.h>
+
 #include <json-c/json.h>
 
 #include "zarrc.h"
