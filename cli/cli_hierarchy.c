@@ -496,7 +496,7 @@ int cli_cmd_tree(int argc, char **argv)
     if (spec)
         return cli_refs_print_spec(node, t.max_depth);
     t.follow = follow;
-    t.ref_flags = allow ? ZARRC_OPEN_ALLOW_EXTERNAL : 0;
+    t.ref_flags = allow || cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0;
     zarrc_store *st = NULL;
     zarrc_node_kind kind;
     int format;
@@ -550,7 +550,7 @@ int cli_cmd_tree(int argc, char **argv)
         }
     } else
         printf("%s  group (v%d%s)\n", node, format, zarrc_group_is_consolidated(g) ? ", consolidated" : "");
-    if (cli_refs_open_root(&t.rst, &t.rbase, node)) {
+    if (cli_refs_open_root(&t.rst, &t.rbase, node, ZARRC_STORE_READONLY)) {
         json_object_put(top);
         zarrc_group_free(g);
         return CLI_EXIT_FAIL;

@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "cli_refs.h"
 
-const char cli_refs_usage[] = "zarrc refs NODE [-r] [--allow-external] [--json] [--max N]";
+const char cli_refs_usage[] = "zarrc refs NODE [-r] [--allow-external] [--json] [--max N]\n"
+                              "       zarrc refs GROUP --link NAME=/TARGET";
 const char cli_refs_summary[] =
     "List the links and references NODE declares, each resolved to its target: group links\n"
     "(_LINKS), references in attributes ({\"_REFERENCE\": ...}), the elements of reference\n"
@@ -26,6 +28,8 @@ const char cli_refs_help[] =
     "  --json             one JSON list of {node, kind, name, index, field, target,\n"
     "                     target_type, error}\n"
     "  --max N            resolve at most N elements per reference dataset (default 100000)\n"
+    "  --link NAME=/TARGET  add (or replace) the link NAME of the group GROUP, pointing at\n"
+    "                     /TARGET of the same file (a _LINKS entry, as hdmf-zarr writes it)\n"
     "\nExamples:\n"
     "  zarrc refs file.nwb.zarr -r\n"
     "  zarrc refs file.nwb.zarr/acquisition/ts2 --json\n";
@@ -226,7 +230,7 @@ static int is_group_dir(const char *dir)
     return 0;
 }
 
-int cli_refs_open_root(zarrc_store **st, char **path, const char *node)
+int cli_refs_open_root(zarrc_store **st, char **path, const char *node, unsigned store_flags)
 {
     *st = NULL;
     *path = NULL;
@@ -250,7 +254,7 @@ int cli_refs_open_root(zarrc_store **st, char **path, const char *node)
     const char *rel = root ? real + strlen(root) : "";
     while (*rel == '/')
         rel++;
-    int rc = zarrc_store_open(st, root ? root : node, ZARRC_STORE_READONLY);
+    int rc = zarrc_store_open(st, root ? root : node, store_flags);
     if (rc == ZARRC_OK && !(*path = strdup(rel))) {
         zarrc_store_free(*st);
         *st = NULL;
@@ -420,11 +424,12 @@ static int refs_node(refs_run *w, const char *path, int recursive)
 
 int cli_cmd_refs(int argc, char **argv)
 {
-    const char *node = NULL, *max_s = NULL;
+    const char *node = NULL, *max_s = NULL, *link = NULL;
     int recursive = 0, allow = 0, as_json = 0;
     cli_opt opts[] = {{"-r", NULL, &recursive},     {"--recursive", NULL, &recursive},
                       {"--allow-external", NULL, &allow}, {"--json", NULL, &as_json},
-                      {"--max", &max_s, NULL},      {NULL, NULL, NULL}};
+                      {"--max", &max_s, NULL},      {"--link", &link, NULL},
+                      {NULL, NULL, NULL}};
     char err[512];
     int rc = cli_parse_args(argc, argv, opts, &node, 1, "NODE", err, sizeof err);
     if (rc == CLI_ARGS_HELP) {
@@ -447,12 +452,12 @@ int cli_cmd_refs(int argc, char **argv)
         }
         w.max = m;
     }
-    w.flags = allow ? ZARRC_OPEN_ALLOW_EXTERNAL : 0;
+    w.flags = allow || cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0;
     w.as_json = as_json;
     /* References are relative to the root of their file: the store is opened at the topmost
      * group enclosing NODE (its parent directories that are groups), NODE is a path in it. */
     char *start = NULL;
-    if (cli_refs_open_root(&w.st, &start, node))
+    if (cli_refs_open_root(&w.st, &start, node, link ? 0 : ZARRC_STORE_READONLY))
         return CLI_EXIT_FAIL;
     zarrc_node_kind kind;
     int format;
@@ -462,6 +467,25 @@ int cli_cmd_refs(int argc, char **argv)
         if (rc == ZARRC_ENOTFOUND)
             return cli_fail("'%s' is not a Zarr node (no zarr.json, .zarray or .zgroup there)", node);
         return cli_fail_lib(rc, "reading '%s'", node);
+    }
+    if (link) {
+        const char *eq = strchr(link, '=');
+        char *name = eq ? strndup(link, (size_t)(eq - link)) : NULL;
+        zarrc_store *wst = NULL;
+        if (!eq || !name || !*name) {
+            free(name);
+            zarrc_store_free(w.st);
+            free(start);
+            fprintf(stderr, "zarrc: refs: --link wants NAME=/TARGET (got '%s')\nusage: %s\n", link, cli_refs_usage);
+            return CLI_EXIT_USAGE;
+        }
+        (void)wst;
+        rc = zarrc_node_link_add(w.st, start, name, eq + 1);
+        int res = rc ? cli_fail_lib(rc, "adding link '%s' to '%s'", name, node) : CLI_EXIT_OK;
+        free(name);
+        zarrc_store_free(w.st);
+        free(start);
+        return res;
     }
     if (as_json)
         w.out = json_object_new_array();
@@ -584,7 +608,7 @@ void cli_refs_info(json_object *o, const char *node)
     zarrc_store *st = NULL;
     char *path = NULL;
     cli_ref_list l = {0};
-    if (cli_refs_open_root(&st, &path, node) || cli_refs_collect(&l, st, path, 0)) {
+    if (cli_refs_open_root(&st, &path, node, ZARRC_STORE_READONLY) || cli_refs_collect(&l, st, path, 0)) {
         zarrc_store_free(st);
         free(path);
         return;

@@ -51,8 +51,8 @@ extern const char cli_refs_usage[], cli_refs_summary[], cli_refs_help[];
 
 /** Open the store of NODE's file: at the topmost directory above NODE that is a group of the
  *  same hierarchy (references are relative to that root); *path = NODE's path in it (new
- *  string). URLs are opened as they are. Returns 0 or CLI_EXIT_FAIL (message printed). */
-int cli_refs_open_root(zarrc_store **st, char **path, const char *node);
+ *  string), with `store_flags` (ZARRC_STORE_READONLY). URLs are opened as they are. Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_refs_open_root(zarrc_store **st, char **path, const char *node, unsigned store_flags);
 
 /** `zarrc cp -r` for an array zarrc cannot decode (unsupported data type or codec): copy its
  *  keys as they are stored (chunks first, metadata last) from spath of sst to dpath of dst;

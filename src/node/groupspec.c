@@ -27,6 +27,12 @@ static json_object *member(const json_object *o, const char *k)
     return v;
 }
 
+static bool has_member(const json_object *o, const char *k)
+{
+    return o && json_object_is_type((json_object *)o, json_type_object) &&
+           json_object_object_get_ex((json_object *)o, k, NULL);
+}
+
 /* Add a copy of doc[k], or `def` (taken) when it is absent. */
 static int put(json_object *out, const json_object *doc, const char *k, json_object *def)
 {
@@ -223,7 +229,7 @@ int zarrc__groupspec_normalize(json_object **out, const json_object *spec)
     if (!nested) {
         json_object_object_foreach((json_object *)spec, k0, v0) {
             (void)k0;
-            if (member(v0, "members")) /* pydantic-zarr's to_flat() gives groups "members": null */
+            if (has_member(v0, "members")) /* pydantic-zarr's to_flat() gives groups "members": null */
                 pflat = true;
         }
     }
