@@ -919,6 +919,89 @@ ZARRC_API int zarrc_node_references(zarrc_store *store, const char *path, zarrc_
 ZARRC_API int zarrc_node_link_add(zarrc_store *store, const char *group_path, const char *name,
                                   const char *target_path);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Records onto hierarchies (docs/api.md, "Records and hierarchies")                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/** The context a record type's callbacks receive: the group of the instance being written or
+ *  read (store + path) and the session (which instances are already stored where). Borrowed
+ *  for the duration of the callback. */
+typedef struct zarrc_record_ctx zarrc_record_ctx;
+
+/** How a user type maps its instances onto a group: attributes, child arrays, child groups
+ *  (other instances, possibly of other types) and references to instances stored elsewhere.
+ *  `serialize` writes `instance` into the context's group through the zarrc_record_* calls
+ *  below; `deserialize` builds a new instance from it (*instance); `free_instance` releases one
+ *  (may be NULL). Callbacks return ZARRC_OK or a negative code (raise a message with their
+ *  own words if they like: the call adds the node's path). */
+typedef struct zarrc_record_type {
+    unsigned version; /**< ZARRC_RECORD_TYPE_VERSION */
+    const char *name; /**< stored as the group attribute "zarrc_record_type" and checked on read */
+    int (*serialize)(zarrc_record_ctx *ctx, const void *instance, void *user);
+    int (*deserialize)(void **instance, zarrc_record_ctx *ctx, void *user);
+    void (*free_instance)(void *instance, void *user);
+    void *user;
+} zarrc_record_type;
+
+#define ZARRC_RECORD_TYPE_VERSION 1
+
+/** Write `instance` as a group at `path` (format 3) through type->serialize. Child instances
+ *  written with zarrc_record_write_child that were already written in this call (the same
+ *  pointer) are not copied again: a link in the hdmf-zarr convention (`_LINKS`) points at the
+ *  first copy. ZARRC_OVERWRITE in `flags` replaces an existing node. Errors: ZARRC_EEXISTS,
+ *  the callbacks' errors (with the path), store errors. Not atomic: a failure leaves what was
+ *  written. */
+ZARRC_API int zarrc_record_write(zarrc_store *store, const char *path, const zarrc_record_type *type,
+                                 const void *instance, unsigned flags);
+
+/** The instances one zarrc_record_read built (each once, however often it is referenced). */
+typedef struct zarrc_record_set zarrc_record_set;
+
+/** Read the group at `path` back through type->deserialize into a new set (*out) whose root
+ *  instance is zarrc_record_set_root(*out). Links (and children read twice) give the same
+ *  instance pointer: shared instances stay shared. Errors: ZARRC_ENOTFOUND, ZARRC_EDTYPE (the
+ *  group was written by another record type), the callbacks' errors, store errors. */
+ZARRC_API int zarrc_record_read(zarrc_record_set **out, zarrc_store *store, const char *path,
+                                const zarrc_record_type *type);
+
+/** The root instance of a set. Borrowed: valid until zarrc_record_set_free. */
+ZARRC_API void *zarrc_record_set_root(const zarrc_record_set *set);
+
+/** Release every instance of the set (free_instance of its type, once each). Accepts NULL. */
+ZARRC_API void zarrc_record_set_free(zarrc_record_set *set);
+
+/** The store and the store path of the context's group (borrowed, for the callback). */
+ZARRC_API zarrc_store *zarrc_record_store(const zarrc_record_ctx *ctx);
+ZARRC_API const char *zarrc_record_path(const zarrc_record_ctx *ctx);
+
+/** serialize: set attribute `name` of the group to the JSON text `json` (written when the
+ *  callback returns). */
+ZARRC_API int zarrc_record_set_attr(zarrc_record_ctx *ctx, const char *name, const char *json);
+
+/** deserialize: attribute `name` of the group as JSON text (new string, zarrc_free);
+ *  ZARRC_ENOTFOUND if absent. */
+ZARRC_API int zarrc_record_get_attr(char **json, zarrc_record_ctx *ctx, const char *name);
+
+/** serialize: create the child array `name` with `options` (format forced to 3; shape etc. as
+ *  given) and write all of `data` (size bytes, as zarrc_array_write of the whole array). */
+ZARRC_API int zarrc_record_write_array(zarrc_record_ctx *ctx, const char *name,
+                                       const zarrc_array_options *options, const void *data,
+                                       size_t size);
+
+/** deserialize: open the child array `name` (a new handle: zarrc_array_free). */
+ZARRC_API int zarrc_record_open_array(zarrc_array **out, zarrc_record_ctx *ctx, const char *name);
+
+/** serialize: store `instance` (of `type`) as the child group `name` — or, if this write
+ *  already stored that instance, as a link `name` to where it is. */
+ZARRC_API int zarrc_record_write_child(zarrc_record_ctx *ctx, const char *name,
+                                       const zarrc_record_type *type, const void *instance);
+
+/** deserialize: the instance stored as child `name` (a group, or a link to one), built once
+ *  per stored group. Borrowed: owned by the set being read. ZARRC_ENOTFOUND if there is no
+ *  such child. */
+ZARRC_API int zarrc_record_read_child(void **instance, zarrc_record_ctx *ctx, const char *name,
+                                      const zarrc_record_type *type);
+
 #ifdef __cplusplus
 }
 #endif
