@@ -241,6 +241,9 @@ static int resolve_source(zarrc_store **target, int *external, zarrc_store *stor
     } else {
         const char *p = !strncmp(source, "file://", 7) ? source + 7 : source;
         char *root = fs_root_of(store);
+        if (!root && !allow)
+            return zarrc_error_set(ZARRC_EAUTH, "%s: source '%.200s' leaves the store (external references need "
+                                   "ZARRC_OPEN_ALLOW_EXTERNAL / --allow-external)", what, source);
         if (!root)
             return zarrc_error_set(ZARRC_EUNSUPPORTED, "%s: source '%.200s' is relative to a store that is not a "
                                    "directory", what, source);
