@@ -349,7 +349,10 @@ int zarrc__pipeline_to_v2(const zarrc__pipeline *p, json_object **filters_out,
         json_object *j;
         if ((rc = zarrc__codec_to_json(&j, c, 2)))
             goto fail;
-        if (c->type->kind == ZARRC_CODEC_BYTES_TO_BYTES && i == p->n - 1 && !p->v2_no_compressor)
+        /* numcodecs' zfpy is an array-to-bytes codec that v2 spells as the compressor */
+        bool compressor_kind = c->type->kind == ZARRC_CODEC_BYTES_TO_BYTES ||
+                               (i == p->a2b && !strcmp(c->type->v2_id, "zfpy"));
+        if (compressor_kind && i == p->n - 1 && !p->v2_no_compressor)
             compressor = j;
         else
             json_object_array_add(filters, j);

@@ -13,7 +13,8 @@ extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc_
     zarrc__codec_astype, zarrc__codec_packbits, zarrc__codec_vlen_utf8, zarrc__codec_vlen_bytes,
     zarrc__codec_sharding, zarrc__codec_packbits_v3,
     zarrc__codec_reshape, zarrc__codec_squeeze, zarrc__codec_scale_offset,
-    zarrc__codec_vlen_v2;
+    zarrc__codec_vlen_v2, zarrc__codec_zfp, zarrc__codec_zfpy,
+    zarrc__codec_cast_value;
 
 static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_bytes, &zarrc__codec_transpose, &zarrc__codec_blosc, &zarrc__codec_gzip,
@@ -24,7 +25,8 @@ static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_astype, &zarrc__codec_packbits, &zarrc__codec_vlen_utf8,
     &zarrc__codec_vlen_bytes, &zarrc__codec_sharding, &zarrc__codec_packbits_v3,
     &zarrc__codec_reshape, &zarrc__codec_squeeze, &zarrc__codec_scale_offset,
-    &zarrc__codec_vlen_v2,
+    &zarrc__codec_vlen_v2, &zarrc__codec_zfp, &zarrc__codec_zfpy,
+    &zarrc__codec_cast_value,
 };
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -90,10 +92,6 @@ static const struct {
                "specification)"},
     {"zarrs.gdeflate", "GDeflate exists only as NVIDIA's bundled C++ code (no Debian library, no format "
                        "specification)"},
-    {"zfp", "zfp is not built in yet (it needs libzfp)"},
-    {"numcodecs.zfpy", "zfpy is not built in yet (it needs libzfp)"},
-    {"zfpy", "zfpy is not built in yet (it needs libzfp)"},
-    {"cast_value", "not implemented yet"},
     {"zarrs.optional", "zarrs' experimental optional type is not implemented yet"},
     {"zarrs.vlen", "not implemented yet (zarrs.vlen_v2, vlen-utf8 and vlen-bytes are)"},
     {"numcodecs.vlen-array", "zarrc has no data type for arrays of arrays"},

@@ -41,11 +41,22 @@ static const char *const pipelines[] = {
     "[{\"name\":\"zarrs.vlen_v2\"}]",
     "[{\"name\":\"scale_offset\",\"configuration\":{\"offset\":3,\"scale\":-2}},\"bytes\"]",
     "[{\"name\":\"reshape\",\"configuration\":{\"shape\":[-1]}},{\"name\":\"zarrs.squeeze\"},\"bytes\",\"crc32c\"]",
+    /* zfp (no header, mode from the configuration) and numcodecs.zfpy (zfp's header) */
+    "[{\"name\":\"zfp\",\"configuration\":{\"mode\":\"reversible\"}}]",
+    "[{\"name\":\"zfp\",\"configuration\":{\"mode\":\"expert\",\"minbits\":1,\"maxbits\":900,\"maxprec\":20,\"minexp\":-8}}]",
+    "[{\"name\":\"numcodecs.zfpy\",\"configuration\":{\"mode\":4,\"tolerance\":0.01}}]",
+    "[{\"name\":\"zfp\",\"configuration\":{\"mode\":\"fixed_rate\",\"rate\":3.5}},{\"name\":\"zstd\"}]",
+    /* cast_value: exact widening on decode, and a decode that can fail (int16 -> uint16) */
+    "[{\"name\":\"cast_value\",\"configuration\":{\"data_type\":\"float8_e4m3fnuz\",\"out_of_range\":\"clamp\","
+    "\"scalar_map\":{\"decode\":[[\"NaN\",0]]}}},\"bytes\"]",
+    "[{\"name\":\"cast_value\",\"configuration\":{\"data_type\":\"int16\",\"rounding\":\"towards-zero\"}},\"bytes\",\"crc32c\"]",
 };
 
 /* The data type of each pipeline above (NULL: int32, or string/bytes for the vlen ones). */
 static const char *const dtypes[sizeof pipelines / sizeof *pipelines] = {
     [17] = "int4", [18] = "bool", [19] = "int32", [20] = "complex_float6_e3m2fn", [21] = "float6_e2m3fn",
+    [26] = "float32", [27] = "float32", [28] = "uint8",
+    [29] = "float32", [30] = "uint16",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

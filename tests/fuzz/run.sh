@@ -9,7 +9,7 @@ targets=${2:-"metadata chunk select args"}
 out="$root/build-fuzz"
 mkdir -p "$out"
 srcs=$(ls "$root"/src/*/*.c)
-libs="$(pkg-config --cflags --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lpthread -lm"
+libs="$(pkg-config --cflags --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -lpthread -lm"
 for t in $targets; do
   extra=""
   case $t in # the CLI's parsers and the grid planner

@@ -1,6 +1,7 @@
 # Interop with zarrs (the Rust crate, pinned in tests/interop_zarrs/Cargo.toml / Cargo.lock) for
 # the zarr-extensions data types and codecs zarr-python cannot express: sub-byte integers,
-# 8/6/4-bit floats, small complex types, packbits. run_zarrs.py builds the small zarrs program
+# 8/6/4-bit floats, small complex types, packbits, zfp (the crate's zfp feature builds libzfp from
+# source with cmake). run_zarrs.py builds the small zarrs program
 # with cargo into ${XDG_CACHE_HOME:-~/.cache}/zarrc/zarrs-interop (outside the checkout; the
 # first build takes minutes, later runs reuse it) and fails, never skips, when it cannot.
 if(TARGET zarrc)

@@ -31,3 +31,12 @@ if(TARGET zarrc)
   set_tests_properties(interop_zp3.extend PROPERTIES TIMEOUT 600 LABELS "interop;peers;peers_heavy"
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ZARRC_NUM_THREADS=2")
 endif()
+
+# numcodecs.zfpy / v2 zfpy both ways with zarr-python 3.4 and numcodecs' Zfpy (zfpy 1.0.1):
+# zarrc's chunks byte for byte numcodecs', reads bit for bit both ways (~30 s; full: check-full).
+if(TARGET zarrc)
+  zarrc_peer_test(interop_zp3.zfpy ${CMAKE_CURRENT_LIST_DIR}/run_zfpy.py $<TARGET_FILE:zarrc>
+                  ${CMAKE_BINARY_DIR}/testtmp/interop_zp3/zfpy)
+  set_tests_properties(interop_zp3.zfpy PROPERTIES TIMEOUT 300 LABELS "interop;peers"
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()

@@ -196,7 +196,8 @@ static void codec_cases(const char *file, const char *name)
         const char *nm = json_object_is_type(c, json_type_string) ? json_object_get_string(c)
                                                                    : json_object_get_string(n);
         const zarrc_codec_type *t = zarrc__codec_find_v3(nm);
-        if (nm && !strcmp(nm, "scale_offset")) /* its cases (scale 0.1, offset "NaN") are float ones */
+        if (nm && (!strcmp(nm, "scale_offset") || !strcmp(nm, "cast_value"))) /* float cases (scale 0.1, offset
+                                                                                  "NaN", scalar_map "NaN" keys) */
             zarrc_dtype_parse(&r.dtype, "float64");
         if (!t) {
             skip(label, "codec not implemented");
