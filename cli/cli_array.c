@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_refs.h"
 #include "cli_verbs.h"
 #include "cli_struct.h"
 
@@ -451,6 +452,7 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
         json_object_object_add(o, "metadata", json_object_get(meta));
         if (!no_stats)
             json_object_object_add(o, "stats", stats_json(&stats));
+        cli_refs_info(o, node);
         cli_json_println(o);
         json_object_put(o);
     } else {
@@ -480,6 +482,7 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
         if (!no_stats)
             print_stats(&stats);
         printf("%-14s%s\n", "attributes:", cli_json_compact(attrs));
+        cli_refs_info(NULL, node);
         fputs("metadata:\n", stdout);
         cli_json_println(meta);
         json_object_put(dtype3);
@@ -529,6 +532,7 @@ static int info_group(zarrc_store *st, const char *node, int format, int as_json
         json_object_object_add(o, "zarr_format", json_object_new_int(format));
         json_object_object_add(o, "attributes", attrs);
         json_object_object_add(o, "metadata", meta);
+        cli_refs_info(o, node);
         cli_json_println(o);
         json_object_put(o);
     } else {
@@ -536,6 +540,7 @@ static int info_group(zarrc_store *st, const char *node, int format, int as_json
         printf("%-14s%s\n", "node type:", "group");
         printf("%-14s%d\n", "zarr format:", format);
         printf("%-14s%s\n", "attributes:", cli_json_compact(attrs));
+        cli_refs_info(NULL, node);
         fputs("metadata:\n", stdout);
         cli_json_println(meta);
         json_object_put(attrs);

@@ -16,24 +16,34 @@
 
 #include "cli_common.h"
 #include "cli_verbs.h"
+#include "cli_refs.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Help texts                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-static const char cli_tree_usage[] = "zarrc tree NODE [--depth N] [--json] [--no-consolidated]";
+static const char cli_tree_usage[] = "zarrc tree NODE [--depth N] [--json] [--no-consolidated] [--follow-links] [--allow-external]\n"
+                              "       zarrc tree NODE --spec [--depth N]";
 static const char cli_tree_summary[] =
-    "Show the hierarchy below the group at NODE: groups, and arrays with shape and data type.\n"
-    "Consolidated metadata is used when the group has it (no further reads).";
+    "Show the hierarchy below the group at NODE: groups, and arrays with shape and data type,\n"
+    "with the links and references nodes declare (hdmf-zarr / NWB convention: group links as\n"
+    "'name -> /target' entries, attribute references as '@attr -> /target', reference datasets\n"
+    "and reference fields marked). Consolidated metadata is used when the group has it.";
 static const char cli_tree_help[] =
     "Options:\n"
     "  --depth N           show N levels below NODE (default: all; 0 = NODE only)\n"
     "  --json              print nested JSON: {name, node_type, zarr_format, shape, data_type,\n"
     "                      children}\n"
     "  --no-consolidated   ignore consolidated metadata and list the store\n"
+    "  --follow-links      show the tree below each linked group (cycles are not followed)\n"
+    "  --allow-external    resolve links into other stores (default: shown as refused)\n"
+    "  --spec              print NODE as pydantic-zarr GroupSpec JSON (nested members; --depth\n"
+    "                      N gives members null below N levels), as GroupSpec.from_zarr does\n"
     "\nExamples:\n"
     "  zarrc tree data.zarr\n"
-    "  zarrc tree data.zarr --depth 1 --json\n";
+    "  zarrc tree data.zarr --depth 1 --json\n"
+    "  zarrc tree file.nwb.zarr --follow-links\n"
+    "  zarrc tree data.zarr --spec > spec.json\n";
 
 static const char cli_hierarchy_usage[] =
     "zarrc hierarchy create ROOT SPEC.json [--overwrite [--force]] [--format 2|3]\n"
@@ -219,6 +229,10 @@ static void free_children(child_list *l)
 typedef struct tree_ctx {
     int max_depth; /* -1 = all */
     int as_json;
+    int follow;         /* --follow-links */
+    unsigned ref_flags; /* ZARRC_OPEN_ALLOW_EXTERNAL */
+    zarrc_store *rst;   /* the store at the file's root: references are relative to it */
+    char *rbase;        /* NODE's path in rst */
     char *prefix;       /* the drawing in front of this level's lines (grows with the depth) */
     size_t plen, pcap;
     const char *node;
@@ -241,12 +255,18 @@ static int tree_push(tree_ctx *t, const char *s)
     return 0;
 }
 
-static void print_array_line(const child *c)
+static void print_array_start(const child *c)
 {
     printf("%s  %s  shape=[", c->name, c->is_view ? "view" : "array");
     for (int d = 0; d < c->ndim; d++)
         printf("%s%lld", d ? "," : "", (long long)c->shape[d]);
-    printf("] dtype=%s\n", c->dtype);
+    printf("] dtype=%s", c->dtype);
+}
+
+static void print_array_line(const child *c)
+{
+    print_array_start(c);
+    putchar('\n');
 }
 
 /* A failure of the library, naming the CLI option when the library's message points at
@@ -258,8 +278,90 @@ static int tree_fail(int rc, const char *what, const char *name)
     return cli_fail("%s '%s': %s; --no-consolidated does that", what, name, zarrc_error_last());
 }
 
-/* Print (or build into `into`, a JSON list) the children of `g`, recursively. */
-static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
+/* Store path in t->rst of `name` below group `g` whose store root is at `base` in rst. */
+static char *ref_path(const char *base, zarrc_group *g, const char *name)
+{
+    const char *gp = zarrc_group_path(g);
+    size_t n = strlen(base) + strlen(gp) + (name ? strlen(name) : 0) + 3;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    snprintf(p, n, "%s%s%s%s%s", base, *base && *gp ? "/" : "", gp, name && (*base || *gp) ? "/" : "",
+             name ? name : "");
+    return p;
+}
+
+/* Whether rst path `target` is `path` or one of its ancestors (following it would loop). */
+static int is_ancestor(const char *target, const char *path)
+{
+    size_t n = strlen(target);
+    return n == 0 || (!strncmp(path, target, n) && (path[n] == 0 || path[n] == '/'));
+}
+
+static int tree_level(tree_ctx *t, zarrc_group *g, const char *base, int depth, json_object *into);
+
+/* The links of group `g` (at rst path `gpath`) as entries after its children. */
+static size_t count_links(const cli_ref_list *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += l->v[i].kind == ZARRC_REF_LINK;
+    return n;
+}
+
+static int tree_links(tree_ctx *t, const cli_ref_list *links, const char *gpath, int depth, json_object *into)
+{
+    const cli_ref_list *lp = links;
+    size_t nlinks = count_links(lp), seen = 0;
+    int rc = 0;
+    size_t plen = t->plen;
+    for (size_t i = 0; rc == 0 && i < lp->n; i++) {
+        const cli_ref *r = &lp->v[i];
+        if (r->kind != ZARRC_REF_LINK)
+            continue;
+        int last = ++seen == nlinks;
+        int cycle = r->target && r->target_kind == ZARRC_NODE_GROUP && r->target[0] == '/' &&
+                    is_ancestor(r->target + 1, gpath);
+        int follow = t->follow && r->target && r->target[0] == '/' && r->target_kind == ZARRC_NODE_GROUP && !cycle &&
+                     (t->max_depth < 0 || depth + 1 < t->max_depth) && depth < 64;
+        json_object *o = NULL;
+        if (t->as_json) {
+            o = cli_refs_link_json(r);
+            if (cycle)
+                json_object_object_add(o, "cycle", json_object_new_boolean(1));
+            json_object_array_add(into, o);
+        } else {
+            printf("%.*s%s%s  link -> ", (int)t->plen, t->prefix ? t->prefix : "", last ? "└── " : "├── ", r->name);
+            if (r->target)
+                printf("%s  (%s%s)\n", r->target, cli_refs_kind_name(r->target_kind), cycle ? ", cycle: not followed" : "");
+            else
+                printf("unresolved: %s\n", r->error ? r->error : "?");
+        }
+        if (!follow)
+            continue;
+        zarrc_group *sub = NULL;
+        int lrc = zarrc_group_open(&sub, t->rst, r->target + 1, 0);
+        if (lrc) {
+            rc = tree_fail(lrc, "opening linked group", r->target);
+            break;
+        }
+        json_object *kids = NULL;
+        if (o) {
+            kids = json_object_new_array();
+            json_object_object_add(o, "children", kids);
+        }
+        rc = t->as_json ? 0 : tree_push(t, last ? "    " : "│   ");
+        if (rc == 0)
+            rc = tree_level(t, sub, "", depth + 1, kids);
+        t->plen = plen;
+        zarrc_group_free(sub);
+    }
+    return rc;
+}
+
+/* Print (or build into `into`, a JSON list) the children of `g`, recursively; `base` is the
+ * path in t->rst of the root of g's store. */
+static int tree_level(tree_ctx *t, zarrc_group *g, const char *base, int depth, json_object *into)
 {
     if (t->max_depth >= 0 && depth >= t->max_depth)
         return 0;
@@ -269,11 +371,27 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
         free_children(&l);
         return tree_fail(rc, "listing", t->node);
     }
+    char *gpath = ref_path(base, g, NULL);
+    cli_ref_list links = {0};
+    if (!gpath || cli_refs_collect(&links, t->rst, gpath, t->ref_flags)) {
+        free_children(&l);
+        free(gpath);
+        return gpath ? CLI_EXIT_FAIL : cli_fail("out of memory");
+    }
+    size_t nlinks = count_links(&links);
     size_t plen = t->plen;
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         const child *c = &l.v[i];
-        int last = i + 1 == l.n;
+        int last = i + 1 == l.n && nlinks == 0;
         json_object *o = NULL;
+        cli_ref_list refs = {0};
+        char *cpath = ref_path(base, g, c->name);
+        if (!cpath || cli_refs_collect(&refs, t->rst, cpath, t->ref_flags)) {
+            free(cpath);
+            rc = cpath ? CLI_EXIT_FAIL : cli_fail("out of memory");
+            break;
+        }
+        free(cpath);
         if (t->as_json) {
             o = json_object_new_object();
             json_object_object_add(o, "name", json_object_new_string(c->name));
@@ -285,14 +403,18 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
                 json_object_object_add(o, "shape", dims_json(c->shape, c->ndim));
                 json_object_object_add(o, "data_type", json_object_new_string(c->dtype));
             }
+            cli_refs_add_json(o, &refs);
             json_object_array_add(into, o);
         } else {
             printf("%.*s%s", (int)t->plen, t->prefix ? t->prefix : "", last ? "└── " : "├── ");
             if (c->kind == ZARRC_NODE_ARRAY)
-                print_array_line(c);
+                print_array_start(c);
             else
-                printf("%s  group\n", c->name);
+                printf("%s  group", c->name);
+            cli_refs_print_suffix(stdout, &refs);
+            putchar('\n');
         }
+        cli_refs_free(&refs);
         if (c->kind != ZARRC_NODE_GROUP)
             continue;
         zarrc_group *sub = NULL;
@@ -308,20 +430,26 @@ static int tree_level(tree_ctx *t, zarrc_group *g, int depth, json_object *into)
         }
         rc = t->as_json ? 0 : tree_push(t, last ? "    " : "│   ");
         if (rc == 0)
-            rc = tree_level(t, sub, depth + 1, kids);
+            rc = tree_level(t, sub, base, depth + 1, kids);
         t->plen = plen;
         zarrc_group_free(sub);
     }
     free_children(&l);
+    if (rc == 0)
+        rc = tree_links(t, &links, gpath, depth, into);
+    cli_refs_free(&links);
+    free(gpath);
     return rc;
 }
 
 static int cmd_tree(const cli_verb *v, int argc, char **argv)
 {
     const char *node, *depth_s = NULL;
-    int as_json = 0, no_cons = 0;
-    hopt opts[] = {{"--depth", &depth_s, NULL}, {"--json", NULL, &as_json},
-                   {"--no-consolidated", NULL, &no_cons}, {NULL, NULL, NULL}};
+    int as_json = 0, no_cons = 0, follow = 0, allow = 0, spec = 0;
+    hopt opts[] = {{"--depth", &depth_s, NULL},     {"--json", NULL, &as_json},
+                   {"--no-consolidated", NULL, &no_cons}, {"--follow-links", NULL, &follow},
+                   {"--allow-external", NULL, &allow},   {"--spec", NULL, &spec},
+                   {NULL, NULL, NULL}};
     int rc = parse(v, argc, argv, opts, &node, 1);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
@@ -339,6 +467,12 @@ static int cmd_tree(const cli_verb *v, int argc, char **argv)
                          depth_s);
         t.max_depth = (int)d;
     }
+    if (spec && (as_json || follow || no_cons || allow))
+        return cli_usage_error(v, "--spec prints JSON on its own: it takes only --depth");
+    if (spec)
+        return cli_refs_print_spec(node, t.max_depth);
+    t.follow = follow;
+    t.ref_flags = allow || cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0;
     zarrc_store *st = NULL;
     zarrc_node_kind kind;
     int format;
@@ -392,8 +526,15 @@ static int cmd_tree(const cli_verb *v, int argc, char **argv)
         }
     } else
         printf("%s  group (v%d%s)\n", node, format, zarrc_group_is_consolidated(g) ? ", consolidated" : "");
-    rc = tree_level(&t, g, 0, kids);
+    if (cli_refs_open_root(&t.rst, &t.rbase, node, ZARRC_STORE_READONLY)) {
+        json_object_put(top);
+        zarrc_group_free(g);
+        return CLI_EXIT_FAIL;
+    }
+    rc = tree_level(&t, g, t.rbase, 0, kids);
     free(t.prefix);
+    free(t.rbase);
+    zarrc_store_free(t.rst);
     if (rc == 0 && as_json)
         printf("%s\n", json_text(top, 1));
     json_object_put(top);
@@ -779,6 +920,10 @@ done:
 
 const cli_verb cli_verb_tree = {"tree", cmd_tree, cli_tree_usage, cli_tree_summary, cli_tree_help,
      "show the hierarchy below a group"};
+
+/* refs: the verb's code is in cli_refs.c (tree and info use its helpers too). */
+const cli_verb cli_verb_refs = {"refs", cli_cmd_refs, cli_refs_usage, cli_refs_summary, cli_refs_help,
+                                "list and resolve links and references (hdmf-zarr / NWB)"};
 
 const cli_verb cli_verb_hierarchy = {"hierarchy", cmd_hierarchy, cli_hierarchy_usage, cli_hierarchy_summary, cli_hierarchy_help,
      "create a whole hierarchy from a JSON spec"};

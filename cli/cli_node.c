@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_refs.h"
 #include "cli_common.h"
 #include "cli_verbs.h"
 
@@ -320,12 +321,6 @@ static const char *view_copy_codecs(const zarrc_dtype_info *dt)
            "{\"name\":\"zstd\",\"configuration\":{\"level\":0,\"checksum\":false}}]";
 }
 
-static int cp_open_array(zarrc_array **src, zarrc_store *sst, const char *spath, const char *label)
-{
-    int rc = zarrc_array_open_flags(src, sst, spath, cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
-    return rc ? cli_fail_lib(rc, "opening array '%s'", label) : 0;
-}
-
 /* Copy the array `src` (taken over) to dpath in dst_st. */
 static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpath, const char *label, cp_opts *o)
 {
@@ -433,8 +428,14 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
                     const char *label, cp_opts *o)
 {
     zarrc_array *src = NULL;
-    if (cp_open_array(&src, sst, spath, label))
-        return CLI_EXIT_FAIL;
+    int rc = zarrc_array_open_flags(&src, sst, spath, cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
+    /* An array zarrc cannot decode (an unsupported data type or codec) is copied key by key
+     * when nothing is to be converted (cli_refs.c). */
+    if ((rc == ZARRC_EUNSUPPORTED || rc == ZARRC_EDTYPE) && !o->codecs && !o->chunks && !o->shards &&
+        !(o->flags & ZARRC_RESUME))
+        return cli_copy_verbatim(sst, spath, dst_st, dpath, label, o->format, o->flags);
+    if (rc)
+        return cli_fail_lib(rc, "opening array '%s'", label);
     return cp_array_from(src, dst_st, dpath, label, o);
 }
 

@@ -12,7 +12,7 @@ extern const cli_verb cli_verb_create, cli_verb_info, cli_verb_resize; /* cli_ar
 extern const cli_verb cli_verb_get, cli_verb_put, cli_verb_append;     /* cli_io.c */
 extern const cli_verb cli_verb_ls, cli_verb_rm, cli_verb_cp;           /* cli_node.c */
 extern const cli_verb cli_verb_tree, cli_verb_hierarchy, cli_verb_consolidate,
-    cli_verb_attrs;                                                    /* cli_hierarchy.c */
+    cli_verb_attrs, cli_verb_refs;                                     /* cli_hierarchy.c */
 extern const cli_verb cli_verb_view;                                   /* cli_view.c */
 extern const cli_verb cli_verb_verify;                                 /* cli_verify.c */
 extern const cli_verb cli_verb_du;                                     /* cli_stats.c */

@@ -23,6 +23,7 @@ const cli_verb cli_verb_help = {"help", cmd_help, "zarrc help [VERB]",
 static const cli_verb *const verbs[] = {
     &cli_verb_create,    &cli_verb_info,        &cli_verb_get,   &cli_verb_put,  &cli_verb_append,
     &cli_verb_resize,    &cli_verb_ls,          &cli_verb_rm,    &cli_verb_cp,   &cli_verb_tree,
+    &cli_verb_refs,
     &cli_verb_hierarchy, &cli_verb_consolidate, &cli_verb_attrs, &cli_verb_view, &cli_verb_verify,
     &cli_verb_du,        &cli_verb_serve,       &cli_verb_help,
 };

@@ -920,11 +920,24 @@ ZARRC_API int zarrc_hierarchy_create_entries(zarrc_hierarchy_report **report, za
                                              const zarrc_hierarchy_options *options);
 
 /** As zarrc_hierarchy_create_entries, with the nodes given as one JSON object text
- *  {"<relative path>": <metadata document>, ...}. A malformed text, or a member name given
+ *  {"<relative path>": <metadata document>, ...} — or as a pydantic-zarr GroupSpec: the nested
+ *  form (the root's document with "members": {name: node}; "members": null or absent = no
+ *  children) or its flat form (keys "" and "/a/b"), which are turned into this form first. A malformed text, or a member name given
  *  twice, is refused with ZARRC_EINVAL before a report exists (*report stays NULL). */
 ZARRC_API int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_store *store,
                                      const char *root, const char *spec_json,
                                      const zarrc_hierarchy_options *options);
+
+/** The node at `path` as pydantic-zarr's hierarchy model (GroupSpec / ArraySpec JSON, as
+ *  `GroupSpec.from_zarr(group).model_dump_json()` of pydantic-zarr 0.10 gives it): the node's
+ *  metadata document completed with the members pydantic-zarr always writes (v3 arrays:
+ *  attributes, storage_transformers, dimension_names; v2 arrays: attributes, order, filters,
+ *  dimension_separator, compressor; v2 attributes from `.zattrs`) and, for groups,
+ *  "members": {name: node, ...} — or null below `depth` levels (depth < 0: all levels). A new
+ *  string (zarrc_free). zarrc_hierarchy_create accepts this nested form back (as well as
+ *  pydantic-zarr's flat form with "/a/b" keys). Reads the store (not consolidated metadata).
+ *  Errors: ZARRC_ENOTFOUND, malformed documents, store errors. Thread-safe. */
+ZARRC_API int zarrc_hierarchy_spec(char **json, zarrc_store *store, const char *path, int depth);
 
 /* ---- consolidated metadata ------------------------------------------------------------- */
 
@@ -976,6 +989,179 @@ ZARRC_API int zarrc_consolidated_holders(zarrc_stale_list *out, zarrc_store *sto
  *  date in every consolidated copy that includes it (see zarrc_consolidated_holders), from
  *  the documents stored now. */
 ZARRC_API int zarrc_consolidated_update(zarrc_store *store, const char *path);
+
+/* ------------------------------------------------------------------------------------------ */
+/* References and links (the hdmf-zarr / NWB convention; docs/api.md, "References and links") */
+/* ------------------------------------------------------------------------------------------ */
+
+/** A resolved reference: where its target is. Initialize it zeroed; zarrc_node_resolve fills
+ *  it on success only; release with zarrc_node_ref_clear. */
+typedef struct zarrc_node_ref {
+    zarrc_store *store;   /**< the store holding the target: the caller's store (one more
+                               reference to the same handle) or, for an allowed external
+                               source, a store opened read-only */
+    char *path;           /**< store path of the target ("" = the root) */
+    zarrc_node_kind kind; /**< what the target is */
+    int format;           /**< its format, 2 or 3 */
+    int external;         /**< 1 if the target is in another store than the caller's */
+    char *source;         /**< the reference's "source" as written ("." = the same store) */
+    char *object_id;      /**< its "object_id" when it has one (legacy form), else NULL */
+} zarrc_node_ref;
+
+/** Release what zarrc_node_resolve put into `ref` (the store reference included) and zero
+ *  it. Accepts NULL. */
+ZARRC_API void zarrc_node_ref_clear(zarrc_node_ref *ref);
+
+/** Parse a reference without touching any store: `ref_json` is one of the forms hdmf-zarr
+ *  writes — a JSON string (a reference array's element: a path "/a/b", or the JSON text of one
+ *  of the objects below), `{"_REFERENCE": {"source": ".", "path": "/a/b"}}` (an attribute),
+ *  a `_LINKS` entry `{"name": ..., "source": ..., "path": ...}`, the legacy v2 element
+ *  `{"source", "path", "object_id", "source_object_id"}`, or the legacy attribute
+ *  `{"zarr_dtype": "object", "value": {...}}`. *source ("." when absent), *path (normalized:
+ *  no leading '/', "" = the root of the source) and *object_id (NULL when absent) are new
+ *  strings (zarrc_free); any of the three out-pointers may be NULL. Errors: ZARRC_EINVAL (not
+ *  a reference, malformed JSON, a path with "." or ".." segments), ZARRC_ENOMEM. Thread-safe. */
+ZARRC_API int zarrc_ref_parse(char **source, char **path, char **object_id, const char *ref_json);
+
+/** Resolve a reference (any form zarrc_ref_parse accepts) found in `store` to its target
+ *  node: its "path" is relative to the root of the store named by "source", which is "." (or
+ *  absent) for the same store, else a location relative to the store's root directory or a
+ *  URL. A source leaving `store` fails with ZARRC_EAUTH unless `flags` has
+ *  ZARRC_OPEN_ALLOW_EXTERNAL (the rule stored views follow); a source that comes back into
+ *  the store's own directory counts as the same store. The target must exist: ZARRC_ENOTFOUND
+ *  names it otherwise. Errors also: ZARRC_EINVAL (zarrc_ref_parse), ZARRC_EUNSUPPORTED (a
+ *  relative external source of a store that is not a directory), store errors. Thread-safe. */
+ZARRC_API int zarrc_node_resolve(zarrc_node_ref *out, zarrc_store *store, const char *ref_json,
+                                 unsigned flags);
+
+/** Resolve element `index` (flat C-order index) of the reference dataset at `array_path`: an
+ *  array marked `_DTYPE: "object_reference"` (v3 `string` elements holding paths or reference
+ *  JSON; a v2 array of any string type), or — with `field` set — the field `field` of a v3
+ *  `struct` array listing it in `_REFERENCE_FIELDS` (fields of fixed-size numeric,
+ *  fixed_length_utf32 and null_terminated_bytes types are located without zarrc's struct
+ *  support: the chunk is read as raw records). `field` must be NULL for plain reference
+ *  arrays. Errors: ZARRC_EINVAL (not a reference dataset, unknown field), ZARRC_EBOUNDS
+ *  (index), ZARRC_EUNSUPPORTED (v2 object arrays: numcodecs object codecs), errors of
+ *  zarrc_node_resolve naming the element. */
+ZARRC_API int zarrc_node_resolve_element(zarrc_node_ref *out, zarrc_store *store,
+                                         const char *array_path, int64_t index, const char *field,
+                                         unsigned flags);
+
+/** What a node says about references (zarrc_node_references). */
+typedef enum zarrc_ref_kind {
+    ZARRC_REF_LINK = 1,  /**< a `_LINKS` (or legacy `zarr_link`) entry of a group */
+    ZARRC_REF_ATTRIBUTE, /**< an attribute whose value is a reference */
+    ZARRC_REF_ARRAY,     /**< the node is a reference dataset (`_DTYPE: "object_reference"`,
+                              legacy `zarr_dtype: "object"`) */
+    ZARRC_REF_FIELD      /**< a struct field listed in `_REFERENCE_FIELDS` */
+} zarrc_ref_kind;
+
+/** One reference of a node, borrowed for the duration of the callback. */
+typedef struct zarrc_ref_info {
+    zarrc_ref_kind kind;
+    const char *name; /**< link name, attribute name or field name; NULL for ZARRC_REF_ARRAY */
+    const char *json; /**< the reference as JSON text (links, attributes); NULL otherwise */
+} zarrc_ref_info;
+
+typedef int (*zarrc_ref_cb)(void *ctx, const zarrc_ref_info *ref);
+
+/** Call `cb` for each link and reference the node at `path` declares in its attributes (links
+ *  in order, then attributes in their order, then the node itself / its fields). A non-zero
+ *  return of `cb` stops and is returned. Malformed entries (a `_LINKS` that is not a list of
+ *  references) fail with ZARRC_EINVAL naming the node. */
+ZARRC_API int zarrc_node_references(zarrc_store *store, const char *path, zarrc_ref_cb cb, void *ctx);
+
+/** Add a link named `name` to the group at `group_path`, pointing at `target_path` (a store
+ *  path of the same store) in the hdmf-zarr convention: an entry {"name", "source": ".",
+ *  "path": "/<target>"} of the group's `_LINKS` attribute (an entry of the same name is
+ *  replaced). The target must exist. The attributes document is rewritten as
+ *  zarrc_node_set_attributes does (same concurrency caveat). Errors: ZARRC_EINVAL (name,
+ *  paths, not a group), ZARRC_ENOTFOUND, ZARRC_EREADONLY, store errors. */
+ZARRC_API int zarrc_node_link_add(zarrc_store *store, const char *group_path, const char *name,
+                                  const char *target_path);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Records onto hierarchies (docs/api.md, "Records and hierarchies")                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/** The context a record type's callbacks receive: the group of the instance being written or
+ *  read (store + path) and the session (which instances are already stored where). Borrowed
+ *  for the duration of the callback. */
+typedef struct zarrc_record_ctx zarrc_record_ctx;
+
+/** How a user type maps its instances onto a group: attributes, child arrays, child groups
+ *  (other instances, possibly of other types) and references to instances stored elsewhere.
+ *  `serialize` writes `instance` into the context's group through the zarrc_record_* calls
+ *  below; `deserialize` builds a new instance from it (*instance); `free_instance` releases one
+ *  (may be NULL). Callbacks return ZARRC_OK or a negative code (raise a message with their
+ *  own words if they like: the call adds the node's path). */
+typedef struct zarrc_record_type {
+    unsigned version; /**< ZARRC_RECORD_TYPE_VERSION */
+    const char *name; /**< stored as the group attribute "zarrc_record_type" and checked on read */
+    int (*serialize)(zarrc_record_ctx *ctx, const void *instance, void *user);
+    int (*deserialize)(void **instance, zarrc_record_ctx *ctx, void *user);
+    void (*free_instance)(void *instance, void *user);
+    void *user;
+} zarrc_record_type;
+
+#define ZARRC_RECORD_TYPE_VERSION 1
+
+/** Write `instance` as a group at `path` (format 3) through type->serialize. Child instances
+ *  written with zarrc_record_write_child that were already written in this call (the same
+ *  pointer) are not copied again: a link in the hdmf-zarr convention (`_LINKS`) points at the
+ *  first copy. ZARRC_OVERWRITE in `flags` replaces an existing node. Errors: ZARRC_EEXISTS,
+ *  the callbacks' errors (with the path), store errors. Not atomic: a failure leaves what was
+ *  written. */
+ZARRC_API int zarrc_record_write(zarrc_store *store, const char *path, const zarrc_record_type *type,
+                                 const void *instance, unsigned flags);
+
+/** The instances one zarrc_record_read built (each once, however often it is referenced). */
+typedef struct zarrc_record_set zarrc_record_set;
+
+/** Read the group at `path` back through type->deserialize into a new set (*out) whose root
+ *  instance is zarrc_record_set_root(*out). Links (and children read twice) give the same
+ *  instance pointer: shared instances stay shared. Errors: ZARRC_ENOTFOUND, ZARRC_EDTYPE (the
+ *  group was written by another record type), the callbacks' errors, store errors. */
+ZARRC_API int zarrc_record_read(zarrc_record_set **out, zarrc_store *store, const char *path,
+                                const zarrc_record_type *type);
+
+/** The root instance of a set. Borrowed: valid until zarrc_record_set_free. */
+ZARRC_API void *zarrc_record_set_root(const zarrc_record_set *set);
+
+/** Release every instance of the set (free_instance of its type, once each). Accepts NULL. */
+ZARRC_API void zarrc_record_set_free(zarrc_record_set *set);
+
+/** The store and the store path of the context's group (borrowed, for the callback). */
+ZARRC_API zarrc_store *zarrc_record_store(const zarrc_record_ctx *ctx);
+ZARRC_API const char *zarrc_record_path(const zarrc_record_ctx *ctx);
+
+/** serialize: set attribute `name` of the group to the JSON text `json` (written when the
+ *  callback returns). */
+ZARRC_API int zarrc_record_set_attr(zarrc_record_ctx *ctx, const char *name, const char *json);
+
+/** deserialize: attribute `name` of the group as JSON text (new string, zarrc_free);
+ *  ZARRC_ENOTFOUND if absent. */
+ZARRC_API int zarrc_record_get_attr(char **json, zarrc_record_ctx *ctx, const char *name);
+
+/** serialize: create the child array `name` with `options` (format forced to 3; shape etc. as
+ *  given) and write all of `data` (size bytes, as zarrc_array_write of the whole array). */
+ZARRC_API int zarrc_record_write_array(zarrc_record_ctx *ctx, const char *name,
+                                       const zarrc_array_options *options, const void *data,
+                                       size_t size);
+
+/** deserialize: open the child array `name` (a new handle: zarrc_array_free). */
+ZARRC_API int zarrc_record_open_array(zarrc_array **out, zarrc_record_ctx *ctx, const char *name);
+
+/** serialize: store `instance` (of `type`) as the child group `name` — or, if this write
+ *  already stored that instance, as a link `name` to where it is. */
+ZARRC_API int zarrc_record_write_child(zarrc_record_ctx *ctx, const char *name,
+                                       const zarrc_record_type *type, const void *instance);
+
+/** deserialize: the instance stored as child `name` (a group, or a link to one), built once
+ *  per stored group. Borrowed: owned by the set being read. ZARRC_ENOTFOUND if there is no
+ *  such child. */
+ZARRC_API int zarrc_record_read_child(void **instance, zarrc_record_ctx *ctx, const char *name,
+                                      const zarrc_record_type *type);
 
 #ifdef __cplusplus
 }

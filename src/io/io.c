@@ -737,7 +737,7 @@ static int rect_box(const zarrc__io_array *a, const int64_t *start, const int64_
             tstride[d] = ts;
             ts *= scount[d];
         }
-        const zarrc__pipeline *pipe;
+        const zarrc__pipeline *pipe = NULL;
         zarrc__pipeline *own = NULL;
         if ((rc = pipe_for(a, sub.chunks, &pipe, &own)))
             break;

@@ -1214,6 +1214,11 @@ int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_store *store, 
     problems pr = {0};
     if ((rc = duplicate_names(&pr, spec_json)) == ZARRC_OK && pr.n)
         rc = raise_problems(&pr, "invalid hierarchy (nothing written)", "");
+    json_object *flat = NULL; /* a pydantic-zarr GroupSpec, nested or flat: as zarrc's flat form */
+    if (rc == ZARRC_OK && (rc = zarrc__groupspec_normalize(&flat, spec)) == ZARRC_OK && flat) {
+        json_object_put(spec);
+        spec = flat;
+    }
     char *r = NULL;
     if (rc == ZARRC_OK)
         rc = zarrc__node_path(&r, root);

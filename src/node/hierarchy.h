@@ -98,4 +98,9 @@ ZARRC_HIDDEN char *zarrc__node_join(const char *a, const char *b);
 /** Relative path of store path `path` below `base` ("" when equal), or NULL if not below. */
 ZARRC_HIDDEN const char *zarrc__path_below(const char *path, const char *base);
 
+/** groupspec.c: a pydantic-zarr GroupSpec (nested: a node document with "members") or its flat
+ *  form (keys "/a/b", documents with "members": null) as zarrc's flat hierarchy spec (a new
+ *  object in *out), or *out = NULL when `spec` is already in zarrc's flat form. */
+ZARRC_HIDDEN int zarrc__groupspec_normalize(json_object **out, const json_object *spec);
+
 #endif

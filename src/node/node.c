@@ -166,6 +166,38 @@ int zarrc__node_find(zarrc_node_kind *kind, int *format, json_object **doc_out, 
     return rc;
 }
 
+/* A child array whose metadata zarrc cannot use (an unsupported data type or extension) is still
+ * listed — as `info` still opens it — with the shape and the data type name its document
+ * gives ("struct", a registered name, or "?"), so that listing a hierarchy never fails on it. */
+static int report_unsupported(const char *name, const char *where, int format, const json_object *doc,
+                              zarrc_child_cb cb, void *ctx, int why)
+{
+    json_object *sh = NULL, *dt = NULL, *nm = NULL;
+    json_object_object_get_ex((json_object *)doc, "shape", &sh);
+    json_object_object_get_ex((json_object *)doc, format == 3 ? "data_type" : "dtype", &dt);
+    if (!json_object_is_type(sh, json_type_array) || json_object_array_length(sh) > ZARRC_MAX_DIMS)
+        return zarrc__error_context(why, "array '%s': ", where);
+    int nd = (int)json_object_array_length(sh);
+    int64_t shape[ZARRC_MAX_DIMS];
+    for (int d = 0; d < nd; d++) {
+        json_object *e = json_object_array_get_idx(sh, (size_t)d);
+        if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) < 0)
+            return zarrc__error_context(why, "array '%s': ", where);
+        shape[d] = json_object_get_int64(e);
+    }
+    const char *dn = "?";
+    if (json_object_is_type(dt, json_type_string))
+        dn = json_object_get_string(dt);
+    else if (json_object_is_type(dt, json_type_object) && json_object_object_get_ex(dt, "name", &nm) &&
+             json_object_is_type(nm, json_type_string))
+        dn = json_object_get_string(nm);
+    else if (json_object_is_type(dt, json_type_array))
+        dn = "structured";
+    zarrc__error_clear();
+    zarrc_child_info info = {name, ZARRC_NODE_ARRAY, format, nd, shape, dn, 0};
+    return cb(ctx, &info);
+}
+
 int zarrc__child_report(const char *name, const char *where, zarrc_node_kind kind, int format,
                         const json_object *doc, zarrc_child_cb cb, void *ctx)
 {
@@ -176,6 +208,8 @@ int zarrc__child_report(const char *name, const char *where, zarrc_node_kind kin
     info.is_view = format == 3 && json_object_object_get_ex((json_object *)doc, "zarrc_view", &vm); /* src/view/ */
     zarrc__array_meta m;
     int rc = format == 3 ? zarrc__meta_parse_v3(&m, doc) : zarrc__meta_parse_v2(&m, doc, NULL);
+    if (rc == ZARRC_EUNSUPPORTED || rc == ZARRC_EDTYPE)
+        return report_unsupported(name, where, format, doc, cb, ctx, rc);
     if (rc)
         return zarrc__error_context(rc, "array '%s': ", where);
     info.ndim = m.ndim;
