@@ -148,7 +148,21 @@ int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, vo
 int cli_data_read_raw(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
                       int64_t n);
 
-/** True for string and bytes (zarrc_vlen) types. */
+/* ---- object arrays (cli_object.c) ---- */
+
+/** Remember the element type of an object array of typed arrays (vlen-array) opened by
+ *  cli_open_array, for the two functions below (which see only its dtype). */
+void cli_object_note(zarrc_array *arr);
+/** cli_data_print_json for ZARRC_DTYPE_OBJECT: elements as JSON values (json2, msgpack2) or
+ *  lists of numbers (vlen-array). */
+int cli_object_print_json(FILE *out, const zarrc_dtype_info *dt, const zarrc_vlen *v, int64_t n, int out_ndim,
+                          const int64_t *out_shape);
+/** cli_data_read_json for ZARRC_DTYPE_OBJECT (a flat list of n values or lists nested with the
+ *  selection's shape; null = an empty typed array). */
+int cli_object_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, zarrc_vlen *v, int64_t n,
+                         int out_ndim, const int64_t *out_shape);
+
+/** True for string, bytes and object (zarrc_vlen) types. */
 int cli_dtype_is_vlen(const zarrc_dtype_info *dt);
 
 /** Release buffers of a zarrc_vlen filled by cli_data_read_json. */

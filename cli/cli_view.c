@@ -165,6 +165,7 @@ int cli_open_array(zarrc_store **st, zarrc_array **arr, const char *node, unsign
         *st = NULL;
         return cli_fail_lib(rc, "opening array '%s'", node);
     }
+    cli_object_note(*arr);
     return 0;
 }
 

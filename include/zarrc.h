@@ -227,7 +227,12 @@ typedef enum zarrc_dtype_kind {
     ZARRC_DTYPE_DATETIME,    /**< numpy.datetime64 (int64) */
     ZARRC_DTYPE_TIMEDELTA,   /**< numpy.timedelta64 (int64) */
     ZARRC_DTYPE_STRING,      /**< variable-length UTF-8 (zarrc_vlen) */
-    ZARRC_DTYPE_VBYTES       /**< variable-length bytes (zarrc_vlen) */
+    ZARRC_DTYPE_VBYTES,      /**< variable-length bytes (zarrc_vlen) */
+    /** numpy object elements: a v2 "|O" array whose object codec is json2, msgpack2 or
+     *  vlen-array (zarrc_vlen; see zarrc_array_object_item). `unit` is "json" when each
+     *  element is a JSON text (json2, msgpack2) and "array" when it is the bytes of a 1-D
+     *  typed array in native byte order (vlen-array). */
+    ZARRC_DTYPE_OBJECT = 23
 } zarrc_dtype_kind;
 
 /** Description of a data type (a plain value: copy it freely). For UTF32, item_size is
@@ -236,7 +241,8 @@ typedef struct zarrc_dtype_info {
     zarrc_dtype_kind kind;
     size_t item_size;      /**< bytes per element in memory; 0 for variable-length types */
     char name[32];         /**< v3 name: "int16", "r24", "string", "numpy.datetime64", ... */
-    char unit[8];          /**< datetime/timedelta unit ("s", "ns", ...), else "" */
+    char unit[8];          /**< datetime/timedelta unit ("s", "ns", ...); object: "json" or
+                                "array"; else "" */
     int64_t scale_factor;  /**< datetime/timedelta unit multiplier, else 1 */
     int big_endian;        /**< byte order on storage (v2 dtype or v3 bytes codec) */
 } zarrc_dtype_info;
@@ -460,6 +466,14 @@ ZARRC_API const int64_t *zarrc_array_inner_chunks(const zarrc_array *array);
 
 /** Data type description. Borrowed: valid until the handle is freed. */
 ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
+
+/** The element type of an object array whose elements are typed arrays (ZARRC_DTYPE_OBJECT
+ *  with unit "array": numcodecs vlen-array): each element read or written is a zarrc_vlen item
+ *  whose bytes are a whole number of `item` elements in native byte order (item->big_endian
+ *  is the order on storage). Thread-safe on a shared handle. ZARRC_EINVAL (no message change
+ *  to `item`) when the array is not such an object array; the codec error when the array's
+ *  codecs cannot be used. */
+ZARRC_API int zarrc_array_object_item(const zarrc_array *array, zarrc_dtype_info *item);
 
 /** Total number of elements (product of the shape), or -1 if it exceeds INT64_MAX (shapes
  *  such as [2^62, 2^62] are valid metadata). */

@@ -429,6 +429,26 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
     m.separator = o->separator ? o->separator : (o->format == 3 ? '/' : '.');
     m.order = o->order ? o->order : 'C';
 
+    if ((rc = parse_json_opt(&codecs, o->codecs, "codecs")) ||
+        (rc = parse_json_opt(&compressor, o->compressor, "compressor")) ||
+        (rc = parse_json_opt(&filters, o->filters, "filters")))
+        goto done;
+    /* An object codec (json2, msgpack2, vlen-array) makes a "|O" type an object array. */
+    for (int list = 0; list < 2; list++) {
+        json_object *l = list ? filters : codecs;
+        for (size_t i = 0; json_object_is_type(l, json_type_array) && i < json_object_array_length(l); i++) {
+            json_object *e = json_object_array_get_idx(l, i), *id = NULL;
+            if (!json_object_object_get_ex(e, "id", &id))
+                json_object_object_get_ex(e, "name", &id);
+            zarrc__dtype_object_codec(&m.dtype, json_object_get_string(json_object_is_type(e, json_type_string) ? e : id));
+        }
+    }
+    if (m.dtype.kind == ZARRC_DTYPE_OBJECT && o->format == 3) {
+        rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "object arrays (json2, msgpack2, vlen-array) exist only in "
+                             "Zarr v2: no implementation reads a v3 object data type (zarr-python 3 refuses "
+                             "numpy object arrays other than strings and bytes)");
+        goto done;
+    }
     if ((rc = parse_json_opt(&fill, o->fill_value, "fill value")))
         goto done;
     if (o->fill_value && !fill && o->format == 3) {
@@ -442,10 +462,6 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
     if (rc)
         goto done;
 
-    if ((rc = parse_json_opt(&codecs, o->codecs, "codecs")) ||
-        (rc = parse_json_opt(&compressor, o->compressor, "compressor")) ||
-        (rc = parse_json_opt(&filters, o->filters, "filters")))
-        goto done;
     if (o->codecs && (o->compressor || o->filters)) {
         rc = zarrc_error_set(ZARRC_EINVAL, "give either codecs or compressor/filters, not both");
         goto done;
@@ -613,6 +629,19 @@ int zarrc_array_ndim(const zarrc_array *a) { return a->meta.ndim; }
 const int64_t *zarrc_array_shape(const zarrc_array *a) { return a->meta.shape; }
 const int64_t *zarrc_array_chunks(const zarrc_array *a) { return a->meta.chunks; }
 const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *a) { return &a->meta.dtype; }
+
+int zarrc_array_object_item(const zarrc_array *a, zarrc_dtype_info *item)
+{
+    zarrc__error_clear();
+    if (!a || !item || !zarrc__dtype_object_arrays(&a->meta.dtype))
+        return zarrc_error_set(ZARRC_EINVAL, "not an object array of typed arrays (vlen-array)");
+    int rc = zarrc__array_need_pipeline(a);
+    if (rc)
+        return rc;
+    if (!zarrc__codec_object_item(&a->pipeline->codecs[a->pipeline->a2b], item))
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s' has no vlen-array codec", a->name);
+    return ZARRC_OK;
+}
 
 const int64_t *zarrc_array_inner_chunks(const zarrc_array *a)
 {
