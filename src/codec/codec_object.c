@@ -102,28 +102,40 @@ static int msgpack2_to_json(const void *state, int format, zarrc_json *config)
 
 /* ---- JSON text of one element ---- */
 
-/* Parse exactly one JSON value from text[0..len) (surrounding whitespace allowed). */
+/* Parse exactly one JSON value from text[0..len) (surrounding whitespace allowed); empty text
+ * is null. */
 static int parse_text(json_object **out, const uint8_t *text, size_t len, size_t elem)
 {
-    *out = NULL;
-    if (len > INT_MAX)
+    *out = NULL; /* json-c's null */
+    if (len == 0)
+        return ZARRC_OK; /* an empty element (edge chunk padding, an unset zarrc_vlen item) is null */
+    if (len >= INT_MAX)
         return zarrc_error_set(ZARRC_EINVAL, "element %zu: JSON text of %zu bytes is too long", elem, len);
-    json_tokener *tok = json_tokener_new_ex(OBJ_MAX_DEPTH);
-    if (!tok)
+    /* A terminated copy: elements lie back to back, and a number needs its end seen. */
+    char *buf = zarrc__malloc(len + 1);
+    json_tokener *tok = buf ? json_tokener_new_ex(OBJ_MAX_DEPTH) : NULL;
+    if (!tok) {
+        free(buf);
         return zarrc__enomem();
-    json_object *o = json_tokener_parse_ex(tok, (const char *)text, (int)len);
+    }
+    if (len)
+        memcpy(buf, text, len);
+    buf[len] = 0;
+    json_object *o = json_tokener_parse_ex(tok, buf, (int)len + 1);
     enum json_tokener_error err = json_tokener_get_error(tok);
-    if (err == json_tokener_continue) /* a number at the very end: flush it */
-        o = json_tokener_parse_ex(tok, "", 1), err = json_tokener_get_error(tok);
     size_t used = (size_t)json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
-    while (err == json_tokener_success && used < len && strchr(" \t\r\n", text[used]))
+    while (err == json_tokener_success && used < len && strchr(" \t\r\n", buf[used]))
         used++;
-    if (err != json_tokener_success || (used < len && text[used])) {
+    int rc = ZARRC_OK;
+    if (err != json_tokener_success || used < len || memchr(buf, 0, len))
+        rc = zarrc_error_set(ZARRC_EINVAL, "element %zu is not one JSON value (%s): %.60s%s", elem,
+                             err != json_tokener_success ? json_tokener_error_desc(err) : "text after it",
+                             buf, len > 60 ? "..." : "");
+    free(buf);
+    if (rc) {
         json_object_put(o);
-        return zarrc_error_set(ZARRC_EINVAL, "element %zu is not one JSON value (%s): %.60s%s", elem,
-                               err != json_tokener_success ? json_tokener_error_desc(err) : "text after it",
-                               len ? (const char *)text : "", len > 60 ? "..." : "");
+        return rc;
     }
     *out = o;
     return ZARRC_OK;
