@@ -13,7 +13,8 @@ extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc_
     zarrc__codec_astype, zarrc__codec_packbits, zarrc__codec_vlen_utf8, zarrc__codec_vlen_bytes,
     zarrc__codec_sharding, zarrc__codec_packbits_v3,
     zarrc__codec_reshape, zarrc__codec_squeeze, zarrc__codec_scale_offset,
-    zarrc__codec_vlen_v2, zarrc__codec_vlen_array, zarrc__codec_json2, zarrc__codec_msgpack2;
+    zarrc__codec_vlen_v2, zarrc__codec_vlen_array, zarrc__codec_json2, zarrc__codec_msgpack2,
+    zarrc__codec_zarrs_vlen;
 
 static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_bytes, &zarrc__codec_transpose, &zarrc__codec_blosc, &zarrc__codec_gzip,
@@ -25,6 +26,7 @@ static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_vlen_bytes, &zarrc__codec_sharding, &zarrc__codec_packbits_v3,
     &zarrc__codec_reshape, &zarrc__codec_squeeze, &zarrc__codec_scale_offset,
     &zarrc__codec_vlen_v2, &zarrc__codec_vlen_array, &zarrc__codec_json2, &zarrc__codec_msgpack2,
+    &zarrc__codec_zarrs_vlen,
 };
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -95,7 +97,6 @@ static const struct {
     {"zfpy", "zfpy is not built in yet (it needs libzfp)"},
     {"cast_value", "not implemented yet"},
     {"zarrs.optional", "zarrs' experimental optional type is not implemented yet"},
-    {"zarrs.vlen", "not implemented yet (zarrs.vlen_v2, vlen-utf8 and vlen-bytes are)"},
     {"pickle", "pickled objects are Python-only (not portable) and unpickling data runs arbitrary code "
                "(unsafe); rewrite the array with json2, msgpack2 or vlen-array"},
     {"numcodecs.pickle", "pickled objects are Python-only (not portable) and unpickling data runs arbitrary "

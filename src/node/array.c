@@ -440,7 +440,10 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
             json_object *e = json_object_array_get_idx(l, i), *id = NULL;
             if (!json_object_object_get_ex(e, "id", &id))
                 json_object_object_get_ex(e, "name", &id);
-            zarrc__dtype_object_codec(&m.dtype, json_object_get_string(json_object_is_type(e, json_type_string) ? e : id));
+            const char *name = json_object_get_string(json_object_is_type(e, json_type_string) ? e : id);
+            /* v3 numcodecs.vlen-array is zarrs' spelling for string and bytes arrays */
+            if (o->format == 2 || !name || !strstr(name, "vlen-array"))
+                zarrc__dtype_object_codec(&m.dtype, name);
         }
     }
     if (m.dtype.kind == ZARRC_DTYPE_OBJECT && o->format == 3) {
