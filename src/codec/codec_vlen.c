@@ -338,7 +338,8 @@ static int varr_decode(const void *state, const zarrc_codec_call *call, const ui
         else {
             size_t at = v.data.size;
             if ((rc = zarrc__vitems_append(&v, in + pos, len)) == ZARRC_OK) {
-                swap_units(v.data.data + at, len, w);
+                if (len)
+                    swap_units(v.data.data + at, len, w);
                 rc = zarrc__vitems_next(&v);
             }
             pos += len;
@@ -625,7 +626,7 @@ static int zvlen_decode(const void *state, const zarrc_codec_call *call, const u
             a = a32;
             b = b32;
         }
-        if ((rc = zarrc__vitems_append(&v, data.data + a, (size_t)(b - a))) == ZARRC_OK)
+        if ((rc = zarrc__vitems_append(&v, b > a ? data.data + a : NULL, (size_t)(b - a))) == ZARRC_OK)
             rc = zarrc__vitems_next(&v);
     }
     if (rc == ZARRC_OK)

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Run the libFuzzer targets (clang + libclang-rt): tests/fuzz/run.sh [SECONDS] [metadata|chunk|select|args]
+# Run the libFuzzer targets (clang + libclang-rt): tests/fuzz/run.sh [SECONDS] [metadata|chunk|select|args|object]
 # New interesting inputs land in tests/fuzz/corpus/<target>/ (commit the small ones).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
-targets=${2:-"metadata chunk select args"}
+targets=${2:-"metadata chunk select args object"}
 out="$root/build-fuzz"
 mkdir -p "$out"
 srcs=$(ls "$root"/src/*/*.c)
-libs="$(pkg-config --cflags --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lpthread -lm"
+libs="$(pkg-config --cflags --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lpthread -lm"
 for t in $targets; do
   extra=""
   case $t in # the CLI's parsers and the grid planner
