@@ -244,21 +244,44 @@ static int json2_collect(zarrc__vitems *v, json_object *o, const zarrc_repr *r, 
     return ZARRC_OK;
 }
 
-/* The trailing "|O" and shape of a decoded item list (`n` items); ZARRC_ECORRUPT if absent. */
-static int check_trailer(const char *dtype, json_object *shape, const zarrc_repr *r)
+/* The stored shape: the elements nest by it. Its product must be the chunk's element count,
+ * but not its dimensions: for order F zarr-python 2 stores the chunk's logical shape while
+ * zarrc's codec sees the transposed chunk; both read the elements as the flat row-major list
+ * (zarr-python 2 reshapes exactly that way). */
+static int stored_shape(zarrc_repr *rs, const zarrc_repr *r, size_t count, int ndim, const int64_t *dims)
 {
-    if (!dtype || strcmp(dtype, "|O"))
-        return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's type is %s%.40s%s, expected \"|O\"", dtype ? "\"" : "",
-                               dtype ? dtype : "missing", dtype ? "\"" : "");
-    bool ok = json_object_is_type(shape, json_type_array) && json_object_array_length(shape) == (size_t)r->ndim;
-    for (int d = 0; ok && d < r->ndim; d++) {
-        json_object *e = json_object_array_get_idx(shape, (size_t)d);
-        ok = json_object_is_type(e, json_type_int) && json_object_get_int64(e) == r->shape[d];
+    *rs = *r;
+    rs->ndim = ndim;
+    size_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] < 0 || (dims[d] && n > SIZE_MAX / (size_t)dims[d]))
+            return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's stored shape is invalid");
+        n *= (size_t)dims[d];
+        rs->shape[d] = dims[d];
     }
-    if (!ok)
-        return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's shape %.80s is not the expected one",
-                               shape ? to_text(shape) : "(missing)");
+    if (n != count)
+        return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's stored shape holds %zu elements, expected %zu", n, count);
     return ZARRC_OK;
+}
+
+/* The "|O" and shape that end a json2 chunk. */
+static int json2_trailer(zarrc_repr *rs, const zarrc_repr *r, size_t count, json_object *dt, json_object *shape)
+{
+    const char *dts = json_object_is_type(dt, json_type_string) ? json_object_get_string(dt) : NULL;
+    if (!dts || strcmp(dts, "|O"))
+        return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's type is %s%.40s%s, expected \"|O\"", dts ? "\"" : "",
+                               dts ? dts : "missing", dts ? "\"" : "");
+    size_t nd = json_object_is_type(shape, json_type_array) ? json_object_array_length(shape) : SIZE_MAX;
+    if (nd > ZARRC_MAX_DIMS)
+        return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's shape is not a list of at most %d integers", ZARRC_MAX_DIMS);
+    int64_t dims[ZARRC_MAX_DIMS];
+    for (size_t d = 0; d < nd; d++) {
+        json_object *e = json_object_array_get_idx(shape, d);
+        if (!json_object_is_type(e, json_type_int))
+            return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's shape is not a list of integers");
+        dims[d] = json_object_get_int64(e);
+    }
+    return stored_shape(rs, r, count, (int)nd, dims);
 }
 
 static int json2_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
@@ -283,19 +306,21 @@ static int json2_decode(const void *state, const zarrc_codec_call *call, const u
         return zarrc_error_set(ZARRC_ECORRUPT, "not a JSON chunk: %s", json_tokener_error_desc(err));
     }
     size_t n = json_object_is_type(doc, json_type_array) ? json_object_array_length(doc) : 0;
-    size_t want = r->ndim == 0 ? 1 : (size_t)r->shape[0];
-    if (n != want + 2) {
+    zarrc_repr rs;
+    if (n < 3) {
         json_object_put(doc);
-        return zarrc_error_set(ZARRC_ECORRUPT, "expected a JSON list of %zu elements, \"|O\" and the shape", want);
+        return zarrc_error_set(ZARRC_ECORRUPT, "expected a JSON list of the elements, \"|O\" and the shape");
     }
-    json_object *dt = json_object_array_get_idx(doc, n - 2), *shape = json_object_array_get_idx(doc, n - 1);
-    rc = check_trailer(json_object_is_type(dt, json_type_string) ? json_object_get_string(dt) : NULL, shape, r);
+    rc = json2_trailer(&rs, r, count, json_object_array_get_idx(doc, n - 2), json_object_array_get_idx(doc, n - 1));
+    size_t want = rs.ndim == 0 ? 1 : (size_t)rs.shape[0];
+    if (rc == ZARRC_OK && n != want + 2)
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "expected a JSON list of %zu elements, \"|O\" and the shape", want);
     zarrc__vitems v;
     if (rc == ZARRC_OK && (rc = zarrc__vitems_init(&v, count, call->max_size)) == ZARRC_OK) {
         /* The outer list holds the first dimension: drop the trailer and walk it. */
         json_object_array_del_idx(doc, n - 2, 2);
-        rc = r->ndim == 0 ? json2_collect(&v, json_object_array_get_idx(doc, 0), r, 0)
-                          : json2_collect(&v, doc, r, 0);
+        rc = rs.ndim == 0 ? json2_collect(&v, json_object_array_get_idx(doc, 0), &rs, 0)
+                          : json2_collect(&v, doc, &rs, 0);
         if (rc == ZARRC_OK)
             rc = zarrc__vitems_finish(&v, out);
         zarrc__vitems_free(&v);
@@ -659,6 +684,60 @@ static int mp_collect(mp_reader *m, zarrc__vitems *v, const zarrc_repr *r, int d
     return rc;
 }
 
+/* Skip one value (bounded nesting; every item takes at least one byte). */
+static int mp_skip(mp_reader *m, int depth)
+{
+    if (depth > OBJ_MAX_DEPTH + ZARRC_MAX_DIMS)
+        return zarrc_error_set(ZARRC_ECORRUPT, "MessagePack value nested more than %d levels deep", OBJ_MAX_DEPTH);
+    char kind;
+    uint64_t len;
+    int rc = mp_read_head(m, &kind, &len);
+    if (rc)
+        return rc;
+    if (kind == 's' || kind == 'b') {
+        if ((rc = mp_need(m, len > SIZE_MAX ? SIZE_MAX : (size_t)len)))
+            return rc;
+        m->pos += (size_t)len;
+        return ZARRC_OK;
+    }
+    if (kind == 'x')
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "a MessagePack ext value has no JSON form");
+    if (kind != 'a' && kind != 'm')
+        return ZARRC_OK;
+    if ((kind == 'm' && len > SIZE_MAX / 2) || (kind == 'm' ? 2 * len : len) > m->n - m->pos)
+        return zarrc_error_set(ZARRC_ECORRUPT, "MessagePack %s of %llu items in %zu remaining bytes",
+                               kind == 'm' ? "map" : "array", (unsigned long long)len, m->n - m->pos);
+    for (uint64_t i = 0; i < (kind == 'm' ? 2 * len : len) && !rc; i++)
+        rc = mp_skip(m, depth + 1);
+    return rc;
+}
+
+/* The "|O" and stored shape that end a msgpack2 chunk (after its `items` elements). */
+static int mp_trailer(mp_reader *m, uint64_t items, zarrc_repr *rs, const zarrc_repr *r, size_t count)
+{
+    int rc = ZARRC_OK;
+    for (uint64_t i = 0; i < items && !rc; i++)
+        rc = mp_skip(m, 1);
+    char kind;
+    uint64_t len;
+    if (rc == ZARRC_OK && (rc = mp_read_head(m, &kind, &len)) == ZARRC_OK) {
+        if (kind != 's' || len != 2 || mp_need(m, 2) || memcmp(m->p + m->pos, "|O", 2))
+            return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's type is not \"|O\"");
+        m->pos += 2;
+    }
+    if (rc == ZARRC_OK && (rc = mp_read_head(m, &kind, &len)) == ZARRC_OK && (kind != 'a' || len > ZARRC_MAX_DIMS))
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "the chunk's shape is not a list of at most %d integers", ZARRC_MAX_DIMS);
+    int64_t dims[ZARRC_MAX_DIMS];
+    int nd = rc ? 0 : (int)len;
+    for (int d = 0; rc == ZARRC_OK && d < nd; d++) {
+        uint64_t x;
+        if ((rc = mp_read_head(m, &kind, &x)) == ZARRC_OK && (kind != 'u' || x > (uint64_t)INT64_MAX))
+            rc = zarrc_error_set(ZARRC_ECORRUPT, "the chunk's shape is not a list of integers");
+        dims[d] = (int64_t)x;
+    }
+    return rc ? rc : stored_shape(rs, r, count, nd, dims);
+}
+
 static int msgpack2_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
                            size_t in_size, zarrc_buf *out)
 {
@@ -668,28 +747,25 @@ static int msgpack2_decode(const void *state, const zarrc_codec_call *call, cons
     int rc = zarrc__repr_count(r, &count);
     if (rc)
         return rc;
+    /* First pass: the stored shape at the end says how the elements nest. */
     mp_reader m = {in, in_size, 0};
-    uint64_t outer = r->ndim == 0 ? 1 : (uint64_t)r->shape[0];
-    if ((rc = mp_expect_array(&m, outer + 2, "the chunk")))
+    char kind;
+    uint64_t top;
+    zarrc_repr rs;
+    if ((rc = mp_read_head(&m, &kind, &top)))
         return rc;
+    if (kind != 'a' || top < 3)
+        return zarrc_error_set(ZARRC_ECORRUPT, "expected a MessagePack list of the elements, \"|O\" and the shape");
+    if ((rc = mp_trailer(&m, top - 2, &rs, r, count)))
+        return rc;
+    if (top - 2 != (rs.ndim == 0 ? 1 : (uint64_t)rs.shape[0]))
+        return zarrc_error_set(ZARRC_ECORRUPT, "the chunk's list does not match its stored shape");
     zarrc__vitems v;
     if ((rc = zarrc__vitems_init(&v, count, call->max_size)))
         return rc;
-    rc = mp_collect(&m, &v, r, 0);
-    /* the trailer: "|O" and the shape */
-    char kind;
-    uint64_t len;
-    if (rc == ZARRC_OK && (rc = mp_read_head(&m, &kind, &len)) == ZARRC_OK) {
-        if (kind != 's' || len != 2 || mp_need(&m, 2) || memcmp(in + m.pos, "|O", 2))
-            rc = zarrc_error_set(ZARRC_ECORRUPT, "the chunk's type is not \"|O\"");
-        else
-            m.pos += 2;
-    }
-    if (rc == ZARRC_OK)
-        rc = mp_expect_array(&m, (uint64_t)r->ndim, "the chunk's shape");
-    for (int d = 0; rc == ZARRC_OK && d < r->ndim; d++)
-        if ((rc = mp_read_head(&m, &kind, &len)) == ZARRC_OK && (kind != 'u' || len != (uint64_t)r->shape[d]))
-            rc = zarrc_error_set(ZARRC_ECORRUPT, "the chunk's shape is not the expected one (dimension %d)", d);
+    m.pos = 0;
+    if ((rc = mp_read_head(&m, &kind, &top)) == ZARRC_OK)
+        rc = mp_collect(&m, &v, &rs, 0);
     if (rc == ZARRC_OK)
         rc = zarrc__vitems_finish(&v, out);
     zarrc__vitems_free(&v);

@@ -107,6 +107,15 @@ for name, dt, vals, chunks in spec["vlen"]:
         z[i] = np.array(v, dtype=dt)
 z = zarr.open_array(f"{work}/pickled", mode="w", shape=(2,), dtype=object, object_codec=numcodecs.Pickle())
 z[:] = ["a", "b"]
+# order F: zarr-python 2 reads these back as the flat element list reshaped in F order (not
+# what was written); zarrc must read what zarr-python 2 reads
+seen = {}
+for name, codec in (("jsonF", numcodecs.JSON()), ("mpF", numcodecs.MsgPack())):
+    z = zarr.open_array(f"{work}/{name}", mode="w", shape=(3, 5), chunks=(2, 3), dtype=object,
+                        object_codec=codec, order="F")
+    z[...] = obj(list(range(15)), (3, 5))
+    seen[name] = z[...].reshape(-1).tolist()
+print(json.dumps(seen))
 '''
 
 V2_READER = r'''
@@ -142,6 +151,9 @@ def main():
     # ---- zarr-python 2.13 writes, zarrc reads ----
     p = subprocess.run([V2PY, "-c", V2_WRITER, z2, json.dumps(spec)], capture_output=True, text=True)
     check(p.returncode == 0, f"zarr-python 2.13 writes object arrays: {p.stderr[-800:]}")
+    for name, vals in (json.loads(p.stdout) if p.returncode == 0 else {}).items():
+        got = get(os.path.join(z2, name))
+        check(got is not None and got["data"] == vals, f"zarrc reads zarr-python 2.13's order-F {name} as it does: {got and got['data']} != {vals}")
     for name, kind, vals, shape, chunks, comp in spec["json"]:
         got = get(os.path.join(z2, name))
         check(got is not None and got["shape"] == shape and got["dtype"] == "object", f"{name}: shape/dtype {got and got['shape']}")
@@ -179,6 +191,12 @@ def main():
         text = json.dumps(vals, allow_nan=True)
         zarrc("put", node, "--json", "-", stdin=text)
         made.append(name)
+    for name, kind in (("jsonF", "json2"), ("mpF", "msgpack2")):
+        node = os.path.join(zc, name)
+        zarrc("create", node, "--format", "2", "--dtype", "|O", "--shape", "3,5", "--chunks", "2,3", "--order", "F",
+              "--filters", json.dumps([{"id": kind}]), "--compressor", "null")
+        zarrc("put", node, "--json", "-", stdin=json.dumps(two_d[:15]))
+        made.append(name)
     for name, dt, vals, chunks in spec["vlen"]:
         node = os.path.join(zc, name)
         zarrc("create", node, "--format", "2", "--dtype", "|O", "--shape", str(len(vals)), "--chunks",
@@ -194,6 +212,10 @@ def main():
         check(r.get("shape") == shape and r.get("filters") == [kind], f"zarr-python 2.13: {name} shape/filters {r.get('shape')}")
         for i, (g, w) in enumerate(zip(r.get("data", []), vals)):
             check(same(g, w), f"zarr-python 2.13 reads zarrc's {name}[{i}]: {g!r} != {w!r}")
+    for name in ("jsonF", "mpF"):
+        r = seen.get(name, {})
+        check(r.get("shape") == [3, 5] and len(r.get("data", [])) == 15 and all(same(g, w) for g, w in zip(r["data"], two_d[:15])),
+              f"zarr-python 2.13 reads zarrc's order-F {name}: {r.get('data')}")
     for name, dt, vals, chunks in spec["vlen"]:
         r = seen.get(name, {})
         for i, (g, w) in enumerate(zip(r.get("data", []), vals)):
