@@ -537,8 +537,6 @@ static void put_element(FILE *out, const zarrc_dtype_info *dt, const uint8_t *p)
 int cli_data_print_json(FILE *out, const zarrc_dtype_info *dt, const void *data, int64_t n,
                         int out_ndim, const int64_t *out_shape)
 {
-    if (dt->kind == ZARRC_DTYPE_OBJECT)
-        return cli_object_print_json(out, dt, data, n, out_ndim, out_shape);
     fputs("{\"shape\":[", out);
     for (int d = 0; d < out_ndim; d++)
         fprintf(out, "%s%lld", d ? "," : "", (long long)out_shape[d]);
@@ -1585,8 +1583,6 @@ void cli_vlen_release(zarrc_vlen *v)
 int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
                        int64_t n, int out_ndim, const int64_t *out_shape)
 {
-    if (dt->kind == ZARRC_DTYPE_OBJECT)
-        return cli_object_read_json(in, src, dt, data, n, out_ndim, out_shape);
     parse_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return cli_fail("out of memory");

@@ -13,39 +13,18 @@
 #include "cli.h"
 #include "zarrc_plugin.h" /* half-float conversions */
 
-/* The element types of the object arrays opened so far (keyed by their dtype description,
- * which lives as long as the handle): cli_data_print_json / cli_data_read_json see only that. */
-typedef struct noted {
-    const zarrc_dtype_info *dt;
-    zarrc_dtype_info item;
-} noted;
-static noted *notes;
-static size_t nnotes;
-
-void cli_object_note(zarrc_array *arr)
+/* The element type of a vlen-array object array into *item (NULL: JSON elements). */
+static int item_of(zarrc_array *arr, zarrc_dtype_info *item, const zarrc_dtype_info **out)
 {
     const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
-    zarrc_dtype_info item;
-    if (dt->kind != ZARRC_DTYPE_OBJECT || strcmp(dt->unit, "array") || zarrc_array_object_item(arr, &item))
-        return;
-    for (size_t i = 0; i < nnotes; i++)
-        if (notes[i].dt == dt) {
-            notes[i].item = item;
-            return;
-        }
-    noted *n = realloc(notes, (nnotes + 1) * sizeof *n);
-    if (!n)
-        return; /* reported as "element type unknown" when used */
-    notes = n;
-    notes[nnotes++] = (noted){dt, item};
-}
-
-static const zarrc_dtype_info *item_of(const zarrc_dtype_info *dt)
-{
-    for (size_t i = nnotes; i-- > 0;)
-        if (notes[i].dt == dt)
-            return &notes[i].item;
-    return NULL;
+    *out = NULL;
+    if (strcmp(dt->unit, "array"))
+        return 0;
+    int rc = zarrc_array_object_item(arr, item);
+    if (rc)
+        return cli_fail_lib(rc, "the element type of the object array");
+    *out = item;
+    return 0;
 }
 
 /* ---- output ---- */
@@ -86,12 +65,13 @@ static void put_number(FILE *out, const zarrc_dtype_info *it, const uint8_t *p)
     }
 }
 
-int cli_object_print_json(FILE *out, const zarrc_dtype_info *dt, const zarrc_vlen *v, int64_t n, int out_ndim,
+int cli_object_print_json(FILE *out, zarrc_array *arr, const zarrc_vlen *v, int64_t n, int out_ndim,
                           const int64_t *out_shape)
 {
-    const zarrc_dtype_info *it = NULL;
-    if (!strcmp(dt->unit, "array") && !(it = item_of(dt)))
-        return cli_fail("internal error: the element type of the object array is unknown");
+    zarrc_dtype_info item;
+    const zarrc_dtype_info *it;
+    if (item_of(arr, &item, &it))
+        return CLI_EXIT_FAIL;
     if (n > 0 && (v->count != n || !v->offsets || v->offsets[0] != 0 || v->offsets[n] > v->size))
         return cli_fail("internal error: malformed variable-length result");
     fputs("{\"shape\":[", out);
@@ -268,13 +248,14 @@ static int walk(obuf *data, uint64_t *offsets, int64_t *k, json_object *o, int d
     return 0;
 }
 
-int cli_object_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, zarrc_vlen *v, int64_t n,
-                         int out_ndim, const int64_t *out_shape)
+int cli_object_read_json(FILE *in, const char *src, zarrc_array *arr, zarrc_vlen *v, int64_t n, int out_ndim,
+                         const int64_t *out_shape)
 {
-    const zarrc_dtype_info *it = NULL;
+    zarrc_dtype_info item;
+    const zarrc_dtype_info *it;
     memset(v, 0, sizeof *v);
-    if (!strcmp(dt->unit, "array") && !(it = item_of(dt)))
-        return cli_fail("internal error: the element type of the object array is unknown");
+    if (item_of(arr, &item, &it))
+        return CLI_EXIT_FAIL;
     obuf text = {0}, data = {0};
     char chunk[65536];
     size_t got;

@@ -20,14 +20,8 @@ import shutil
 import subprocess
 import sys
 
-# The pinned venv's zfpy reports version "1.0.1.post0", which numcodecs 0.17.1's import-time
-# version check cannot parse (int("post0")); give it the release part so numcodecs imports.
-import importlib.metadata as _md
-_version = _md.version
-_md.version = lambda name: _version(name).split(".post")[0] if name == "zfpy" else _version(name)
-
-import numcodecs  # noqa: E402
-import numpy as np  # noqa: E402
+import numcodecs
+import numpy as np
 
 ZARRC, WORK = sys.argv[1], sys.argv[2]
 V2PY = os.environ.get("ZARRC_V2_PYTHON") or "/usr/bin/python3"
