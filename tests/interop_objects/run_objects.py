@@ -101,6 +101,8 @@ for name, dt, vals, chunks in spec["vlen"]:
         z[i] = np.array(v, dtype=dt)
 z = zarr.open_array(f"{work}/pickled", mode="w", shape=(2,), dtype=object, object_codec=numcodecs.Pickle())
 z[:] = ["a", "b"]
+z = zarr.open_array(f"{work}/bigint", mode="w", shape=(2,), dtype=object, object_codec=numcodecs.JSON())
+z[:] = [2**70, "x"]
 # order F: zarr-python 2 reads these back as the flat element list reshaped in F order (not
 # what was written); zarrc must read what zarr-python 2 reads
 seen = {}
@@ -171,6 +173,9 @@ def main():
     p = zarrc("get", os.path.join(z2, "pickled"), "--json", ok=False)
     check(p.returncode != 0 and "pickle" in p.stderr and "unsafe" in p.stderr and "not portable" in p.stderr,
           f"reading a pickle array is refused naming the codec and why: {p.stderr.strip()}")
+    p = zarrc("get", os.path.join(z2, "bigint"), "--json", ok=False)
+    check(p.returncode != 0 and "does not fit 64 bits" in p.stderr,
+          f"an integer beyond 64 bits (Python's json2) is refused, not read wrong: {p.stderr.strip()}")
     p = zarrc("info", os.path.join(z2, "pickled"), ok=False)
     check(p.returncode == 0 and "pickle" in p.stdout + p.stderr, "zarrc info still describes a pickle array")
 
@@ -278,6 +283,8 @@ def main():
               '[{"name":"numcodecs.json2","configuration":{}}]', ok=False)
     check(p.returncode != 0 and "v2" in p.stderr, f"a v3 object array is refused: {p.stderr.strip()}")
     # bad input is refused, nothing half-written
+    p = zarrc("put", os.path.join(zc, "json1"), "--json", "-", stdin=json.dumps([2**64] + VALUES[1:]), ok=False)
+    check(p.returncode != 0 and "does not fit 64 bits" in p.stderr, f"put of 2**64 is refused: {p.stderr.strip()}")
     p = zarrc("put", os.path.join(zc, "va_0"), "--json", "-", stdin='[[1.5],[],[],[]]', ok=False)
     check(p.returncode != 0 and "integer" in p.stderr, f"a float in an <i4 vlen-array element is refused: {p.stderr.strip()}")
 
