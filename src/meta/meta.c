@@ -16,18 +16,19 @@ void zarrc__meta_clear(zarrc__array_meta *m)
     memset(m, 0, sizeof *m);
 }
 
+zarrc_vref zarrc__meta_fill_vref(const zarrc__array_meta *m)
+{
+    if (zarrc__dtype_object_arrays(&m->dtype))
+        return (zarrc_vref){NULL, 0}; /* typed arrays: missing elements are empty */
+    if (m->dtype.kind == ZARRC_DTYPE_OBJECT && (m->fill.is_null || !m->fill.size))
+        return (zarrc_vref){(const uint8_t *)"null", 4}; /* JSON texts: null */
+    return (zarrc_vref){m->fill.bytes, m->fill.size};
+}
+
 const void *zarrc__meta_fill_element(zarrc__array_meta *m)
 {
-    if (zarrc__dtype_object_arrays(&m->dtype)) {
-        m->fill_ref = (zarrc_vref){NULL, 0}; /* typed arrays: missing elements are empty */
-        return &m->fill_ref;
-    }
-    if (m->dtype.kind == ZARRC_DTYPE_OBJECT && (m->fill.is_null || !m->fill.size)) {
-        m->fill_ref = (zarrc_vref){(const uint8_t *)"null", 4}; /* JSON texts: null */
-        return &m->fill_ref;
-    }
     if (zarrc__dtype_is_vlen(&m->dtype)) {
-        m->fill_ref = (zarrc_vref){m->fill.bytes, m->fill.size};
+        m->fill_ref = zarrc__meta_fill_vref(m);
         return &m->fill_ref;
     }
     return m->fill.is_null ? NULL : m->fill.bytes;
