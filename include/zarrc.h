@@ -470,9 +470,9 @@ ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
 /** The element type of an object array whose elements are typed arrays (ZARRC_DTYPE_OBJECT
  *  with unit "array": numcodecs vlen-array): each element read or written is a zarrc_vlen item
  *  whose bytes are a whole number of `item` elements in native byte order (item->big_endian
- *  is the order on storage). Thread-safe on a shared handle. ZARRC_EINVAL (no message change
- *  to `item`) when the array is not such an object array; the codec error when the array's
- *  codecs cannot be used. */
+ *  is the order on storage). Thread-safe on a shared handle; `item` is written only on
+ *  success. Errors: ZARRC_EINVAL when the array is not such an object array; the codec's error
+ *  (such as ZARRC_EUNSUPPORTED) when the array's codecs cannot be used. */
 ZARRC_API int zarrc_array_object_item(const zarrc_array *array, zarrc_dtype_info *item);
 
 /** Total number of elements (product of the shape), or -1 if it exceeds INT64_MAX (shapes
