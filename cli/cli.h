@@ -163,7 +163,19 @@ int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, vo
 int cli_data_read_raw(FILE *in, const char *src, const zarrc_dtype_info *dt, void *data,
                       int64_t n);
 
-/** True for string and bytes (zarrc_vlen) types. */
+/* ---- object arrays (cli_object.c) ---- */
+
+/** get --json for an object array (ZARRC_DTYPE_OBJECT), like cli_data_print_json: elements
+ *  as JSON values (json2, msgpack2) or lists of numbers (vlen-array). */
+int cli_object_print_json(FILE *out, zarrc_array *arr, const zarrc_vlen *v, int64_t n, int out_ndim,
+                          const int64_t *out_shape);
+/** put --json for an object array, like cli_data_read_json: a flat list of n values or lists
+ *  nested with the selection's shape (null = an empty typed array); `v` receives malloc'd
+ *  buffers (cli_vlen_release). Returns 0 or CLI_EXIT_FAIL (message printed). */
+int cli_object_read_json(FILE *in, const char *src, zarrc_array *arr, zarrc_vlen *v, int64_t n, int out_ndim,
+                         const int64_t *out_shape);
+
+/** True for string, bytes and object (zarrc_vlen) types. */
 int cli_dtype_is_vlen(const zarrc_dtype_info *dt);
 
 /** Release buffers of a zarrc_vlen filled by cli_data_read_json. */

@@ -24,7 +24,7 @@
 
 int cli_dtype_is_vlen(const zarrc_dtype_info *dt)
 {
-    return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES;
+    return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES || dt->kind == ZARRC_DTYPE_OBJECT;
 }
 
 int cli_host_little_endian(void)

@@ -148,6 +148,8 @@ static int cmd_get(const cli_verb *v, int argc, char **argv)
         rc = cli_data_print_raw(stdout, dt, buf, box.nelem);
     else if (field)
         rc = cli_data_print_json(stdout, &fdt, buf, nout, fndim, fshape);
+    else if (dt->kind == ZARRC_DTYPE_OBJECT)
+        rc = cli_object_print_json(stdout, arr, &vl, box.nelem, box.out_ndim, box.out_shape);
     else
         rc = cli_data_print_json(stdout, dt, vlen ? (void *)&vl : buf, box.nelem, box.out_ndim,
                                  box.out_shape);
@@ -336,7 +338,8 @@ static int put_block(const cli_verb *v, const char *node, const char *offset_s, 
             cli_fail("'%s': %s", src_name, strerror(errno));
             goto done;
         }
-        if (cli_data_read_json(mem, src_name, dt, vlen ? (void *)&vl : buf, nelem, ndim, shape))
+        if (dt->kind == ZARRC_DTYPE_OBJECT ? cli_object_read_json(mem, src_name, arr, &vl, nelem, ndim, shape)
+                                           : cli_data_read_json(mem, src_name, dt, vlen ? (void *)&vl : buf, nelem, ndim, shape))
             goto done;
         have_vl = vlen;
     } else if (cli_data_read_raw(in, src_name, dt, buf, nelem))
@@ -489,9 +492,11 @@ static int cmd_put(const cli_verb *v, int argc, char **argv)
         goto done;
     }
     const char *src_name = strcmp(src, "-") ? src : "<stdin>";
-    rc = json_src ? cli_data_read_json(in, src_name, dt, vlen ? (void *)&vl : buf, box.nelem, box.out_ndim,
-                                       box.out_shape)
-                  : cli_data_read_raw(in, src_name, dt, buf, box.nelem);
+    rc = json_src && dt->kind == ZARRC_DTYPE_OBJECT
+             ? cli_object_read_json(in, src_name, arr, &vl, box.nelem, box.out_ndim, box.out_shape)
+         : json_src ? cli_data_read_json(in, src_name, dt, vlen ? (void *)&vl : buf, box.nelem, box.out_ndim,
+                                         box.out_shape)
+                    : cli_data_read_raw(in, src_name, dt, buf, box.nelem);
     if (rc)
         goto done;
     if (box.nelem > 0) {

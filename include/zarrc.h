@@ -230,7 +230,12 @@ typedef enum zarrc_dtype_kind {
     ZARRC_DTYPE_VBYTES,      /**< variable-length bytes (zarrc_vlen) */
     ZARRC_DTYPE_STRUCT = 20, /**< a record of named fields (v2 structured dtype, v3 "struct");
                                   see zarrc_dtype_field_count */
-    ZARRC_DTYPE_USER = 21    /**< a data type registered at run time (zarrc_plugin.h) */
+    ZARRC_DTYPE_USER = 21,   /**< a data type registered at run time (zarrc_plugin.h) */
+    /** numpy object elements: a v2 "|O" array whose object codec is json2, msgpack2 or
+     *  vlen-array (zarrc_vlen; see zarrc_array_object_item). `unit` is "json" when each
+     *  element is a JSON text (json2, msgpack2) and "array" when it is the bytes of a 1-D
+     *  typed array in native byte order (vlen-array). */
+    ZARRC_DTYPE_OBJECT = 23
 } zarrc_dtype_kind;
 
 /** The field table of a STRUCT data type: opaque, immutable, shared by every copy of the
@@ -245,7 +250,8 @@ typedef struct zarrc_dtype_info {
     zarrc_dtype_kind kind;
     size_t item_size;      /**< bytes per element in memory; 0 for variable-length types */
     char name[32];         /**< v3 name: "int16", "r24", "string", "numpy.datetime64", ... */
-    char unit[8];          /**< datetime/timedelta unit ("s", "ns", ...), else "" */
+    char unit[8];          /**< datetime/timedelta unit ("s", "ns", ...); object: "json" or
+                                "array"; else "" */
     int64_t scale_factor;  /**< datetime/timedelta unit multiplier, else 1 */
     int big_endian;        /**< byte order on storage (v2 dtype or v3 bytes codec); for a v2
                                 STRUCT each field carries its own (zarrc_field_info) */
@@ -520,6 +526,14 @@ ZARRC_API int zarrc_array_chunk_runs(const zarrc_array *array, int dim, int64_t 
 
 /** Data type description. Borrowed: valid until the handle is freed. */
 ZARRC_API const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
+
+/** The element type of an object array whose elements are typed arrays (ZARRC_DTYPE_OBJECT
+ *  with unit "array": numcodecs vlen-array): each element read or written is a zarrc_vlen item
+ *  whose bytes are a whole number of `item` elements in native byte order (item->big_endian
+ *  is the order on storage). Thread-safe on a shared handle; `item` is written only on
+ *  success. Errors: ZARRC_EINVAL when the array is not such an object array; the codec's error
+ *  (such as ZARRC_EUNSUPPORTED) when the array's codecs cannot be used. */
+ZARRC_API int zarrc_array_object_item(const zarrc_array *array, zarrc_dtype_info *item);
 
 /** Total number of elements (product of the shape), or -1 if it exceeds INT64_MAX (shapes
  *  such as [2^62, 2^62] are valid metadata). */

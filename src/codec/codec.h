@@ -126,6 +126,32 @@ ZARRC_HIDDEN bool zarrc__pipeline_bytes_only(const zarrc__pipeline *p, bool *big
  *  equals its fill value (bitwise; variable-length items by content). */
 ZARRC_HIDDEN bool zarrc__repr_is_fill(const zarrc_repr *r, const uint8_t *data, size_t nelem);
 
+/* ---- variable-length decoders that make new element bytes (codec_vlen.c) ---- */
+
+/** json2, msgpack2, vlen-array and zarrs.vlen decode into element bytes of their own: their
+ *  output holds the vrefs (out->size bytes) followed, beyond out->size, by the bytes those
+ *  vrefs point into. The pipeline decodes them into its `keep` buffer. */
+ZARRC_HIDDEN bool zarrc__codec_decodes_owned(const zarrc_codec_type *t);
+
+/** The element type of a vlen-array codec on an object array (false for other codecs). */
+ZARRC_HIDDEN bool zarrc__codec_object_item(const zarrc__codec *c, zarrc_dtype_info *item);
+
+/** Builder of such an output: items appended one after another, at most `max` bytes in all
+ *  (vrefs included; ZARRC_ECORRUPT past it). */
+typedef struct zarrc__vitems {
+    zarrc_buf data;  /**< element bytes */
+    uint64_t *ends;  /**< end offset in data of each finished item */
+    size_t n, count, max;
+} zarrc__vitems;
+ZARRC_HIDDEN int zarrc__vitems_init(zarrc__vitems *v, size_t count, size_t max);
+/** Append bytes to the current item. */
+ZARRC_HIDDEN int zarrc__vitems_append(zarrc__vitems *v, const void *p, size_t len);
+/** Finish the current item (ZARRC_ECORRUPT when there are already `count`). */
+ZARRC_HIDDEN int zarrc__vitems_next(zarrc__vitems *v);
+/** All `count` items done: write vrefs + bytes into `out` (ZARRC_ECORRUPT if fewer). */
+ZARRC_HIDDEN int zarrc__vitems_finish(zarrc__vitems *v, zarrc_buf *out);
+ZARRC_HIDDEN void zarrc__vitems_free(zarrc__vitems *v);
+
 /* ---- sharding (codec_sharding.c) ---- */
 
 /** A parsed sharding_indexed configuration. Inner chunk i (C order over per_shard) of a shard

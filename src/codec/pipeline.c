@@ -442,7 +442,23 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
         cur = dst->data;
         n = dst->size;
     }
-    if (zarrc__dtype_is_vlen(&p->codecs[p->a2b].in.dtype)) {
+    if (zarrc__codec_decodes_owned(p->codecs[p->a2b].type)) {
+        /* The decoder makes the elements' bytes, after its vrefs: decode into `keep`, then
+         * the array→array codecs (or a copy) bring the vrefs to `out`. */
+        if ((rc = zarrc__codec_decode(&p->codecs[p->a2b], cur, n, 0, 0, keep)))
+            return rc;
+        cur = keep->data;
+        n = keep->size;
+        if (p->a2b == 0) {
+            out->size = 0;
+            if ((rc = zarrc_buf_reserve(out, n)))
+                return rc;
+            if (n)
+                memcpy(out->data, cur, n);
+            out->size = n;
+        }
+        skip_a2b = true; /* done: the loop below starts at the codec before it */
+    } else if (zarrc__dtype_is_vlen(&p->codecs[p->a2b].in.dtype)) {
         /* Decoded vrefs point into the encoded bytes: hand those to `keep`. */
         if (cur && (cur == s->a.data || cur == s->b.data)) {
             zarrc_buf *src = cur == s->a.data ? &s->a : &s->b, t = *keep;

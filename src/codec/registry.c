@@ -14,7 +14,8 @@ extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc_
     zarrc__codec_sharding, zarrc__codec_packbits_v3,
     zarrc__codec_reshape, zarrc__codec_squeeze, zarrc__codec_scale_offset,
     zarrc__codec_vlen_v2, zarrc__codec_zfp, zarrc__codec_zfpy,
-    zarrc__codec_cast_value;
+    zarrc__codec_cast_value, zarrc__codec_vlen_array, zarrc__codec_json2, zarrc__codec_msgpack2,
+    zarrc__codec_zarrs_vlen;
 
 static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_bytes, &zarrc__codec_transpose, &zarrc__codec_blosc, &zarrc__codec_gzip,
@@ -26,7 +27,8 @@ static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_vlen_bytes, &zarrc__codec_sharding, &zarrc__codec_packbits_v3,
     &zarrc__codec_reshape, &zarrc__codec_squeeze, &zarrc__codec_scale_offset,
     &zarrc__codec_vlen_v2, &zarrc__codec_zfp, &zarrc__codec_zfpy,
-    &zarrc__codec_cast_value,
+    &zarrc__codec_cast_value, &zarrc__codec_vlen_array, &zarrc__codec_json2, &zarrc__codec_msgpack2,
+    &zarrc__codec_zarrs_vlen,
 };
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -93,9 +95,10 @@ static const struct {
     {"zarrs.gdeflate", "GDeflate exists only as NVIDIA's bundled C++ code (no Debian library, no format "
                        "specification)"},
     {"zarrs.optional", "zarrs' experimental optional type is not implemented yet"},
-    {"zarrs.vlen", "not implemented yet (zarrs.vlen_v2, vlen-utf8 and vlen-bytes are)"},
-    {"numcodecs.vlen-array", "zarrc has no data type for arrays of arrays"},
-    {"vlen-array", "zarrc has no data type for arrays of arrays"},
+    {"pickle", "pickled objects are Python-only (not portable) and unpickling data runs arbitrary code "
+               "(unsafe); rewrite the array with json2, msgpack2 or vlen-array"},
+    {"numcodecs.pickle", "pickled objects are Python-only (not portable) and unpickling data runs arbitrary "
+                         "code (unsafe); rewrite the array with json2, msgpack2 or vlen-array"},
 };
 
 const char *zarrc__codec_unsupported_reason(const char *name)

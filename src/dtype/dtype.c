@@ -419,7 +419,8 @@ int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
             snprintf(buf, n, "%c%c8[%s]", order, dt->kind == ZARRC_DTYPE_DATETIME ? 'M' : 'm', dt->unit);
         break;
     case ZARRC_DTYPE_STRING:
-    case ZARRC_DTYPE_VBYTES: snprintf(buf, n, "|O"); break;
+    case ZARRC_DTYPE_VBYTES:
+    case ZARRC_DTYPE_OBJECT: snprintf(buf, n, "|O"); break;
     case ZARRC_DTYPE_STRUCT:
         return zarrc_error_set(ZARRC_EDTYPE, "a struct data type has no v2 typestr (v2 spells it as a "
                                "JSON list of fields)");
@@ -912,6 +913,28 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
         if (format == 2 && json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0)
             return ZARRC_OK;
         goto bad;
+    case ZARRC_DTYPE_OBJECT: {
+        /* numpy object fill: any JSON value, kept as its text (zarr-python 2 stores it
+         * verbatim). Elements that are typed arrays take the empty array as fill (see
+         * zarrc__dtype_object_arrays), so only null, 0 (zarr-python 2's default) and []
+         * are accepted for them. */
+        if (zarrc__dtype_object_arrays(dt) &&
+            !(json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0) &&
+            !(json_object_is_type(v, json_type_array) && json_object_array_length(v) == 0))
+            return bad_fill(v, dt, "an object array of typed arrays (vlen-array) reads missing "
+                            "elements as empty arrays; only null, 0 or [] can be its fill value");
+        const char *txt = json_object_to_json_string_ext((json_object *)v, JSON_C_TO_STRING_PLAIN |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!txt)
+            return zarrc__enomem();
+        free(f->bytes);
+        f->size = strlen(txt);
+        f->bytes = zarrc__malloc(f->size + 1);
+        if (!f->bytes)
+            return ZARRC_ENOMEM;
+        memcpy(f->bytes, txt, f->size + 1);
+        return ZARRC_OK;
+    }
     case ZARRC_DTYPE_VBYTES: {
         uint8_t *b;
         size_t n;
@@ -1068,6 +1091,8 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
     }
     case ZARRC_DTYPE_STRING:
         return json_object_new_string_len((const char *)p, (int)f->size);
+    case ZARRC_DTYPE_OBJECT: /* the JSON text parse kept (NUL-terminated) */
+        return json_tokener_parse((const char *)p);
     }
     return NULL;
 }
@@ -1158,4 +1183,20 @@ void zarrc__dtype_unknown(zarrc_dtype_info *dt, const json_object *v)
     else if (json_object_object_get_ex(v, "name", &nm) && json_object_is_type(nm, json_type_string))
         name = json_object_get_string(nm);
     init(dt, ZARRC_DTYPE_USER, 0, name);
+}
+
+bool zarrc__dtype_object_codec(zarrc_dtype_info *dt, const char *codec)
+{
+    if (!codec || dt->kind != ZARRC_DTYPE_STRING)
+        return false;
+    if (!strncmp(codec, "numcodecs.", 10))
+        codec += 10;
+    const char *unit = !strcmp(codec, "json2") || !strcmp(codec, "msgpack2") ? "json"
+                     : !strcmp(codec, "vlen-array") ? "array" : NULL;
+    if (!unit)
+        return false;
+    dt->kind = ZARRC_DTYPE_OBJECT;
+    snprintf(dt->name, sizeof dt->name, "object");
+    snprintf(dt->unit, sizeof dt->unit, "%s", unit);
+    return true;
 }

@@ -17,7 +17,20 @@ ZARRC_HIDDEN json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt);
 /** True for types whose elements are zarrc_vref in array representations. */
 static inline bool zarrc__dtype_is_vlen(const zarrc_dtype_info *dt)
 {
-    return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES;
+    return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES ||
+           dt->kind == ZARRC_DTYPE_OBJECT;
+}
+
+/** An object codec refines a v2 "|O" data type (parsed as a string): json2 and msgpack2 make
+ *  it an object array of JSON texts, vlen-array one of typed arrays (codec `id`, or a v3
+ *  "numcodecs.<id>" name). Returns true if it changed `dt`; other codecs leave it alone. */
+ZARRC_HIDDEN bool zarrc__dtype_object_codec(zarrc_dtype_info *dt, const char *codec);
+
+/** True for object arrays whose elements are typed arrays (vlen-array): their fill element is
+ *  the empty array whatever the stored fill value (a JSON text for the others). */
+static inline bool zarrc__dtype_object_arrays(const zarrc_dtype_info *dt)
+{
+    return dt->kind == ZARRC_DTYPE_OBJECT && !strcmp(dt->unit, "array");
 }
 
 /** Pack n variable-length elements (refs, borrowed) into *v: one new buffer and n + 1 offsets

@@ -500,7 +500,7 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
     }
     j->chunk_bytes = (size_t)cs;
     if (zarrc__dtype_is_vlen(&m->dtype)) {
-        zarrc_vref v = {m->fill.bytes, m->fill.size};
+        zarrc_vref v = zarrc__meta_fill_vref(m);
         memcpy(j->fill_elem, &v, sizeof v);
     } else if (j->es > sizeof j->fill_elem) {
         j->fill_big = m->fill.bytes;

@@ -19,10 +19,19 @@ void zarrc__meta_clear(zarrc__array_meta *m)
     memset(m, 0, sizeof *m);
 }
 
+zarrc_vref zarrc__meta_fill_vref(const zarrc__array_meta *m)
+{
+    if (zarrc__dtype_object_arrays(&m->dtype))
+        return (zarrc_vref){NULL, 0}; /* typed arrays: missing elements are empty */
+    if (m->dtype.kind == ZARRC_DTYPE_OBJECT && (m->fill.is_null || !m->fill.size))
+        return (zarrc_vref){(const uint8_t *)"null", 4}; /* JSON texts: null */
+    return (zarrc_vref){m->fill.bytes, m->fill.size};
+}
+
 const void *zarrc__meta_fill_element(zarrc__array_meta *m)
 {
     if (zarrc__dtype_is_vlen(&m->dtype)) {
-        m->fill_ref = (zarrc_vref){m->fill.bytes, m->fill.size};
+        m->fill_ref = zarrc__meta_fill_vref(m);
         return &m->fill_ref;
     }
     return m->fill.is_null ? NULL : m->fill.bytes;
@@ -498,6 +507,7 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
             m->dtype.kind = ZARRC_DTYPE_VBYTES;
             snprintf(m->dtype.name, sizeof m->dtype.name, "bytes");
         }
+        zarrc__dtype_object_codec(&m->dtype, json_object_get_string(member(f, "id")));
     }
     if (filters && json_object_array_length(filters) == 0)
         filters = NULL; /* [] is non-conformant; read as null */

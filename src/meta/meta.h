@@ -71,6 +71,10 @@ ZARRC_HIDDEN void zarrc__meta_clear(zarrc__array_meta *m);
  *  types), or NULL for zeros (v2 null fill). Valid while `m` is. */
 ZARRC_HIDDEN const void *zarrc__meta_fill_element(zarrc__array_meta *m);
 
+/** The fill element of a variable-length type as a vref (valid while `m` is): the fill's
+ *  bytes; for object arrays "null" (JSON elements, null fill) or empty (typed arrays). */
+ZARRC_HIDDEN zarrc_vref zarrc__meta_fill_vref(const zarrc__array_meta *m);
+
 /** v3 document: codecs list given (the pipeline's v3 spelling); takes ownership of `codecs`. */
 ZARRC_HIDDEN json_object *zarrc__meta_emit_v3(const zarrc__array_meta *m, json_object *codecs);
 /** v2 .zarray document (without attributes) from the pipeline's v2 spelling (ownership of

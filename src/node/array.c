@@ -429,6 +429,29 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
     m.separator = o->separator ? o->separator : (o->format == 3 ? '/' : '.');
     m.order = o->order ? o->order : 'C';
 
+    if ((rc = parse_json_opt(&codecs, o->codecs, "codecs")) ||
+        (rc = parse_json_opt(&compressor, o->compressor, "compressor")) ||
+        (rc = parse_json_opt(&filters, o->filters, "filters")))
+        goto done;
+    /* An object codec (json2, msgpack2, vlen-array) makes a "|O" type an object array. */
+    for (int list = 0; list < 2; list++) {
+        json_object *l = list ? filters : codecs;
+        for (size_t i = 0; json_object_is_type(l, json_type_array) && i < json_object_array_length(l); i++) {
+            json_object *e = json_object_array_get_idx(l, i), *id = NULL;
+            if (!json_object_object_get_ex(e, "id", &id))
+                json_object_object_get_ex(e, "name", &id);
+            const char *name = json_object_get_string(json_object_is_type(e, json_type_string) ? e : id);
+            /* v3 numcodecs.vlen-array is zarrs' spelling for string and bytes arrays */
+            if (o->format == 2 || !name || !strstr(name, "vlen-array"))
+                zarrc__dtype_object_codec(&m.dtype, name);
+        }
+    }
+    if (m.dtype.kind == ZARRC_DTYPE_OBJECT && o->format == 3) {
+        rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "object arrays (json2, msgpack2, vlen-array) exist only in "
+                             "Zarr v2: no implementation reads a v3 object data type (zarr-python 3 refuses "
+                             "numpy object arrays other than strings and bytes)");
+        goto done;
+    }
     if ((rc = parse_json_opt(&fill, o->fill_value, "fill value")))
         goto done;
     if (o->fill_value && !fill && o->format == 3) {
@@ -442,10 +465,6 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
     if (rc)
         goto done;
 
-    if ((rc = parse_json_opt(&codecs, o->codecs, "codecs")) ||
-        (rc = parse_json_opt(&compressor, o->compressor, "compressor")) ||
-        (rc = parse_json_opt(&filters, o->filters, "filters")))
-        goto done;
     if (o->codecs && (o->compressor || o->filters)) {
         rc = zarrc_error_set(ZARRC_EINVAL, "give either codecs or compressor/filters, not both");
         goto done;
@@ -635,6 +654,19 @@ int zarrc_array_chunk_runs(const zarrc_array *a, int dim, int64_t *runs, size_t 
     }
     pthread_mutex_unlock((pthread_mutex_t *)&a->shape_lock);
     *nruns = k;
+    return ZARRC_OK;
+}
+
+int zarrc_array_object_item(const zarrc_array *a, zarrc_dtype_info *item)
+{
+    zarrc__error_clear();
+    if (!a || !item || !zarrc__dtype_object_arrays(&a->meta.dtype))
+        return zarrc_error_set(ZARRC_EINVAL, "not an object array of typed arrays (vlen-array)");
+    int rc = zarrc__array_need_pipeline(a);
+    if (rc)
+        return rc;
+    if (!zarrc__codec_object_item(&a->pipeline->codecs[a->pipeline->a2b], item))
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s' has no vlen-array codec", a->name);
     return ZARRC_OK;
 }
 

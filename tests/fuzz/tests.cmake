@@ -3,7 +3,7 @@
 # struct drives the record data type parsers and fill values (src/dtype/dtype_struct.c).
 # select and args drive the CLI's parsers (cli/cli_select.c, cli/cli_args.c) and the grid
 # planner (src/grid), so they compile those CLI files and see the internal headers.
-foreach(target metadata chunk select args struct)
+foreach(target metadata chunk select args struct object)
   add_executable(fuzz_replay_${target} ${CMAKE_CURRENT_LIST_DIR}/fuzz_${target}.c
                  ${CMAKE_CURRENT_LIST_DIR}/replay.c)
   if(target STREQUAL "select" OR target STREQUAL "args")
