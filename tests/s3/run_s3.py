@@ -82,8 +82,10 @@ def stop_all():
 def start_moto():
     port = free_port()
     log = open(os.path.join(TMP, "moto.log"), "w")
+    # Parts of 1 KiB allowed (AWS: 5 MiB) so that the multipart tests stay small.
     PROCS.append(subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=TMP))
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=TMP,
+                                  env=dict(os.environ, S3_UPLOAD_PART_MIN_SIZE="1024")))
     url = "http://127.0.0.1:%d" % port
     if not wait_http(url + "/moto-api/"):
         raise SystemExit("FAIL: moto did not start (see %s/moto.log)" % TMP)
@@ -126,13 +128,17 @@ def start_swift():
 
 class FaultProxy:
     """A proxy of our own in front of the S3 server that answers some requests with a fault
-    instead: 500, 503 SlowDown, 429, a connection reset, a truncated body, or a stall."""
+    instead: 500, 503 SlowDown, 429, a connection reset, a truncated body, a stall, or a 200
+    whose body is an S3 error document ("error200", what S3 may answer to
+    CompleteMultipartUpload). `delay` adds that many seconds to every request. `log` records
+    (method, path, If-None-Match, If-Match) of every request."""
 
     def __init__(self, upstream):
         import http.client
         import http.server
         import threading
         self.fault, self.every, self.only, self.injected, self.count = None, 2, "", 0, 0
+        self.method, self.limit, self.delay, self.log = None, None, 0.0, []
         lock = threading.Lock()
         host, port = upstream.split("//", 1)[1].split(":")
         proxy = self
@@ -155,11 +161,22 @@ class FaultProxy:
             def handle_one(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
+                if proxy.delay:
+                    time.sleep(proxy.delay)
                 with lock:
-                    proxy.count += 1
-                    f = proxy.fault if proxy.fault and proxy.only in self.path and proxy.count % proxy.every == 0 else None
+                    proxy.log.append((self.command, self.path, self.headers.get("If-None-Match"),
+                                      self.headers.get("If-Match")))
+                    match = proxy.fault and proxy.only in self.path and proxy.method in (None, self.command)
+                    if match:
+                        proxy.count += 1
+                    f = proxy.fault if match and proxy.count % proxy.every == 0 and \
+                        (proxy.limit is None or proxy.injected < proxy.limit) else None
                     if f:
                         proxy.injected += 1
+                if f == "error200":
+                    return self.reply(200, b'<?xml version="1.0" encoding="UTF-8"?>\n\n<Error><Code>InternalError'
+                                      b'</Code><Message>We encountered an internal error. Please try again.</Message>'
+                                      b'</Error>', (("Content-Type", "application/xml"),))
                 if f in ("500", "429"):
                     return self.reply(int(f), b"<Error><Code>InternalError</Code></Error>")
                 if f == "slowdown":
@@ -205,9 +222,11 @@ class FaultProxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = "http://127.0.0.1:%d" % self.port
 
-    def set(self, fault, every=2, only=""):
-        """Inject `fault` into every `every`-th request whose path contains `only`."""
+    def set(self, fault, every=2, only="", method=None, limit=None):
+        """Inject `fault` into every `every`-th request whose path contains `only` (and whose
+        method is `method`, when given), at most `limit` times."""
         self.fault, self.every, self.only, self.injected, self.count = fault, every, only, 0, 0
+        self.method, self.limit, self.log = method, limit, []
 
 
 try:
@@ -321,6 +340,39 @@ try:
     ok = r.returncode == 0 and np.array_equal(np.array(json.loads(r.stdout)["data"]).reshape(20, 30), data)
     check(ok, "zarrc reads a zip archive stored in S3: %s" % r.stderr)
 
+    # ---- multipart upload: values above the threshold (lowered to 256 KiB) go up in parts ----
+    section("multipart upload")
+    mp_env = dict(ENV, ZARRC_S3_MULTIPART_THRESHOLD="256KiB", ZARRC_S3_PART_SIZE="256KiB")
+    raw = json.dumps([{"name": "bytes", "configuration": {"endian": "little"}}])
+    big = np.random.default_rng(13).integers(-2**31, 2**31 - 1, size=(512, 600), dtype="int32")  # 1.2 MB chunk
+    url = "s3://%s/%s/mp" % (BUCKET, base)
+    r = zarrc("create", url, "--dtype", "int32", "--shape", "512,600", "--chunks", "512,600", "--codecs", raw,
+              env=mp_env)
+    open(os.path.join(TMP, "mp.raw"), "wb").write(big.tobytes())
+    r2 = zarrc("put", url, "--raw", os.path.join(TMP, "mp.raw"), env=mp_env) if r.returncode == 0 else r
+    check(r.returncode == 0 and r2.returncode == 0, "multipart: zarrc writes a 1.2 MB chunk: %s %s"
+          % (r.stderr, r2.stderr))
+    meta = obstore.head(zp_store("").store, "%s/mp/c/0/0" % base) if r2.returncode == 0 else {}
+    etag = (meta.get("e_tag") or "").strip('"')
+    check(etag.endswith("-5"), "multipart: the chunk's ETag '%s' is a 5-part upload's" % etag)
+    try:
+        a = zarr.open_array(zp_store("%s/mp" % base), mode="r")
+        check(np.array_equal(a[:], big), "multipart: zarr-python reads the multipart chunk")
+        check([int(a[i, (i * 37) % 600]) for i in range(0, 512, 3)] == [int(big[i, (i * 37) % 600])
+                                                                       for i in range(0, 512, 3)],
+              "multipart: zarr-python reads it element by element")
+    except Exception as e:
+        check(False, "multipart: zarr-python reading: %r" % e)
+    r = subprocess.run([ZARRC, "get", url, "--raw"], env=mp_env, capture_output=True, timeout=120)
+    check(r.returncode == 0 and r.stdout == big.tobytes(), "multipart: zarrc reads it back: %s" % r.stderr)
+    # a read-modify-write of the big chunk (compare-and-swap on moto, plain on Swift)
+    r = zarrc("put", url, "--select", "100,5:9", "--json", "-", stdin="[1,2,3,4]", env=mp_env)
+    big[100, 5:9] = [1, 2, 3, 4]
+    r2 = zarrc("get", url, "--select", "98:102,0:12", "--json")
+    check(r.returncode == 0 and r2.returncode == 0 and json.loads(r2.stdout)["data"] ==
+          big[98:102, 0:12].ravel().tolist(), "multipart: partial write of the big chunk: %s %s"
+          % (r.stderr, r2.stderr))
+
     # ---- zarrc cp between S3, zip and the filesystem ----
     section("cp")
     cz = os.path.join(TMP, "cp.zip")
@@ -412,6 +464,67 @@ try:
         r = zarrc("get", url, "--json")
         check(r.returncode == 0 and json.loads(r.stdout)["data"] == small.ravel().tolist(),
               "nothing half-written after exhausted retries: %s" % r.stderr)
+
+        # Multipart through the proxy: conditional completion, abort on failure, and an error
+        # document in a 200 (retried like a 5xx).
+        section("multipart: conditions, abort, error in a 200")
+        mpp = dict(penv, ZARRC_S3_MULTIPART_THRESHOLD="4KiB", ZARRC_S3_PART_SIZE="4KiB")
+        url = "s3://%s/%s/mpc" % (BUCKET, base)
+        vals = np.random.default_rng(7).integers(0, 2**31 - 1, size=(40, 100), dtype="int32")  # 16 KB chunks
+        r = zarrc("create", url, "--dtype", "int32", "--shape", "40,200", "--chunks", "40,100", "--codecs", raw,
+                  env=mpp)
+        check(r.returncode == 0, "mpc create: %s" % r.stderr)
+        # a partial write of a new chunk: read-modify-write, created with If-None-Match: *
+        fp.set(None)
+        r = zarrc("put", url, "--select", "0:20,0:100", "--json", "-", stdin=json.dumps(vals[:20].tolist()),
+                  env=mpp)
+        completes = [e for e in fp.log if e[0] == "POST" and "uploadId=" in e[1]]
+        parts = [e for e in fp.log if e[0] == "PUT" and "partNumber=" in e[1] and "/mpc/c/0/0" in e[1]]
+        check(r.returncode == 0 and len(parts) == 4 and any(e[2] == "*" and "/mpc/c/0/0" in e[1] for e in completes),
+              "a new 16 KB chunk goes up in 4 KiB parts, completed with If-None-Match: * (moto honours it): "
+              "%d parts, completes %s: %s" % (len(parts), completes, r.stderr))
+        # the rest of it: If-Match, which moto ignores on completion (probed): one conditional PUT
+        fp.set(None)
+        r = zarrc("put", url, "--select", "20:40,0:100", "--json", "-", stdin=json.dumps(vals[20:].tolist()),
+                  env=mpp)
+        puts_if = [e for e in fp.log if e[0] == "PUT" and e[3] and "/mpc/c/0/0" in e[1] and "partNumber" not in e[1]]
+        check(r.returncode == 0 and len(puts_if) == 1,
+              "rewriting it: moto ignores If-Match on completion (probed), so one conditional PUT instead: "
+              "%s: %s" % (puts_if, r.stderr))
+        # every part upload fails: the write fails naming the key, the upload is aborted and the
+        # chunk keeps its old value
+        fp.set("500", 1, "partNumber=")
+        r = zarrc("put", url, "--select", ":,0:100", "--value", "9", env=dict(mpp, ZARRC_HTTP_RETRIES="1"))
+        aborts = [e for e in fp.log if e[0] == "DELETE" and "uploadId=" in e[1]]
+        check(r.returncode == 1 and "UploadPart" in r.stderr and "mpc/c/0/0" in r.stderr and len(aborts) == 1,
+              "failed part upload: clear error, upload aborted: %s %s" % (aborts, r.stderr))
+        fp.set(None)
+        pending = urllib.request.urlopen("%s/%s?uploads" % (ENDPOINT, BUCKET)).read().decode()
+        check("<Key>%s/mpc/" % base not in pending, "no multipart upload left pending: %s" % pending[:300])
+        r = zarrc("get", url, "--select", ":,0:100", "--json")
+        check(r.returncode == 0 and json.loads(r.stdout)["data"] == vals.ravel().tolist(),
+              "nothing half-written after the failed multipart upload: %s" % r.stderr)
+        # an error document in a 200 answer to CompleteMultipartUpload: retried like a 5xx
+        fp.set("error200", 1, "uploadId=", "POST", limit=1)
+        vals2 = vals[::-1].copy()
+        r = zarrc("put", url, "--select", ":,100:200", "--json", "-", stdin=json.dumps(vals2.tolist()), env=mpp)
+        r2 = zarrc("get", url, "--select", ":,100:200", "--json")
+        check(r.returncode == 0 and fp.injected >= 1 and r2.returncode == 0 and
+              json.loads(r2.stdout)["data"] == vals2.ravel().tolist(),
+              "error document in a 200 to CompleteMultipartUpload (%d injected): retried, data intact: %s"
+              % (fp.injected, r.stderr))
+        fp.set("error200", 1, "list-type=2", "GET", limit=1)
+        r = zarrc("ls", "s3://%s/%s" % (BUCKET, base), env=penv)
+        check(r.returncode == 0 and fp.injected >= 1 and "mpc" in r.stdout,
+              "error document in a 200 to ListObjectsV2 on the first try: retried: %s" % r.stderr)
+        fp.set("error200", 1, "uploadId=", "POST")
+        r = zarrc("put", url, "--select", ":,100:200", "--value", "1", env=dict(mpp, ZARRC_HTTP_RETRIES="2"))
+        check(r.returncode == 1 and "with an error document InternalError after 3 attempts" in r.stderr
+              and "mpc/c/0/1" in r.stderr, "error document in every 200: clear error after retries: %s" % r.stderr)
+        fp.set(None)
+        r2 = zarrc("get", url, "--select", ":,100:200", "--json")
+        check(r2.returncode == 0 and json.loads(r2.stdout)["data"] == vals2.ravel().tolist(),
+              "nothing half-written after the failed completion: %s" % r2.stderr)
         fp.server.shutdown()
 
     # ---- errors ----
