@@ -747,6 +747,7 @@ static int s3_list_impl(s3_store *s, const char *prefix, bool dir, zarrc_list_cb
         s3_call c;
         rc = run(s, &c, "GET", NULL, false, (const char *)q.data, NULL, 0, &body);
         zarrc_buf_release(&q);
+        c.r.xml_answer = true;
         if (!rc)
             rc = perform(s, &c);
         if (!rc && c.r.status != 200)
@@ -870,6 +871,7 @@ static int delete_batch(s3_store *s, char **keys, size_t n)
     if (!rc) {
         add_header(&c.r, md5hdr);
         add_header(&c.r, "Content-Type: application/xml");
+        c.r.xml_answer = true;
         rc = perform(s, &c);
     }
     if (!rc && c.r.status != 200)
@@ -934,6 +936,7 @@ static int check_bucket(s3_store *s, bool create)
     s3_call c;
     zarrc_buf body = ZARRC_BUF_INIT;
     int rc = run(s, &c, "GET", NULL, false, "list-type=2&max-keys=1", NULL, 0, &body);
+    c.r.xml_answer = true;
     if (!rc)
         rc = perform(s, &c);
     if (!rc && no_such_bucket(&c.r) && create) {

@@ -513,10 +513,15 @@ try:
               json.loads(r2.stdout)["data"] == vals2.ravel().tolist(),
               "error document in a 200 to CompleteMultipartUpload (%d injected): retried, data intact: %s"
               % (fp.injected, r.stderr))
-        fp.set("error200", 1, "list-type=2", "GET", limit=1)
-        r = zarrc("ls", "s3://%s/%s" % (BUCKET, base), env=penv)
-        check(r.returncode == 0 and fp.injected >= 1 and "mpc" in r.stdout,
-              "error document in a 200 to ListObjectsV2 on the first try: retried: %s" % r.stderr)
+        for what, only in (("the bucket check", "max-keys=1"), ("a directory listing", "delimiter=")):
+            fp.set("error200", 1, only, "GET", limit=1)
+            r = zarrc("ls", "s3://%s/%s" % (BUCKET, base), env=penv)
+            check(r.returncode == 0 and fp.injected == 1 and "mpc" in r.stdout,
+                  "error document in a 200 to ListObjectsV2 (%s) on the first try: retried: %s" % (what, r.stderr))
+        fp.set("error200", 1, "delimiter=", "GET")
+        r = zarrc("ls", "s3://%s/%s" % (BUCKET, base), env=dict(penv, ZARRC_HTTP_RETRIES="1"))
+        check(r.returncode == 1 and "error document InternalError after 2 attempts" in r.stderr,
+              "error document in every listing: clear error: %s" % r.stderr)
         fp.set("error200", 1, "uploadId=", "POST")
         r = zarrc("put", url, "--select", ":,100:200", "--value", "1", env=dict(mpp, ZARRC_HTTP_RETRIES="2"))
         check(r.returncode == 1 and "with an error document InternalError after 3 attempts" in r.stderr
