@@ -253,8 +253,12 @@ try:
     check(r["safe"] == ("1" if MODE == "moto" else "0"),
           "%s: multi-writer guarantee reported as %s" % (MODE, r["safe"]))
 
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):  # for tensorstore's s3 kvstore
+        os.environ[k] = ENV[k]
+    os.environ["HOME"] = TMP  # no ~/.aws of the user
     import numpy as np
     import obstore.store
+    import tensorstore as ts
     import zarr
     import zarr.storage
 
@@ -302,6 +306,18 @@ try:
         r = zarrc("get", url, "--json")
         ok = r.returncode == 0 and np.array_equal(np.array(json.loads(r.stdout)["data"]).reshape(20, 30), data)
         check(ok, "zarrc reads back its %s array: %s" % (name, r.stderr))
+        # tensorstore's s3 kvstore (endpoint + credentials from the environment, as set above)
+        spec = {"driver": "zarr" if name == "v2" else "zarr3",
+                "kvstore": {"driver": "s3", "bucket": BUCKET, "path": "%s/zc/%s/" % (base, name),
+                            "endpoint": ENDPOINT, "aws_region": "us-east-1"}}
+        try:
+            a = ts.open(spec, read=True).result()
+            check(np.array_equal(a.read().result(), data), "tensorstore s3 reads zarrc's %s array whole" % name)
+            got = [int(a[i, j].read().result()) for i in range(20) for j in range(i % 3, 30, 7)]
+            want = [int(data[i, j]) for i in range(20) for j in range(i % 3, 30, 7)]
+            check(got == want, "tensorstore s3 reads zarrc's %s array element by element" % name)
+        except Exception as e:
+            check(False, "tensorstore s3 reading zarrc's %s: %r" % (name, e))
 
     # ---- zarr-python writes, zarrc reads ----
     section("zarr-python writes, zarrc reads")
