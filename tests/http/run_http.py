@@ -70,6 +70,13 @@ z = os.path.join(ROOT, "a.zip")
 r = zarrc("create", z, "--dtype", "int32", "--shape", "8,10", "--chunks", "4,10", "--codecs", sharding)
 r2 = zarrc("put", z, "--json", "-", stdin=json.dumps(data))
 check(r.returncode == 0 and r2.returncode == 0, "setup zip: %s %s" % (r.stderr, r2.stderr))
+n = os.path.join(ROOT, "n.zip")
+for args in (("create", n, "--group"), ("create", n + "/g", "--group"),
+             ("create", n + "/g/arr", "--dtype", "int32", "--shape", "8,10", "--chunks", "4,10", "--codecs", sharding)):
+    r = zarrc(*args)
+    check(r.returncode == 0, "setup %s: %s" % (" ".join(args), r.stderr))
+r = zarrc("put", n + "/g/arr", "--json", "-", stdin=json.dumps(data))
+check(r.returncode == 0, "setup zip node: %s" % r.stderr)
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -109,6 +116,9 @@ for server, start in (("http.server", start_python), ("nginx", start_nginx)):
         r = zarrc("get", base + "/a.zip", "--json")
         check(r.returncode == 0 and json.loads(r.stdout)["data"] == flat(data),
               "%s: zip archive over HTTP: %s" % (server, r.stderr))
+        r = zarrc("get", base + "/n.zip/g/arr", "--json")
+        check(r.returncode == 0 and json.loads(r.stdout)["data"] == flat(data),
+              "%s: a node inside a zip archive over HTTP: %s" % (server, r.stderr))
         strict = dict(os.environ, ZARRC_HTTP_REQUIRE_RANGE="1")
         r = zarrc("get", base + "/g/sharded", "--json", env=strict)
         if server == "nginx":

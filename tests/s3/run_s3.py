@@ -355,6 +355,21 @@ try:
     r = zarrc("get", "s3://%s/%s/a.zip" % (BUCKET, base), "--json")
     ok = r.returncode == 0 and np.array_equal(np.array(json.loads(r.stdout)["data"]).reshape(20, 30), data)
     check(ok, "zarrc reads a zip archive stored in S3: %s" % r.stderr)
+    npath = os.path.join(TMP, "nested.zip")
+    if os.path.exists(npath):
+        os.unlink(npath)
+    for args in (("create", npath, "--group"), ("create", npath + "/g", "--group"),
+                 ("create", npath + "/g/arr", "--dtype", "int32", "--shape", "20,30", "--chunks", "10,15")):
+        r = zarrc(*args)
+        check(r.returncode == 0, "zarrc %s: %s" % (" ".join(args), r.stderr))
+    r = zarrc("put", npath + "/g/arr", "--json", "-", stdin=json.dumps(data.tolist()))
+    check(r.returncode == 0, "zarrc put into a node inside a zip: %s" % r.stderr)
+    obstore.put(zp_store("").store, "%s/nested.zip" % base, open(npath, "rb").read())
+    r = zarrc("get", "s3://%s/%s/nested.zip/g/arr" % (BUCKET, base), "--select", "13,4:29:5", "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)["data"] == data[13, 4:29:5].tolist(),
+          "zarrc reads a node inside a zip archive stored in S3: %s" % r.stderr)
+    r = zarrc("ls", "s3://%s/%s/nested.zip/g" % (BUCKET, base))
+    check(r.returncode == 0 and "arr" in r.stdout, "zarrc ls of a group inside a zip in S3: %s" % r.stderr)
 
     # ---- multipart upload: values above the threshold (lowered to 256 KiB) go up in parts ----
     section("multipart upload")
