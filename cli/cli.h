@@ -1,6 +1,15 @@
 /*
- * cli.h — shared declarations of the zarrc command-line tool. The tool uses only the public
- * header zarrc.h (plus json-c for its own JSON handling).
+ * cli.h — the helper layer of the zarrc command-line tool: errors, names, syntax, selections,
+ * conversions, streaming, progress and store scans. The tool uses only the public header
+ * zarrc.h (plus json-c for its own JSON handling).
+ *
+ * Calls go one way (checked by the test cli.layering):
+ *   zarrc.c (main, verb table, help)
+ *     -> verb files: cli_array.c, cli_io.c, cli_node.c, cli_hierarchy.c, cli_view.c,
+ *        cli_verify.c, cli_stats.c (each defines its cli_verb objects, cli_verbs.h)
+ *     -> helpers: cli_common.c (cli_common.h), cli_scan.c, cli_npy.c, cli_data.c,
+ *        cli_progress.c, cli_select.c, cli_args.c (this header)
+ * No verb file calls another verb file or zarrc.c; helpers never call verb files.
  */
 #ifndef ZARRC_CLI_H
 #define ZARRC_CLI_H
@@ -21,14 +30,14 @@
 /* Exit statuses (the contract: 0 success, 1 operation failed, 2 usage error). */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
-/* ---- errors (zarrc.c) ---- */
+/* ---- errors (cli_common.c) ---- */
 
 /** Print "zarrc: <message>" on stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
 /** Print "zarrc: <context>: <library error>" on stderr; returns CLI_EXIT_FAIL. */
 int cli_fail_lib(int code, const char *fmt, ...) CLI_PRINTF(2, 3);
 
-/* ---- JSON helpers (zarrc.c) ---- */
+/* ---- JSON helpers (cli_common.c, cli_data.c) ---- */
 
 /** Parse a complete JSON text strictly (bare NaN/Infinity tolerated). On failure writes a
  *  message to err and returns -1. *out may be NULL for a JSON null. */
@@ -161,7 +170,7 @@ void cli_vlen_release(zarrc_vlen *v);
  *  "-Infinity" including the quotes. buf must hold 40 bytes. */
 void cli_format_float(char *buf, const void *p, int width);
 
-/* ---- names on a terminal (zarrc.c) ---- */
+/* ---- names on a terminal (cli_common.c) ---- */
 
 /** Print a node or key name with control characters, backslashes and invalid bytes escaped
  *  (\n, \t, \\, \xHH), so that one name is always one line. */
@@ -169,10 +178,10 @@ void cli_print_name(FILE *out, const char *name);
 /** The escaped text of a name (malloc'd, NULL when out of memory). */
 char *cli_escape_name(const char *name);
 
-/* ---- store scans, chunk grids, statistics (cli_stats.c) ---- */
-
-/** "1.5 KiB" (IEC units, one decimal; bytes below 1024 exactly: "12 B"). */
+/** "1.5 KiB" (IEC units, one decimal; bytes below 1024 exactly: "12 B") (cli_common.c). */
 void cli_format_bytes(char *buf, size_t len, uint64_t n);
+
+/* ---- store scans, chunk grids, statistics (cli_scan.c) ---- */
 
 /** The chunk grid of an array (outer chunks, i.e. shards for sharded arrays) and the names of
  *  its chunk keys. shape/chunks are borrowed from the array. */
@@ -237,7 +246,7 @@ typedef struct cli_array_stats_t {
 /** Storage statistics of the array `arr` at the root of `st`. Returns 0 or CLI_EXIT_FAIL. */
 int cli_array_stats(cli_array_stats_t *out, zarrc_store *st, zarrc_array *arr, const char *label);
 
-/** zarrc du (argv[0] is the verb). Returns an exit status or CLI_ARGS_HELP. */
+/** zarrc du (cli_stats.c; argv[0] is the verb). Returns an exit status or CLI_ARGS_HELP. */
 int cli_cmd_du(int argc, char **argv, const char *usage);
 
 /** zarrc verify (cli_verify.c). Returns an exit status or CLI_ARGS_HELP. */
@@ -284,7 +293,7 @@ void cli_progress_end(cli_progress *p);
 double cli_now(void);
 
 
-/* ---- views (cli_view.c) ---- */
+/* ---- views (opening: cli_common.c; the verb: cli_view.c) ---- */
 
 /** Set by --allow-external (any verb): views may refer to locations outside their hierarchy. */
 extern int cli_allow_external;
@@ -294,8 +303,6 @@ int cli_open_array(zarrc_store **st, zarrc_array **arr, const char *node, unsign
 /** Whether NODE is a view spec file: a regular file whose name ends in .json (a directory
  *  named x.json is a node). */
 int cli_is_spec_file(const char *node);
-/** `zarrc info` of a view (node or .json spec). */
-int cli_view_info(const char *node, int as_json);
 /** `zarrc view concat|stack|create|show`. */
 int cli_cmd_view(int argc, char **argv);
 

@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_common.h"
+#include "cli_verbs.h"
 #include "cli_hierarchy.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -177,136 +178,6 @@ static int read_all(char **out, const char *file)
     buf[n] = 0;
     *out = buf;
     return 0;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* The enclosing hierarchy of a filesystem NODE                                                */
-/* ------------------------------------------------------------------------------------------ */
-
-static const char *fs_path(const char *node)
-{
-    if (!strncmp(node, "file://", 7))
-        return node + 7;
-    return strstr(node, "://") ? NULL : node;
-}
-
-/* Format of the group stored in directory `dir` (0 if it is not a group). */
-static int dir_group_format(const char *dir)
-{
-    zarrc_store *st = NULL;
-    zarrc_node_kind kind;
-    int format = 0;
-    if (zarrc_store_open(&st, dir, ZARRC_STORE_READONLY))
-        return 0;
-    if (zarrc_node_probe(&kind, &format, st, "") || kind != ZARRC_NODE_GROUP)
-        format = 0;
-    zarrc_store_free(st);
-    return format;
-}
-
-/* The store to open for NODE and the node's path in it: for a filesystem NODE, the topmost
- * parent directory such that every directory between it and NODE is a group of `format`
- * (0 = the format of the first parent group). Otherwise NODE itself and "". */
-static int enclosing(char **store_loc, char **rel, const char *node, int format)
-{
-    const char *fs = fs_path(node);
-    *store_loc = *rel = NULL;
-    char *abs = NULL;
-    if (fs) {
-        char *copy = strdup(fs);
-        if (!copy)
-            return -1;
-        size_t len = strlen(copy);
-        while (len > 1 && copy[len - 1] == '/')
-            copy[--len] = 0;
-        abs = realpath(copy, NULL);
-        if (!abs) { /* NODE may not exist yet: resolve its parent */
-            char *slash = strrchr(copy, '/');
-            const char *base = slash ? slash + 1 : copy;
-            char *pdir = slash ? (slash == copy ? strdup("/") : strndup(copy, (size_t)(slash - copy)))
-                               : strdup(".");
-            char *rp = pdir ? realpath(pdir, NULL) : NULL;
-            if (rp && strcmp(base, ".") && strcmp(base, "..") &&
-                (abs = malloc(strlen(rp) + strlen(base) + 2)))
-                sprintf(abs, "%s/%s", strcmp(rp, "/") ? rp : "", base);
-            free(rp);
-            free(pdir);
-        }
-        free(copy);
-    }
-    if (!abs) {
-        *store_loc = strdup(node);
-        *rel = strdup("");
-        return *store_loc && *rel ? 0 : -1;
-    }
-    char *top = abs, *r = strdup("");
-    for (int level = 0; r && level < 64; level++) {
-        char *slash = strrchr(top, '/');
-        if (!slash || slash == top) /* never climb to "/" */
-            break;
-        char *parent = strndup(top, (size_t)(slash - top));
-        int f = parent ? dir_group_format(parent) : 0;
-        if (!f || (format && f != format)) {
-            free(parent);
-            break;
-        }
-        format = f;
-        char *nr = *r ? malloc(strlen(slash + 1) + strlen(r) + 2) : strdup(slash + 1);
-        if (nr && *r)
-            sprintf(nr, "%s/%s", slash + 1, r);
-        free(r);
-        r = nr;
-        free(top);
-        top = parent;
-    }
-    if (!r) {
-        free(top);
-        return -1;
-    }
-    *store_loc = top;
-    *rel = r;
-    return 0;
-}
-
-/* A store path of the enclosing store, as the user would name it. */
-static void print_group_name(FILE *f, const char *store_loc, const char *path)
-{
-    if (*path)
-        fprintf(f, "%s/%s", store_loc, path);
-    else
-        fputs(store_loc, f);
-}
-
-static void warn_stale(const char *store_loc, const zarrc_stale_list *l, int update_hint)
-{
-    for (size_t i = 0; i < l->count; i++) {
-        fflush(stdout);
-        fputs("zarrc: warning: the consolidated metadata of group '", stderr);
-        print_group_name(stderr, store_loc, l->paths[i]);
-        fputs("' is now stale (run 'zarrc consolidate ", stderr);
-        print_group_name(stderr, store_loc, l->paths[i]);
-        fputs(update_hint ? "', or pass --update-consolidated)\n" : "')\n", stderr);
-    }
-}
-
-int cli_warn_consolidated(const char *node)
-{
-    char *loc, *rel;
-    int n = 0;
-    if (enclosing(&loc, &rel, node, 0))
-        return 0;
-    zarrc_store *st = NULL;
-    zarrc_stale_list l = {0};
-    if (zarrc_store_open(&st, loc, ZARRC_STORE_READONLY) == ZARRC_OK &&
-        zarrc_consolidated_holders(&l, st, rel) == ZARRC_OK) {
-        warn_stale(loc, &l, 0);
-        n = (int)l.count;
-    }
-    zarrc_stale_list_clear(&l);
-    zarrc_store_free(st);
-    free(loc);
-    free(rel);
-    return n;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -694,14 +565,14 @@ int cli_cmd_hierarchy(int argc, char **argv)
     if (read_all(&spec, pos[1]))
         return CLI_EXIT_FAIL;
     char *loc = NULL, *rel = NULL;
-    if (enclosing(&loc, &rel, pos[0], o.format ? o.format : spec_format(spec))) {
+    if (cli_enclosing(&loc, &rel, pos[0], o.format ? o.format : spec_format(spec))) {
         free(spec);
         return cli_fail("out of memory");
     }
     /* Directories the store opening creates are removed again if nothing gets written. */
     char *made = NULL; /* the directory to remove; made_len: its topmost new ancestor */
     size_t made_len = 0;
-    const char *fs = fs_path(loc);
+    const char *fs = cli_node_fs_path(loc);
     struct stat sb;
     if (fs && stat(fs, &sb) != 0 && (made = strdup(fs))) {
         made_len = strlen(made);
@@ -742,7 +613,7 @@ int cli_cmd_hierarchy(int argc, char **argv)
                     *slash = 0;
         } else {
             print_report(r, as_json, 0);
-            warn_stale(loc, &r->stale, 1);
+            cli_warn_stale(loc, &r->stale, 1);
         }
         zarrc_hierarchy_report_free(r);
         zarrc_store_free(st);
@@ -885,7 +756,7 @@ int cli_cmd_attrs(int argc, char **argv)
             zarrc_node_probe(&kind, &format, probe, "") != ZARRC_OK)
             format = 0;
         zarrc_store_free(probe);
-        if (enclosing(&loc, &rel, node, format))
+        if (cli_enclosing(&loc, &rel, node, format))
             return cli_fail("out of memory");
     } else if (!(loc = strdup(node)) || !(rel = strdup(""))) {
         free(loc);
@@ -904,7 +775,7 @@ int cli_cmd_attrs(int argc, char **argv)
             rc = cli_fail_lib(arc, "setting the attributes of '%s'", node);
             goto done;
         }
-        warn_stale(loc, &stale, 1);
+        cli_warn_stale(loc, &stale, 1);
         zarrc_stale_list_clear(&stale);
     }
     char *json = NULL;
@@ -927,3 +798,48 @@ done:
     free(rel);
     return rc;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The verb table entries (cli_verbs.h)                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+static int cmd_tree(const cli_verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_tree(argc, argv);
+}
+
+static int cmd_hierarchy(const cli_verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_hierarchy(argc, argv);
+}
+
+static int cmd_consolidate(const cli_verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_consolidate(argc, argv);
+}
+
+static int cmd_attrs(const cli_verb *v, int argc, char **argv)
+{
+    (void)v;
+    return cli_cmd_attrs(argc, argv);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The verbs (entries of the verb table in zarrc.c, cli_verbs.h)                              */
+/* ------------------------------------------------------------------------------------------ */
+
+const cli_verb cli_verb_tree = {"tree", cmd_tree, cli_tree_usage, cli_tree_summary, cli_tree_help,
+     "show the hierarchy below a group"};
+
+const cli_verb cli_verb_hierarchy = {"hierarchy", cmd_hierarchy, cli_hierarchy_usage, cli_hierarchy_summary, cli_hierarchy_help,
+     "create a whole hierarchy from a JSON spec"};
+
+const cli_verb cli_verb_consolidate = {"consolidate", cmd_consolidate, cli_consolidate_usage, cli_consolidate_summary,
+     cli_consolidate_help,
+     "write or check consolidated metadata"};
+
+const cli_verb cli_verb_attrs = {"attrs", cmd_attrs, cli_attrs_usage, cli_attrs_summary, cli_attrs_help,
+     "print, replace or merge-update attributes"};

@@ -17,10 +17,4 @@ extern const char cli_hierarchy_usage[], cli_hierarchy_summary[], cli_hierarchy_
 extern const char cli_consolidate_usage[], cli_consolidate_summary[], cli_consolidate_help[];
 extern const char cli_attrs_usage[], cli_attrs_summary[], cli_attrs_help[];
 
-/** After a metadata change at NODE (create, resize, ...): print a warning on stderr for each
- *  enclosing group (NODE's parent directories that are groups of the same hierarchy) whose
- *  consolidated metadata is now stale. Returns the number of such groups (never fails: a
- *  problem while looking is ignored). */
-int cli_warn_consolidated(const char *node);
-
 #endif

@@ -22,7 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_common.h"
+#include "cli_verbs.h"
 
 typedef struct problem {
     const char *kind;
@@ -549,3 +550,35 @@ out:
     zarrc_store_free(c.st);
     return result;
 }
+
+static int cmd_verify(const cli_verb *v, int argc, char **argv)
+{
+    return cli_verb_run_fn(v, argc, argv, cli_cmd_verify);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The verbs (entries of the verb table in zarrc.c, cli_verbs.h)                              */
+/* ------------------------------------------------------------------------------------------ */
+
+const cli_verb cli_verb_verify = {"verify", cmd_verify, "zarrc verify NODE [-r] [--repair [--yes]] [--json] [--quiet]",
+     "Check the node at NODE (with -r: everything below it too): decode every stored chunk\n"
+     "(checksums included) and report corrupt chunks, orphan keys (outside the chunk grid, not\n"
+     "chunk names, or in a group), leftover temp and lock files of killed writers, interrupted\n"
+     "copies (.zarrc-pending.json), unreadable metadata and metadata other implementations\n"
+     "reject (v3 \"fill_value\": null; a v2 zstd codec with a \"checksum\" member, which\n"
+     "tensorstore refuses, zarr-python#2647). Exit status 0 when nothing is wrong (or all of it\n"
+     "was repaired), 1 when problems remain.",
+     "Options:\n"
+     "  -r, --recursive   check every node below NODE too\n"
+     "  --repair          remove the reported temp files and orphan keys (nothing else: corrupt\n"
+     "                    chunks and metadata are left for you), after a y/N question on stdin\n"
+     "  --yes             with --repair: do not ask\n"
+     "  --json            print {\"node\", \"arrays\", \"groups\", \"chunks_checked\", \"problems\":\n"
+     "                    [{\"kind\", \"key\", \"message\", \"removable\"}], \"repaired\": [keys]}\n"
+     "  --quiet           no progress line (it is shown only on a terminal anyway)\n"
+     "\nProblem kinds: corrupt_chunk, orphan_key, temp_file, pending_copy, bad_metadata,\n"
+     "peer_incompatible.\n"
+     "\nExamples:\n"
+     "  zarrc verify data/temp\n"
+     "  zarrc verify -r data --repair --yes\n",
+     "check every chunk and file of a node; repair leftovers"};

@@ -6,167 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-
-int cli_allow_external;
-
-static unsigned open_flags(void) { return cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0; }
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    while (b) {
-        size_t got = fread(b + n, 1, cap - n - 1, f);
-        n += got;
-        if (n < cap - 1)
-            break;
-        char *nb = realloc(b, cap * 2);
-        if (!nb) {
-            free(b);
-            b = NULL;
-            break;
-        }
-        b = nb;
-        cap *= 2;
-    }
-    if (b)
-        b[n] = 0;
-    fclose(f);
-    return b;
-}
-
-/* Directory part of a path ("." if none); malloc'd. */
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return strdup(".");
-    if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
-}
-
-static int is_node_dir(const char *dir)
-{
-    char buf[PATH_MAX + 16];
-    struct stat st;
-    static const char *const names[] = {"zarr.json", ".zgroup", ".zarray"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(buf, sizeof buf, "%s/%s", dir, names[i]);
-        if (stat(buf, &st) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* The root of the hierarchy holding filesystem node `real` (an absolute real path): the
- * top-most ancestor directory that is a Zarr group, else the node's parent. *rel = the
- * node's path below it. Both malloc'd. */
-static int hierarchy_root(char **root, char **rel, const char *real)
-{
-    char *cur = dir_of(real);
-    if (!cur)
-        return -1;
-    for (;;) {
-        if (!strcmp(cur, "/"))
-            break;
-        char *up = dir_of(cur);
-        if (!up || !is_node_dir(up)) {
-            free(up);
-            break;
-        }
-        free(cur);
-        cur = up;
-    }
-    size_t n = strlen(cur);
-    *root = cur;
-    *rel = strdup(real + (n == 1 ? 1 : n + 1));
-    return *rel ? 0 : -1;
-}
-
-int cli_is_spec_file(const char *node)
-{
-    const char *fs = !strncmp(node, "file://", 7) ? node + 7 : strstr(node, "://") ? NULL : node;
-    struct stat sb;
-    return fs && ends_with(fs, ".json") && stat(fs, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-int cli_open_array(zarrc_store **st, zarrc_array **arr, const char *node, unsigned store_flags)
-{
-    *st = NULL;
-    *arr = NULL;
-    const char *fs = !strncmp(node, "file://", 7) ? node + 7 : strstr(node, "://") ? NULL : node;
-    if (cli_is_spec_file(node)) {
-        char *text = read_file(fs), *dir = dir_of(fs);
-        if (!text || !dir) {
-            free(text);
-            free(dir);
-            return cli_fail("cannot read '%s': %s", fs, strerror(errno));
-        }
-        int rc = zarrc_store_open(st, dir, store_flags);
-        if (rc == 0)
-            rc = zarrc_view_open(arr, text, *st, "", open_flags());
-        free(text);
-        free(dir);
-        if (rc) {
-            zarrc_store_free(*st);
-            *st = NULL;
-            return cli_fail_lib(rc, "opening view spec '%s'", fs);
-        }
-        return 0;
-    }
-    int rc = zarrc_store_open(st, node, store_flags);
-    if (rc)
-        return cli_fail_lib(rc, "opening '%s'", node);
-    zarrc_node_kind kind;
-    int format;
-    rc = zarrc_node_probe(&kind, &format, *st, "");
-    if (rc == 0 && kind != ZARRC_NODE_ARRAY) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail("'%s' is a group, not an array", node);
-    }
-    if (rc)
-        return cli_probe_error(st, node, rc);
-    if (rc == 0)
-        rc = zarrc_array_open_flags(arr, *st, "", open_flags());
-    if (rc == ZARRC_EAUTH && fs) {
-        /* A stored view refers to its siblings: open it inside its hierarchy. */
-        char *real = realpath(fs, NULL), *root = NULL, *rel = NULL;
-        if (real && hierarchy_root(&root, &rel, real) == 0) {
-            zarrc_store *st2;
-            if (zarrc_store_open(&st2, root, store_flags) == 0) {
-                if (zarrc_array_open_flags(arr, st2, rel, open_flags()) == 0) {
-                    zarrc_store_free(*st);
-                    *st = st2;
-                    rc = 0;
-                } else {
-                    rc = zarrc_error_code();
-                    zarrc_store_free(st2);
-                }
-            }
-        }
-        free(real);
-        free(root);
-        free(rel);
-    }
-    if (rc) {
-        zarrc_store_free(*st);
-        *st = NULL;
-        return cli_fail_lib(rc, "opening array '%s'", node);
-    }
-    return 0;
-}
+#include "cli_common.h"
+#include "cli_verbs.h"
 
 /* The location of `target` relative to directory `base` (both real absolute paths). */
 static char *relative_to(const char *base, const char *target)
@@ -220,16 +61,16 @@ static void view_usage(FILE *f)
 static int write_view(const char *out, const char *spec, int overwrite)
 {
     struct stat sb;
-    if (ends_with(out, ".json")) {
+    if (cli_ends_with(out, ".json")) {
         if (!overwrite && stat(out, &sb) == 0)
             return cli_fail("'%s' exists (use --overwrite to replace it)", out);
-        char *dir = dir_of(out);
+        char *dir = cli_dir_of(out);
         zarrc_store *st = NULL;
         zarrc_array *a = NULL;
         char *full = NULL;
         int rc = dir ? zarrc_store_open(&st, dir, 0) : ZARRC_ENOMEM;
         if (rc == 0)
-            rc = zarrc_view_open(&a, spec, st, "", open_flags());
+            rc = zarrc_view_open(&a, spec, st, "", cli_view_open_flags());
         if (rc == 0)
             rc = zarrc_view_spec(&full, a);
         free(dir);
@@ -248,7 +89,7 @@ static int write_view(const char *out, const char *spec, int overwrite)
         return bad ? cli_fail("writing '%s': %s", out, strerror(errno)) : 0;
     }
     /* A node: inside the hierarchy that holds its parent directory. */
-    char *pdir = dir_of(out), *preal = pdir ? realpath(pdir, NULL) : NULL, *root = NULL, *rel = NULL;
+    char *pdir = cli_dir_of(out), *preal = pdir ? realpath(pdir, NULL) : NULL, *root = NULL, *rel = NULL;
     const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
     char *real = preal ? malloc(strlen(preal) + strlen(base) + 2) : NULL;
     if (!real) {
@@ -258,9 +99,9 @@ static int write_view(const char *out, const char *spec, int overwrite)
     }
     sprintf(real, "%s/%s", strcmp(preal, "/") ? preal : "", base);
     zarrc_store *st = NULL;
-    int rc = hierarchy_root(&root, &rel, real) ? ZARRC_ENOMEM : zarrc_store_open(&st, root, 0);
+    int rc = cli_hierarchy_root(&root, &rel, real) ? ZARRC_ENOMEM : zarrc_store_open(&st, root, 0);
     if (rc == 0)
-        rc = zarrc_view_create(NULL, st, rel, spec, (overwrite ? ZARRC_OVERWRITE : 0) | open_flags());
+        rc = zarrc_view_create(NULL, st, rel, spec, (overwrite ? ZARRC_OVERWRITE : 0) | cli_view_open_flags());
     free(pdir);
     free(preal);
     free(real);
@@ -309,12 +150,12 @@ static int cmd_short(int argc, char **argv, const char *form)
         return CLI_EXIT_USAGE;
     }
     /* Locations relative to the view: its directory for a .json, the node itself otherwise. */
-    char *bdir = ends_with(out, ".json") ? dir_of(out) : strdup(out), *breal = NULL;
+    char *bdir = cli_ends_with(out, ".json") ? cli_dir_of(out) : strdup(out), *breal = NULL;
     if (bdir) {
-        char *p = dir_of(bdir);
+        char *p = cli_dir_of(bdir);
         char *pr = p ? realpath(p, NULL) : NULL;
         const char *leaf = strrchr(bdir, '/') ? strrchr(bdir, '/') + 1 : bdir;
-        if (ends_with(out, ".json"))
+        if (cli_ends_with(out, ".json"))
             breal = realpath(bdir, NULL);
         else if (pr && (breal = malloc(strlen(pr) + strlen(leaf) + 2)))
             sprintf(breal, "%s/%s", strcmp(pr, "/") ? pr : "", leaf);
@@ -383,7 +224,7 @@ int cli_cmd_view(int argc, char **argv)
             fputs("zarrc: view create: needs OUT and SPEC.json\n", stderr);
             return CLI_EXIT_USAGE;
         }
-        char *text = read_file(pos[1]);
+        char *text = cli_read_file(pos[1]);
         if (!text)
             return cli_fail("cannot read '%s': %s", pos[1], strerror(errno));
         int rc = write_view(pos[0], text, overwrite);
@@ -412,58 +253,22 @@ int cli_cmd_view(int argc, char **argv)
     return CLI_EXIT_USAGE;
 }
 
-int cli_view_info(const char *node, int as_json)
+static int cmd_view(const cli_verb *v, int argc, char **argv)
 {
-    zarrc_store *st;
-    zarrc_array *a;
-    if (cli_open_array(&st, &a, node, ZARRC_STORE_READONLY))
-        return CLI_EXIT_FAIL;
-    char *spec = NULL, *fill = NULL, *attrs = NULL, *dtype = NULL;
-    int rc = zarrc_view_spec(&spec, a);
-    if (!rc)
-        rc = zarrc_array_json(&fill, a, ZARRC_JSON_FILL_VALUE);
-    if (!rc)
-        rc = zarrc_array_json(&attrs, a, ZARRC_JSON_ATTRIBUTES);
-    if (!rc)
-        rc = zarrc_array_json(&dtype, a, ZARRC_JSON_DTYPE);
-    if (rc) {
-        cli_fail_lib(rc, "'%s'", node);
-    } else {
-        int nd = zarrc_array_ndim(a);
-        const int64_t *sh = zarrc_array_shape(a);
-        json_object *o = json_object_new_object(), *shape = json_object_new_array(),
-                    *sp = json_tokener_parse(spec), *layers = NULL;
-        for (int d = 0; d < nd; d++)
-            json_object_array_add(shape, json_object_new_int64(sh[d]));
-        json_object_object_get_ex(sp, "layers", &layers);
-        if (as_json) {
-            json_object_object_add(o, "node_type", json_object_new_string("view"));
-            json_object_object_add(o, "shape", shape);
-            json_object_object_add(o, "data_type", json_tokener_parse(dtype));
-            json_object_object_add(o, "fill_value", json_tokener_parse(fill));
-            json_object_object_add(o, "attributes", json_tokener_parse(attrs));
-            json_object_object_add(o, "layers", json_object_new_int((int)json_object_array_length(layers)));
-            json_object_object_add(o, "spec", json_object_get(sp));
-            printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
-        } else {
-            printf("%-14s%s\n", "node:", node);
-            printf("%-14s%s\n", "node type:", "view (virtual array)");
-            printf("%-14s%s\n", "shape:", json_object_to_json_string_ext(shape, JSON_C_TO_STRING_PLAIN));
-            printf("%-14s%s\n", "data type:", dtype);
-            printf("%-14s%s\n", "fill value:", fill);
-            printf("%-14s%d\n", "layers:", (int)json_object_array_length(layers));
-            printf("%-14s%s\n", "attributes:", attrs);
-            printf("spec:\n%s\n", spec);
-            json_object_put(shape);
-        }
-        json_object_put(sp);
-        json_object_put(o);
-    }
-    zarrc_free(spec);
-    zarrc_free(fill);
-    zarrc_free(attrs);
-    zarrc_free(dtype);
-    zarrc_array_free(a);
-    zarrc_store_free(st);
-    return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    (void)v;
+    return cli_cmd_view(argc, argv);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The verbs (entries of the verb table in zarrc.c, cli_verbs.h)                              */
+/* ------------------------------------------------------------------------------------------ */
+
+const cli_verb cli_verb_view = {"view", cmd_view, "zarrc view concat|stack|create|show ...",
+     "Virtual arrays (views) over other arrays, without copying data.",
+     "  zarrc view concat --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "  zarrc view stack --axis N A B ... -o OUT [--fill-value JSON] [--overwrite]\n"
+     "  zarrc view create OUT SPEC.json [--overwrite]\n"
+     "  zarrc view show NODE\n"
+     "OUT is a view node or a .json spec file. --allow-external (any verb) lets views refer\n"
+     "to locations outside their hierarchy. See docs/views.md.\n",
+     "virtual arrays: concatenate, stack, create from a spec, show"};

@@ -26,3 +26,11 @@ if(TARGET zarrc)
   set_tests_properties(cli.verify_peers PROPERTIES TIMEOUT 120 LABELS "peers"
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# The CLI's layering (cli/cli.h): zarrc.c -> verb files -> helpers, no call back up, no verb
+# file calling another, every verb object in zarrc.c's table. Reads the sources.
+if(ZARRC_CLI_PYTHON)
+  add_test(NAME cli.layering
+           COMMAND ${ZARRC_CLI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_layering.py ${CMAKE_SOURCE_DIR}/cli)
+  set_tests_properties(cli.layering PROPERTIES TIMEOUT 60)
+endif()
