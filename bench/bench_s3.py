@@ -155,7 +155,8 @@ try:
     for server in SERVERS:
         tmp = os.path.join(SCRATCH, server)
         os.makedirs(tmp, exist_ok=True)
-        endpoint, key, secret = (servers.start_moto if server == "moto" else servers.start_swift)(tmp, procs)
+        endpoint, key, secret = (servers.start_moto(tmp, procs, small_parts=False) if server == "moto"
+                                 else servers.start_swift(tmp, procs))
         os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1")
         proxy = FaultProxy(endpoint)
         # the bucket

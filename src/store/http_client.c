@@ -299,7 +299,7 @@ int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *w
         }
         if (cc == CURLE_OK) {
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-            if (r->xml_answer && r->out && r->status >= 200 && r->status < 300 &&
+            if (r->xml_answer && r->out && r->out->size > out0 && r->status >= 200 && r->status < 300 &&
                 zarrc__xml_is_error(r->out->data + out0, r->out->size - out0)) {
                 /* An error in a 200 (S3 does this for CompleteMultipartUpload and CopyObject):
                  * keep it as the error body and retry it like a 5xx, as the AWS SDKs do. */

@@ -41,13 +41,15 @@ def stop(procs):
             p.kill()
 
 
-def start_moto(tmp, procs):
+def start_moto(tmp, procs, small_parts=True):
     port = free_port()
     log = open(os.path.join(tmp, "moto.log"), "w")
-    # Parts of 1 KiB allowed (AWS: 5 MiB) so that the multipart tests stay small.
+    # small_parts: parts of 1 KiB allowed (AWS: 5 MiB) so that the multipart tests stay small.
+    # (moto then also spools every value to a temporary file: its in-memory buffer is that
+    # minimum less 1 KiB.)
+    env = dict(os.environ, S3_UPLOAD_PART_MIN_SIZE="1024") if small_parts else os.environ
     procs.append(subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=tmp,
-                                  env=dict(os.environ, S3_UPLOAD_PART_MIN_SIZE="1024")))
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=tmp, env=env))
     url = "http://127.0.0.1:%d" % port
     if not wait_http(url + "/moto-api/"):
         raise SystemExit("FAIL: moto did not start (see %s/moto.log)" % tmp)
