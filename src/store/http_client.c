@@ -250,6 +250,7 @@ int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *w
         r->etag[0] = r->content_range[0] = '\0';
         r->content_length = -1;
         r->err.size = 0;
+        r->error_doc = false;
         r->put_pos = 0;
         if (r->out)
             r->out->size = out0;
@@ -263,6 +264,9 @@ int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *w
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_s);
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        /* Send bodies at once: waiting for "100 Continue" costs a round trip per PUT (and a
+         * second, the default, with servers that never send it). */
+        curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -295,6 +299,33 @@ int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *w
         }
         if (cc == CURLE_OK) {
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+            if (r->xml_answer && r->out && r->out->size > out0 && r->status >= 200 && r->status < 300 &&
+                zarrc__xml_is_error(r->out->data + out0, r->out->size - out0)) {
+                /* An error in a 200 (S3 does this for CompleteMultipartUpload and CopyObject):
+                 * keep it as the error body and retry it like a 5xx, as the AWS SDKs do. */
+                size_t n = r->out->size - out0;
+                if (n > ERR_BODY_MAX)
+                    n = ERR_BODY_MAX;
+                if (zarrc_buf_reserve(&r->err, n + 1) == ZARRC_OK) {
+                    memcpy(r->err.data, r->out->data + out0, n);
+                    r->err.size = n;
+                    r->err.data[n] = '\0';
+                }
+                r->out->size = out0;
+                r->error_doc = true;
+                if (attempt >= c->max_retries) {
+                    bool nm;
+                    char *code = r->err.data ? zarrc__xml_text((const char *)r->err.data, r->err.size, "Code",
+                                                               NULL, &nm)
+                                             : NULL;
+                    rc = zarrc_error_set(ZARRC_EIO, "%s: HTTP %ld with an error document%s%s after %d attempts", what,
+                                         r->status, code ? " " : "", code ? code : "", attempt + 1);
+                    free(code);
+                    break;
+                }
+                backoff(c, attempt);
+                continue;
+            }
             if (!transient_status(r))
                 break;
             if (attempt >= c->max_retries) {
@@ -432,6 +463,24 @@ char *zarrc__xml_text(const char *xml, size_t n, const char *tag, size_t *next, 
     if (next)
         *next = (size_t)(b + tl + 3 - xml);
     return t;
+}
+
+bool zarrc__xml_is_error(const void *xml, size_t n)
+{
+    const char *x = xml, *e = x ? x + n : NULL;
+    for (int round = 0; x && round < 8; round++) {
+        while (x < e && (*x == ' ' || *x == '\t' || *x == '\r' || *x == '\n'))
+            x++;
+        if (e - x >= 2 && x[0] == '<' && (x[1] == '?' || x[1] == '!')) { /* declaration, comment */
+            const char *gt = memchr(x, '>', (size_t)(e - x));
+            if (!gt)
+                return false;
+            x = gt + 1;
+            continue;
+        }
+        return e - x >= 7 && !memcmp(x, "<Error>", 7);
+    }
+    return false;
 }
 
 int zarrc__http_range(int64_t offset, int64_t length, char line[96])

@@ -34,12 +34,16 @@ typedef struct zarrc__http_req {
     const void *body; /* PUT / POST body */
     size_t body_len;
     zarrc_buf *out; /* 2xx bodies go here (NULL: discarded); others to `err` */
+    bool xml_answer;  /* the 2xx body is an S3 XML document: one whose root is <Error> (S3 sends
+                         these with 200 for CompleteMultipartUpload / CopyObject) is retried
+                         like a 5xx, then reported (moved to `err`, error_doc set) */
     /* ---- the response ---- */
     long status;
     char etag[ZARRC_STORE_VERSION_MAX];
     char content_range[128];
     long long content_length; /* -1 when absent */
     zarrc_buf err;            /* body of a non-2xx answer, at most 64 KiB (owned: release it) */
+    bool error_doc;           /* the last answer was a 2xx carrying an <Error> document */
     size_t put_pos;           /* internal: upload position */
 } zarrc__http_req;
 
@@ -49,7 +53,8 @@ ZARRC_HIDDEN void zarrc__http_client_destroy(zarrc__http_client *c);
 
 /** Perform `r`, retrying transient failures. ZARRC_OK once an HTTP answer arrived that is not
  *  transient (any status: look at r->status); ZARRC_EIO with a message naming `what` after
- *  exhausted retries or on a permanent transport error (DNS failure, bad URL). Thread-safe. */
+ *  exhausted retries (a 2xx with an <Error> document when r->xml_answer counts as transient)
+ *  or on a permanent transport error (DNS failure, bad URL). Thread-safe. */
 ZARRC_HIDDEN int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *what);
 
 /** The Range header line for a store get (offset < 0: suffix; length < 0: to the end) into
@@ -71,5 +76,9 @@ ZARRC_HIDDEN int zarrc__http_encode(zarrc_buf *b, const char *s, size_t n, bool 
  *  string, or NULL when there is none (no error set) or on ENOMEM (error set, *nomem true).
  *  *next (may be NULL) receives the position after the element. */
 ZARRC_HIDDEN char *zarrc__xml_text(const char *xml, size_t n, const char *tag, size_t *next, bool *nomem);
+
+/** Whether xml[0, n) is an S3 error document: its root element (after an optional XML
+ *  declaration and white space) is <Error>. */
+ZARRC_HIDDEN bool zarrc__xml_is_error(const void *xml, size_t n);
 
 #endif

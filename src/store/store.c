@@ -58,8 +58,9 @@ int zarrc_store_open(zarrc_store **out, const char *url, unsigned flags)
     if (!strncmp(url, "zip:", 4) && strncmp(url, "zip://", 6)) {
         type = &zarrc__store_zip; /* zip:PATH */
         location = url + 4;
-    } else if (ul > 4 && !strcmp(url + ul - 4, ".zip") && strncmp(url, "zip://", 6)) {
-        type = &zarrc__store_zip; /* any URL of a .zip file: the archive in its store */
+    } else if (strncmp(url, "zip://", 6) &&
+               ((ul > 4 && !strcmp(url + ul - 4, ".zip")) || zarrc__zip_split(url) < ul)) {
+        type = &zarrc__store_zip; /* any URL of a .zip file (the archive in its store), or of a node in one */
     } else if (sep) {
         type = find_scheme(url, (size_t)(sep - url));
         if (!type)

@@ -31,6 +31,10 @@ static inline void zarrc__store_clip(uint64_t size, int64_t offset, int64_t leng
 /** store_s3.c: the type an open S3 handle has: without compare-and-swap (get_versioned) when
  *  its server ignores or refuses conditional writes. */
 ZARRC_HIDDEN const zarrc_store_type *zarrc__s3_resolved_type(void *state);
+/* The length of the archive part of a zip location "a/b.zip/g/arr" (up to the first ".zip"
+ * followed by '/' that is not a directory on the filesystem), else strlen(location): what
+ * follows is the node inside the archive. */
+ZARRC_HIDDEN size_t zarrc__zip_split(const char *location);
 
 ZARRC_HIDDEN zarrc_store *zarrc__store_ref(zarrc_store *s);
 ZARRC_HIDDEN void zarrc__store_unref(zarrc_store *s);

@@ -19,6 +19,8 @@
  * multi-writer guarantee (single writer per key), never a false one.
  */
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -36,7 +38,16 @@ typedef struct s3_store {
     char *display; /* "s3://bucket/prefix" for messages */
     bool conditional;
     int list_page; /* max-keys of ListObjectsV2 (ZARRC_S3_LIST_PAGE; 0: the server's 1000) */
+    uint64_t mp_threshold; /* values larger than this go up in parts (multipart upload) */
+    uint64_t part_size;    /* size of each part but the last */
+    pthread_mutex_t mp_mu; /* guards mp_cond */
+    int mp_cond[2]; /* does CompleteMultipartUpload honour If-None-Match: * [0] / If-Match [1]?
+                       -1: not asked yet (probed on first need), 0: no, 1: yes */
 } s3_store;
+
+#define MiB (1024ull * 1024ull)
+#define S3_PUT_MAX (5ull * 1024ull * MiB) /* the largest value one PUT may store */
+#define S3_PARTS_MAX 10000u
 
 /* ---- configuration ---- */
 
@@ -95,7 +106,7 @@ static char *ini_value(const char *path, const char *section, const char *key)
 }
 
 typedef struct s3_opts {
-    char *endpoint, *region, *profile;
+    char *endpoint, *region, *profile, *mp_threshold, *part_size;
     bool anonymous;
 } s3_opts;
 
@@ -117,11 +128,17 @@ static int parse_opts(const char *q, s3_opts *o)
             slot = &o->region;
         else if (kl == 7 && !strncmp(q, "profile", 7))
             slot = &o->profile;
+        else if (kl == 19 && !strncmp(q, "multipart_threshold", 19))
+            slot = &o->mp_threshold;
+        else if (kl == 9 && !strncmp(q, "part_size", 9))
+            slot = &o->part_size;
         else if (kl == 9 && !strncmp(q, "anonymous", 9)) {
             o->anonymous = strcmp(val, "0") != 0;
             free(val);
         } else {
-            int rc = zarrc_error_set(ZARRC_EINVAL, "unknown S3 option '%.*s' (endpoint, region, profile, anonymous)",
+            int rc = zarrc_error_set(ZARRC_EINVAL,
+                                     "unknown S3 option '%.*s' (endpoint, region, profile, anonymous, "
+                                     "multipart_threshold, part_size)",
                                      (int)kl, q);
             free(val);
             return rc;
@@ -132,6 +149,32 @@ static int parse_opts(const char *q, s3_opts *o)
         }
         q = amp ? amp + 1 : NULL;
     }
+    return ZARRC_OK;
+}
+
+/* A size option ("67108864", "64MiB", "64M", "256KiB", "1GiB") in [lo, hi] bytes. */
+static int parse_size(const char *v, const char *what, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    uint64_t mul = 1;
+    if (end == v || errno || *v == '-')
+        mul = 0;
+    else if (!*end)
+        mul = 1;
+    else if (!strcasecmp(end, "k") || !strcasecmp(end, "kib"))
+        mul = 1024;
+    else if (!strcasecmp(end, "m") || !strcasecmp(end, "mib"))
+        mul = MiB;
+    else if (!strcasecmp(end, "g") || !strcasecmp(end, "gib"))
+        mul = 1024 * MiB;
+    else
+        mul = 0;
+    if (!mul || x > hi / mul || x * mul < lo)
+        return zarrc_error_set(ZARRC_EINVAL, "S3 %s '%s' must be a size from %llu to %llu bytes (suffix k, M, G)",
+                               what, v, (unsigned long long)lo, (unsigned long long)hi);
+    *out = x * mul;
     return ZARRC_OK;
 }
 
@@ -372,6 +415,215 @@ static int put_raw(s3_store *s, const char *full, const void *data, size_t n, co
     return rc;
 }
 
+static int xml_escape_append(zarrc_buf *b, const char *s)
+{
+    int rc = ZARRC_OK;
+    for (; *s && !rc; s++) {
+        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;"
+                        : *s == '\'' ? "&apos;" : NULL;
+        rc = e ? zarrc__buf_append(b, e, strlen(e)) : zarrc__buf_append(b, s, 1);
+    }
+    return rc;
+}
+
+/* ---- multipart upload ---- */
+
+/* "POST key?uploads=": the new upload's id (malloc'd) in *id. */
+static int mp_create(s3_store *s, const char *full, char **id)
+{
+    *id = NULL;
+    s3_call c;
+    zarrc_buf body = ZARRC_BUF_INIT;
+    int rc = run(s, &c, "POST", full, false, "uploads=", NULL, 0, &body);
+    if (!rc) {
+        add_header(&c.r, "Content-Type: application/octet-stream");
+        c.r.xml_answer = true;
+        snprintf(c.what, sizeof c.what, "S3 CreateMultipartUpload");
+        rc = perform(s, &c);
+    }
+    if (!rc && c.r.status != 200)
+        rc = status_error(s, &c.r, "CreateMultipartUpload", c.key);
+    if (!rc) {
+        bool nm;
+        *id = zarrc__xml_text(body.data ? (const char *)body.data : "", body.size, "UploadId", NULL, &nm);
+        if (!*id)
+            rc = nm ? ZARRC_ENOMEM
+                    : zarrc_error_set(ZARRC_EIO, "S3 CreateMultipartUpload 's3://%s/%s': the answer has no UploadId",
+                                      s->bucket, full);
+    }
+    zarrc_buf_release(&body);
+    call_done(&c);
+    return rc;
+}
+
+/* "uploadId=ID" (percent-encoded), optionally after "partNumber=N&" (sorted, as signed). */
+static char *mp_query(const char *id, unsigned part)
+{
+    zarrc_buf q = ZARRC_BUF_INIT;
+    char pn[32] = "";
+    if (part)
+        snprintf(pn, sizeof pn, "partNumber=%u&", part);
+    int rc = zarrc__buf_append(&q, pn, strlen(pn));
+    if (!rc)
+        rc = zarrc__buf_append(&q, "uploadId=", 9);
+    if (!rc)
+        rc = zarrc__http_encode(&q, id, strlen(id), false);
+    if (rc) {
+        zarrc_buf_release(&q);
+        return NULL;
+    }
+    return (char *)q.data;
+}
+
+/* "PUT key?partNumber=N&uploadId=ID": the part's ETag appended to *xml as a <Part> element. */
+static int mp_part(s3_store *s, const char *full, const char *id, unsigned part, const void *data, size_t n,
+                   zarrc_buf *xml)
+{
+    char *q = mp_query(id, part);
+    if (!q)
+        return zarrc__enomem();
+    s3_call c;
+    int rc = run(s, &c, "PUT", full, false, q, data, n, NULL);
+    free(q);
+    if (!rc) {
+        snprintf(c.what, sizeof c.what, "S3 UploadPart %u", part);
+        rc = perform(s, &c);
+    }
+    if (!rc && c.r.status != 200)
+        rc = status_error(s, &c.r, "UploadPart", c.key);
+    if (!rc && !c.r.etag[0])
+        rc = zarrc_error_set(ZARRC_EIO, "S3 UploadPart %u of 's3://%s/%s': the answer has no ETag", part, s->bucket,
+                             full);
+    if (!rc) {
+        char head[64];
+        snprintf(head, sizeof head, "<Part><PartNumber>%u</PartNumber><ETag>", part);
+        rc = zarrc__buf_append(xml, head, strlen(head));
+        if (!rc)
+            rc = xml_escape_append(xml, c.r.etag);
+        if (!rc)
+            rc = zarrc__buf_append(xml, "</ETag></Part>", 14);
+    }
+    call_done(&c);
+    return rc;
+}
+
+/* "POST key?uploadId=ID" with the part list; cond: NULL or an If-None-Match / If-Match line.
+ * A 412 (or 409) is reported as *status with ZARRC_OK; other failures as errors. */
+static int mp_complete(s3_store *s, const char *full, const char *id, const zarrc_buf *parts, const char *cond,
+                       long *status)
+{
+    char *q = mp_query(id, 0);
+    if (!q)
+        return zarrc__enomem();
+    zarrc_buf body = ZARRC_BUF_INIT, resp = ZARRC_BUF_INIT;
+    static const char head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload>";
+    int rc = zarrc__buf_append(&body, head, sizeof head - 1);
+    if (!rc)
+        rc = zarrc__buf_append(&body, parts->data, parts->size);
+    if (!rc)
+        rc = zarrc__buf_append(&body, "</CompleteMultipartUpload>", 26);
+    s3_call c;
+    memset(&c, 0, sizeof c);
+    if (!rc)
+        rc = run(s, &c, "POST", full, false, q, body.data, body.size, &resp);
+    free(q);
+    if (!rc) {
+        add_header(&c.r, "Content-Type: application/xml");
+        if (cond)
+            add_header(&c.r, cond);
+        c.r.xml_answer = true;
+        snprintf(c.what, sizeof c.what, "S3 CompleteMultipartUpload");
+        rc = perform(s, &c);
+    }
+    *status = c.r.status;
+    if (!rc && c.r.status != 200 && !(cond && (c.r.status == 412 || c.r.status == 409)))
+        rc = status_error(s, &c.r, "CompleteMultipartUpload", c.key);
+    zarrc_buf_release(&resp);
+    zarrc_buf_release(&body);
+    call_done(&c);
+    return rc;
+}
+
+/* "DELETE key?uploadId=ID": the parts uploaded so far are dropped (best effort: the error of
+ * the upload itself, `failure` when not ZARRC_OK, is what the caller reports; its message stays). */
+static void mp_abort(s3_store *s, const char *full, const char *id, int failure)
+{
+    char *q = mp_query(id, 0);
+    if (!q)
+        return;
+    char *saved = failure ? zarrc__strdup(zarrc_error_last()) : NULL;
+    s3_call c;
+    if (!run(s, &c, "DELETE", full, false, q, NULL, 0, NULL)) {
+        snprintf(c.what, sizeof c.what, "S3 AbortMultipartUpload");
+        perform(s, &c);
+    }
+    call_done(&c);
+    free(q);
+    if (saved) {
+        zarrc_error_set(failure, "%s", saved); /* keep the upload's own message */
+        free(saved);
+    }
+}
+
+/* Store data[0, n) at `full` in parts of s->part_size (more when 10,000 parts would not hold
+ * it), then complete with `cond`. On any failure the upload is aborted: the key keeps its old
+ * value (S3 shows a multipart value only once completed). *status as for mp_complete. */
+static int mp_put(s3_store *s, const char *full, const uint8_t *data, size_t n, const char *cond, long *status)
+{
+    *status = 0;
+    uint64_t part = s->part_size;
+    if ((n + part - 1) / part > S3_PARTS_MAX)
+        part = (n + S3_PARTS_MAX - 1) / S3_PARTS_MAX;
+    char *id = NULL;
+    int rc = mp_create(s, full, &id);
+    if (rc)
+        return rc;
+    zarrc_buf parts = ZARRC_BUF_INIT;
+    unsigned k = 1;
+    for (size_t at = 0; !rc && at < n; at += (size_t)part, k++)
+        rc = mp_part(s, full, id, k, data + at, n - at < part ? n - at : (size_t)part, &parts);
+    if (!rc)
+        rc = mp_complete(s, full, id, &parts, cond, status);
+    if (rc || *status != 200)
+        mp_abort(s, full, id, rc);
+    zarrc_buf_release(&parts);
+    free(id);
+    return rc;
+}
+
+/* Whether CompleteMultipartUpload honours the condition `which` (0: If-None-Match: *, 1:
+ * If-Match), asked once per handle on the first large conditional write: complete an upload
+ * onto an existing probe object under a condition that must fail. AWS S3 honours both; moto
+ * only If-None-Match; a server that ignores the header completes the upload (then: no). */
+static int mp_conditional(s3_store *s, int which, bool *yes)
+{
+    pthread_mutex_lock(&s->mp_mu);
+    int rc = ZARRC_OK;
+    if (s->mp_cond[which] < 0) {
+        char *key = zarrc__sprintf("%s.zarrc-probe-mp-%ld-%p", s->prefix, (long)getpid(), (void *)s);
+        s3_call c;
+        long st = 0;
+        rc = key ? put_raw(s, key, "1", 1, NULL, &st, &c) : ZARRC_ENOMEM;
+        if (key && !rc && st != 200)
+            rc = status_error(s, &c.r, "PUT", key);
+        if (key)
+            call_done(&c);
+        if (!rc)
+            rc = mp_put(s, key, (const uint8_t *)"2", 1,
+                        which ? "If-Match: \"0123456789abcdef0123456789abcdef\"" : "If-None-Match: *", &st);
+        if (!rc)
+            s->mp_cond[which] = st == 412 || st == 409;
+        if (key && !run(s, &c, "DELETE", key, false, NULL, NULL, 0, NULL))
+            perform(s, &c);
+        if (key)
+            call_done(&c);
+        free(key);
+    }
+    *yes = s->mp_cond[which] == 1;
+    pthread_mutex_unlock(&s->mp_mu);
+    return rc;
+}
+
 static int s3_put(void *state, const char *key, const void *data, size_t n, unsigned flags, const char *if_version)
 {
     s3_store *s = state;
@@ -388,29 +640,44 @@ static int s3_put(void *state, const char *key, const void *data, size_t n, unsi
     if ((flags & ZARRC_PUT_IF_MATCH) && !s->conditional)
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "S3 server of '%s' does not support conditional writes",
                                s->display);
+    bool conditional = flags & (ZARRC_PUT_IF_ABSENT | ZARRC_PUT_IF_MATCH);
+    /* Large values go up in parts. A conditional one only when the server honours the condition
+     * on CompleteMultipartUpload; otherwise with one conditional PUT (up to 5 GiB). */
+    bool multipart = n > s->mp_threshold;
+    if (multipart && conditional) {
+        int rc = mp_conditional(s, (flags & ZARRC_PUT_IF_MATCH) ? 1 : 0, &multipart);
+        if (rc)
+            return rc;
+        if (!multipart && n > S3_PUT_MAX)
+            return zarrc_error_set(ZARRC_EUNSUPPORTED,
+                                   "S3 key '%s' of '%s': a conditional write of %zu bytes needs a multipart upload "
+                                   "whose completion honours %s, which this server does not",
+                                   key, s->display, n, (flags & ZARRC_PUT_IF_MATCH) ? "If-Match" : "If-None-Match");
+    }
+    if (!multipart && n > S3_PUT_MAX)
+        multipart = true; /* one PUT cannot store it, whatever the threshold */
     if (flags & ZARRC_PUT_IF_ABSENT)
         cond = zarrc__strdup("If-None-Match: *");
     else if (flags & ZARRC_PUT_IF_MATCH)
         cond = zarrc__sprintf("If-Match: %s", if_version ? if_version : "\"\"");
-    if ((flags & (ZARRC_PUT_IF_ABSENT | ZARRC_PUT_IF_MATCH)) && !cond)
+    if (conditional && !cond)
         return ZARRC_ENOMEM;
     s3_call c;
+    memset(&c, 0, sizeof c);
     long status = 0;
     char *full = full_key(s, key);
-    int rc = full ? put_raw(s, full, data, n, cond, &status, &c) : ZARRC_ENOMEM;
-    free(full);
-    if (!full) {
-        free(cond);
-        return rc;
-    }
+    int rc = !full ? ZARRC_ENOMEM
+             : multipart ? mp_put(s, full, data, n, cond, &status)
+                         : put_raw(s, full, data, n, cond, &status, &c);
     if (!rc && (status < 200 || status >= 300)) {
         if ((status == 412 || status == 409) && (flags & ZARRC_PUT_IF_ABSENT))
             rc = ZARRC_EEXISTS;
         else if ((status == 412 || status == 409) && (flags & ZARRC_PUT_IF_MATCH))
             rc = ZARRC_ECONFLICT;
         else
-            rc = status_error(s, &c.r, "PUT", c.key);
+            rc = status_error(s, &c.r, "PUT", full);
     }
+    free(full);
     call_done(&c);
     free(cond);
     return rc;
@@ -480,6 +747,7 @@ static int s3_list_impl(s3_store *s, const char *prefix, bool dir, zarrc_list_cb
         s3_call c;
         rc = run(s, &c, "GET", NULL, false, (const char *)q.data, NULL, 0, &body);
         zarrc_buf_release(&q);
+        c.r.xml_answer = true;
         if (!rc)
             rc = perform(s, &c);
         if (!rc && c.r.status != 200)
@@ -570,17 +838,6 @@ static int collect(void *ctx, const char *name, int is_prefix)
     return ZARRC_OK;
 }
 
-static int xml_escape_append(zarrc_buf *b, const char *s)
-{
-    int rc = ZARRC_OK;
-    for (; *s && !rc; s++) {
-        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;"
-                        : *s == '\'' ? "&apos;" : NULL;
-        rc = e ? zarrc__buf_append(b, e, strlen(e)) : zarrc__buf_append(b, s, 1);
-    }
-    return rc;
-}
-
 /* One DeleteObjects request for keys[0, n) (store-relative). */
 static int delete_batch(s3_store *s, char **keys, size_t n)
 {
@@ -614,6 +871,7 @@ static int delete_batch(s3_store *s, char **keys, size_t n)
     if (!rc) {
         add_header(&c.r, md5hdr);
         add_header(&c.r, "Content-Type: application/xml");
+        c.r.xml_answer = true;
         rc = perform(s, &c);
     }
     if (!rc && c.r.status != 200)
@@ -660,6 +918,7 @@ static void s3_close(void *state)
     if (!s)
         return;
     zarrc__http_client_destroy(&s->http);
+    pthread_mutex_destroy(&s->mp_mu);
     free(s->base);
     free(s->bucket);
     free(s->prefix);
@@ -677,6 +936,7 @@ static int check_bucket(s3_store *s, bool create)
     s3_call c;
     zarrc_buf body = ZARRC_BUF_INIT;
     int rc = run(s, &c, "GET", NULL, false, "list-type=2&max-keys=1", NULL, 0, &body);
+    c.r.xml_answer = true;
     if (!rc)
         rc = perform(s, &c);
     if (!rc && no_such_bucket(&c.r) && create) {
@@ -748,6 +1008,8 @@ static int s3_open(void **state, const char *location, unsigned flags)
         free(s);
         return rc;
     }
+    pthread_mutex_init(&s->mp_mu, NULL);
+    s->mp_cond[0] = s->mp_cond[1] = -1;
     const char *page = getenv("ZARRC_S3_LIST_PAGE");
     s->list_page = page ? atoi(page) : 0;
     if (s->list_page < 0 || s->list_page > 1000)
@@ -777,6 +1039,17 @@ static int s3_open(void **state, const char *location, unsigned flags)
         if (!s->bucket || !s->prefix || !s->display)
             rc = ZARRC_ENOMEM;
     }
+    /* Multipart: values above the threshold go up in parts (AWS needs parts >= 5 MiB but the last). */
+    if (!rc && !o.mp_threshold)
+        o.mp_threshold = env_dup("ZARRC_S3_MULTIPART_THRESHOLD", NULL);
+    if (!rc && !o.part_size)
+        o.part_size = env_dup("ZARRC_S3_PART_SIZE", NULL);
+    s->mp_threshold = 64 * MiB;
+    s->part_size = 16 * MiB;
+    if (!rc && o.mp_threshold)
+        rc = parse_size(o.mp_threshold, "multipart_threshold", 1, S3_PUT_MAX, &s->mp_threshold);
+    if (!rc && o.part_size)
+        rc = parse_size(o.part_size, "part_size", 1024, S3_PUT_MAX, &s->part_size);
     if (!rc && !o.endpoint)
         o.endpoint = env_dup("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
     if (!rc && !o.region)
@@ -844,6 +1117,8 @@ static int s3_open(void **state, const char *location, unsigned flags)
     free(o.endpoint);
     free(o.region);
     free(o.profile);
+    free(o.mp_threshold);
+    free(o.part_size);
     if (rc) {
         s3_close(s);
         return rc;

@@ -38,6 +38,8 @@ typedef struct zip_store {
     pthread_mutex_t mu;
     zarrc_store *inner; /* the store holding the archive (reading) */
     char *member;       /* the archive's key in `inner` */
+    char *node;         /* "" or "g/a/": the node inside the archive that is this store's root */
+    size_t node_len;
     char *display;
     zip_entry *e;
     size_t n, cap;
@@ -130,6 +132,12 @@ static int add_entry(zip_store *z, char *name, uint64_t csize, uint64_t usize, u
 #define EOCD64_SIG 0x06064b50u
 #define CEN_SIG 0x02014b50u
 #define LOC_SIG 0x04034b50u
+
+/* The entry name of the store key `key` (under the node), malloc'd; NULL on ENOMEM. */
+static char *entry_name(const zip_store *z, const char *key)
+{
+    return zarrc__sprintf("%s%s", z->node, key);
+}
 
 static int corrupt(zip_store *z, const char *what)
 {
@@ -362,9 +370,13 @@ static int zip_get_locked(zip_store *z, const char *key, int64_t offset, int64_t
 static int zip_get(void *state, const char *key, int64_t offset, int64_t length, zarrc_buf *out)
 {
     zip_store *z = state;
+    char *name = entry_name(z, key);
+    if (!name)
+        return ZARRC_ENOMEM;
     pthread_mutex_lock(&z->mu);
-    int rc = zip_get_locked(z, key, offset, length, out);
+    int rc = zip_get_locked(z, name, offset, length, out);
     pthread_mutex_unlock(&z->mu);
+    free(name);
     if (rc)
         out->size = 0;
     return rc;
@@ -373,17 +385,24 @@ static int zip_get(void *state, const char *key, int64_t offset, int64_t length,
 static int zip_size(void *state, const char *key, uint64_t *size)
 {
     zip_store *z = state;
+    char *name = entry_name(z, key);
+    if (!name)
+        return ZARRC_ENOMEM;
     pthread_mutex_lock(&z->mu);
-    zip_entry *e = find(z, key);
+    zip_entry *e = find(z, name);
     if (e)
         *size = e->usize;
     pthread_mutex_unlock(&z->mu);
+    free(name);
     return e ? ZARRC_OK : ZARRC_ENOTFOUND;
 }
 
 /* Names snapshotted under the lock, then reported without it (callbacks may call back). */
-static int zip_list_impl(zip_store *z, const char *prefix, bool dir, zarrc_list_cb cb, void *ctx)
+static int zip_list_impl(zip_store *z, const char *key_prefix, bool dir, zarrc_list_cb cb, void *ctx)
 {
+    char *prefix = entry_name(z, key_prefix);
+    if (!prefix)
+        return ZARRC_ENOMEM;
     size_t pl = strlen(prefix), m = 0;
     char **names = NULL;
     int *isp = NULL, rc = ZARRC_OK;
@@ -400,7 +419,9 @@ static int zip_list_impl(zip_store *z, const char *prefix, bool dir, zarrc_list_
             continue;
         const char *rest = k + pl, *slash = dir ? strchr(rest, '/') : NULL;
         size_t l = slash ? (size_t)(slash - rest) : strlen(dir ? rest : k);
-        const char *src = dir ? rest : k;
+        const char *src = dir ? rest : k + z->node_len; /* names relative to the node */
+        if (!dir)
+            l -= z->node_len;
         bool dup = false;
         for (size_t j = 0; slash && j < m && !dup; j++)
             dup = isp[j] && strlen(names[j]) == l && !strncmp(names[j], src, l);
@@ -415,6 +436,7 @@ static int zip_list_impl(zip_store *z, const char *prefix, bool dir, zarrc_list_
         isp[m++] = slash != NULL;
     }
     pthread_mutex_unlock(&z->mu);
+    free(prefix);
     for (size_t i = 0; i < m; i++) {
         if (!rc)
             rc = cb(ctx, names[i], isp[i]);
@@ -456,12 +478,14 @@ static int write_all(zip_store *z, const void *p, size_t n)
 static int zip_set(void *state, const char *key, const void *data, size_t n)
 {
     zip_store *z = state;
-    size_t nl = strlen(key);
-    if (nl == 0 || nl > 0xFFFF)
-        return zarrc_error_set(ZARRC_EINVAL, "zip entry name of %zu bytes", nl);
-    char *name = zarrc__strdup(key);
+    char *name = entry_name(z, key);
     if (!name)
         return ZARRC_ENOMEM;
+    size_t nl = strlen(name);
+    if (!*key || nl > 0xFFFF) {
+        free(name);
+        return zarrc_error_set(ZARRC_EINVAL, "zip entry name of %zu bytes", nl);
+    }
     uint32_t crc = (uint32_t)crc32(0, NULL, 0);
     for (size_t done = 0; done < n;) { /* crc32 takes uInt lengths */
         uInt step = n - done > 0x40000000u ? 0x40000000u : (uInt)(n - done);
@@ -492,7 +516,7 @@ static int zip_set(void *state, const char *key, const void *data, size_t n)
     if (!rc)
         rc = write_all(z, h, 30);
     if (!rc)
-        rc = write_all(z, key, nl);
+        rc = write_all(z, name, nl);
     if (!rc)
         rc = write_all(z, h + 30, 20);
     if (!rc)
@@ -528,9 +552,20 @@ static int zip_erase_matching(zip_store *z, const char *s, bool prefix)
     return rc ? rc : (k == before && !prefix) ? ZARRC_ENOTFOUND : ZARRC_OK;
 }
 
-static int zip_erase(void *state, const char *key) { return zip_erase_matching(state, key, false); }
+static int zip_erase_key(void *state, const char *key, bool prefix)
+{
+    zip_store *z = state;
+    char *name = entry_name(z, key);
+    if (!name)
+        return ZARRC_ENOMEM;
+    int rc = zip_erase_matching(z, name, prefix);
+    free(name);
+    return rc;
+}
 
-static int zip_erase_prefix(void *state, const char *prefix) { return zip_erase_matching(state, prefix, true); }
+static int zip_erase(void *state, const char *key) { return zip_erase_key(state, key, false); }
+
+static int zip_erase_prefix(void *state, const char *prefix) { return zip_erase_key(state, prefix, true); }
 
 /* The central directory (zip64 fields for every entry) and the end records. */
 static int write_directory(zip_store *z)
@@ -626,6 +661,7 @@ static void zip_free(zip_store *z)
     if (z->inner)
         zarrc__store_unref(z->inner);
     free(z->member);
+    free(z->node);
     free(z->display);
     free(z->path);
     free(z->tmp);
@@ -669,6 +705,26 @@ static int copy_prefix(zip_store *z, int src, uint64_t n)
     return ZARRC_OK;
 }
 
+size_t zarrc__zip_split(const char *location)
+{
+    size_t n = strlen(location);
+    bool fs = !strncmp(location, "file://", 7) || !strstr(location, "://");
+    const char *fsp = !strncmp(location, "file://", 7) ? location + 7 : location;
+    for (const char *p = location; (p = strstr(p, ".zip/")) != NULL; p += 4) {
+        size_t at = (size_t)(p - location) + 4;
+        if (fs) { /* a directory named x.zip is a directory, not an archive */
+            char *path = zarrc__sprintf("%.*s", (int)(at - (size_t)(fsp - location)), fsp);
+            struct stat st;
+            bool dir = path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+            free(path);
+            if (dir)
+                continue;
+        }
+        return at;
+    }
+    return n;
+}
+
 static int zip_open(void **state, const char *location, unsigned flags)
 {
     *state = NULL;
@@ -678,6 +734,23 @@ static int zip_open(void **state, const char *location, unsigned flags)
     pthread_mutex_init(&z->mu, NULL);
     z->fd = -1;
     z->display = zarrc__strdup(location);
+    /* "a/b.zip/g/arr": the archive a/b.zip, the node g/arr inside it (zarrc__zip_split). */
+    size_t al = zarrc__zip_split(location);
+    char *archive = zarrc__sprintf("%.*s", (int)al, location);
+    const char *np = location + al;
+    while (*np == '/')
+        np++;
+    size_t nl = strlen(np);
+    while (nl && np[nl - 1] == '/')
+        nl--;
+    z->node = nl ? zarrc__sprintf("%.*s/", (int)nl, np) : zarrc__strdup("");
+    z->node_len = z->node ? strlen(z->node) : 0;
+    if (!archive || !z->node) {
+        free(archive);
+        zip_free(z);
+        return ZARRC_ENOMEM;
+    }
+    location = archive;
     const char *slash = strrchr(location, '/');
     char *parent = slash ? zarrc__sprintf("%.*s", (int)(slash - location), location) : zarrc__strdup(".");
     z->member = zarrc__strdup(slash ? slash + 1 : location);
@@ -745,6 +818,7 @@ static int zip_open(void **state, const char *location, unsigned flags)
         }
     }
     free(parent);
+    free(archive);
     if (rc) {
         zip_free(z);
         return rc;

@@ -156,6 +156,63 @@ int main(void)
     zarrc_store_free(s);
     free(big);
 
+    /* ---- a node inside the archive: PATH/g/n is a store whose keys are the entries under g/n/ ---- */
+    {
+        char node[1200], npath[1100];
+        snprintf(npath, sizeof npath, "%s/n.zip", dir);
+        unlink(npath);
+        snprintf(node, sizeof node, "%s/g/n/", npath);
+        zarrc_store *ns = NULL;
+        CHECK_OK(zarrc_store_open(&ns, node, 0));
+        CHECK_OK(zarrc_store_set(ns, "zarr.json", "{}", 2));
+        CHECK_OK(zarrc_store_set(ns, "c/0", "abc", 3));
+        CHECK_OK(zarrc_store_set(ns, "c/1", "de", 2));
+        CHECK_OK(zarrc_store_erase(ns, "c/1"));
+        CHECK(zarrc_store_set(ns, "", "x", 1) == ZARRC_EINVAL);
+        zarrc_store_free(ns);
+        zarrc_store *root = NULL;
+        CHECK_OK(zarrc_store_open(&root, npath, ZARRC_STORE_READONLY));
+        listed[0] = '\0';
+        CHECK_OK(zarrc_store_list(root, "", list_cb, NULL));
+        CHECK(!strcmp(listed, "g/n/zarr.json;g/n/c/0;") || !strcmp(listed, "g/n/c/0;g/n/zarr.json;"));
+        zarrc_store_free(root);
+        snprintf(node, sizeof node, "zip:%s/g/n", npath);
+        CHECK_OK(zarrc_store_open(&ns, node, ZARRC_STORE_READONLY));
+        CHECK_OK(zarrc_store_get_range(&d, &n, ns, "c/0", 1, 5));
+        CHECK(n == 2 && !memcmp(d, "bc", 2));
+        zarrc_free(d);
+        uint64_t sz = 0;
+        CHECK_OK(zarrc_store_size(&sz, ns, "zarr.json"));
+        CHECK(sz == 2);
+        CHECK(zarrc_store_get(&d, &n, ns, "g/n/zarr.json") == ZARRC_ENOTFOUND);
+        listed[0] = '\0';
+        CHECK_OK(zarrc_store_list(ns, "", list_cb, NULL));
+        CHECK(!strcmp(listed, "zarr.json;c/0;") || !strcmp(listed, "c/0;zarr.json;"));
+        listed[0] = '\0';
+        CHECK_OK(zarrc_store_list_dir(ns, "", list_cb, NULL));
+        CHECK(strstr(listed, "c/;") && strstr(listed, "zarr.json;"));
+        listed[0] = '\0';
+        CHECK_OK(zarrc_store_list(ns, "c/", list_cb, NULL));
+        CHECK(!strcmp(listed, "c/0;"));
+        zarrc_store_free(ns);
+        /* a directory named x.zip is a directory */
+        snprintf(node, sizeof node, "%s/d.zip", dir);
+        mkdir(node, 0755);
+        snprintf(node, sizeof node, "%s/d.zip/k", dir);
+        CHECK_OK(zarrc_store_open(&ns, node, ZARRC_STORE_CREATE));
+        CHECK_OK(zarrc_store_set(ns, "v", "1", 1));
+        zarrc_store_free(ns);
+        struct stat dst;
+        snprintf(node, sizeof node, "%s/d.zip/k/v", dir);
+        CHECK(stat(node, &dst) == 0 && S_ISREG(dst.st_mode));
+        unlink(node);
+        snprintf(node, sizeof node, "%s/d.zip/k", dir);
+        rmdir(node);
+        snprintf(node, sizeof node, "%s/d.zip", dir);
+        rmdir(node);
+        unlink(npath);
+    }
+
     /* ---- damaged archives ---- */
     size_t an = 0;
     char *arch = read_file(path, &an);

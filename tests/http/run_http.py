@@ -20,6 +20,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nginx  # noqa: E402
+
 ZARRC, TMP = sys.argv[1:3]
 shutil.rmtree(TMP, ignore_errors=True)
 ROOT = os.path.join(TMP, "www")
@@ -67,6 +70,13 @@ z = os.path.join(ROOT, "a.zip")
 r = zarrc("create", z, "--dtype", "int32", "--shape", "8,10", "--chunks", "4,10", "--codecs", sharding)
 r2 = zarrc("put", z, "--json", "-", stdin=json.dumps(data))
 check(r.returncode == 0 and r2.returncode == 0, "setup zip: %s %s" % (r.stderr, r2.stderr))
+n = os.path.join(ROOT, "n.zip")
+for args in (("create", n, "--group"), ("create", n + "/g", "--group"),
+             ("create", n + "/g/arr", "--dtype", "int32", "--shape", "8,10", "--chunks", "4,10", "--codecs", sharding)):
+    r = zarrc(*args)
+    check(r.returncode == 0, "setup %s: %s" % (" ".join(args), r.stderr))
+r = zarrc("put", n + "/g/arr", "--json", "-", stdin=json.dumps(data))
+check(r.returncode == 0, "setup zip node: %s" % r.stderr)
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -82,31 +92,7 @@ def start_python():
 
 
 def start_nginx():
-    port = free_port()
-    d = os.path.join(TMP, "nginx")
-    os.makedirs(d, exist_ok=True)
-    conf = os.path.join(d, "nginx.conf")
-    open(conf, "w").write("""daemon off; worker_processes 1; pid %(d)s/nginx.pid; error_log %(d)s/error.log;
-events { worker_connections 64; }
-http { access_log off; client_body_temp_path %(d)s; proxy_temp_path %(d)s; fastcgi_temp_path %(d)s;
-       uwsgi_temp_path %(d)s; scgi_temp_path %(d)s;
-       types { application/json json; } default_type application/octet-stream;
-       server { listen 127.0.0.1:%(port)d; root %(root)s; } }
-""" % dict(d=d, port=port, root=ROOT))
-    p = subprocess.Popen(["/usr/sbin/nginx", "-c", conf, "-p", d], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.STDOUT)
-    url = "http://127.0.0.1:%d" % port
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-
-    def stop():
-        p.terminate()
-        p.wait(10)
-    return url, stop
+    return nginx.start(ROOT, os.path.join(TMP, "nginx"))
 
 
 def flat(x):
@@ -130,6 +116,9 @@ for server, start in (("http.server", start_python), ("nginx", start_nginx)):
         r = zarrc("get", base + "/a.zip", "--json")
         check(r.returncode == 0 and json.loads(r.stdout)["data"] == flat(data),
               "%s: zip archive over HTTP: %s" % (server, r.stderr))
+        r = zarrc("get", base + "/n.zip/g/arr", "--json")
+        check(r.returncode == 0 and json.loads(r.stdout)["data"] == flat(data),
+              "%s: a node inside a zip archive over HTTP: %s" % (server, r.stderr))
         strict = dict(os.environ, ZARRC_HTTP_REQUIRE_RANGE="1")
         r = zarrc("get", base + "/g/sharded", "--json", env=strict)
         if server == "nginx":

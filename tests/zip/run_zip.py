@@ -102,6 +102,84 @@ r = zarrc("tree", path)
 check(r.returncode == 0 and "sub" in r.stdout and "arr" in r.stdout, "zarrc tree of zarr-python's group: %s %s"
       % (r.stdout, r.stderr))
 
+# ---- nodes inside an archive: PATH.zip/NODE and zip:PATH/NODE ----
+path = os.path.join(TMP, "zp-nested.zip")
+s = zarr.storage.ZipStore(path, mode="w")
+g = zarr.open_group(s, mode="w")
+sub = g.create_group("g").create_group("sub")
+sub.create_array("arr", shape=(12, 10), chunks=(5, 4), dtype="int32")[:] = data
+sub.create_array("sharded", shape=(12, 10), chunks=(3, 5), shards=(6, 10), dtype="int32")[:] = data
+s.close()
+s2 = zarr.storage.ZipStore(os.path.join(TMP, "zp-nested-v2.zip"), mode="w")
+zarr.open_group(s2, mode="w", zarr_format=2).create_group("h").create_array(
+    "v2", shape=(12, 10), chunks=(5, 4), dtype="int32")[:] = data
+s2.close()
+for url in (path + "/g/sub/arr", "zip:" + path + "/g/sub/sharded", "zip:" + path + "/g/sub/arr/",
+            os.path.join(TMP, "zp-nested-v2.zip") + "/h/v2"):
+    got = zget(url)
+    check(isinstance(got, np.ndarray) and np.array_equal(got.reshape(12, 10), data),
+          "zarrc get of zarr-python's node %s inside a zip: %s" % (url, got if isinstance(got, str) else ""))
+    got = zget(url, "--select", "7,1::3")
+    check(isinstance(got, np.ndarray) and got.tolist() == data[7, 1::3].tolist(),
+          "zarrc get --select of %s: %s" % (url, got))
+r = zarrc("ls", path + "/g/sub")
+check(r.returncode == 0 and "arr" in r.stdout and "sharded" in r.stdout and "zarr.json" not in r.stdout,
+      "zarrc ls of a group inside a zip: %s %s" % (r.stdout, r.stderr))
+r = zarrc("ls", "zip:" + path + "/g")
+check(r.returncode == 0 and r.stdout.split() and r.stdout.split()[0] == "sub",
+      "zarrc ls zip:PATH/g: %s %s" % (r.stdout, r.stderr))
+r = zarrc("info", path + "/g/sub/sharded")
+check(r.returncode == 0 and "[12, 10]" in r.stdout and "sharding" in r.stdout,
+      "zarrc info of an array inside a zip: %s %s" % (r.stdout, r.stderr))
+r = zarrc("get", path + "/g/nothing")
+check(r.returncode == 1 and "not a Zarr node" in r.stderr, "missing node inside a zip: %s" % r.stderr)
+# cp out of, into and between nodes inside archives
+out_dir = os.path.join(TMP, "from-zip-node")
+dst = os.path.join(TMP, "zc-nested.zip")
+for a, b in ((path + "/g/sub/sharded", out_dir), (out_dir, dst + "/top/inner/arr"),
+             (dst + "/top/inner/arr", os.path.join(TMP, "zc-copy.zip") + "/x")):
+    r = zarrc("cp", a, b, "--quiet")
+    check(r.returncode == 0, "zarrc cp %s %s: %s" % (a, b, r.stderr))
+got = zget(os.path.join(TMP, "zc-copy.zip") + "/x")
+check(isinstance(got, np.ndarray) and np.array_equal(got.reshape(12, 10), data),
+      "zip node -> directory -> zip node -> zip node keeps the data: %s" % (got if isinstance(got, str) else ""))
+# zarrc writes a group and nodes inside one archive; zarr-python's ZipStore reads them
+dst2 = os.path.join(TMP, "zc-tree.zip")
+steps = [("create", dst2, "--group"), ("create", dst2 + "/grp", "--group"),
+         ("create", dst2 + "/grp/a", "--dtype", "int32", "--shape", "12,10", "--chunks", "5,4"),
+         ("create", "zip:" + dst2 + "/grp/b", "--dtype", "int32", "--shape", "12,10", "--chunks", "6,10",
+          "--codecs", sharding)]
+for st in steps:
+    r = zarrc(*st)
+    check(r.returncode == 0, "zarrc %s: %s" % (" ".join(st), r.stderr))
+for n in ("a", "b"):
+    r = zarrc("put", dst2 + "/grp/" + n, "--json", "-", stdin=json.dumps(data.tolist()))
+    check(r.returncode == 0, "zarrc put into %s inside a zip: %s" % (n, r.stderr))
+r = zarrc("put", dst2 + "/grp/a", "--select", "11,9", "--value", "1234")
+want = data.copy()
+want[11, 9] = 1234
+check(r.returncode == 0, "zarrc put --select into a node inside a zip: %s" % r.stderr)
+check(zipfile.ZipFile(dst2).testzip() is None, "Python's zipfile checks zarrc's archive of nodes")
+s = zarr.storage.ZipStore(dst2, mode="r")
+try:
+    g = zarr.open_group(s, mode="r")
+    a, b = g["grp/a"], g["grp/b"]
+    check(np.array_equal(a[:], want) and np.array_equal(b[:], data),
+          "zarr-python's ZipStore reads zarrc's arrays inside a group inside the zip")
+    check([int(a[i, j]) for i in range(12) for j in range(10)] == want.ravel().tolist(),
+          "... element by element")
+    check(sorted(g["grp"].array_keys()) == ["a", "b"], "zarr-python lists the group: %s"
+          % sorted(g["grp"].array_keys()))
+except Exception as e:
+    check(False, "zarr-python reading zarrc's nodes in a zip: %r" % e)
+s.close()
+# a directory named x.zip is a directory, not an archive
+ddir = os.path.join(TMP, "dir.zip")
+os.makedirs(ddir)
+r = zarrc("create", ddir + "/arr", "--dtype", "int8", "--shape", "3")
+check(r.returncode == 0 and os.path.isfile(os.path.join(ddir, "arr", "zarr.json")),
+      "a directory named dir.zip holds a node on the filesystem: %s" % r.stderr)
+
 # ---- zip64 end records from Python's zipfile (more than 65535 entries) ----
 meta_dir = os.path.join(TMP, "meta70k")
 r = zarrc("create", meta_dir, "--dtype", "uint8", "--shape", "70000", "--chunks", "1",

@@ -1,0 +1,214 @@
+"""bench/bench_s3.py — S3 reads and writes: zarrc vs zarr-python 3.4 (obstore) vs tensorstore
+0.1.86 (s3 kvstore), same run, on moto and on OpenStack Swift (both on 127.0.0.1, started
+here), with and without 20 ms added to every request (the fault proxy of tests/s3 as a delay
+line); and zarrc's throughput against zarrc_set_io_concurrency under the 20 ms latency.
+
+    PEER_PYTHON bench/bench_s3.py BENCH_S3_BINARY SCRATCH [--n N] [--chunk C] [--runs R]
+                                  [--conc K] [--servers moto,swift] [--scaling 1,4,16,64]
+
+Array: N x N float32 (default 8192: 256 MiB), chunks C x C (default 1024: 4 MiB, 64 chunks),
+codec "bytes" only (no compression: the store I/O is measured). Operations: write whole (one
+call), read whole, write chunk by chunk (one call per chunk, in C order), read chunk by chunk.
+Every implementation gets K requests in flight (default 16: zarrc_set_io_concurrency,
+zarr's async.concurrency, tensorstore's s3_request_concurrency). Medians of R runs
+(default 1). Prints markdown; `bench/bench_s3.sh` builds the binary and saves
+bench/RESULTS-s3.md.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "s3"))
+import servers  # noqa: E402
+from fault_proxy import FaultProxy  # noqa: E402
+
+args = sys.argv[1:]
+if len(args) < 2:
+    print(__doc__)
+    sys.exit(2)
+BIN, SCRATCH = args[0], os.path.abspath(args[1])
+
+
+def opt(name, dflt):
+    return args[args.index(name) + 1] if name in args else dflt
+
+
+N, C, RUNS, K = int(opt("--n", 8192)), int(opt("--chunk", 1024)), int(opt("--runs", 1)), int(opt("--conc", 16))
+SERVERS = opt("--servers", "moto,swift").split(",")
+SCALING = [int(x) for x in opt("--scaling", "1,4,16,64").split(",") if x]
+os.makedirs(SCRATCH, exist_ok=True)
+OPS = ["write whole", "read whole", "write chunks", "read chunks"]
+BUCKET = "zarrc-bench"
+
+import numpy as np  # noqa: E402
+import obstore.store  # noqa: E402
+import tensorstore as ts  # noqa: E402
+import zarr  # noqa: E402
+import zarr.storage  # noqa: E402
+
+SRC = np.arange(N * N, dtype="float64").astype("float32").reshape(N, N)
+G = N // C
+
+
+class UnconditionalStore(zarr.storage.ObjectStore):
+    """Swift refuses conditional PUT (501): create-if-absent as check-then-put (one writer)."""
+
+    async def set_if_not_exists(self, key, value):
+        if not await self.exists(key):
+            await self.set(key, value)
+
+
+def timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def run_zarrpy(server, endpoint, key, secret, prefix):
+    s3 = obstore.store.S3Store(BUCKET, prefix=prefix, endpoint=endpoint, access_key_id=key,
+                               secret_access_key=secret, region="us-east-1",
+                               client_options={"allow_http": True, "timeout": "120s"})
+    st = (zarr.storage.ObjectStore if server == "moto" else UnconditionalStore)(s3)
+    res = {op: [] for op in OPS}
+    with zarr.config.set({"async.concurrency": K}):
+        a = zarr.create_array(st, shape=(N, N), chunks=(C, C), dtype="float32", compressors=None,
+                              filters=None, overwrite=True)
+        for _ in range(RUNS):
+            res["write whole"].append(timed(lambda: a.__setitem__(slice(None), SRC)))
+            out = {}
+            res["read whole"].append(timed(lambda: out.setdefault("x", a[:])))
+            assert np.array_equal(out["x"], SRC)
+            tw = tr = 0.0
+            for i in range(G):
+                for j in range(G):
+                    blk = SRC[i * C:(i + 1) * C, j * C:(j + 1) * C]
+                    tw += timed(lambda: a.__setitem__((slice(i * C, (i + 1) * C), slice(j * C, (j + 1) * C)), blk))
+            for i in range(G):
+                for j in range(G):
+                    t = time.perf_counter()
+                    got = a[i * C:(i + 1) * C, j * C:(j + 1) * C]
+                    tr += time.perf_counter() - t
+                    assert got[-1, -1] == SRC[(i + 1) * C - 1, (j + 1) * C - 1]
+            res["write chunks"].append(tw)
+            res["read chunks"].append(tr)
+    return {op: statistics.median(v) for op, v in res.items()}
+
+
+def run_ts(server, endpoint, key, secret, prefix):
+    ctx = ts.Context({"s3_request_concurrency": {"limit": K}, "data_copy_concurrency": {"limit": 2}})
+    spec = {"driver": "zarr3", "kvstore": {"driver": "s3", "bucket": BUCKET, "path": prefix + "/",
+                                           "endpoint": endpoint, "aws_region": "us-east-1"},
+            "metadata": {"shape": [N, N], "data_type": "float32",
+                         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [C, C]}},
+                         "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}]}}
+    a = ts.open(spec, create=True, delete_existing=True, context=ctx).result()
+    res = {op: [] for op in OPS}
+    for _ in range(RUNS):
+        res["write whole"].append(timed(lambda: a.write(SRC).result()))
+        out = {}
+        res["read whole"].append(timed(lambda: out.setdefault("x", a.read().result())))
+        assert np.array_equal(out["x"], SRC)
+        tw = tr = 0.0
+        for i in range(G):
+            for j in range(G):
+                blk = SRC[i * C:(i + 1) * C, j * C:(j + 1) * C]
+                tw += timed(lambda: a[i * C:(i + 1) * C, j * C:(j + 1) * C].write(blk).result())
+        for i in range(G):
+            for j in range(G):
+                t = time.perf_counter()
+                got = a[i * C:(i + 1) * C, j * C:(j + 1) * C].read().result()
+                tr += time.perf_counter() - t
+                assert got[-1, -1] == SRC[(i + 1) * C - 1, (j + 1) * C - 1]
+        res["write chunks"].append(tw)
+        res["read chunks"].append(tr)
+    return {op: statistics.median(v) for op, v in res.items()}
+
+
+def run_zarrc(endpoint, key, secret, prefix, conc):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_ENDPOINT_URL=endpoint,
+               AWS_REGION="us-east-1", HOME=SCRATCH)
+    r = subprocess.run([BIN, "s3://%s/%s" % (BUCKET, prefix), str(N), str(C), str(RUNS), str(conc)],
+                       env=env, capture_output=True, text=True, timeout=3600)
+    if r.returncode:
+        raise RuntimeError(r.stderr.strip())
+    return {d["op"]: d["s"] for d in map(json.loads, r.stdout.splitlines())}
+
+
+def guard(fn, *a):
+    try:
+        return fn(*a)
+    except Exception as e:  # a peer that cannot do it on this server: reported, not hidden
+        print("  failed: %s: %s" % (fn.__name__, str(e)[:300]), file=sys.stderr, flush=True)
+        return {"error": str(e)[:200]}
+
+
+MB = N * N * 4 / 1e6
+results = {}  # (server, latency) -> impl -> op -> s
+scaling = {}  # server -> conc -> op -> s
+procs = []
+try:
+    for server in SERVERS:
+        tmp = os.path.join(SCRATCH, server)
+        os.makedirs(tmp, exist_ok=True)
+        endpoint, key, secret = (servers.start_moto(tmp, procs, small_parts=False) if server == "moto"
+                                 else servers.start_swift(tmp, procs))
+        os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1")
+        proxy = FaultProxy(endpoint)
+        # the bucket
+        r = subprocess.run([BIN, "s3://%s/setup" % BUCKET, str(C), str(C), "1", "1"], capture_output=True, text=True,
+                           env=dict(os.environ, AWS_ENDPOINT_URL=endpoint, HOME=SCRATCH))
+        if r.returncode:
+            raise SystemExit("bucket setup on %s: %s" % (server, r.stderr))
+        for lat in (0.0, 0.02):
+            proxy.delay = lat
+            ep = proxy.url if lat else endpoint
+            row = results.setdefault((server, lat), {})
+            for impl, fn in (("zarrc", lambda p: run_zarrc(ep, key, secret, p, K)),
+                             ("zarr-python 3.4 (obstore)", lambda p: run_zarrpy(server, ep, key, secret, p)),
+                             ("tensorstore 0.1.86", lambda p: run_ts(server, ep, key, secret, p))):
+                t0 = time.time()
+                print("[%s, +%d ms] %s ..." % (server, lat * 1000, impl), file=sys.stderr, flush=True)
+                row[impl] = guard(fn, "%s-%d" % (impl.split()[0], lat * 1000))
+                print("  %.0f s: %s" % (time.time() - t0, row[impl]), file=sys.stderr, flush=True)
+        proxy.delay = 0.02
+        for conc in SCALING:
+            print("[%s, +20 ms] zarrc with %d in flight ..." % (server, conc), file=sys.stderr, flush=True)
+            scaling.setdefault(server, {})[conc] = guard(lambda p: run_zarrc(proxy.url, key, secret, p, conc),
+                                                         "scale-%d" % conc)
+        proxy.server.shutdown()
+        servers.stop(procs)
+        procs.clear()
+finally:
+    servers.stop(procs)
+
+
+def cell(d, op):
+    return "n/a" if "error" in d or op not in d else "%.2f s (%.0f MB/s)" % (d[op], MB / d[op])
+
+
+print("Array %d x %d float32 (%.0f MB), chunks %d x %d (%d chunks of %.1f MB), codec bytes only; "
+      "%d request(s) in flight for every implementation; median of %d run(s).\n"
+      % (N, N, MB, C, C, G * G, C * C * 4 / 1e6, K, RUNS))
+for (server, lat), row in results.items():
+    print("\n### %s, %s\n" % (server, "+20 ms per request" if lat else "no added latency"))
+    impls = list(row)
+    print("| operation | " + " | ".join(impls) + " | zarrc / best peer |")
+    print("|---" * (len(impls) + 2) + "|")
+    for op in OPS:
+        peers = [row[i][op] for i in impls[1:] if op in row[i]]
+        ratio = "%.2f x" % (min(peers) / row["zarrc"][op]) if peers and op in row["zarrc"] else "n/a"
+        print("| %s | " % op + " | ".join(cell(row[i], op) for i in impls) + " | %s |" % ratio)
+    errs = ["%s: %s" % (i, row[i]["error"]) for i in impls if "error" in row[i]]
+    for e in errs:
+        print("\nn/a: " + e)
+for server, sc in scaling.items():
+    print("\n### zarrc on %s, +20 ms per request, against zarrc_set_io_concurrency\n" % server)
+    print("| in flight | " + " | ".join(OPS) + " |")
+    print("|---" * (len(OPS) + 1) + "|")
+    for conc, d in sc.items():
+        print("| %d | " % conc + " | ".join(cell(d, op) for op in OPS) + " |")

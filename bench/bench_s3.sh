@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# bench/bench_s3.sh — builds bench_s3 (Release libzarrc) and runs bench/bench_s3.py with the peer
+# venv's python; extra arguments go to bench_s3.py (see its --help). --save writes
+# bench/RESULTS-s3.md. Not part of make check.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$ROOT/build-bench
+SAVE=0
+ARGS=()
+for a in "$@"; do
+    if [ "$a" = --save ]; then SAVE=1; else ARGS+=("$a"); fi
+done
+PY=$("$ROOT/scripts/install-deps.sh" venv-path | tail -1)
+mkdir -p "$BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DZARRC_BUILD_TESTS=OFF >"$BUILD/s3.cmake.log" 2>&1 ||
+    { cat "$BUILD/s3.cmake.log" >&2; exit 1; }
+cmake --build "$BUILD" -j2 --target zarrc_static >>"$BUILD/s3.cmake.log" 2>&1 ||
+    { tail -30 "$BUILD/s3.cmake.log" >&2; exit 1; }
+# shellcheck disable=SC2046
+gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_s3.c" "$BUILD/libzarrc.a" \
+    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lpthread -lm \
+    -o "$BUILD/bench_s3"
+OUT=$BUILD/bench_s3.md
+"$PY" "$ROOT/bench/bench_s3.py" "$BUILD/bench_s3" "$BUILD/s3-scratch" "${ARGS[@]}" | tee "$OUT"
+if [ $SAVE = 1 ]; then
+    {
+        echo "# S3 benchmark (bench/bench_s3.sh ${ARGS[*]})"
+        echo
+        echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); $(git -C "$ROOT" rev-parse --short HEAD)"
+        echo
+        cat "$OUT"
+    } >"$ROOT/bench/RESULTS-s3.md"
+fi
