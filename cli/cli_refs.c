@@ -397,7 +397,7 @@ static int refs_node(refs_run *w, const char *path, int recursive)
         }
         if (lrc)
             rc = cli_fail_lib(lrc, "listing '%s'", disp);
-        else
+        else if (names.n) /* qsort's base must not be NULL, even for no elements */
             qsort(names.v, names.n, sizeof *names.v, cmp_str);
         for (size_t i = 0; rc == CLI_EXIT_OK && i < names.n; i++) {
             size_t cl = pl + strlen(names.v[i]) + 2;
