@@ -333,16 +333,14 @@ static void refs_elements(refs_run *w, const char *path, const char *disp, const
 
 static int refs_node(refs_run *w, const char *path, int recursive);
 
+/* A growable list of owned strings, filled from store listings. */
 typedef struct name_list {
     char **v;
     size_t n, cap;
 } name_list;
 
-static int add_name(void *ctx, const char *name, int is_prefix)
+static int name_list_push(name_list *l, const char *name)
 {
-    name_list *l = ctx;
-    if (!is_prefix)
-        return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 16;
         char **v = realloc(l->v, cap * sizeof *v);
@@ -355,6 +353,12 @@ static int add_name(void *ctx, const char *name, int is_prefix)
         return ZARRC_ENOMEM;
     l->n++;
     return 0;
+}
+
+/* zarrc_list_cb: child prefixes only. */
+static int add_name(void *ctx, const char *name, int is_prefix)
+{
+    return is_prefix ? name_list_push(ctx, name) : 0;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -492,28 +496,10 @@ int cli_cmd_refs(const cli_verb *v, int argc, char **argv)
 
 /* ---- cp -r: arrays zarrc cannot decode ---- */
 
-typedef struct key_list {
-    char **v;
-    size_t n, cap;
-} key_list;
-
+/* zarrc_list_cb: keys only. */
 static int add_key(void *ctx, const char *name, int is_prefix)
 {
-    key_list *l = ctx;
-    if (is_prefix)
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 32;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return ZARRC_ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!(l->v[l->n] = strdup(name)))
-        return ZARRC_ENOMEM;
-    l->n++;
-    return 0;
+    return is_prefix ? 0 : name_list_push(ctx, name);
 }
 
 static int is_meta_key(const char *key, size_t plen)
@@ -559,7 +545,7 @@ int cli_copy_verbatim(zarrc_store *sst, const char *spath, zarrc_store *dst, con
     if (!prefix)
         return cli_fail("out of memory");
     snprintf(prefix, sl + 2, "%s%s", spath, sl ? "/" : "");
-    key_list keys = {0};
+    name_list keys = {0};
     rc = zarrc_store_list(sst, prefix, add_key, &keys);
     int result = rc ? cli_fail_lib(rc, "listing '%s'", label) : CLI_EXIT_OK;
     size_t plen = strlen(prefix);
