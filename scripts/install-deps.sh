@@ -46,7 +46,7 @@ BUILD_PKGS=(build-essential cmake pkg-config libblosc-dev libzstd-dev liblz4-dev
     libdeflate-dev libbz2-dev liblzma-dev libjson-c-dev libcurl4-openssl-dev libssl-dev
     libmicrohttpd-dev libzfp-dev)
 TEST_PKGS=(python3 python3-zarr python3-numcodecs python3-numpy clang libclang-rt-14-dev
-    swift-proxy swift-object swift-container swift-account nginx)
+    swift-proxy swift-object swift-container swift-account nginx openmpi-bin libopenmpi-dev)
 
 ZARRITA_VERSION=0.7.5
 ZARRITA_STORAGE_VERSION=0.2.0
