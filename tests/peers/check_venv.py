@@ -17,7 +17,8 @@ PEERS = [("zarr", "zarr", "zarr-python"), ("numcodecs", "numcodecs", "numcodecs"
          ("numpy", "numpy", "numpy"), ("moto", "moto.server", "moto"), ("obstore", "obstore", "obstore"),
          ("tiled", "tiled.client", "tiled"), ("pynwb", "pynwb", "pynwb"),
          ("hdmf-zarr", "hdmf_zarr", "hdmf-zarr"), ("pydantic-zarr", "pydantic_zarr", "pydantic-zarr"),
-         ("zfpy", "zfpy", "zfpy")]
+         ("zfpy", "zfpy", "zfpy"), ("pytest", "pytest", "pytest"),
+         ("distributed", "distributed", "dask.distributed"), ("cast-value-rs", "cast_value_rs", "cast-value-rs")]
 
 
 def pins(path):
