@@ -66,8 +66,9 @@ def _np_dtype(info):
     if k == lib.ZARRC_DTYPE_STRUCT:
         names, formats, offsets = [], [], []
         f = ffi.new("zarrc_field_info *")
-        for i in range(lib.zarrc_dtype_field_count(info)):
-            ll.check(lib.zarrc_dtype_field(f, info, i))
+        pinfo = info if ffi.typeof(info).kind == 'pointer' else ffi.addressof(info)
+        for i in range(lib.zarrc_dtype_field_count(pinfo)):
+            ll.check(lib.zarrc_dtype_field(f, pinfo, i))
             sub = _np_dtype(f.dtype)
             if f.ndim:
                 sub = np.dtype((sub, tuple(f.shape[j] for j in range(f.ndim))))
@@ -429,7 +430,7 @@ def _norm_key(key, shape):
     ops, newaxes, ax = [], [], 0
     for k in exp:
         if k is None:
-            newaxes.append(len(ops) + len(newaxes))
+            newaxes.append(len(ops))
             continue
         if ax >= nd:
             raise IndexError(f"too many indices for array: array is {nd}-dimensional")
@@ -612,7 +613,10 @@ class Array(_Node):
             ll.write_region(h, start, count, step, data)
 
     # numpy indexing
-    def __getitem__(self, key):
+    def _plan(self, key):
+        """Box to read/write (start, count, step per axis) and the numpy key that maps it to
+        the selection (ints -> 0, reversed slices -> [::-1], index arrays -> positions in the
+        box, np.newaxis kept): numpy then applies its own exact semantics on the box."""
         ops, newaxes = _norm_key(key, self.shape)
         start, count, step, post = [], [], [], []
         for op in ops:
@@ -625,109 +629,65 @@ class Array(_Node):
                 elif st > 0:
                     start.append(s); count.append(c); step.append(st); post.append(slice(None))
                 else:           # read ascending, reverse in numpy
-                    last = s + (c - 1) * st
-                    start.append(last); count.append(c); step.append(-st)
+                    start.append(s + (c - 1) * st); count.append(c); step.append(-st)
                     post.append(slice(None, None, -1))
-            else:               # integer array: read its bounding box, gather in numpy
+            else:               # integer array: its bounding box, gathered in numpy
                 idx = op[1]
                 lo = int(idx.min()) if idx.size else 0
                 hi = int(idx.max()) + 1 if idx.size else 0
                 start.append(lo); count.append(hi - lo); step.append(1); post.append(idx - lo)
+        for p in reversed(newaxes):
+            post.insert(p, None)
+        return ops, start, count, step, tuple(post)
+
+    def __getitem__(self, key):
+        ops, start, count, step, post = self._plan(key)
         if any(c == 0 for c in count):
             box = np.empty(tuple(count), dtype=self.dtype)
         else:
             box = self._read_box(start, count, step)
-        res = box[tuple(post)] if post else box
-        for p in newaxes:
-            res = np.expand_dims(res, p)
+        res = box[post]
         if isinstance(res, np.ndarray) and res.ndim == 0:
             return res[()]
         return res
 
     def __setitem__(self, key, value):
-        ops, newaxes = _norm_key(key, self.shape)
-        fancy = [i for i, op in enumerate(ops) if op[0] == "fancy"]
-        # the shape numpy gives the selection (for broadcasting the value)
-        sel_shape = []
-        for op in ops:
-            if op[0] == "slice":
-                sel_shape.append(op[2])
-            elif op[0] == "fancy":
-                sel_shape.append(len(op[1]))
-        if len(fancy) > 1:
-            # pointwise (numpy broadcasting of the index arrays): one write per point
-            arrs = np.broadcast_arrays(*[ops[i][1] for i in fancy])
-            rest = [op for op in ops if op[0] != "fancy"]
-            probe = np.empty([1 if op[0] == "int" else op[2] for op in ops], dtype=bool)
-            val_shape = np.empty(0)[()]  # noqa: F841 (kept simple below)
-            val = np.broadcast_to(np.asarray(value, dtype=self.dtype if not self._vlen_kind()
-                                             else object),
-                                  arrs[0].shape + tuple(op[2] for op in rest if op[0] == "slice"))
-            for pt in np.ndindex(arrs[0].shape):
-                start, count, step = [], [], []
-                fi = 0
-                for op in ops:
-                    if op[0] == "fancy":
-                        start.append(int(arrs[fi][pt])); count.append(1); step.append(1); fi += 1
-                    else:
-                        self._push(op, start, count, step)
-                v = val[pt]
-                self._write_point(start, count, step, v, ops)
-            return
-        start, count, step, flips = [], [], [], []
-        for ax, op in enumerate(ops):
-            if op[0] == "fancy":
-                start.append(0); count.append(0); step.append(1)
-            else:
-                if self._push(op, start, count, step):
-                    flips.append(ax)
+        """Writes without index arrays go to zarrc as one strided box (atomic per chunk).
+        One index array: one box per distinct index (the last of repeated ones wins, as in
+        numpy). Several index arrays (pointwise): read-modify-write of their bounding box,
+        not atomic against concurrent writers of that box."""
+        ops, start, count, step, post = self._plan(key)
         vdt = object if self._vlen_kind() else self.dtype
-        val = np.asarray(value, dtype=vdt)
-        val = np.broadcast_to(val, tuple(sel_shape))
-        box_shape = [1 if op[0] == "int" else (op[2] if op[0] == "slice" else len(op[1]))
-                     for op in ops]
-        val = val.reshape(box_shape)
-        for ax in flips:
-            val = np.flip(val, ax)
-        if any(c == 0 for op, c in zip(ops, count) if op[0] != "fancy"):
+        fancy = [i for i, op in enumerate(ops) if op[0] == "fancy"]
+        if any(c == 0 for c in count):
+            np.empty(count, dtype=vdt)[post] = value      # numpy's shape checks
+            return
+        if len(fancy) > 1:
+            box = self._read_box(start, count, step)
+            box[post] = value
+            self._write_box(start, count, step, box)
             return
         if not fancy:
-            self._write_box(start, count, step, val)
+            box = np.empty(count, dtype=vdt)
+            box[post] = value
+            self._write_box(start, count, step, box)
             return
         ax = fancy[0]
         idx = ops[ax][1]
+        post = list(post)
+        j = [k for k, p in enumerate(post) if isinstance(p, np.ndarray)][0]
+        post[j] = np.arange(len(idx))
+        bcount = list(count)
+        bcount[ax] = len(idx)
+        box = np.empty(bcount, dtype=vdt)
+        box[tuple(post)] = value
         last = {}
-        for j, i in enumerate(idx.tolist()):
-            last[i] = j          # numpy: the last assignment to a repeated index wins
-        for i, j in sorted(last.items()):
-            start[ax], count[ax] = i, 1
-            self._write_box(start, count, step, np.take(val, [j], axis=ax))
-
-    @staticmethod
-    def _push(op, start, count, step):
-        if op[0] == "int":
-            start.append(op[1]); count.append(1); step.append(1)
-            return False
-        _, s, c, st = op
-        if c == 0:
-            start.append(0); count.append(0); step.append(1)
-            return False
-        if st > 0:
-            start.append(s); count.append(c); step.append(st)
-            return False
-        start.append(s + (c - 1) * st); count.append(c); step.append(-st)
-        return True
-
-    def _write_point(self, start, count, step, v, ops):
-        shp = [c for c in count]
-        v = np.asarray(v, dtype=object if self._vlen_kind() else self.dtype)
-        # flip negative-step slices back to ascending order
-        v = v.reshape([c for op, c in zip(ops, count)])
-        for ax, op in enumerate(ops):
-            if op[0] == "slice" and op[3] < 0 and op[2] > 0:
-                v = np.flip(v, ax)
-        if all(c > 0 for c in shp):
-            self._write_box(start, count, step, v)
+        for pos, i in enumerate(idx.tolist()):
+            last[i] = pos        # numpy: the last assignment to a repeated index wins
+        for i, pos in sorted(last.items()):
+            s, c = list(start), list(count)
+            s[ax], c[ax] = i, 1
+            self._write_box(s, c, step, np.take(box, [pos], axis=ax))
 
     def __array__(self, dtype=None, copy=None):
         a = self[...]
