@@ -146,6 +146,11 @@ typedef struct zarrc_store zarrc_store;
 #define ZARRC_STORE_DURABLE 0x4u  /**< every write (chunks too) is durable when its call returns:
                                        on the filesystem the file and its directory are fsynced.
                                        Metadata documents are always written durably. */
+#define ZARRC_STORE_CONTAINED 0x8u /**< filesystem: every key must stay inside the root: a key
+                                       whose path passes through a symbolic link leading out of
+                                       the root is refused (ZARRC_EAUTH) for reads, writes,
+                                       erasures and listings (links inside the root work). For
+                                       servers exposing a directory (zarrc serve). */
 
 /** Open a store by URL: a plain path or `file://PATH` (directory store), or `memory://` (a
  *  new, empty in-memory store). The handle is thread-safe.
