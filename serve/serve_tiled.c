@@ -515,12 +515,13 @@ static json_object *rectilinear_grid(json_object *chunks, int nd, const int64_t 
             size_t j = i + 1;
             while (j < n && json_object_get_int64(json_object_array_get_idx(list, j)) == e)
                 j++;
-            json_object *run = json_object_new_array();
-            json_object_array_add(run, json_object_new_int64(e));
-            json_object_array_add(run, json_object_new_int64((int64_t)(j - i)));
-            json_object_array_add(runs, j - i > 1 ? run : json_object_new_int64(e));
-            if (j - i == 1)
-                json_object_put(run);
+            if (j - i > 1) {
+                json_object *run = json_object_new_array();
+                json_object_array_add(run, json_object_new_int64(e));
+                json_object_array_add(run, json_object_new_int64((int64_t)(j - i)));
+                json_object_array_add(runs, run);
+            } else
+                json_object_array_add(runs, json_object_new_int64(e));
             i = j;
         }
         json_object_array_add(shapes, runs);
@@ -1123,40 +1124,56 @@ static int check_expected_shape(serve_req *r, const serve_box *box)
     return 0;
 }
 
-static void read_data(serve_req *r, const char *path, int block)
+/* The common start of the data routes: the key's rights (and, for reads, the format), then
+ * the node, which must be an array tiled can carry (at most MAX_NDIM dimensions, a fixed-size
+ * type). Returns the open array, or NULL after replying. */
+static zarrc_array *open_data_array(serve_req *r, const char *path, int write)
 {
-    if (serve_require(r, 0) || check_format(r))
-        return;
+    if (serve_require(r, write) || (!write && check_format(r)))
+        return NULL;
     zarrc_array *a;
     if (open_node(r, path, &a))
-        return;
+        return NULL;
     if (!a) {
-        serve_reply_error(r, 404, "'%s' is a container, not an array", path);
-        return;
+        serve_reply_error(r, write ? 405 : 404, "'%s' is a container, not an array", path);
+        return NULL;
     }
+    const zarrc_dtype_info *dt = zarrc_array_dtype(a);
+    if (zarrc_array_ndim(a) > MAX_NDIM)
+        serve_reply_error(r, 422, "arrays of more than %d dimensions are not served", MAX_NDIM);
+    else if (dt->item_size == 0)
+        serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)",
+                          dt->name);
+    else
+        return a;
+    zarrc_array_free(a);
+    return NULL;
+}
+
+/* The region a block or full route addresses before ?slice= applies. */
+static int data_region(serve_req *r, zarrc_array *a, int block, int64_t *start, int64_t *count)
+{
+    if (block)
+        return block_region(r, a, start, count);
+    for (int d = 0; d < zarrc_array_ndim(a); d++) {
+        start[d] = 0;
+        count[d] = zarrc_array_shape(a)[d];
+    }
+    return 0;
+}
+
+static void read_data(serve_req *r, const char *path, int block)
+{
+    zarrc_array *a = open_data_array(r, path, 0);
+    if (!a)
+        return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
     serve_box box = {0};
     uint8_t *buf = NULL;
-    if (nd > MAX_NDIM) {
-        serve_reply_error(r, 422, "arrays of more than %d dimensions are not served", MAX_NDIM);
-        goto out;
-    }
-    if (dt->item_size == 0) {
-        serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)", dt->name);
-        goto out;
-    }
-    if (block) {
-        if (block_region(r, a, rstart, rcount))
-            goto out;
-    } else {
-        for (int d = 0; d < nd; d++) {
-            rstart[d] = 0;
-            rcount[d] = zarrc_array_shape(a)[d];
-        }
-    }
-    if (apply_slice(r, nd, rstart, rcount, &box, 0) || check_expected_shape(r, &box))
+    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 0) ||
+        check_expected_shape(r, &box))
         goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes)) {
@@ -1205,33 +1222,14 @@ out:
 
 static void write_data(serve_req *r, const char *path, int block)
 {
-    if (serve_require(r, 1))
+    zarrc_array *a = open_data_array(r, path, 1);
+    if (!a)
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (!a) {
-        serve_reply_error(r, 405, "'%s' is a container, not an array", path);
-        return;
-    }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
     serve_box box = {0};
-    if (nd > MAX_NDIM || dt->item_size == 0) {
-        serve_reply_error(r, 422, "this array cannot be written through the tiled protocol");
-        goto out;
-    }
-    if (block) {
-        if (block_region(r, a, rstart, rcount))
-            goto out;
-    } else {
-        for (int d = 0; d < nd; d++) {
-            rstart[d] = 0;
-            rcount[d] = zarrc_array_shape(a)[d];
-        }
-    }
-    if (apply_slice(r, nd, rstart, rcount, &box, 1))
+    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 1))
         goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes) || nbytes != r->body_len) {
@@ -1256,15 +1254,9 @@ out:
 
 static void patch_data(serve_req *r, const char *path)
 {
-    if (serve_require(r, 1))
+    zarrc_array *a = open_data_array(r, path, 1);
+    if (!a)
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (!a) {
-        serve_reply_error(r, 405, "'%s' is a container, not an array", path);
-        return;
-    }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     int64_t *off = NULL, *shp = NULL;
@@ -1291,10 +1283,6 @@ static void patch_data(serve_req *r, const char *path)
     }
     if (nshp != nd || noff > nd) {
         serve_reply_error(r, 422, "shape has %d entries and offset %d; the array has %d dimensions", nshp, noff, nd);
-        goto out;
-    }
-    if (dt->item_size == 0) {
-        serve_reply_error(r, 422, "this array cannot be written through the tiled protocol");
         goto out;
     }
     for (int d = 0; d < noff; d++)
