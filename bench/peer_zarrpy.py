@@ -99,8 +99,9 @@ def main(args):
         data = expected((0, 0, 0), shape)
         t0 = time.perf_counter()
         shutil.rmtree(args[1], ignore_errors=True)
-        comp = opt(args, "--compressor")
-        comp = numcodecs.get_codec(json.loads(comp)) if comp else COMPRESSORS[enc]()
+        comp = opt(args, "--compressor")  # JSON; "null" = no compressor
+        comp = COMPRESSORS[enc]() if comp is None else json.loads(comp)
+        comp = numcodecs.get_codec(comp) if isinstance(comp, dict) else comp
         z = zarr.open(args[1], mode="w", shape=shape, chunks=chunks, dtype="<u2", fill_value=0,
                       compressor=comp)
         z[...] = data

@@ -139,9 +139,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     for a in ("--size", "--command", "--loadavg", "--cpu", "--top", "--skipped", "--py3", "--zarrs-bin",
-              "--label"):
+              "--label", "--impls"):
         ap.add_argument(a, default="")
-    for a in ("--shape", "--chunks", "--inner", "--threads", "--runs", "--cold"):
+    for a in ("--shape", "--chunks", "--inner", "--threads", "--runs", "--cold", "--ref-runs"):
         ap.add_argument(a, type=int, default=0)
     o = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -228,9 +228,8 @@ def main():
                     pass
         if samples:
             busiest = sorted(agg.items(), key=lambda kv: -kv[1])[:8]
-            w("- Busiest processes (mean %CPU over " + f"{samples} `ps` samples, every 30 s; ps's %CPU is "
-              "the process's average over its lifetime; the benchmark's own are zarrc_bench, limit, "
-              "python3, node, zarrs_*, zarrc): " +
+            w("- Busiest processes (mean %CPU of one core over " + f"{samples} `top` samples of 2 s, every "
+              "~30 s; the benchmark's own are zarrc_bench, limit, python, node, zarrs_*, zarrc, cat): " +
               ", ".join(f"{k} {v / samples:.0f}%" for k, v in busiest))
     w("")
     w("## Workload\n")
@@ -263,7 +262,9 @@ def main():
       (", and **cold** whole-array reads (`echo 3 > /proc/sys/vm/drop_caches` before each run)"
        if o.cold else "; cold cells were not run (`--cold`; dropping the caches works on this "
                       "machine as root)") +
-      f". {o.runs} timed runs per cell, a fresh process per run; MB/s = 10⁶ decoded bytes per "
+      f". {o.runs} timed runs per cell" +
+      (f" ({o.ref_runs} for the reference rows: zarr-python 3.4's default pipeline, zarr-python 2.13, "
+       "zarrita)" if o.ref_runs and o.ref_runs != o.runs else "") + ", a fresh process per run; MB/s = 10⁶ decoded bytes per "
       "second of the median run; seconds = the median run; the range is the slowest..fastest run; "
       "peak RSS is the highest run's (ru_maxrss of the process; for writes it includes the source "
       "array, except zarrs', which streams from a store).")

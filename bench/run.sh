@@ -6,14 +6,21 @@
 # every implementation's results, runs every operation x encoding x implementation --runs times
 # (a fresh process per run) and prints the markdown report.
 #
-#   bench/run.sh [--smoke | --quick | --full] [--runs N] [--threads N] [--save] [--only ENC,...]
-#                [--impls IMPL,...] [--cold] [--label TEXT]
+#   bench/run.sh [--smoke | --quick | --full] [--runs N] [--ref-runs N] [--threads N] [--save]
+#                [--only ENC,...] [--impls IMPL,...] [--slow] [--cold] [--label TEXT]
 #
+#   (default)    512^3 array, 128^3 chunks, 32^3 inner chunks (256 MiB), every implementation
+#                (~20 min on 2 quiet cores)
+#   --quick      the same 512^3 matrix with zarrc, the limits and the target peers only (zarrs,
+#                tensorstore, zarr-python 3.4 + zarrs): ~10 minutes
 #   --smoke      128^3 array, 32^3 chunks, 8^3 inner chunks, for checking the scripts (minutes)
-#   --quick      (the default) 512^3 array, 128^3 chunks, 32^3 inner chunks (256 MiB)
 #   --full       1024^3 array, 256^3 chunks (2 GiB), 64^3 inner chunks: zarr_benchmarks' size
 #                (needs ~14 GiB of RAM and ~10 GiB of disk; --large is the same)
 #   --runs N     timed runs per cell (default 5; medians are reported)
+#   --ref-runs N timed runs of the reference rows (zarr-python 3.4 default pipeline, 2.13,
+#                zarrita), which are no target and the slowest (default: --runs)
+#   --slow       also the reference rows' inner-chunk reads of zarr-python 3.4's default
+#                pipeline (~13 s a run at 512^3; skipped, with a note, without it)
 #   --threads N  threads for every implementation and the "2" of the concurrent cells (default 2)
 #   --save       also write the report to bench/RESULTS.md
 #   --only LIST  only these encodings (none,zstd,sharded,blosc)
@@ -40,32 +47,36 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$ROOT/build-bench
-SIZE=quick RUNS=5 THREADS=2 SAVE=0 ONLY=none,zstd,sharded,blosc COLD=0 LABEL=""
+SIZE=default RUNS=5 REF_RUNS="" THREADS=2 SAVE=0 ONLY=none,zstd,sharded,blosc COLD=0 LABEL="" SLOW=0
 IMPLS=limit,zarrc,zarrs,tensorstore,zarr,zarr-zarrs,zarr2,zarrita
 CMDLINE="bench/run.sh $*"
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) SIZE=smoke ;;
-    --quick) SIZE=quick ;;
+    --quick) SIZE=default IMPLS=limit,zarrc,zarrs,tensorstore,zarr-zarrs ;;
     --full | --large) SIZE=full ;;
     --runs) RUNS=$2; shift ;;
+    --ref-runs) REF_RUNS=$2; shift ;;
+    --slow) SLOW=1 ;;
     --threads) THREADS=$2; shift ;;
     --save) SAVE=1 ;;
     --only) ONLY=$2; shift ;;
     --impls) IMPLS=$2; shift ;;
     --cold) COLD=1 ;;
     --label) LABEL=$2; shift ;;
-    -h | --help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
 case $SIZE in
 smoke) SHAPE=128 CHUNKS=32 INNER=8 ;;
-quick) SHAPE=512 CHUNKS=128 INNER=32 ;;
+default) SHAPE=512 CHUNKS=128 INNER=32 ;;
 full) SHAPE=1024 CHUNKS=256 INNER=64 ;;
 esac
 [ "$RUNS" -ge 1 ] || { echo "run.sh: --runs must be >= 1" >&2; exit 2; }
+REF_RUNS=${REF_RUNS:-$RUNS}
+[ "$REF_RUNS" -ge 1 ] || { echo "run.sh: --ref-runs must be >= 1" >&2; exit 2; }
 if [ $SAVE = 1 ] && { [ "$RUNS" -lt 5 ] || [ $SIZE = smoke ]; }; then
     echo "run.sh: --save needs --runs >= 5 and not --smoke (RESULTS.md reports medians of >= 5 runs)" >&2
     exit 2
@@ -161,7 +172,7 @@ SAMPLER=$!
 TOPLOG=$BUILD/top-$SIZE.log
 : >"$TOPLOG"
 (while :; do
-    { date +%H:%M:%S; ps -eo pcpu=,comm= --sort=-pcpu | head -8; } >>"$TOPLOG" 2>/dev/null
+    { date +%H:%M:%S; top -b -n 2 -d 2 -w 200 | awk '/^top -/ { n++ } n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 0 { print $9, $12 }' | head -8; } >>"$TOPLOG" 2>/dev/null
     sleep 30
 done) &
 TOPPER=$!
@@ -175,13 +186,14 @@ json_str() { "$PY" -c 'import json,sys; print(json.dumps(sys.stdin.read().strip(
 record() {
     local op=$1 enc=$2 impl=$3 variant=$4 run=$5
     shift 6
-    local out err rc=0
+    local out err rc=0 t0=$EPOCHREALTIME
     err=$(mktemp)
     out=$("$@" 2>"$err") || rc=$?
-    local line
+    local line wall
+    wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
     if [ $rc -eq 0 ] && line=$(printf '%s\n' "$out" | tail -1) && [ "${line:0:1}" = "{" ]; then
-        printf '{"op":"%s","enc":"%s","impl":"%s","variant":"%s","run":%d,"result":%s}\n' \
-            "$op" "$enc" "$impl" "$variant" "$run" "$line" >>"$RESULTS"
+        printf '{"op":"%s","enc":"%s","impl":"%s","variant":"%s","run":%d,"process_seconds":%s,"result":%s}\n' \
+            "$op" "$enc" "$impl" "$variant" "$run" "$wall" "$line" >>"$RESULTS"
     else
         log "FAILED: $op $enc $impl $variant: $(tail -c 300 "$err")"
         printf '{"op":"%s","enc":"%s","impl":"%s","variant":"%s","run":%d,"error":%s}\n' \
@@ -201,10 +213,16 @@ fail() { # fail OP ENC IMPL VARIANT MESSAGE: an error against a cell
         "$1" "$2" "$3" "$4" "$(printf '%s' "$5" | json_str)" >>"$RESULTS"
 }
 
-repeat() { # repeat OP ENC IMPL VARIANT -- CMD...  (RUNS timed runs)
-    local a=("$1" "$2" "$3" "$4") r
+# runs_of IMPL: the number of timed runs of an implementation's cells.
+runs_of() {
+    case $1 in "zarr-python 3.4" | "zarr-python 2.13" | zarrita) echo "$REF_RUNS" ;; *) echo "$RUNS" ;; esac
+}
+
+repeat() { # repeat OP ENC IMPL VARIANT -- CMD...  (runs_of IMPL timed runs)
+    local a=("$1" "$2" "$3" "$4") r n
+    n=$(runs_of "$3")
     shift 4
-    for ((r = 1; r <= RUNS; r++)); do record "${a[@]}" "$r" "$@"; done
+    for ((r = 1; r <= n; r++)); do record "${a[@]}" "$r" "$@"; done
 }
 
 # verified OP ENC IMPL DIR: zarrc reads back what an implementation wrote, value by value; a
@@ -219,12 +237,13 @@ verified() {
 # out_repeat OP ENC IMPL DST -- CMD...: RUNS timed runs of a command writing DST (removed before
 # each run); the last run's output is verified.
 out_repeat() {
-    local op=$1 enc=$2 impl=$3 dst=$4 r
+    local op=$1 enc=$2 impl=$3 dst=$4 r n
+    n=$(runs_of "$impl")
     shift 5
-    for ((r = 1; r <= RUNS; r++)); do
+    for ((r = 1; r <= n; r++)); do
         rm -rf "$dst"; sync
         record "$op" "$enc" "$impl" - "$r" -- "$@"
-        if [ $r = "$RUNS" ]; then verified "$op" "$enc" "$impl" "$dst"; fi
+        if [ $r = "$n" ]; then verified "$op" "$enc" "$impl" "$dst"; fi
     done
     rm -rf "$dst"
 }
@@ -375,6 +394,12 @@ for enc in "${ENCODINGS[@]}"; do
         repeat read "$enc" "${NAME[$i]}" - -- P3 "$i" read "$S"
         for m in "${modes[@]}"; do
             fl=(); [ $m = inner ] && fl=(--inner)
+            if [ $m = inner ] && [ $i = zarr ] && [ $SLOW = 0 ]; then
+                for v in 1 "$THREADS"; do
+                    na "read-$m" "$enc" "${NAME[$i]}" "$v" "not run by default (~13 s a run at 512³; --slow runs it)"
+                done
+                continue
+            fi
             record "read-$m" "$enc" "${NAME[$i]}" 1 0 -- P3 "$i" read-chunks "$S" "${fl[@]}" --threads 1 --check-all
             repeat "read-$m" "$enc" "${NAME[$i]}" 1 -- P3 "$i" read-chunks "$S" "${fl[@]}" --threads 1
             repeat "read-$m" "$enc" "${NAME[$i]}" "$THREADS" -- P3 "$i" read-chunks "$S" "${fl[@]}" --threads "$THREADS"
@@ -455,7 +480,7 @@ log "writing the report"
 "$PY" "$ROOT/bench/report.py" "$RESULTS" --size "$SIZE" --shape $SHAPE --chunks $CHUNKS --inner $INNER \
     --threads "$THREADS" --runs "$RUNS" --command "$CMDLINE" --loadavg "$LOADLOG" --cpu "$CPULOG" \
     --top "$TOPLOG" --skipped "$SKIPPED" --py3 "$PY3" --zarrs-bin "$ZARRS_BIN" --cold "$CAN_DROP" \
-    --label "$LABEL" >"$REPORT"
+    --label "$LABEL" --ref-runs "$REF_RUNS" --impls "$IMPLS" >"$REPORT"
 cat "$REPORT"
 if [ $SAVE = 1 ]; then
     cp "$REPORT" "$ROOT/bench/RESULTS.md"
