@@ -44,6 +44,8 @@
 #
 # It is a benchmark, not a test: nothing in `make check` runs it.
 set -euo pipefail
+{ # the whole script is one compound command: bash parses it before running it, so editing
+  # this file while a run is under way does not change that run
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$ROOT/build-bench
@@ -486,3 +488,5 @@ if [ $SAVE = 1 ]; then
     cp "$REPORT" "$ROOT/bench/RESULTS.md"
     log "saved bench/RESULTS.md"
 fi
+exit 0
+}
