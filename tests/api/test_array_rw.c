@@ -212,9 +212,62 @@ static void test_passthrough(void)
     zarrc_store_free(s);
 }
 
+/* Uncompressed chunks that are not contiguous in the caller's box (chunks narrower than the
+ * array) are copied into place from the stored bytes: values of whole and partial reads, a
+ * wrong-sized stored chunk is an error naming it, and a write of edge chunks pads them with
+ * the fill value. */
+static void test_passthrough_strided(void)
+{
+    zarrc_store *s = memstore();
+    int64_t shape[2] = {3, 5}, chunks[2] = {2, 3};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint16";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.fill_value = "7";
+    o.codecs = "[\"bytes\"]";
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "q", &o));
+    if (!a)
+        return;
+    uint16_t v[15], got[15];
+    for (int i = 0; i < 15; i++)
+        v[i] = (uint16_t)(100 + i);
+    int64_t z[2] = {0, 0};
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, v, sizeof v));
+    memset(got, 0, sizeof got);
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+    CHECK(!memcmp(got, v, sizeof v));
+    int64_t st[2] = {1, 1}, cn[2] = {2, 3};
+    uint16_t part[6];
+    CHECK_OK(zarrc_array_read(a, st, cn, NULL, part, sizeof part));
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 3; k++)
+            CHECK(part[i * 3 + k] == v[(1 + i) * 5 + 1 + k]);
+    void *d = NULL;
+    size_t n = 0;
+    /* the edge chunk (1,1) holds row 2, columns 3-4, padded with the fill value */
+    CHECK_OK(zarrc_store_get(&d, &n, s, "q/c/1/1"));
+    uint16_t want[6] = {113, 114, 7, 7, 7, 7};
+    CHECK(n == 12 && d && !memcmp(d, want, 12));
+    zarrc_free(d);
+    CHECK_OK(zarrc_store_get(&d, &n, s, "q/c/0/0"));
+    CHECK_OK(zarrc_store_set(s, "q/c/0/0", d, n - 2)); /* truncated */
+    CHECK_ERR(zarrc_array_read(a, z, shape, NULL, got, sizeof got), ZARRC_ECORRUPT, "chunk 'q/c/0/0'");
+    CHECK_ERR(zarrc_array_read(a, st, cn, NULL, part, sizeof part), ZARRC_ECORRUPT, "chunk 'q/c/0/0'");
+    uint8_t big[64] = {0};
+    CHECK_OK(zarrc_store_set(s, "q/c/0/0", big, sizeof big)); /* too long */
+    CHECK_ERR(zarrc_array_read(a, z, shape, NULL, got, sizeof got), ZARRC_ECORRUPT, "expected 12 bytes");
+    zarrc_free(d);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 int main(void)
 {
     test_passthrough();
+    test_passthrough_strided();
     test_roundtrip(3, NULL, 'C');
     test_roundtrip(2, NULL, 'C');
     test_roundtrip(2, NULL, 'F');
