@@ -1069,12 +1069,13 @@ ZARRC_API int zarrc_node_resolve(zarrc_node_ref *out, zarrc_store *store, const 
 
 /** Resolve element `index` (flat C-order index) of the reference dataset at `array_path`: an
  *  array marked `_DTYPE: "object_reference"` (v3 `string` elements holding paths or reference
- *  JSON; a v2 array of any string type), or — with `field` set — the field `field` of a v3
+ *  JSON; a v2 array of any string type, or the legacy v2 "|O" array with the json2 or msgpack2
+ *  object codec whose elements are reference objects), or — with `field` set — the field `field` of a v3
  *  `struct` array listing it in `_REFERENCE_FIELDS` (fields of fixed-size numeric,
  *  fixed_length_utf32 and null_terminated_bytes types are located without zarrc's struct
  *  support: the chunk is read as raw records). `field` must be NULL for plain reference
  *  arrays. Errors: ZARRC_EINVAL (not a reference dataset, unknown field), ZARRC_EBOUNDS
- *  (index), ZARRC_EUNSUPPORTED (v2 object arrays: numcodecs object codecs), errors of
+ *  (index), ZARRC_EDTYPE (elements of another type, e.g. vlen-array), errors of
  *  zarrc_node_resolve naming the element. */
 ZARRC_API int zarrc_node_resolve_element(zarrc_node_ref *out, zarrc_store *store,
                                          const char *array_path, int64_t index, const char *field,
