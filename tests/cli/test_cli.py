@@ -1198,7 +1198,7 @@ def test_views(tmp):
     run("view", "frobnicate", rc=2)
     run("view", "concat", "-o", v, rc=2)
     run("get", os.path.join(h, "nope.json"), rc=1)
-    # string layers (issue 12): get, info, cp materializes (vlen-utf8 codecs), put refused
+    # string layers (issue 12): get, info, cp materializes (vlen-utf8 codecs), put writes through
     run("create", os.path.join(h, "s3"), "--dtype", "string", "--shape", "3", "--chunks", "2")
     run("create", os.path.join(h, "s2"), "--format", "2", "--dtype", "string", "--shape", "2")
     run("put", os.path.join(h, "s3"), "--json", "-", stdin='["x", "yy", "\u00fc"]')
@@ -1213,8 +1213,12 @@ def test_views(tmp):
     run("cp", sv, sm)
     check(get_json(sm)["data"] == ["x", "yy", "\u00fc", "q", ""], "cp of a string view")
     check(json.loads(run("info", sm, "--json")[0])["codecs"][0]["name"] == "vlen-utf8", "string copy's codecs")
-    run("put", sv, "--select", "0:1", "--json", "-", stdin='["z"]', rc=1, contains=["variable-length", "write the layers"])
-    check(get_json(os.path.join(h, "s3"))["data"][0] == "x", "refused string view write wrote nothing")
+    # strings written through the view land in the layers (s3 then s2)
+    run("put", sv, "--select", "2:4", "--json", "-", stdin='["z", "w"]')
+    check(get_json(os.path.join(h, "s3"))["data"] == ["x", "yy", "z"], "string view write reached layer s3")
+    check(get_json(os.path.join(h, "s2"))["data"] == ["w", ""], "string view write reached layer s2")
+    run("put", sv, "--select", "0:2", "--json", "-", stdin='["z"]', rc=1)
+    check(get_json(os.path.join(h, "s3"))["data"][0] == "x", "a string view write of the wrong length wrote nothing")
     run("view", "concat", "--axis", "0", "--axis", "0", os.path.join(h, "s3"), "-o", sv, rc=2, contains=["given twice"])
 
 # ------------------------------------------------------------------------------------------
