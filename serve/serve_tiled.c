@@ -104,6 +104,80 @@ static json_object *ancestors(const char *path)
     return a;
 }
 
+/* ---- chunk edges (regular or rectilinear grids) ---- */
+
+/* The chunk edges of one dimension: runs of (edge, count) for a rectilinear grid, else the
+ * regular edge. */
+typedef struct dim_edges {
+    int64_t *runs; /* 2 * nruns values, or NULL (regular) */
+    size_t nruns;
+    int64_t edge; /* the regular edge (>= 1) */
+} dim_edges;
+
+/* Fill e for dimension d of a; returns 0 or -1 (out of memory). */
+static int edges_get(zarrc_array *a, int d, dim_edges *e)
+{
+    e->runs = NULL;
+    e->nruns = 0;
+    e->edge = zarrc_array_chunks(a)[d] > 0 ? zarrc_array_chunks(a)[d] : 1;
+    size_t n = 0;
+    if (zarrc_array_chunk_runs(a, d, NULL, 0, &n) || n == 0)
+        return 0;
+    if (n > SIZE_MAX / (2 * sizeof(int64_t)) || !(e->runs = malloc(n * 2 * sizeof(int64_t))))
+        return -1;
+    size_t got = 0;
+    if (zarrc_array_chunk_runs(a, d, e->runs, n, &got)) {
+        free(e->runs);
+        e->runs = NULL;
+        return 0;
+    }
+    e->nruns = got < n ? got : n;
+    return 0;
+}
+
+/* The chunks that start inside `extent` (at least 1: a zero extent has one empty block). */
+static int64_t edges_count(const dim_edges *e, int64_t extent)
+{
+    if (extent == 0)
+        return 1;
+    if (!e->runs)
+        return extent / e->edge + (extent % e->edge != 0);
+    int64_t pos = 0, k = 0;
+    for (size_t i = 0; i < e->nruns && pos < extent; i++) {
+        int64_t edge = e->runs[2 * i], cnt = e->runs[2 * i + 1];
+        int64_t need = (extent - pos + edge - 1) / edge; /* chunks of this run inside the extent */
+        if (need <= cnt)
+            return k + need;
+        k += cnt;
+        pos += edge * cnt;
+    }
+    return k;
+}
+
+/* Start and (extent-clipped) length of chunk `idx`; -1 when it does not start inside extent. */
+static int edges_block(const dim_edges *e, int64_t extent, int64_t idx, int64_t *start, int64_t *count)
+{
+    if (idx < 0 || idx >= edges_count(e, extent))
+        return -1;
+    int64_t pos = 0, edge = e->edge;
+    if (!e->runs)
+        pos = idx * edge;
+    else
+        for (size_t i = 0; i < e->nruns; i++) {
+            edge = e->runs[2 * i];
+            int64_t cnt = e->runs[2 * i + 1];
+            if (idx < cnt) {
+                pos += idx * edge;
+                break;
+            }
+            idx -= cnt;
+            pos += edge * cnt;
+        }
+    *start = pos;
+    *count = extent - pos < edge ? extent - pos : edge;
+    return 0;
+}
+
 /* Byte order of the stored data: v2 from the dtype; v3 from the array->bytes codec (the
  * handle's dtype does not carry the v3 bytes codec's endian), looking inside sharding. */
 static int codecs_big_endian(json_object *codecs, int depth)
@@ -142,6 +216,13 @@ static int array_big_endian(zarrc_array *a)
     return big;
 }
 
+static void free_edges(dim_edges *ed, int nd)
+{
+    for (int d = 0; ed && d < nd; d++)
+        free(ed[d].runs);
+    free(ed);
+}
+
 /* The tiled array structure of an open array, or NULL with a reply set. */
 static json_object *array_structure(serve_req *r, zarrc_array *a)
 {
@@ -155,31 +236,42 @@ static json_object *array_structure(serve_req *r, zarrc_array *a)
         return NULL;
     }
     int nd = zarrc_array_ndim(a);
-    const int64_t *shape = zarrc_array_shape(a), *chunks = zarrc_array_chunks(a);
+    const int64_t *shape = zarrc_array_shape(a);
+    dim_edges *ed = calloc(nd > 0 ? (size_t)nd : 1, sizeof *ed);
     int64_t entries = 0;
-    for (int d = 0; d < nd; d++) {
-        int64_t c = chunks[d] > 0 ? chunks[d] : 1;
-        entries += shape[d] / c + 1;
+    for (int d = 0; ed && d < nd; d++) {
+        if (edges_get(a, d, &ed[d])) {
+            nd = d;
+            free_edges(ed, nd);
+            ed = NULL;
+            break;
+        }
+        entries += edges_count(&ed[d], shape[d]);
         if (entries > MAX_CHUNK_ENTRIES) {
+            free_edges(ed, d + 1);
             json_object_put(dto);
             serve_reply_error(r, 400, "the array has more than %d chunks along its dimensions: too many to list",
                               MAX_CHUNK_ENTRIES);
             return NULL;
         }
     }
+    if (!ed) {
+        json_object_put(dto);
+        serve_reply_error(r, 507, "out of memory");
+        return NULL;
+    }
     json_object *s = json_object_new_object();
     json_object_object_add(s, "data_type", dto);
     json_object *ch = json_object_new_array(), *sh = json_object_new_array();
     for (int d = 0; d < nd; d++) {
         json_object *l = json_object_new_array();
-        int64_t c = chunks[d] > 0 ? chunks[d] : 1, n = shape[d];
-        if (n == 0)
-            json_object_array_add(l, json_object_new_int64(0));
-        for (int64_t k = 0; k < n; k += c)
-            json_object_array_add(l, json_object_new_int64(n - k < c ? n - k : c));
+        int64_t n = shape[d], nb = edges_count(&ed[d], n), st, cnt;
+        for (int64_t k = 0; k < nb && edges_block(&ed[d], n, k, &st, &cnt) == 0; k++)
+            json_object_array_add(l, json_object_new_int64(cnt));
         json_object_array_add(ch, l);
         json_object_array_add(sh, json_object_new_int64(n));
     }
+    free_edges(ed, nd);
     json_object_object_add(s, "chunks", ch);
     json_object_object_add(s, "shape", sh);
     /* dims from the v3 dimension_names (null unless every dimension has a name). */
@@ -391,39 +483,104 @@ static int valid_key(const char *k, char *err, size_t errlen)
     return 1;
 }
 
-/* One dimension's chunk list → the regular chunk size, or -1 if irregular. */
-static int64_t regular_chunk(json_object *list, int64_t extent, char *err, size_t errlen, int d)
+/* One dimension's chunk list: its edges (*edges, free(); NULL for an empty list) and whether
+ * they are irregular (not equal edges with a smaller-or-equal last one). Returns the first edge
+ * (1 when there is none), or -1 with a message. */
+static int64_t chunk_list(json_object *list, int64_t extent, int64_t **edges, size_t *nedges, int *irregular,
+                          char *err, size_t errlen, int d)
 {
+    *edges = NULL;
+    *nedges = 0;
+    *irregular = 0;
     if (!json_object_is_type(list, json_type_array)) {
         snprintf(err, errlen, "chunks[%d] must be a list of integers", d);
         return -1;
     }
     size_t n = json_object_array_length(list);
+    if (n > MAX_CHUNK_ENTRIES) {
+        snprintf(err, errlen, "chunks[%d] has more than %d entries", d, MAX_CHUNK_ENTRIES);
+        return -1;
+    }
     int64_t first = 0, sum = 0;
+    int64_t *e = n ? malloc(n * sizeof *e) : NULL;
+    if (n && !e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(list, i);
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
-            snprintf(err, errlen, "chunks[%d][%zu] must be a non-negative integer", d, i);
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+            (extent > 0 && json_object_get_int64(v) == 0)) {
+            snprintf(err, errlen, "chunks[%d][%zu] must be an integer >= 1 (0 only for an empty dimension)", d, i);
+            free(e);
             return -1;
         }
         int64_t c = json_object_get_int64(v);
         if (i == 0)
             first = c;
-        else if ((i + 1 < n && c != first) || (i + 1 == n && c > first)) {
-            snprintf(err, errlen, "chunks[%d] is irregular (rectilinear chunk grids are not supported)", d);
-            return -1;
-        }
+        else if ((i + 1 < n && c != first) || (i + 1 == n && c > first))
+            *irregular = 1;
         if (c > INT64_MAX - sum) {
             snprintf(err, errlen, "chunks[%d] overflows", d);
+            free(e);
             return -1;
         }
         sum += c;
+        e[i] = c;
     }
     if (sum != extent) {
         snprintf(err, errlen, "chunks[%d] sums to %" PRId64 ", the shape is %" PRId64, d, sum, extent);
+        free(e);
         return -1;
     }
+    *edges = e;
+    *nedges = n;
     return first > 0 ? first : 1;
+}
+
+/* Create an array with a rectilinear chunk grid: the array is first made (and so validated,
+ * with zarrc's default codecs) with its largest edges in a memory store, then its document
+ * gets the zarr-extensions "rectilinear" grid (inline edge lists; a dimension of extent 0
+ * keeps its bare edge) and is created at `path` — one metadata write, as zarr-python 3.4
+ * does (zarrc stores the edges in zarr-python's run-length form). */
+static int create_rectilinear(zarrc_array **out, zarrc_store *store, const char *path, const zarrc_array_options *ao,
+                              int64_t *const *edges, const size_t *nedges)
+{
+    zarrc_store *mem = NULL;
+    zarrc_array *tmp = NULL;
+    char *text = NULL;
+    json_object *doc = NULL;
+    int rc = zarrc_store_open(&mem, "memory://", 0);
+    if (!rc)
+        rc = zarrc_array_create(&tmp, mem, "a", ao);
+    if (!rc)
+        rc = zarrc_array_json(&text, tmp, ZARRC_JSON_METADATA);
+    if (!rc && !(doc = json_tokener_parse(text)))
+        rc = ZARRC_EINVAL; /* cannot happen: zarrc wrote the document */
+    if (!rc) {
+        json_object *grid = json_object_new_object(), *cfg = json_object_new_object(), *cs = json_object_new_array();
+        for (int d = 0; d < ao->ndim; d++) {
+            if (nedges[d] == 0 || ao->shape[d] == 0) {
+                json_object_array_add(cs, json_object_new_int64(ao->chunks[d]));
+                continue;
+            }
+            json_object *l = json_object_new_array();
+            for (size_t i = 0; i < nedges[d]; i++)
+                json_object_array_add(l, json_object_new_int64(edges[d][i]));
+            json_object_array_add(cs, l);
+        }
+        json_object_object_add(grid, "name", json_object_new_string("rectilinear"));
+        json_object_object_add(cfg, "kind", json_object_new_string("inline"));
+        json_object_object_add(cfg, "chunk_shapes", cs);
+        json_object_object_add(grid, "configuration", cfg);
+        json_object_object_add(doc, "chunk_grid", grid);
+        rc = zarrc_array_create_json(out, store, path, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), 0);
+    }
+    json_object_put(doc);
+    zarrc_free(text);
+    zarrc_array_free(tmp);
+    zarrc_store_free(mem);
+    return rc;
 }
 
 static void post_metadata(serve_req *r, const char *parent)
@@ -439,6 +596,9 @@ static void post_metadata(serve_req *r, const char *parent)
         return;
     }
     char err[400];
+    int64_t *edges[MAX_NDIM] = {0};
+    size_t nedges[MAX_NDIM] = {0};
+    int rect = 0;
     struct json_tokener *tok = json_tokener_new_ex(ZARRC_MAX_JSON_DEPTH > 200 ? 200 : ZARRC_MAX_JSON_DEPTH);
     json_object *body = tok ? json_tokener_parse_ex(tok, (const char *)(r->body ? r->body : (uint8_t *)""),
                                                     (int)(r->body_len > INT32_MAX ? INT32_MAX : r->body_len))
@@ -550,7 +710,14 @@ static void post_metadata(serve_req *r, const char *parent)
                 goto done;
             }
             shp[d] = json_object_get_int64(sv);
-            chk[d] = regular_chunk(json_object_array_get_idx(chunks, (size_t)d), shp[d], err, sizeof err, d);
+            int irr = 0;
+            chk[d] = chunk_list(json_object_array_get_idx(chunks, (size_t)d), shp[d], &edges[d], &nedges[d], &irr,
+                                err, sizeof err, d);
+            rect |= irr;
+            if (chk[d] > 0)
+                for (size_t i = 0; i < nedges[d]; i++)
+                    if (edges[d][i] > chk[d])
+                        chk[d] = edges[d][i]; /* the largest edge, for the rectilinear grid */
             if (chk[d] < 0) {
                 serve_reply_error(r, 422, "structure.%s", err);
                 goto done;
@@ -597,7 +764,8 @@ static void post_metadata(serve_req *r, const char *parent)
         ao.attributes = attrs;
         ao.dimension_names = dims ? names : NULL;
         zarrc_array *na = NULL;
-        int rc = zarrc_array_create(&na, serve_store(r), path, &ao);
+        int rc = rect ? create_rectilinear(&na, serve_store(r), path, &ao, edges, nedges)
+                      : zarrc_array_create(&na, serve_store(r), path, &ao);
         if (rc) {
             if (rc == ZARRC_EEXISTS)
                 serve_reply_error(r, 409, "/%s", path);
@@ -623,6 +791,8 @@ static void post_metadata(serve_req *r, const char *parent)
     serve_reply_json(r, 200, resp);
     resp = NULL;
 done:
+    for (int d = 0; d < MAX_NDIM; d++)
+        free(edges[d]);
     json_object_put(links);
     json_object_put(resp);
     json_object_put(body);
@@ -799,7 +969,7 @@ out:
 static int block_region(serve_req *r, zarrc_array *a, int64_t *start, int64_t *count)
 {
     int nd = zarrc_array_ndim(a);
-    const int64_t *shape = zarrc_array_shape(a), *chunks = zarrc_array_chunks(a);
+    const int64_t *shape = zarrc_array_shape(a);
     const char *b = serve_query(r, "block");
     if (!b) {
         serve_reply_error(r, 422, "the block parameter is required (block=i,j,...)");
@@ -818,18 +988,21 @@ static int block_region(serve_req *r, zarrc_array *a, int64_t *start, int64_t *c
         return -1;
     }
     for (int d = 0; d < nd; d++) {
-        int64_t c = chunks[d] > 0 ? chunks[d] : 1;
-        int64_t nblocks = shape[d] / c + (shape[d] % c != 0);
-        if (shape[d] == 0)
-            nblocks = 1;
-        if (blk[d] >= nblocks) {
+        dim_edges e;
+        if (edges_get(a, d, &e)) {
+            free(blk);
+            serve_reply_error(r, 507, "out of memory");
+            return -1;
+        }
+        int64_t nblocks = edges_count(&e, shape[d]);
+        int bad = edges_block(&e, shape[d], blk[d], &start[d], &count[d]);
+        free(e.runs);
+        if (bad) {
             serve_reply_error(r, 422, "block index %" PRId64 " is out of range for dimension %d (%" PRId64 " blocks)",
                               blk[d], d, nblocks);
             free(blk);
             return -1;
         }
-        start[d] = blk[d] * c;
-        count[d] = shape[d] - start[d] < c ? shape[d] - start[d] : c;
     }
     free(blk);
     return 0;

@@ -38,6 +38,11 @@ a2[...] = i2
 shd = np.arange(64 * 48, dtype="<u2").reshape(64, 48)
 a3 = g.create_array("sharded", shape=shd.shape, chunks=(8, 8), shards=(32, 24), dtype="<u2")
 a3[...] = shd
+# A rectilinear array written by zarr-python 3.4 (its array.rectilinear_chunks flag).
+zarr.config.set({"array.rectilinear_chunks": True})
+rz = np.arange(9 * 7, dtype="<i4").reshape(9, 7)
+arz = zarr.create_array(root + "/rectzp", shape=rz.shape, chunks=[[1, 4, 4], [5, 2]], dtype="<i4")
+arz[...] = rz
 
 
 def raw(url, key, method="GET", body=None, headers=None):
@@ -53,8 +58,8 @@ def raw(url, key, method="GET", body=None, headers=None):
 
 with server(zarrc, root, keys={"secretkey": "rw", "readkey": "ro"}) as (url, proc):
     c = from_uri(url, api_key="secretkey")
-    check(sorted(c) == ["sharded", "sub", "x"], f"list(c) = {list(c)}")
-    check(len(c) == 3, "len(c)")
+    check(sorted(c) == ["rectzp", "sharded", "sub", "x"], f"list(c) = {list(c)}")
+    check(len(c) == 4, "len(c)")
     check(dict(c.metadata) == {"title": "root group"}, f"root metadata {c.metadata}")
     cx = c["x"]
     check(cx.structure().dims == ("row", "col") or list(cx.structure().dims) == ["row", "col"],
@@ -147,6 +152,37 @@ with server(zarrc, root, keys={"secretkey": "rw", "readkey": "ro"}) as (url, pro
         check(False, "read-only key must not write")
     except Exception as e:
         check("403" in str(e) or "read-only" in str(e), f"read-only write refused: {e}")
+    # Rectilinear chunk grids (zarr-extensions "rectilinear"): edges reported, blocks addressed
+    # by rectilinear chunk index, uneven write_array creates one, PATCH extend adds an edge.
+    crz = c["rectzp"]
+    check(crz.structure().chunks == ((1, 4, 4), (5, 2)), f"rectilinear edges {crz.structure().chunks}")
+    check(np.array_equal(crz.read(), rz), "rectilinear read")
+    check(np.array_equal(crz.read_block((1, 0)), rz[1:5, 0:5]), "rectilinear read_block((1, 0))")
+    check(np.array_equal(crz.read_block((2, 1)), rz[5:9, 5:7]), "rectilinear read_block((2, 1))")
+    st, body, _ = raw(f"{url}/api/v1/array/block/rectzp?block=3,0", "readkey")
+    check(st == 422 and b"out of range" in body, f"rectilinear block past the edges: {st} {body[:200]}")
+    st, body, _ = raw(f"{url}/api/v1/array/block/rectzp?block=0,1", "secretkey", "PUT",
+                      np.zeros((1, 5), "<i4").tobytes())  # block (0, 1) is 1 x 2
+    check(st == 422, f"rectilinear block PUT of the wrong shape: {st} {body[:200]}")
+    st, body, _ = raw(f"{url}/api/v1/array/block/rectzp?block=0,1", "secretkey", "PUT",
+                      np.array([[-1, -2]], "<i4").tobytes())
+    check(st == 200, f"rectilinear block PUT: {st} {body[:200]}")
+    rz[0, 5:7] = [-1, -2]
+    check(np.array_equal(crz.read(), rz), "rectilinear block PUT landed in chunk (0, 1)")
+    uv = np.random.default_rng(3).standard_normal((10, 8))
+    ua = c.write_array(dask.array.from_array(uv, chunks=((2, 3, 5), (4, 4))), key="uneven")
+    check(ua.structure().chunks == ((2, 3, 5), (4, 4)), f"uneven write_array chunks {ua.structure().chunks}")
+    check(np.array_equal(ua.read(), uv), "uneven write_array read back")
+    check(np.array_equal(ua.read_block((1, 1)), uv[2:5, 4:8]), "uneven read_block((1, 1))")
+    ua.patch(np.full((2, 8), 7.0), offset=(10,), extend=True)
+    check(ua.structure().chunks == ((2, 3, 5, 2), (4, 4)) and ua.structure().shape == (12, 8),
+          f"rectilinear extend adds one edge: {ua.structure().chunks}")
+    ua.patch(np.full((1, 8), 9.0), offset=(14,), extend=True)  # a gap: the new edge reaches 15
+    check(ua.structure().chunks == ((2, 3, 5, 2, 3), (4, 4)), f"rectilinear extend past a gap {ua.structure().chunks}")
+    check(np.array_equal(ua.read_block((4, 1)), np.array([[0.0] * 4, [0.0] * 4, [9.0] * 4])), "gap block")
+    ua_final = ua.read()
+    uexp = np.concatenate([uv, np.full((2, 8), 7.0), np.zeros((2, 8)), np.full((1, 8), 9.0)])
+    check(np.array_equal(ua_final, uexp), "rectilinear after extends equals the model")
     ry_final = c["y"].read()
     rb_final = c["chunked"].read()
     ri_final = c["grp", "inner"].read()
@@ -171,4 +207,17 @@ check(zarr.open_group(root + "/grp", mode="r").attrs.asdict() == {"a": 1}, "cont
 check(not os.path.exists(root + "/bytes"), "deleted on disk")
 zbe = zarr.open_array(root + "/bige", mode="r")
 check(np.array_equal(zbe[...], np.arange(-3, 3)), "zarr-python reads the big-endian array")
+# The uneven array is an ordinary rectilinear Zarr v3 array, its grid exactly as zarr-python 3.4
+# writes one for the declared chunks; zarr-python reads it element by element.
+with open(root + "/uneven/zarr.json") as f:
+    grid = json.load(f)["chunk_grid"]
+zarr.create_array(os.path.join(tmp, "zp_grid"), shape=(10, 8), chunks=[[2, 3, 5], [4, 4]], dtype="<f8")
+with open(os.path.join(tmp, "zp_grid", "zarr.json")) as f:
+    zgrid = json.load(f)["chunk_grid"]
+zgrid["configuration"]["chunk_shapes"][0] += [2, 3]  # the two extends' edges
+check(grid == zgrid, f"rectilinear grid {grid} vs zarr-python's {zgrid}")
+zu = zarr.open_array(root + "/uneven", mode="r")
+check(zu.shape == (15, 8) and np.array_equal(zu[...], uexp), "zarr-python reads the rectilinear array")
+zrz = zarr.open_array(root + "/rectzp", mode="r")
+check(np.array_equal(zrz[...], rz), "zarr-python reads the block PUT into the rectilinear array")
 print(f"serve.tiled: {CHECKS[0]} checks passed")
