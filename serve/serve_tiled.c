@@ -1122,39 +1122,54 @@ static int check_expected_shape(serve_req *r, const serve_box *box)
     return 0;
 }
 
-static void read_data(serve_req *r, const char *path, int block)
+/* The prologue of every data handler: require read or write access, open the node at `path`,
+ * insist on an array of a fixed-size data type of at most MAX_NDIM dimensions, and (region
+ * != NONE) resolve the region — one block (?block=) or the whole array — into start/count.
+ * Returns the open array (zarrc_array_free), or NULL with a reply set. */
+enum { REGION_NONE, REGION_FULL, REGION_BLOCK };
+static zarrc_array *open_array(serve_req *r, const char *path, int write, int region, int64_t *start,
+                               int64_t *count)
 {
-    if (serve_require(r, 0) || check_format(r))
-        return;
+    if (serve_require(r, write) || (!write && check_format(r)))
+        return NULL;
     zarrc_array *a;
     if (open_node(r, path, &a))
-        return;
+        return NULL;
     if (!a) {
-        serve_reply_error(r, 404, "'%s' is a container, not an array", path);
-        return;
+        serve_reply_error(r, write ? 405 : 404, "'%s' is a container, not an array", path);
+        return NULL;
     }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
-    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
-    serve_box box = {0};
-    uint8_t *buf = NULL;
     if (nd > MAX_NDIM) {
         serve_reply_error(r, 422, "arrays of more than %d dimensions are not served", MAX_NDIM);
-        goto out;
-    }
-    if (dt->item_size == 0) {
-        serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)", dt->name);
-        goto out;
-    }
-    if (block) {
-        if (block_region(r, a, rstart, rcount))
-            goto out;
+    } else if (dt->item_size == 0) {
+        serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)",
+                          dt->name);
+    } else if (region == REGION_BLOCK) {
+        if (block_region(r, a, start, count) == 0)
+            return a;
     } else {
-        for (int d = 0; d < nd; d++) {
-            rstart[d] = 0;
-            rcount[d] = zarrc_array_shape(a)[d];
+        for (int d = 0; region == REGION_FULL && d < nd; d++) {
+            start[d] = 0;
+            count[d] = zarrc_array_shape(a)[d];
         }
+        return a;
     }
+    zarrc_array_free(a);
+    return NULL;
+}
+
+static void read_data(serve_req *r, const char *path, int block)
+{
+    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
+    zarrc_array *a = open_array(r, path, 0, block ? REGION_BLOCK : REGION_FULL, rstart, rcount);
+    if (!a)
+        return;
+    const zarrc_dtype_info *dt = zarrc_array_dtype(a);
+    int nd = zarrc_array_ndim(a);
+    serve_box box = {0};
+    uint8_t *buf = NULL;
     if (apply_slice(r, nd, rstart, rcount, &box, 0) || check_expected_shape(r, &box))
         goto out;
     size_t nbytes;
@@ -1204,32 +1219,13 @@ out:
 
 static void write_data(serve_req *r, const char *path, int block)
 {
-    if (serve_require(r, 1))
+    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
+    zarrc_array *a = open_array(r, path, 1, block ? REGION_BLOCK : REGION_FULL, rstart, rcount);
+    if (!a)
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (!a) {
-        serve_reply_error(r, 405, "'%s' is a container, not an array", path);
-        return;
-    }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
-    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
     serve_box box = {0};
-    if (nd > MAX_NDIM || dt->item_size == 0) {
-        serve_reply_error(r, 422, "this array cannot be written through the tiled protocol");
-        goto out;
-    }
-    if (block) {
-        if (block_region(r, a, rstart, rcount))
-            goto out;
-    } else {
-        for (int d = 0; d < nd; d++) {
-            rstart[d] = 0;
-            rcount[d] = zarrc_array_shape(a)[d];
-        }
-    }
     if (apply_slice(r, nd, rstart, rcount, &box, 1))
         goto out;
     size_t nbytes;
@@ -1255,15 +1251,9 @@ out:
 
 static void patch_data(serve_req *r, const char *path)
 {
-    if (serve_require(r, 1))
+    zarrc_array *a = open_array(r, path, 1, REGION_NONE, NULL, NULL);
+    if (!a)
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (!a) {
-        serve_reply_error(r, 405, "'%s' is a container, not an array", path);
-        return;
-    }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     int64_t *off = NULL, *shp = NULL;
@@ -1290,10 +1280,6 @@ static void patch_data(serve_req *r, const char *path)
     }
     if (nshp != nd || noff > nd) {
         serve_reply_error(r, 422, "shape has %d entries and offset %d; the array has %d dimensions", nshp, noff, nd);
-        goto out;
-    }
-    if (dt->item_size == 0) {
-        serve_reply_error(r, 422, "this array cannot be written through the tiled protocol");
         goto out;
     }
     for (int d = 0; d < noff; d++)
