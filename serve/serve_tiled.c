@@ -583,18 +583,27 @@ static int create_rectilinear(zarrc_array **out, zarrc_store *store, const char 
     return rc;
 }
 
+/* The container prologue: require access, find the node, refuse an array (status `not_container`,
+ * message `why`). Returns 0 for a container, or -1 with a reply set. */
+static int open_container(serve_req *r, const char *path, int write, int not_container, const char *why)
+{
+    if (serve_require(r, write))
+        return -1;
+    zarrc_array *a;
+    if (open_node(r, path, &a))
+        return -1;
+    if (a) {
+        zarrc_array_free(a);
+        serve_reply_error(r, not_container, "'%s' is an array: %s", path, why);
+        return -1;
+    }
+    return 0;
+}
+
 static void post_metadata(serve_req *r, const char *parent)
 {
-    if (serve_require(r, 1))
+    if (open_container(r, parent, 1, 405, "nodes are created in containers"))
         return;
-    zarrc_array *pa;
-    if (open_node(r, parent, &pa))
-        return;
-    if (pa) {
-        zarrc_array_free(pa);
-        serve_reply_error(r, 405, "'%s' is an array: nodes are created in containers", parent);
-        return;
-    }
     char err[400];
     int64_t *edges[MAX_NDIM] = {0};
     size_t nedges[MAX_NDIM] = {0};
@@ -879,16 +888,8 @@ static int parse_page_param(serve_req *r, const char *name, int64_t dflt, int64_
 
 static void search(serve_req *r, const char *path)
 {
-    if (serve_require(r, 0))
+    if (open_container(r, path, 0, 404, "not a container"))
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (a) {
-        zarrc_array_free(a);
-        serve_reply_error(r, 404, "'%s' is an array, not a container", path);
-        return;
-    }
     int64_t offset, limit;
     if (parse_page_param(r, "page[offset]", 0, &offset) || parse_page_param(r, "page[limit]", DEFAULT_PAGE, &limit))
         return;
