@@ -224,6 +224,62 @@ static void free_edges(dim_edges *ed, int nd)
 }
 
 /* The tiled array structure of an open array, or NULL with a reply set. */
+/* The chunk edges of one dimension, in order and clipped to the extent: a regular grid's
+ * chunk size repeated, or a rectilinear grid's runs (zarrc_array_chunk_runs). */
+typedef struct dim_edges {
+    int64_t left;      /* elements of the extent not yet covered */
+    int64_t edge;      /* regular: the chunk size */
+    int64_t *runs;     /* rectilinear: (edge, count) pairs; NULL when regular */
+    size_t nruns, run; /* runs, the current one */
+    int64_t used;      /* chunks taken from the current run */
+} dim_edges;
+
+static int dim_edges_start(dim_edges *it, zarrc_array *a, int d)
+{
+    memset(it, 0, sizeof *it);
+    it->left = zarrc_array_shape(a)[d];
+    it->edge = zarrc_array_chunks(a)[d] > 0 ? zarrc_array_chunks(a)[d] : 1;
+    size_t n = 0;
+    if (zarrc_array_chunk_runs(a, d, NULL, 0, &n) || n == 0)
+        return 0;
+    if (n > SIZE_MAX / (2 * sizeof(int64_t)) || !(it->runs = malloc(n * 2 * sizeof(int64_t))))
+        return -1;
+    if (zarrc_array_chunk_runs(a, d, it->runs, n, &it->nruns) || it->nruns != n) {
+        free(it->runs);
+        it->runs = NULL; /* changed meanwhile: fall back to the largest edge */
+    }
+    return 0;
+}
+
+/* The next edge (> 0), or 0 at the end of the extent. */
+static int64_t dim_edges_next(dim_edges *it)
+{
+    if (it->left <= 0)
+        return 0;
+    int64_t e = it->edge;
+    if (it->runs) {
+        while (it->run < it->nruns && it->used >= it->runs[2 * it->run + 1]) {
+            it->run++;
+            it->used = 0;
+        }
+        if (it->run < it->nruns) {
+            e = it->runs[2 * it->run];
+            it->used++;
+        } else
+            e = it->left; /* the edges end before the extent (not written by zarrc): one last chunk */
+    }
+    if (e > it->left)
+        e = it->left;
+    it->left -= e;
+    return e;
+}
+
+static void dim_edges_end(dim_edges *it)
+{
+    free(it->runs);
+    it->runs = NULL;
+}
+
 static json_object *array_structure(serve_req *r, zarrc_array *a)
 {
     zarrc_dtype_info dt_copy = *zarrc_array_dtype(a);
@@ -237,41 +293,39 @@ static json_object *array_structure(serve_req *r, zarrc_array *a)
     }
     int nd = zarrc_array_ndim(a);
     const int64_t *shape = zarrc_array_shape(a);
-    dim_edges *ed = calloc(nd > 0 ? (size_t)nd : 1, sizeof *ed);
     int64_t entries = 0;
-    for (int d = 0; ed && d < nd; d++) {
-        if (edges_get(a, d, &ed[d])) {
-            nd = d;
-            free_edges(ed, nd);
-            ed = NULL;
-            break;
-        }
-        entries += edges_count(&ed[d], shape[d]);
-        if (entries > MAX_CHUNK_ENTRIES) {
-            free_edges(ed, d + 1);
-            json_object_put(dto);
-            serve_reply_error(r, 400, "the array has more than %d chunks along its dimensions: too many to list",
-                              MAX_CHUNK_ENTRIES);
-            return NULL;
-        }
-    }
-    if (!ed) {
-        json_object_put(dto);
-        serve_reply_error(r, 507, "out of memory");
-        return NULL;
-    }
-    json_object *s = json_object_new_object();
-    json_object_object_add(s, "data_type", dto);
     json_object *ch = json_object_new_array(), *sh = json_object_new_array();
     for (int d = 0; d < nd; d++) {
         json_object *l = json_object_new_array();
-        int64_t n = shape[d], nb = edges_count(&ed[d], n), st, cnt;
-        for (int64_t k = 0; k < nb && edges_block(&ed[d], n, k, &st, &cnt) == 0; k++)
-            json_object_array_add(l, json_object_new_int64(cnt));
         json_object_array_add(ch, l);
-        json_object_array_add(sh, json_object_new_int64(n));
+        json_object_array_add(sh, json_object_new_int64(shape[d]));
+        if (shape[d] == 0) {
+            json_object_array_add(l, json_object_new_int64(0));
+            continue;
+        }
+        dim_edges it;
+        if (dim_edges_start(&it, a, d)) {
+            json_object_put(dto);
+            json_object_put(ch);
+            json_object_put(sh);
+            serve_reply_lib(r, ZARRC_ENOMEM, "chunk grid");
+            return NULL;
+        }
+        for (int64_t e; (e = dim_edges_next(&it)) > 0;)
+            if (++entries > MAX_CHUNK_ENTRIES) {
+                dim_edges_end(&it);
+                json_object_put(dto);
+                json_object_put(ch);
+                json_object_put(sh);
+                serve_reply_error(r, 400, "the array has more than %d chunks along its dimensions: too many to list",
+                                  MAX_CHUNK_ENTRIES);
+                return NULL;
+            } else
+                json_object_array_add(l, json_object_new_int64(e));
+        dim_edges_end(&it);
     }
-    free_edges(ed, nd);
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "data_type", dto);
     json_object_object_add(s, "chunks", ch);
     json_object_object_add(s, "shape", sh);
     /* dims from the v3 dimension_names (null unless every dimension has a name). */
@@ -502,11 +556,7 @@ static int64_t chunk_list(json_object *list, int64_t extent, int64_t **edges, si
         return -1;
     }
     int64_t first = 0, sum = 0;
-    int64_t *e = n ? malloc(n * sizeof *e) : NULL;
-    if (n && !e) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    int irregular = 0, zero = 0;
     for (size_t i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(list, i);
         if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
@@ -519,7 +569,9 @@ static int64_t chunk_list(json_object *list, int64_t extent, int64_t **edges, si
         if (i == 0)
             first = c;
         else if ((i + 1 < n && c != first) || (i + 1 == n && c > first))
-            *irregular = 1;
+            irregular = 1;
+        if (c == 0 && extent > 0)
+            zero = 1;
         if (c > INT64_MAX - sum) {
             snprintf(err, errlen, "chunks[%d] overflows", d);
             free(e);
@@ -533,9 +585,88 @@ static int64_t chunk_list(json_object *list, int64_t extent, int64_t **edges, si
         free(e);
         return -1;
     }
-    *edges = e;
-    *nedges = n;
-    return first > 0 ? first : 1;
+    if (zero && (irregular || n > 1)) {
+        snprintf(err, errlen, "chunks[%d] has an empty chunk in a dimension of extent %" PRId64, d, extent);
+        return -1;
+    }
+    return irregular ? 0 : first > 0 ? first : 1;
+}
+
+/* The v3 rectilinear chunk_grid for the declared chunks (tiled's per-dimension edge lists):
+ * a dimension whose edges are regular stays a bare edge, the others are run-length lists
+ * [[edge, count], ...] — the form zarr-python 3.4 writes. */
+static json_object *rectilinear_grid(json_object *chunks, int nd, const int64_t *chk)
+{
+    json_object *shapes = json_object_new_array();
+    for (int d = 0; d < nd; d++) {
+        json_object *list = json_object_array_get_idx(chunks, (size_t)d);
+        if (chk[d] > 0) {
+            json_object_array_add(shapes, json_object_new_int64(chk[d]));
+            continue;
+        }
+        json_object *runs = json_object_new_array();
+        size_t n = json_object_array_length(list);
+        for (size_t i = 0; i < n;) {
+            int64_t e = json_object_get_int64(json_object_array_get_idx(list, i));
+            size_t j = i + 1;
+            while (j < n && json_object_get_int64(json_object_array_get_idx(list, j)) == e)
+                j++;
+            if (j - i > 1) {
+                json_object *run = json_object_new_array();
+                json_object_array_add(run, json_object_new_int64(e));
+                json_object_array_add(run, json_object_new_int64((int64_t)(j - i)));
+                json_object_array_add(runs, run);
+            } else
+                json_object_array_add(runs, json_object_new_int64(e));
+            i = j;
+        }
+        json_object_array_add(shapes, runs);
+    }
+    json_object *g = json_object_new_object(), *c = json_object_new_object();
+    json_object_object_add(c, "kind", json_object_new_string("inline"));
+    json_object_object_add(c, "chunk_shapes", shapes);
+    json_object_object_add(g, "name", json_object_new_string("rectilinear"));
+    json_object_object_add(g, "configuration", c);
+    return g;
+}
+
+/* Create an array whose grid is rectilinear: the document zarrc makes for the same options
+ * with a regular grid (built in a memory store, so nothing is written on failure), with the
+ * declared edges as its chunk_grid, created in one step. */
+static int create_rectilinear(zarrc_array **out, zarrc_store *store, const char *path, const zarrc_array_options *ao,
+                              json_object *chunks)
+{
+    int nd = ao->ndim;
+    int64_t tmpchunks[MAX_NDIM];
+    for (int d = 0; d < nd; d++) {
+        tmpchunks[d] = ao->chunks[d];
+        if (tmpchunks[d] <= 0) { /* irregular: any edge will do for the template */
+            json_object *list = json_object_array_get_idx(chunks, (size_t)d);
+            tmpchunks[d] = json_object_get_int64(json_object_array_get_idx(list, 0));
+        }
+    }
+    zarrc_array_options o = *ao;
+    o.chunks = tmpchunks;
+    zarrc_store *mem = NULL;
+    zarrc_array *tmp = NULL;
+    char *doc = NULL;
+    int rc = zarrc_store_open(&mem, "memory://", 0);
+    if (rc == ZARRC_OK)
+        rc = zarrc_array_create(&tmp, mem, "a", &o);
+    if (rc == ZARRC_OK)
+        rc = zarrc_array_json(&doc, tmp, ZARRC_JSON_METADATA);
+    zarrc_array_free(tmp);
+    zarrc_store_free(mem);
+    if (rc)
+        return rc;
+    json_object *m = json_tokener_parse(doc);
+    zarrc_free(doc);
+    if (!m)
+        return ZARRC_ENOMEM;
+    json_object_object_add(m, "chunk_grid", rectilinear_grid(chunks, nd, ao->chunks));
+    rc = zarrc_array_create_json(out, store, path, json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN), 0);
+    json_object_put(m);
+    return rc;
 }
 
 /* Create an array with a rectilinear chunk grid: the array is first made (and so validated,
@@ -711,6 +842,7 @@ static void post_metadata(serve_req *r, const char *parent)
             goto done;
         }
         int64_t shp[MAX_NDIM], chk[MAX_NDIM];
+        int irregular = 0; /* some dimension's declared chunks differ: a rectilinear grid */
         const char *names[MAX_NDIM];
         for (int d = 0; d < nd; d++) {
             json_object *sv = json_object_array_get_idx(shape, (size_t)d);
@@ -719,14 +851,8 @@ static void post_metadata(serve_req *r, const char *parent)
                 goto done;
             }
             shp[d] = json_object_get_int64(sv);
-            int irr = 0;
-            chk[d] = chunk_list(json_object_array_get_idx(chunks, (size_t)d), shp[d], &edges[d], &nedges[d], &irr,
-                                err, sizeof err, d);
-            rect |= irr;
-            if (chk[d] > 0)
-                for (size_t i = 0; i < nedges[d]; i++)
-                    if (edges[d][i] > chk[d])
-                        chk[d] = edges[d][i]; /* the largest edge, for the rectilinear grid */
+            chk[d] = regular_chunk(json_object_array_get_idx(chunks, (size_t)d), shp[d], err, sizeof err, d);
+            irregular |= chk[d] == 0;
             if (chk[d] < 0) {
                 serve_reply_error(r, 422, "structure.%s", err);
                 goto done;
@@ -759,7 +885,7 @@ static void post_metadata(serve_req *r, const char *parent)
                 int64_t other = 1;
                 for (int e = 0; e < nd; e++)
                     if (e != d && shp[e] != 0 && other < (int64_t)1 << 40)
-                        other *= chk[e];
+                        other *= chk[e] > 0 ? chk[e] : 1;
                 int64_t c = (int64_t)((1u << 20) / item) / (other > 0 ? other : 1);
                 chk[d] = c > 0 ? c : 1;
             }
@@ -773,8 +899,8 @@ static void post_metadata(serve_req *r, const char *parent)
         ao.attributes = attrs;
         ao.dimension_names = dims ? names : NULL;
         zarrc_array *na = NULL;
-        int rc = rect ? create_rectilinear(&na, serve_store(r), path, &ao, edges, nedges)
-                      : zarrc_array_create(&na, serve_store(r), path, &ao);
+        int rc = irregular ? create_rectilinear(&na, serve_store(r), path, &ao, chunks)
+                           : zarrc_array_create(&na, serve_store(r), path, &ao);
         if (rc) {
             if (rc == ZARRC_EEXISTS)
                 serve_reply_error(r, 409, "/%s", path);
@@ -989,21 +1115,43 @@ static int block_region(serve_req *r, zarrc_array *a, int64_t *start, int64_t *c
         return -1;
     }
     for (int d = 0; d < nd; d++) {
-        dim_edges e;
-        if (edges_get(a, d, &e)) {
+        if (shape[d] == 0) {
+            if (blk[d] > 0) {
+                serve_reply_error(r, 422, "block index %" PRId64 " is out of range for dimension %d (1 block)", blk[d], d);
+                free(blk);
+                return -1;
+            }
+            start[d] = count[d] = 0;
+            continue;
+        }
+        dim_edges it;
+        if (dim_edges_start(&it, a, d)) {
             free(blk);
-            serve_reply_error(r, 507, "out of memory");
+            serve_reply_lib(r, ZARRC_ENOMEM, "chunk grid");
             return -1;
         }
-        int64_t nblocks = edges_count(&e, shape[d]);
-        int bad = edges_block(&e, shape[d], blk[d], &start[d], &count[d]);
-        free(e.runs);
-        if (bad) {
+        int64_t pos = 0, e = 0, k = 0;
+        if (!it.runs) { /* regular: no walk */
+            int64_t nblocks = shape[d] / it.edge + (shape[d] % it.edge != 0);
+            if (blk[d] < nblocks) {
+                pos = blk[d] * it.edge;
+                e = shape[d] - pos < it.edge ? shape[d] - pos : it.edge;
+            }
+            k = nblocks;
+        } else {
+            for (; (e = dim_edges_next(&it)) > 0; k++, pos += e)
+                if (k == blk[d])
+                    break;
+        }
+        dim_edges_end(&it);
+        if (e <= 0) {
             serve_reply_error(r, 422, "block index %" PRId64 " is out of range for dimension %d (%" PRId64 " blocks)",
-                              blk[d], d, nblocks);
+                              blk[d], d, k);
             free(blk);
             return -1;
         }
+        start[d] = pos;
+        count[d] = e;
     }
     free(blk);
     return 0;
@@ -1123,13 +1271,10 @@ static int check_expected_shape(serve_req *r, const serve_box *box)
     return 0;
 }
 
-/* The prologue of every data handler: require read or write access, open the node at `path`,
- * insist on an array of a fixed-size data type of at most MAX_NDIM dimensions, and (region
- * != NONE) resolve the region — one block (?block=) or the whole array — into start/count.
- * Returns the open array (zarrc_array_free), or NULL with a reply set. */
-enum { REGION_NONE, REGION_FULL, REGION_BLOCK };
-static zarrc_array *open_array(serve_req *r, const char *path, int write, int region, int64_t *start,
-                               int64_t *count)
+/* The common start of the data routes: the key's rights (and, for reads, the format), then
+ * the node, which must be an array tiled can carry (at most MAX_NDIM dimensions, a fixed-size
+ * type). Returns the open array, or NULL after replying. */
+static zarrc_array *open_data_array(serve_req *r, const char *path, int write)
 {
     if (serve_require(r, write) || (!write && check_format(r)))
         return NULL;
@@ -1141,37 +1286,41 @@ static zarrc_array *open_array(serve_req *r, const char *path, int write, int re
         return NULL;
     }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
-    int nd = zarrc_array_ndim(a);
-    if (nd > MAX_NDIM) {
+    if (zarrc_array_ndim(a) > MAX_NDIM)
         serve_reply_error(r, 422, "arrays of more than %d dimensions are not served", MAX_NDIM);
-    } else if (dt->item_size == 0) {
+    else if (dt->item_size == 0)
         serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)",
                           dt->name);
-    } else if (region == REGION_BLOCK) {
-        if (block_region(r, a, start, count) == 0)
-            return a;
-    } else {
-        for (int d = 0; region == REGION_FULL && d < nd; d++) {
-            start[d] = 0;
-            count[d] = zarrc_array_shape(a)[d];
-        }
+    else
         return a;
-    }
     zarrc_array_free(a);
     return NULL;
 }
 
+/* The region a block or full route addresses before ?slice= applies. */
+static int data_region(serve_req *r, zarrc_array *a, int block, int64_t *start, int64_t *count)
+{
+    if (block)
+        return block_region(r, a, start, count);
+    for (int d = 0; d < zarrc_array_ndim(a); d++) {
+        start[d] = 0;
+        count[d] = zarrc_array_shape(a)[d];
+    }
+    return 0;
+}
+
 static void read_data(serve_req *r, const char *path, int block)
 {
-    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
-    zarrc_array *a = open_array(r, path, 0, block ? REGION_BLOCK : REGION_FULL, rstart, rcount);
+    zarrc_array *a = open_data_array(r, path, 0);
     if (!a)
         return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
+    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
     serve_box box = {0};
     uint8_t *buf = NULL;
-    if (apply_slice(r, nd, rstart, rcount, &box, 0) || check_expected_shape(r, &box))
+    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 0) ||
+        check_expected_shape(r, &box))
         goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes)) {
@@ -1220,14 +1369,13 @@ out:
 
 static void write_data(serve_req *r, const char *path, int block)
 {
-    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
-    zarrc_array *a = open_array(r, path, 1, block ? REGION_BLOCK : REGION_FULL, rstart, rcount);
+    zarrc_array *a = open_data_array(r, path, 1);
     if (!a)
         return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     serve_box box = {0};
-    if (apply_slice(r, nd, rstart, rcount, &box, 1))
+    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 1))
         goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes) || nbytes != r->body_len) {
@@ -1252,7 +1400,7 @@ out:
 
 static void patch_data(serve_req *r, const char *path)
 {
-    zarrc_array *a = open_array(r, path, 1, REGION_NONE, NULL, NULL);
+    zarrc_array *a = open_data_array(r, path, 1);
     if (!a)
         return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
