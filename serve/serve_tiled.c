@@ -104,80 +104,6 @@ static json_object *ancestors(const char *path)
     return a;
 }
 
-/* ---- chunk edges (regular or rectilinear grids) ---- */
-
-/* The chunk edges of one dimension: runs of (edge, count) for a rectilinear grid, else the
- * regular edge. */
-typedef struct dim_edges {
-    int64_t *runs; /* 2 * nruns values, or NULL (regular) */
-    size_t nruns;
-    int64_t edge; /* the regular edge (>= 1) */
-} dim_edges;
-
-/* Fill e for dimension d of a; returns 0 or -1 (out of memory). */
-static int edges_get(zarrc_array *a, int d, dim_edges *e)
-{
-    e->runs = NULL;
-    e->nruns = 0;
-    e->edge = zarrc_array_chunks(a)[d] > 0 ? zarrc_array_chunks(a)[d] : 1;
-    size_t n = 0;
-    if (zarrc_array_chunk_runs(a, d, NULL, 0, &n) || n == 0)
-        return 0;
-    if (n > SIZE_MAX / (2 * sizeof(int64_t)) || !(e->runs = malloc(n * 2 * sizeof(int64_t))))
-        return -1;
-    size_t got = 0;
-    if (zarrc_array_chunk_runs(a, d, e->runs, n, &got)) {
-        free(e->runs);
-        e->runs = NULL;
-        return 0;
-    }
-    e->nruns = got < n ? got : n;
-    return 0;
-}
-
-/* The chunks that start inside `extent` (at least 1: a zero extent has one empty block). */
-static int64_t edges_count(const dim_edges *e, int64_t extent)
-{
-    if (extent == 0)
-        return 1;
-    if (!e->runs)
-        return extent / e->edge + (extent % e->edge != 0);
-    int64_t pos = 0, k = 0;
-    for (size_t i = 0; i < e->nruns && pos < extent; i++) {
-        int64_t edge = e->runs[2 * i], cnt = e->runs[2 * i + 1];
-        int64_t need = (extent - pos + edge - 1) / edge; /* chunks of this run inside the extent */
-        if (need <= cnt)
-            return k + need;
-        k += cnt;
-        pos += edge * cnt;
-    }
-    return k;
-}
-
-/* Start and (extent-clipped) length of chunk `idx`; -1 when it does not start inside extent. */
-static int edges_block(const dim_edges *e, int64_t extent, int64_t idx, int64_t *start, int64_t *count)
-{
-    if (idx < 0 || idx >= edges_count(e, extent))
-        return -1;
-    int64_t pos = 0, edge = e->edge;
-    if (!e->runs)
-        pos = idx * edge;
-    else
-        for (size_t i = 0; i < e->nruns; i++) {
-            edge = e->runs[2 * i];
-            int64_t cnt = e->runs[2 * i + 1];
-            if (idx < cnt) {
-                pos += idx * edge;
-                break;
-            }
-            idx -= cnt;
-            pos += edge * cnt;
-        }
-    *start = pos;
-    *count = extent - pos < edge ? extent - pos : edge;
-    return 0;
-}
-
 /* Byte order of the stored data: v2 from the dtype; v3 from the array->bytes codec (the
  * handle's dtype does not carry the v3 bytes codec's endian), looking inside sharding. */
 static int codecs_big_endian(json_object *codecs, int depth)
@@ -214,13 +140,6 @@ static int array_big_endian(zarrc_array *a)
     }
     zarrc_free(text);
     return big;
-}
-
-static void free_edges(dim_edges *ed, int nd)
-{
-    for (int d = 0; ed && d < nd; d++)
-        free(ed[d].runs);
-    free(ed);
 }
 
 /* The tiled array structure of an open array, or NULL with a reply set. */
@@ -537,32 +456,20 @@ static int valid_key(const char *k, char *err, size_t errlen)
     return 1;
 }
 
-/* One dimension's chunk list: its edges (*edges, free(); NULL for an empty list) and whether
- * they are irregular (not equal edges with a smaller-or-equal last one). Returns the first edge
- * (1 when there is none), or -1 with a message. */
-static int64_t chunk_list(json_object *list, int64_t extent, int64_t **edges, size_t *nedges, int *irregular,
-                          char *err, size_t errlen, int d)
+/* One dimension's chunk list → the regular chunk size, or -1 if irregular. */
+static int64_t regular_chunk(json_object *list, int64_t extent, char *err, size_t errlen, int d)
 {
-    *edges = NULL;
-    *nedges = 0;
-    *irregular = 0;
     if (!json_object_is_type(list, json_type_array)) {
         snprintf(err, errlen, "chunks[%d] must be a list of integers", d);
         return -1;
     }
     size_t n = json_object_array_length(list);
-    if (n > MAX_CHUNK_ENTRIES) {
-        snprintf(err, errlen, "chunks[%d] has more than %d entries", d, MAX_CHUNK_ENTRIES);
-        return -1;
-    }
     int64_t first = 0, sum = 0;
     int irregular = 0, zero = 0;
     for (size_t i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(list, i);
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-            (extent > 0 && json_object_get_int64(v) == 0)) {
-            snprintf(err, errlen, "chunks[%d][%zu] must be an integer >= 1 (0 only for an empty dimension)", d, i);
-            free(e);
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
+            snprintf(err, errlen, "chunks[%d][%zu] must be a non-negative integer", d, i);
             return -1;
         }
         int64_t c = json_object_get_int64(v);
@@ -574,15 +481,12 @@ static int64_t chunk_list(json_object *list, int64_t extent, int64_t **edges, si
             zero = 1;
         if (c > INT64_MAX - sum) {
             snprintf(err, errlen, "chunks[%d] overflows", d);
-            free(e);
             return -1;
         }
         sum += c;
-        e[i] = c;
     }
     if (sum != extent) {
         snprintf(err, errlen, "chunks[%d] sums to %" PRId64 ", the shape is %" PRId64, d, sum, extent);
-        free(e);
         return -1;
     }
     if (zero && (irregular || n > 1)) {
@@ -669,76 +573,19 @@ static int create_rectilinear(zarrc_array **out, zarrc_store *store, const char 
     return rc;
 }
 
-/* Create an array with a rectilinear chunk grid: the array is first made (and so validated,
- * with zarrc's default codecs) with its largest edges in a memory store, then its document
- * gets the zarr-extensions "rectilinear" grid (inline edge lists; a dimension of extent 0
- * keeps its bare edge) and is created at `path` — one metadata write, as zarr-python 3.4
- * does (zarrc stores the edges in zarr-python's run-length form). */
-static int create_rectilinear(zarrc_array **out, zarrc_store *store, const char *path, const zarrc_array_options *ao,
-                              int64_t *const *edges, const size_t *nedges)
-{
-    zarrc_store *mem = NULL;
-    zarrc_array *tmp = NULL;
-    char *text = NULL;
-    json_object *doc = NULL;
-    int rc = zarrc_store_open(&mem, "memory://", 0);
-    if (!rc)
-        rc = zarrc_array_create(&tmp, mem, "a", ao);
-    if (!rc)
-        rc = zarrc_array_json(&text, tmp, ZARRC_JSON_METADATA);
-    if (!rc && !(doc = json_tokener_parse(text)))
-        rc = ZARRC_EINVAL; /* cannot happen: zarrc wrote the document */
-    if (!rc) {
-        json_object *grid = json_object_new_object(), *cfg = json_object_new_object(), *cs = json_object_new_array();
-        for (int d = 0; d < ao->ndim; d++) {
-            if (nedges[d] == 0 || ao->shape[d] == 0) {
-                json_object_array_add(cs, json_object_new_int64(ao->chunks[d]));
-                continue;
-            }
-            json_object *l = json_object_new_array();
-            for (size_t i = 0; i < nedges[d]; i++)
-                json_object_array_add(l, json_object_new_int64(edges[d][i]));
-            json_object_array_add(cs, l);
-        }
-        json_object_object_add(grid, "name", json_object_new_string("rectilinear"));
-        json_object_object_add(cfg, "kind", json_object_new_string("inline"));
-        json_object_object_add(cfg, "chunk_shapes", cs);
-        json_object_object_add(grid, "configuration", cfg);
-        json_object_object_add(doc, "chunk_grid", grid);
-        rc = zarrc_array_create_json(out, store, path, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), 0);
-    }
-    json_object_put(doc);
-    zarrc_free(text);
-    zarrc_array_free(tmp);
-    zarrc_store_free(mem);
-    return rc;
-}
-
-/* The container prologue: require access, find the node, refuse an array (status `not_container`,
- * message `why`). Returns 0 for a container, or -1 with a reply set. */
-static int open_container(serve_req *r, const char *path, int write, int not_container, const char *why)
-{
-    if (serve_require(r, write))
-        return -1;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return -1;
-    if (a) {
-        zarrc_array_free(a);
-        serve_reply_error(r, not_container, "'%s' is an array: %s", path, why);
-        return -1;
-    }
-    return 0;
-}
-
 static void post_metadata(serve_req *r, const char *parent)
 {
-    if (open_container(r, parent, 1, 405, "nodes are created in containers"))
+    if (serve_require(r, 1))
         return;
+    zarrc_array *pa;
+    if (open_node(r, parent, &pa))
+        return;
+    if (pa) {
+        zarrc_array_free(pa);
+        serve_reply_error(r, 405, "'%s' is an array: nodes are created in containers", parent);
+        return;
+    }
     char err[400];
-    int64_t *edges[MAX_NDIM] = {0};
-    size_t nedges[MAX_NDIM] = {0};
-    int rect = 0;
     struct json_tokener *tok = json_tokener_new_ex(ZARRC_MAX_JSON_DEPTH > 200 ? 200 : ZARRC_MAX_JSON_DEPTH);
     json_object *body = tok ? json_tokener_parse_ex(tok, (const char *)(r->body ? r->body : (uint8_t *)""),
                                                     (int)(r->body_len > INT32_MAX ? INT32_MAX : r->body_len))
@@ -926,8 +773,6 @@ static void post_metadata(serve_req *r, const char *parent)
     serve_reply_json(r, 200, resp);
     resp = NULL;
 done:
-    for (int d = 0; d < MAX_NDIM; d++)
-        free(edges[d]);
     json_object_put(links);
     json_object_put(resp);
     json_object_put(body);
@@ -1014,8 +859,16 @@ static int parse_page_param(serve_req *r, const char *name, int64_t dflt, int64_
 
 static void search(serve_req *r, const char *path)
 {
-    if (open_container(r, path, 0, 404, "not a container"))
+    if (serve_require(r, 0))
         return;
+    zarrc_array *a;
+    if (open_node(r, path, &a))
+        return;
+    if (a) {
+        zarrc_array_free(a);
+        serve_reply_error(r, 404, "'%s' is an array, not a container", path);
+        return;
+    }
     int64_t offset, limit;
     if (parse_page_param(r, "page[offset]", 0, &offset) || parse_page_param(r, "page[limit]", DEFAULT_PAGE, &limit))
         return;
@@ -1374,6 +1227,7 @@ static void write_data(serve_req *r, const char *path, int block)
         return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
+    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
     serve_box box = {0};
     if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 1))
         goto out;

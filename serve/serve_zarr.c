@@ -17,15 +17,6 @@
 
 static void zfree(void *p) { zarrc_free(p); }
 
-/* A store error on `key`: a missing key is 404 "No such key", the rest serve_reply_lib. */
-static void reply_store_error(serve_req *r, int rc, const char *key)
-{
-    if (rc == ZARRC_ENOTFOUND)
-        serve_reply_error(r, 404, "No such key: '%s'", key);
-    else
-        serve_reply_lib(r, rc, key);
-}
-
 void serve_zarr_route(serve_req *r, const char *rest)
 {
     char err[256];
@@ -75,7 +66,10 @@ void serve_zarr_route(serve_req *r, const char *rest)
     uint64_t size = 0;
     rc = zarrc_store_size(&size, st, key);
     if (rc) {
-        reply_store_error(r, rc, key);
+        if (rc == ZARRC_ENOTFOUND)
+            serve_reply_error(r, 404, "No such key: '%s'", key);
+        else
+            serve_reply_lib(r, rc, key);
         free(key);
         return;
     }
@@ -100,7 +94,10 @@ void serve_zarr_route(serve_req *r, const char *rest)
     else
         rc = zarrc_store_get(&data, &n, st, key);
     if (rc) {
-        reply_store_error(r, rc, key);
+        if (rc == ZARRC_ENOTFOUND)
+            serve_reply_error(r, 404, "No such key: '%s'", key);
+        else
+            serve_reply_lib(r, rc, key);
         free(key);
         return;
     }

@@ -175,37 +175,6 @@ with server(zarrc, root, keys={"secretkey": "rw", "readkey": "ro"}) as (url, pro
         check(False, "read-only key must not write")
     except Exception as e:
         check("403" in str(e) or "read-only" in str(e), f"read-only write refused: {e}")
-    # Rectilinear chunk grids (zarr-extensions "rectilinear"): edges reported, blocks addressed
-    # by rectilinear chunk index, uneven write_array creates one, PATCH extend adds an edge.
-    crz = c["rectzp"]
-    check(crz.structure().chunks == ((1, 4, 4), (5, 2)), f"rectilinear edges {crz.structure().chunks}")
-    check(np.array_equal(crz.read(), rz), "rectilinear read")
-    check(np.array_equal(crz.read_block((1, 0)), rz[1:5, 0:5]), "rectilinear read_block((1, 0))")
-    check(np.array_equal(crz.read_block((2, 1)), rz[5:9, 5:7]), "rectilinear read_block((2, 1))")
-    st, body, _ = raw(f"{url}/api/v1/array/block/rectzp?block=3,0", "readkey")
-    check(st == 422 and b"out of range" in body, f"rectilinear block past the edges: {st} {body[:200]}")
-    st, body, _ = raw(f"{url}/api/v1/array/block/rectzp?block=0,1", "secretkey", "PUT",
-                      np.zeros((1, 5), "<i4").tobytes())  # block (0, 1) is 1 x 2
-    check(st == 422, f"rectilinear block PUT of the wrong shape: {st} {body[:200]}")
-    st, body, _ = raw(f"{url}/api/v1/array/block/rectzp?block=0,1", "secretkey", "PUT",
-                      np.array([[-1, -2]], "<i4").tobytes())
-    check(st == 200, f"rectilinear block PUT: {st} {body[:200]}")
-    rz[0, 5:7] = [-1, -2]
-    check(np.array_equal(crz.read(), rz), "rectilinear block PUT landed in chunk (0, 1)")
-    uv = np.random.default_rng(3).standard_normal((10, 8))
-    ua = c.write_array(dask.array.from_array(uv, chunks=((2, 3, 5), (4, 4))), key="uneven")
-    check(ua.structure().chunks == ((2, 3, 5), (4, 4)), f"uneven write_array chunks {ua.structure().chunks}")
-    check(np.array_equal(ua.read(), uv), "uneven write_array read back")
-    check(np.array_equal(ua.read_block((1, 1)), uv[2:5, 4:8]), "uneven read_block((1, 1))")
-    ua.patch(np.full((2, 8), 7.0), offset=(10,), extend=True)
-    check(ua.structure().chunks == ((2, 3, 5, 2), (4, 4)) and ua.structure().shape == (12, 8),
-          f"rectilinear extend adds one edge: {ua.structure().chunks}")
-    ua.patch(np.full((1, 8), 9.0), offset=(14,), extend=True)  # a gap: the new edge reaches 15
-    check(ua.structure().chunks == ((2, 3, 5, 2, 3), (4, 4)), f"rectilinear extend past a gap {ua.structure().chunks}")
-    check(np.array_equal(ua.read_block((4, 1)), np.array([[0.0] * 4, [0.0] * 4, [9.0] * 4])), "gap block")
-    ua_final = ua.read()
-    uexp = np.concatenate([uv, np.full((2, 8), 7.0), np.zeros((2, 8)), np.full((1, 8), 9.0)])
-    check(np.array_equal(ua_final, uexp), "rectilinear after extends equals the model")
     ry_final = c["y"].read()
     rb_final = c["chunked"].read()
     ri_final = c["grp", "inner"].read()
