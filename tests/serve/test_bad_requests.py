@@ -221,9 +221,16 @@ with server(zarrc, root, "--max-body", "100000", keys={"wkey": "rw", "rkey": "ro
     # oversize bodies: declared, chunked, and a response over the limit
     bad(url, "PUT", A, 413, body=b"\0" * 100001)
     bad(url, "PUT", A, 413, body=b"", headers=dict(W, **{"Content-Length": "200000"}))
-    # A Content-Length beyond 2^64 is refused by libmicrohttpd itself (its own 413 page, not JSON).
-    st, data, _ = req(url, "PUT", A, b"", dict(W, **{"Content-Length": "99999999999999999999999"}))
-    check(st == 413, f"Content-Length beyond 2^64: {st}")
+    # A Content-Length beyond 2^64 or not a number is refused by libmicrohttpd 0.9.75 itself while
+    # it parses the headers, before any handler of ours runs (docs/serve.md, Safety): its own
+    # HTML page, no Content-Type, connection closed. Pinned here so a change is noticed.
+    # (0.9.75 even repeats its status and header lines at the start of that body, so the declared
+    # length cuts the page short.)
+    for cl, want, word in [("99999999999999999999999", 413, b"<html><head><title>Request"),
+                           ("12abc", 400, b"<html><head><title>Request"), ("-5", 400, b"<html><head><title>Request")]:
+        st, data, h = req(url, "PUT", A, b"", dict(W, **{"Content-Length": cl}))
+        check(st == want and word in data and "content-type" not in h,
+              f"Content-Length {cl}: {st} {h} {data[:200]!r}")
     u = urllib.parse.urlparse(url)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     c.request("PUT", "/zarr/chunked", body=iter([b"x" * 60000, b"y" * 60000]), headers=W, encode_chunked=True)
