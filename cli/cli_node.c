@@ -329,7 +329,8 @@ static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpat
     char *dtype = NULL, *fill = NULL, *codecs = NULL, *attrs = NULL, *meta = NULL, *dcodecs = NULL;
     int result = CLI_EXIT_FAIL, rc, is_view = zarrc_array_is_view(src);
     int64_t vchunks[32];
-    int ndim = zarrc_array_ndim(src), format = o->format ? o->format : zarrc_array_format(src);
+    int ndim = zarrc_array_ndim(src),
+        format = o->format ? o->format : o->rect ? 3 : zarrc_array_format(src); /* rectilinear: v3 only */
     if ((o->nchunks && o->nchunks != ndim) || (o->nshards && o->nshards != ndim)) {
         cli_fail("'%s' has %d dimensions: --chunks/--shards must give as many", label, ndim);
         goto done;
@@ -662,7 +663,8 @@ const cli_verb cli_verb_cp = {"cp", cmd_cp,
      "  --format 2|3      format of the copy (default: the source's)\n"
      "  --codecs JSON     codec list of the copy, either spelling (default: the source's)\n"
      "  --chunks N,...    chunk shape of the copy (with --shards: the inner chunk shape)\n"
-     "  --chunks JSON     a rectilinear grid (v3), as zarrc create takes it: '[[2,3,5],[[4,2]]]'\n"
+     "  --chunks JSON     a rectilinear grid, as zarrc create takes it: '[[2,3,5],[[4,2]]]'\n"
+     "                    (the copy is v3 unless --format says otherwise)\n"
      "  --shards N,...    shard shape: the copy is sharded (v3), inner chunks use --codecs\n"
      "                    (or a rectilinear grid of shards, JSON as for --chunks)\n"
      "  -r, --recursive   copy a group and everything below it\n"
