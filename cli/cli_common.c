@@ -553,7 +553,9 @@ int cli_parse_grid_opt(const char *opt, const char *text, int64_t **out, int *n,
     *rect = NULL;
     while (isspace((unsigned char)*t))
         t++;
-    if (*t != '[')
+    /* "[2,3]" is the bracketed regular form (all bare edges would mean the same grid): only a
+     * list inside the list makes the grid rectilinear. */
+    if (*t != '[' || !strchr(t + 1, '['))
         return cli_parse_dims_opt(opt, text, out, n, 1);
     json_object *o = NULL;
     char err[256];
