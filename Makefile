@@ -5,7 +5,8 @@
 #                 (without the `peers_heavy` label: the zarr-python 3.4 / zarrs / tensorstore
 #                 matrices run once, in build/), then the API tests under TSan
 #   make check-full  the Python-peer interop matrices whole (ZARRC_PEERS_FULL=1; the default run
-#                 samples them), in build/ after installing the test deps
+#                 samples them), in build/ after installing the test deps; then the Python
+#                 package's Dask test on 1 GiB (ZARRC_PY_DASK_MIB=1024; make check: 64 MiB)
 #   make build    configure + build build/ (no installs)
 #   make test     build + ctest in build/ (no installs)
 #   make asan     configure + build + ctest in build-asan/ (no installs)
@@ -52,6 +53,7 @@ check: test-deps build test asan tsan
 check-full: test-deps build
 	cd $(BUILD_DIR) && ZARRC_PEERS_FULL=1 $(CTEST) --output-on-failure -j$(JOBS) -L peers \
 	    $(CTEST_ARGS)
+	cd $(BUILD_DIR) && ZARRC_PY_DASK_MIB=1024 $(CTEST) --output-on-failure -R '^python\.package$$'
 
 deps:
 	scripts/install-deps.sh build

@@ -10,6 +10,8 @@
  *   limit encode --codec none|zstd|blosc --shape N --chunks C [--inner I] [--threads T]
  *       Generate the workload's chunks (or inner chunks of I^3) in memory (untimed), then
  *       encode them all (zstd level 3; blosc lz4 clevel 5 shuffle typesize 2) in a tight loop.
+ *       --level L (zstd level), --cname NAME --clevel L --shuffle noshuffle|shuffle|bitshuffle
+ *       (blosc) choose other settings.
  *
  *   --fresh-output (decode)  decode once into one newly allocated array-sized buffer, item k
  *                            at its own offset: includes the page faults of a fresh buffer,
@@ -42,6 +44,8 @@ typedef struct item {
 
 typedef struct run {
     int codec, encode;
+    int zstd_level, blosc_clevel, blosc_shuffle;
+    const char *blosc_cname;
     uint8_t *fresh;       /* --fresh-output: one array-sized output, item k at slot[k] */
     size_t *slot;
     const char *write_dir; /* --write-dir: each encoded item is written to a file there */
@@ -178,13 +182,13 @@ static void *worker(void *arg)
                 got = it->len;
                 break;
             case C_ZSTD:
-                got = ZSTD_compressCCtx(cctx, out, r->max_out, it->src, it->len, 3);
+                got = ZSTD_compressCCtx(cctx, out, r->max_out, it->src, it->len, r->zstd_level);
                 if (ZSTD_isError(got))
                     got = 0;
                 break;
             default:
-                got = (size_t)blosc_compress_ctx(5, BLOSC_SHUFFLE, 2, it->len, it->src, out,
-                                                 r->max_out, "lz4", 0, 1);
+                got = (size_t)blosc_compress_ctx(r->blosc_clevel, r->blosc_shuffle, 2, it->len, it->src,
+                                                 out, r->max_out, r->blosc_cname, 0, 1);
                 break;
             }
             if (got == 0 || (int)got < 0)
@@ -264,6 +268,18 @@ int main(int argc, char **argv)
     if (threads < 1 || threads > 256)
         bench_die("%s", "--threads must be 1..256");
     double min_seconds = ms ? atof(ms) : 1.0;
+    const char *lv = bench_opt(argc, argv, "--level"), *cl = bench_opt(argc, argv, "--clevel");
+    const char *sh = bench_opt(argc, argv, "--shuffle");
+    r.zstd_level = lv ? atoi(lv) : 3;
+    r.blosc_clevel = cl ? atoi(cl) : 5;
+    r.blosc_cname = bench_opt(argc, argv, "--cname");
+    if (!r.blosc_cname)
+        r.blosc_cname = "lz4";
+    r.blosc_shuffle = !sh || !strcmp(sh, "shuffle") ? BLOSC_SHUFFLE
+                    : !strcmp(sh, "bitshuffle") ? BLOSC_BITSHUFFLE
+                    : !strcmp(sh, "noshuffle") ? BLOSC_NOSHUFFLE : -1;
+    if (r.blosc_shuffle < 0)
+        bench_die("unknown --shuffle '%s'", sh);
     blosc_init();
 
     uint64_t decoded_total = 0;

@@ -1,10 +1,11 @@
 // peer_zarrita.mjs — the zarrita (Node) side of zarrc's benchmark suite (bench/run.sh drives it).
 //
 //   node peer_zarrita.mjs read DIR                          whole array into one buffer
-//   node peer_zarrita.mjs read-chunks DIR [--concurrency N] [--inner]
+//   node peer_zarrita.mjs read-chunks DIR [--concurrency N] [--inner] [--check-all]
 //                                                           box by box: chunks (shards), or inner
 //                                                           chunks of a sharded array; N in flight
-//   node peer_zarrita.mjs write DIR --encoding E --shape N --chunks C
+//   node peer_zarrita.mjs write DIR --encoding E --shape N --chunks C [--codecs JSON]
+//                                                           (--codecs: the v3 codec list to use)
 //                                                           create + write the whole array (v3)
 //   node peer_zarrita.mjs copy SRC DST [--concurrency N]    decode + re-encode chunk by chunk
 //
@@ -120,19 +121,23 @@ async function main() {
         const block = flag("--inner") ? arr.chunks : shardShape(arr);
         const items = boxes(arr.shape, block);
         let last = null;
+        const checkAll = flag("--check-all"); // every block, inside the timing (verification runs)
+        let badAll = 0;
         await runPool(n, items, async (b) => {
             const out = await zarr.get(arr, sel(b));
+            if (checkAll) badAll += checkBox(out, b.start, b.count);
             last = { b, out };
         });
         const t = now() - t0;
-        const bad = checkBox(last.out, last.b.start, last.b.count);
+        const bad = checkBox(last.out, last.b.start, last.b.count) + badAll;
         if (bad) throw new Error(`${bad} wrong values`);
         result(flag("--inner") ? "read-inner" : "read-chunks", t, arr.shape.reduce((a, b) => a * b, 2),
                { concurrency: n, blocks: items.length });
     } else if (cmd === "write") {
         const enc = opt("--encoding");
         const shape = dims(opt("--shape")), chunks = dims(opt("--chunks"));
-        if (!V3_CODECS[enc]) throw new Error(`zarrita cannot write encoding '${enc}'`);
+        const codecs = opt("--codecs") ? JSON.parse(opt("--codecs")) : V3_CODECS[enc];
+        if (!codecs) throw new Error(`zarrita cannot write encoding '${enc}'`);
         const data = new Uint16Array(shape[0] * shape[1] * shape[2]);
         for (let z = 0, i = 0; z < shape[0]; z++)
             for (let y = 0; y < shape[1]; y++) {
@@ -143,7 +148,7 @@ async function main() {
         fs.rmSync(args[1], { recursive: true, force: true });
         const store = new FileSystemStore(args[1]);
         const arr = await zarr.create(zarr.root(store), {
-            shape, chunkShape: chunks, dtype: "uint16", codecs: V3_CODECS[enc], fillValue: 0,
+            shape, chunkShape: chunks, dtype: "uint16", codecs, fillValue: 0,
         });
         await zarr.set(arr, null, { data, shape, stride: [shape[1] * shape[2], shape[2], 1] });
         result("write", now() - t0, data.length * 2);

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """peer_zarrpy.py - the zarr-python 2.13 side of zarrc's benchmark suite (bench/run.sh drives it).
 
-  peer_zarrpy.py write DIR --encoding none|zstd|blosc --shape N --chunks C   create + write whole
+  peer_zarrpy.py write DIR --encoding none|zstd|blosc --shape N --chunks C [--compressor JSON]
+                                                                             create + write whole
+                                           (--compressor: a numcodecs config replacing the encoding's)
   peer_zarrpy.py read DIR                                                    whole array
-  peer_zarrpy.py read-chunks DIR [--threads N]                               chunk by chunk
+  peer_zarrpy.py read-chunks DIR [--threads N] [--check-all]                 chunk by chunk
   peer_zarrpy.py copy SRC DST [--threads N]            decode + re-encode chunk by chunk (v2)
 
 Prints one JSON line {"what", "seconds", "bytes" (decoded), "peak_rss_kib"} like zarrc_bench.
@@ -17,6 +19,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numcodecs
 import numpy as np
 import zarr
 from numcodecs import Blosc, Zstd
@@ -96,8 +99,11 @@ def main(args):
         data = expected((0, 0, 0), shape)
         t0 = time.perf_counter()
         shutil.rmtree(args[1], ignore_errors=True)
+        comp = opt(args, "--compressor")  # JSON; "null" = no compressor
+        comp = COMPRESSORS[enc]() if comp is None else json.loads(comp)
+        comp = numcodecs.get_codec(comp) if isinstance(comp, dict) else comp
         z = zarr.open(args[1], mode="w", shape=shape, chunks=chunks, dtype="<u2", fill_value=0,
-                      compressor=COMPRESSORS[enc]())
+                      compressor=comp)
         z[...] = data
         result("write", time.perf_counter() - t0, data.nbytes)
     elif cmd == "read":
@@ -112,7 +118,15 @@ def main(args):
         t0 = time.perf_counter()
         z = zarr.open(args[1], mode="r")
         items = list(boxes(z.shape, z.chunks))
-        last = run_pool(n, lambda sl: (sl, z[sl]), items)
+        check_all = "--check-all" in args  # every block, inside the timing (verification runs)
+
+        def one(sl):
+            got = z[sl]
+            if check_all:
+                check(got, sl)
+            return sl, got
+
+        last = run_pool(n, one, items)
         t = time.perf_counter() - t0
         check(last[1], last[0])
         result("read-chunks", t, z.nbytes, threads=n, blocks=len(items))

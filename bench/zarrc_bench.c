@@ -2,15 +2,20 @@
  * zarrc_bench.c — the zarrc side of the benchmark suite (bench/run.sh builds and drives it).
  *
  *   zarrc_bench write DIR --format 2|3 --encoding none|zstd|blosc|sharded --shape N --chunks C
- *                         [--inner I]           create the array and write it whole (timed)
+ *                         [--inner I] [--codecs JSON] [--compressor JSON]
+ *                                               create the array and write it whole (timed);
+ *                                               --codecs (v3 codec list) / --compressor (v2)
+ *                                               replace the encoding's built-in codecs
  *   zarrc_bench read DIR [--prefault] [--thp] [--repeat K]
  *                                               read the whole array into one new buffer
  *                                               (--prefault: touched before the timing;
  *                                               --thp: madvise(MADV_HUGEPAGE) on it first;
  *                                               --repeat: K reads into it, for profiling)
- *   zarrc_bench read-chunks DIR [--threads N] [--inner]
+ *   zarrc_bench read-chunks DIR [--threads N] [--inner] [--check-all]
  *                                               read chunk by chunk (or inner chunk by inner
- *                                               chunk) with N caller threads
+ *                                               chunk) with N caller threads (--check-all:
+ *                                               check every block's values, inside the timing;
+ *                                               for verification runs, not for timed ones)
  *   zarrc_bench copy SRC DST [--raw]            zarrc_array_copy (the engine of `zarrc cp`) into
  *                                               a new array with the same metadata, decoding
  *                                               and re-encoding every chunk (--raw: allow the
@@ -68,6 +73,8 @@ static int cmd_write(int argc, char **argv)
     const char *fmt_s = bench_opt(argc, argv, "--format"), *enc = bench_opt(argc, argv, "--encoding");
     const char *shape_s = bench_opt(argc, argv, "--shape"), *chunks_s = bench_opt(argc, argv, "--chunks");
     const char *inner_s = bench_opt(argc, argv, "--inner");
+    const char *codecs_s = bench_opt(argc, argv, "--codecs");
+    const char *compressor_s = bench_opt(argc, argv, "--compressor");
     if (!fmt_s || !enc || !shape_s || !chunks_s)
         bench_die("%s", "write needs --format --encoding --shape --chunks");
     int format = atoi(fmt_s);
@@ -83,7 +90,7 @@ static int cmd_write(int argc, char **argv)
             snprintf(codecs, sizeof codecs, "[%s,%s]", V3_BYTES, V3_ZSTD);
         else if (!strcmp(enc, "blosc"))
             snprintf(codecs, sizeof codecs, "[%s,%s]", V3_BYTES, V3_BLOSC);
-        else if (!strcmp(enc, "sharded")) {
+        else if (!strcmp(enc, "sharded") && !codecs_s) {
             if (!inner_s)
                 bench_die("%s", "sharded needs --inner");
             bench_parse_dims(inner_s, inner);
@@ -93,7 +100,7 @@ static int cmd_write(int argc, char **argv)
                      "\"codecs\":[%s,%s],"
                      "\"index_codecs\":[%s,{\"name\":\"crc32c\"}],\"index_location\":\"end\"}}]",
                      inner[0], inner[1], inner[2], V3_BYTES, V3_ZSTD, V3_BYTES);
-        } else
+        } else if (!codecs_s)
             bench_die("unknown encoding '%s'", enc);
     } else if (format == 2) {
         if (!strcmp(enc, "none"))
@@ -102,10 +109,12 @@ static int cmd_write(int argc, char **argv)
             compressor = "{\"id\":\"zstd\",\"level\":3}";
         else if (!strcmp(enc, "blosc"))
             compressor = "{\"id\":\"blosc\",\"cname\":\"lz4\",\"clevel\":5,\"shuffle\":1,\"blocksize\":0}";
-        else
+        else if (!compressor_s)
             bench_die("encoding '%s' has no v2 form", enc);
     } else
         bench_die("bad --format '%s'", fmt_s);
+    if (format == 2 && compressor_s)
+        compressor = compressor_s;
 
     uint64_t nbytes = (uint64_t)(shape[0] * shape[1] * shape[2]) * 2;
     uint16_t *data = malloc(nbytes);
@@ -132,7 +141,7 @@ static int cmd_write(int argc, char **argv)
     o.chunks = chunks;
     o.fill_value = "0";
     if (format == 3)
-        o.codecs = codecs;
+        o.codecs = codecs_s ? codecs_s : codecs;
     else {
         o.compressor = compressor;
         o.filters = "null";
@@ -201,7 +210,8 @@ typedef struct block_job {
     zarrc_array *src;
     int64_t block[3], grid[3];
     int64_t nblocks;
-    atomic_llong next;
+    int check_all;
+    atomic_llong next, bad;
     int nthreads;
     uint16_t *last_buf[256];     /* per thread: its buffer and the last block read into it */
     int64_t last[256];
@@ -238,6 +248,8 @@ static void *block_worker(void *arg)
         block_box(j, i, start, count);
         size_t n = (size_t)(count[0] * count[1] * count[2]) * 2;
         check(zarrc_array_read(j->src, start, count, NULL, buf, n), "read block");
+        if (j->check_all)
+            atomic_fetch_add(&j->bad, bench_check_box(buf, start, count));
         last = i;
     }
     j->last_buf[t] = buf; /* checked by the caller after the timing */
@@ -277,6 +289,7 @@ static int run_blocks(block_job *j, int threads)
         j->nblocks *= j->grid[d];
     }
     atomic_init(&j->next, 0);
+    atomic_init(&j->bad, 0);
     j->nthreads = threads;
     worker_arg args[256];
     for (int t = 0; t < threads; t++) {
@@ -316,10 +329,11 @@ static int cmd_read_chunks(int argc, char **argv)
             bench_die("%s: not sharded: no inner chunks", argv[2]);
     } else
         memcpy(j.block, zarrc_array_chunks(j.src), sizeof j.block);
+    j.check_all = bench_flag(argc, argv, "--check-all");
     run_blocks(&j, threads);
     double t = bench_now() - t0;
     long rss = bench_peak_rss_kib();
-    int64_t bad = check_last_blocks(&j);
+    int64_t bad = check_last_blocks(&j) + atomic_load(&j.bad);
     if (bad) {
         fprintf(stderr, "bench: %s: %" PRId64 " wrong values\n", argv[2], bad);
         return 1;

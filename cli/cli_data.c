@@ -532,6 +532,17 @@ static void put_element(FILE *out, const zarrc_dtype_info *dt, const uint8_t *p)
     }
     case ZARRC_DTYPE_UTF32: put_json_utf32(out, p, dt->item_size / 4); break;
     case ZARRC_DTYPE_STRUCT: cli_struct_put_element(out, dt, p); break;
+    case ZARRC_DTYPE_OPTIONAL: /* inner element + mask byte: null when missing */
+        if (!dt->inner || !p[dt->item_size - 1]) {
+            fputs("null", out);
+        } else if (dt->inner->kind == ZARRC_DTYPE_OPTIONAL) { /* nested: [inner] as the fill value */
+            fputc('[', out);
+            put_element(out, dt->inner, p);
+            fputc(']', out);
+        } else {
+            put_element(out, dt->inner, p);
+        }
+        break;
     default: fputs("null", out); break;
     }
 }
@@ -1278,6 +1289,28 @@ static int store_scalar(parse_ctx *c)
         return 0;
     }
     uint8_t *dst = c->out ? c->out + (size_t)c->k * dt->item_size : NULL;
+    if (dt->kind == ZARRC_DTYPE_OPTIONAL && dt->inner && dst) {
+        /* null = missing (zero inner bytes, mask 0), else the inner value with mask 1 */
+        memset(dst, 0, dt->item_size);
+        if (r->kind != TV_NULL) {
+            uint8_t *save_out = c->out;
+            int64_t save_k = c->k, save_n = c->n;
+            c->dt = dt->inner;
+            c->out = dst;
+            c->k = 0;
+            c->n = 1;
+            int rc = store_scalar(c);
+            c->dt = dt;
+            c->out = save_out;
+            c->n = save_n;
+            c->k = save_k;
+            if (rc)
+                return rc;
+            dst[dt->item_size - 1] = 1;
+        }
+        c->k++;
+        return 0;
+    }
     switch (dt->kind) {
     case ZARRC_DTYPE_BOOL:
         if (r->kind == TV_TRUE || (r->kind == TV_NUM && !strcmp(r->tok, "1")))

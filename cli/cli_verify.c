@@ -109,6 +109,17 @@ static int zstd_checksum(json_object *codec)
            !strcmp(json_object_get_string(id), "zstd") && json_object_object_get_ex(codec, "checksum", NULL);
 }
 
+
+/* zarrs' optional data type: its fill value null means "missing", not an absent fill. */
+static int optional_dtype(json_object *doc)
+{
+    json_object *dt = NULL, *name = NULL;
+    return json_object_object_get_ex(doc, "data_type", &dt) && json_object_is_type(dt, json_type_object) &&
+           json_object_object_get_ex(dt, "name", &name) && json_object_is_type(name, json_type_string) &&
+           (!strcmp(json_object_get_string(name), "zarrs.optional") ||
+            !strcmp(json_object_get_string(name), "optional"));
+}
+
 static void check_metadata(vctx *c, const cli_scan_node *n)
 {
     static const char *const names[] = {"zarr.json", ".zarray", ".zgroup", ".zattrs"};
@@ -144,7 +155,7 @@ static void check_metadata(vctx *c, const cli_scan_node *n)
             json_object *v;
             if (!strcmp(names[i], "zarr.json") && json_object_object_get_ex(o, "node_type", &v) &&
                 !strcmp(json_object_get_string(v), "array") && json_object_object_get_ex(o, "fill_value", &v) &&
-                v == NULL)
+                v == NULL && !optional_dtype(o))
                 add_problem(c, "peer_incompatible", key, 0,
                             "\"fill_value\": null (v3 needs a fill value: zarr-python and tensorstore refuse it)");
             if (!strcmp(names[i], ".zarray")) {

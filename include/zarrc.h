@@ -146,6 +146,11 @@ typedef struct zarrc_store zarrc_store;
 #define ZARRC_STORE_DURABLE 0x4u  /**< every write (chunks too) is durable when its call returns:
                                        on the filesystem the file and its directory are fsynced.
                                        Metadata documents are always written durably. */
+#define ZARRC_STORE_CONTAINED 0x8u /**< filesystem: every key must stay inside the root: a key
+                                       whose path passes through a symbolic link leading out of
+                                       the root is refused (ZARRC_EAUTH) for reads, writes,
+                                       erasures and listings (links inside the root work). For
+                                       servers exposing a directory (zarrc serve). */
 
 /** Open a store by URL: a plain path or `file://PATH` (directory store), or `memory://` (a
  *  new, empty in-memory store). The handle is thread-safe.
@@ -231,6 +236,13 @@ typedef enum zarrc_dtype_kind {
     ZARRC_DTYPE_STRUCT = 20, /**< a record of named fields (v2 structured dtype, v3 "struct");
                                   see zarrc_dtype_field_count */
     ZARRC_DTYPE_USER = 21,   /**< a data type registered at run time (zarrc_plugin.h) */
+    /** zarrs' experimental nullable type ("zarrs.optional", docs/compatibility.md): each element
+     *  in memory is the inner element (`inner->item_size` bytes, native order) followed by one
+     *  mask byte, 1 = present, 0 = missing (the inner bytes of a missing element are zero) —
+     *  zarrs' own in-memory layout. item_size = inner->item_size + 1. The inner type is any
+     *  fixed-size type, including another optional one; variable-length inner types (string,
+     *  bytes) are refused (ZARRC_EUNSUPPORTED). */
+    ZARRC_DTYPE_OPTIONAL = 22,
     /** numpy object elements: a v2 "|O" array whose object codec is json2, msgpack2 or
      *  vlen-array (zarrc_vlen; see zarrc_array_object_item). `unit` is "json" when each
      *  element is a JSON text (json2, msgpack2) and "array" when it is the bytes of a 1-D
@@ -257,6 +269,8 @@ typedef struct zarrc_dtype_info {
                                 STRUCT each field carries its own (zarrc_field_info) */
     const zarrc_dtype_fields *fields; /**< STRUCT: the fields (see above); else NULL */
     const void *user;      /**< USER: the registered zarrc_dtype_type (zarrc_plugin.h); else NULL */
+    const struct zarrc_dtype_info *inner; /**< OPTIONAL: the inner type (interned: lives until
+                                               the process exits); else NULL */
 } zarrc_dtype_info;
 
 /** One field of a STRUCT data type (zarrc_dtype_field). Pointers are borrowed from the field
@@ -270,6 +284,11 @@ typedef struct zarrc_field_info {
     int ndim;               /**< dimensions of a sub-array field (v2 only), 0 for a scalar */
     const int64_t *shape;   /**< ndim extents (NULL when ndim is 0) */
 } zarrc_field_info;
+
+/** The inner type of an OPTIONAL data type (zarrs' experimental "zarrs.optional") into *out
+ *  (a copy; its own `inner` is set for nested optional types). Errors: ZARRC_EINVAL (not an
+ *  OPTIONAL type). Thread-safe. */
+ZARRC_API int zarrc_dtype_optional_inner(zarrc_dtype_info *out, const zarrc_dtype_info *dt);
 
 /** Number of fields of a STRUCT data type (0 for every other type). Thread-safe. */
 ZARRC_API size_t zarrc_dtype_field_count(const zarrc_dtype_info *dt);
@@ -1056,12 +1075,13 @@ ZARRC_API int zarrc_node_resolve(zarrc_node_ref *out, zarrc_store *store, const 
 
 /** Resolve element `index` (flat C-order index) of the reference dataset at `array_path`: an
  *  array marked `_DTYPE: "object_reference"` (v3 `string` elements holding paths or reference
- *  JSON; a v2 array of any string type), or — with `field` set — the field `field` of a v3
+ *  JSON; a v2 array of any string type, or the legacy v2 "|O" array with the json2 or msgpack2
+ *  object codec whose elements are reference objects), or — with `field` set — the field `field` of a v3
  *  `struct` array listing it in `_REFERENCE_FIELDS` (fields of fixed-size numeric,
  *  fixed_length_utf32 and null_terminated_bytes types are located without zarrc's struct
  *  support: the chunk is read as raw records). `field` must be NULL for plain reference
  *  arrays. Errors: ZARRC_EINVAL (not a reference dataset, unknown field), ZARRC_EBOUNDS
- *  (index), ZARRC_EUNSUPPORTED (v2 object arrays: numcodecs object codecs), errors of
+ *  (index), ZARRC_EDTYPE (elements of another type, e.g. vlen-array), errors of
  *  zarrc_node_resolve naming the element. */
 ZARRC_API int zarrc_node_resolve_element(zarrc_node_ref *out, zarrc_store *store,
                                          const char *array_path, int64_t index, const char *field,

@@ -509,7 +509,9 @@ int serve_run(const serve_options *opt)
         fprintf(stderr, "zarrc: serve: give --api-keys FILE, --public, or both\n");
         goto out;
     }
-    int rc = zarrc_store_open(&s.store, opt->root, opt->read_only ? ZARRC_STORE_READONLY : 0);
+    /* Contained: no key of a local root is read or written through a symbolic link leading
+     * out of it, whatever route (the tiled face's chunk I/O happens inside the library). */
+    int rc = zarrc_store_open(&s.store, opt->root, (opt->read_only ? ZARRC_STORE_READONLY : 0) | ZARRC_STORE_CONTAINED);
     if (rc) {
         fprintf(stderr, "zarrc: serve: %s: %s\n", opt->root, zarrc_error_last());
         goto out;

@@ -143,6 +143,62 @@ static int array_big_endian(zarrc_array *a)
 }
 
 /* The tiled array structure of an open array, or NULL with a reply set. */
+/* The chunk edges of one dimension, in order and clipped to the extent: a regular grid's
+ * chunk size repeated, or a rectilinear grid's runs (zarrc_array_chunk_runs). */
+typedef struct dim_edges {
+    int64_t left;      /* elements of the extent not yet covered */
+    int64_t edge;      /* regular: the chunk size */
+    int64_t *runs;     /* rectilinear: (edge, count) pairs; NULL when regular */
+    size_t nruns, run; /* runs, the current one */
+    int64_t used;      /* chunks taken from the current run */
+} dim_edges;
+
+static int dim_edges_start(dim_edges *it, zarrc_array *a, int d)
+{
+    memset(it, 0, sizeof *it);
+    it->left = zarrc_array_shape(a)[d];
+    it->edge = zarrc_array_chunks(a)[d] > 0 ? zarrc_array_chunks(a)[d] : 1;
+    size_t n = 0;
+    if (zarrc_array_chunk_runs(a, d, NULL, 0, &n) || n == 0)
+        return 0;
+    if (n > SIZE_MAX / (2 * sizeof(int64_t)) || !(it->runs = malloc(n * 2 * sizeof(int64_t))))
+        return -1;
+    if (zarrc_array_chunk_runs(a, d, it->runs, n, &it->nruns) || it->nruns != n) {
+        free(it->runs);
+        it->runs = NULL; /* changed meanwhile: fall back to the largest edge */
+    }
+    return 0;
+}
+
+/* The next edge (> 0), or 0 at the end of the extent. */
+static int64_t dim_edges_next(dim_edges *it)
+{
+    if (it->left <= 0)
+        return 0;
+    int64_t e = it->edge;
+    if (it->runs) {
+        while (it->run < it->nruns && it->used >= it->runs[2 * it->run + 1]) {
+            it->run++;
+            it->used = 0;
+        }
+        if (it->run < it->nruns) {
+            e = it->runs[2 * it->run];
+            it->used++;
+        } else
+            e = it->left; /* the edges end before the extent (not written by zarrc): one last chunk */
+    }
+    if (e > it->left)
+        e = it->left;
+    it->left -= e;
+    return e;
+}
+
+static void dim_edges_end(dim_edges *it)
+{
+    free(it->runs);
+    it->runs = NULL;
+}
+
 static json_object *array_structure(serve_req *r, zarrc_array *a)
 {
     zarrc_dtype_info dt_copy = *zarrc_array_dtype(a);
@@ -155,31 +211,40 @@ static json_object *array_structure(serve_req *r, zarrc_array *a)
         return NULL;
     }
     int nd = zarrc_array_ndim(a);
-    const int64_t *shape = zarrc_array_shape(a), *chunks = zarrc_array_chunks(a);
+    const int64_t *shape = zarrc_array_shape(a);
     int64_t entries = 0;
-    for (int d = 0; d < nd; d++) {
-        int64_t c = chunks[d] > 0 ? chunks[d] : 1;
-        entries += shape[d] / c + 1;
-        if (entries > MAX_CHUNK_ENTRIES) {
-            json_object_put(dto);
-            serve_reply_error(r, 400, "the array has more than %d chunks along its dimensions: too many to list",
-                              MAX_CHUNK_ENTRIES);
-            return NULL;
-        }
-    }
-    json_object *s = json_object_new_object();
-    json_object_object_add(s, "data_type", dto);
     json_object *ch = json_object_new_array(), *sh = json_object_new_array();
     for (int d = 0; d < nd; d++) {
         json_object *l = json_object_new_array();
-        int64_t c = chunks[d] > 0 ? chunks[d] : 1, n = shape[d];
-        if (n == 0)
-            json_object_array_add(l, json_object_new_int64(0));
-        for (int64_t k = 0; k < n; k += c)
-            json_object_array_add(l, json_object_new_int64(n - k < c ? n - k : c));
         json_object_array_add(ch, l);
-        json_object_array_add(sh, json_object_new_int64(n));
+        json_object_array_add(sh, json_object_new_int64(shape[d]));
+        if (shape[d] == 0) {
+            json_object_array_add(l, json_object_new_int64(0));
+            continue;
+        }
+        dim_edges it;
+        if (dim_edges_start(&it, a, d)) {
+            json_object_put(dto);
+            json_object_put(ch);
+            json_object_put(sh);
+            serve_reply_lib(r, ZARRC_ENOMEM, "chunk grid");
+            return NULL;
+        }
+        for (int64_t e; (e = dim_edges_next(&it)) > 0;)
+            if (++entries > MAX_CHUNK_ENTRIES) {
+                dim_edges_end(&it);
+                json_object_put(dto);
+                json_object_put(ch);
+                json_object_put(sh);
+                serve_reply_error(r, 400, "the array has more than %d chunks along its dimensions: too many to list",
+                                  MAX_CHUNK_ENTRIES);
+                return NULL;
+            } else
+                json_object_array_add(l, json_object_new_int64(e));
+        dim_edges_end(&it);
     }
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "data_type", dto);
     json_object_object_add(s, "chunks", ch);
     json_object_object_add(s, "shape", sh);
     /* dims from the v3 dimension_names (null unless every dimension has a name). */
@@ -400,6 +465,7 @@ static int64_t regular_chunk(json_object *list, int64_t extent, char *err, size_
     }
     size_t n = json_object_array_length(list);
     int64_t first = 0, sum = 0;
+    int irregular = 0, zero = 0;
     for (size_t i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(list, i);
         if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
@@ -409,10 +475,10 @@ static int64_t regular_chunk(json_object *list, int64_t extent, char *err, size_
         int64_t c = json_object_get_int64(v);
         if (i == 0)
             first = c;
-        else if ((i + 1 < n && c != first) || (i + 1 == n && c > first)) {
-            snprintf(err, errlen, "chunks[%d] is irregular (rectilinear chunk grids are not supported)", d);
-            return -1;
-        }
+        else if ((i + 1 < n && c != first) || (i + 1 == n && c > first))
+            irregular = 1;
+        if (c == 0 && extent > 0)
+            zero = 1;
         if (c > INT64_MAX - sum) {
             snprintf(err, errlen, "chunks[%d] overflows", d);
             return -1;
@@ -423,7 +489,88 @@ static int64_t regular_chunk(json_object *list, int64_t extent, char *err, size_
         snprintf(err, errlen, "chunks[%d] sums to %" PRId64 ", the shape is %" PRId64, d, sum, extent);
         return -1;
     }
-    return first > 0 ? first : 1;
+    if (zero && (irregular || n > 1)) {
+        snprintf(err, errlen, "chunks[%d] has an empty chunk in a dimension of extent %" PRId64, d, extent);
+        return -1;
+    }
+    return irregular ? 0 : first > 0 ? first : 1;
+}
+
+/* The v3 rectilinear chunk_grid for the declared chunks (tiled's per-dimension edge lists):
+ * a dimension whose edges are regular stays a bare edge, the others are run-length lists
+ * [[edge, count], ...] — the form zarr-python 3.4 writes. */
+static json_object *rectilinear_grid(json_object *chunks, int nd, const int64_t *chk)
+{
+    json_object *shapes = json_object_new_array();
+    for (int d = 0; d < nd; d++) {
+        json_object *list = json_object_array_get_idx(chunks, (size_t)d);
+        if (chk[d] > 0) {
+            json_object_array_add(shapes, json_object_new_int64(chk[d]));
+            continue;
+        }
+        json_object *runs = json_object_new_array();
+        size_t n = json_object_array_length(list);
+        for (size_t i = 0; i < n;) {
+            int64_t e = json_object_get_int64(json_object_array_get_idx(list, i));
+            size_t j = i + 1;
+            while (j < n && json_object_get_int64(json_object_array_get_idx(list, j)) == e)
+                j++;
+            if (j - i > 1) {
+                json_object *run = json_object_new_array();
+                json_object_array_add(run, json_object_new_int64(e));
+                json_object_array_add(run, json_object_new_int64((int64_t)(j - i)));
+                json_object_array_add(runs, run);
+            } else
+                json_object_array_add(runs, json_object_new_int64(e));
+            i = j;
+        }
+        json_object_array_add(shapes, runs);
+    }
+    json_object *g = json_object_new_object(), *c = json_object_new_object();
+    json_object_object_add(c, "kind", json_object_new_string("inline"));
+    json_object_object_add(c, "chunk_shapes", shapes);
+    json_object_object_add(g, "name", json_object_new_string("rectilinear"));
+    json_object_object_add(g, "configuration", c);
+    return g;
+}
+
+/* Create an array whose grid is rectilinear: the document zarrc makes for the same options
+ * with a regular grid (built in a memory store, so nothing is written on failure), with the
+ * declared edges as its chunk_grid, created in one step. */
+static int create_rectilinear(zarrc_array **out, zarrc_store *store, const char *path, const zarrc_array_options *ao,
+                              json_object *chunks)
+{
+    int nd = ao->ndim;
+    int64_t tmpchunks[MAX_NDIM];
+    for (int d = 0; d < nd; d++) {
+        tmpchunks[d] = ao->chunks[d];
+        if (tmpchunks[d] <= 0) { /* irregular: any edge will do for the template */
+            json_object *list = json_object_array_get_idx(chunks, (size_t)d);
+            tmpchunks[d] = json_object_get_int64(json_object_array_get_idx(list, 0));
+        }
+    }
+    zarrc_array_options o = *ao;
+    o.chunks = tmpchunks;
+    zarrc_store *mem = NULL;
+    zarrc_array *tmp = NULL;
+    char *doc = NULL;
+    int rc = zarrc_store_open(&mem, "memory://", 0);
+    if (rc == ZARRC_OK)
+        rc = zarrc_array_create(&tmp, mem, "a", &o);
+    if (rc == ZARRC_OK)
+        rc = zarrc_array_json(&doc, tmp, ZARRC_JSON_METADATA);
+    zarrc_array_free(tmp);
+    zarrc_store_free(mem);
+    if (rc)
+        return rc;
+    json_object *m = json_tokener_parse(doc);
+    zarrc_free(doc);
+    if (!m)
+        return ZARRC_ENOMEM;
+    json_object_object_add(m, "chunk_grid", rectilinear_grid(chunks, nd, ao->chunks));
+    rc = zarrc_array_create_json(out, store, path, json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN), 0);
+    json_object_put(m);
+    return rc;
 }
 
 static void post_metadata(serve_req *r, const char *parent)
@@ -542,6 +689,7 @@ static void post_metadata(serve_req *r, const char *parent)
             goto done;
         }
         int64_t shp[MAX_NDIM], chk[MAX_NDIM];
+        int irregular = 0; /* some dimension's declared chunks differ: a rectilinear grid */
         const char *names[MAX_NDIM];
         for (int d = 0; d < nd; d++) {
             json_object *sv = json_object_array_get_idx(shape, (size_t)d);
@@ -551,6 +699,7 @@ static void post_metadata(serve_req *r, const char *parent)
             }
             shp[d] = json_object_get_int64(sv);
             chk[d] = regular_chunk(json_object_array_get_idx(chunks, (size_t)d), shp[d], err, sizeof err, d);
+            irregular |= chk[d] == 0;
             if (chk[d] < 0) {
                 serve_reply_error(r, 422, "structure.%s", err);
                 goto done;
@@ -583,7 +732,7 @@ static void post_metadata(serve_req *r, const char *parent)
                 int64_t other = 1;
                 for (int e = 0; e < nd; e++)
                     if (e != d && shp[e] != 0 && other < (int64_t)1 << 40)
-                        other *= chk[e];
+                        other *= chk[e] > 0 ? chk[e] : 1;
                 int64_t c = (int64_t)((1u << 20) / item) / (other > 0 ? other : 1);
                 chk[d] = c > 0 ? c : 1;
             }
@@ -597,7 +746,8 @@ static void post_metadata(serve_req *r, const char *parent)
         ao.attributes = attrs;
         ao.dimension_names = dims ? names : NULL;
         zarrc_array *na = NULL;
-        int rc = zarrc_array_create(&na, serve_store(r), path, &ao);
+        int rc = irregular ? create_rectilinear(&na, serve_store(r), path, &ao, chunks)
+                           : zarrc_array_create(&na, serve_store(r), path, &ao);
         if (rc) {
             if (rc == ZARRC_EEXISTS)
                 serve_reply_error(r, 409, "/%s", path);
@@ -799,7 +949,7 @@ out:
 static int block_region(serve_req *r, zarrc_array *a, int64_t *start, int64_t *count)
 {
     int nd = zarrc_array_ndim(a);
-    const int64_t *shape = zarrc_array_shape(a), *chunks = zarrc_array_chunks(a);
+    const int64_t *shape = zarrc_array_shape(a);
     const char *b = serve_query(r, "block");
     if (!b) {
         serve_reply_error(r, 422, "the block parameter is required (block=i,j,...)");
@@ -818,18 +968,43 @@ static int block_region(serve_req *r, zarrc_array *a, int64_t *start, int64_t *c
         return -1;
     }
     for (int d = 0; d < nd; d++) {
-        int64_t c = chunks[d] > 0 ? chunks[d] : 1;
-        int64_t nblocks = shape[d] / c + (shape[d] % c != 0);
-        if (shape[d] == 0)
-            nblocks = 1;
-        if (blk[d] >= nblocks) {
+        if (shape[d] == 0) {
+            if (blk[d] > 0) {
+                serve_reply_error(r, 422, "block index %" PRId64 " is out of range for dimension %d (1 block)", blk[d], d);
+                free(blk);
+                return -1;
+            }
+            start[d] = count[d] = 0;
+            continue;
+        }
+        dim_edges it;
+        if (dim_edges_start(&it, a, d)) {
+            free(blk);
+            serve_reply_lib(r, ZARRC_ENOMEM, "chunk grid");
+            return -1;
+        }
+        int64_t pos = 0, e = 0, k = 0;
+        if (!it.runs) { /* regular: no walk */
+            int64_t nblocks = shape[d] / it.edge + (shape[d] % it.edge != 0);
+            if (blk[d] < nblocks) {
+                pos = blk[d] * it.edge;
+                e = shape[d] - pos < it.edge ? shape[d] - pos : it.edge;
+            }
+            k = nblocks;
+        } else {
+            for (; (e = dim_edges_next(&it)) > 0; k++, pos += e)
+                if (k == blk[d])
+                    break;
+        }
+        dim_edges_end(&it);
+        if (e <= 0) {
             serve_reply_error(r, 422, "block index %" PRId64 " is out of range for dimension %d (%" PRId64 " blocks)",
-                              blk[d], d, nblocks);
+                              blk[d], d, k);
             free(blk);
             return -1;
         }
-        start[d] = blk[d] * c;
-        count[d] = shape[d] - start[d] < c ? shape[d] - start[d] : c;
+        start[d] = pos;
+        count[d] = e;
     }
     free(blk);
     return 0;
@@ -949,40 +1124,56 @@ static int check_expected_shape(serve_req *r, const serve_box *box)
     return 0;
 }
 
-static void read_data(serve_req *r, const char *path, int block)
+/* The common start of the data routes: the key's rights (and, for reads, the format), then
+ * the node, which must be an array tiled can carry (at most MAX_NDIM dimensions, a fixed-size
+ * type). Returns the open array, or NULL after replying. */
+static zarrc_array *open_data_array(serve_req *r, const char *path, int write)
 {
-    if (serve_require(r, 0) || check_format(r))
-        return;
+    if (serve_require(r, write) || (!write && check_format(r)))
+        return NULL;
     zarrc_array *a;
     if (open_node(r, path, &a))
-        return;
+        return NULL;
     if (!a) {
-        serve_reply_error(r, 404, "'%s' is a container, not an array", path);
-        return;
+        serve_reply_error(r, write ? 405 : 404, "'%s' is a container, not an array", path);
+        return NULL;
     }
+    const zarrc_dtype_info *dt = zarrc_array_dtype(a);
+    if (zarrc_array_ndim(a) > MAX_NDIM)
+        serve_reply_error(r, 422, "arrays of more than %d dimensions are not served", MAX_NDIM);
+    else if (dt->item_size == 0)
+        serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)",
+                          dt->name);
+    else
+        return a;
+    zarrc_array_free(a);
+    return NULL;
+}
+
+/* The region a block or full route addresses before ?slice= applies. */
+static int data_region(serve_req *r, zarrc_array *a, int block, int64_t *start, int64_t *count)
+{
+    if (block)
+        return block_region(r, a, start, count);
+    for (int d = 0; d < zarrc_array_ndim(a); d++) {
+        start[d] = 0;
+        count[d] = zarrc_array_shape(a)[d];
+    }
+    return 0;
+}
+
+static void read_data(serve_req *r, const char *path, int block)
+{
+    zarrc_array *a = open_data_array(r, path, 0);
+    if (!a)
+        return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
     serve_box box = {0};
     uint8_t *buf = NULL;
-    if (nd > MAX_NDIM) {
-        serve_reply_error(r, 422, "arrays of more than %d dimensions are not served", MAX_NDIM);
-        goto out;
-    }
-    if (dt->item_size == 0) {
-        serve_reply_error(r, 422, "data type '%s' has no tiled spelling (variable-length types are not served)", dt->name);
-        goto out;
-    }
-    if (block) {
-        if (block_region(r, a, rstart, rcount))
-            goto out;
-    } else {
-        for (int d = 0; d < nd; d++) {
-            rstart[d] = 0;
-            rcount[d] = zarrc_array_shape(a)[d];
-        }
-    }
-    if (apply_slice(r, nd, rstart, rcount, &box, 0) || check_expected_shape(r, &box))
+    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 0) ||
+        check_expected_shape(r, &box))
         goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes)) {
@@ -1031,33 +1222,14 @@ out:
 
 static void write_data(serve_req *r, const char *path, int block)
 {
-    if (serve_require(r, 1))
+    zarrc_array *a = open_data_array(r, path, 1);
+    if (!a)
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (!a) {
-        serve_reply_error(r, 405, "'%s' is a container, not an array", path);
-        return;
-    }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
     serve_box box = {0};
-    if (nd > MAX_NDIM || dt->item_size == 0) {
-        serve_reply_error(r, 422, "this array cannot be written through the tiled protocol");
-        goto out;
-    }
-    if (block) {
-        if (block_region(r, a, rstart, rcount))
-            goto out;
-    } else {
-        for (int d = 0; d < nd; d++) {
-            rstart[d] = 0;
-            rcount[d] = zarrc_array_shape(a)[d];
-        }
-    }
-    if (apply_slice(r, nd, rstart, rcount, &box, 1))
+    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 1))
         goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes) || nbytes != r->body_len) {
@@ -1082,15 +1254,9 @@ out:
 
 static void patch_data(serve_req *r, const char *path)
 {
-    if (serve_require(r, 1))
+    zarrc_array *a = open_data_array(r, path, 1);
+    if (!a)
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (!a) {
-        serve_reply_error(r, 405, "'%s' is a container, not an array", path);
-        return;
-    }
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
     int64_t *off = NULL, *shp = NULL;
@@ -1117,10 +1283,6 @@ static void patch_data(serve_req *r, const char *path)
     }
     if (nshp != nd || noff > nd) {
         serve_reply_error(r, 422, "shape has %d entries and offset %d; the array has %d dimensions", nshp, noff, nd);
-        goto out;
-    }
-    if (dt->item_size == 0) {
-        serve_reply_error(r, 422, "this array cannot be written through the tiled protocol");
         goto out;
     }
     for (int d = 0; d < noff; d++)

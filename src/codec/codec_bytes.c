@@ -45,6 +45,9 @@ static int bytes_create(void **state, const zarrc_json *config, const zarrc_code
                                "vlen-utf8 or vlen-bytes instead", dt->name);
     if (dt->item_size == 0)
         return zarrc_error_set(ZARRC_EINVAL, "data type '%s' has no fixed size", dt->name);
+    if (dt->kind == ZARRC_DTYPE_OPTIONAL)
+        return zarrc_error_set(ZARRC_EINVAL, "data type 'zarrs.optional' needs the zarrs.optional codec "
+                               "(mask and present values), not bytes");
     const char *endian = NULL;
     if (init->format == 3 && config) {
         if (zarrc_json_typeof(config) != ZARRC_JSON_OBJECT)

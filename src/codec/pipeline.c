@@ -92,6 +92,7 @@ static const char *default_a2b(const zarrc_repr *r)
 {
     return r->dtype.kind == ZARRC_DTYPE_STRING ? "vlen-utf8"
          : r->dtype.kind == ZARRC_DTYPE_VBYTES ? "vlen-bytes"
+         : r->dtype.kind == ZARRC_DTYPE_OPTIONAL ? "zarrs.optional"
          : r->dtype.kind == ZARRC_DTYPE_USER ? zarrc__user_default_codec(&r->dtype) : "bytes";
 }
 

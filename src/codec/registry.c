@@ -15,7 +15,7 @@ extern const zarrc_codec_type zarrc__codec_bytes, zarrc__codec_transpose, zarrc_
     zarrc__codec_reshape, zarrc__codec_squeeze, zarrc__codec_scale_offset,
     zarrc__codec_vlen_v2, zarrc__codec_zfp, zarrc__codec_zfpy,
     zarrc__codec_cast_value, zarrc__codec_vlen_array, zarrc__codec_json2, zarrc__codec_msgpack2,
-    zarrc__codec_zarrs_vlen;
+    zarrc__codec_zarrs_vlen, zarrc__codec_optional;
 
 static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_bytes, &zarrc__codec_transpose, &zarrc__codec_blosc, &zarrc__codec_gzip,
@@ -28,7 +28,7 @@ static const zarrc_codec_type *const builtins[] = {
     &zarrc__codec_reshape, &zarrc__codec_squeeze, &zarrc__codec_scale_offset,
     &zarrc__codec_vlen_v2, &zarrc__codec_zfp, &zarrc__codec_zfpy,
     &zarrc__codec_cast_value, &zarrc__codec_vlen_array, &zarrc__codec_json2, &zarrc__codec_msgpack2,
-    &zarrc__codec_zarrs_vlen,
+    &zarrc__codec_zarrs_vlen, &zarrc__codec_optional,
 };
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -94,7 +94,6 @@ static const struct {
                "specification)"},
     {"zarrs.gdeflate", "GDeflate exists only as NVIDIA's bundled C++ code (no Debian library, no format "
                        "specification)"},
-    {"zarrs.optional", "zarrs' experimental optional type is not implemented yet"},
     {"pickle", "pickled objects are Python-only (not portable) and unpickling data runs arbitrary code "
                "(unsafe); rewrite the array with json2, msgpack2 or vlen-array"},
     {"numcodecs.pickle", "pickled objects are Python-only (not portable) and unpickling data runs arbitrary "

@@ -321,6 +321,8 @@ int zarrc__dtype_from_json(zarrc_dtype_info *dt, const json_object *v)
         const char *n = json_object_get_string(name);
         if (!strcmp(n, "struct") || !strcmp(n, "structured"))
             return zarrc__struct_from_json_v3(dt, n, cfg);
+        if (zarrc__dtype_is_optional_name(n))
+            return zarrc__optional_from_json_v3(dt, cfg);
         int rc = parse_v3_name(dt, n);
         if (rc != ZARRC_ENOTFOUND) {
             if (rc == ZARRC_OK && cfg && json_object_object_length(cfg) > 0)
@@ -362,6 +364,8 @@ json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt)
     switch (dt->kind) {
     case ZARRC_DTYPE_STRUCT:
         return zarrc__struct_to_json_v3(dt->fields);
+    case ZARRC_DTYPE_OPTIONAL:
+        return zarrc__optional_to_json_v3(dt);
     case ZARRC_DTYPE_USER:
         return zarrc__user_to_json_v3(dt);
     case ZARRC_DTYPE_DATETIME:
@@ -820,6 +824,12 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
             return rc;
         }
         return ZARRC_OK;
+    case ZARRC_DTYPE_OPTIONAL:
+        if ((rc = zarrc__optional_fill_parse(p, dt, v, format))) {
+            zarrc__fill_clear(f);
+            return rc;
+        }
+        return ZARRC_OK;
     case ZARRC_DTYPE_BOOL:
         if (json_object_is_type(v, json_type_boolean))
             p[0] = (uint8_t)json_object_get_boolean(v);
@@ -1021,6 +1031,8 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
         return zarrc__struct_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_USER:
         return zarrc__user_fill_to_json(p, dt, format);
+    case ZARRC_DTYPE_OPTIONAL:
+        return zarrc__optional_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_BOOL:
         return json_object_new_boolean(p[0] != 0);
     case ZARRC_DTYPE_INT:
@@ -1120,6 +1132,8 @@ bool zarrc__dtype_equal(const zarrc_dtype_info *a, const zarrc_dtype_info *b)
         return zarrc__struct_equal(a, b);
     if (a->kind == ZARRC_DTYPE_USER)
         return a->user == b->user;
+    if (a->kind == ZARRC_DTYPE_OPTIONAL)
+        return a->inner == b->inner; /* interned */
     return true;
 }
 
@@ -1136,7 +1150,12 @@ int zarrc_dtype_value_to_json(char **json, const zarrc_dtype_info *dt, const voi
         return ZARRC_ENOMEM;
     memcpy(f.bytes, elem, dt->item_size);
     json_object *o = zarrc__fill_to_json(&f, dt, 3);
+    bool null_value = zarrc__optional_fill_is_null(&f, dt);
     free(f.bytes);
+    if (!o && null_value) {
+        *json = zarrc__strdup("null");
+        return *json ? ZARRC_OK : ZARRC_ENOMEM;
+    }
     if (!o)
         return zarrc_error_code() ? zarrc_error_code() : zarrc_error_set(ZARRC_EDTYPE, "data type '%s': value has "
                                                                          "no JSON encoding", dt->name);

@@ -136,6 +136,21 @@ static inline bool zarrc__dtype_is_unknown(const zarrc_dtype_info *dt)
     return dt->kind == ZARRC_DTYPE_USER && !dt->user;
 }
 
+/* ---- zarrs' optional type (dtype_optional.c) ---- */
+
+/** "zarrs.optional" or zarrs' earlier "optional". */
+ZARRC_HIDDEN bool zarrc__dtype_is_optional_name(const char *name);
+/** Parse the configuration {"name", "configuration"} of an optional type (inner interned).
+ *  ZARRC_EDTYPE / ZARRC_EUNSUPPORTED (variable-length inner) with a message. */
+ZARRC_HIDDEN int zarrc__optional_from_json_v3(zarrc_dtype_info *dt, const json_object *cfg);
+ZARRC_HIDDEN json_object *zarrc__optional_to_json_v3(const zarrc_dtype_info *dt);
+/** Fill value null (missing) or [inner] into p (item_size bytes). */
+ZARRC_HIDDEN int zarrc__optional_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format);
+/** NULL (JSON null) for a missing value, else [inner]; NULL also on allocation failure (check
+ *  zarrc__optional_fill_is_null). */
+ZARRC_HIDDEN json_object *zarrc__optional_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format);
+ZARRC_HIDDEN bool zarrc__optional_fill_is_null(const zarrc__fill *f, const zarrc_dtype_info *dt);
+
 /* ---- records (dtype_struct.c) ---- */
 
 /** Parse a field table into an owned tree (free with zarrc__struct_free): the v2 list form,

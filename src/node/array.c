@@ -365,7 +365,8 @@ static int validate_doc(const json_object *doc, int format, const json_object *a
     if (rc)
         return rc;
     json_object *fv = NULL;
-    if (format == 3 && (m.fill.is_null || (json_object_object_get_ex((json_object *)doc, "fill_value", &fv) && !fv)))
+    if (format == 3 && m.dtype.kind != ZARRC_DTYPE_OPTIONAL && /* optional: null = missing */
+        (m.fill.is_null || (json_object_object_get_ex((json_object *)doc, "fill_value", &fv) && !fv)))
         rc = zarrc_error_set(ZARRC_EDTYPE, "v3 arrays need a fill value (null is not allowed)");
     zarrc__pipeline *p = NULL;
     if (rc == ZARRC_OK)
@@ -475,7 +476,7 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
     }
     if ((rc = parse_json_opt(&fill, o->fill_value, "fill value")))
         goto done;
-    if (o->fill_value && !fill && o->format == 3) {
+    if (o->fill_value && !fill && o->format == 3 && m.dtype.kind != ZARRC_DTYPE_OPTIONAL) {
         rc = zarrc_error_set(ZARRC_EDTYPE, "v3 arrays need a fill value (null is not allowed)");
         goto done;
     }
@@ -773,7 +774,7 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
             break;
         }
         o = zarrc__fill_to_json(&a->meta.fill, &a->meta.dtype, a->meta.format);
-        if (!o && !a->meta.fill.is_null)
+        if (!o && !a->meta.fill.is_null && !zarrc__optional_fill_is_null(&a->meta.fill, &a->meta.dtype))
             rc = ZARRC_ENOMEM;
         break;
     case ZARRC_JSON_ATTRIBUTES:

@@ -549,6 +549,9 @@ static int clear_block(zarrc_array *a, const zarrc__array_meta *snap, const int6
 
 static int check_usable(const zarrc_array *a)
 {
+    if (a->view)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "'%s' is a virtual array (view): its shape comes from its "
+                               "layers, so it cannot be resized or appended to (change the layers)", a->name);
     int rc = zarrc__array_need_pipeline(a);
     if (rc)
         return rc;
@@ -688,7 +691,8 @@ int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, con
     zarrc__error_clear();
     int n = a->meta.ndim;
     int64_t start[ZARRC_MAX_DIMS] = {0}, end[ZARRC_MAX_DIMS] = {0};
-    int rc = check_usable(a);
+    /* A view takes blocks that fit its shape (zarrc_array_write); it cannot grow. */
+    int rc = a->view ? ZARRC_OK : check_usable(a);
     if (rc == ZARRC_OK && (flags & ~(unsigned)ZARRC_EXTEND))
         rc = zarrc_error_set(ZARRC_EINVAL, "unknown flags 0x%x", flags & ~(unsigned)ZARRC_EXTEND);
     if (rc == ZARRC_OK && (noffset < 0 || noffset > n || (noffset > 0 && !offset)))
@@ -703,6 +707,20 @@ int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, con
             rc = zarrc_error_set(ZARRC_EBOUNDS, "offset[%d] + shape[%d] overflows", d, d);
     int64_t prev[ZARRC_MAX_DIMS], ours[ZARRC_MAX_DIMS];
     bool changed = false;
+    if (rc == ZARRC_OK && a->view) {
+        for (int d = 0; d < n && rc == ZARRC_OK; d++)
+            if (end[d] > a->meta.shape[d])
+                rc = zarrc_error_set((flags & ZARRC_EXTEND) ? ZARRC_EUNSUPPORTED : ZARRC_EBOUNDS,
+                                     "the block ends at %lld in dimension %d, beyond the view's length %lld (%s)",
+                                     (long long)end[d], d, (long long)a->meta.shape[d],
+                                     (flags & ZARRC_EXTEND) ? "a view cannot grow: extend its layers"
+                                                            : "the block does not fit");
+        if (rc == ZARRC_OK)
+            rc = zarrc_array_write(a, start, shape, NULL, data, size);
+        if (rc)
+            zarrc__error_context(rc, "array '%s': write block: ", a->name);
+        return rc;
+    }
     if (rc == ZARRC_OK && (flags & ZARRC_EXTEND)) {
         shape_update u;
         memset(&u, 0, sizeof u);

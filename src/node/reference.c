@@ -642,7 +642,10 @@ int zarrc_node_resolve_element(zarrc_node_ref *out, zarrc_store *store, const ch
         rc = zarrc_array_open(&a, store, path);
         if (rc == ZARRC_OK) {
             const zarrc_dtype_info *dt = zarrc_array_dtype(a);
-            if (dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES)
+            if (dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES ||
+                (dt->kind == ZARRC_DTYPE_OBJECT && !strcmp(dt->unit, "json")))
+                /* legacy v2 "|O" arrays (json2 / msgpack2): each element is the JSON text of
+                 * a reference object, decoded through the object codec */
                 rc = read_element(a, index, NULL, 0, &text, where);
             else if (dt->kind == ZARRC_DTYPE_UTF32 || dt->kind == ZARRC_DTYPE_FIXED_BYTES) {
                 uint8_t *b = zarrc__malloc(dt->item_size ? dt->item_size : 1);
@@ -659,10 +662,10 @@ int zarrc_node_resolve_element(zarrc_node_ref *out, zarrc_store *store, const ch
                 }
                 free(b);
             } else
-                rc = zarrc_error_set(ZARRC_EDTYPE, "%s: a reference dataset of type '%s' (expected strings)", where,
-                                     dt->name);
-        } else if (format == 2)
-            rc = zarrc__error_context(rc, "%s: legacy v2 object references need the numcodecs object codecs: ", where);
+                rc = zarrc_error_set(ZARRC_EDTYPE, "%s: a reference dataset of type '%s' (expected strings or "
+                                     "json2/msgpack2 objects)", where, dt->name);
+        } else
+            rc = zarrc__error_context(rc, "%s: ", where);
         zarrc_array_free(a);
     }
     if (rc)

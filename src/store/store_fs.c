@@ -40,6 +40,7 @@ typedef struct fs_store {
     char *root;
     bool durable;   /* ZARRC_STORE_DURABLE: every write is fsynced */
     bool root_link; /* the root path is a symbolic link: never delete through it */
+    char *contained; /* ZARRC_STORE_CONTAINED: the root's real path, keys may not leave it */
     pthread_mutex_t held_mu;
     fs_lock *held;  /* locks taken through this handle, so a put of a locked key can write its
                        value into the lock file and rename that into place */
@@ -92,7 +93,7 @@ static int io_error(const char *what, const char *path, int err)
 }
 
 /* Keys must stay inside the root: no absolute keys, no "." / ".." segments, no empty ones. */
-static int check_key(const char *key, bool allow_empty)
+static int check_key_syntax(const char *key, bool allow_empty)
 {
     if (!*key)
         return allow_empty ? ZARRC_OK : zarrc_error_set(ZARRC_EINVAL, "empty key");
@@ -115,6 +116,45 @@ bad:
 static char *full_path(const fs_store *fs, const char *key)
 {
     return *key ? zarrc__sprintf("%s/%s", fs->root, key) : zarrc__strdup(fs->root);
+}
+
+/* ZARRC_STORE_CONTAINED: every existing component of root/rel that is a symbolic link must
+ * resolve inside the root (a missing tail cannot be a link). One lstat per component; a
+ * realpath only for links. */
+static int check_contained(const fs_store *fs, const char *rel)
+{
+    char *path = full_path(fs, rel);
+    if (!path)
+        return ZARRC_ENOMEM;
+    int rc = ZARRC_OK;
+    size_t rootlen = strlen(fs->root), n = strlen(path), cl = strlen(fs->contained);
+    for (size_t i = rootlen + 1; i <= n && rc == ZARRC_OK; i++) {
+        if (i < n && path[i] != '/')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        struct stat st;
+        if (lstat(path, &st) != 0) {
+            path[i] = c;
+            break;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            char *real = realpath(path, NULL);
+            size_t rl = real ? strlen(real) : 0;
+            if (!real || !(rl >= cl && !memcmp(real, fs->contained, cl) && (rl == cl || real[cl] == '/' || cl == 1)))
+                rc = zarrc_error_set(ZARRC_EAUTH, "'%s' is a symbolic link leading out of the store's root", path + rootlen + 1);
+            free(real);
+        }
+        path[i] = c;
+    }
+    free(path);
+    return rc;
+}
+
+static int check_key(const fs_store *fs, const char *key, bool allow_empty)
+{
+    int rc = check_key_syntax(key, allow_empty);
+    return rc == ZARRC_OK && fs->contained && *key ? check_contained(fs, key) : rc;
 }
 
 static int mkdirs(char *path, size_t upto)
@@ -162,6 +202,7 @@ static int fs_open(void **state, const char *location, unsigned flags)
     memcpy(fs->root, location, n);
     fs->root[n] = '\0';
     fs->durable = (flags & ZARRC_STORE_DURABLE) != 0;
+    bool contained = (flags & ZARRC_STORE_CONTAINED) != 0;
     pthread_mutex_init(&fs->held_mu, NULL);
     fs->root_link = lstat(fs->root, &st) == 0 && S_ISLNK(st.st_mode);
     int rc = ZARRC_OK;
@@ -174,6 +215,8 @@ static int fs_open(void **state, const char *location, unsigned flags)
             rc = io_error("cannot open", fs->root, errno);
     } else if (!S_ISDIR(st.st_mode))
         rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is not a directory", fs->root);
+    if (rc == ZARRC_OK && contained && !(fs->contained = realpath(fs->root, NULL)))
+        rc = io_error("cannot resolve", fs->root, errno);
     if (rc) {
         free(fs->root);
         free(fs);
@@ -187,6 +230,7 @@ static void fs_close(void *state)
 {
     fs_store *fs = state;
     pthread_mutex_destroy(&fs->held_mu);
+    free(fs->contained);
     free(fs->root);
     free(fs);
 }
@@ -194,7 +238,7 @@ static void fs_close(void *state)
 static int fs_get(void *state, const char *key, int64_t offset, int64_t length, zarrc_buf *out)
 {
     fs_store *fs = state;
-    int rc = check_key(key, false);
+    int rc = check_key(fs, key, false);
     if (rc)
         return rc;
     char *path = full_path(fs, key);
@@ -320,7 +364,7 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
     if (flags & ZARRC_PUT_IF_MATCH)
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "the filesystem store serializes writers with locks, "
                                                    "not versions");
-    int rc = check_key(key, false);
+    int rc = check_key(fs, key, false);
     if (rc)
         return rc;
     bool durable = fs->durable || (flags & ZARRC_PUT_DURABLE);
@@ -434,7 +478,7 @@ static void remove_empty_parents(const fs_store *fs, char *path)
 static int fs_erase(void *state, const char *key)
 {
     fs_store *fs = state;
-    int rc = check_key(key, false);
+    int rc = check_key(fs, key, false);
     if (rc == ZARRC_OK)
         rc = check_no_links(fs, key, false);
     if (rc)
@@ -493,7 +537,7 @@ static void remove_stale_temps(const char *dir)
 static int fs_lock_key(void *state, const char *key, void **out)
 {
     fs_store *fs = state;
-    int rc = check_key(key, false);
+    int rc = check_key(fs, key, false);
     if (rc)
         return rc;
     char *path = full_path(fs, key);
@@ -605,7 +649,7 @@ static void fs_unlock_key(void *state, void *lock)
  * directory), ZARRC_EINVAL for anything else (FIFOs, devices are no values). */
 static int stat_value(const fs_store *fs, const char *key, struct stat *st)
 {
-    int rc = check_key(key, false);
+    int rc = check_key(fs, key, false);
     if (rc)
         return rc;
     char *path = full_path(fs, key);
@@ -753,8 +797,12 @@ static int walk(fs_store *fs, const char *rel, list_ctx *lc)
         bool is_dir = entry_is_dir(path, e);
         size_t pl = strlen(lc->prefix), kl = strlen(key);
         if (is_dir) {
-            /* Descend only if the directory can hold keys with the prefix. */
-            if (strncmp(key, lc->prefix, kl < pl ? kl : pl) == 0) {
+            /* Descend only if the directory can hold keys with the prefix (and, contained,
+             * stays inside the root). */
+            bool inside = !fs->contained || check_contained(fs, key) == ZARRC_OK;
+            if (!inside)
+                zarrc__error_clear(); /* a link out of the root: not listed, not an error */
+            if (inside && strncmp(key, lc->prefix, kl < pl ? kl : pl) == 0) {
                 char *sub = zarrc__sprintf("%s/", key);
                 rc = sub ? walk(fs, sub, lc) : ZARRC_ENOMEM;
                 free(sub);
@@ -777,7 +825,7 @@ static int fs_list(void *state, const char *prefix, zarrc_list_cb cb, void *ctx)
     char *start = slash ? zarrc__sprintf("%.*s", (int)(slash - prefix + 1), prefix) : zarrc__strdup("");
     if (!start)
         return ZARRC_ENOMEM;
-    int rc = check_key(start, true);
+    int rc = check_key(fs, start, true);
     if (rc == ZARRC_OK)
         rc = walk(fs, start, &lc);
     free(start);
@@ -790,7 +838,7 @@ static int fs_list_dir(void *state, const char *prefix, zarrc_list_cb cb, void *
     size_t pl = strlen(prefix);
     if (pl && prefix[pl - 1] != '/')
         return zarrc_error_set(ZARRC_EINVAL, "directory listing prefix '%s' must end with '/'", prefix);
-    int rc = check_key(prefix, true);
+    int rc = check_key(fs, prefix, true);
     if (rc)
         return rc;
     char *path = pl ? zarrc__sprintf("%s/%.*s", fs->root, (int)pl - 1, prefix) : zarrc__strdup(fs->root);
@@ -816,7 +864,7 @@ static int fs_erase_prefix(void *state, const char *prefix)
 {
     fs_store *fs = state;
     size_t pl = strlen(prefix);
-    int rc = check_key(prefix, true);
+    int rc = check_key(fs, prefix, true);
     if (rc)
         return rc;
     if (pl == 0 || prefix[pl - 1] == '/') {

@@ -1493,6 +1493,31 @@ static int layer_read(vlayer *L, int nd, const int64_t *x0, const int64_t *step,
     return rc;
 }
 
+/* Variable-length reads through a view: the destination holds zarrc_vref elements pointing
+ * into the layers' packed results, which are kept here until the read packs them into the
+ * caller's zarrc_vlen. Such reads run their layers on the calling thread (view_read_impl),
+ * so the list is per thread. */
+typedef struct vlen_keep {
+    zarrc_vlen *v;
+    size_t n, cap;
+} vlen_keep;
+static __thread vlen_keep *tls_keep;
+
+/* Write a box of a layer's source array from `data` (C order, elements of es bytes; for
+ * variable-length types zarrc_vref elements, packed into one zarrc_vlen for the write). */
+static int layer_store(vlayer *L, const int64_t *start, const int64_t *count, const int64_t *step,
+                       const uint8_t *data, size_t bytes, size_t es)
+{
+    if (!zarrc__dtype_is_vlen(zarrc_array_dtype(L->arr)))
+        return zarrc_array_write(L->arr, start, count, step, data, bytes);
+    zarrc_vlen packed;
+    int rc = zarrc__vlen_pack(&packed, (const zarrc_vref *)data, (int64_t)(bytes / es));
+    if (rc == ZARRC_OK)
+        rc = zarrc_array_write(L->arr, start, count, step, &packed, sizeof packed);
+    zarrc_vlen_clear(&packed);
+    return rc;
+}
+
 /* Check a gather write: the image fits, no layer position is targeted twice. */
 static int gather_write_check(const vlayer *L, int nd, const int64_t *x0, const int64_t *step, const int64_t *k0,
                               const int64_t *k1, const int64_t *sstr, size_t es)
@@ -1534,14 +1559,24 @@ static int gather_write(vlayer *L, int nd, const int64_t *x0, const int64_t *ste
     int64_t bstart[MAXD], bn[MAXD], bs[MAXD];
     size_t bytes;
     uint8_t *tmp = NULL;
+    bool vl = zarrc__dtype_is_vlen(zarrc_array_dtype(L->arr));
+    /* Variable-length: the image holds vrefs into the values read (kept alive here) and into
+     * the caller's values; it is packed into one zarrc_vlen for the write back. */
+    vlen_keep keep = {0}, *saved = tls_keep;
+    if (vl)
+        tls_keep = &keep;
     int rc = image_read(L, nd, x0, step, k0, k1, es, bstart, bn, bs, &bytes, &tmp);
+    tls_keep = saved;
     if (rc == ZARRC_OK) {
         copy_ctx c = {tmp, in, es, true, NULL, 0};
         each_position(L, nd, x0, step, k0, k1, sstr, bstart, bs, copy_one, &c);
         for (int j = 0; j < L->src_rank; j++)
             bstart[j] -= L->src_origin[j];
-        rc = zarrc_array_write(L->arr, bstart, bn, NULL, tmp, bytes);
+        rc = layer_store(L, bstart, bn, NULL, tmp, bytes, es);
     }
+    for (size_t k = 0; k < keep.n; k++)
+        zarrc_vlen_clear(&keep.v[k]);
+    free(keep.v);
     free(tmp);
     return rc;
 }
@@ -1705,16 +1740,6 @@ static int view_read_impl(zarrc__view *v, const int64_t *start, const int64_t *c
     return rc;
 }
 
-/* Variable-length reads through a view: the destination holds zarrc_vref elements pointing
- * into the layers' packed results, which are kept here until the read packs them into the
- * caller's zarrc_vlen. Such reads run their layers on the calling thread (view_read_impl),
- * so the list is per thread. */
-typedef struct vlen_keep {
-    zarrc_vlen *v;
-    size_t n, cap;
-} vlen_keep;
-static __thread vlen_keep *tls_keep;
-
 static int vlen_read_into(const zarrc__io_array *io, int nd, const int64_t *start, const int64_t *count,
                           const int64_t *step, uint8_t *dst, const int64_t *dstr)
 {
@@ -1862,9 +1887,15 @@ int zarrc__view_write(zarrc_array *a, const int64_t *start, const int64_t *count
     zarrc__view *v = a->view;
     int64_t ones[MAXD], nelem, sstr[MAXD], x0[MAXD];
     int rc = check_sel(a, start, count, &step, ones, &nelem, in_size, false);
-    if (rc == ZARRC_OK && zarrc__dtype_is_vlen(&v->dtype))
-        rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "writes of variable-length data (%s) through a view are not "
-                             "supported: write the layers", v->dtype.name);
+    zarrc_vref *refs = NULL; /* variable-length values as vrefs into the caller's zarrc_vlen */
+    if (rc == ZARRC_OK && nelem && zarrc__dtype_is_vlen(&v->dtype)) {
+        const zarrc_vlen *vin = in;
+        if (vin->count != nelem)
+            rc = zarrc_error_set(ZARRC_EINVAL, "the zarrc_vlen holds %lld values, the selection has %lld",
+                                 (long long)vin->count, (long long)nelem);
+        else if ((rc = zarrc__vlen_refs(&refs, vin, nelem)) == ZARRC_OK)
+            in = refs;
+    }
     if (rc || !nelem)
         return rc ? zarrc__error_context(rc, "view '%s': ", a->name) : ZARRC_OK;
     int nd = v->ndim;
@@ -1919,12 +1950,13 @@ int zarrc__view_write(zarrc_array *a, const int64_t *start, const int64_t *count
         zarrc__copy_box(tmp, cs, (const uint8_t *)in + base, sds, scn, r, v->es);
         for (int d = 0; d < r; d++)
             sst[d] -= L->src_origin[d];
-        rc = zarrc_array_write(L->arr, sst, scn, sse, tmp, n);
+        rc = layer_store(L, sst, scn, sse, tmp, n, v->es);
         if (rc)
             zarrc__error_context(rc, "%s: ", L->where);
         free(tmp);
     }
     free(t);
+    free(refs);
     return rc ? zarrc__error_context(rc, "view '%s': ", a->name) : ZARRC_OK;
 }
 

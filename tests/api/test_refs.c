@@ -307,10 +307,62 @@ static void test_records(void)
     zarrc_store_free(s);
 }
 
+/* Legacy v2 reference datasets (older hdmf-zarr): "|O" with the json2 or msgpack2 object codec,
+ * attribute zarr_dtype "object", each element the JSON text of a reference object. */
+static void test_legacy_object_refs(void)
+{
+    static const char *const codecs[2] = {"json2", "msgpack2"};
+    for (int c = 0; c < 2; c++) {
+        zarrc_store *s = mem();
+        CHECK_OK(zarrc_group_create(s, "", 2, NULL, 0));
+        CHECK_OK(zarrc_group_create(s, "a/b", 2, NULL, 0));
+        int64_t shape[1] = {3}, chunks[1] = {2};
+        char filters[64];
+        snprintf(filters, sizeof filters, "[{\"id\":\"%s\"}]", codecs[c]);
+        zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+        o.format = 2;
+        o.dtype = "|O";
+        o.ndim = 1;
+        o.shape = shape;
+        o.chunks = chunks;
+        o.filters = filters;
+        o.compressor = "null";
+        o.attributes = "{\"zarr_dtype\": \"object\"}";
+        zarrc_array *a = NULL;
+        CHECK_OK(zarrc_array_create(&a, s, "refs", &o));
+        const char *t0 = "{\"source\":\".\",\"path\":\"/a/b\",\"object_id\":\"o1\",\"source_object_id\":\"r\"}";
+        const char *t1 = "{\"source\":\".\",\"path\":\"/a\",\"object_id\":null}";
+        const char *t2 = "{\"source\":\".\",\"path\":\"/gone\"}";
+        size_t n0 = strlen(t0), n1 = strlen(t1), n2 = strlen(t2);
+        char *buf = malloc(n0 + n1 + n2);
+        memcpy(buf, t0, n0);
+        memcpy(buf + n0, t1, n1);
+        memcpy(buf + n0 + n1, t2, n2);
+        uint64_t offs[4] = {0, n0, n0 + n1, n0 + n1 + n2};
+        zarrc_vlen v = {3, offs, (uint8_t *)buf, n0 + n1 + n2};
+        int64_t start[1] = {0}, count[1] = {3};
+        CHECK_OK(zarrc_array_write(a, start, count, NULL, &v, sizeof v));
+        zarrc_array_free(a);
+        free(buf);
+        zarrc_node_ref r = {0};
+        CHECK_OK(zarrc_node_resolve_element(&r, s, "refs", 0, NULL, 0));
+        CHECK_MSG(r.path && !strcmp(r.path, "a/b") && r.kind == ZARRC_NODE_GROUP && r.object_id &&
+                      !strcmp(r.object_id, "o1"), "%s element 0", codecs[c]);
+        zarrc_node_ref_clear(&r);
+        CHECK_OK(zarrc_node_resolve_element(&r, s, "refs", 1, NULL, 0));
+        CHECK_MSG(r.path && !strcmp(r.path, "a") && !r.object_id, "%s element 1", codecs[c]);
+        zarrc_node_ref_clear(&r);
+        CHECK_ERR(zarrc_node_resolve_element(&r, s, "refs", 2, NULL, 0), ZARRC_ENOTFOUND, "element 2");
+        CHECK_ERR(zarrc_node_resolve_element(&r, s, "refs", 3, NULL, 0), ZARRC_EBOUNDS, "element 3");
+        zarrc_store_free(s);
+    }
+}
+
 int main(void)
 {
     test_parse();
     test_resolve_memory();
+    test_legacy_object_refs();
     test_external_dirs();
     test_spec();
     test_records();

@@ -489,10 +489,10 @@ static void test_strings(void)
         check_strings(v, st3, cn3, sp3, "alpha|\xc3\xbcml\xc3\xa4ut|epsilon|b1|w|y", "concat, step 2 across layers");
         int64_t st4[1] = {3}, cn4[1] = {0};
         check_strings(v, st4, cn4, NULL, "", "empty selection");
-        /* writes are refused, and nothing is written */
+        /* a zarrc_vlen with the wrong number of values is refused, and nothing is written */
         zarrc_vlen w = {.count = 1, .offsets = (uint64_t[]){0, 1}, .data = (uint8_t *)"Q", .size = 1};
-        int64_t one[1] = {1};
-        CHECK_ERR(zarrc_array_write(v, st, one, NULL, &w, sizeof w), ZARRC_EUNSUPPORTED, "variable-length");
+        int64_t two[1] = {2}, one[1] = {1};
+        CHECK_ERR(zarrc_array_write(v, st, two, NULL, &w, sizeof w), ZARRC_EINVAL, "holds 1 values");
         check_strings(v, st, one, NULL, "alpha", "after the refused write");
         /* a fixed-size buffer is refused with a message */
         int32_t bad[12];
@@ -626,6 +626,127 @@ static void test_strings(void)
     }
 }
 
+/* A zarrc_vlen of the '|'-separated values of `list` (static storage: one call at a time). */
+static zarrc_vlen vlen_of(const char *list)
+{
+    static uint64_t offs[64];
+    static char data[512];
+    zarrc_vlen v = {0, offs, (uint8_t *)data, 0};
+    size_t len = strlen(list), n = 0;
+    offs[0] = 0;
+    for (size_t i = 0; i <= len; i++)
+        if (i == len || list[i] == '|')
+            offs[++n] = v.size;
+        else
+            data[v.size++] = list[i];
+    v.count = (int64_t)n;
+    return v;
+}
+
+/* Issue 12: strings written through views land in the right layers and positions: concatenated
+ * v3, v2 and sharded layers, steps across layers, a negative stride, an index array (a
+ * read-modify-write of the layer), a nested stack, a stack along a new axis; fill and inline
+ * layers and duplicate index targets are refused before anything is written. */
+static void test_string_writes(void)
+{
+    make_strings(mem, "sw/a", 3, 2, 5, (const char *const[]){"a0", "a1", "a2", "a3", "a4"});
+    make_strings(mem, "sw/b", 2, 3, 3, (const char *const[]){"b0", "b1", "b2"});
+    zarrc_array *v = NULL, *la = NULL, *lb = NULL;
+    CHECK_OK(zarrc_array_open(&la, mem, "sw/a"));
+    CHECK_OK(zarrc_array_open(&lb, mem, "sw/b"));
+    int64_t z[2] = {0, 0}, n5[1] = {5}, n3[1] = {3};
+    CHECK_OK(zarrc_view_open(&v, "{\"concatenate\":{\"axis\":0,\"arrays\":[\"sw/a\",\"sw/b\"]}}", mem, "", 0));
+    if (v && la && lb) {
+        zarrc_vlen w = vlen_of("x0|x1|x2|x3|x4|x5|x6|x7");
+        int64_t cn[1] = {8};
+        CHECK_OK(zarrc_array_write(v, z, cn, NULL, &w, sizeof w));
+        check_strings(la, z, n5, NULL, "x0|x1|x2|x3|x4", "layer a after a whole write");
+        check_strings(lb, z, n3, NULL, "x5|x6|x7", "layer b after a whole write");
+        /* step 3 from 1: positions 1, 4 (layer a) and 7 (layer b); longer and empty values */
+        w = vlen_of("longer value|\xc3\xa9t\xc3\xa9|");
+        int64_t st[1] = {1}, c3[1] = {3}, sp[1] = {3};
+        CHECK_OK(zarrc_array_write(v, st, c3, sp, &w, sizeof w));
+        check_strings(la, z, n5, NULL, "x0|longer value|x2|x3|\xc3\xa9t\xc3\xa9", "layer a after a step-3 write");
+        check_strings(lb, z, n3, NULL, "x5|x6|", "layer b after a step-3 write");
+        check_strings(v, z, cn, NULL, "x0|longer value|x2|x3|\xc3\xa9t\xc3\xa9|x5|x6|", "view after writes");
+        /* a block at an offset (zarrc_array_write_at), across both layers */
+        w = vlen_of("o4|o5");
+        int64_t off[1] = {4}, bs[1] = {2}, big[1] = {5};
+        CHECK_OK(zarrc_array_write_at(v, off, 1, bs, &w, sizeof w, 0));
+        check_strings(v, z, cn, NULL, "x0|longer value|x2|x3|o4|o5|x6|", "view after write_at");
+        w = vlen_of("e4|e5|e6|e7|e8");
+        CHECK_ERR(zarrc_array_write_at(v, off, 1, big, &w, sizeof w, 0), ZARRC_EBOUNDS, "does not fit");
+        CHECK_ERR(zarrc_array_write_at(v, off, 1, big, &w, sizeof w, ZARRC_EXTEND), ZARRC_EUNSUPPORTED,
+                  "cannot grow");
+        check_strings(v, z, cn, NULL, "x0|longer value|x2|x3|o4|o5|x6|", "view after the refused blocks");
+        /* views take no resize or append: their shape comes from the layers */
+        int64_t ns[1] = {9}, at = -1, one1[1] = {1};
+        CHECK_ERR(zarrc_array_resize(v, ns), ZARRC_EUNSUPPORTED, "virtual array");
+        w = vlen_of("p");
+        CHECK_ERR(zarrc_array_append(v, 0, one1, &w, sizeof w, &at), ZARRC_EUNSUPPORTED, "virtual array");
+        CHECK(zarrc_array_shape(v)[0] == 8);
+    }
+    zarrc_array_free(v);
+    /* a negative stride (layer b reversed), an index array into layer a, a nested stack
+     * holding a, a fill layer and an inline layer */
+    const char *spec =
+        "{\"driver\":\"stack\",\"dtype\":\"string\",\"layers\":["
+        "{\"driver\":\"zarr\",\"kvstore\":{\"driver\":\"file\",\"path\":\"sw/b\"},"
+        " \"transform\":{\"input_inclusive_min\":[0],\"input_exclusive_max\":[3],\"output\":[{\"input_dimension\":0,\"offset\":2,\"stride\":-1}]}},"
+        "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"sw/a\"},"
+        " \"transform\":{\"input_inclusive_min\":[3],\"input_exclusive_max\":[5],\"output\":[{\"index_array\":[4,0]}]}},"
+        "{\"driver\":\"stack\",\"dtype\":\"string\",\"layers\":[{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"sw/a\"}}],"
+        " \"transform\":{\"input_inclusive_min\":[5],\"input_exclusive_max\":[7],\"output\":[{\"input_dimension\":0,\"offset\":-4}]}},"
+        "{\"driver\":\"fill\",\"fill_value\":\"F\",\"transform\":{\"input_inclusive_min\":[7],\"input_exclusive_max\":[8],\"output\":[{\"offset\":0}]}},"
+        "{\"driver\":\"array\",\"dtype\":\"string\",\"array\":[\"i0\"],"
+        " \"transform\":{\"input_inclusive_min\":[8],\"input_exclusive_max\":[9],\"output\":[{\"offset\":0}]}},"
+        "{\"driver\":\"zarr3\",\"kvstore\":{\"driver\":\"file\",\"path\":\"sw/a\"},"
+        " \"transform\":{\"input_inclusive_min\":[9],\"input_exclusive_max\":[11],\"output\":[{\"index_array\":[3,3]}]}}"
+        "],\"schema\":{\"domain\":{\"inclusive_min\":[0],\"exclusive_max\":[11]}}}";
+    v = NULL;
+    CHECK_OK(zarrc_view_open(&v, spec, mem, "", 0));
+    if (v && la && lb) {
+        zarrc_vlen w = vlen_of("r0|r1|r2|g4|g0|n1|n2");
+        int64_t cn[1] = {7};
+        CHECK_OK(zarrc_array_write(v, z, cn, NULL, &w, sizeof w));
+        check_strings(lb, z, n3, NULL, "r2|r1|r0", "layer b written through a negative stride");
+        check_strings(la, z, n5, NULL, "g0|n1|n2|x3|g4", "layer a through an index array and a nested stack");
+        check_strings(v, z, cn, NULL, "r0|r1|r2|g4|g0|n1|n2", "view after the write");
+        /* refused before anything is written: the region reaches a fill layer, an inline
+         * layer, or targets one layer position twice */
+        int64_t c8[1] = {8}, s8[1] = {8}, c1[1] = {1}, s9[1] = {9}, c2[1] = {2};
+        w = vlen_of("q0|q1|q2|q3|q4|q5|q6|q7");
+        CHECK_ERR(zarrc_array_write(v, z, c8, NULL, &w, sizeof w), ZARRC_EREADONLY, "fill layer");
+        w = vlen_of("q8");
+        CHECK_ERR(zarrc_array_write(v, s8, c1, NULL, &w, sizeof w), ZARRC_EREADONLY, "inline array");
+        w = vlen_of("d0|d1");
+        CHECK_ERR(zarrc_array_write(v, s9, c2, NULL, &w, sizeof w), ZARRC_EINVAL, "more than once");
+        check_strings(v, z, cn, NULL, "r0|r1|r2|g4|g0|n1|n2", "view after the refused writes");
+        check_strings(la, z, n5, NULL, "g0|n1|n2|x3|g4", "layer a after the refused writes");
+    }
+    zarrc_array_free(v);
+    /* stack along a new last axis: a 3 x 2 write lands in two layers, interleaved */
+    make_strings(mem, "sw/d", 3, 2, 3, (const char *const[]){"d0", "d1", "d2"});
+    zarrc_array *ld = NULL;
+    CHECK_OK(zarrc_array_open(&ld, mem, "sw/d"));
+    v = NULL;
+    CHECK_OK(zarrc_view_open(&v, "{\"stack\":{\"axis\":-1,\"arrays\":[\"sw/b\",\"sw/d\"]}}", mem, "", 0));
+    if (v && ld && lb) {
+        zarrc_vlen w = vlen_of("s00|s01|s10|s11|s20|s21");
+        int64_t cn[2] = {3, 2}, st[2] = {1, 0}, c1[2] = {1, 2};
+        CHECK_OK(zarrc_array_write(v, z, cn, NULL, &w, sizeof w));
+        check_strings(lb, z, n3, NULL, "s00|s10|s20", "layer b through a stack");
+        check_strings(ld, z, n3, NULL, "s01|s11|s21", "layer d through a stack");
+        w = vlen_of("|t11");
+        CHECK_OK(zarrc_array_write(v, st, c1, NULL, &w, sizeof w));
+        check_strings(v, z, cn, NULL, "s00|s01||t11|s20|s21", "stack after a one-row write");
+    }
+    zarrc_array_free(v);
+    zarrc_array_free(ld);
+    zarrc_array_free(la);
+    zarrc_array_free(lb);
+}
+
 int main(void)
 {
     CHECK_OK(zarrc_store_open(&mem, "memory://", 0));
@@ -635,6 +756,7 @@ int main(void)
     test_stored_and_copy();
     test_errors();
     test_strings();
+    test_string_writes();
     test_lazy_10000();
     zarrc_store_free(mem);
     printf("test_views: %d checks, %d failures\n", check_count, check_failures);

@@ -265,6 +265,15 @@ def suite_zarrita_js(z, fx, work):
     return s.finish()
 
 
+
+# The zarrs fixtures' optional arrays, transcribed from their attributes.description (N = null,
+# SN = Some(None), shown by zarrc as [null]; nested present values as [v]).
+OPTIONAL_EXPECTED = {
+    "v3/array_optional.zarr/array": [0, None, 2, 3, None, 5, None, 7, 8, 9, None, None, 12, None, None, None],
+    "v3/array_optional_nested.zarr/array": [None, [None], [2], [3], None, [5], None, [7],
+                                            [None], [None], None, None, [None], [None], None, None],
+}
+
 def suite_zarrs(z, fx, work):
     s = Suite("zarrs fixtures", z, fx, work)
     base = os.path.join(fx, "zarrs", "zarrs", "tests", "data")
@@ -278,11 +287,16 @@ def suite_zarrs(z, fx, work):
             continue
         dtype = e.get("data_type", e.get("dtype"))
         if isinstance(dtype, dict) and dtype.get("name") == "optional":
-            # zarrs-only extension data type: the array opens for info, reading it is refused
-            # naming the type
-            s.accept(node, label + " (unknown data type 'optional': info works)")
-            s.refuse(node, label + " (unknown extension data type 'optional')", verb="get",
-                     must_mention="unknown data type 'optional'")
+            # zarrs' experimental optional type (its earlier spelling "optional"): read element
+            # by element against the layout the array's attributes.description gives
+            want = OPTIONAL_EXPECTED.get(key)
+            if want is None:
+                s.skip("zarrs optional fixture without a transcribed expectation", node, label)
+                continue
+            doc, err = s.z.get_json(node)
+            s.t.check(not err and doc.get("shape") == [4, 4] and doc.get("dtype") == "zarrs.optional"
+                      and doc.get("data") == want, label + " (zarrs optional, element by element)",
+                      err or "got %s, expected %s" % (H.show(doc, 300), want))
             continue
         reason = scope_reason(node)
         if reason:

@@ -50,6 +50,12 @@ static const char *const pipelines[] = {
     "[{\"name\":\"cast_value\",\"configuration\":{\"data_type\":\"float8_e4m3fnuz\",\"out_of_range\":\"clamp\","
     "\"scalar_map\":{\"decode\":[[\"NaN\",0]]}}},\"bytes\"]",
     "[{\"name\":\"cast_value\",\"configuration\":{\"data_type\":\"int16\",\"rounding\":\"towards-zero\"}},\"bytes\",\"crc32c\"]",
+    /* zarrs.optional (zarrs' experimental nullable type): header, mask chain, present values;
+     * nested (optional optional) with compressed mask and a checksummed inner chain */
+    "[{\"name\":\"zarrs.optional\",\"configuration\":{\"mask_codecs\":[{\"name\":\"packbits\"}],"
+    "\"data_codecs\":[\"bytes\"]}}]",
+    "[{\"name\":\"zarrs.optional\",\"configuration\":{\"mask_codecs\":[\"bytes\",{\"name\":\"zstd\"}],"
+    "\"data_codecs\":[{\"name\":\"zarrs.optional\",\"configuration\":{\"mask_codecs\":[{\"name\":\"packbits\"}],\"data_codecs\":[\"bytes\",\"crc32c\"]}}]}},{\"name\":\"zstd\"}]",
 };
 
 /* The data type of each pipeline above (NULL: int32, or string/bytes for the vlen ones). */
@@ -57,6 +63,9 @@ static const char *const dtypes[sizeof pipelines / sizeof *pipelines] = {
     [17] = "int4", [18] = "bool", [19] = "int32", [20] = "complex_float6_e3m2fn", [21] = "float6_e2m3fn",
     [26] = "float32", [27] = "float32", [28] = "uint8",
     [29] = "float32", [30] = "uint16",
+    [31] = "{\"name\":\"zarrs.optional\",\"configuration\":{\"name\":\"int16\"}}",
+    [32] = "{\"name\":\"zarrs.optional\",\"configuration\":{\"name\":\"zarrs.optional\","
+           "\"configuration\":{\"name\":\"int16\"}}}",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

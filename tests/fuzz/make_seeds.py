@@ -20,7 +20,9 @@ def run(*a, stdin=None):
 
 
 # the dtypes[] table of fuzz_chunk.c: [index] = "dtype"
-dtypes = {int(k): v for k, v in re.findall(r'\[(\d+)\] = "([^"]+)"', src[src.index("dtypes[sizeof"):])}
+dtab = src[src.index("dtypes[sizeof"):src.index("};", src.index("dtypes[sizeof"))]
+dtypes = {int(k): bytes(v + w, "ascii").decode("unicode_escape")
+          for k, v, w in re.findall(r'\[(\d+)\] = "((?:[^"\\]|\\.)*)"(?:\s*\n\s*"((?:[^"\\]|\\.)*)")?', dtab)}
 values = {"int4": [(i % 16) - 8 for i in range(24)], "bool": [i % 3 == 0 for i in range(24)],
           "float6_e2m3fn": [0.5 * (i % 8) - 1 for i in range(24)],
           "complex_float6_e3m2fn": [[i % 5, -0.25 * (i % 3)] for i in range(24)]}
@@ -31,6 +33,8 @@ for i, codecs in enumerate(pipes):
     dtype = dtypes.get(i) or (("string" if "utf8" in text else "bytes") if vlen else "int32")
     node = os.path.join(tmp, "p%d" % i)
     run("create", node, "--dtype", dtype, "--shape", "4,6", "--chunks", "4,4", "--codecs", text)
+    if "zarrs.optional" in dtype:  # nulls and values (nested too: a value is present at every level)
+        values[dtype] = [None if i % 3 == 0 else i - 12 for i in range(24)]
     vals = (["a", "bb", "", "dddd"] * 6) if dtype == "string" else \
            (["YQ==", "YmI=", "", "Y2Nj"] * 6) if dtype == "bytes" else values.get(dtype, list(range(1, 25)))
     run("put", node, "--json", "-", stdin=json.dumps(vals).encode())

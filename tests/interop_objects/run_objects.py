@@ -297,6 +297,48 @@ def main():
                 check(False, f"zarr-python {zarr.__version__} now reads {name}: update docs/compatibility.md and this test")
             except ValueError as e:
                 check("No Zarr data type found" in str(e), f"zarr-python 3.4 refuses {name}: {e}")
+        # hdmf-zarr's legacy reference datasets (|O json2 elements {"source", "path", ...},
+        # attribute zarr_dtype "object"): the same refusal; zarrc resolves them (refs.nwb)
+        leg = os.path.join(WORK, "legacy_refs")
+        v2py = os.environ.get("ZARRC_V2_PYTHON") or "/usr/bin/python3"
+        q = subprocess.run([v2py, "-c", f"""
+import zarr, numcodecs, numpy as np
+g = zarr.open_group({leg!r}, mode="w"); g.create_group("t")
+v = np.empty(1, dtype=object); v[0] = {{"source": ".", "path": "/t", "object_id": "o", "source_object_id": "r"}}
+r = g.create_dataset("refs", shape=(1,), dtype=object, object_codec=numcodecs.JSON()); r[:] = v
+r.attrs["zarr_dtype"] = "object"
+"""], capture_output=True, text=True)
+        check(q.returncode == 0, f"zarr-python 2.13 writes a legacy reference array: {q.stderr[-300:]}")
+        try:
+            zarr.open_array(os.path.join(leg, "refs"), mode="r")[...]
+            check(False, "zarr-python 3.4 now reads hdmf-zarr's legacy reference arrays: update docs/compatibility.md")
+        except ValueError as e:
+            check("No Zarr data type found" in str(e), f"zarr-python 3.4 refuses the legacy reference array: {e}")
+        p = zarrc("refs", "--json", os.path.join(leg, "refs"))
+        check(p.returncode == 0 and json.loads(p.stdout)[0]["target"] == "/t", "zarrc resolves it")
+        # v3 spellings numcodecs.json2 / numcodecs.msgpack2 / numcodecs.vlen-array: zarr-python
+        # 3.4 has no implementation of any (numcodecs.zarr3 0.17.1 registers none of them)
+        for cname, cfg in (("numcodecs.json2", {}), ("numcodecs.msgpack2", {}),
+                           ("numcodecs.vlen-array", {"dtype": "<i4"})):
+            d = os.path.join(WORK, "v3_" + cname)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "zarr.json"), "w") as f:
+                json.dump({"zarr_format": 3, "node_type": "array", "shape": [2], "data_type": "string",
+                           "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2]}},
+                           "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+                           "fill_value": "", "codecs": [{"name": cname, "configuration": cfg}]}, f)
+            try:
+                zarr.open_array(d, mode="r")[...]
+                check(False, f"zarr-python 3.4 now reads v3 {cname}: update docs/compatibility.md and this test")
+            except Exception as e:
+                check(type(e).__name__ == "UnknownCodecError" and cname in str(e),
+                      f"zarr-python 3.4 refuses v3 {cname}: {type(e).__name__}: {str(e)[:120]}")
+            p = zarrc("get", "--json", d, ok=False)
+            if cname == "numcodecs.vlen-array":  # zarrs' spelling of the vlen-bytes layout
+                check(p.returncode == 0 and json.loads(p.stdout)["data"] == ["", ""], f"zarrc reads v3 {cname}")
+            else:
+                check(p.returncode != 0 and "needs a v2 object (|O) array" in p.stderr,
+                      f"zarrc refuses v3 {cname} on a string array: {p.stderr.strip()}")
     except ImportError as e:
         check(False, f"zarr-python 3.4 is missing from the peer venv: {e}")
 

@@ -23,6 +23,15 @@ if(TARGET zarrc)
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
 
+# cast_value (zarr-extensions) both ways with zarr-python 3.4.2 + cast-value-rs 0.5.1: every rounding
+# mode, out_of_range absent/clamp/wrap, scalar_map; reads bit for bit, stored chunks identical.
+if(TARGET zarrc)
+  zarrc_peer_test(interop_zp3.cast_value ${CMAKE_CURRENT_LIST_DIR}/cast_value.py $<TARGET_FILE:zarrc>
+                  ${CMAKE_BINARY_DIR}/testtmp/interop_zp3/cast_value)
+  set_tests_properties(interop_zp3.cast_value PROPERTIES TIMEOUT 120 LABELS "interop;peers"
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
+
 # Extendable arrays through the CLI (resize, put --offset --extend, append; 8 processes; kill -9),
 # read back by zarr-python 3.4. ZARRC_STRESS=1 (make stress) runs many more blocks and kills.
 if(TARGET zarrc)

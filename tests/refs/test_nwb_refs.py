@@ -6,8 +6,8 @@ usage: test_nwb_refs.py ZARRC WORKDIR
 1. pynwb + hdmf-zarr write an NWB file as Zarr with links (TimeSeries timestamps, ElectrodeGroup
    device), object references (the electrodes table's group column), attribute references
    (DynamicTableRegion.table, VectorIndex.target), a compound dataset with a reference field
-   (epochs.timeseries) and string datasets. zarrc reads every dataset zarrc supports and
-   resolves every reference (`zarrc refs -r --json`); each target is checked against what
+   (epochs.timeseries, a v3 struct: hdmf-zarr 0.14 writes v3 only) and string datasets. zarrc
+   reads every dataset, struct ones element by element and field by field, and resolves every reference (`zarrc refs -r --json`); each target is checked against what
    hdmf-zarr resolves, by the object_id of the container hdmf-zarr returns.
 2. `zarrc cp -r` copies the file; hdmf-zarr opens the copy and resolves the same references.
 3. zarrc writes references in the same convention (a link with `zarrc refs --link`, a
@@ -148,9 +148,6 @@ def check_datasets(path, label):
             if isinstance(node, zarr.Group):
                 stack.append((rel + "/", node))
                 continue
-            if getattr(node.dtype, "fields", None) is not None:
-                n_struct += 1
-                continue
             p = run("get", "--json", os.path.join(path, rel), ok=False)
             if p.returncode != 0:
                 check(False, f"{label}: zarrc get {rel}: {p.stderr.strip()}")
@@ -158,12 +155,29 @@ def check_datasets(path, label):
             data = json.loads(p.stdout)["data"]
             want = node[...]
             want = np.asarray(want)
+            if want.dtype.names is not None:
+                # a compound dataset (v3 struct): each element an object, field by field, and
+                # each field read alone with --field equals zarr-python's field
+                n_struct += 1
+                flat = want.ravel()
+                rows = [{f: flat[f][i].item() for f in want.dtype.names} for i in range(flat.size)]
+                check(data == rows, f"{label}: {rel} (struct) reads element by element as zarr-python\n"
+                      f" ours   {data}\n theirs {rows}")
+                for f in want.dtype.names:
+                    q = run("get", "--json", "--field", f, os.path.join(path, rel), ok=False)
+                    got = json.loads(q.stdout)["data"] if q.returncode == 0 else q.stderr.strip()
+                    check(got == flat[f].tolist(), f"{label}: {rel} --field {f}: {got}")
+                n_ok += 1
+                continue
             want = [want.item()] if node.ndim == 0 else want.ravel().tolist()
             check(data == want, f"{label}: {rel} reads as zarr-python reads it")
             n_ok += 1
     check(n_ok >= 40, f"{label}: {n_ok} datasets read")
-    print(f"{label}: {n_ok} datasets equal to zarr-python's; {n_struct} struct datasets "
-          "checked through their reference fields only (zarrc struct reads: other branch)")
+    # hdmf-zarr 0.14 writes v3 only; its one compound dataset here is epochs/timeseries
+    # (int32, int32, and the reference field as fixed_length_utf32 paths)
+    check(n_struct >= 1, f"{label}: the struct datasets hdmf-zarr writes were read ({n_struct})")
+    print(f"{label}: {n_ok} datasets equal to zarr-python's, {n_struct} of them struct "
+          "(element by element and field by field)")
 
 
 def main():
@@ -220,6 +234,39 @@ def main():
     p = run("refs", os.path.join(ext, "a"), "--allow-external", "--json", ok=False)
     e = json.loads(p.stdout) if p.stdout else []
     check(p.returncode == 0 and e and e[0]["target"] == "../other.zarr:/x", "--allow-external resolves it")
+
+    # 4b. Legacy v2 reference datasets (older hdmf-zarr): dtype "|O" with the json2 or msgpack2
+    # object codec, attribute zarr_dtype "object", each element a reference object; written by
+    # zarr-python 2.13 (Debian) the way hdmf-zarr < 0.6 wrote them.
+    leg = os.path.join(WORK, "legacy.zarr")
+    gen = f"""
+import zarr, numcodecs, numpy as np
+g = zarr.open_group({leg!r}, mode="w")
+g.create_group("a/b"); g.create_dataset("d", data=np.arange(3))
+for name, codec in (("refs_json", numcodecs.JSON()), ("refs_msgpack", numcodecs.MsgPack())):
+    v = np.empty(4, dtype=object)
+    v[:] = [{{"source": ".", "path": "/a/b", "object_id": "o1", "source_object_id": "r0"}},
+            {{"source": ".", "path": "/d", "object_id": None, "source_object_id": "r0"}},
+            {{"source": ".", "path": "/a", "object_id": "o3", "source_object_id": "r0"}},
+            {{"source": ".", "path": "/", "object_id": "o4", "source_object_id": "r0"}}]
+    r = g.create_dataset(name, shape=(4,), chunks=(3,), dtype=object, object_codec=codec)
+    r[:] = v
+    r.attrs["zarr_dtype"] = "object"
+"""
+    q = subprocess.run(["/usr/bin/python3", "-c", gen], capture_output=True, text=True)
+    check(q.returncode == 0, f"zarr-python 2.13 writes the legacy reference arrays ({q.stderr.strip()[-300:]})")
+    p = run("refs", "-r", "--json", leg, ok=False)
+    got = json.loads(p.stdout) if p.stdout else []
+    for name, codec in (("refs_json", "json2"), ("refs_msgpack", "msgpack2")):
+        zd = json.load(open(os.path.join(leg, name, ".zarray")))
+        check(zd["dtype"] == "|O" and zd["filters"][0]["id"] == codec, f"legacy {name} is a |O {codec} array")
+        mine = sorted((e["index"], e.get("target"), e.get("target_type"), e.get("error")) for e in got
+                      if e["node"] == "/" + name)
+        check(mine == [(0, "/a/b", "group", None), (1, "/d", "array", None), (2, "/a", "group", None),
+                       (3, "/", "group", None)], f"legacy {name}: every element resolves: {mine}")
+    check(p.returncode == 0, f"zarrc refs on the legacy file ({p.stderr.strip()})")
+    p = run("tree", leg)
+    check(p.stdout.count("[object references]") == 2, f"tree marks both legacy reference arrays:\n{p.stdout}")
 
     # 5. pydantic-zarr GroupSpec both ways.
     from pydantic_zarr.v2 import GroupSpec as G2

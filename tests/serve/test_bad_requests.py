@@ -29,6 +29,26 @@ subprocess.run([zarrc, "create", root + "/big", "--dtype", "uint8", "--shape", "
 subprocess.run([zarrc, "create", os.path.join(tmp, "outside", "arr"), "--dtype", "int8", "--shape", "3",
                 "--overwrite"], check=True)
 os.symlink(os.path.join(tmp, "outside"), os.path.join(root, "out"))
+# Symbolic links below an array's directory (the tiled face's chunk I/O runs in the library):
+# a chunk key linked to a file outside, a chunk directory linked outside, a shard linked
+# outside, and a chunk linked to another array's chunk inside ROOT (allowed).
+with open(os.path.join(tmp, "outside", "secret-chunk"), "wb") as f:
+    f.write(b"S" * 16)
+for name, extra in [("lchunk", []), ("ldir", []), ("lshard", ["--codecs", json.dumps([{"name": "sharding_indexed", "configuration": {
+                 "chunk_shape": [1], "codecs": [{"name": "bytes"}],
+                 "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}]}}])]), ("linside", [])]:
+    subprocess.run([zarrc, "create", root + "/" + name, "--dtype", "uint8", "--shape", "8",
+                    "--chunks", "4" if extra else "2", *extra], check=True)
+    subprocess.run([zarrc, "put", root + "/" + name, "--json", "-"], input=b"[1,2,3,4,5,6,7,8]", check=True)
+os.remove(os.path.join(root, "lchunk", "c", "1"))
+os.symlink(os.path.join(tmp, "outside", "secret-chunk"), os.path.join(root, "lchunk", "c", "1"))
+os.makedirs(os.path.join(tmp, "outside", "cdir"))
+shutil.rmtree(os.path.join(root, "ldir", "c"))
+os.symlink(os.path.join(tmp, "outside", "cdir"), os.path.join(root, "ldir", "c"))
+os.remove(os.path.join(root, "lshard", "c", "0"))
+os.symlink(os.path.join(tmp, "outside", "secret-chunk"), os.path.join(root, "lshard", "c", "0"))
+os.remove(os.path.join(root, "linside", "c", "3"))
+os.symlink(os.path.join(root, "lchunk", "c", "0"), os.path.join(root, "linside", "c", "3"))
 with open(os.path.join(root, ".zarrc-secret"), "w") as f:
     f.write("SECRETCONTENT")
 
@@ -149,6 +169,25 @@ with server(zarrc, root, "--max-body", "100000", keys={"wkey": "rw", "rkey": "ro
     check(st == 404 and b"root:" not in data, "absolute path under /zarr")
     bad(url, "DELETE", "/api/v1/metadata/out/arr", 404)
     check(os.path.exists(os.path.join(tmp, "outside", "arr", "zarr.json")), "nothing deleted outside ROOT")
+    # symlinks below an array's directory, on every route: refused (403), never followed out
+    octet = {"Accept": "application/octet-stream", **W}
+    for path in ["/api/v1/array/full/lchunk", "/api/v1/array/block/lchunk?block=1", "/api/v1/array/full/lshard",
+                 "/api/v1/array/block/lshard?block=0", "/api/v1/array/full/lchunk?slice=2:4"]:
+        detail = bad(url, "GET", path, 403, headers=octet, contains="symbolic link")
+        check("SSSS" not in detail, f"{path}: outside content leaked")
+    bad(url, "GET", "/zarr/lchunk/c/1", 404)
+    bad(url, "PUT", "/api/v1/array/block/lchunk?block=1", 403, body=bytes([9, 9]), contains="symbolic link")
+    bad(url, "PUT", "/api/v1/array/full/ldir", 403, body=bytes(8), contains="symbolic link")
+    bad(url, "PATCH", "/api/v1/array/full/ldir?offset=8&shape=2&extend=true", 403, body=bytes([1, 2]),
+        contains="symbolic link")
+    bad(url, "GET", "/api/v1/array/full/ldir", 403, headers=octet, contains="symbolic link")
+    with open(os.path.join(tmp, "outside", "secret-chunk"), "rb") as f:
+        check(f.read() == b"S" * 16, "the file outside ROOT is unchanged")
+    check(os.listdir(os.path.join(tmp, "outside", "cdir")) == [], "nothing written into the directory outside ROOT")
+    st, data, _ = req(url, "GET", "/api/v1/array/full/linside", headers=octet)
+    check(st == 200 and data == bytes([1, 2, 3, 4, 5, 6, 1, 2]), f"a link inside ROOT is followed: {st} {data[:40]!r}")
+    st, data, _ = req(url, "GET", "/api/v1/array/full/lchunk?slice=0:2", headers=octet)
+    check(st == 200 and data == bytes([1, 2]), f"chunks not behind the link still read: {st} {data[:40]!r}")
     # POST bodies
     P = "/api/v1/metadata/"
     arr = lambda st, **kw: json.dumps({"structure_family": "array", "id": kw.get("id", "n"), "metadata": {},  # noqa
@@ -164,12 +203,18 @@ with server(zarrc, root, "--max-body", "100000", keys={"wkey": "rw", "rkey": "ro
                dict(good, data_type=dict(dt, itemsize=-1)), dict(good, data_type=dict(dt, endianness="middle")),
                dict(good, data_type={"itemsize": 8, "fields": []}), dict(good, data_type=dict(dt, kind="M")),
                dict(good, shape=[-4]), dict(good, shape=[4.5]), dict(good, shape="4"),
-               dict(good, chunks=[[1, 3]]), dict(good, chunks=[[2, 1]]), dict(good, chunks=[[2, 2], [1]]),
+               dict(good, chunks=[[0, 4]]), dict(good, chunks=[[4, 0]]), dict(good, chunks=[[2, 1]]), dict(good, chunks=[[2, 2], [1]]),
                dict(good, chunks=[[-2, 6]]), dict(good, dims=["a", "b"]), dict(good, dims=[1]),
                dict(good, shape=[1] * 65, chunks=[[1]] * 65)]:
         bad(url, "POST", P, 422, body=arr(st))
     for key in ["a/b", "..", ".", ".zarrc-x", "zarr.json", "", "x" * 300, "bad\nkey"]:
         bad(url, "POST", P, 422, body=arr(good, id=key))
+    # uneven declared chunks make a rectilinear grid (not an error)
+    st, data, _ = req(url, "POST", P, arr(dict(good, chunks=[[1, 3]]), id="irr"))
+    check(st == 200, f"POST with uneven chunks: {st} {data[:200]!r}")
+    st, data, _ = req(url, "GET", "/api/v1/metadata/irr", None, W)
+    got = json.loads(data)["data"]["attributes"]["structure"]["chunks"] if st == 200 else None
+    check(got == [[1, 3]], f"the uneven chunks are kept: {st} {got}")
     bad(url, "POST", P, 409, body=arr(good, id="a"), contains="/a")
     bad(url, "POST", "/api/v1/metadata/a", 405, body=arr(good))
     bad(url, "POST", "/api/v1/metadata/nope", 404, body=arr(good))

@@ -38,6 +38,11 @@ a2[...] = i2
 shd = np.arange(64 * 48, dtype="<u2").reshape(64, 48)
 a3 = g.create_array("sharded", shape=shd.shape, chunks=(8, 8), shards=(32, 24), dtype="<u2")
 a3[...] = shd
+# A rectilinear chunk grid (zarr-extensions; zarr-python needs its flag to write and read it).
+zarr.config.set({"array.rectilinear_chunks": True})
+rect = np.arange(10 * 8, dtype="<i4").reshape(10, 8)
+a4 = zarr.create_array(root + "/rect", shape=rect.shape, chunks=[[2, 3, 5], [4, 4]], dtype="<i4")
+a4[...] = rect
 
 
 def raw(url, key, method="GET", body=None, headers=None):
@@ -53,8 +58,8 @@ def raw(url, key, method="GET", body=None, headers=None):
 
 with server(zarrc, root, keys={"secretkey": "rw", "readkey": "ro"}) as (url, proc):
     c = from_uri(url, api_key="secretkey")
-    check(sorted(c) == ["sharded", "sub", "x"], f"list(c) = {list(c)}")
-    check(len(c) == 3, "len(c)")
+    check(sorted(c) == ["rect", "sharded", "sub", "x"], f"list(c) = {list(c)}")
+    check(len(c) == 4, "len(c)")
     check(dict(c.metadata) == {"title": "root group"}, f"root metadata {c.metadata}")
     cx = c["x"]
     check(cx.structure().dims == ("row", "col") or list(cx.structure().dims) == ["row", "col"],
@@ -88,6 +93,29 @@ with server(zarrc, root, keys={"secretkey": "rw", "readkey": "ro"}) as (url, pro
     st, body, _ = raw(f"{url}/api/v1/array/block/x?block=1,2&slice=1:,::-1&expected_shape=1,3", "readkey")
     check(st == 200 and np.array_equal(np.frombuffer(body, "<f8").reshape(1, 3), x[5:6, 8:5:-1]),
           f"block + slice {st}")
+
+    # rectilinear grids: the structure lists the real edges, blocks address them
+    cr4 = c["rect"]
+    check(tuple(map(tuple, cr4.structure().chunks)) == ((2, 3, 5), (4, 4)), f"rect chunks {cr4.structure().chunks}")
+    check(np.array_equal(cr4.read(), rect), "rect read")
+    check(np.array_equal(cr4.read_block((1, 1)), rect[2:5, 4:8]), "rect read_block((1, 1))")
+    check(np.array_equal(cr4.read_block((2, 0)), rect[5:10, 0:4]), "rect read_block((2, 0))")
+    st, body, _ = raw(f"{url}/api/v1/array/block/rect?block=3,0", "readkey")
+    check(st == 422 and b"out of range" in body, f"rect block beyond the last edge: {st} {body[:120]}")
+    # written by tiled with uneven chunks (dask), read back, blocks replaced, extended
+    uneven = np.random.default_rng(2).standard_normal((9, 7))
+    au = c.write_array(dask.array.from_array(uneven, chunks=((4, 1, 4), (3, 4))), key="uneven")
+    check(tuple(map(tuple, au.structure().chunks)) == ((4, 1, 4), (3, 4)), f"uneven chunks {au.structure().chunks}")
+    check(np.array_equal(au.read(), uneven), "uneven write_array read back")
+    check(np.array_equal(au.read_block((1, 1)), uneven[4:5, 3:7]), "uneven read_block((1, 1))")
+    au.write_block(np.full((1, 4), 3.5), block=(1, 1))
+    uneven[4:5, 3:7] = 3.5
+    au.patch(np.full((2, 7), -1.0), offset=(9,), extend=True)
+    uneven = np.concatenate([uneven, np.full((2, 7), -1.0)])
+    check(au.structure().shape == (11, 7), f"uneven shape after extend {au.structure().shape}")
+    check(sum(au.structure().chunks[0]) == 11 and au.structure().chunks[0][:3] == (4, 1, 4),
+          f"uneven chunks after extend {au.structure().chunks}")
+    check(np.array_equal(c["uneven"].read(), uneven), "uneven read after write_block and extend")
 
     # write_array: small (one PUT full) and chunked (dask: concurrent block PUTs)
     y = np.linspace(0, 1, 12).reshape(3, 2, 2)
@@ -171,4 +199,8 @@ check(zarr.open_group(root + "/grp", mode="r").attrs.asdict() == {"a": 1}, "cont
 check(not os.path.exists(root + "/bytes"), "deleted on disk")
 zbe = zarr.open_array(root + "/bige", mode="r")
 check(np.array_equal(zbe[...], np.arange(-3, 3)), "zarr-python reads the big-endian array")
+zu = zarr.open_array(root + "/uneven", mode="r")
+check(zu.metadata.chunk_grid.__class__.__name__.lower().startswith("rectilinear") or
+      "rectilinear" in json.dumps(zu.metadata.to_dict()["chunk_grid"]), "uneven is stored with a rectilinear grid")
+check(np.array_equal(zu[...], uneven), "zarr-python reads the uneven array tiled wrote, element by element")
 print(f"serve.tiled: {CHECKS[0]} checks passed")

@@ -1,0 +1,228 @@
+"""cffi builder (API / out-of-line mode) for the low-level module ``zarrc._zarrc_cffi``.
+
+setup.py imports this file through ``cffi_modules``; ``ZARRC_CFFI_LINK`` (a JSON object set by
+setup.py: include_dirs, library_dirs, libraries, extra_objects, extra_link_args) says how to link
+libzarrc (static archive from the source tree, or the installed library found by pkg-config).
+The declarations below are a subset of include/zarrc.h; cffi checks them against the real header
+when it compiles the module, so a mismatch is a build error, never a silent ABI bug.
+"""
+import json
+import os
+
+from cffi import FFI
+
+CDEF = r"""
+const char *zarrc_version(void);
+enum zarrc_status {
+    ZARRC_OK = 0, ZARRC_ENOMEM = -1, ZARRC_EINVAL = -2, ZARRC_ENOTFOUND = -3, ZARRC_EEXISTS = -4,
+    ZARRC_EIO = -5, ZARRC_ECORRUPT = -6, ZARRC_EUNSUPPORTED = -7, ZARRC_EBOUNDS = -8,
+    ZARRC_EDTYPE = -9, ZARRC_ECONFLICT = -10, ZARRC_EREADONLY = -11, ZARRC_EAUTH = -12,
+    ZARRC_EINTERNAL = -13
+};
+const char *zarrc_strerror(int code);
+const char *zarrc_error_last(void);
+int zarrc_error_code(void);
+void zarrc_free(void *p);
+int zarrc_set_num_threads(int n);
+int zarrc_get_num_threads(void);
+int zarrc_set_io_concurrency(int n);
+int zarrc_get_io_concurrency(void);
+
+typedef struct zarrc_store zarrc_store;
+#define ZARRC_STORE_READONLY ...
+#define ZARRC_STORE_CREATE ...
+#define ZARRC_STORE_DURABLE ...
+int zarrc_store_open(zarrc_store **out, const char *url, unsigned flags);
+void zarrc_store_free(zarrc_store *store);
+int zarrc_store_get(void **data, size_t *size, zarrc_store *store, const char *key);
+int zarrc_store_set(zarrc_store *store, const char *key, const void *data, size_t size);
+int zarrc_store_flush(zarrc_store *store);
+int zarrc_store_erase(zarrc_store *store, const char *key);
+int zarrc_store_multi_writer_safe(const zarrc_store *store);
+
+typedef enum zarrc_dtype_kind {
+    ZARRC_DTYPE_BOOL = 1, ZARRC_DTYPE_INT, ZARRC_DTYPE_UINT, ZARRC_DTYPE_FLOAT, ZARRC_DTYPE_COMPLEX,
+    ZARRC_DTYPE_RAW, ZARRC_DTYPE_FIXED_BYTES, ZARRC_DTYPE_UTF32, ZARRC_DTYPE_DATETIME,
+    ZARRC_DTYPE_TIMEDELTA, ZARRC_DTYPE_STRING, ZARRC_DTYPE_VBYTES, ZARRC_DTYPE_STRUCT = 20,
+    ZARRC_DTYPE_USER = 21, ZARRC_DTYPE_OBJECT = 23, ...
+} zarrc_dtype_kind;
+typedef struct zarrc_dtype_fields zarrc_dtype_fields;
+typedef struct zarrc_dtype_info {
+    zarrc_dtype_kind kind;
+    size_t item_size;
+    char name[32];
+    char unit[8];
+    int64_t scale_factor;
+    int big_endian;
+    const zarrc_dtype_fields *fields;
+    ...;
+} zarrc_dtype_info;
+typedef struct zarrc_field_info {
+    const char *name;
+    size_t offset;
+    size_t size;
+    zarrc_dtype_info dtype;
+    int ndim;
+    const int64_t *shape;
+} zarrc_field_info;
+size_t zarrc_dtype_field_count(const zarrc_dtype_info *dt);
+int zarrc_dtype_field(zarrc_field_info *out, const zarrc_dtype_info *dt, size_t index);
+typedef struct zarrc_vlen {
+    int64_t count;
+    uint64_t *offsets;
+    uint8_t *data;
+    size_t size;
+} zarrc_vlen;
+void zarrc_vlen_clear(zarrc_vlen *v);
+
+typedef enum zarrc_node_kind { ZARRC_NODE_ARRAY = 1, ZARRC_NODE_GROUP = 2 } zarrc_node_kind;
+#define ZARRC_OVERWRITE ...
+int zarrc_node_probe(zarrc_node_kind *kind, int *format, zarrc_store *store, const char *path);
+int zarrc_node_delete(zarrc_store *store, const char *path);
+typedef struct zarrc_child_info {
+    const char *name;
+    zarrc_node_kind kind;
+    int format;
+    int ndim;
+    const int64_t *shape;
+    const char *dtype;
+    int is_view;
+    ...;
+} zarrc_child_info;
+typedef int (*zarrc_child_cb)(void *ctx, const zarrc_child_info *child);
+int zarrc_group_list(zarrc_store *store, const char *path, zarrc_child_cb cb, void *ctx);
+int zarrc_group_create(zarrc_store *store, const char *path, int format,
+                       const char *attributes_json, unsigned flags);
+int zarrc_node_attributes(char **json, zarrc_store *store, const char *path);
+#define ZARRC_ATTRS_MERGE ...
+typedef struct zarrc_stale_list { size_t count; char **paths; } zarrc_stale_list;
+void zarrc_stale_list_clear(zarrc_stale_list *list);
+int zarrc_node_set_attributes(zarrc_store *store, const char *path, const char *json,
+                              unsigned flags, zarrc_stale_list *stale);
+
+typedef struct zarrc_array zarrc_array;
+typedef struct zarrc_array_options {
+    unsigned version;
+    int format;
+    const char *dtype;
+    int ndim;
+    const int64_t *shape;
+    const int64_t *chunks;
+    const char *fill_value;
+    const char *codecs;
+    const char *compressor;
+    const char *filters;
+    char order;
+    char separator;
+    const char *attributes;
+    const char *const *dimension_names;
+    unsigned flags;
+    ...;
+} zarrc_array_options;
+#define ZARRC_ARRAY_OPTIONS_VERSION ...
+int zarrc_array_create(zarrc_array **out, zarrc_store *store, const char *path,
+                       const zarrc_array_options *options);
+int zarrc_array_create_json(zarrc_array **out, zarrc_store *store, const char *path,
+                            const char *metadata_json, unsigned flags);
+int zarrc_array_open(zarrc_array **out, zarrc_store *store, const char *path);
+#define ZARRC_OPEN_ALLOW_EXTERNAL ...
+int zarrc_array_open_flags(zarrc_array **out, zarrc_store *store, const char *path, unsigned flags);
+int zarrc_view_open(zarrc_array **out, const char *spec_json, zarrc_store *base_store,
+                    const char *base_path, unsigned flags);
+int zarrc_view_create(zarrc_array **out, zarrc_store *store, const char *path,
+                      const char *spec_json, unsigned flags);
+int zarrc_array_is_view(const zarrc_array *array);
+int zarrc_view_spec(char **json, const zarrc_array *array);
+void zarrc_array_free(zarrc_array *array);
+int zarrc_array_format(const zarrc_array *array);
+int zarrc_array_ndim(const zarrc_array *array);
+const int64_t *zarrc_array_shape(const zarrc_array *array);
+const int64_t *zarrc_array_chunks(const zarrc_array *array);
+const int64_t *zarrc_array_inner_chunks(const zarrc_array *array);
+const zarrc_dtype_info *zarrc_array_dtype(const zarrc_array *array);
+int64_t zarrc_array_size(const zarrc_array *array);
+typedef enum zarrc_json_part {
+    ZARRC_JSON_METADATA = 1, ZARRC_JSON_CODECS_V3, ZARRC_JSON_CODECS_V2, ZARRC_JSON_FILL_VALUE,
+    ZARRC_JSON_ATTRIBUTES, ZARRC_JSON_DTYPE, ...
+} zarrc_json_part;
+int zarrc_array_json(char **json, const zarrc_array *array, zarrc_json_part part);
+int zarrc_array_read(zarrc_array *array, const int64_t *start, const int64_t *count,
+                     const int64_t *step, void *out, size_t out_size);
+int zarrc_array_write(zarrc_array *array, const int64_t *start, const int64_t *count,
+                      const int64_t *step, const void *in, size_t in_size);
+int zarrc_array_read_field(zarrc_array *array, const char *field, const int64_t *start,
+                           const int64_t *count, const int64_t *step, void *out, size_t out_size);
+int zarrc_array_write_field(zarrc_array *array, const char *field, const int64_t *start,
+                            const int64_t *count, const int64_t *step, const void *in,
+                            size_t in_size);
+void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable);
+#define ZARRC_EXTEND ...
+int zarrc_array_resize(zarrc_array *array, const int64_t *new_shape);
+int zarrc_array_write_at(zarrc_array *array, const int64_t *offset, int noffset,
+                         const int64_t *shape, const void *data, size_t size, unsigned flags);
+int zarrc_array_append(zarrc_array *array, int axis, const int64_t *shape, const void *data,
+                       size_t size, int64_t *start);
+
+typedef struct zarrc_group zarrc_group;
+#define ZARRC_OPEN_NO_CONSOLIDATED ...
+int zarrc_group_open(zarrc_group **out, zarrc_store *store, const char *path, unsigned flags);
+void zarrc_group_free(zarrc_group *group);
+int zarrc_group_format(const zarrc_group *group);
+const char *zarrc_group_path(const zarrc_group *group);
+int zarrc_group_is_consolidated(const zarrc_group *group);
+
+typedef struct zarrc_hnode {
+    const char *path;
+    const char *relpath;
+    zarrc_node_kind kind;
+    int format;
+    int implied;
+    int replaced;
+    int state;
+    int status;
+    ...;
+} zarrc_hnode;
+typedef struct zarrc_hierarchy_report {
+    size_t count;
+    zarrc_hnode *nodes;
+    size_t written;
+    ...;
+} zarrc_hierarchy_report;
+void zarrc_hierarchy_report_free(zarrc_hierarchy_report *report);
+typedef int (*zarrc_hnode_cb)(void *ctx, const zarrc_hnode *node);
+typedef struct zarrc_hierarchy_options {
+    unsigned version;
+    unsigned flags;
+    int format;
+    zarrc_hnode_cb on_node;
+    void *ctx;
+    ...;
+} zarrc_hierarchy_options;
+#define ZARRC_HIERARCHY_OPTIONS_VERSION ...
+int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_store *store, const char *root,
+                           const char *spec_json, const zarrc_hierarchy_options *options);
+int zarrc_hierarchy_spec(char **json, zarrc_store *store, const char *path, int depth);
+int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count);
+
+/* Python-side callback for zarrc_group_list (runs in the calling thread: cffi takes the GIL
+   for it; the listing call itself runs without the GIL). */
+extern "Python" int _zarrc_py_child_cb(void *ctx, const zarrc_child_info *child);
+"""
+
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF)
+
+_link = json.loads(os.environ.get("ZARRC_CFFI_LINK", "{}"))
+ffibuilder.set_source(
+    "zarrc._zarrc_cffi",
+    "#include <zarrc.h>\n",
+    include_dirs=_link.get("include_dirs", []),
+    library_dirs=_link.get("library_dirs", []),
+    libraries=_link.get("libraries", []),
+    extra_objects=_link.get("extra_objects", []),
+    extra_link_args=_link.get("extra_link_args", []),
+    runtime_library_dirs=_link.get("runtime_library_dirs", []),
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

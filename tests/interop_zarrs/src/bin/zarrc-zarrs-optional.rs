@@ -1,0 +1,111 @@
+//! zarrs side of zarrc's interop test for zarrs' experimental optional (nullable) data type and
+//! its `zarrs.optional` codec (tests/interop_zarrs/run_optional.py):
+//!
+//!   zarrc-zarrs-optional write CASES.json   each case: {"dir", "metadata" (zarr.json), "elements"
+//!                                           (per element: null = missing, or the hex of the inner
+//!                                           element: its native bytes, or a string's UTF-8)}
+//!   zarrc-zarrs-optional read CASES.json    prints {"<dir>": [null | "<hex>", ...] | "ERROR: .."}
+//!
+//! Errors per case are reported, not fatal.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use zarrs::array::{Array, ArrayBytes, ArrayBytesOffsets, ArrayMetadata, ArraySubset};
+use zarrs::filesystem::FilesystemStore;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn write_case(dir: &str, metadata: &serde_json::Value, elements: &[serde_json::Value]) -> Res<()> {
+    std::fs::create_dir_all(dir)?;
+    let store = Arc::new(FilesystemStore::new(dir)?);
+    let meta: ArrayMetadata = serde_json::from_value(metadata.clone())?;
+    let array = Array::new_with_metadata(store, "/", meta)?;
+    array.store_metadata()?;
+    let opt = array.data_type().as_optional().ok_or("not an optional data type")?;
+    let mut mask = Vec::new();
+    let mut bytes = Vec::new();
+    let mut offsets = vec![0usize];
+    for e in elements {
+        match e.as_str() {
+            Some(h) => {
+                mask.push(1u8);
+                bytes.extend(unhex(h));
+            }
+            None => {
+                mask.push(0u8);
+                if let Some(n) = opt.fixed_size() {
+                    bytes.extend(std::iter::repeat(0u8).take(n));
+                }
+            }
+        }
+        offsets.push(bytes.len());
+    }
+    let data = if opt.is_fixed() {
+        ArrayBytes::new_flen(bytes)
+    } else {
+        ArrayBytes::new_vlen(bytes, ArrayBytesOffsets::try_from(offsets)?)?
+    };
+    let subset = ArraySubset::new_with_shape(array.shape().to_vec());
+    array.store_array_subset(&subset, data.with_optional_mask(mask))?;
+    Ok(())
+}
+
+fn read_case(dir: &str) -> Res<serde_json::Value> {
+    let store = Arc::new(FilesystemStore::new(dir)?);
+    let array = Array::open(store, "/")?;
+    let subset = ArraySubset::new_with_shape(array.shape().to_vec());
+    let bytes: ArrayBytes<'static> = array.retrieve_array_subset(&subset)?;
+    let (data, mask) = bytes.into_optional()?.into_parts();
+    let mut out = Vec::new();
+    match *data {
+        ArrayBytes::Fixed(raw) => {
+            let n = if mask.is_empty() { 0 } else { raw.len() / mask.len() };
+            for (i, m) in mask.iter().enumerate() {
+                out.push(if *m != 0 { serde_json::Value::String(hex(&raw[i * n..(i + 1) * n])) } else { serde_json::Value::Null });
+            }
+        }
+        ArrayBytes::Variable(v) => {
+            let (raw, offsets) = v.into_parts();
+            for (i, m) in mask.iter().enumerate() {
+                out.push(if *m != 0 {
+                    serde_json::Value::String(hex(&raw[offsets[i]..offsets[i + 1]]))
+                } else {
+                    serde_json::Value::Null
+                });
+            }
+        }
+        ArrayBytes::Optional(_) => return Err("nested optional data is not handled by this program".into()),
+    }
+    Ok(serde_json::Value::Array(out))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 3 || (args[1] != "write" && args[1] != "read") {
+        eprintln!("usage: zarrc-zarrs-optional write|read CASES.json");
+        std::process::exit(2);
+    }
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&args[2]).expect("cases file")).expect("cases JSON");
+    let mut out = BTreeMap::new();
+    for c in &cases {
+        let dir = c["dir"].as_str().expect("dir");
+        let res = if args[1] == "write" {
+            let empty = Vec::new();
+            write_case(dir, &c["metadata"], c["elements"].as_array().unwrap_or(&empty))
+                .map(|()| serde_json::Value::String("ok".into()))
+        } else {
+            read_case(dir)
+        };
+        out.insert(dir.to_string(), res.unwrap_or_else(|e| serde_json::Value::String(format!("ERROR: {e}"))));
+    }
+    println!("{}", serde_json::to_string_pretty(&out).unwrap());
+}
