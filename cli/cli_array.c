@@ -107,8 +107,9 @@ static int cmd_create(const cli_verb *v, int argc, char **argv)
     int result = CLI_EXIT_FAIL;
     if (cli_parse_dims_opt("--shape", shape_s, &shape, &ndim, 0))
         goto done;
+    const char *chunk_shapes = NULL;
     if (chunks_s) {
-        if (cli_parse_dims_opt("--chunks", chunks_s, &chunks, &nchunks, 1))
+        if (cli_parse_grid_opt("--chunks", chunks_s, &chunks, &nchunks, &chunk_shapes))
             goto done;
         if (nchunks != ndim) {
             cli_fail("--chunks has %d dimension%s but --shape has %d", nchunks,
@@ -178,6 +179,7 @@ static int cmd_create(const cli_verb *v, int argc, char **argv)
     o.ndim = ndim;
     o.shape = shape;
     o.chunks = chunks;
+    o.chunk_shapes = chunk_shapes;
     o.fill_value = fill;
     o.codecs = codecs;
     o.compressor = compressor;
@@ -632,6 +634,8 @@ const cli_verb cli_verb_create = {"create", cmd_create,
      "                        shapes, per-field byte order) or the v3 {\"name\":\"struct\",...}\n"
      "  --shape N,...         array shape (\"\" or [] for a 0-d array)\n"
      "  --chunks N,...        chunk shape (default: one chunk holding the whole array)\n"
+     "  --chunks JSON         a rectilinear grid (v3): per dimension a list of edges and\n"
+     "                        [edge, count] runs, or a bare edge: '[[2,3,5],[[4,2]]]'\n"
      "  --fill-value JSON     fill value, e.g. 0, 1.5, \"NaN\", true (default: the type's zero)\n"
      "  --codecs JSON         codec list in v3 or v2 (numcodecs) spelling\n"
      "  --compressor JSON     v2-style compressor object or null\n"

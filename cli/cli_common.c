@@ -546,6 +546,31 @@ int cli_parse_dims_opt(const char *opt, const char *text, int64_t **out, int *n,
     return cli_parse_dims(opt, text, out, n, min_value, err, sizeof err) ? cli_fail("%s", err) : 0;
 }
 
+int cli_parse_grid_opt(const char *opt, const char *text, int64_t **out, int *n, const char **rect)
+{
+    const char *t = text;
+    *out = NULL;
+    *rect = NULL;
+    while (isspace((unsigned char)*t))
+        t++;
+    /* "[2,3]" is the bracketed regular form (all bare edges would mean the same grid): only a
+     * list inside the list makes the grid rectilinear. */
+    if (*t != '[' || !strchr(t + 1, '['))
+        return cli_parse_dims_opt(opt, text, out, n, 1);
+    json_object *o = NULL;
+    char err[256];
+    if (cli_json_parse(&o, text, err, sizeof err))
+        return cli_fail("%s: %s", opt, err);
+    int ok = json_object_is_type(o, json_type_array) && json_object_array_length(o) > 0;
+    *n = ok ? (int)json_object_array_length(o) : 0;
+    json_object_put(o); /* the library checks the edges and runs */
+    if (!ok)
+        return cli_fail("%s: a rectilinear grid is a JSON list with one entry per dimension "
+                        "(a bare edge or a list of edges and [edge, count] runs)", opt);
+    *rect = text;
+    return 0;
+}
+
 /* Check an option's JSON text and its type. Returns 0 or CLI_EXIT_FAIL. */
 int cli_check_json_option(const char *opt, const char *text, int want_obj, int want_list,
                              int allow_null)

@@ -87,6 +87,12 @@ void cli_remove_made_dirs(cli_made_dirs *m, int do_remove);
 
 /** Parse a dimension list option (cli_parse_dims). Returns 0 or CLI_EXIT_FAIL (printed). */
 int cli_parse_dims_opt(const char *opt, const char *text, int64_t **out, int *n, int min_value);
+/** Parse a chunk shape option: "N,..." or "[N,...]" (regular: *out malloc'd, *rect NULL) or a rectilinear
+ *  grid as zarr-extensions' JSON chunk_shapes, "[[2,3,5],[[4,2]],10]" (per dimension a list of
+ *  edges and [edge, count] runs, or a bare edge; at least one list): *rect = text, *out NULL.
+ *  *n = dimensions.
+ *  Returns 0 or CLI_EXIT_FAIL (printed). */
+int cli_parse_grid_opt(const char *opt, const char *text, int64_t **out, int *n, const char **rect);
 /** Check an option's JSON text and its type. Returns 0 or CLI_EXIT_FAIL (printed). */
 int cli_check_json_option(const char *opt, const char *text, int want_obj, int want_list, int allow_null);
 /** Bare NaN/Infinity are accepted for --fill-value as a convenience: the quoted spelling. */

@@ -375,18 +375,136 @@ done:
     return result;
 }
 
+/* append --stream: blocks of `shape` (raw bytes, C order, little-endian) read from `src` until
+ * EOF, each handed to a zarrc_stream as it arrives. A partial trailing block is an error; the
+ * complete blocks before it stay appended (the stream's close writes them, nothing more). */
+static int stream_blocks(const char *node, int axis, const char *shape_s, const char *src, int progress)
+{
+    zarrc_store *st = NULL;
+    zarrc_array *arr = NULL;
+    zarrc_stream *s = NULL;
+    int64_t *shape = NULL;
+    uint8_t *buf = NULL;
+    FILE *in = NULL;
+    int n = 0, result = CLI_EXIT_FAIL, rc;
+    uint64_t blocks = 0;
+    if (cli_parse_dims_opt("--shape", shape_s, &shape, &n, 0) || cli_open_array_node(&st, &arr, node, 0))
+        goto done;
+    int ndim = zarrc_array_ndim(arr);
+    const int64_t *ash = zarrc_array_shape(arr);
+    const zarrc_dtype_info *dt = zarrc_array_dtype(arr);
+    if (n != ndim || axis >= ndim) {
+        cli_fail("'%s' has %d dimensions: --shape has %d%s", node, ndim, n, axis >= ndim ? " and --axis is past them" : "");
+        goto done;
+    }
+    size_t bytes = dt->item_size;
+    for (int d = 0; d < ndim; d++) {
+        if (d != axis && shape[d] != ash[d]) {
+            cli_fail("--shape %s: a streamed block spans the array's extent %lld along dimension %d (got %lld)",
+                     shape_s, (long long)ash[d], d, (long long)shape[d]);
+            goto done;
+        }
+        if (shape[d] > 0 && bytes > SIZE_MAX / (size_t)shape[d]) {
+            cli_fail("--shape %s: the block is too large", shape_s);
+            goto done;
+        }
+        bytes *= (size_t)shape[d];
+    }
+    if (bytes == 0) {
+        cli_fail("--shape %s: an empty block", shape_s);
+        goto done;
+    }
+    in = strcmp(src, "-") ? fopen(src, "rb") : stdin;
+    if (!in) {
+        cli_fail("cannot open '%s': %s", src, strerror(errno));
+        goto done;
+    }
+    if (!(buf = malloc(bytes))) {
+        cli_fail("out of memory (a block of %zu bytes)", bytes);
+        goto done;
+    }
+    zarrc_stream_options so = ZARRC_STREAM_OPTIONS_INIT;
+    so.axis = axis;
+    if ((rc = zarrc_stream_open(&s, arr, &so))) {
+        cli_fail_lib(rc, "streaming into '%s'", node);
+        goto done;
+    }
+    cli_progress pc;
+    cli_progress_start(&pc, node, "blocks", 0, 0); /* on when stderr is a terminal */
+    if (progress)
+        pc.enabled = 1; /* --progress: whatever stderr is */
+    size_t width = cli_host_little_endian() ? 1 : cli_swap_width(dt);
+    for (;;) {
+        size_t got = 0, r;
+        while (got < bytes && (r = fread(buf + got, 1, bytes - got, in)) > 0)
+            got += r;
+        if (got == 0 && !ferror(in))
+            break; /* EOF at a block boundary */
+        if (got < bytes) {
+            cli_progress_end(&pc);
+            if (ferror(in))
+                cli_fail("reading '%s': %s", src, strerror(errno));
+            else
+                cli_fail("'%s': a partial trailing block (%zu of %zu bytes) after %llu complete block%s: "
+                         "not appended", src, got, bytes, (unsigned long long)blocks, blocks == 1 ? "" : "s");
+            rc = zarrc_stream_close(s);
+            s = NULL;
+            if (rc)
+                cli_fail_lib(rc, "streaming into '%s'", node);
+            goto done;
+        }
+        if (width > 1)
+            cli_swap_units(buf, bytes, width);
+        if ((rc = zarrc_stream_append(s, buf, bytes))) {
+            cli_progress_end(&pc);
+            cli_fail_lib(rc, "streaming block %llu into '%s'", (unsigned long long)blocks, node);
+            goto done;
+        }
+        blocks++;
+        if (pc.enabled && cli_now() - pc.last >= 0.1) /* no known total: throttle here */
+            cli_progress_update(&pc, blocks, blocks * (uint64_t)bytes);
+    }
+    cli_progress_end(&pc);
+    rc = zarrc_stream_close(s);
+    s = NULL;
+    if (rc) {
+        cli_fail_lib(rc, "streaming into '%s'", node);
+        goto done;
+    }
+    result = CLI_EXIT_OK;
+done:
+    zarrc_stream_close(s);
+    if (in && in != stdin)
+        fclose(in);
+    free(buf);
+    free(shape);
+    zarrc_array_free(arr);
+    zarrc_store_free(st);
+    return result;
+}
+
 static int cmd_append(const cli_verb *v, int argc, char **argv)
 {
     const char *node, *json_src = NULL, *raw_src = NULL, *axis_s = NULL, *shape_s = NULL;
-    int write_empty = 0, new_chunk = 0;
+    int write_empty = 0, new_chunk = 0, stream = 0, progress = 0;
     const cli_opt specs[] = {
         {"--axis", &axis_s, NULL}, {"--json", &json_src, NULL}, {"--raw", &raw_src, NULL},
         {"--shape", &shape_s, NULL}, {"--write-empty-chunks", NULL, &write_empty},
-        {"--new-chunk", NULL, &new_chunk}, {NULL, NULL, NULL},
+        {"--new-chunk", NULL, &new_chunk}, {"--stream", NULL, &stream}, {"--progress", NULL, &progress},
+        {NULL, NULL, NULL},
     };
     int rc = cli_parse_node(v, argc, argv, specs, &node);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (stream && (json_src || new_chunk || write_empty))
+        return cli_usage_error(v, "--stream reads raw blocks (--raw FILE, default stdin): not with --json, "
+                               "--new-chunk or --write-empty-chunks");
+    if (stream && !shape_s)
+        return cli_usage_error(v, "--stream needs --shape (the shape of one block)");
+    if (!stream && progress)
+        return cli_usage_error(v, "--progress goes with --stream");
+    if (stream && !raw_src)
+        raw_src = "-";
     if (json_src && raw_src)
         return cli_usage_error(v, "--json and --raw are mutually exclusive");
     if (!json_src && !raw_src)
@@ -403,6 +521,8 @@ static int cmd_append(const cli_verb *v, int argc, char **argv)
     }
     int axis = (int)ax[0];
     free(ax);
+    if (stream)
+        return stream_blocks(node, axis, shape_s, raw_src, progress);
     return put_block(v, node, NULL, axis, shape_s, json_src, raw_src, new_chunk, write_empty);
 }
 
@@ -578,7 +698,8 @@ const cli_verb cli_verb_put = {"put", cmd_put,
 
 const cli_verb cli_verb_append = {"append", cmd_append,
      "zarrc append NODE [--axis A] (--json FILE | --raw FILE) [--shape S] [--new-chunk]\n"
-     "                  [--write-empty-chunks]",
+     "                  [--write-empty-chunks]\n"
+     "zarrc append NODE [--axis A] --stream --shape S [--raw FILE] [--progress]",
      "Append a block along axis A (default 0): it lands at the array's current extent there,\n"
      "which grows by the block's size (other axes grow to the block's size if smaller).\n"
      "Concurrent appenders never land in the same place.",
@@ -590,6 +711,11 @@ const cli_verb cli_verb_append = {"append", cmd_append,
      "  --new-chunk    rectilinear chunk grids: the block becomes one new chunk of exactly its\n"
      "                 length along the axis (appending 3 then 1 rows gives edges [3, 1]); the\n"
      "                 edges must end at the current extent\n"
+     "  --stream       read blocks of --shape continuously (raw bytes, C order, little-endian;\n"
+     "                 --raw FILE or stdin) and append each as it arrives, through the streaming\n"
+     "                 writer; EOF ends it. A partial trailing block is an error and is not\n"
+     "                 appended (the complete blocks before it are)\n"
+     "  --progress     with --stream: progress on stderr (default when stderr is a terminal)\n"
      "\nExamples:\n"
      "  echo '[[1, 2, 3]]' | zarrc append data/m --axis 0 --json -\n",
      "append a block along an axis"};

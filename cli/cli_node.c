@@ -254,6 +254,7 @@ typedef struct cp_opts {
     const char *codecs;        /* --codecs */
     const int64_t *chunks;     /* --chunks (inner chunks with --shards) */
     const int64_t *shards;     /* --shards */
+    const char *rect;          /* a rectilinear outer grid (JSON chunk_shapes): --shards, else --chunks */
     int nchunks, nshards;
     unsigned flags;            /* ZARRC_OVERWRITE, ZARRC_FORCE, ZARRC_RESUME */
     int progress;              /* draw a progress line on stderr */
@@ -294,7 +295,7 @@ static char *array_text(zarrc_array *a, zarrc_json_part part, const char *node, 
 static char *cp_codecs(const cp_opts *o, const char *src_codecs)
 {
     const char *inner = o->codecs ? o->codecs : src_codecs;
-    if (!o->shards)
+    if (!o->nshards)
         return strdup(inner);
     size_t n = strlen(inner) + 512 + 24 * (size_t)o->nshards;
     char *out = malloc(n), *p = out;
@@ -328,8 +329,9 @@ static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpat
     char *dtype = NULL, *fill = NULL, *codecs = NULL, *attrs = NULL, *meta = NULL, *dcodecs = NULL;
     int result = CLI_EXIT_FAIL, rc, is_view = zarrc_array_is_view(src);
     int64_t vchunks[32];
-    int ndim = zarrc_array_ndim(src), format = o->format ? o->format : zarrc_array_format(src);
-    if ((o->chunks && o->nchunks != ndim) || (o->shards && o->nshards != ndim)) {
+    int ndim = zarrc_array_ndim(src),
+        format = o->format ? o->format : o->rect ? 3 : zarrc_array_format(src); /* rectilinear: v3 only */
+    if ((o->nchunks && o->nchunks != ndim) || (o->nshards && o->nshards != ndim)) {
         cli_fail("'%s' has %d dimensions: --chunks/--shards must give as many", label, ndim);
         goto done;
     }
@@ -358,7 +360,11 @@ static int cp_array_from(zarrc_array *src, zarrc_store *dst_st, const char *dpat
     ao.ndim = ndim;
     ao.shape = zarrc_array_shape(src);
     ao.chunks = o->shards ? o->shards : o->chunks ? o->chunks : zarrc_array_chunks(src);
-    if (is_view && !o->chunks && !o->shards) {
+    if (o->rect) {
+        ao.chunks = NULL;
+        ao.chunk_shapes = o->rect;
+    }
+    if (is_view && !o->chunks && !o->shards && !o->rect) {
         /* A view's one "chunk" is its whole domain: halve the largest extents down to 1 Mi elements. */
         const int64_t *sh = zarrc_array_shape(src);
         for (int d = 0; d < ndim; d++)
@@ -431,7 +437,7 @@ static int cp_array(zarrc_store *sst, const char *spath, zarrc_store *dst_st, co
     int rc = zarrc_array_open_flags(&src, sst, spath, cli_allow_external ? ZARRC_OPEN_ALLOW_EXTERNAL : 0);
     /* An array zarrc cannot decode (an unsupported data type or codec) is copied key by key
      * when nothing is to be converted (cli_refs.c). */
-    if ((rc == ZARRC_EUNSUPPORTED || rc == ZARRC_EDTYPE) && !o->codecs && !o->chunks && !o->shards &&
+    if ((rc == ZARRC_EUNSUPPORTED || rc == ZARRC_EDTYPE) && !o->codecs && !o->chunks && !o->shards && !o->rect &&
         !(o->flags & ZARRC_RESUME))
         return cli_copy_verbatim(sst, spath, dst_st, dpath, label, o->format, o->flags);
     if (rc)
@@ -520,11 +526,19 @@ static int cmd_cp(const cli_verb *v, int argc, char **argv)
     if (cli_check_json_option("--codecs", codecs, 0, 1, 0))
         return CLI_EXIT_FAIL;
     int64_t *chunks = NULL, *shards = NULL;
-    if ((chunks_s && cli_parse_dims_opt("--chunks", chunks_s, &chunks, &o.nchunks, 1)) ||
-        (shards_s && cli_parse_dims_opt("--shards", shards_s, &shards, &o.nshards, 1))) {
+    const char *rect_chunks = NULL, *rect_shards = NULL;
+    if ((chunks_s && cli_parse_grid_opt("--chunks", chunks_s, &chunks, &o.nchunks, &rect_chunks)) ||
+        (shards_s && cli_parse_grid_opt("--shards", shards_s, &shards, &o.nshards, &rect_shards))) {
         free(chunks);
         return CLI_EXIT_FAIL;
     }
+    if (rect_chunks && shards_s) {
+        free(chunks);
+        free(shards);
+        return cli_usage_error(v, "with --shards, --chunks is the regular inner chunk shape (give the "
+                               "rectilinear grid to --shards)");
+    }
+    o.rect = rect_shards ? rect_shards : rect_chunks;
     o.codecs = codecs;
     o.chunks = chunks;
     o.shards = shards;
@@ -534,7 +548,7 @@ static int cmd_cp(const cli_verb *v, int argc, char **argv)
     int result = CLI_EXIT_FAIL;
     zarrc_store *sst = NULL, *dst = NULL;
     double t0 = now_seconds();
-    if (shards && !chunks) {
+    if (shards_s && !chunks) {
         result = cli_fail("--shards needs --chunks (the inner chunk shape)");
         goto done;
     }
@@ -649,7 +663,10 @@ const cli_verb cli_verb_cp = {"cp", cmd_cp,
      "  --format 2|3      format of the copy (default: the source's)\n"
      "  --codecs JSON     codec list of the copy, either spelling (default: the source's)\n"
      "  --chunks N,...    chunk shape of the copy (with --shards: the inner chunk shape)\n"
+     "  --chunks JSON     a rectilinear grid, as zarrc create takes it: '[[2,3,5],[[4,2]]]'\n"
+     "                    (the copy is v3 unless --format says otherwise)\n"
      "  --shards N,...    shard shape: the copy is sharded (v3), inner chunks use --codecs\n"
+     "                    (or a rectilinear grid of shards, JSON as for --chunks)\n"
      "  -r, --recursive   copy a group and everything below it\n"
      "  --overwrite       replace existing nodes at DST (as create --overwrite)\n"
      "  --force           with --overwrite: also delete files that belong to no node\n"

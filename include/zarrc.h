@@ -442,12 +442,18 @@ typedef struct zarrc_array_options {
     const char *attributes;  /**< JSON object or NULL */
     const char *const *dimension_names; /**< NULL or ndim entries (NULL entry = unnamed) */
     unsigned flags;          /**< ZARRC_OVERWRITE */
+    /** (version >= 2) NULL, or a rectilinear chunk grid (v3 only): the JSON `chunk_shapes` of
+     *  zarr-extensions' "rectilinear" grid, one entry per dimension: a bare edge (regular along
+     *  it) or a list of edges and [edge, count] runs summing to at least the extent, e.g.
+     *  "[[2,3,5],[[4,2]]]". It replaces `chunks` (which must then be NULL). */
+    const char *chunk_shapes;
 } zarrc_array_options;
 
-#define ZARRC_ARRAY_OPTIONS_VERSION 1
+/* Version 1 (no chunk_shapes) is still accepted. */
+#define ZARRC_ARRAY_OPTIONS_VERSION 2
 #define ZARRC_ARRAY_OPTIONS_INIT                                                               \
     { ZARRC_ARRAY_OPTIONS_VERSION, 3, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 'C', 0,     \
-      NULL, NULL, 0 }
+      NULL, NULL, 0, NULL }
 
 /** Create an array at `path` ("" = the store's root) and write its metadata (and missing
  *  ancestor groups). The options are validated completely, including the fill value and the

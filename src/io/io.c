@@ -696,14 +696,42 @@ static int rect_blocks(const zarrc__array_meta *m, int d, int64_t start, int64_t
     return ZARRC_OK;
 }
 
+/* Add a block's kept chunk buffers to the selection's (taking them over). */
+static int keeps_join(zarrc_buf **keeps, size_t *nkeeps, zarrc_buf *more, size_t nmore)
+{
+    size_t n, bytes;
+    if (!nmore) {
+        free(more);
+        return ZARRC_OK;
+    }
+    if (__builtin_add_overflow(*nkeeps, nmore, &n) || !zarrc__mul_size(n, sizeof **keeps, &bytes)) {
+        for (size_t t = 0; t < nmore; t++)
+            zarrc_buf_release(&more[t]);
+        free(more);
+        return zarrc__enomem();
+    }
+    zarrc_buf *g = zarrc__realloc(*keeps, bytes);
+    if (!g) {
+        for (size_t t = 0; t < nmore; t++)
+            zarrc_buf_release(&more[t]);
+        free(more);
+        return ZARRC_ENOMEM;
+    }
+    memcpy(g + *nkeeps, more, nmore * sizeof *more);
+    free(more);
+    *keeps = g;
+    *nkeeps = n;
+    return ZARRC_OK;
+}
+
+/* Variable-length types go through as vrefs (elements of sizeof(zarrc_vref)): a read leaves in
+ * *keeps the decoded chunk buffers the vrefs of every block point into (like read_box). */
 static int rect_box(const zarrc__io_array *a, const int64_t *start, const int64_t *count, const int64_t *step,
-                    uint8_t *data, bool writing)
+                    uint8_t *data, bool writing, zarrc_buf **keeps, size_t *nkeeps)
 {
     const zarrc__array_meta *m = a->meta;
     int nd = m->ndim;
     size_t es = zarrc_dtype_elem_size(&m->dtype);
-    if (zarrc__dtype_is_vlen(&m->dtype))
-        return zarrc_error_set(ZARRC_EUNSUPPORTED, "rectilinear chunk grids take fixed-size data types");
     for (int d = 0; d < nd; d++)
         if (count[d] == 0)
             return ZARRC_OK;
@@ -767,7 +795,15 @@ static int rect_box(const zarrc__io_array *a, const int64_t *start, const int64_
             if (writing)
                 zarrc__copy_box(buf, tstride, data + off, bstride, scount, nd, es);
         }
-        rc = writing ? write_box(&io, sstart, scount, step, buf) : read_box(&io, sstart, scount, step, buf, NULL, NULL);
+        zarrc_buf *bk = NULL;
+        size_t nbk = 0;
+        rc = writing ? write_box(&io, sstart, scount, step, buf)
+                     : read_box(&io, sstart, scount, step, buf, keeps ? &bk : NULL, keeps ? &nbk : NULL);
+        if (keeps && (bk || nbk)) {
+            int jr = keeps_join(keeps, nkeeps, bk, nbk); /* even on failure: the caller releases them */
+            if (rc == ZARRC_OK)
+                rc = jr;
+        }
         if (rc == ZARRC_OK && !direct && !writing)
             zarrc__copy_box(data + off, bstride, buf, tstride, scount, nd, es);
         zarrc__pipeline_free(own);
@@ -844,11 +880,9 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
                                              "needs %lld", out_size, (long long)nelem * (long long)es));
         advise_huge_pages(out, out_size);
         if (a->meta->rectilinear)
-            return finish(a, rect_box(a, start, count, step, out, false));
+            return finish(a, rect_box(a, start, count, step, out, false, NULL, NULL));
         return finish(a, read_box(a, start, count, step, out, NULL, NULL));
     }
-    if (a->meta->rectilinear)
-        return finish(a, rect_box(a, start, count, step, NULL, false));
     /* Variable-length: gather vrefs, then pack into one contiguous zarrc_vlen. */
     zarrc_vlen *v = out;
     if (out_size != sizeof *v)
@@ -859,7 +893,8 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
     size_t nkeeps = 0;
     rc = refs ? ZARRC_OK : ZARRC_ENOMEM;
     if (rc == ZARRC_OK)
-        rc = read_box(a, start, count, step, (uint8_t *)refs, &keeps, &nkeeps);
+        rc = a->meta->rectilinear ? rect_box(a, start, count, step, (uint8_t *)refs, false, &keeps, &nkeeps)
+                                  : read_box(a, start, count, step, (uint8_t *)refs, &keeps, &nkeeps);
     if (rc == ZARRC_OK)
         rc = zarrc__vlen_pack(v, refs, nelem); /* src/dtype/vlen.c */
     for (size_t t = 0; t < nkeeps; t++)
@@ -882,11 +917,9 @@ int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_
             return finish(a, zarrc_error_set(ZARRC_EINVAL, "input has %zu bytes, the selection needs %lld",
                                              in_size, (long long)nelem * (long long)es));
         if (a->meta->rectilinear)
-            return finish(a, rect_box(a, start, count, step, (uint8_t *)in, true));
+            return finish(a, rect_box(a, start, count, step, (uint8_t *)in, true, NULL, NULL));
         return finish(a, write_box(a, start, count, step, in));
     }
-    if (a->meta->rectilinear)
-        return finish(a, rect_box(a, start, count, step, NULL, true));
     const zarrc_vlen *v = in;
     zarrc_vref *refs = NULL;
     if (in_size != sizeof *v)
@@ -894,7 +927,8 @@ int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_
     else
         rc = zarrc__vlen_refs(&refs, v, nelem); /* src/dtype/vlen.c */
     if (rc == ZARRC_OK)
-        rc = write_box(a, start, count, step, (const uint8_t *)refs);
+        rc = a->meta->rectilinear ? rect_box(a, start, count, step, (uint8_t *)refs, true, NULL, NULL)
+                                  : write_box(a, start, count, step, (const uint8_t *)refs);
     free(refs);
     return finish(a, rc);
 }

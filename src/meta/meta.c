@@ -223,6 +223,18 @@ static int parse_rectilinear(zarrc__array_meta *m, const json_object *cfg)
     return ZARRC_OK;
 }
 
+int zarrc__meta_set_rectilinear(zarrc__array_meta *m, const json_object *chunk_shapes)
+{
+    json_object *cfg = json_object_new_object();
+    if (!cfg)
+        return ZARRC_ENOMEM;
+    json_object_object_add(cfg, "kind", json_object_new_string("inline"));
+    json_object_object_add(cfg, "chunk_shapes", json_object_get((json_object *)chunk_shapes));
+    int rc = parse_rectilinear(m, cfg);
+    json_object_put(cfg);
+    return rc;
+}
+
 json_object *zarrc__meta_grid_json(const zarrc__array_meta *m)
 {
     json_object *cs = json_object_new_array();

@@ -50,6 +50,9 @@ ZARRC_HIDDEN int64_t zarrc__meta_edge_sum(const zarrc__array_meta *m, int d);
 /** The chunk_shapes JSON of a rectilinear grid (bare ints for regular dimensions; explicit
  *  lists RLE-compressed as zarr-python writes them: [v, n] for runs of two or more, bare
  *  singletons, the plain list when no run repeats). */
+/* Make m's grid the rectilinear grid of `chunk_shapes` (the extension's JSON list; m->ndim and
+ * m->shape set): m owns the runs (zarrc__meta_clear frees them); chunks = the largest edges. */
+ZARRC_HIDDEN int zarrc__meta_set_rectilinear(zarrc__array_meta *m, const json_object *chunk_shapes);
 ZARRC_HIDDEN json_object *zarrc__meta_grid_json(const zarrc__array_meta *m);
 /** Append edges to rectilinear dimension d of a metadata that owns its runs so that the edge
  *  sum reaches `extent` (one new edge of extent - sum; nothing when the sum already covers

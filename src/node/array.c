@@ -402,8 +402,13 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
     int rc = ZARRC_OK;
     *doc_out = *attrs_out = NULL;
 
-    if (o->version != ZARRC_ARRAY_OPTIONS_VERSION)
+    if (o->version != 1 && o->version != ZARRC_ARRAY_OPTIONS_VERSION)
         return zarrc_error_set(ZARRC_EINVAL, "unknown options version %u", o->version);
+    const char *chunk_shapes = o->version >= 2 ? o->chunk_shapes : NULL;
+    if (chunk_shapes && o->chunks)
+        return zarrc_error_set(ZARRC_EINVAL, "give either chunks or chunk_shapes (a rectilinear grid), not both");
+    if (chunk_shapes && o->format != 3)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "rectilinear chunk grids (chunk_shapes) exist only in Zarr v3");
     if (o->format != 2 && o->format != 3)
         return zarrc_error_set(ZARRC_EINVAL, "format must be 2 or 3 (got %d)", o->format);
     if (o->ndim < 0 || o->ndim > ZARRC_MAX_DIMS || (o->ndim > 0 && !o->shape))
@@ -420,12 +425,28 @@ static int options_doc(json_object **doc_out, json_object **attrs_out, const zar
         if (m.chunks[d] < 1)
             return zarrc_error_set(ZARRC_EINVAL, "chunks[%d] must be >= 1 (got %lld)", d, (long long)m.chunks[d]);
     }
-    if ((rc = zarrc_dtype_parse(&m.dtype, o->dtype)) || (rc = zarrc__meta_check_chunk_size(&m)))
+    if (chunk_shapes) {
+        json_object *cs = NULL;
+        if ((rc = parse_json_opt(&cs, chunk_shapes, "chunk_shapes")) == ZARRC_OK)
+            rc = zarrc__meta_set_rectilinear(&m, cs);
+        json_object_put(cs);
+        if (rc) {
+            zarrc__meta_clear(&m);
+            return rc;
+        }
+    }
+    if ((rc = zarrc_dtype_parse(&m.dtype, o->dtype)) || (rc = zarrc__meta_check_chunk_size(&m))) {
+        zarrc__meta_clear(&m);
         return rc;
-    if (o->order != 'C' && o->order != 'F' && o->order != 0)
-        return zarrc_error_set(ZARRC_EINVAL, "order must be 'C' or 'F'");
-    if (o->separator && o->separator != '/' && o->separator != '.')
-        return zarrc_error_set(ZARRC_EINVAL, "separator must be '/' or '.'");
+    }
+    if (o->order != 'C' && o->order != 'F' && o->order != 0) {
+        rc = zarrc_error_set(ZARRC_EINVAL, "order must be 'C' or 'F'");
+        goto done;
+    }
+    if (o->separator && o->separator != '/' && o->separator != '.') {
+        rc = zarrc_error_set(ZARRC_EINVAL, "separator must be '/' or '.'");
+        goto done;
+    }
     m.key_c_prefix = o->format == 3;
     m.separator = o->separator ? o->separator : (o->format == 3 ? '/' : '.');
     m.order = o->order ? o->order : 'C';

@@ -6,6 +6,8 @@
  * destination never needs a read-modify-write. When both arrays store chunks identically
  * (same chunk shape, data type, fill value and encoded pipeline), stored bytes are copied and
  * only re-keyed (e.g. a v2 → v3 conversion with a "v2" key encoding is then just new keys).
+ * Either grid may be rectilinear: a unit is then one chunk (or shard) of the destination's
+ * edges, and the source is read over that box whatever its own grid.
  *
  * A grid of more than DENSE_UNITS units is not walked: the units are those touched by the
  * chunks the source stores plus those the destination stores (listed), so the cost grows
@@ -58,8 +60,9 @@ static void unit_box(const copy_job *j, size_t k, int64_t *idx, int64_t *start, 
             idx[d] = (int64_t)(u % (uint64_t)j->grid[d]);
             u /= (uint64_t)j->grid[d];
         }
-        start[d] = idx[d] * m->chunks[d]; /* idx < grid: at most shape - 1 */
-        count[d] = m->shape[d] - start[d] < m->chunks[d] ? m->shape[d] - start[d] : m->chunks[d];
+        int64_t edge;
+        zarrc__grid_span(m, d, idx[d], &start[d], &edge); /* idx < grid: start at most shape - 1 */
+        count[d] = m->shape[d] - start[d] < edge ? m->shape[d] - start[d] : edge;
     }
 }
 
@@ -220,8 +223,8 @@ static int add_listed(void *ctx, const char *name, int is_prefix)
         int64_t start, edge;
         zarrc__grid_span(fm, d, c[d], &start, &edge); /* c < the source grid: start < shape */
         int64_t end = edge > dm->shape[d] - start ? dm->shape[d] : start + edge;
-        lo[d] = start / dm->chunks[d];
-        hi[d] = (end - 1) / dm->chunks[d];
+        lo[d] = zarrc__grid_chunk_of(dm, d, start);
+        hi[d] = zarrc__grid_chunk_of(dm, d, end - 1);
         u[d] = lo[d];
     }
     for (;;) { /* every destination unit of the box lo..hi */
@@ -335,9 +338,6 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
     if (!zarrc__dtype_equal(&m->dtype, &sm->dtype))
         return zarrc_error_set(ZARRC_EINVAL, "copy: data types differ ('%s' and '%s')", sm->dtype.name,
                                m->dtype.name);
-    if (m->rectilinear)
-        return zarrc_error_set(ZARRC_EUNSUPPORTED, "copy: the destination '%s' has a rectilinear chunk grid "
-                               "(copies write regular grids; rectilinear sources are fine)", dst->name);
     if (dst->view)
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "copy: the destination '%s' is a view (copy into its layers by "
                                "writing through it)", dst->name);
