@@ -3,6 +3,6 @@
 if(TARGET zarrc)
   zarrc_peer_test(interop_stream ${CMAKE_CURRENT_LIST_DIR}/run_stream.py $<TARGET_FILE:zarrc>
                   ${CMAKE_BINARY_DIR}/testtmp/interop_stream)
-  set_tests_properties(interop_stream PROPERTIES TIMEOUT 600 LABELS "interop;peers"
+  set_tests_properties(interop_stream PROPERTIES TIMEOUT 600 LABELS "interop;peers;peers_heavy"
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ZARRC_NUM_THREADS=2")
 endif()
