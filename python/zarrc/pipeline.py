@@ -224,9 +224,8 @@ class _Native:
         if drop_axes:
             raise _NotNative("selection drops axes (orthogonal indexing with integer arrays)")
         nd = self.ndim
-        base: list[int | None] = [None] * nd
-        step: list[int | None] = [None] * nd
         slice_dim = [False] * nd
+        items = []  # per item: per dim (a0, o0, n, st)
         total = 0
         path = None
         for byte_getter, _spec, csel, osel, _complete in batch:
@@ -243,41 +242,55 @@ class _Native:
                 raise _NotNative("selection is not a box")
             oi = 0
             n_item = 1
+            dims = []
             for d in range(nd):
                 s = csel[d]
                 c0 = coords[d] * self.chunk_shape[d]
                 if isinstance(s, (int, np.integer)):
-                    a0, st, n, o0 = c0 + int(s), 1, 1, 0
-                elif isinstance(s, slice):
-                    start, stop, st = s.indices(self.chunk_shape[d])
-                    if st < 1:
-                        raise _NotNative("selection with negative steps")
-                    n = len(range(start, stop, st))
-                    if oi >= len(osel) or not isinstance(osel[oi], slice):
-                        raise _NotNative("selection is not a box")
-                    o = osel[oi]
-                    oi += 1
-                    if o.step not in (None, 1):
-                        raise _NotNative("selection is not a box")
-                    o0 = o.start or 0
-                    a0 = c0 + start
-                    slice_dim[d] = True
-                else:
+                    dims.append((c0 + int(s), 0, 1, 1))
+                    continue
+                if not isinstance(s, slice):
                     raise _NotNative("selection with integer arrays or masks")
-                b = a0 - o0 * st
-                if base[d] is None:
-                    base[d] = b
-                if n > 1:
-                    if step[d] is None:
-                        step[d] = st
-                    elif step[d] != st:
-                        raise _NotNative("selection is not a box")
-                if base[d] != b and not (n == 1 and o0 == 0 and not slice_dim[d]):
+                start, stop, st = s.indices(self.chunk_shape[d])
+                if st < 1:
+                    raise _NotNative("selection with negative steps")
+                n = len(range(start, stop, st))
+                if oi >= len(osel) or not isinstance(osel[oi], slice):
                     raise _NotNative("selection is not a box")
+                o = osel[oi]
+                oi += 1
+                if o.step not in (None, 1):
+                    raise _NotNative("selection is not a box")
+                slice_dim[d] = True
+                dims.append((c0 + start, o.start or 0, n, st))
                 n_item *= n
             if oi != len(osel):
                 raise _NotNative("selection is not a box")
+            items.append(dims)
             total += n_item
+        # One step per dimension: that of any run of 2+ elements, else from two items at
+        # different output offsets; then every item must sit at base + o0 * step.
+        steps = []
+        base = []
+        for d in range(nd):
+            st = next((it[d][3] for it in items if it[d][2] > 1), None)
+            if st is None:
+                ref = items[0][d]
+                other = next((it[d] for it in items if it[d][1] != ref[1]), None)
+                if other is not None:
+                    num, den = other[0] - ref[0], other[1] - ref[1]
+                    if num % den or num // den < 1:
+                        raise _NotNative("selection is not a box")
+                    st = num // den
+                else:
+                    st = 1
+            b = items[0][d][0] - items[0][d][1] * st
+            for it in items:
+                a0, o0, n, s_ = it[d]
+                if a0 != b + o0 * st or (n > 1 and s_ != st):
+                    raise _NotNative("selection is not a box")
+            steps.append(st)
+            base.append(b)
         count = []
         oi = 0
         for d in range(nd):
@@ -290,7 +303,6 @@ class _Native:
                 count.append(1)
         if oi != len(out_shape) or total != math.prod(count):
             raise _NotNative("selection is not a box")
-        steps = [s or 1 for s in step]
         return path, [int(b) for b in base], count, steps
 
 
