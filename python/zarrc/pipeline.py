@@ -1,0 +1,477 @@
+"""A zarr-python 3.4 codec pipeline whose chunk I/O runs in libzarrc.
+
+Select it with ``zarr.config.set({"codec_pipeline.path": "zarrc.pipeline.ZarrcCodecPipeline"})``
+(importing this module registers the class; the package's entry point does it for installed
+copies). Design and limits: docs/python.md, "The zarr-python codec pipeline".
+
+Native path: for an array on a ``zarr.storage.LocalStore`` with a regular chunk grid, a
+numeric data type and a default/v2 chunk key encoding, each batch zarr-python hands the
+pipeline (one ``(byte_getter, chunk_spec, chunk_selection, out_selection, is_complete)`` per
+chunk) is turned into ONE strided box and one ``zarrc_array_read`` / ``zarrc_array_write``
+call, so zarrc's thread pool fetches and decodes the chunks in parallel with the GIL released.
+Everything else (other stores, fancy indexing, other data types, arrays zarrc cannot open) goes
+to zarr-python's own ``BatchedCodecPipeline``, with one ``UserWarning`` per reason.
+
+``stats`` counts what went where, so tests can prove chunk I/O really went through zarrc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from zarr.abc.codec import CodecPipeline, GetResult
+from zarr.codecs._v2 import V2Codec
+from zarr.core.array_spec import ArrayConfig, ArraySpec
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.codec_pipeline import BatchedCodecPipeline
+from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.registry import register_pipeline
+
+from . import _pipeline_ffi as _ffi
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+#: Counters (process-wide): batches/chunks handled by zarrc and by the fallback.
+stats: dict[str, int] = {}
+_stats_lock = threading.Lock()
+_warned: set[str] = set()
+_warn_lock = threading.Lock()
+
+
+def reset_stats() -> None:
+    """Zero the counters and forget which fallback reasons were already warned about."""
+    with _stats_lock:
+        stats.clear()
+        stats.update(native_read_calls=0, native_read_chunks=0, native_write_calls=0,
+                     native_write_chunks=0, fallback_read_chunks=0, fallback_write_chunks=0)
+    with _warn_lock:
+        _warned.clear()
+
+
+reset_stats()
+
+
+def _count(name: str, n: int) -> None:
+    with _stats_lock:
+        stats[name] = stats.get(name, 0) + n
+
+
+class ZarrcFallbackWarning(UserWarning):
+    """zarrc's pipeline handed work to zarr-python's default pipeline."""
+
+
+def _fallback(reason: str) -> None:
+    with _warn_lock:
+        if reason in _warned:
+            return
+        _warned.add(reason)
+    warnings.warn(f"ZarrcCodecPipeline: falling back to zarr-python's pipeline: {reason}",
+                  ZarrcFallbackWarning, stacklevel=3)
+
+
+class _NotNative(Exception):
+    """This batch (or array) cannot go through zarrc; the message is the reason."""
+
+
+_NATIVE_KINDS = frozenset("biufc")
+
+
+def _python_pipeline(metadata) -> BatchedCodecPipeline:
+    """zarr-python's default pipeline for `metadata`, built as create_codec_pipeline does."""
+    if isinstance(metadata, ArrayV3Metadata):
+        pipe = BatchedCodecPipeline.from_codecs(metadata.codecs)
+        grid = metadata.chunk_grid
+        shape = getattr(grid, "chunk_shape", None) or (1,) * len(metadata.shape)
+        spec = ArraySpec(shape=shape, dtype=metadata.data_type, fill_value=metadata.fill_value,
+                         config=ArrayConfig.from_dict({}), prototype=default_buffer_prototype())
+    else:
+        pipe = BatchedCodecPipeline.from_codecs(
+            [V2Codec(filters=metadata.filters, compressor=metadata.compressor)])
+        spec = ArraySpec(shape=metadata.chunks, dtype=metadata.dtype, fill_value=metadata.fill_value,
+                         config=ArrayConfig.from_dict({"order": metadata.order}),
+                         prototype=default_buffer_prototype())
+    return pipe.evolve_from_array_spec(spec)
+
+
+def _key_layout(metadata) -> tuple[str, str]:
+    """(encoding, separator) of the chunk keys: ("default"|"v2", "/"|".")."""
+    if isinstance(metadata, ArrayV2Metadata):
+        return "v2", metadata.dimension_separator or "."
+    enc = metadata.chunk_key_encoding
+    name = getattr(enc, "name", None)
+    if name not in ("default", "v2"):
+        raise _NotNative(f"chunk key encoding {name!r}")
+    return name, getattr(enc, "separator", "/")
+
+
+class _Native:
+    """The zarrc side of one array: store + array handles (one per write_empty_chunks setting),
+    opened on first use from the store root and the array path found in the chunk keys."""
+
+    def __init__(self, metadata, root: str, read_only: bool):
+        self.metadata = metadata
+        self.root = root
+        self.read_only = read_only
+        self.encoding, self.sep = _key_layout(metadata)
+        self.ndim = len(metadata.shape)
+        grid = metadata.chunks if isinstance(metadata, ArrayV2Metadata) else \
+            getattr(metadata.chunk_grid, "chunk_shape", None)
+        if grid is None:
+            raise _NotNative("chunk grid is not regular")
+        self.chunk_shape = tuple(int(c) for c in grid)
+        dt = metadata.dtype.to_native_dtype() if isinstance(metadata, ArrayV2Metadata) else \
+            metadata.data_type.to_native_dtype()
+        if dt.kind not in _NATIVE_KINDS or dt.fields is not None or dt.subdtype is not None:
+            raise _NotNative(f"data type {dt} (zarrc's pipeline handles bool, int, uint, float, complex)")
+        self.dtype = dt.newbyteorder("=")
+        self.lock = threading.Lock()
+        self.path: str | None = None
+        self.store = None
+        self.arrays: dict[bool, Any] = {}
+        self.error: str | None = None
+
+    def __del__(self):
+        try:
+            L = _ffi.lib()
+        except Exception:
+            return
+        for a in self.arrays.values():
+            L.zarrc_array_free(a)
+        if self.store is not None:
+            L.zarrc_store_free(self.store)
+
+    def split_key(self, key: str) -> tuple[str, tuple[int, ...]]:
+        """(array path, chunk coordinates) of a store key."""
+        nd = self.ndim
+        if self.sep == "/":
+            parts = key.split("/")
+            k = nd + (1 if self.encoding == "default" else 0)
+            if nd == 0 and self.encoding == "v2":
+                k = 1
+            if len(parts) < k:
+                raise _NotNative(f"chunk key {key!r} does not match the key encoding")
+            head, tail = parts[: len(parts) - k], parts[len(parts) - k:]
+            if self.encoding == "default":
+                if tail[0] != "c":
+                    raise _NotNative(f"chunk key {key!r} does not match the key encoding")
+                tail = tail[1:]
+        else:
+            head, _, last = key.rpartition("/")
+            head = [head] if head else []
+            tail = last.split(".")
+            if self.encoding == "default":
+                if tail[0] != "c":
+                    raise _NotNative(f"chunk key {key!r} does not match the key encoding")
+                tail = tail[1:]
+            if nd == 0:
+                tail = []
+        try:
+            coords = tuple(int(t) for t in tail) if nd else ()
+        except ValueError:
+            raise _NotNative(f"chunk key {key!r} does not match the key encoding") from None
+        if len(coords) != nd:
+            raise _NotNative(f"chunk key {key!r} does not match the key encoding")
+        if self.metadata.encode_chunk_key(coords) != (key[len("/".join(head)) + 1:] if head else key):
+            raise _NotNative(f"chunk key {key!r} does not match the key encoding")
+        return "/".join(head), coords
+
+    def array(self, path: str, write_empty: bool):
+        with self.lock:
+            if self.error is not None:
+                raise _NotNative(self.error)
+            if self.path is not None and path != self.path:
+                raise _NotNative("chunk keys of more than one array in one pipeline")
+            a = self.arrays.get(write_empty)
+            if a is not None:
+                return a
+            L = _ffi.lib()
+            try:
+                if self.store is None:
+                    out = _ffi.ffi.new("zarrc_store **")
+                    _ffi.check(L.zarrc_store_open(out, self.root.encode(),
+                                                  _ffi.STORE_READONLY if self.read_only else 0))
+                    self.store = out[0]
+                out = _ffi.ffi.new("zarrc_array **")
+                _ffi.check(L.zarrc_array_open(out, self.store, path.encode()))
+                a = out[0]
+                shape = tuple(L.zarrc_array_shape(a)[i] for i in range(L.zarrc_array_ndim(a)))
+                chunks = tuple(L.zarrc_array_chunks(a)[i] for i in range(L.zarrc_array_ndim(a)))
+                if shape != tuple(self.metadata.shape) or chunks != self.chunk_shape:
+                    L.zarrc_array_free(a)
+                    raise _NotNative(f"stored metadata (shape {shape}, chunks {chunks}) differs from "
+                                     f"zarr-python's (shape {tuple(self.metadata.shape)})")
+                L.zarrc_array_set_write_empty_chunks(a, 1 if write_empty else 0)
+            except _ffi.ZarrcError as e:
+                self.error = f"zarrc cannot open the array: {e}"
+                raise _NotNative(self.error) from None
+            except _NotNative as e:
+                self.error = str(e)
+                raise
+            self.path = path
+            self.arrays[write_empty] = a
+            return a
+
+    def box(self, batch: list, out_shape: tuple[int, ...], drop_axes: tuple[int, ...]):
+        """The one strided box (start, count, step) a batch covers, or _NotNative."""
+        if drop_axes:
+            raise _NotNative("selection drops axes (orthogonal indexing with integer arrays)")
+        nd = self.ndim
+        slice_dim = [False] * nd
+        items = []  # per item: per dim (a0, o0, n, st)
+        total = 0
+        path = None
+        for byte_getter, _spec, csel, osel, _complete in batch:
+            p, coords = self.split_key(byte_getter.path)
+            if path is None:
+                path = p
+            elif p != path:
+                raise _NotNative("chunk keys of more than one array in one batch")
+            if not isinstance(csel, tuple):
+                csel = (csel,)
+            if not isinstance(osel, tuple):
+                osel = (osel,)
+            if len(csel) != nd:
+                raise _NotNative("selection is not a box")
+            oi = 0
+            n_item = 1
+            dims = []
+            for d in range(nd):
+                s = csel[d]
+                c0 = coords[d] * self.chunk_shape[d]
+                if isinstance(s, (int, np.integer)):
+                    dims.append((c0 + int(s), 0, 1, 1))
+                    continue
+                if not isinstance(s, slice):
+                    raise _NotNative("selection with integer arrays or masks")
+                start, stop, st = s.indices(self.chunk_shape[d])
+                if st < 1:
+                    raise _NotNative("selection with negative steps")
+                n = len(range(start, stop, st))
+                if oi >= len(osel) or not isinstance(osel[oi], slice):
+                    raise _NotNative("selection is not a box")
+                o = osel[oi]
+                oi += 1
+                if o.step not in (None, 1):
+                    raise _NotNative("selection is not a box")
+                slice_dim[d] = True
+                dims.append((c0 + start, o.start or 0, n, st))
+                n_item *= n
+            if oi != len(osel):
+                raise _NotNative("selection is not a box")
+            items.append(dims)
+            total += n_item
+        # One step per dimension: that of any run of 2+ elements, else from two items at
+        # different output offsets; then every item must sit at base + o0 * step.
+        steps = []
+        base = []
+        for d in range(nd):
+            st = next((it[d][3] for it in items if it[d][2] > 1), None)
+            if st is None:
+                ref = items[0][d]
+                other = next((it[d] for it in items if it[d][1] != ref[1]), None)
+                if other is not None:
+                    num, den = other[0] - ref[0], other[1] - ref[1]
+                    if num % den or num // den < 1:
+                        raise _NotNative("selection is not a box")
+                    st = num // den
+                else:
+                    st = 1
+            b = items[0][d][0] - items[0][d][1] * st
+            for it in items:
+                a0, o0, n, s_ = it[d]
+                if a0 != b + o0 * st or (n > 1 and s_ != st):
+                    raise _NotNative("selection is not a box")
+            steps.append(st)
+            base.append(b)
+        count = []
+        oi = 0
+        for d in range(nd):
+            if slice_dim[d]:
+                if oi >= len(out_shape):
+                    raise _NotNative("selection is not a box")
+                count.append(int(out_shape[oi]))
+                oi += 1
+            else:
+                count.append(1)
+        if oi != len(out_shape) or total != math.prod(count):
+            raise _NotNative("selection is not a box")
+        return path, [int(b) for b in base], count, steps
+
+
+def _local_root(store) -> tuple[str, bool] | None:
+    from zarr.storage import LocalStore
+
+    if type(store) is LocalStore:
+        return str(store.root), bool(store.read_only)
+    return None
+
+
+@dataclass
+class ZarrcCodecPipeline(CodecPipeline):
+    """zarr-python codec pipeline backed by libzarrc (see the module's doc)."""
+
+    metadata: Any
+    store: Any
+    python_impl: BatchedCodecPipeline
+    native: _Native | None = field(default=None)
+    reason: str | None = field(default=None)
+
+    # -- construction --
+
+    @classmethod
+    def from_codecs(cls, codecs: Iterable) -> BatchedCodecPipeline:
+        return BatchedCodecPipeline.from_codecs(codecs)
+
+    @classmethod
+    def from_array_metadata_and_store(cls, array_metadata, store) -> ZarrcCodecPipeline:
+        native, reason = None, None
+        try:
+            loc = _local_root(store)
+            if loc is None:
+                raise _NotNative(f"store type {type(store).__name__} (zarrc's pipeline reads LocalStore)")
+            _ffi.lib()
+            native = _Native(array_metadata, loc[0], loc[1])
+        except _NotNative as e:
+            reason = str(e)
+        except OSError as e:
+            reason = str(e)
+        return cls(metadata=array_metadata, store=store,
+                   python_impl=_python_pipeline(array_metadata), native=native, reason=reason)
+
+    def __getstate__(self):
+        return {"metadata": self.metadata, "store": self.store}
+
+    def __setstate__(self, state):
+        other = type(self).from_array_metadata_and_store(state["metadata"], state["store"])
+        self.__dict__.update(other.__dict__)
+
+    def evolve_from_array_spec(self, array_spec: ArraySpec) -> ZarrcCodecPipeline:
+        return self
+
+    # -- delegated to zarr-python's pipeline --
+
+    @property
+    def supports_partial_decode(self) -> bool:
+        return False
+
+    @property
+    def supports_partial_encode(self) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator:
+        return iter(self.python_impl)
+
+    def validate(self, *, shape, dtype, chunk_grid) -> None:
+        self.python_impl.validate(shape=shape, dtype=dtype, chunk_grid=chunk_grid)
+
+    def compute_encoded_size(self, byte_length: int, array_spec: ArraySpec) -> int:
+        return self.python_impl.compute_encoded_size(byte_length, array_spec)
+
+    async def decode(self, chunk_bytes_and_specs):
+        return await self.python_impl.decode(chunk_bytes_and_specs)
+
+    async def encode(self, chunk_arrays_and_specs):
+        return await self.python_impl.encode(chunk_arrays_and_specs)
+
+    # -- read / write --
+
+    def _plan(self, batch, shape, drop_axes):
+        if self.native is None:
+            raise _NotNative(self.reason or "no native path")
+        return self.native.box(batch, shape, drop_axes)
+
+    async def read(self, batch_info, out, drop_axes=()):
+        batch = list(batch_info)
+        if not batch:
+            return ()
+        try:
+            path, start, count, step = self._plan(batch, tuple(out.shape), drop_axes)
+            arr = self.native.array(path, True)
+        except _NotNative as e:
+            _fallback(str(e))
+            _count("fallback_read_chunks", len(batch))
+            return await self.python_impl.read(batch, out, drop_axes)
+        await asyncio.to_thread(self._read_native, arr, start, count, step, out)
+        _count("native_read_calls", 1)
+        _count("native_read_chunks", len(batch))
+        return tuple(self._statuses(batch))
+
+    def _statuses(self, batch):
+        need = any(getattr(spec.config, "read_missing_chunks", True) is False
+                   for _, spec, *_ in batch)
+        for bg, *_ in batch:
+            if need and not os.path.exists(os.path.join(self.native.root, bg.path)):
+                yield GetResult(status="missing")
+            else:
+                yield GetResult(status="present")
+
+    def _read_native(self, arr, start, count, step, out) -> None:
+        L = _ffi.lib()
+        dst = out.as_ndarray_like()
+        direct = (isinstance(dst, np.ndarray) and dst.flags.c_contiguous and dst.flags.writeable
+                  and dst.dtype == self.native.dtype)
+        buf = dst if direct else np.empty(dst.shape, dtype=self.native.dtype)
+        ffi = _ffi.ffi
+        _ffi.check(L.zarrc_array_read(arr, ffi.new("int64_t[]", start or [0]), ffi.new("int64_t[]", count or [0]),
+                                      ffi.new("int64_t[]", step or [0]), ffi.from_buffer(buf, require_writable=True),
+                                      buf.nbytes))
+        if not direct:
+            dst[...] = buf
+
+    async def write(self, batch_info, value, drop_axes=()):
+        batch = list(batch_info)
+        if not batch:
+            return
+        try:
+            if self.native is None:
+                raise _NotNative(self.reason or "no native path")
+            if self.native.read_only:
+                raise _NotNative("read-only store")
+            v = value.as_ndarray_like()
+            if not isinstance(v, np.ndarray):
+                raise _NotNative(f"value of type {type(v).__name__}")
+            # The box's shape is that of the selection: find it from the batch itself.
+            shape = self._selection_shape(batch)
+            path, start, count, step = self._plan(batch, shape, drop_axes)
+            we = bool(batch[0][1].config.write_empty_chunks)
+            arr = self.native.array(path, we)
+        except _NotNative as e:
+            _fallback(str(e))
+            _count("fallback_write_chunks", len(batch))
+            return await self.python_impl.write(batch, value, drop_axes)
+        data = np.ascontiguousarray(np.broadcast_to(v, shape), dtype=self.native.dtype)
+        await asyncio.to_thread(self._write_native, arr, start, count, step, data)
+        _count("native_write_calls", 1)
+        _count("native_write_chunks", len(batch))
+
+    @staticmethod
+    def _selection_shape(batch) -> tuple[int, ...]:
+        """The shape of the value a batch writes: the extent of the out selections."""
+        ext: list[int] | None = None
+        for _bg, _spec, _csel, osel, _c in batch:
+            if not isinstance(osel, tuple):
+                osel = (osel,)
+            if not all(isinstance(o, slice) for o in osel):
+                raise _NotNative("selection with integer arrays or masks")
+            stops = [o.stop for o in osel]
+            if any(s is None for s in stops):
+                raise _NotNative("selection is not a box")
+            ext = stops if ext is None else [max(a, b) for a, b in zip(ext, stops, strict=True)]
+        return tuple(ext or ())
+
+    def _write_native(self, arr, start, count, step, data) -> None:
+        L = _ffi.lib()
+        ffi = _ffi.ffi
+        _ffi.check(L.zarrc_array_write(arr, ffi.new("int64_t[]", start or [0]), ffi.new("int64_t[]", count or [0]),
+                                       ffi.new("int64_t[]", step or [0]), ffi.from_buffer(data), data.nbytes))
+
+
+register_pipeline(ZarrcCodecPipeline)

@@ -1,0 +1,9 @@
+# zarrc's zarr-python 3.4 codec pipeline (python/zarrc/pipeline.py, docs/python.md): own tests +
+# zarr-python's test_codec_pipeline_suite.py (95 cases on memory + LocalStore), ~40 s. Not in
+# sanitizer builds: an ASan libzarrc cannot be dlopen'ed into an uninstrumented Python.
+if(TARGET zarrc_shared AND NOT ZARRC_SANITIZE)
+  add_test(NAME python.pipeline COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_pipeline_tests.sh
+           ${ZARRC_PEER_PYTHON_EXE} $<TARGET_FILE:zarrc_shared> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(python.pipeline PROPERTIES TIMEOUT 300 LABELS "python;peers"
+    ENVIRONMENT "ZARRC_NUM_THREADS=2")
+endif()
