@@ -174,8 +174,10 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int bl_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
-                        size_t in_size, zarrc_buf *out)
+/* Check a blosc1 chunk's header against its size and the expected decoded size; its decoded
+ * size, block size and flags. */
+static int check_chunk(const zarrc_codec_call *call, const uint8_t *in, size_t in_size, size_t *nbytes_out,
+                       size_t *blocksize_out, int *flags_out)
 {
     if (in_size < BLOSC_MIN_HEADER_LENGTH)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc chunk of %zu bytes is shorter than its "
@@ -199,10 +201,11 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     if (nbytes > BLOSC_MAX_BUFFERSIZE)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc header gives an impossible size %zu",
                                nbytes);
-    if (nbytes == 0) {
-        out->size = 0;
+    *nbytes_out = nbytes;
+    *blocksize_out = blocksize;
+    *flags_out = flags;
+    if (nbytes == 0)
         return ZARRC_OK;
-    }
     if (flags & BLOSC_MEMCPYED) {
         if (cbytes != nbytes + BLOSC_MIN_HEADER_LENGTH)
             return zarrc_error_set(ZARRC_ECORRUPT, "blosc uncompressed chunk has %zu bytes for "
@@ -223,7 +226,22 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
             return zarrc_error_set(ZARRC_EUNSUPPORTED, "blosc chunk compressed with %s, which "
                                    "this c-blosc build lacks", codec);
     }
-    int rc = zarrc_buf_reserve(out, nbytes);
+    return ZARRC_OK;
+}
+
+static int bl_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
+                        size_t in_size, zarrc_buf *out)
+{
+    size_t nbytes, blocksize;
+    int flags;
+    int rc = check_chunk(call, in, in_size, &nbytes, &blocksize, &flags);
+    if (rc)
+        return rc;
+    if (nbytes == 0) {
+        out->size = 0;
+        return ZARRC_OK;
+    }
+    rc = zarrc_buf_reserve(out, nbytes);
     if (rc)
         return rc;
     int n = blosc_decompress_ctx(in, out->data, nbytes, 1);
@@ -233,9 +251,101 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     return ZARRC_OK;
 }
 
+/* Per-thread buffers of the block-by-block decoder: one block as a chunk of its own, and its
+ * decoded bytes. */
+typedef struct bl_tls {
+    zarrc_buf src, dst;
+} bl_tls;
+
+static void *bl_tls_new(void) { return zarrc__calloc(1, sizeof(bl_tls)); }
+
+static void bl_tls_free(void *p)
+{
+    bl_tls *t = p;
+    zarrc_buf_release(&t->src);
+    zarrc_buf_release(&t->dst);
+    free(t);
+}
+
+static zarrc__tls_slot bl_slot = ZARRC_TLS_SLOT(bl_tls_new, bl_tls_free);
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Decode block by block, each block handed to `sink` while it is in cache. Blosc1 format: a
+ * 16-byte header (version, codec version, flags, typesize, nbytes, blocksize, cbytes), then one
+ * 32-bit start offset per block, then the blocks. Each block is decoded by c-blosc as a
+ * one-block chunk of its own (the same header with nbytes = the block's size, one start
+ * offset), so c-blosc's own bounds checks see only that block's bytes. Blocks must be stored
+ * in order (as every single-threaded encoder writes them); chunks with blocks in another
+ * order, or of one block, are decoded whole. Plain-copy chunks hand over their stored bytes. */
+static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, const uint8_t *in, size_t in_size,
+                            int (*sink)(void *ctx, const uint8_t *piece, size_t len), void *ctx)
+{
+    (void)state;
+    size_t nbytes, blocksize;
+    int flags;
+    int rc = check_chunk(call, in, in_size, &nbytes, &blocksize, &flags);
+    if (rc)
+        return rc;
+    if (nbytes != call->decoded_size)
+        return zarrc_error_set(ZARRC_ECORRUPT, "blosc chunk holds %zu bytes, expected %zu", nbytes,
+                               call->decoded_size);
+    if (nbytes == 0)
+        return ZARRC_OK;
+    if (flags & BLOSC_MEMCPYED)
+        return sink(ctx, in + BLOSC_MIN_HEADER_LENGTH, nbytes);
+    bl_tls *t = zarrc__tls_get(&bl_slot);
+    if (!t)
+        return zarrc__enomem();
+    size_t cbytes = le32(in + 12), nblocks = nbytes / blocksize + (nbytes % blocksize != 0);
+    size_t table = BLOSC_MIN_HEADER_LENGTH + 4 * nblocks; /* fits in cbytes: check_chunk */
+    bool ordered = nblocks > 1;
+    for (size_t k = 0; ordered && k < nblocks; k++) {
+        size_t b0 = le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * k);
+        size_t b1 = k + 1 < nblocks ? le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * (k + 1)) : cbytes;
+        ordered = b0 >= table && b0 < b1 && b1 <= cbytes;
+    }
+    if (!ordered) {
+        t->dst.size = 0;
+        if ((rc = bl_decode(state, call, in, in_size, &t->dst)))
+            return rc;
+        return sink(ctx, t->dst.data, t->dst.size);
+    }
+    if ((rc = zarrc_buf_reserve(&t->dst, blocksize)))
+        return rc;
+    for (size_t k = 0; k < nblocks; k++) {
+        size_t b0 = le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * k);
+        size_t b1 = k + 1 < nblocks ? le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * (k + 1)) : cbytes;
+        size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize, len = b1 - b0;
+        size_t synth = BLOSC_MIN_HEADER_LENGTH + 4 + len; /* <= cbytes + 4 */
+        t->src.size = 0;
+        if ((rc = zarrc_buf_reserve(&t->src, synth)))
+            return rc;
+        uint8_t *h = t->src.data;
+        memcpy(h, in, 4); /* versions, flags, typesize */
+        put_le32(h + 4, (uint32_t)bsize);
+        put_le32(h + 8, (uint32_t)blocksize);
+        put_le32(h + 12, (uint32_t)synth);
+        put_le32(h + 16, BLOSC_MIN_HEADER_LENGTH + 4);
+        memcpy(h + BLOSC_MIN_HEADER_LENGTH + 4, in + b0, len);
+        int n = blosc_decompress_ctx(h, t->dst.data, t->dst.capacity, 1);
+        if (n < 0 || (size_t)n != bsize)
+            return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression of block %zu failed (code %d)", k, n);
+        if ((rc = sink(ctx, t->dst.data, bsize)))
+            return rc;
+    }
+    return ZARRC_OK;
+}
+
 static const char *const blosc_aliases[] = {"numcodecs.blosc", NULL};
 
 const zarrc_codec_type zarrc__codec_blosc = {
     ZARRC_CODEC_TYPE_VERSION, "blosc", "blosc", blosc_aliases, ZARRC_CODEC_BYTES_TO_BYTES,
-    bl_create, bl_destroy, bl_to_json, bl_encode, bl_decode,
+    bl_create, bl_destroy, bl_to_json, bl_encode, bl_decode, bl_decode_pieces,
 };

@@ -251,6 +251,15 @@ static int read_task(void *ctx, size_t i)
         rc = zarrc__io_scatter_decode(j->a->pipeline, in->data, in->size, dst, j->dstride, m->chunks, nd, j->es);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
+    if (j->a->pipeline->passthrough && !keep) {
+        /* The stored bytes are the chunk's bytes: copied into place from there, without
+         * decoding (copying) them into a chunk buffer first. */
+        if (in->size != j->chunk_bytes)
+            return chunk_error(j, key, zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, "
+                                                       "got %zu", j->chunk_bytes, in->size));
+        zarrc__copy_box(dst, j->dstride, in->data + src_off, sstride, n, nd, j->es);
+        return ZARRC_OK;
+    }
     rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);
     if (rc == ZARRC_OK)
         rc = zarrc__pipeline_decode(j->a->pipeline, in->data, in->size, &b->scratch, &b->chunk,
@@ -363,8 +372,10 @@ static int write_task(void *ctx, size_t i)
     if ((rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes)))
         return rc;
     if (g.covers) {
-        /* Every in-bounds element is written: no need to read the old value. */
-        zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
+        /* Every in-bounds element is written: no need to read the old value; only a chunk that
+         * reaches past the array has elements (the padding) to set to the fill value. */
+        if (g.padded)
+            zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
         zarrc__copy_box(b->chunk.data + g.dst_off, g.dstride, j->data + g.src_off, j->dstride, g.n, nd, j->es);
         if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem))
             rc = chunk_erase(j, i, key);

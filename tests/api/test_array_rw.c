@@ -1,6 +1,8 @@
 /* API tests: create, write, read back through the public header, for both formats. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "zarrc.h"
@@ -212,9 +214,126 @@ static void test_passthrough(void)
     zarrc_store_free(s);
 }
 
+/* Uncompressed chunks that are not contiguous in the caller's box (chunks narrower than the
+ * array) are copied into place from the stored bytes: values of whole and partial reads, a
+ * wrong-sized stored chunk is an error naming it, and a write of edge chunks pads them with
+ * the fill value. */
+static void test_passthrough_strided(void)
+{
+    zarrc_store *s = memstore();
+    int64_t shape[2] = {3, 5}, chunks[2] = {2, 3};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint16";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.fill_value = "7";
+    o.codecs = "[\"bytes\"]";
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "q", &o));
+    if (!a)
+        return;
+    uint16_t v[15], got[15];
+    for (int i = 0; i < 15; i++)
+        v[i] = (uint16_t)(100 + i);
+    int64_t z[2] = {0, 0};
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, v, sizeof v));
+    memset(got, 0, sizeof got);
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+    CHECK(!memcmp(got, v, sizeof v));
+    int64_t st[2] = {1, 1}, cn[2] = {2, 3};
+    uint16_t part[6];
+    CHECK_OK(zarrc_array_read(a, st, cn, NULL, part, sizeof part));
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 3; k++)
+            CHECK(part[i * 3 + k] == v[(1 + i) * 5 + 1 + k]);
+    void *d = NULL;
+    size_t n = 0;
+    /* the edge chunk (1,1) holds row 2, columns 3-4, padded with the fill value */
+    CHECK_OK(zarrc_store_get(&d, &n, s, "q/c/1/1"));
+    uint16_t want[6] = {113, 114, 7, 7, 7, 7};
+    CHECK(n == 12 && d && !memcmp(d, want, 12));
+    zarrc_free(d);
+    CHECK_OK(zarrc_store_get(&d, &n, s, "q/c/0/0"));
+    CHECK_OK(zarrc_store_set(s, "q/c/0/0", d, n - 2)); /* truncated */
+    CHECK_ERR(zarrc_array_read(a, z, shape, NULL, got, sizeof got), ZARRC_ECORRUPT, "chunk 'q/c/0/0'");
+    CHECK_ERR(zarrc_array_read(a, st, cn, NULL, part, sizeof part), ZARRC_ECORRUPT, "chunk 'q/c/0/0'");
+    uint8_t big[64] = {0};
+    CHECK_OK(zarrc_store_set(s, "q/c/0/0", big, sizeof big)); /* too long */
+    CHECK_ERR(zarrc_array_read(a, z, shape, NULL, got, sizeof got), ZARRC_ECORRUPT, "expected 12 bytes");
+    zarrc_free(d);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
+static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static void wr32(uint8_t *p, uint32_t v) { p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
+
+/* Blosc chunks not contiguous in the destination are decoded block by block into place:
+ * values with many blocks (blocksize 128), blocks stored out of order (decoded whole), and a
+ * chunk whose last block is cut short is an error naming it. */
+static void test_blosc_blocks(void)
+{
+    zarrc_store *s = memstore();
+    int64_t shape[2] = {40, 300}, chunks[2] = {32, 200};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint16";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = "[\"bytes\",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"blosclz\",\"clevel\":9,"
+               "\"shuffle\":\"bitshuffle\",\"typesize\":2,\"blocksize\":128}}]";
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "b", &o));
+    if (!a)
+        return;
+    static uint16_t v[40 * 300], got[40 * 300];
+    for (int i = 0; i < 40 * 300; i++)
+        v[i] = (uint16_t)(i * 7 + i / 300);
+    int64_t z[2] = {0, 0};
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, v, sizeof v));
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+    CHECK(!memcmp(got, v, sizeof v));
+    void *d = NULL;
+    size_t n = 0;
+    CHECK_OK(zarrc_store_get(&d, &n, s, "b/c/0/0"));
+    uint8_t *c = d;
+    size_t nbytes = c ? rd32(c + 4) : 0, bs = c ? rd32(c + 8) : 1, cb = c ? rd32(c + 12) : 0;
+    size_t nblocks = nbytes / bs + (nbytes % bs != 0);
+    CHECK(c && !(c[2] & 0x2) && nblocks > 2 && cb == n);
+    if (c && nblocks > 2 && cb == n) {
+        /* the same blocks stored in reverse order */
+        uint8_t *r = malloc(n);
+        size_t table = 16 + 4 * nblocks, at = table;
+        memcpy(r, c, table);
+        for (size_t k = nblocks; k-- > 0;) {
+            size_t b0 = rd32(c + 16 + 4 * k), b1 = k + 1 < nblocks ? rd32(c + 16 + 4 * (k + 1)) : cb;
+            memcpy(r + at, c + b0, b1 - b0);
+            wr32(r + 16 + 4 * k, (uint32_t)at);
+            at += b1 - b0;
+        }
+        CHECK(at == n);
+        CHECK_OK(zarrc_store_set(s, "b/c/0/0", r, n));
+        memset(got, 0, sizeof got);
+        CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+        CHECK(!memcmp(got, v, sizeof v));
+        /* the last block cut short */
+        memcpy(r, c, n);
+        wr32(r + 12, (uint32_t)(n - 3));
+        CHECK_OK(zarrc_store_set(s, "b/c/0/0", r, n - 3));
+        CHECK_ERR(zarrc_array_read(a, z, shape, NULL, got, sizeof got), ZARRC_ECORRUPT, "chunk 'b/c/0/0'");
+        free(r);
+    }
+    zarrc_free(d);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 int main(void)
 {
     test_passthrough();
+    test_passthrough_strided();
+    test_blosc_blocks();
     test_roundtrip(3, NULL, 'C');
     test_roundtrip(2, NULL, 'C');
     test_roundtrip(2, NULL, 'F');
