@@ -218,13 +218,13 @@ def main(args):
             if not block:
                 sys.exit(f"peer_py3: {d}: not sharded: no inner chunks")
         items = boxes(shape, block)
-        bad = [0]
+        bad, lock = [0], threading.Lock()
 
         def one(sl):
             got = impl.read_box(a, sl)
             if check_all:
                 b = count_bad(got, [s.start for s in sl])
-                with threading.Lock():
+                with lock:
                     bad[0] += b
             return sl, got
 

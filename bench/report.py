@@ -274,7 +274,7 @@ def main():
     w("- **limit** = the codec library alone, no Zarr (bench/limit.c): all chunk files (or inner "
       "chunks) in memory first, then ZSTD_decompressDCtx / blosc_decompress_ctx / memcpy (read) or "
       "ZSTD_compressCCtx / blosc_compress_ctx / memcpy (write) on the same thread count, into "
-      "per-thread buffers; \"limit (fresh output)\" decodes once into one new array-sized buffer "
+      "per-thread buffers (uncompressed: memcpy, so × limit of uncompressed writes is small: the files' cost is not in it); \"limit (fresh output)\" decodes once into one new array-sized buffer "
       "(its page faults included) and is the limit of whole-array reads; the round-trip limit is "
       "1 / (1/decode + 1/encode); \"limit (cat)\" (cold reads) is `cat` of the chunk files.")
     w("")
@@ -286,7 +286,8 @@ def main():
     w(f"- **zarrs** (native, Rust): zarrs_tools' `zarrs_benchmark_read_sync` (`--read-all`; chunk by "
       f"chunk / `--inner-chunks` with `--concurrent-chunks 1|{T}`) and `zarrs_reencode` (round trip: "
       "SRC to DST with the same encoding; **write**: the uncompressed store re-encoded into the "
-      f"encoding, so zarrs' write includes reading 256 MiB from the page cache); `RAYON_NUM_THREADS={T}`.")
+      f"encoding, so zarrs' write includes reading {array_bytes / MiB:.0f} MiB from the page cache); "
+      f"`RAYON_NUM_THREADS={T}`.")
     w(f"- **tensorstore**: context `data_copy_concurrency` and `file_io_concurrency` limits {T}; chunk "
       f"by chunk = 1 or {T} Python threads each reading one box at a time; round trip = "
       "`dst.write(src)` (tensorstore streams the copy).")

@@ -22,7 +22,7 @@
 #   --slow       also the reference rows' inner-chunk reads of zarr-python 3.4's default
 #                pipeline (~13 s a run at 512^3; skipped, with a note, without it)
 #   --threads N  threads for every implementation and the "2" of the concurrent cells (default 2)
-#   --save       also write the report to bench/RESULTS.md
+#   --save       also write the report to bench/RESULTS.md (--full: bench/RESULTS-full.md)
 #   --only LIST  only these encodings (none,zstd,sharded,blosc)
 #   --impls LIST only these implementations (limit,zarrc,zarrs,tensorstore,zarr,zarr-zarrs,
 #                zarr2,zarrita)
@@ -485,8 +485,10 @@ log "writing the report"
     --label "$LABEL" --ref-runs "$REF_RUNS" --impls "$IMPLS" >"$REPORT"
 cat "$REPORT"
 if [ $SAVE = 1 ]; then
-    cp "$REPORT" "$ROOT/bench/RESULTS.md"
-    log "saved bench/RESULTS.md"
+    SAVED=bench/RESULTS.md
+    [ $SIZE = full ] && SAVED=bench/RESULTS-full.md # the 1024³ run has its own file
+    cp "$REPORT" "$ROOT/$SAVED"
+    log "saved $SAVED"
 fi
 exit 0
 }
