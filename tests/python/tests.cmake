@@ -5,5 +5,5 @@
 if(NOT ZARRC_SANITIZE AND NOT ZARRC_TSAN)
   zarrc_peer_test(python.package ${CMAKE_CURRENT_LIST_DIR}/run.py
     ${CMAKE_SOURCE_DIR} $<TARGET_FILE:zarrc_static> ${CMAKE_BINARY_DIR}/testtmp/python)
-  set_tests_properties(python.package PROPERTIES TIMEOUT 400 LABELS python)
+  set_tests_properties(python.package PROPERTIES TIMEOUT 400 LABELS python RESOURCE_LOCK python_build)
 endif()
