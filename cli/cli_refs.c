@@ -203,31 +203,15 @@ json_object *cli_refs_link_json(const cli_ref *r)
 
 /* ---- the file's root ---- */
 
+/* Whether the directory holds a group (v3 or v2), as the library parses its metadata. */
 static int is_group_dir(const char *dir)
 {
-    static const char *const docs[] = {"zarr.json", ".zgroup"};
-    for (int i = 0; i < 2; i++) {
-        size_t n = strlen(dir) + strlen(docs[i]) + 2;
-        char *p = malloc(n);
-        if (!p)
-            return 0;
-        snprintf(p, n, "%s/%s", dir, docs[i]);
-        struct stat sb;
-        int ok = stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-        if (ok && i == 0) { /* a v3 document: a group, not an array */
-            FILE *f = fopen(p, "rb");
-            char buf[4096];
-            size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-            if (f)
-                fclose(f);
-            buf[got] = 0;
-            ok = strstr(buf, "\"group\"") != NULL;
-        }
-        free(p);
-        if (ok)
-            return 1;
-    }
-    return 0;
+    zarrc_store *st = NULL;
+    zarrc_node_kind kind = 0;
+    int format = 0, group = zarrc_store_open(&st, dir, ZARRC_STORE_READONLY) == ZARRC_OK &&
+                            zarrc_node_probe(&kind, &format, st, "") == ZARRC_OK && kind == ZARRC_NODE_GROUP;
+    zarrc_store_free(st);
+    return group;
 }
 
 int cli_refs_open_root(zarrc_store **st, char **path, const char *node, unsigned store_flags)
