@@ -105,49 +105,6 @@ int cli_object_print_json(FILE *out, zarrc_array *arr, const zarrc_vlen *v, int6
 
 /* ---- input ---- */
 
-/* (the library checks element texts the same way: json-c saturates larger integers) */
-/* The first integer literal of a JSON text (outside strings) that does not fit 64 bits
- * (json-c would saturate it), or NULL; *len its length. */
-static const char *int_overflow(const char *t, size_t n, size_t *len)
-{
-    bool str = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = t[i];
-        if (str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                str = false;
-            continue;
-        }
-        if (c == '"') {
-            str = true;
-            continue;
-        }
-        if (!(c == '-' || (c >= '0' && c <= '9')) || (i && ((t[i - 1] >= '0' && t[i - 1] <= '9') ||
-                                                           strchr(".eE+-", t[i - 1]))))
-            continue;
-        size_t j = i + (c == '-');
-        while (j < n && t[j] >= '0' && t[j] <= '9')
-            j++;
-        size_t digits = j - i - (c == '-');
-        bool integer = j >= n || !strchr(".eE", t[j]);
-        if (integer && digits >= 19) {
-            /* compare with 9223372036854775808 (negative) or 18446744073709551615 */
-            const char *lim = c == '-' ? "9223372036854775808" : "18446744073709551615";
-            size_t ll = strlen(lim);
-            const char *d = t + i + (c == '-');
-            if (digits > ll || (digits == ll && memcmp(d, lim, ll) > 0)) {
-                *len = j - i;
-                return t + i;
-            }
-        }
-        i = j - 1;
-    }
-    return NULL;
-}
-
-
 typedef struct obuf {
     uint8_t *p;
     size_t n, cap;
@@ -312,7 +269,7 @@ int cli_object_read_json(FILE *in, const char *src, zarrc_array *arr, zarrc_vlen
         return cli_fail("%s: read error: %s", src, strerror(errno));
     }
     size_t bad_len;
-    const char *bad = int_overflow((const char *)text.p, text.n, &bad_len);
+    const char *bad = zarrc_json_find_wide_integer((const char *)text.p, text.n, &bad_len);
     if (bad) {
         cli_fail("%s: the integer %.*s%s does not fit 64 bits", src, (int)(bad_len < 40 ? bad_len : 40), bad,
                  bad_len > 40 ? "..." : "");

@@ -316,6 +316,13 @@ ZARRC_API int zarrc_dtype_value_to_json(char **json, const zarrc_dtype_info *dt,
  *  ZARRC_EDTYPE naming the field whose value the type cannot represent. */
 ZARRC_API int zarrc_dtype_value_from_json(void *elem, const zarrc_dtype_info *dt, const char *json);
 
+/** The first integer literal of the JSON text `text` (n bytes; outside strings) that does not
+ *  fit 64 bits — below INT64_MIN or above UINT64_MAX — or NULL when every integer fits. On a
+ *  hit *len is the literal's length. zarrc's JSON reader saturates such numbers, so a caller
+ *  parsing user JSON for element values checks the text first to refuse them rather than store
+ *  a wrong value (zarrc does so for object elements). Pure function, thread-safe. */
+ZARRC_API const char *zarrc_json_find_wide_integer(const char *text, size_t n, size_t *len);
+
 /** A variable-length column: `count` items, item i is data[offsets[i] .. offsets[i+1]).
  *  offsets has count + 1 entries, offsets[0] == 0. Strings are UTF-8 without terminators.
  *  Reads fill one in (the library allocates offsets and data; release with zarrc_vlen_clear);

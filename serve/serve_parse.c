@@ -97,6 +97,16 @@ static int parse_int(const char *s, const char *e, int allow_neg, int64_t *v)
     return 0;
 }
 
+/* The number of comma-separated items of a non-empty text, or -1 when there are more than max. */
+static int comma_items(const char *text, int max)
+{
+    int count = 1;
+    for (const char *p = text; *p; p++)
+        if (*p == ',' && ++count > max)
+            return -1;
+    return count;
+}
+
 int serve_parse_uint_list(int64_t **out, int *n, const char *text, int max_items, const char *what,
                           char *err, size_t errlen)
 {
@@ -104,12 +114,11 @@ int serve_parse_uint_list(int64_t **out, int *n, const char *text, int max_items
     *n = 0;
     if (!*text)
         return 0;
-    int count = 1;
-    for (const char *p = text; *p; p++)
-        if (*p == ',' && ++count > max_items) {
-            snprintf(err, errlen, "'%s' has more than %d entries", what, max_items);
-            return -1;
-        }
+    int count = comma_items(text, max_items);
+    if (count < 0) {
+        snprintf(err, errlen, "'%s' has more than %d entries", what, max_items);
+        return -1;
+    }
     int64_t *v = malloc(sizeof *v * (size_t)count);
     if (!v) {
         snprintf(err, errlen, "out of memory");
@@ -141,12 +150,11 @@ int serve_parse_slice(serve_slice_dim **dims, int *ndims, const char *text, int 
     *ndims = 0;
     if (!*text)
         return 0;
-    int count = 1;
-    for (const char *p = text; *p; p++)
-        if (*p == ',' && ++count > max_dims) {
-            snprintf(err, errlen, "slice has more than %d dimensions", max_dims);
-            return -1;
-        }
+    int count = comma_items(text, max_dims);
+    if (count < 0) {
+        snprintf(err, errlen, "slice has more than %d dimensions", max_dims);
+        return -1;
+    }
     serve_slice_dim *d = calloc((size_t)count, sizeof *d);
     if (!d) {
         snprintf(err, errlen, "out of memory");

@@ -381,6 +381,24 @@ static int open_node(serve_req *r, const char *path, zarrc_array **a)
     return 0;
 }
 
+/* Open `path` as a container for a request that needs one (`write`: the request writes): 0 when
+ * it is a group (or the empty root); -1 once a reply has been sent — not found, an error, or
+ * `status` with "`path` is an array<why>" when it is an array. */
+static int open_container(serve_req *r, const char *path, int write, int status, const char *why)
+{
+    if (serve_require(r, write))
+        return -1;
+    zarrc_array *a;
+    if (open_node(r, path, &a))
+        return -1;
+    if (a) {
+        zarrc_array_free(a);
+        serve_reply_error(r, status, "'%s' is an array%s", path, why);
+        return -1;
+    }
+    return 0;
+}
+
 void serve_tiled_about(serve_req *r)
 {
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -575,16 +593,8 @@ static int create_rectilinear(zarrc_array **out, zarrc_store *store, const char 
 
 static void post_metadata(serve_req *r, const char *parent)
 {
-    if (serve_require(r, 1))
+    if (open_container(r, parent, 1, 405, ": nodes are created in containers"))
         return;
-    zarrc_array *pa;
-    if (open_node(r, parent, &pa))
-        return;
-    if (pa) {
-        zarrc_array_free(pa);
-        serve_reply_error(r, 405, "'%s' is an array: nodes are created in containers", parent);
-        return;
-    }
     char err[400];
     struct json_tokener *tok = json_tokener_new_ex(ZARRC_MAX_JSON_DEPTH > 200 ? 200 : ZARRC_MAX_JSON_DEPTH);
     json_object *body = tok ? json_tokener_parse_ex(tok, (const char *)(r->body ? r->body : (uint8_t *)""),
@@ -859,16 +869,8 @@ static int parse_page_param(serve_req *r, const char *name, int64_t dflt, int64_
 
 static void search(serve_req *r, const char *path)
 {
-    if (serve_require(r, 0))
+    if (open_container(r, path, 0, 404, ", not a container"))
         return;
-    zarrc_array *a;
-    if (open_node(r, path, &a))
-        return;
-    if (a) {
-        zarrc_array_free(a);
-        serve_reply_error(r, 404, "'%s' is an array, not a container", path);
-        return;
-    }
     int64_t offset, limit;
     if (parse_page_param(r, "page[offset]", 0, &offset) || parse_page_param(r, "page[limit]", DEFAULT_PAGE, &limit))
         return;
@@ -1162,18 +1164,33 @@ static int data_region(serve_req *r, zarrc_array *a, int block, int64_t *start, 
     return 0;
 }
 
+/* Open the array of a data route and resolve the box it addresses (the block or whole array,
+ * then ?slice=); NULL once a reply has been sent. The caller frees the box and the array. */
+static zarrc_array *open_data_box(serve_req *r, const char *path, int block, int write, serve_box *box)
+{
+    zarrc_array *a = open_data_array(r, path, write);
+    if (!a)
+        return NULL;
+    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
+    if (data_region(r, a, block, rstart, rcount) ||
+        apply_slice(r, zarrc_array_ndim(a), rstart, rcount, box, write)) {
+        serve_box_free(box);
+        zarrc_array_free(a);
+        return NULL;
+    }
+    return a;
+}
+
 static void read_data(serve_req *r, const char *path, int block)
 {
-    zarrc_array *a = open_data_array(r, path, 0);
+    serve_box box = {0};
+    zarrc_array *a = open_data_box(r, path, block, 0, &box);
     if (!a)
         return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
-    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
-    serve_box box = {0};
     uint8_t *buf = NULL;
-    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 0) ||
-        check_expected_shape(r, &box))
+    if (check_expected_shape(r, &box))
         goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes)) {
@@ -1222,15 +1239,12 @@ out:
 
 static void write_data(serve_req *r, const char *path, int block)
 {
-    zarrc_array *a = open_data_array(r, path, 1);
+    serve_box box = {0};
+    zarrc_array *a = open_data_box(r, path, block, 1, &box);
     if (!a)
         return;
     const zarrc_dtype_info *dt = zarrc_array_dtype(a);
     int nd = zarrc_array_ndim(a);
-    int64_t rstart[MAX_NDIM] = {0}, rcount[MAX_NDIM] = {0};
-    serve_box box = {0};
-    if (data_region(r, a, block, rstart, rcount) || apply_slice(r, nd, rstart, rcount, &box, 1))
-        goto out;
     size_t nbytes;
     if (box_bytes(r, nd, box.count, dt->item_size, &nbytes) || nbytes != r->body_len) {
         serve_reply_error(r, 422, "the body has %zu bytes; the %s needs %s", r->body_len, block ? "block" : "array",

@@ -17,6 +17,15 @@
 
 static void zfree(void *p) { zarrc_free(p); }
 
+/* A failed store call on `key`: 404 for a missing key, the library's mapping otherwise. */
+static void reply_key_error(serve_req *r, int rc, const char *key)
+{
+    if (rc == ZARRC_ENOTFOUND)
+        serve_reply_error(r, 404, "No such key: '%s'", key);
+    else
+        serve_reply_lib(r, rc, key);
+}
+
 void serve_zarr_route(serve_req *r, const char *rest)
 {
     char err[256];
@@ -66,10 +75,7 @@ void serve_zarr_route(serve_req *r, const char *rest)
     uint64_t size = 0;
     rc = zarrc_store_size(&size, st, key);
     if (rc) {
-        if (rc == ZARRC_ENOTFOUND)
-            serve_reply_error(r, 404, "No such key: '%s'", key);
-        else
-            serve_reply_lib(r, rc, key);
+        reply_key_error(r, rc, key);
         free(key);
         return;
     }
@@ -94,10 +100,7 @@ void serve_zarr_route(serve_req *r, const char *rest)
     else
         rc = zarrc_store_get(&data, &n, st, key);
     if (rc) {
-        if (rc == ZARRC_ENOTFOUND)
-            serve_reply_error(r, 404, "No such key: '%s'", key);
-        else
-            serve_reply_lib(r, rc, key);
+        reply_key_error(r, rc, key);
         free(key);
         return;
     }

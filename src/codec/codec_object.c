@@ -102,48 +102,6 @@ static int msgpack2_to_json(const void *state, int format, zarrc_json *config)
 
 /* ---- JSON text of one element ---- */
 
-/* The first integer literal of a JSON text (outside strings) that does not fit 64 bits
- * (json-c would saturate it), or NULL; *len its length. */
-static const char *int_overflow(const char *t, size_t n, size_t *len)
-{
-    bool str = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = t[i];
-        if (str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                str = false;
-            continue;
-        }
-        if (c == '"') {
-            str = true;
-            continue;
-        }
-        if (!(c == '-' || (c >= '0' && c <= '9')) || (i && ((t[i - 1] >= '0' && t[i - 1] <= '9') ||
-                                                           strchr(".eE+-", t[i - 1]))))
-            continue;
-        size_t j = i + (c == '-');
-        while (j < n && t[j] >= '0' && t[j] <= '9')
-            j++;
-        size_t digits = j - i - (c == '-');
-        bool integer = j >= n || !strchr(".eE", t[j]);
-        if (integer && digits >= 19) {
-            /* compare with 9223372036854775808 (negative) or 18446744073709551615 */
-            const char *lim = c == '-' ? "9223372036854775808" : "18446744073709551615";
-            size_t ll = strlen(lim);
-            const char *d = t + i + (c == '-');
-            if (digits > ll || (digits == ll && memcmp(d, lim, ll) > 0)) {
-                *len = j - i;
-                return t + i;
-            }
-        }
-        i = j - 1;
-    }
-    return NULL;
-}
-
-
 /* Parse exactly one JSON value from text[0..len) (surrounding whitespace allowed); empty text
  * is null. */
 static int parse_text(json_object **out, const uint8_t *text, size_t len, size_t elem)
@@ -164,7 +122,7 @@ static int parse_text(json_object **out, const uint8_t *text, size_t len, size_t
         memcpy(buf, text, len);
     buf[len] = 0;
     size_t bad_len;
-    const char *bad = int_overflow(buf, len, &bad_len);
+    const char *bad = zarrc_json_find_wide_integer(buf, len, &bad_len);
     if (bad) {
         int rc = zarrc_error_set(ZARRC_EINVAL, "element %zu: the integer %.*s%s does not fit 64 bits", elem,
                                  (int)(bad_len < 40 ? bad_len : 40), bad, bad_len > 40 ? "..." : "");
@@ -347,7 +305,7 @@ static int json2_decode(const void *state, const zarrc_codec_call *call, const u
     if (in_size > INT_MAX)
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "a JSON chunk of %zu bytes is too large", in_size);
     size_t bad_len;
-    const char *bad = int_overflow((const char *)in, in_size, &bad_len);
+    const char *bad = zarrc_json_find_wide_integer((const char *)in, in_size, &bad_len);
     if (bad) /* Python writes any integer; json-c would saturate it: refuse, never read it wrong */
         return zarrc_error_set(ZARRC_EUNSUPPORTED, "the integer %.*s%s does not fit 64 bits",
                                (int)(bad_len < 40 ? bad_len : 40), bad, bad_len > 40 ? "..." : "");

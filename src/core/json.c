@@ -324,3 +324,44 @@ int zarrc_json_put_copy(zarrc_json *obj, const char *key, const zarrc_json *v)
         return zarrc_json_put_null(obj, key);
     return put(obj, key, zarrc__json_deep_copy(ZJ(v)));
 }
+
+/* json-c saturates integers beyond 64 bits; callers that must not read such a number wrong find
+ * it in the text first. */
+const char *zarrc_json_find_wide_integer(const char *t, size_t n, size_t *len)
+{
+    bool str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                str = false;
+            continue;
+        }
+        if (c == '"') {
+            str = true;
+            continue;
+        }
+        if (!(c == '-' || (c >= '0' && c <= '9')) || (i && ((t[i - 1] >= '0' && t[i - 1] <= '9') ||
+                                                           strchr(".eE+-", t[i - 1]))))
+            continue;
+        size_t j = i + (c == '-');
+        while (j < n && t[j] >= '0' && t[j] <= '9')
+            j++;
+        size_t digits = j - i - (c == '-');
+        bool integer = j >= n || !strchr(".eE", t[j]);
+        if (integer && digits >= 19) {
+            /* compare with 9223372036854775808 (negative) or 18446744073709551615 */
+            const char *lim = c == '-' ? "9223372036854775808" : "18446744073709551615";
+            size_t ll = strlen(lim);
+            const char *d = t + i + (c == '-');
+            if (digits > ll || (digits == ll && memcmp(d, lim, ll) > 0)) {
+                *len = j - i;
+                return t + i;
+            }
+        }
+        i = j - 1;
+    }
+    return NULL;
+}
