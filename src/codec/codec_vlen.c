@@ -358,12 +358,12 @@ const zarrc_codec_type zarrc__codec_vlen_array = {
     varr_create, varr_destroy, varr_to_json, varr_encode, varr_decode,
 };
 
-extern const zarrc_codec_type zarrc__codec_json2, zarrc__codec_msgpack2, zarrc__codec_zarrs_vlen;
+extern const zarrc_codec_type zarrc__codec_json2, zarrc__codec_msgpack2, zarrc__codec_zarrs_vlen, zarrc__codec_optional;
 
 bool zarrc__codec_decodes_owned(const zarrc_codec_type *t)
 {
     return t == &zarrc__codec_vlen_array || t == &zarrc__codec_json2 || t == &zarrc__codec_msgpack2 ||
-           t == &zarrc__codec_zarrs_vlen;
+           t == &zarrc__codec_zarrs_vlen || t == &zarrc__codec_optional;
 }
 
 bool zarrc__codec_object_item(const zarrc__codec *c, zarrc_dtype_info *item)

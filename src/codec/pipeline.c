@@ -489,9 +489,12 @@ bool zarrc__repr_is_fill(const zarrc_repr *r, const uint8_t *data, size_t nelem)
 {
     if (zarrc__dtype_is_vlen(&r->dtype)) {
         const zarrc_vref *v = (const zarrc_vref *)data, *f = r->fill;
+        /* optional string/bytes: a missing element equals only a missing fill (default) */
+        bool fmiss = zarrc__dtype_is_optional_vlen(&r->dtype) && (!f || zarrc__vref_is_missing(f));
         for (size_t k = 0; k < nelem; k++) {
             uint64_t flen = f ? f->len : 0;
-            if (v[k].len != flen || (flen && memcmp(v[k].ptr, f->ptr, flen)))
+            if (zarrc__vref_is_missing(&v[k]) != fmiss || v[k].len != flen ||
+                (flen && memcmp(v[k].ptr, f->ptr, flen)))
                 return false;
         }
         return true;
