@@ -443,7 +443,7 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
         cur = dst->data;
         n = dst->size;
     }
-    if (zarrc__codec_decodes_owned(p->codecs[p->a2b].type)) {
+    if (zarrc__codec_decodes_owned(p->codecs[p->a2b].type) && zarrc__dtype_is_vlen(&p->codecs[p->a2b].in.dtype)) {
         /* The decoder makes the elements' bytes, after its vrefs: decode into `keep`, then
          * the array→array codecs (or a copy) bring the vrefs to `out`. */
         if ((rc = zarrc__codec_decode(&p->codecs[p->a2b], cur, n, 0, 0, keep)))
