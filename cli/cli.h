@@ -177,6 +177,7 @@ int cli_object_read_json(FILE *in, const char *src, zarrc_array *arr, zarrc_vlen
 
 /** True for string, bytes and object (zarrc_vlen) types. */
 int cli_dtype_is_vlen(const zarrc_dtype_info *dt);
+int cli_dtype_is_optional_vlen(const zarrc_dtype_info *dt); /* zarrs.optional of string/bytes */
 
 /** Release buffers of a zarrc_vlen filled by cli_data_read_json. */
 void cli_vlen_release(zarrc_vlen *v);

@@ -24,7 +24,14 @@
 
 int cli_dtype_is_vlen(const zarrc_dtype_info *dt)
 {
-    return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES || dt->kind == ZARRC_DTYPE_OBJECT;
+    return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES || dt->kind == ZARRC_DTYPE_OBJECT ||
+           cli_dtype_is_optional_vlen(dt);
+}
+
+int cli_dtype_is_optional_vlen(const zarrc_dtype_info *dt)
+{
+    return dt->kind == ZARRC_DTYPE_OPTIONAL && dt->item_size == 0 && dt->inner &&
+           (dt->inner->kind == ZARRC_DTYPE_STRING || dt->inner->kind == ZARRC_DTYPE_VBYTES);
 }
 
 int cli_host_little_endian(void)
@@ -567,7 +574,9 @@ int cli_data_print_json(FILE *out, const zarrc_dtype_info *dt, const void *data,
                 return cli_fail("internal error: malformed variable-length offsets");
             if (i)
                 fputc(',', out);
-            if (dt->kind == ZARRC_DTYPE_STRING)
+            if (v->mask && !v->mask[i])
+                fputs("null", out); /* optional string/bytes: missing */
+            else if (dt->kind == ZARRC_DTYPE_STRING || (dt->inner && dt->inner->kind == ZARRC_DTYPE_STRING))
                 put_json_utf8(out, v->data + a, (size_t)(b - a));
             else
                 put_base64(out, v->data + a, (size_t)(b - a));
@@ -1289,6 +1298,20 @@ static int store_scalar(parse_ctx *c)
         return 0;
     }
     uint8_t *dst = c->out ? c->out + (size_t)c->k * dt->item_size : NULL;
+    if (dt->kind == ZARRC_DTYPE_OPTIONAL && dt->inner && c->vl && c->vl->mask) {
+        /* optional string/bytes: null = missing (an empty item, mask 0) */
+        c->vl->mask[c->k] = r->kind != TV_NULL;
+        if (r->kind != TV_NULL) {
+            c->dt = dt->inner;
+            int rc = store_scalar(c); /* appends the item and counts it */
+            c->dt = dt;
+            return rc;
+        }
+        if (vlen_append(c, NULL, 0))
+            return -1;
+        c->k++;
+        return 0;
+    }
     if (dt->kind == ZARRC_DTYPE_OPTIONAL && dt->inner && dst) {
         /* null = missing (zero inner bytes, mask 0), else the inner value with mask 1 */
         memset(dst, 0, dt->item_size);
@@ -1612,6 +1635,7 @@ void cli_vlen_release(zarrc_vlen *v)
         return;
     free(v->offsets);
     free(v->data);
+    free(v->mask);
     memset(v, 0, sizeof *v);
 }
 
@@ -1633,7 +1657,11 @@ int cli_data_read_json(FILE *in, const char *src, const zarrc_dtype_info *dt, vo
         c->vl = data;
         memset(c->vl, 0, sizeof *c->vl);
         c->vl->offsets = calloc((size_t)n + 1, sizeof(uint64_t));
-        if (!c->vl->offsets) {
+        if (cli_dtype_is_optional_vlen(dt))
+            c->vl->mask = calloc((size_t)n ? (size_t)n : 1, 1);
+        if (!c->vl->offsets || (cli_dtype_is_optional_vlen(dt) && !c->vl->mask)) {
+            free(c->vl->offsets);
+            free(c->vl->mask);
             free(c);
             return cli_fail("out of memory");
         }

@@ -240,8 +240,10 @@ typedef enum zarrc_dtype_kind {
      *  in memory is the inner element (`inner->item_size` bytes, native order) followed by one
      *  mask byte, 1 = present, 0 = missing (the inner bytes of a missing element are zero) —
      *  zarrs' own in-memory layout. item_size = inner->item_size + 1. The inner type is any
-     *  fixed-size type, including another optional one; variable-length inner types (string,
-     *  bytes) are refused (ZARRC_EUNSUPPORTED). */
+     *  fixed-size type, including another optional one, or string / bytes: then the type is
+     *  variable-length (item_size 0) and reads and writes take a zarrc_vlen whose `mask`
+     *  marks the missing items (the same inner element + mask layout, column-wise). Other
+     *  inner types (object, optional string) are refused (ZARRC_EUNSUPPORTED). */
     ZARRC_DTYPE_OPTIONAL = 22,
     /** numpy object elements: a v2 "|O" array whose object codec is json2, msgpack2 or
      *  vlen-array (zarrc_vlen; see zarrc_array_object_item). `unit` is "json" when each
@@ -325,13 +327,19 @@ ZARRC_API const char *zarrc_json_find_wide_integer(const char *text, size_t n, s
 
 /** A variable-length column: `count` items, item i is data[offsets[i] .. offsets[i+1]).
  *  offsets has count + 1 entries, offsets[0] == 0. Strings are UTF-8 without terminators.
- *  Reads fill one in (the library allocates offsets and data; release with zarrc_vlen_clear);
- *  writes take one the caller owns. */
+ *  Reads fill one in (the library allocates offsets, data and mask; release with
+ *  zarrc_vlen_clear); writes take one the caller owns (initialize it with {0}). */
 typedef struct zarrc_vlen {
     int64_t count;
     uint64_t *offsets;
     uint8_t *data;
     size_t size; /**< bytes in data (== offsets[count]) */
+    /** Optional string/bytes arrays (zarrs.optional, ZARRC_DTYPE_OPTIONAL with item_size 0)
+     *  only: `count` bytes, 1 = item present, 0 = missing (null; its item is empty). Reads of
+     *  such arrays always set it; writes read it when not NULL (NULL = every item present) and
+     *  refuse a missing item that has bytes. Reads of other types set it to NULL; their writes
+     *  ignore it. */
+    uint8_t *mask;
 } zarrc_vlen;
 
 /** Release what a read put into `v` and zero it. Accepts NULL. */

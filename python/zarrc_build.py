@@ -72,6 +72,7 @@ typedef struct zarrc_vlen {
     uint64_t *offsets;
     uint8_t *data;
     size_t size;
+    uint8_t *mask;
 } zarrc_vlen;
 void zarrc_vlen_clear(zarrc_vlen *v);
 

@@ -128,9 +128,10 @@ ZARRC_HIDDEN bool zarrc__repr_is_fill(const zarrc_repr *r, const uint8_t *data, 
 
 /* ---- variable-length decoders that make new element bytes (codec_vlen.c) ---- */
 
-/** json2, msgpack2, vlen-array and zarrs.vlen decode into element bytes of their own: their
- *  output holds the vrefs (out->size bytes) followed, beyond out->size, by the bytes those
- *  vrefs point into. The pipeline decodes them into its `keep` buffer. */
+/** json2, msgpack2, vlen-array, zarrs.vlen and zarrs.optional (on a variable-length type) decode
+ *  into element bytes of their own: their output holds the vrefs (out->size bytes) followed,
+ *  beyond out->size, by the bytes those vrefs point into. The pipeline decodes them into its
+ *  `keep` buffer when the codec's input type is variable-length. */
 ZARRC_HIDDEN bool zarrc__codec_decodes_owned(const zarrc_codec_type *t);
 
 /** The element type of a vlen-array codec on an object array (false for other codecs). */

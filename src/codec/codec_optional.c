@@ -5,7 +5,12 @@
  * encoded through `data_codecs`). Encoded form:
  *   u64 LE mask length | u64 LE data length | encoded mask | encoded data
  * With no present value the data part is empty. Nested optional types nest the codec in
- * `data_codecs`. Earlier zarrs releases named it "optional" (read as an alias). */
+ * `data_codecs`. Earlier zarrs releases named it "optional" (read as an alias).
+ * With a string or bytes inner type the chunk's elements are zarrc_vref (a missing one is
+ * zarrc__vref_missing()); the data part is the present values only, encoded by a
+ * variable-length codec (vlen-utf8, vlen-bytes, zarrs.vlen, zarrs.vlen_v2, ...) as a 1-D
+ * string/bytes array, exactly as zarrs lays it out. Decoding makes element bytes of its own
+ * (zarrc__codec_decodes_owned): vrefs, then the present values' bytes. */
 #include <stdlib.h>
 
 #include "codec.h"
@@ -14,7 +19,8 @@ typedef struct opt_state {
     json_object *mask_json, *data_json; /* the configuration as given (owned) */
     zarrc__pipeline *mask;              /* bool, chunk shape */
     zarrc_dtype_info inner;
-    size_t item_size, nelem;
+    size_t item_size, nelem; /* item_size: sizeof(zarrc_vref) when vlen */
+    bool vlen;               /* string or bytes inner type */
 } opt_state;
 
 static void opt_destroy(void *state)
@@ -68,9 +74,14 @@ static int opt_create(void **state, const zarrc_json *config, const zarrc_codec_
         return ZARRC_ENOMEM;
     /* zarrs' defaults when a configuration is absent: packbits for the mask, bytes for the data */
     s->mask_json = mj ? json_object_get(mj) : json_tokener_parse("[{\"name\":\"packbits\",\"configuration\":{}}]");
-    s->data_json = dj ? json_object_get(dj) : json_tokener_parse("[{\"name\":\"bytes\",\"configuration\":{}}]");
+    s->vlen = zarrc__dtype_is_optional_vlen(&init->input->dtype);
+    s->data_json = dj ? json_object_get(dj)
+                 : json_tokener_parse(!s->vlen ? "[{\"name\":\"bytes\",\"configuration\":{}}]"
+                                      : init->input->dtype.inner->kind == ZARRC_DTYPE_STRING
+                                          ? "[{\"name\":\"vlen-utf8\",\"configuration\":{}}]"
+                                          : "[{\"name\":\"vlen-bytes\",\"configuration\":{}}]");
     s->inner = *init->input->dtype.inner;
-    s->item_size = init->input->dtype.item_size;
+    s->item_size = zarrc_dtype_elem_size(&init->input->dtype);
     s->nelem = 1;
     int rc = ZARRC_OK;
     for (int d = 0; d < init->input->ndim; d++)
@@ -139,7 +150,7 @@ static int opt_encode(const void *state, const zarrc_codec_call *call, const uin
 {
     (void)call;
     const opt_state *s = state;
-    size_t isz = s->inner.item_size, expect;
+    size_t isz = s->vlen ? sizeof(zarrc_vref) : s->inner.item_size, expect;
     if (!zarrc__mul_size(s->nelem, s->item_size, &expect) || in_size != expect)
         return zarrc_error_set(ZARRC_EINVAL, "chunk has %zu bytes, expected %zu", in_size, expect);
     uint8_t *mask = zarrc__malloc(s->nelem ? s->nelem : 1);
@@ -151,7 +162,12 @@ static int opt_encode(const void *state, const zarrc_codec_call *call, const uin
     size_t nvalid = 0;
     for (size_t i = 0; !rc && i < s->nelem; i++) {
         const uint8_t *e = in + i * s->item_size;
-        mask[i] = e[isz] != 0;
+        if (s->vlen) {
+            zarrc_vref r;
+            memcpy(&r, e, sizeof r);
+            mask[i] = !zarrc__vref_is_missing(&r);
+        } else
+            mask[i] = e[isz] != 0;
         if (mask[i])
             memcpy(vals + nvalid++ * isz, e, isz);
     }
@@ -180,11 +196,42 @@ static int opt_encode(const void *state, const zarrc_codec_call *call, const uin
     return rc;
 }
 
+/* Variable-length inner type: the dense chunk (vrefs, then the present values' bytes, as
+ * zarrc__codec_decodes_owned decoders give it) from the mask and the present values' vrefs. */
+static int expand_vlen(const opt_state *s, const zarrc_codec_call *call, const uint8_t *mask,
+                       const uint8_t *vals, zarrc_buf *out)
+{
+    zarrc__vitems v;
+    int rc = zarrc__vitems_init(&v, s->nelem, call && call->max_size ? call->max_size : SIZE_MAX);
+    size_t k = 0;
+    for (size_t i = 0; !rc && i < s->nelem; i++) {
+        if (mask[i]) {
+            zarrc_vref r;
+            memcpy(&r, vals + k++ * sizeof r, sizeof r);
+            if (r.len > SIZE_MAX)
+                rc = zarrc_error_set(ZARRC_ECORRUPT, "zarrs.optional data: element too large");
+            else
+                rc = zarrc__vitems_append(&v, r.ptr, (size_t)r.len);
+        }
+        if (!rc)
+            rc = zarrc__vitems_next(&v);
+    }
+    if (!rc)
+        rc = zarrc__vitems_finish(&v, out);
+    zarrc__vitems_free(&v);
+    for (size_t i = 0; !rc && i < s->nelem; i++)
+        if (!mask[i]) {
+            zarrc_vref miss = zarrc__vref_missing();
+            memcpy(out->data + i * sizeof miss, &miss, sizeof miss);
+        }
+    return rc;
+}
+
 static int opt_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in, size_t in_size,
                       zarrc_buf *out)
 {
     const opt_state *s = state;
-    size_t isz = s->inner.item_size, outsize;
+    size_t isz = s->vlen ? sizeof(zarrc_vref) : s->inner.item_size, outsize;
     if (in_size < 16)
         return zarrc_error_set(ZARRC_ECORRUPT, "zarrs.optional chunk of %zu bytes is shorter than its 16-byte "
                                "header", in_size);
@@ -217,7 +264,9 @@ static int opt_decode(const void *state, const zarrc_codec_call *call, const uin
             rc = zarrc_error_set(ZARRC_ECORRUPT, "zarrs.optional data decodes to %zu bytes, expected %zu",
                                  vals.size, nvalid * isz);
     }
-    if (!rc && !(rc = zarrc_buf_reserve(out, outsize))) {
+    if (!rc && s->vlen)
+        rc = expand_vlen(s, call, mask.data, vals.data, out);
+    else if (!rc && !(rc = zarrc_buf_reserve(out, outsize))) {
         memset(out->data, 0, outsize);
         size_t k = 0;
         for (size_t i = 0; i < s->nelem; i++) {

@@ -136,8 +136,10 @@ const zarrc_codec_type zarrc__codec_vlen_bytes = {
 
 /* zarrs' experimental `zarrs.vlen_v2`: the same bytes as vlen-utf8/vlen-bytes, decoupled from the
  * data type (zarrs: "the same as vlen-utf8, vlen-array, vlen-bytes from Zarr V2"); configuration {}. */
+static const char *const vlen_v2_aliases[] = {"https://codec.zarrs.dev/array_to_bytes/vlen_v2", NULL};
+
 const zarrc_codec_type zarrc__codec_vlen_v2 = {
-    ZARRC_CODEC_TYPE_VERSION, "zarrs.vlen_v2", NULL, NULL, ZARRC_CODEC_ARRAY_TO_BYTES,
+    ZARRC_CODEC_TYPE_VERSION, "zarrs.vlen_v2", NULL, vlen_v2_aliases, ZARRC_CODEC_ARRAY_TO_BYTES,
     vlen_create, vlen_destroy, vlen_to_json, vlen_encode, vlen_decode,
 };
 
@@ -358,12 +360,12 @@ const zarrc_codec_type zarrc__codec_vlen_array = {
     varr_create, varr_destroy, varr_to_json, varr_encode, varr_decode,
 };
 
-extern const zarrc_codec_type zarrc__codec_json2, zarrc__codec_msgpack2, zarrc__codec_zarrs_vlen;
+extern const zarrc_codec_type zarrc__codec_json2, zarrc__codec_msgpack2, zarrc__codec_zarrs_vlen, zarrc__codec_optional;
 
 bool zarrc__codec_decodes_owned(const zarrc_codec_type *t)
 {
     return t == &zarrc__codec_vlen_array || t == &zarrc__codec_json2 || t == &zarrc__codec_msgpack2 ||
-           t == &zarrc__codec_zarrs_vlen;
+           t == &zarrc__codec_zarrs_vlen || t == &zarrc__codec_optional;
 }
 
 bool zarrc__codec_object_item(const zarrc__codec *c, zarrc_dtype_info *item)

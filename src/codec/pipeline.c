@@ -443,7 +443,7 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
         cur = dst->data;
         n = dst->size;
     }
-    if (zarrc__codec_decodes_owned(p->codecs[p->a2b].type)) {
+    if (zarrc__codec_decodes_owned(p->codecs[p->a2b].type) && zarrc__dtype_is_vlen(&p->codecs[p->a2b].in.dtype)) {
         /* The decoder makes the elements' bytes, after its vrefs: decode into `keep`, then
          * the array→array codecs (or a copy) bring the vrefs to `out`. */
         if ((rc = zarrc__codec_decode(&p->codecs[p->a2b], cur, n, 0, 0, keep)))
@@ -489,9 +489,12 @@ bool zarrc__repr_is_fill(const zarrc_repr *r, const uint8_t *data, size_t nelem)
 {
     if (zarrc__dtype_is_vlen(&r->dtype)) {
         const zarrc_vref *v = (const zarrc_vref *)data, *f = r->fill;
+        /* optional string/bytes: a missing element equals only a missing fill (default) */
+        bool fmiss = zarrc__dtype_is_optional_vlen(&r->dtype) && (!f || zarrc__vref_is_missing(f));
         for (size_t k = 0; k < nelem; k++) {
             uint64_t flen = f ? f->len : 0;
-            if (v[k].len != flen || (flen && memcmp(v[k].ptr, f->ptr, flen)))
+            if (zarrc__vref_is_missing(&v[k]) != fmiss || v[k].len != flen ||
+                (flen && memcmp(v[k].ptr, f->ptr, flen)))
                 return false;
         }
         return true;

@@ -539,7 +539,8 @@ int zarrc__fill_copy(zarrc__fill *dst, const zarrc__fill *src)
 int zarrc__fill_default(zarrc__fill *f, const zarrc_dtype_info *dt)
 {
     memset(f, 0, sizeof *f);
-    f->size = zarrc__dtype_is_vlen(dt) ? 0 : dt->item_size;
+    /* optional string/bytes: one mask byte 0 (missing); other variable-length types: "" */
+    f->size = zarrc__dtype_is_optional_vlen(dt) ? 1 : zarrc__dtype_is_vlen(dt) ? 0 : dt->item_size;
     f->bytes = zarrc__calloc(1, f->size);
     return f->bytes ? ZARRC_OK : ZARRC_ENOMEM;
 }
@@ -825,7 +826,7 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
         }
         return ZARRC_OK;
     case ZARRC_DTYPE_OPTIONAL:
-        if ((rc = zarrc__optional_fill_parse(p, dt, v, format))) {
+        if ((rc = zarrc__optional_fill_parse(f, dt, v, format))) {
             zarrc__fill_clear(f);
             return rc;
         }
@@ -1032,7 +1033,7 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
     case ZARRC_DTYPE_USER:
         return zarrc__user_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_OPTIONAL:
-        return zarrc__optional_fill_to_json(p, dt, format);
+        return zarrc__optional_fill_to_json(f, dt, format);
     case ZARRC_DTYPE_BOOL:
         return json_object_new_boolean(p[0] != 0);
     case ZARRC_DTYPE_INT:

@@ -14,11 +14,34 @@ ZARRC_HIDDEN int zarrc__dtype_from_json(zarrc_dtype_info *out, const json_object
 /** v3 data_type JSON (string or extension object). NULL on allocation failure. */
 ZARRC_HIDDEN json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt);
 
+/** True for an optional type (zarrs.optional) whose inner type is string or bytes: its
+ *  elements are zarrc_vref like the inner type's, a missing one is zarrc__vref_missing(). */
+static inline bool zarrc__dtype_is_optional_vlen(const zarrc_dtype_info *dt)
+{
+    return dt->kind == ZARRC_DTYPE_OPTIONAL && dt->inner &&
+           (dt->inner->kind == ZARRC_DTYPE_STRING || dt->inner->kind == ZARRC_DTYPE_VBYTES);
+}
+
 /** True for types whose elements are zarrc_vref in array representations. */
 static inline bool zarrc__dtype_is_vlen(const zarrc_dtype_info *dt)
 {
     return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES ||
-           dt->kind == ZARRC_DTYPE_OBJECT;
+           dt->kind == ZARRC_DTYPE_OBJECT || zarrc__dtype_is_optional_vlen(dt);
+}
+
+/** The marker byte a missing element's vref points at (vlen.c; never read or written). */
+ZARRC_HIDDEN extern const uint8_t zarrc__vref_missing_mark[1];
+
+/** A missing element of an optional variable-length type in array representations: empty
+ *  (len 0, so code unaware of it sees ""), told apart from a present "" by its pointer. */
+static inline zarrc_vref zarrc__vref_missing(void)
+{
+    return (zarrc_vref){zarrc__vref_missing_mark, 0};
+}
+
+static inline bool zarrc__vref_is_missing(const zarrc_vref *v)
+{
+    return v->ptr == zarrc__vref_missing_mark;
 }
 
 /** An object codec refines a v2 "|O" data type (parsed as a string): json2 and msgpack2 make
@@ -36,10 +59,17 @@ static inline bool zarrc__dtype_object_arrays(const zarrc_dtype_info *dt)
 /** Pack n variable-length elements (refs, borrowed) into *v: one new buffer and n + 1 offsets
  *  (vlen.c). Returns ZARRC_OK or ZARRC_ENOMEM (*v cleared). Thread-safe (no shared state). */
 ZARRC_HIDDEN int zarrc__vlen_pack(zarrc_vlen *v, const zarrc_vref *refs, int64_t n);
+/** Like zarrc__vlen_pack, and also sets v->mask (n bytes, 1 present, 0 missing: the
+ *  zarrc__vref_missing elements, packed as empty items) for optional variable-length types. */
+ZARRC_HIDDEN int zarrc__vlen_pack_mask(zarrc_vlen *v, const zarrc_vref *refs, int64_t n);
 /** The n elements of *v as a new array of zarrc_vref pointing into v's buffer (free it;
  *  v must outlive it), after checking that v holds n values with consistent offsets.
  *  ZARRC_EINVAL with a message otherwise, ZARRC_ENOMEM. */
 ZARRC_HIDDEN int zarrc__vlen_refs(zarrc_vref **out, const zarrc_vlen *v, int64_t n);
+/** Like zarrc__vlen_refs for an optional variable-length type: item i with v->mask[i] == 0 is
+ *  zarrc__vref_missing() (its bytes, which must be empty, are not read); mask NULL = all present.
+ *  ZARRC_EINVAL when a missing item has bytes (they would be lost). */
+ZARRC_HIDDEN int zarrc__vlen_refs_mask(zarrc_vref **out, const zarrc_vlen *v, int64_t n);
 
 /** Size in bytes of one byte-order unit of the type (1 = order does not matter). */
 ZARRC_HIDDEN size_t zarrc__dtype_swap_width(const zarrc_dtype_info *dt);
@@ -144,11 +174,14 @@ ZARRC_HIDDEN bool zarrc__dtype_is_optional_name(const char *name);
  *  ZARRC_EDTYPE / ZARRC_EUNSUPPORTED (variable-length inner) with a message. */
 ZARRC_HIDDEN int zarrc__optional_from_json_v3(zarrc_dtype_info *dt, const json_object *cfg);
 ZARRC_HIDDEN json_object *zarrc__optional_to_json_v3(const zarrc_dtype_info *dt);
-/** Fill value null (missing) or [inner] into p (item_size bytes). */
-ZARRC_HIDDEN int zarrc__optional_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format);
+/** Fill value null (missing) or [inner] into *f (already holding the type's default): for a
+ *  fixed-size inner type item_size bytes (inner element + mask byte); for a string or bytes
+ *  inner type the content bytes followed by one mask byte (size = content + 1). */
+ZARRC_HIDDEN int zarrc__optional_fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_object *v,
+                                            int format);
 /** NULL (JSON null) for a missing value, else [inner]; NULL also on allocation failure (check
  *  zarrc__optional_fill_is_null). */
-ZARRC_HIDDEN json_object *zarrc__optional_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format);
+ZARRC_HIDDEN json_object *zarrc__optional_fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *dt, int format);
 ZARRC_HIDDEN bool zarrc__optional_fill_is_null(const zarrc__fill *f, const zarrc_dtype_info *dt);
 
 /* ---- records (dtype_struct.c) ---- */

@@ -6,7 +6,10 @@
  * one-element list [inner fill] (present), recursively for nested optional types.
  *
  * In memory (zarrc.h, ZARRC_DTYPE_OPTIONAL): the inner element followed by one mask byte
- * (1 present, 0 missing; a missing element's inner bytes are zero) — zarrs' own layout. */
+ * (1 present, 0 missing; a missing element's inner bytes are zero) — zarrs' own layout. With a
+ * string or bytes inner type the type is variable-length (item_size 0): elements are
+ * zarrc_vref, a missing one zarrc__vref_missing(); callers get a zarrc_vlen with a mask. Its
+ * fill value is stored as the content bytes followed by the mask byte. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,9 +96,11 @@ int zarrc__optional_from_json_v3(zarrc_dtype_info *dt, const json_object *cfg)
     json_object_put(o);
     if (rc)
         return zarrc__error_context(rc, "data type 'zarrs.optional': inner type: ");
-    if (zarrc__dtype_is_vlen(&in) || in.item_size == 0)
-        return zarrc_error_set(ZARRC_EUNSUPPORTED, "data type 'zarrs.optional': optional '%s' (a variable-length "
-                               "inner type) is not supported; fixed-size inner types are", in.name);
+    bool vlen = in.kind == ZARRC_DTYPE_STRING || in.kind == ZARRC_DTYPE_VBYTES;
+    if (!vlen && (zarrc__dtype_is_vlen(&in) || in.item_size == 0))
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "data type 'zarrs.optional': optional '%s' is not supported "
+                               "(inner types: fixed-size types, string, bytes, optional fixed-size types)",
+                               in.name);
     if (depth_of(&in) >= OPTIONAL_MAX_DEPTH)
         return zarrc_error_set(ZARRC_EDTYPE, "data type 'zarrs.optional': nested deeper than %d levels",
                                OPTIONAL_MAX_DEPTH);
@@ -104,7 +109,7 @@ int zarrc__optional_from_json_v3(zarrc_dtype_info *dt, const json_object *cfg)
         return rc;
     memset(dt, 0, sizeof *dt);
     dt->kind = ZARRC_DTYPE_OPTIONAL;
-    dt->item_size = in.item_size + 1;
+    dt->item_size = vlen ? 0 : in.item_size + 1;
     dt->scale_factor = 1;
     snprintf(dt->name, sizeof dt->name, "zarrs.optional");
     dt->inner = inner;
@@ -134,30 +139,50 @@ json_object *zarrc__optional_to_json_v3(const zarrc_dtype_info *dt)
     return o;
 }
 
-int zarrc__optional_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format)
+int zarrc__optional_fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_object *v, int format)
 {
-    memset(p, 0, dt->item_size);
-    if (!v)
-        return ZARRC_OK; /* null: missing */
+    bool vlen = zarrc__dtype_is_optional_vlen(dt);
+    if (!v) { /* null: missing */
+        memset(f->bytes, 0, f->size);
+        return ZARRC_OK;
+    }
     if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 1)
         return zarrc_error_set(ZARRC_EDTYPE, "fill_value %.200s is not valid for data type 'zarrs.optional': "
                                "null or a one-element list [value] expected",
                                json_object_to_json_string_ext((json_object *)v, JSON_C_TO_STRING_PLAIN));
-    zarrc__fill f;
-    int rc = zarrc__fill_parse(&f, dt->inner, json_object_array_get_idx(v, 0), format);
+    zarrc__fill in;
+    int rc = zarrc__fill_parse(&in, dt->inner, json_object_array_get_idx(v, 0), format);
     if (rc)
         return rc;
-    memcpy(p, f.bytes, dt->inner->item_size);
-    zarrc__fill_clear(&f);
-    p[dt->item_size - 1] = 1;
+    size_t isz = vlen ? in.size : dt->inner->item_size, total = isz + 1;
+    if (isz == SIZE_MAX) {
+        zarrc__fill_clear(&in);
+        return zarrc_error_set(ZARRC_EDTYPE, "fill_value of data type 'zarrs.optional' is too large");
+    }
+    if (total != f->size) { /* variable-length content: the fill grows to content + mask byte */
+        uint8_t *b = zarrc__malloc(total);
+        if (!b) {
+            zarrc__fill_clear(&in);
+            return ZARRC_ENOMEM;
+        }
+        free(f->bytes);
+        f->bytes = b;
+        f->size = total;
+    }
+    if (isz)
+        memcpy(f->bytes, in.bytes, isz);
+    zarrc__fill_clear(&in);
+    f->bytes[total - 1] = 1;
     return ZARRC_OK;
 }
 
-json_object *zarrc__optional_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format)
+json_object *zarrc__optional_fill_to_json(const zarrc__fill *fill, const zarrc_dtype_info *dt, int format)
 {
-    if (!p[dt->item_size - 1])
+    const uint8_t *p = fill->bytes;
+    if (!p || !fill->size || !p[fill->size - 1])
         return NULL; /* JSON null */
-    zarrc__fill f = {false, zarrc__malloc(dt->inner->item_size), dt->inner->item_size};
+    size_t isz = fill->size - 1;
+    zarrc__fill f = {false, zarrc__malloc(isz ? isz : 1), isz};
     if (!f.bytes)
         return NULL;
     memcpy(f.bytes, p, f.size);
@@ -172,7 +197,8 @@ json_object *zarrc__optional_fill_to_json(const uint8_t *p, const zarrc_dtype_in
 
 bool zarrc__optional_fill_is_null(const zarrc__fill *f, const zarrc_dtype_info *dt)
 {
-    return dt->kind == ZARRC_DTYPE_OPTIONAL && f->bytes && f->size == dt->item_size && !f->bytes[f->size - 1];
+    return dt->kind == ZARRC_DTYPE_OPTIONAL && f->bytes && f->size >= 1 &&
+           (zarrc__dtype_is_optional_vlen(dt) || f->size == dt->item_size) && !f->bytes[f->size - 1];
 }
 
 /* Public accessor (zarrc.h). */

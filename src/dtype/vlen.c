@@ -13,7 +13,46 @@ void zarrc_vlen_clear(zarrc_vlen *v)
         return;
     free(v->offsets);
     free(v->data);
+    free(v->mask);
     memset(v, 0, sizeof *v);
+}
+
+const uint8_t zarrc__vref_missing_mark[1];
+
+int zarrc__vlen_pack_mask(zarrc_vlen *v, const zarrc_vref *refs, int64_t n)
+{
+    uint8_t *mask = zarrc__malloc((size_t)(n ? n : 1));
+    if (!mask)
+        return ZARRC_ENOMEM;
+    int rc = zarrc__vlen_pack(v, refs, n);
+    if (rc) {
+        free(mask);
+        return rc;
+    }
+    for (int64_t k = 0; k < n; k++)
+        mask[k] = !zarrc__vref_is_missing(&refs[k]);
+    v->mask = mask;
+    return ZARRC_OK;
+}
+
+int zarrc__vlen_refs_mask(zarrc_vref **out, const zarrc_vlen *v, int64_t n)
+{
+    int rc = zarrc__vlen_refs(out, v, n);
+    if (rc || !v->mask)
+        return rc;
+    for (int64_t k = 0; k < n; k++) {
+        if (v->mask[k])
+            continue;
+        uint64_t len = (*out)[k].len;
+        if (len) {
+            free(*out);
+            *out = NULL;
+            return zarrc_error_set(ZARRC_EINVAL, "item %lld is missing (mask 0) but has %llu bytes", (long long)k,
+                                   (unsigned long long)len);
+        }
+        (*out)[k] = zarrc__vref_missing();
+    }
+    return ZARRC_OK;
 }
 
 int zarrc__vlen_pack(zarrc_vlen *v, const zarrc_vref *refs, int64_t n)

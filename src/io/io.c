@@ -896,7 +896,8 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
         rc = a->meta->rectilinear ? rect_box(a, start, count, step, (uint8_t *)refs, false, &keeps, &nkeeps)
                                   : read_box(a, start, count, step, (uint8_t *)refs, &keeps, &nkeeps);
     if (rc == ZARRC_OK)
-        rc = zarrc__vlen_pack(v, refs, nelem); /* src/dtype/vlen.c */
+        rc = zarrc__dtype_is_optional_vlen(&a->meta->dtype) ? zarrc__vlen_pack_mask(v, refs, nelem)
+                                                             : zarrc__vlen_pack(v, refs, nelem); /* src/dtype/vlen.c */
     for (size_t t = 0; t < nkeeps; t++)
         zarrc_buf_release(&keeps[t]);
     free(keeps);
@@ -925,7 +926,8 @@ int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_
     if (in_size != sizeof *v)
         rc = zarrc_error_set(ZARRC_EINVAL, "variable-length writes take a zarrc_vlen");
     else
-        rc = zarrc__vlen_refs(&refs, v, nelem); /* src/dtype/vlen.c */
+        rc = zarrc__dtype_is_optional_vlen(&a->meta->dtype) ? zarrc__vlen_refs_mask(&refs, v, nelem)
+                                                             : zarrc__vlen_refs(&refs, v, nelem); /* src/dtype/vlen.c */
     if (rc == ZARRC_OK)
         rc = a->meta->rectilinear ? rect_box(a, start, count, step, (uint8_t *)refs, true, NULL, NULL)
                                   : write_box(a, start, count, step, (const uint8_t *)refs);

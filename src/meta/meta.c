@@ -23,6 +23,10 @@ zarrc_vref zarrc__meta_fill_vref(const zarrc__array_meta *m)
 {
     if (zarrc__dtype_object_arrays(&m->dtype))
         return (zarrc_vref){NULL, 0}; /* typed arrays: missing elements are empty */
+    if (zarrc__dtype_is_optional_vlen(&m->dtype)) /* content + mask byte */
+        return m->fill.bytes && m->fill.size && m->fill.bytes[m->fill.size - 1]
+                   ? (zarrc_vref){m->fill.bytes, m->fill.size - 1}
+                   : zarrc__vref_missing();
     if (m->dtype.kind == ZARRC_DTYPE_OBJECT && (m->fill.is_null || !m->fill.size))
         return (zarrc_vref){(const uint8_t *)"null", 4}; /* JSON texts: null */
     return (zarrc_vref){m->fill.bytes, m->fill.size};

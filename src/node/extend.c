@@ -299,6 +299,12 @@ static int fill_box(const zarrc__io_array *io, const int64_t *start, const int64
     zarrc_vlen v = {(int64_t)nelem, zarrc__calloc(nelem + 1, sizeof(uint64_t)), NULL, (size_t)(nelem * len)};
     v.data = zarrc__malloc(v.size ? v.size : 1);
     rc = v.offsets && v.data ? ZARRC_OK : ZARRC_ENOMEM;
+    if (rc == ZARRC_OK && zarrc__dtype_is_optional_vlen(&m->dtype)) { /* a null fill: missing items */
+        if (!(v.mask = zarrc__malloc(nelem ? nelem : 1)))
+            rc = ZARRC_ENOMEM;
+        else
+            memset(v.mask, fr && !zarrc__vref_is_missing(fr), nelem);
+    }
     for (size_t i = 0; rc == ZARRC_OK && i < nelem; i++) {
         if (len)
             memcpy(v.data + i * len, fr->ptr, len);
@@ -308,6 +314,7 @@ static int fill_box(const zarrc__io_array *io, const int64_t *start, const int64
         rc = zarrc__io_write(io, start, count, NULL, &v, sizeof v);
     free(v.offsets);
     free(v.data);
+    free(v.mask);
     return rc;
 }
 

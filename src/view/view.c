@@ -1110,6 +1110,11 @@ static int view_build(zarrc__view **out, json_object *spec, const open_ctx *c)
         if (rc)
             goto fail;
     }
+    if (zarrc__dtype_is_optional_vlen(&v->dtype)) { /* views carry no mask: nulls would read as "" */
+        rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "views of optional string/bytes arrays (zarrs.optional) are not "
+                             "supported");
+        goto fail;
+    }
     v->es = zarrc_dtype_elem_size(&v->dtype); /* sizeof(zarrc_vref) for variable-length types */
     if (fv) {
         zarrc__fill f = {0};

@@ -56,6 +56,13 @@ static const char *const pipelines[] = {
     "\"data_codecs\":[\"bytes\"]}}]",
     "[{\"name\":\"zarrs.optional\",\"configuration\":{\"mask_codecs\":[\"bytes\",{\"name\":\"zstd\"}],"
     "\"data_codecs\":[{\"name\":\"zarrs.optional\",\"configuration\":{\"mask_codecs\":[{\"name\":\"packbits\"}],\"data_codecs\":[\"bytes\",\"crc32c\"]}}]}},{\"name\":\"zstd\"}]",
+    /* zarrs.optional over string / bytes: the present values through a vlen codec; sharded */
+    "[{\"name\":\"zarrs.optional\",\"configuration\":{\"mask_codecs\":[{\"name\":\"packbits\"}],"
+    "\"data_codecs\":[{\"name\":\"vlen-utf8\"}]}}]",
+    "[{\"name\":\"zarrs.optional\",\"configuration\":{\"mask_codecs\":[\"bytes\",{\"name\":\"zstd\"}],"
+    "\"data_codecs\":[{\"name\":\"zarrs.vlen_v2\"},{\"name\":\"gzip\"}]}}]",
+    "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[2,2],\"index_codecs\":[\"bytes\",\"crc32c\"],"
+    "\"codecs\":[{\"name\":\"zarrs.optional\",\"configuration\":{\"data_codecs\":[{\"name\":\"vlen-utf8\"}]}}]}}]",
 };
 
 /* The data type of each pipeline above (NULL: int32, or string/bytes for the vlen ones). */
@@ -66,6 +73,9 @@ static const char *const dtypes[sizeof pipelines / sizeof *pipelines] = {
     [31] = "{\"name\":\"zarrs.optional\",\"configuration\":{\"name\":\"int16\"}}",
     [32] = "{\"name\":\"zarrs.optional\",\"configuration\":{\"name\":\"zarrs.optional\","
            "\"configuration\":{\"name\":\"int16\"}}}",
+    [33] = "{\"name\":\"zarrs.optional\",\"configuration\":{\"name\":\"string\"}}",
+    [34] = "{\"name\":\"zarrs.optional\",\"configuration\":{\"name\":\"bytes\"}}",
+    [35] = "{\"name\":\"zarrs.optional\",\"configuration\":{\"name\":\"string\"}}",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,6 +109,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             zarrc_vlen v;
             if (zarrc_array_read(a, z, shape, NULL, &v, sizeof v) == 0)
                 zarrc_vlen_clear(&v);
+            /* a partial write over it: one item "x", then one missing (mask 0; plain types ignore it) */
+            uint64_t offs[2] = {0, 1}, none[2] = {0, 0};
+            uint8_t present = 1, missing = 0;
+            zarrc_vlen w = {1, offs, (uint8_t *)"x", 1, &present};
+            zarrc_array_write(a, one, one, NULL, &w, sizeof w);
+            zarrc_vlen m = {1, none, (uint8_t *)"", 0, &missing};
+            zarrc_array_write(a, z, one, NULL, &m, sizeof m);
         } else {
             int32_t buf[24];
             uint8_t x[4] = {1, 0, 0, 0}; /* 1 in every type here, on both byte orders of int32 */

@@ -34,7 +34,9 @@ for i, codecs in enumerate(pipes):
     node = os.path.join(tmp, "p%d" % i)
     run("create", node, "--dtype", dtype, "--shape", "4,6", "--chunks", "4,4", "--codecs", text)
     if "zarrs.optional" in dtype:  # nulls and values (nested too: a value is present at every level)
-        values[dtype] = [None if i % 3 == 0 else i - 12 for i in range(24)]
+        inner = json.loads(dtype)["configuration"]["name"]
+        values[dtype] = [None if k % 3 == 0 else ("s%d" % k if inner == "string" else "YQ==" if inner == "bytes"
+                                                   else k - 12) for k in range(24)]
     vals = (["a", "bb", "", "dddd"] * 6) if dtype == "string" else \
            (["YQ==", "YmI=", "", "Y2Nj"] * 6) if dtype == "bytes" else values.get(dtype, list(range(1, 25)))
     run("put", node, "--json", "-", stdin=json.dumps(vals).encode())

@@ -2,45 +2,28 @@
 """Interop with zarrs (the Rust crate, tests/interop_zarrs/src/bin/zarrc-zarrs-vlen.rs) for its
 variable-length codecs on string and bytes arrays: `zarrs.vlen` (index and data through their
 own codec chains, index at the start or the end, uint32 or uint64 offsets, the first draft's
-configuration without index_location).
+configuration without index_location) and `zarrs.vlen_v2` (the v2 vlen-utf8 / vlen-bytes
+layout under zarrs' own name, alone, followed by zstd, inside sharding_indexed, and spelled by
+its URL alias).
 
 usage: run_vlen.py ZARRC WORKDIR
 
 zarrs writes each case, zarrc reads it element by element (whole and a selection across chunks);
 zarrc writes the same case (create --codecs + put --json), zarrs reads it element by element.
-The program is built with cargo like run_zarrs.py's (same cache, pinned Cargo.lock).
+For zarrs.vlen_v2 zarrc's chunks must be byte-identical to zarrs' and to vlen-utf8 / vlen-bytes
+chunks of the same values. The program is built with cargo (zarrs_common.py: same cache and
+pinned Cargo.lock as run_zarrs.py's).
 """
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 
-ZARRC, WORK = sys.argv[1], sys.argv[2]
-HERE = os.path.dirname(os.path.abspath(__file__))
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zarrc", "zarrs-interop")
-CHECKS, FAILURES = 0, []
+import zarrs_common as zc
+from zarrs_common import check
 
-
-def check(cond, msg):
-    global CHECKS
-    CHECKS += 1
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL: " + msg, flush=True)
-    return cond
-
-
-def build():
-    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(CACHE, "target"))
-    r = subprocess.run(["cargo", "build", "--release", "--locked", "-j2", "--bin", "zarrc-zarrs-vlen",
-                        "--manifest-path", os.path.join(HERE, "Cargo.toml")], env=env, capture_output=True, text=True)
-    if r.returncode:
-        print(r.stderr[-4000:])
-        print("FAIL: building the zarrs vlen interop program failed (cargo, crates.io)")
-        sys.exit(1)
-    return os.path.join(CACHE, "target", "release", "zarrc-zarrs-vlen")
+ZARRC = WORK = None  # from the command line (main)
 
 
 STRINGS = ["", "a", "héllo wörld", "😀" * 3, "x" * 1000, "tab\tnew\nline", "end", "", "z" * 17, "ω"]
@@ -58,12 +41,28 @@ def vlen(index_type, location=None, index_extra=(), data_extra=()):
     return {"name": "zarrs.vlen", "configuration": cfg}
 
 
+VLEN_V2 = {"name": "zarrs.vlen_v2", "configuration": {}}
+
+
+def shard(inner_chunks, codecs):
+    return {"name": "sharding_indexed", "configuration": {
+        "chunk_shape": inner_chunks, "codecs": codecs,
+        "index_codecs": [LE, {"name": "crc32c", "configuration": {}}], "index_location": "end"}}
+
+
 CODECS = {
     "vlen_u32_start": [vlen("uint32", "start")],
     "vlen_u64_end_zstd": [vlen("uint64", "end", [ZSTD], [ZSTD])],
     "vlen_v0_draft": [vlen("uint32")],
     "vlen_then_zstd": [vlen("uint64", "end"), ZSTD],
+    "vlen_v2": [VLEN_V2],
+    "vlen_v2_zstd": [VLEN_V2, ZSTD],
+    "vlen_v2_sharded": None,  # per shape, below
+    "vlen_v2_url": [{"name": "https://codec.zarrs.dev/array_to_bytes/vlen_v2"}],
 }
+# zarrs.vlen_v2 chunks are the v2 vlen-utf8 / vlen-bytes bytes: the same values under those
+# codecs give the same chunks (zarrc writes them; compared byte for byte below)
+V2_SAME = {"string": "vlen-utf8", "bytes": "vlen-bytes"}
 # (zarrs 0.23.14 refuses its documented v3 `numcodecs.vlen-array` on string and bytes arrays
 # — "codec numcodecs.vlen-array is not supported" — so that spelling has no peer case here.)
 
@@ -84,21 +83,28 @@ def as_json(dtype, e):
 
 
 def zarrc_elements(node, select=None):
-    args = [ZARRC, "get", node, "--json"] + (["--select", select] if select else [])
-    r = subprocess.run(args, capture_output=True, text=True)
-    if r.returncode:
-        return "ERROR: " + r.stderr.strip()
-    return json.loads(r.stdout)["data"]
+    return zc.zarrc_data(ZARRC, node, select)
+
+
+def chunk_files(node):
+    out = {}
+    for root, _, files in os.walk(os.path.join(node, "c")):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                out[os.path.relpath(os.path.join(root, f), node)] = fh.read()
+    return out
 
 
 def main():
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    prog = build()
+    global ZARRC, WORK
+    ZARRC, WORK = zc.args()
+    prog = zc.build("zarrc-zarrs-vlen")
     cases = []
     for dtype in ("string", "bytes"):
         for cname, codecs in CODECS.items():
             for shape, chunks in (([10], [4]), ([2, 5], [2, 3])):
+                if cname == "vlen_v2_sharded":  # shards of `chunks`, inner chunks of 2 / 1x3
+                    codecs = [shard([2] if len(shape) == 1 else [1, 3], [VLEN_V2])]
                 cases.append((f"{dtype}_{cname}_{len(shape)}d", dtype, shape, chunks, codecs))
 
     # zarrs writes, zarrc reads
@@ -134,7 +140,25 @@ def main():
             back.append((name, dt, node))
         with open(os.path.join(node, "zarr.json")) as f:
             meta = json.load(f)
-        check(meta["codecs"][0]["name"] == co[0]["name"], f"zarrc writes {name} with {co[0]['name']}")
+        want_name = "zarrs.vlen_v2" if co[0]["name"].endswith("/vlen_v2") else co[0]["name"]
+        check(meta["codecs"][0]["name"] == want_name, f"zarrc writes {name} with {want_name}: {meta['codecs'][0]}")
+        if "vlen_v2" in name:
+            mine, theirs = chunk_files(node), chunk_files(os.path.join(WORK, "by_zarrs", name))
+            check(mine == theirs and mine, f"zarrc's zarrs.vlen_v2 chunks of {name} are byte-identical to zarrs' "
+                  f"({sorted(mine)} vs {sorted(theirs)})")
+    # zarrs.vlen_v2 = the v2 layout: zarrc's vlen-utf8 / vlen-bytes chunks of the same values are the same bytes
+    for dt in ("string", "bytes"):
+        for shape, chunks in (([10], [4]), ([2, 5], [2, 3])):
+            name = f"{dt}_vlen_v2_{len(shape)}d"
+            node = os.path.join(WORK, "by_zarrc", f"{dt}_{V2_SAME[dt]}_{len(shape)}d")
+            r = subprocess.run([ZARRC, "create", node, "--dtype", dt, "--shape", ",".join(map(str, shape)),
+                                "--chunks", ",".join(map(str, chunks)), "--codecs",
+                                json.dumps([{"name": V2_SAME[dt], "configuration": {}}])], capture_output=True, text=True)
+            data = json.dumps([as_json(dt, e) for e in elements_of(dt)])
+            r2 = subprocess.run([ZARRC, "put", node, "--json", "-"], input=data, capture_output=True, text=True)
+            theirs = chunk_files(os.path.join(WORK, "by_zarrs", name))
+            check(r.returncode == 0 and r2.returncode == 0 and chunk_files(node) == theirs and theirs,
+                  f"zarrs' zarrs.vlen_v2 chunks of {name} equal zarrc's {V2_SAME[dt]} chunks {r.stderr} {r2.stderr}")
     with open(os.path.join(WORK, "read.json"), "w") as f:
         json.dump([{"dir": node} for _, _, node in back], f)
     r = subprocess.run([prog, "read", os.path.join(WORK, "read.json")], capture_output=True, text=True)
@@ -153,8 +177,7 @@ def main():
     got = zarrc_elements(os.path.dirname(os.path.dirname(node)))
     check(isinstance(got, str) and got.startswith("ERROR") and "zarrs.vlen" in got, f"a corrupt zarrs.vlen index is refused: {got}")
 
-    print(f"zarrs vlen: {CHECKS} checks, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    return zc.finish("zarrs vlen")
 
 
 if __name__ == "__main__":

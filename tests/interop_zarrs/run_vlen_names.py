@@ -10,35 +10,14 @@ fails, so the proof can be upgraded to a both-ways one.
 usage: run_vlen_names.py ZARRC WORKDIR"""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import warnings
 
-ZARRC, WORK = sys.argv[1], sys.argv[2]
-HERE = os.path.dirname(os.path.abspath(__file__))
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zarrc", "zarrs-interop")
-CHECKS, FAILURES = 0, []
+import zarrs_common as zc
+from zarrs_common import check
 
-
-def check(cond, msg):
-    global CHECKS
-    CHECKS += 1
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL: " + msg, flush=True)
-    return cond
-
-
-def build():
-    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(CACHE, "target"))
-    r = subprocess.run(["cargo", "build", "--release", "--locked", "-j2", "--bin", "zarrc-zarrs-vlen",
-                        "--manifest-path", os.path.join(HERE, "Cargo.toml")], env=env, capture_output=True, text=True)
-    if r.returncode:
-        print(r.stderr[-4000:])
-        print("FAIL: building the zarrs vlen interop program failed (cargo, crates.io)")
-        sys.exit(1)
-    return os.path.join(CACHE, "target", "release", "zarrc-zarrs-vlen")
+ZARRC = WORK = None  # from the command line (main)
 
 
 CASES = [("numcodecs.vlen-utf8", "string"), ("numcodecs.vlen-bytes", "bytes"),
@@ -47,9 +26,9 @@ VALUES = {"string": ["a", "bb", "", "héllo", "z"], "bytes": ["YQ==", "", "AP8="
 
 
 def main():
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    prog = build()
+    global ZARRC, WORK
+    ZARRC, WORK = zc.args()
+    prog = zc.build("zarrc-zarrs-vlen")
     nodes = []
     for codec, dt in CASES:
         node = os.path.join(WORK, "%s_%s" % (codec, dt))
@@ -72,10 +51,7 @@ def main():
               "zarrc reads %s on %s element by element: %s %s" % (codec, dt, r.stdout[:200], r.stderr[:200]))
         nodes.append((codec, dt, node))
     # zarrs 0.23.14
-    with open(os.path.join(WORK, "read.json"), "w") as f:
-        json.dump([{"dir": n} for *_, n in nodes], f)
-    r = subprocess.run([prog, "read", os.path.join(WORK, "read.json")], capture_output=True, text=True)
-    got = json.loads(r.stdout) if r.returncode == 0 else {}
+    got = zc.run_cases(prog, "read", [{"dir": n} for *_, n in nodes], os.path.join(WORK, "read.json"))
     for codec, dt, node in nodes:
         want = "ERROR: codec %s is not supported" % codec
         check(got.get(node) == want, "zarrs refuses %s on %s with %r: got %r" % (codec, dt, want, got.get(node)))
@@ -102,8 +78,7 @@ def main():
             check(False, "tensorstore opens %s on %s now" % (codec, dt))
         except Exception as e:
             check("%s data type is not one of" % dt in str(e), "tensorstore refuses %s on %s: %s" % (codec, dt, e))
-    print("vlen names: %d checks, %d failed" % (CHECKS, len(FAILURES)))
-    return 1 if FAILURES else 0
+    return zc.finish("vlen names")
 
 
 if __name__ == "__main__":

@@ -22,30 +22,10 @@ import sys
 import ml_dtypes
 import numpy as np
 
-ZARRC, WORK = sys.argv[1], sys.argv[2]
-HERE = os.path.dirname(os.path.abspath(__file__))
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zarrc", "zarrs-interop")
-CHECKS, FAILURES = 0, []
+import zarrs_common as zc
+from zarrs_common import build, check
 
-
-def check(cond, msg):
-    global CHECKS
-    CHECKS += 1
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL: " + msg, flush=True)
-    return cond
-
-
-def build():
-    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(CACHE, "target"))
-    r = subprocess.run(["cargo", "build", "--release", "--locked", "-j2", "--manifest-path",
-                        os.path.join(HERE, "Cargo.toml")], env=env, capture_output=True, text=True)
-    if r.returncode:
-        print(r.stderr[-4000:])
-        print("FAIL: building the zarrs interop program failed (cargo, crates.io)")
-        sys.exit(1)
-    return os.path.join(CACHE, "target", "release", "zarrc-zarrs-interop")
+ZARRC, WORK = zc.args()
 
 
 SMALL_FLOATS = ["float8_e4m3", "float8_e5m2", "float8_e3m4", "float8_e4m3fnuz", "float8_e4m3b11fnuz",
@@ -308,10 +288,10 @@ def main():
         check(got[c["zdir"]] == c["data"], "zarrs reads zarrc's %s differently: %s" % (what, got[c["zdir"]][:200]))
     print("known zarrs 0.23.14 decoding bugs checked as such (docs/compatibility.md): %d cases" % known)
     print("interop_zarrs: %d cases (zarrs 0.23.14 <-> zarrc)" % len(todo))
-    print("%d passed, %d failed" % (CHECKS - len(FAILURES), len(FAILURES)))
-    if not FAILURES:
+    print("%d passed, %d failed" % (zc.CHECKS - len(zc.FAILURES), len(zc.FAILURES)))
+    if not zc.FAILURES:
         shutil.rmtree(WORK, ignore_errors=True)
-    sys.exit(1 if FAILURES else 0)
+    sys.exit(1 if zc.FAILURES else 0)
 
 
 if __name__ == "__main__":

@@ -6,29 +6,15 @@
 //!                                           element: its native bytes, or a string's UTF-8)}
 //!   zarrc-zarrs-optional read CASES.json    prints {"<dir>": [null | "<hex>", ...] | "ERROR: .."}
 //!
-//! Errors per case are reported, not fatal.
-use std::collections::BTreeMap;
-use std::sync::Arc;
+//! Errors per case are reported, not fatal (src/common.rs).
+#[path = "../common.rs"]
+mod common;
 
-use zarrs::array::{Array, ArrayBytes, ArrayBytesOffsets, ArrayMetadata, ArraySubset};
-use zarrs::filesystem::FilesystemStore;
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
-}
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+use common::{create_array, hex, open_array, unhex, Res};
+use zarrs::array::{ArrayBytes, ArrayBytesOffsets, ArraySubset};
 
 fn write_case(dir: &str, metadata: &serde_json::Value, elements: &[serde_json::Value]) -> Res<()> {
-    std::fs::create_dir_all(dir)?;
-    let store = Arc::new(FilesystemStore::new(dir)?);
-    let meta: ArrayMetadata = serde_json::from_value(metadata.clone())?;
-    let array = Array::new_with_metadata(store, "/", meta)?;
-    array.store_metadata()?;
+    let array = create_array(dir, metadata)?;
     let opt = array.data_type().as_optional().ok_or("not an optional data type")?;
     let mut mask = Vec::new();
     let mut bytes = Vec::new();
@@ -59,8 +45,7 @@ fn write_case(dir: &str, metadata: &serde_json::Value, elements: &[serde_json::V
 }
 
 fn read_case(dir: &str) -> Res<serde_json::Value> {
-    let store = Arc::new(FilesystemStore::new(dir)?);
-    let array = Array::open(store, "/")?;
+    let array = open_array(dir)?;
     let subset = ArraySubset::new_with_shape(array.shape().to_vec());
     let bytes: ArrayBytes<'static> = array.retrieve_array_subset(&subset)?;
     let (data, mask) = bytes.into_optional()?.into_parts();
@@ -88,24 +73,5 @@ fn read_case(dir: &str) -> Res<serde_json::Value> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 || (args[1] != "write" && args[1] != "read") {
-        eprintln!("usage: zarrc-zarrs-optional write|read CASES.json");
-        std::process::exit(2);
-    }
-    let cases: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(&args[2]).expect("cases file")).expect("cases JSON");
-    let mut out = BTreeMap::new();
-    for c in &cases {
-        let dir = c["dir"].as_str().expect("dir");
-        let res = if args[1] == "write" {
-            let empty = Vec::new();
-            write_case(dir, &c["metadata"], c["elements"].as_array().unwrap_or(&empty))
-                .map(|()| serde_json::Value::String("ok".into()))
-        } else {
-            read_case(dir)
-        };
-        out.insert(dir.to_string(), res.unwrap_or_else(|e| serde_json::Value::String(format!("ERROR: {e}"))));
-    }
-    println!("{}", serde_json::to_string_pretty(&out).unwrap());
+    common::run("zarrc-zarrs-optional", write_case, read_case);
 }
