@@ -406,7 +406,7 @@ int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t *chunk, size_
     size_t n = size;
     if (p->validate) { /* before anything of the chunk is encoded (and stored) */
         int rc = zarrc__user_validate(&p->chunk.dtype, (const zarrc_vref *)(const void *)chunk,
-                                      size / sizeof(zarrc_vref));
+                                      size / sizeof(zarrc_vref), p->chunk.fill);
         if (rc)
             return rc;
     }
@@ -492,7 +492,7 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
         return zarrc_error_set(ZARRC_ECORRUPT, "decoded chunk has %zu bytes, expected %zu", out->size, want);
     if (p->validate)
         return zarrc__user_validate(&p->chunk.dtype, (const zarrc_vref *)(const void *)out->data,
-                                    out->size / sizeof(zarrc_vref));
+                                    out->size / sizeof(zarrc_vref), p->chunk.fill);
     return ZARRC_OK;
 }
 

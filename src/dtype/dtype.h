@@ -148,8 +148,12 @@ ZARRC_HIDDEN json_object *zarrc__user_vfill_to_json(const uint8_t *p, size_t n, 
 /** True for a variable-length user type with a validate hook. */
 ZARRC_HIDDEN bool zarrc__user_has_validate(const zarrc_dtype_info *dt);
 /** Run the type's validate hook on n elements: ZARRC_EDTYPE naming the first bad element's
- *  index (the caller adds the chunk); ZARRC_OK for other types or without a hook. */
-ZARRC_HIDDEN int zarrc__user_validate(const zarrc_dtype_info *dt, const zarrc_vref *elems, size_t n);
+ *  index (the caller adds the chunk); ZARRC_OK for other types or without a hook. Elements
+ *  equal to `fill` (the array's fill element; NULL = the empty element) are not checked: a
+ *  fill value was checked when parsed, and a null one (the empty element) is the type's
+ *  default, which partially written chunks must be able to hold. */
+ZARRC_HIDDEN int zarrc__user_validate(const zarrc_dtype_info *dt, const zarrc_vref *elems, size_t n,
+                                      const zarrc_vref *fill);
 /** True for the names of built-in types (int8, float8_e4m3, r16, string, ...). */
 ZARRC_HIDDEN bool zarrc__dtype_is_core_name(const char *name);
 /** An unknown data type (kind USER, no registered type, item size 0): arrays with it open for

@@ -193,15 +193,43 @@ static const zarrc_dtype_type *lookup(const char *name, bool v2)
     return found;
 }
 
+/* The interned instance of type t with configuration key `ctext` (under lock). */
+static zarrc__user_inst *find_instance(const zarrc_dtype_type *t, const char *ctext)
+{
+    size_t nlen = strlen(t->name), clen = strlen(ctext);
+    for (zarrc__user_inst *e = instances; e; e = e->next)
+        if (e->type == t && e->key_len == nlen + 1 + clen && !strcmp(e->key + nlen + 1, ctext))
+            return e;
+    return NULL;
+}
+
+/* The canonical text of a parsed configuration: what config_to_json writes ("" without it), so
+ * that spellings meaning the same configuration (absent, {}, members in another order, the v2
+ * spelling without one) share one instance and compare equal. New string or NULL (ENOMEM or the
+ * hook's error). */
+static char *canonical_config(const zarrc_dtype_type *t, const void *state)
+{
+    if (!t->config_to_json)
+        return zarrc__strdup("");
+    json_object *o = json_object_new_object();
+    if (!o)
+        return (void)zarrc__enomem(), NULL;
+    char *text = NULL;
+    int rc = t->config_to_json(state, (zarrc_json *)o);
+    if (rc == ZARRC_OK)
+        text = zarrc__strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    else
+        zarrc__error_context(rc, "data type '%s': config_to_json: ", t->name);
+    json_object_put(o);
+    return text;
+}
+
 static int instance(zarrc_dtype_info *dt, const zarrc_dtype_type *t, const json_object *cfg)
 {
     const char *ctext = cfg ? json_object_to_json_string_ext((json_object *)cfg, JSON_C_TO_STRING_PLAIN) : "";
-    size_t nlen = strlen(t->name), clen = strlen(ctext);
+    size_t nlen = strlen(t->name);
     pthread_mutex_lock(&lock);
-    zarrc__user_inst *in = NULL;
-    for (zarrc__user_inst *e = instances; e && !in; e = e->next)
-        if (e->type == t && e->key_len == nlen + 1 + clen && !strcmp(e->key + nlen + 1, ctext))
-            in = e;
+    zarrc__user_inst *in = find_instance(t, ctext);
     pthread_mutex_unlock(&lock);
     if (!in) {
         void *state = NULL;
@@ -221,32 +249,46 @@ static int instance(zarrc_dtype_info *dt, const zarrc_dtype_type *t, const json_
             }
         } else if (cfg && json_object_object_length((json_object *)cfg) > 0)
             return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' takes no configuration", t->name);
+        char *canon = canonical_config(t, state);
         zarrc__user_inst *n = zarrc__calloc(1, sizeof *n);
-        char *key = zarrc__malloc(nlen + clen + 2);
+        size_t clen = canon ? strlen(canon) : 0;
+        char *key = canon ? zarrc__malloc(nlen + clen + 2) : NULL;
         if (!n || !key) {
+            int rc = zarrc_error_code() ? zarrc_error_code() : ZARRC_ENOMEM;
             free(n);
             free(key);
+            free(canon);
             if (t->free_config)
                 t->free_config(state);
-            return ZARRC_ENOMEM;
+            return rc;
         }
         memcpy(key, t->name, nlen + 1);
-        memcpy(key + nlen + 1, ctext, clen + 1);
+        memcpy(key + nlen + 1, canon, clen + 1);
         *n = (zarrc__user_inst){t, state, isz, key, nlen + 1 + clen, NULL};
         pthread_mutex_lock(&lock);
-        if (instance_bytes + sizeof *n + n->key_len > INSTANCE_LIMIT) {
+        /* the same configuration spelled differently, or interned meanwhile by another thread */
+        in = find_instance(t, canon);
+        free(canon);
+        if (in) {
+            pthread_mutex_unlock(&lock);
+            if (t->free_config)
+                t->free_config(state);
+            free(key);
+            free(n);
+        } else if (instance_bytes + sizeof *n + n->key_len > INSTANCE_LIMIT) {
             pthread_mutex_unlock(&lock);
             if (t->free_config)
                 t->free_config(state);
             free(key);
             free(n);
             return zarrc_error_set(ZARRC_EUNSUPPORTED, "too many configurations of user data types in this process");
+        } else {
+            instance_bytes += sizeof *n + n->key_len;
+            n->next = instances;
+            instances = n;
+            pthread_mutex_unlock(&lock);
+            in = n;
         }
-        instance_bytes += sizeof *n + n->key_len;
-        n->next = instances;
-        instances = n;
-        pthread_mutex_unlock(&lock);
-        in = n;
     }
     memset(dt, 0, sizeof *dt);
     dt->kind = ZARRC_DTYPE_USER;
@@ -361,7 +403,7 @@ int zarrc__user_vfill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const js
     zarrc_buf b = ZARRC_BUF_INIT;
     zarrc__error_clear();
     int rc = in->type->vfill_from_json(in->state, ZJC(v), format, &b);
-    if (rc == ZARRC_OK && in->type->validate)
+    if (rc == ZARRC_OK && in->type->validate && b.size) /* the empty element: the default */
         rc = in->type->validate(in->state, b.data, b.size);
     if (rc) {
         char why[512];
@@ -404,12 +446,15 @@ bool zarrc__user_has_validate(const zarrc_dtype_info *dt)
     return zarrc__dtype_is_user_vlen(dt) && in && in->type->validate;
 }
 
-int zarrc__user_validate(const zarrc_dtype_info *dt, const zarrc_vref *elems, size_t n)
+int zarrc__user_validate(const zarrc_dtype_info *dt, const zarrc_vref *elems, size_t n, const zarrc_vref *fill)
 {
     const zarrc__user_inst *in = inst(dt);
     if (!zarrc__dtype_is_user_vlen(dt) || !in || !in->type->validate)
         return ZARRC_OK;
+    zarrc_vref f = fill ? *fill : (zarrc_vref){NULL, 0};
     for (size_t k = 0; k < n; k++) {
+        if (elems[k].len == f.len && (!f.len || !memcmp(elems[k].ptr, f.ptr, (size_t)f.len)))
+            continue; /* the array's fill value (accepted when the metadata was read) */
         zarrc__error_clear();
         int rc = in->type->validate(in->state, elems[k].ptr, (size_t)elems[k].len);
         if (rc == ZARRC_OK)
