@@ -312,9 +312,12 @@ static int array_part(json_object **out, zarrc_array *arr, zarrc_json_part part,
 
 /* A v2 array whose codecs zarrc does not know still has an info page: its v3 spelling is
  * shown as null (the stored v2 spelling is shown as it is). */
-static int codecs_unknown(int format)
+/* v2 arrays whose codecs (or data type: an unregistered user type) zarrc does not know still
+ * show their metadata; the v3 spelling of their codecs is left out, with a note. */
+static int codecs_unknown(int format, const zarrc_dtype_info *dt)
 {
-    if (format != 2 || zarrc_error_code() != ZARRC_EUNSUPPORTED)
+    int code = zarrc_error_code();
+    if (format != 2 || (code != ZARRC_EUNSUPPORTED && !(code == ZARRC_EDTYPE && dt->kind == ZARRC_DTYPE_USER)))
         return 0;
     fprintf(stderr, "zarrc: note: %s\n", zarrc_error_last());
     return 1;
@@ -426,7 +429,7 @@ static int info_array(zarrc_store *st, const char *node, int as_json, int no_sta
     if (array_part(&dtype_fmt, arr, ZARRC_JSON_DTYPE, node, "the data type") ||
         array_part(&fill, arr, ZARRC_JSON_FILL_VALUE, node, "the fill value") ||
         (array_part(&codecs, arr, ZARRC_JSON_CODECS_V3, node, "the codecs") &&
-         !codecs_unknown(format)) ||
+         !codecs_unknown(format, dt)) ||
         (format == 2 && array_part(&codecs2, arr, ZARRC_JSON_CODECS_V2, node, "the v2 codecs")) ||
         array_part(&attrs, arr, ZARRC_JSON_ATTRIBUTES, node, "the attributes") ||
         array_part(&meta, arr, ZARRC_JSON_METADATA, node, "the metadata"))

@@ -11,7 +11,8 @@
  *    what invalidates them.
  *  - Shapes, coordinates and strides are int64_t; in-memory byte sizes are size_t.
  *  - Data exchanged with the library is in native byte order and C (row-major) order of the
- *    selection. Variable-length types (string, bytes) are exchanged as zarrc_vlen.
+ *    selection. Variable-length types (string, bytes, registered variable-length
+ *    types) are exchanged as zarrc_vlen.
  *  - Threads: a store allows concurrent calls; an array handle allows concurrent reads and
  *    concurrent writes to different chunks. Handles may be freed in any order.
  *

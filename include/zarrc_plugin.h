@@ -142,46 +142,86 @@ ZARRC_API int zarrc_small_float_format(const char *type, uint8_t byte, char *buf
 
 /* ---- user-defined data types ------------------------------------------------------------- */
 
-/** A data type registered at run time (kind ZARRC_DTYPE_USER). Elements are item_size bytes in
- *  memory (native order); on storage the default array->bytes codec (usually "bytes") applies
- *  the byte order to every `swap_width`-byte word. Each distinct configuration of a type is
- *  parsed once and kept until the process exits (zarrc_dtype_info.user points at it), so a
- *  zarrc_dtype_info stays a plain value. Hooks must be thread-safe and must not call back into
- *  array or store functions. */
+/** A data type registered at run time (kind ZARRC_DTYPE_USER).
+ *
+ *  Fixed size (the default): elements are item_size bytes in memory (native order); on storage
+ *  the default array->bytes codec (usually "bytes") applies the byte order to every
+ *  `swap_width`-byte word.
+ *
+ *  Variable length (version 2, flags ZARRC_DTYPE_VARIABLE_LENGTH): every element is a byte
+ *  string of any length, and in array representations a zarrc_vref, exactly as for the core
+ *  "bytes" type: reads and writes exchange zarrc_vlen columns, and sharding, views, copies and
+ *  appends treat the type like bytes. item_size is 0, the default array->bytes codec is
+ *  "vlen-bytes" (numcodecs' vlen-bytes filter in v2), the fill hooks are vfill_from_json /
+ *  vfill_to_json, and an optional `validate` hook checks every element written and read.
+ *
+ *  Each distinct configuration of a type is parsed once and kept until the process exits
+ *  (zarrc_dtype_info.user points at it), so a zarrc_dtype_info stays a plain value. Hooks must
+ *  be thread-safe (they run on the library's worker threads) and must not call back into array
+ *  or store functions. A version-1 struct (without the members after fill_to_json) is still
+ *  accepted and means a fixed-size type. */
 typedef struct zarrc_dtype_type {
-    unsigned version;             /**< ZARRC_DTYPE_TYPE_VERSION */
+    unsigned version;             /**< ZARRC_DTYPE_TYPE_VERSION (1 or 2) */
     const char *name;             /**< v3 data_type name ("example.point3"); at most 31 bytes */
     const char *const *v2_names;  /**< NULL-terminated v2 "dtype" strings meaning this type (the
                                        first is written), or NULL: no v2 spelling */
-    size_t item_size;             /**< bytes per element when parse_config is NULL (> 0; variable-
-                                       length user types are not supported: 0 is refused) */
+    size_t item_size;             /**< bytes per element when parse_config is NULL (> 0); 0 for
+                                       a variable-length type */
     size_t swap_width;            /**< byte-order unit: 1 (none), 2, 4 or 8; item_size must be a
-                                       multiple of it */
+                                       multiple of it. Variable length: 0 or 1 */
     const char *default_codec;    /**< v3 name of the array->bytes codec used when the metadata
-                                       lists none (v2 arrays, or codecs without one); NULL = "bytes" */
+                                       lists none (v2 arrays, or codecs without one); NULL =
+                                       "bytes" (fixed size) or "vlen-bytes" (variable length) */
     /** Optional: parse the v3 "configuration" object (NULL when absent) into *state and set
-     *  *item_size; reject a bad configuration with ZARRC_EDTYPE (zarrc_error_set). */
+     *  *item_size (variable length: leave it 0); reject a bad configuration with ZARRC_EDTYPE
+     *  (zarrc_error_set). */
     int (*parse_config)(void **state, size_t *item_size, const zarrc_json *config);
     /** Optional (required with parse_config): write the configuration's members into the empty
      *  object `config` (the v3 spelling becomes {"name", "configuration"}). */
     int (*config_to_json)(const void *state, zarrc_json *config);
     /** Optional: release a state made by parse_config (never called for states in use). */
     void (*free_config)(void *state);
-    /** Required: decode a fill value (any JSON value; `format` 2 or 3) into item_size bytes at
-     *  `elem`. A value the type cannot encode must fail with ZARRC_EDTYPE: array creation is
-     *  then refused before anything is written. */
+    /** Fixed size, required: decode a fill value (any JSON value; `format` 2 or 3) into
+     *  item_size bytes at `elem`. A value the type cannot encode must fail with ZARRC_EDTYPE:
+     *  array creation is then refused before anything is written. Unused (NULL) for
+     *  variable-length types. */
     int (*fill_from_json)(const void *state, const zarrc_json *value, int format, void *elem);
-    /** Required: append the JSON text of the value at `elem` for `format` to `out` (e.g.
-     *  "[1.5,0,2]"); it must decode back to the same bytes with fill_from_json. */
+    /** Fixed size, required: append the JSON text of the value at `elem` for `format` to `out`
+     *  (e.g. "[1.5,0,2]"); it must decode back to the same bytes with fill_from_json. Unused
+     *  (NULL) for variable-length types. */
     int (*fill_to_json)(const void *state, const void *elem, int format, zarrc_buf *out);
+
+    /* ---- version 2 members: a version-1 struct ends above ---- */
+
+    unsigned flags;               /**< ZARRC_DTYPE_VARIABLE_LENGTH, or 0 */
+    /** Variable length, required: decode a fill value (any JSON value, never null: a null fill
+     *  value is the empty element) into the element's bytes, appended to `out` (out->size is 0
+     *  on entry). A value the type cannot encode must fail with ZARRC_EDTYPE: array creation
+     *  is then refused before anything is written. */
+    int (*vfill_from_json)(const void *state, const zarrc_json *value, int format, zarrc_buf *out);
+    /** Variable length, required: append the JSON text of the element `bytes` (`len` bytes) for
+     *  `format` to `out`; it must decode back to the same bytes with vfill_from_json. */
+    int (*vfill_to_json)(const void *state, const uint8_t *bytes, size_t len, int format,
+                         zarrc_buf *out);
+    /** Variable length, optional: check one element's bytes. A malformed element fails with
+     *  ZARRC_EDTYPE and a message (zarrc_error_set); the library adds the element's index in
+     *  its chunk and the chunk's key. Called for every element of every chunk written (before
+     *  anything of that chunk is stored), of every chunk read, and for the fill value. NULL:
+     *  every byte string is an element. */
+    int (*validate)(const void *state, const uint8_t *bytes, size_t len);
 } zarrc_dtype_type;
 
-#define ZARRC_DTYPE_TYPE_VERSION 1
+#define ZARRC_DTYPE_TYPE_VERSION 2
+
+/** zarrc_dtype_type.flags: elements are variable-length byte strings (zarrc_vref). */
+#define ZARRC_DTYPE_VARIABLE_LENGTH 0x1u
 
 /** Register a data type (the struct must outlive the library's use of it). Core names and
  *  the struct types cannot be replaced; a later registration of the same user name replaces
- *  the earlier one for arrays opened afterwards. Thread-safe. Errors: ZARRC_EINVAL (missing
- *  hooks, bad sizes, a core name), ZARRC_EUNSUPPORTED (variable length). */
+ *  the earlier one for arrays opened afterwards (the fixed/variable-length form must stay the
+ *  same: ZARRC_EINVAL otherwise). Thread-safe. Errors: ZARRC_EINVAL (version, missing hooks,
+ *  bad sizes, hooks of the other form, a core name), ZARRC_EUNSUPPORTED (item_size 0 without
+ *  ZARRC_DTYPE_VARIABLE_LENGTH). */
 ZARRC_API int zarrc_dtype_register(const zarrc_dtype_type *type);
 
 /* ------------------------------------------------------------------------------------------ */

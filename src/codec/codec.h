@@ -72,6 +72,9 @@ typedef struct zarrc__pipeline {
     bool passthrough;      /**< stored bytes are the chunk's bytes (bytes only, native order) */
     bool v2_no_compressor; /**< v2 spelling: every bytes→bytes codec is a filter (the user's
                                 or the stored document's "compressor": null) */
+    bool validate;         /**< elements go through the user type's validate hook on encode and
+                                decode (variable-length user types; not for a sharding codec,
+                                whose inner pipeline validates) */
 } zarrc__pipeline;
 
 /** Parse a v3 "codecs" list for chunks of representation `chunk`. Unknown codecs are

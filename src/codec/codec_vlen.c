@@ -12,9 +12,9 @@ static int vlen_create(void **state, const zarrc_json *config, const zarrc_codec
     *state = NULL;
     if (!init->input)
         return zarrc_error_set(ZARRC_EINVAL, "needs the chunk's data type");
-    if (init->input->dtype.kind != ZARRC_DTYPE_STRING && init->input->dtype.kind != ZARRC_DTYPE_VBYTES)
-        return zarrc_error_set(ZARRC_EINVAL, "only variable-length data types (string, bytes) "
-                               "can use this codec, not '%s'", init->input->dtype.name);
+    if (!zarrc__dtype_is_byte_strings(&init->input->dtype))
+        return zarrc_error_set(ZARRC_EINVAL, "only variable-length data types (string, bytes, registered "
+                               "variable-length types) can use this codec, not '%s'", init->input->dtype.name);
     return ZARRC_OK;
 }
 
@@ -218,7 +218,7 @@ static int varr_create(void **state, const zarrc_json *config, const zarrc_codec
         return ZARRC_ENOMEM;
     json_object *d = NULL;
     json_object_object_get_ex(ZJ(config), "dtype", &d);
-    if (dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES) {
+    if (zarrc__dtype_is_byte_strings(dt)) {
         /* zarrs' v3 numcodecs.vlen-array on string/bytes: the vlen-bytes layout, {} */
         *state = s;
         return ZARRC_OK;
@@ -429,7 +429,7 @@ static int zvlen_create(void **state, const zarrc_json *config, const zarrc_code
     *state = NULL;
     if (!init->input)
         return zarrc_error_set(ZARRC_EINVAL, "needs the chunk's data type");
-    if (init->input->dtype.kind != ZARRC_DTYPE_STRING && init->input->dtype.kind != ZARRC_DTYPE_VBYTES)
+    if (!zarrc__dtype_is_byte_strings(&init->input->dtype))
         return zarrc_error_set(ZARRC_EINVAL, "only variable-length data types (string, bytes) can use this "
                                "codec, not '%s'", init->input->dtype.name);
     json_object *c = ZJ(config), *ic = NULL, *dc = NULL, *it = NULL, *loc = NULL;

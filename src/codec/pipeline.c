@@ -144,6 +144,8 @@ static int finish(zarrc__pipeline *p, const char *field)
             return rc;
     }
     p->identity_layout = p->a2b == 0;
+    p->validate = zarrc__user_has_validate(&p->chunk.dtype) &&
+                  strcmp(p->codecs[p->a2b].type->name, "sharding_indexed");
     const zarrc_repr *r = &p->codecs[p->a2b].in;
     /* Only `bytes` encodes to a known size; a shard (sharding_indexed) has its own layout. */
     bool bytes_a2b = !strcmp(p->codecs[p->a2b].type->name, "bytes");
@@ -263,7 +265,7 @@ int zarrc__pipeline_from_v2(zarrc__pipeline **out, const json_object *filters,
     bool vlen = zarrc__dtype_is_vlen(&chunk->dtype);
     for (size_t i = 0; rc == ZARRC_OK && filters && i < json_object_array_length(filters); i++)
         rc = append_entry(p, json_object_array_get_idx(filters, i), true, true);
-    if (rc == ZARRC_OK && vlen && p->a2b == SIZE_MAX)
+    if (rc == ZARRC_OK && vlen && p->a2b == SIZE_MAX && !zarrc__dtype_is_user_vlen(&chunk->dtype))
         rc = zarrc_error_set(ZARRC_EUNSUPPORTED, "object (|O) array without an object codec "
                              "(vlen-utf8 or vlen-bytes) in its filters");
     if (rc == ZARRC_OK && compressor)
@@ -402,6 +404,12 @@ int zarrc__pipeline_encode(const zarrc__pipeline *p, const uint8_t *chunk, size_
 {
     const uint8_t *cur = chunk;
     size_t n = size;
+    if (p->validate) { /* before anything of the chunk is encoded (and stored) */
+        int rc = zarrc__user_validate(&p->chunk.dtype, (const zarrc_vref *)(const void *)chunk,
+                                      size / sizeof(zarrc_vref), p->chunk.fill);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < p->n; i++) {
         if (i == p->a2b && p->a2b_noop && i != p->n - 1)
             continue; /* native `bytes` is the identity: the next codec takes the array's bytes */
@@ -482,6 +490,9 @@ int zarrc__pipeline_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n
     size_t want = (size_t)repr_count(&p->chunk) * zarrc_dtype_elem_size(&p->chunk.dtype);
     if (out->size != want)
         return zarrc_error_set(ZARRC_ECORRUPT, "decoded chunk has %zu bytes, expected %zu", out->size, want);
+    if (p->validate)
+        return zarrc__user_validate(&p->chunk.dtype, (const zarrc_vref *)(const void *)out->data,
+                                    out->size / sizeof(zarrc_vref), p->chunk.fill);
     return ZARRC_OK;
 }
 

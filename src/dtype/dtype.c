@@ -820,6 +820,13 @@ int zarrc__fill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_obj
         }
         return ZARRC_OK;
     case ZARRC_DTYPE_USER:
+        if (zarrc__dtype_is_user_vlen(dt)) {
+            if ((rc = zarrc__user_vfill_parse(f, dt, v, format))) {
+                zarrc__fill_clear(f);
+                return rc;
+            }
+            return ZARRC_OK;
+        }
         if ((rc = zarrc__user_fill_parse(p, dt, v, format))) {
             zarrc__fill_clear(f);
             return rc;
@@ -1031,6 +1038,8 @@ json_object *zarrc__fill_to_json(const zarrc__fill *f, const zarrc_dtype_info *d
     case ZARRC_DTYPE_STRUCT:
         return zarrc__struct_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_USER:
+        if (zarrc__dtype_is_user_vlen(dt))
+            return zarrc__user_vfill_to_json(p, f->size, dt, format);
         return zarrc__user_fill_to_json(p, dt, format);
     case ZARRC_DTYPE_OPTIONAL:
         return zarrc__optional_fill_to_json(f, dt, format);

@@ -14,6 +14,13 @@ ZARRC_HIDDEN int zarrc__dtype_from_json(zarrc_dtype_info *out, const json_object
 /** v3 data_type JSON (string or extension object). NULL on allocation failure. */
 ZARRC_HIDDEN json_object *zarrc__dtype_to_json_v3(const zarrc_dtype_info *dt);
 
+/** True for registered variable-length user types (ZARRC_DTYPE_VARIABLE_LENGTH): kind USER
+ *  with a registered type and item size 0 (an unknown type has no `user`). */
+static inline bool zarrc__dtype_is_user_vlen(const zarrc_dtype_info *dt)
+{
+    return dt->kind == ZARRC_DTYPE_USER && dt->user && dt->item_size == 0;
+}
+
 /** True for an optional type (zarrs.optional) whose inner type is string or bytes: its
  *  elements are zarrc_vref like the inner type's, a missing one is zarrc__vref_missing(). */
 static inline bool zarrc__dtype_is_optional_vlen(const zarrc_dtype_info *dt)
@@ -26,7 +33,14 @@ static inline bool zarrc__dtype_is_optional_vlen(const zarrc_dtype_info *dt)
 static inline bool zarrc__dtype_is_vlen(const zarrc_dtype_info *dt)
 {
     return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES ||
-           dt->kind == ZARRC_DTYPE_OBJECT || zarrc__dtype_is_optional_vlen(dt);
+           dt->kind == ZARRC_DTYPE_OBJECT || zarrc__dtype_is_user_vlen(dt) || zarrc__dtype_is_optional_vlen(dt);
+}
+
+/** Byte-string elements the vlen-bytes family of codecs (vlen-bytes, vlen-utf8, zarrs.vlen,
+ *  zarrs.vlen_v2) can store: string, bytes and variable-length user types. */
+static inline bool zarrc__dtype_is_byte_strings(const zarrc_dtype_info *dt)
+{
+    return dt->kind == ZARRC_DTYPE_STRING || dt->kind == ZARRC_DTYPE_VBYTES || zarrc__dtype_is_user_vlen(dt);
 }
 
 /** The marker byte a missing element's vref points at (vlen.c; never read or written). */
@@ -156,6 +170,20 @@ ZARRC_HIDDEN size_t zarrc__user_swap_width(const zarrc_dtype_info *dt);
 ZARRC_HIDDEN const char *zarrc__user_default_codec(const zarrc_dtype_info *dt);
 ZARRC_HIDDEN int zarrc__user_fill_parse(uint8_t *p, const zarrc_dtype_info *dt, const json_object *v, int format);
 ZARRC_HIDDEN json_object *zarrc__user_fill_to_json(const uint8_t *p, const zarrc_dtype_info *dt, int format);
+/** Variable-length user types: the fill value's bytes through vfill_from_json (and validate)
+ *  into f (null: the empty element); ZARRC_EDTYPE naming the value and type. */
+ZARRC_HIDDEN int zarrc__user_vfill_parse(zarrc__fill *f, const zarrc_dtype_info *dt, const json_object *v, int format);
+ZARRC_HIDDEN json_object *zarrc__user_vfill_to_json(const uint8_t *p, size_t n, const zarrc_dtype_info *dt,
+                                                   int format);
+/** True for a variable-length user type with a validate hook. */
+ZARRC_HIDDEN bool zarrc__user_has_validate(const zarrc_dtype_info *dt);
+/** Run the type's validate hook on n elements: ZARRC_EDTYPE naming the first bad element's
+ *  index (the caller adds the chunk); ZARRC_OK for other types or without a hook. Elements
+ *  equal to `fill` (the array's fill element; NULL = the empty element) are not checked: a
+ *  fill value was checked when parsed, and a null one (the empty element) is the type's
+ *  default, which partially written chunks must be able to hold. */
+ZARRC_HIDDEN int zarrc__user_validate(const zarrc_dtype_info *dt, const zarrc_vref *elems, size_t n,
+                                      const zarrc_vref *fill);
 /** True for the names of built-in types (int8, float8_e4m3, r16, string, ...). */
 ZARRC_HIDDEN bool zarrc__dtype_is_core_name(const char *name);
 /** An unknown data type (kind USER, no registered type, item size 0): arrays with it open for

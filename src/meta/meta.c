@@ -494,8 +494,16 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
         goto fail;
     }
     if ((rc = zarrc__dtype_from_json(&m->dtype, dt))) {
-        zarrc__error_context(rc, "dtype: ");
-        goto fail;
+        /* A name that is no v2 typestr and no registered type's v2 spelling: the array opens
+         * for its metadata, reads and writes fail naming the type (as in v3). */
+        if (!json_object_is_type(dt, json_type_string) || strchr("<>|", json_object_get_string(dt)[0]) ||
+            strncmp(zarrc_error_last(), "unknown data type '", 19)) {
+            zarrc__error_context(rc, "dtype: ");
+            goto fail;
+        }
+        zarrc__error_clear();
+        rc = ZARRC_OK;
+        zarrc__dtype_unknown(&m->dtype, dt);
     }
     if (json_object_is_type(dt, json_type_string) && !strchr("<>|", json_object_get_string(dt)[0]) &&
         m->dtype.kind != ZARRC_DTYPE_USER) {
@@ -548,7 +556,8 @@ int zarrc__meta_parse_v2(zarrc__array_meta *m, const json_object *doc, const jso
     }
     if ((rc = check_chunk_size(m, "chunks")))
         goto fail;
-    if ((rc = zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 2)))
+    if ((rc = zarrc__dtype_is_unknown(&m->dtype) ? zarrc__fill_default(&m->fill, &m->dtype)
+                                                  : zarrc__fill_parse(&m->fill, &m->dtype, member(doc, "fill_value"), 2)))
         goto fail;
     if ((rc = parse_attributes(m, attrs)))
         goto fail;

@@ -753,8 +753,11 @@ int zarrc_array_json(char **json, const zarrc_array *a, zarrc_json_part part)
         zarrc__array_meta m = a->meta;
         m.dtype.big_endian = big;
         char ord[2] = {order, 0};
-        json_object *dtj;
-        if ((rc = zarrc__dtype_to_json_v2(&dtj, &m.dtype, big))) {
+        json_object *dtj = NULL;
+        if (zarrc__dtype_is_unknown(&m.dtype) && a->meta.format == 2) { /* as stored */
+            json_object_object_get_ex(a->doc, "dtype", &dtj);
+            dtj = json_object_get(dtj);
+        } else if ((rc = zarrc__dtype_to_json_v2(&dtj, &m.dtype, big))) {
             json_object_put(f);
             json_object_put(c);
             break;

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Run the libFuzzer targets (clang + libclang-rt): tests/fuzz/run.sh [SECONDS] [metadata|chunk|select|args|serve|struct|object]
+# Run the libFuzzer targets (clang + libclang-rt): tests/fuzz/run.sh [SECONDS] [metadata|chunk|select|args|serve|struct|object|user]
 # New interesting inputs land in tests/fuzz/corpus/<target>/ (commit the small ones).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
-targets=${2:-"metadata chunk select args serve struct object"}
+targets=${2:-"metadata chunk select args serve struct object user"}
 out="$root/build-fuzz"
 mkdir -p "$out"
 srcs=$(ls "$root"/src/*/*.c)

@@ -1,9 +1,10 @@
 # Fuzz regression: every saved input of each target is replayed (no libFuzzer needed), so the
 # sanitizer build checks them too. Run the fuzzers themselves with tests/fuzz/run.sh.
-# struct drives the record data type parsers and fill values (src/dtype/dtype_struct.c).
+# struct drives the record data type parsers and fill values (src/dtype/dtype_struct.c); user
+# the variable-length user data types (src/dtype/dtype_user.c, the pipeline's validate step).
 # select and args drive the CLI's parsers (cli/cli_select.c, cli/cli_args.c) and the grid
 # planner (src/grid), so they compile those CLI files and see the internal headers.
-foreach(target metadata chunk select args struct object)
+foreach(target metadata chunk select args struct object user)
   add_executable(fuzz_replay_${target} ${CMAKE_CURRENT_LIST_DIR}/fuzz_${target}.c
                  ${CMAKE_CURRENT_LIST_DIR}/replay.c)
   if(target STREQUAL "select" OR target STREQUAL "args")
