@@ -9,11 +9,14 @@
  *    or compare-and-swap retried on conflict). Extends merge with max(), so concurrent extends
  *    converge whatever their order; an append reserves [cur, cur + n) along its axis inside the
  *    same read-modify-write, so two appends never get the same region.
- *  - Extend and append change the shape first and write the data second: observers see the new
- *    shape before the block lands, and read the fill value there until it does. When the data
- *    write fails, the part of the block outside the old shape is cleared back to the fill
- *    value and the shape is restored — only if the stored shape is still the one this call
- *    set (nobody grew it since); otherwise it stays.
+ *  - On stores with per-key locks and regular grids, extend and append write the data first and
+ *    grow the shape second, under the array's grow lock (see "Data first, shape second" below):
+ *    the published shape is never ahead of the stored data, even after kill -9.
+ *  - Elsewhere (compare-and-swap stores, rectilinear grids) they change the shape first and
+ *    write the data second: observers see the new shape before the block lands, and read the
+ *    fill value there until it does. When the data write fails, the part of the block outside
+ *    the old shape is cleared back to the fill value and the shape is restored — only if the
+ *    stored shape is still the one this call set (nobody grew it since); otherwise it stays.
  *  - Shrinking clears first and writes the smaller shape second: stored chunks wholly outside
  *    the new bounds are erased, and the part of edge chunks outside the new bounds is written
  *    back to the fill value, so a later grow reads fill there, never stale data. The chunks are
