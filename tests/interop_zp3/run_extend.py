@@ -208,6 +208,14 @@ def crash():
     kills = 40 if STRESS else 16
     for name, extra in LAYOUTS:
         path = os.path.join(WORK, "crash-%s" % name)
+        # kill points spread over a whole put: its duration on this machine now (load varies)
+        create(path, [0, 3], [4, 2], extra)
+        took = []
+        for i in range(3):
+            t0 = time.time()
+            z("put", path, "--offset", "%d" % (3 * i), "--extend", "--json", "-", data=b"[[1,2,3]]")
+            took.append(time.time() - t0)
+        span = 1.3 * sorted(took)[1]
         create(path, [0, 3], [4, 2], extra)
         rng = random.Random(7)
         model = np.full((0, 3), FILL, dtype=np.int32)
@@ -222,7 +230,7 @@ def crash():
             p = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
             p.stdin.write(("%s" % vals).encode())
             p.stdin.close()
-            time.sleep(rng.random() * 0.015)
+            time.sleep(rng.random() * span)
             p.send_signal(signal.SIGKILL)
             p.wait()
             try:
@@ -249,6 +257,7 @@ def crash():
                 bad += 1
                 if got.shape[0] >= cur and np.array_equal(got[:cur], model):
                     model = got.astype(np.int32)
+        print("%s: %d kills, %d blocks landed, %d did not" % (name, kills, landed, kills - landed), flush=True)
         T.check(bad == 0, name, "%d kills (%d blocks landed): old or new shape, never ahead of the data" % (
             kills, landed))
         # what killed writers left beyond the shape never shows: grow over it, then append
