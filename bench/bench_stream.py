@@ -170,21 +170,28 @@ def main():
     for n, h, cf, codec, sharded in cases:
         frames = frames_of(n, h, h)
         times = {name: [] for name, _ in tools}
-        # runs interleaved across tools (zarrc, tensorstore, ..., zarrc, ...): a load change on a
-        # shared machine then hits every tool alike
+        # Runs interleaved across tools (zarrc, tensorstore, ..., zarrc, ...), so that a load
+        # change on a shared machine hits every tool alike, each into its own directory, all
+        # deleted only after the row: ext4 allocates inodes slowly for a while after many were
+        # deleted nearby (find_inode_bit / recently_deleted: 3-5x the system time of a run into
+        # a fresh tree for 1500 inodes), which would otherwise charge whichever tool runs right
+        # after a deletion.
+        made = []
         for r in range(RUNS):
             for name, fn in tools:
                 if name == "zarr-python" and r:
                     continue  # slow: one run
-                path = os.path.join(WORK, "%s-%d-%d-%s-%d" % (name, h, cf, codec, sharded))
+                path = os.path.join(WORK, "%s-%d-%d-%s-%d-r%d" % (name, h, cf, codec, sharded, r))
                 shutil.rmtree(path, ignore_errors=True)
+                made.append(path)
                 if name == "zarrc":
                     times[name].append(run_zarrc(path, n, h, h, cf, codec, sharded))
                     if r == 0:
                         check(path, frames)
                 else:
                     times[name].append(fn(path, frames, cf, codec, sharded))
-                shutil.rmtree(path, ignore_errors=True)
+        for path in made:
+            shutil.rmtree(path, ignore_errors=True)
         res = {name: statistics.median(t) for name, t in times.items()}
         rows.append(((n, h, cf, codec, sharded), res))
         print("%-42s %s" % ((n, h, cf, codec, sharded), {k: round(v, 1) for k, v in res.items()}),
