@@ -1,7 +1,11 @@
 """Streaming append benchmark: zarrc_stream_* vs tensorstore, acquire-zarr and zarr-python 3.4.
 
 usage: <peer venv python> bench/bench_stream.py BENCH_STREAM_BINARY WORKDIR [--runs N] [--big]
-(bench/bench_stream.sh builds the binary and runs this.)
+       [--cf 1,4] [--codecs none,blosc-lz4,blosc-zstd] [--sharded no,yes] [--tools zarrc,tensorstore,...]
+       [--frames N] [--sizes 256,2048]
+(bench/bench_stream.sh builds the binary and runs this.) With no filter every row of the matrix
+runs (256x256; with --big also 2048x2048); the filters pick rows and tools (zarrc always runs,
+the ratios need it), --frames overrides the frame counts (500 for 256x256, 64 for 2048x2048).
 
 Workload (acquire-zarr's streaming benchmark): N frames of H x W uint16 appended in order along
 axis 0 of an array on the local filesystem, chunks spanning 1 or 4 frames, uncompressed /
@@ -47,6 +51,18 @@ except ImportError:
 BIN, WORK = sys.argv[1], sys.argv[2]
 RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
 BIG = "--big" in sys.argv
+
+
+def _opt(name, default):
+    return sys.argv[sys.argv.index(name) + 1].split(",") if name in sys.argv else default
+
+
+CFS = [int(c) for c in _opt("--cf", ["1", "4"])]
+CODECS = _opt("--codecs", ["none", "blosc-lz4", "blosc-zstd"])
+SHARDED = [{"no": False, "yes": True}[x] for x in _opt("--sharded", ["no", "yes"])]
+TOOLS = _opt("--tools", None)
+FRAMES = int(sys.argv[sys.argv.index("--frames") + 1]) if "--frames" in sys.argv else None
+SIZES = [int(x) for x in _opt("--sizes", ["256", "2048"] if BIG else ["256"])]
 
 
 def frames_of(n, h, w):
@@ -138,33 +154,45 @@ def check(path, frames):
 
 def main():
     cases = []
-    for h in ([256, 2048] if BIG else [256]):
-        n = 500 if h == 256 else 64
-        for cf in (1, 4):
-            for codec in ("none", "blosc-lz4", "blosc-zstd"):
-                for sharded in (False, True):
+    for h in SIZES:
+        n = FRAMES or (500 if h == 256 else 64)
+        for cf in CFS:
+            for codec in CODECS:
+                for sharded in SHARDED:
                     cases.append((n, h, cf, codec, sharded))
     tools = [("zarrc", None), ("tensorstore", run_ts)]
     if aqz:
         tools.append(("acquire-zarr", run_aqz))
     tools.append(("zarr-python", run_zp))
+    if TOOLS:
+        tools = [t for t in tools if t[0] == "zarrc" or t[0] in TOOLS]
     rows = []
     for n, h, cf, codec, sharded in cases:
         frames = frames_of(n, h, h)
-        res = {}
-        for name, fn in tools:
-            times = []
-            for r in range(RUNS if name != "zarr-python" else 1):
-                path = os.path.join(WORK, "%s-%d-%d-%s-%d" % (name, h, cf, codec, sharded))
+        times = {name: [] for name, _ in tools}
+        # Runs interleaved across tools (zarrc, tensorstore, ..., zarrc, ...), so that a load
+        # change on a shared machine hits every tool alike, each into its own directory, all
+        # deleted only after the row: ext4 allocates inodes slowly for a while after many were
+        # deleted nearby (find_inode_bit / recently_deleted: 3-5x the system time of a run into
+        # a fresh tree for 1500 inodes), which would otherwise charge whichever tool runs right
+        # after a deletion.
+        made = []
+        for r in range(RUNS):
+            for name, fn in tools:
+                if name == "zarr-python" and r:
+                    continue  # slow: one run
+                path = os.path.join(WORK, "%s-%d-%d-%s-%d-r%d" % (name, h, cf, codec, sharded, r))
                 shutil.rmtree(path, ignore_errors=True)
+                made.append(path)
                 if name == "zarrc":
-                    times.append(run_zarrc(path, n, h, h, cf, codec, sharded))
+                    times[name].append(run_zarrc(path, n, h, h, cf, codec, sharded))
                     if r == 0:
                         check(path, frames)
                 else:
-                    times.append(fn(path, frames, cf, codec, sharded))
-                shutil.rmtree(path, ignore_errors=True)
-            res[name] = statistics.median(times)
+                    times[name].append(fn(path, frames, cf, codec, sharded))
+        for path in made:
+            shutil.rmtree(path, ignore_errors=True)
+        res = {name: statistics.median(t) for name, t in times.items()}
         rows.append(((n, h, cf, codec, sharded), res))
         print("%-42s %s" % ((n, h, cf, codec, sharded), {k: round(v, 1) for k, v in res.items()}),
               file=sys.stderr, flush=True)

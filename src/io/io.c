@@ -104,8 +104,18 @@ static int chunk_get(const io_job *j, size_t i, const char *key, zarrc_buf *raw,
     return rc;
 }
 
-/* Store (or, batched, queue) a chunk's new value. */
-static int chunk_put(const io_job *j, size_t i, const char *key, const uint8_t *data, size_t n)
+/* Whether task i's chunk starts beyond own_from (zarrc__io_array): nobody else writes it. */
+static bool chunk_owned(const io_job *j, const zarrc__run **runs)
+{
+    const int64_t *own = j->a->own_from;
+    for (int d = 0; own && d < j->plan.ndim; d++)
+        if (runs[d]->chunk >= own[d] / j->a->meta->chunks[d] + (own[d] % j->a->meta->chunks[d] != 0))
+            return true;
+    return false;
+}
+
+/* Store (or, batched, queue) a chunk's new value; `own`: without the per-key lock. */
+static int chunk_put(const io_job *j, size_t i, const char *key, const uint8_t *data, size_t n, bool own)
 {
     if (j->batch) {
         slot *sl = &j->batch->slots[i - j->batch->first];
@@ -113,17 +123,17 @@ static int chunk_put(const io_job *j, size_t i, const char *key, const uint8_t *
         sl->out.size = 0;
         return zarrc__buf_append(&sl->out, data, n);
     }
-    return zarrc__store_set_locked(j->a->store, key, data, n);
+    return own ? zarrc__store_set(j->a->store, key, data, n) : zarrc__store_set_locked(j->a->store, key, data, n);
 }
 
 /* Erase (or, batched, queue erasing) a chunk; a missing chunk is fine. */
-static int chunk_erase(const io_job *j, size_t i, const char *key)
+static int chunk_erase(const io_job *j, size_t i, const char *key, bool own)
 {
     if (j->batch) {
         j->batch->slots[i - j->batch->first].op = OP_ERASE;
         return ZARRC_OK;
     }
-    int rc = zarrc__store_erase_locked(j->a->store, key);
+    int rc = own ? zarrc__store_erase(j->a->store, key) : zarrc__store_erase_locked(j->a->store, key);
     return rc == ZARRC_ENOTFOUND ? ZARRC_OK : rc;
 }
 
@@ -357,16 +367,17 @@ static int write_task(void *ctx, size_t i)
     size_t nelem = j->chunk_bytes / j->es;
     const zarrc__pipeline *p = j->a->pipeline;
     int rc;
+    bool own = chunk_owned(j, runs);
     if (g.covers && !g.padded && contiguous_in_box(g.n, j->count, nd)) {
         /* The chunk is a contiguous run of the caller's data: encoded (or, passthrough, stored)
          * from there, without a copy. */
         const uint8_t *src = j->data + g.src_off;
         if (!j->a->write_empty && all_fill(j, src, nelem))
-            rc = chunk_erase(j, i, key);
+            rc = chunk_erase(j, i, key, own);
         else if (p->passthrough)
-            rc = chunk_put(j, i, key, src, j->chunk_bytes);
+            rc = chunk_put(j, i, key, src, j->chunk_bytes, own);
         else if ((rc = zarrc__pipeline_encode(p, src, j->chunk_bytes, &b->scratch, &b->enc)) == ZARRC_OK)
-            rc = chunk_put(j, i, key, b->enc.data, b->enc.size);
+            rc = chunk_put(j, i, key, b->enc.data, b->enc.size, own);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
     if ((rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes)))
@@ -378,11 +389,11 @@ static int write_task(void *ctx, size_t i)
             zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
         zarrc__copy_box(b->chunk.data + g.dst_off, g.dstride, j->data + g.src_off, j->dstride, g.n, nd, j->es);
         if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem))
-            rc = chunk_erase(j, i, key);
+            rc = chunk_erase(j, i, key, own);
         else if (p->passthrough)
-            rc = chunk_put(j, i, key, b->chunk.data, j->chunk_bytes);
+            rc = chunk_put(j, i, key, b->chunk.data, j->chunk_bytes, own);
         else if ((rc = zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, &b->enc)) == ZARRC_OK)
-            rc = chunk_put(j, i, key, b->enc.data, b->enc.size);
+            rc = chunk_put(j, i, key, b->enc.data, b->enc.size, own);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
     /* A read-modify-write: atomic against other writers of this chunk (the store's update). */
@@ -398,9 +409,9 @@ static int write_task(void *ctx, size_t i)
         if (rc == ZARRC_OK || rc == ZARRC_ENOTFOUND)
             rc = merge_chunk(&mc, rc == ZARRC_OK ? old : NULL, &out, 1, &act);
         if (rc == ZARRC_OK && act == ZARRC_UPDATE_SET)
-            rc = chunk_put(j, i, key, out.data, out.size);
+            rc = chunk_put(j, i, key, out.data, out.size, false);
         else if (rc == ZARRC_OK && act == ZARRC_UPDATE_ERASE)
-            rc = chunk_erase(j, i, key);
+            rc = chunk_erase(j, i, key, false);
         zarrc_buf_release(&out);
     }
     zarrc_buf_release(&mc.keep);

@@ -39,6 +39,11 @@ typedef struct zarrc__io_array {
     bool write_empty;
     zarrc__index_cache *index_cache; /* sharded arrays; may be NULL */
     zarrc__pipe_cache *pipes;        /* rectilinear arrays: pipelines per chunk shape; may be NULL */
+    /* Writes of regular grids, or NULL: chunks (shards) that start at or beyond own_from[d] in
+     * some dimension d belong to this writer alone (the node layer holds the array's grow lock
+     * and own_from is the published shape, extend.c): whole values are stored there without
+     * the per-key lock. */
+    const int64_t *own_from;
 } zarrc__io_array;
 
 ZARRC_HIDDEN int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,

@@ -41,6 +41,7 @@ typedef struct shard_rec {
     zarrc_buf key;       /* the shard's store key (NUL-terminated once set) */
     bool missing;
     bool covered;        /* write: every in-bounds inner chunk is fully overwritten */
+    bool owned;          /* write: the shard starts beyond io->own_from (no other writer) */
     void *lock;          /* write, partly covered: the store's lock on the shard, held from
                             fetching the old shard to storing the new one */
     char version[ZARRC_STORE_VERSION_MAX]; /* write, partly covered, compare-and-swap stores:
@@ -566,6 +567,9 @@ static int write_classify(void *ctx, size_t si)
         rest /= j->ngroups[d];
     }
     sr->covered = true;
+    sr->owned = false;
+    for (int d = 0; j->a->own_from && d < j->plan.ndim; d++)
+        sr->owned |= j->groups[d][gi[d]].shard * s->per_shard[d] * s->inner[d] >= j->a->own_from[d];
     for (int d = 0; d < j->plan.ndim && sr->covered; d++) {
         const group *g = &j->groups[d][gi[d]];
         /* Inner chunks of this shard inside the array along d (the array has `total`). */
@@ -686,7 +690,8 @@ static int write_shard(void *ctx, size_t si)
     }
     bool cas = !sr->covered && zarrc__store_safety_of(j->a->store) == ZARRC_SAFETY_CAS;
     if (!any && !cas) {
-        rc = sr->covered ? zarrc__store_erase_locked(j->a->store, key_of(sr)) : zarrc__store_erase(j->a->store, key_of(sr));
+        rc = sr->covered && !sr->owned ? zarrc__store_erase_locked(j->a->store, key_of(sr))
+                                       : zarrc__store_erase(j->a->store, key_of(sr));
         if (rc == ZARRC_ENOTFOUND)
             rc = ZARRC_OK;
         zarrc__index_cache_drop(j->a->index_cache, key_of(sr));
@@ -701,7 +706,7 @@ static int write_shard(void *ctx, size_t si)
         if (cas)
             rc = zarrc__store_put_if_version(j->a->store, key_of(sr), b->enc.data, b->enc.size,
                                              sr->missing ? NULL : sr->version);
-        else if (sr->covered)
+        else if (sr->covered && !sr->owned)
             rc = zarrc__store_set_locked(j->a->store, key_of(sr), b->enc.data, b->enc.size);
         else
             rc = zarrc__store_set(j->a->store, key_of(sr), b->enc.data, b->enc.size);

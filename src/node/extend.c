@@ -9,11 +9,14 @@
  *    or compare-and-swap retried on conflict). Extends merge with max(), so concurrent extends
  *    converge whatever their order; an append reserves [cur, cur + n) along its axis inside the
  *    same read-modify-write, so two appends never get the same region.
- *  - Extend and append change the shape first and write the data second: observers see the new
- *    shape before the block lands, and read the fill value there until it does. When the data
- *    write fails, the part of the block outside the old shape is cleared back to the fill
- *    value and the shape is restored — only if the stored shape is still the one this call
- *    set (nobody grew it since); otherwise it stays.
+ *  - On stores with per-key locks and regular grids, extend and append write the data first and
+ *    grow the shape second, under the array's grow lock (see "Data first, shape second" below):
+ *    the published shape is never ahead of the stored data, even after kill -9.
+ *  - Elsewhere (compare-and-swap stores, rectilinear grids) they change the shape first and
+ *    write the data second: observers see the new shape before the block lands, and read the
+ *    fill value there until it does. When the data write fails, the part of the block outside
+ *    the old shape is cleared back to the fill value and the shape is restored — only if the
+ *    stored shape is still the one this call set (nobody grew it since); otherwise it stays.
  *  - Shrinking clears first and writes the smaller shape second: stored chunks wholly outside
  *    the new bounds are erased, and the part of edge chunks outside the new bounds is written
  *    back to the fill value, so a later grow reads fill there, never stale data. The chunks are
@@ -551,6 +554,201 @@ static int clear_block(zarrc_array *a, const zarrc__array_meta *snap, const int6
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Data first, shape second: the grow lock and the orphan marker                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* On stores with per-key locks (filesystem, memory), every operation that writes beyond the
+ * stored shape or changes it (write_at with ZARRC_EXTEND, append, resize, streams) holds the
+ * array's grow lock, the store's lock of key "<array>/.zarrc-grow", from reading the stored
+ * shape S to publishing the new one. So at most one writer at a time has data beyond S, and
+ * that writer writes its block first and grows the shape (compare-and-swap, max()) only once
+ * every chunk is stored: the published shape is never ahead of stored data.
+ *
+ * A writer killed (or failing) between the two leaves orphans: chunks, or parts of edge
+ * chunks, beyond S. Before its first chunk write beyond S, the holder stores the marker key
+ * "<array>/.zarrc-growing" and erases it after publishing; the next holder that finds the
+ * marker clears everything stored beyond S (listing the array's keys, as a shrink does) before
+ * it writes. Without a marker nothing beyond S is stored, except what other tools left (a
+ * zarr-python shrink keeps edge chunks whole, #1017): the chunks a block touches but does not
+ * cover are still cleared beyond S before the block is merged in, so their stale parts never
+ * come back.
+ *
+ * Under the grow lock, nobody else writes beyond S: plain writes stay inside the stored shape
+ * and keep whatever they do not write of an edge chunk (their engine shape is rounded up to
+ * whole chunks). So the holder's engine shape is the new shape itself (chunks it covers inside
+ * it are rebuilt from the fill value, never read), and chunks wholly beyond S are stored
+ * without their per-key lock. Stores without locks (compare-and-swap object stores, single
+ * writer stores) and rectilinear grids (the grid grows with the shape, so the chunks are only
+ * known after the shape change) keep the shape-first order of write_block. */
+
+typedef struct grow_guard {
+    void *lock;   /* the store's lock on <array>/.zarrc-grow */
+    char *mark;   /* <array>/.zarrc-growing */
+    bool marked;  /* the marker is stored */
+} grow_guard;
+
+static bool data_first(const zarrc_array *a)
+{
+    return !a->meta.rectilinear && zarrc__store_safety_of(a->store) == ZARRC_SAFETY_LOCK;
+}
+
+/* Release the grow lock; erase the marker when `clean` (this holder published its shape). */
+static void grow_end(zarrc_array *a, grow_guard *g, bool clean)
+{
+    /* Called with `clean` only after success: a marker that cannot be erased costs the next
+     * holder a sweep, nothing else, so its error is dropped. */
+    if (clean && g->marked && g->mark && zarrc__store_erase(a->store, g->mark) != ZARRC_OK)
+        zarrc__error_clear();
+    zarrc__store_unlock(a->store, g->lock);
+    free(g->mark);
+    memset(g, 0, sizeof *g);
+}
+
+/* Take the grow lock, read the stored shape into S, and clear the orphans of a writer killed
+ * before it published (when its marker is there). */
+static int grow_begin(zarrc_array *a, grow_guard *g, int64_t *S)
+{
+    memset(g, 0, sizeof *g);
+    char *lk = zarrc__node_key(a->path, ".zarrc-grow");
+    g->mark = zarrc__node_key(a->path, ".zarrc-growing");
+    int rc = lk && g->mark ? ZARRC_OK : zarrc_error_set(ZARRC_ENOMEM, "out of memory");
+    if (rc == ZARRC_OK)
+        rc = zarrc__store_lock(a->store, lk, &g->lock);
+    free(lk);
+    if (rc == ZARRC_OK)
+        rc = stored_shape(a, S);
+    zarrc_buf v = ZARRC_BUF_INIT;
+    int got = rc == ZARRC_OK ? zarrc__store_get(a->store, g->mark, 0, -1, &v) : ZARRC_ENOTFOUND;
+    zarrc_buf_release(&v);
+    if (rc == ZARRC_OK && got == ZARRC_OK) {
+        g->marked = true;
+        zarrc__array_meta snap;
+        zarrc__array_snapshot(a, &snap);
+        rc = clear_outside(a, &snap, S, S, NULL, NULL);
+        if (rc)
+            zarrc__error_context(rc, "clearing what an interrupted writer left beyond shape: ");
+    } else if (rc == ZARRC_OK && got != ZARRC_ENOTFOUND)
+        rc = got;
+    else if (rc == ZARRC_OK)
+        zarrc__error_clear();
+    if (rc)
+        grow_end(a, g, false);
+    return rc;
+}
+
+static int grow_mark(zarrc_array *a, grow_guard *g)
+{
+    if (g->marked)
+        return ZARRC_OK;
+    static const char text[] = "a zarrc writer is growing this array (see docs/internals.md)\n";
+    int rc = zarrc__store_set(a->store, g->mark, text, sizeof text - 1);
+    g->marked = rc == ZARRC_OK;
+    return rc;
+}
+
+/* Write the block [start, end) of an array whose stored shape is S (the grow lock held), as
+ * part of growing it to `grown` (>= S and >= end): see the top of this section. */
+static int write_grown(zarrc_array *a, const int64_t *S, const int64_t *grown, const int64_t *start,
+                       const int64_t *shape, const int64_t *end, const void *data, size_t size)
+{
+    int n = a->meta.ndim;
+    for (int d = 0; d < n; d++)
+        if (shape[d] == 0)
+            return ZARRC_OK;
+    zarrc__array_meta snap;
+    zarrc__array_snapshot(a, &snap);
+    memcpy(snap.shape, grown, sizeof(int64_t) * (size_t)n);
+    /* Chunks the block touches but does not cover (inside `grown`) and that reach beyond S:
+     * their part beyond S is cleared first (orphans), then the block is merged in. */
+    clear_ctx c;
+    memset(&c, 0, sizeof c);
+    c.tmp = snap;
+    for (int d = 0; d < n; d++) {
+        c.tmp.shape[d] = zarrc__grid_round_up(&snap, d, grown[d]);
+        if (c.tmp.shape[d] == INT64_MAX)
+            c.tmp.shape[d] = grown[d];
+    }
+    c.io = zarrc__array_io(a);
+    c.io.meta = &c.tmp;
+    c.io.write_empty = false;
+    c.keep = S;
+    c.key = (zarrc_buf)ZARRC_BUF_INIT;
+    int64_t first[ZARRC_MAX_DIMS], last[ZARRC_MAX_DIMS], idx[ZARRC_MAX_DIMS];
+    bool edge = false;
+    for (int d = 0; d < n; d++) {
+        first[d] = idx[d] = zarrc__grid_chunk_of(&snap, d, start[d]);
+        last[d] = zarrc__grid_chunk_of(&snap, d, end[d] - 1);
+        /* Only the first and last chunk along d can be partly covered. */
+        edge |= start[d] % snap.chunks[d] != 0 || (end[d] % snap.chunks[d] != 0 && end[d] < grown[d]);
+    }
+    int rc = ZARRC_OK;
+    while (edge) {
+        bool beyond = false, covered = true;
+        for (int d = 0; d < n; d++) {
+            int64_t lo, sz;
+            zarrc__grid_span(&snap, d, idx[d], &lo, &sz);
+            int64_t hi = sz > grown[d] - lo ? grown[d] : lo + sz;
+            beyond |= hi > S[d];
+            covered &= start[d] <= lo && end[d] >= hi;
+        }
+        if (beyond && !covered && (rc = clear_chunk(&c, idx)))
+            break;
+        int d = n - 1;
+        while (d >= 0 && idx[d] == last[d]) {
+            idx[d] = first[d];
+            d--;
+        }
+        if (d < 0)
+            break;
+        idx[d]++;
+    }
+    zarrc_buf_release(&c.key);
+    if (rc)
+        return rc;
+    zarrc__io_array io = zarrc__array_io(a);
+    io.meta = &snap;
+    io.own_from = S;
+    return zarrc__io_write(&io, start, shape, NULL, data, size);
+}
+
+/* write_at(ZARRC_EXTEND) (axis < 0) or append along `axis`, data first (data_first(a)). The
+ * block lands at `start` (append: at the stored extent along the axis, returned in *at). */
+static int grow_write(zarrc_array *a, int axis, const int64_t *start_in, const int64_t *shape, const void *data,
+                      size_t size, int64_t *at)
+{
+    int n = a->meta.ndim;
+    int64_t S[ZARRC_MAX_DIMS], start[ZARRC_MAX_DIMS], end[ZARRC_MAX_DIMS], grown[ZARRC_MAX_DIMS];
+    grow_guard g;
+    int rc = grow_begin(a, &g, S);
+    if (rc)
+        return rc;
+    bool grows = false;
+    for (int d = 0; d < n && rc == ZARRC_OK; d++) {
+        start[d] = d == axis ? S[d] : start_in ? start_in[d] : 0;
+        if (__builtin_add_overflow(start[d], shape[d], &end[d]))
+            rc = zarrc_error_set(ZARRC_EBOUNDS, "appending %lld along axis %d to extent %lld overflows",
+                                 (long long)shape[d], d, (long long)start[d]);
+        grown[d] = end[d] > S[d] ? end[d] : S[d];
+        grows |= grown[d] != S[d];
+    }
+    if (rc == ZARRC_OK && grows)
+        rc = grow_mark(a, &g);
+    if (rc == ZARRC_OK)
+        rc = write_grown(a, S, grown, start, shape, end, data, size);
+    if (rc == ZARRC_OK && grows) {
+        shape_update u;
+        memset(&u, 0, sizeof u);
+        u.mode = SHAPE_MAX;
+        memcpy(u.want, grown, sizeof(int64_t) * (size_t)n);
+        rc = shape_change(a, &u);
+    }
+    grow_end(a, &g, rc == ZARRC_OK);
+    if (rc == ZARRC_OK && at)
+        *at = axis >= 0 ? start[axis] : 0;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Public calls                                                                                */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -568,6 +766,9 @@ static int check_usable(const zarrc_array *a)
     return ZARRC_OK;
 }
 
+static int resize_locked(zarrc_array *a, const int64_t *new_shape, const int64_t *cur, uint64_t *erased,
+                         uint64_t *cleared);
+
 static int resize_impl(zarrc_array *a, const int64_t *new_shape, uint64_t *erased, uint64_t *cleared)
 {
     int n = a->meta.ndim;
@@ -580,8 +781,21 @@ static int resize_impl(zarrc_array *a, const int64_t *new_shape, uint64_t *erase
         if (new_shape[d] < 0)
             return zarrc_error_set(ZARRC_EINVAL, "shape[%d] is negative (%lld)", d, (long long)new_shape[d]);
     int64_t cur[ZARRC_MAX_DIMS];
-    if ((rc = stored_shape(a, cur)))
+    grow_guard g;
+    memset(&g, 0, sizeof g);
+    bool locked = data_first(a);
+    if ((rc = locked ? grow_begin(a, &g, cur) : stored_shape(a, cur)))
         return rc;
+    rc = resize_locked(a, new_shape, cur, erased, cleared);
+    if (locked)
+        grow_end(a, &g, rc == ZARRC_OK);
+    return rc;
+}
+
+static int resize_locked(zarrc_array *a, const int64_t *new_shape, const int64_t *cur, uint64_t *erased,
+                         uint64_t *cleared)
+{
+    int n = a->meta.ndim, rc;
     bool shrink = false;
     for (int d = 0; d < n; d++)
         shrink |= new_shape[d] < cur[d];
@@ -728,6 +942,12 @@ int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, con
             zarrc__error_context(rc, "array '%s': write block: ", a->name);
         return rc;
     }
+    if (rc == ZARRC_OK && (flags & ZARRC_EXTEND) && data_first(a)) {
+        rc = grow_write(a, -1, start, shape, data, size, NULL);
+        if (rc)
+            zarrc__error_context(rc, "array '%s': write block: ", a->name);
+        return rc;
+    }
     if (rc == ZARRC_OK && (flags & ZARRC_EXTEND)) {
         shape_update u;
         memset(&u, 0, sizeof u);
@@ -784,6 +1004,12 @@ int zarrc_array_append_flags(zarrc_array *a, int axis, const int64_t *shape, con
     shape_update u;
     memset(&u, 0, sizeof u);
     int64_t start[ZARRC_MAX_DIMS] = {0};
+    if (rc == ZARRC_OK && !(flags & ZARRC_APPEND_NEW_CHUNK) && data_first(a)) {
+        rc = grow_write(a, axis, NULL, shape, data, size, start_out);
+        if (rc)
+            zarrc__error_context(rc, "array '%s': append along axis %d: ", a->name, axis);
+        return rc;
+    }
     if (rc == ZARRC_OK) {
         u.mode = SHAPE_APPEND;
         u.axis = axis;

@@ -2,8 +2,10 @@
  * stream.c — the streaming append writer (zarrc_stream_*): frames arriving in order along one
  * axis are gathered into slabs (one chunk's — or shard's — extent along the axis, the array's
  * whole extent along the others) in a ring; the writer thread writes each complete slab through
- * zarrc_array_write_at(ZARRC_EXTEND) — the serialized, crash-consistent extend path of
- * extend.c — whose chunk tasks encode in parallel on the shared pool.
+ * zarrc_array_write_at(ZARRC_EXTEND) — the serialized extend path of extend.c, which stores
+ * the slab's chunks first and publishes the grown shape after them (lock stores), so a kill
+ * never leaves frames inside the shape that read fill — whose chunk tasks encode in parallel
+ * on the shared pool.
  *
  * Slabs are numbered from 0 in stream order; slab g lives in ring slot g % K. The producer fills
  * slab `full` (its slot is free while full < done + K) and hands it over by incrementing `full`;

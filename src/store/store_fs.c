@@ -159,27 +159,47 @@ static int check_key(const fs_store *fs, const char *key, bool allow_empty)
 
 static int mkdirs(char *path, size_t upto)
 {
-    /* Create every directory of path[0..upto) (path is modified temporarily). A writer that
-     * erases the last key of a directory removes the emptied directories (remove_empty_parents),
-     * so a parent made a moment ago may be gone when its child is made (ENOENT): start over. */
-    int err = 0;
-    for (int attempt = 0; attempt < 64; attempt++) {
-        int again = 0;
-        for (size_t i = 1; i <= upto && !again; i++) {
-            if (i == upto || path[i] == '/') {
-                char c = path[i];
-                path[i] = '\0';
-                int r = mkdir(path, 0777);
-                err = errno;
-                path[i] = c;
-                if (r != 0 && err == ENOENT)
-                    again = 1;
-                else if (r != 0 && err != EEXIST)
-                    return io_error("cannot create directory", path, err);
-            }
+    /* Create every directory of path[0..upto) (path is modified temporarily), deepest first:
+     * when the parent exists (the common case: a new chunk directory) that is one mkdir(2),
+     * else the walk goes up to the first existing ancestor and back down, one mkdir per
+     * missing level. A writer that erases the last key of a directory removes the emptied
+     * directories (remove_empty_parents), so a parent made a moment ago may be gone when its
+     * child is made (ENOENT again after going down): the walk starts over, a bounded number of
+     * times. */
+    int err = 0, vanished = 0;
+    size_t end = upto;
+    bool down = false; /* a parent was just made */
+    while (vanished < 64) {
+        char c = path[end];
+        path[end] = '\0';
+        int r = mkdir(path, 0777);
+        err = errno;
+        path[end] = c;
+        if (r == 0 || err == EEXIST) {
+            if (end == upto)
+                return ZARRC_OK;
+            /* down one level: to the end of the next component */
+            end++;
+            while (end < upto && path[end] != '/')
+                end++;
+            down = true;
+            continue;
         }
-        if (!again)
-            return ZARRC_OK;
+        if (err != ENOENT)
+            return io_error("cannot create directory", path, err);
+        if (down) { /* the parent made a moment ago vanished */
+            vanished++;
+            down = false;
+        }
+        /* up one level: the parent is missing */
+        size_t j = end;
+        while (j > 0 && path[j - 1] != '/')
+            j--;
+        while (j > 0 && path[j - 1] == '/')
+            j--;
+        if (j == 0)
+            return io_error("cannot create directory", path, err);
+        end = j;
     }
     return zarrc_error_set(ZARRC_EIO, "cannot create directory '%.*s': %s (its parents kept vanishing)",
                            (int)upto, path, strerror(err));

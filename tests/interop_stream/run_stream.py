@@ -7,10 +7,12 @@
   - a partial trailing block exits 1 with a message naming it, and the array ends exactly at
     the last complete block (nothing of the partial one visible, zarr-python agrees);
   - --progress writes progress to stderr; a --shape off the array's other extents is refused;
-  - kill -9 of the streaming writer mid-stream, repeatedly: the array stays consistent (it
-    opens, its shape never shrinks, every frame up to the shape equals the model or reads the
-    fill value (blocks in flight) — the extend path grows the shape before the data lands —
-    and zarr-python reads the same).
+  - kill -9 of the streaming writer at random moments, repeatedly, for raw, zstd and sharded
+    arrays with 1 and 4 frames per chunk: the array opens, its shape never shrinks, every frame
+    inside the shape equals the model (the published shape is never ahead of the stored data:
+    no frame reads the fill value), zarr-python reads the same; growing the array afterwards
+    reads the fill value beyond the old extent (nothing a killed writer left beyond the shape
+    shows) and a later stream lands intact. ZARRC_STRESS=1: 12 kills per layout.
 """
 import json
 import os
@@ -133,14 +135,11 @@ def streams():
     check(r.returncode == 2 and b"--shape" in r.stderr, "--stream without --shape is a usage error")
 
 
-def prev_extent(path, sent):
-    return sent
-
-
-def kills(rounds=6):
-    path = os.path.join(WORK, "killed")
-    create(path, 64, 64, "2,64,64", ZSTD)
-    sent = 0
+def kill_layout(name, chunks, codecs, rounds, rng):
+    """kill -9 of `zarrc append --stream` at random moments, `rounds` times, into one array."""
+    path = os.path.join(WORK, "killed-" + name)
+    create(path, 64, 64, chunks, codecs)
+    sent, infill = 0, 0
     for k in range(rounds):
         n = 400
         gen = subprocess.Popen([sys.executable, "-c", GEN, str(n), "64", "64", "0.002"], stdout=subprocess.PIPE)
@@ -150,12 +149,12 @@ def kills(rounds=6):
         deadline = time.time() + 20  # kill once frames are landing (the generator imports numpy first)
         while time.time() < deadline and w.poll() is None:
             try:
-                if json.load(open(os.path.join(path, "zarr.json")))["shape"][0] > prev_extent(path, sent):
+                if json.load(open(os.path.join(path, "zarr.json")))["shape"][0] > sent:
                     break
             except (OSError, ValueError):
                 pass
-            time.sleep(0.01)
-        time.sleep(0.02 * k)
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.12))  # a random kill point among the slab writes
         w.send_signal(signal.SIGKILL)
         w.wait()
         gen.kill()
@@ -164,28 +163,49 @@ def kills(rounds=6):
         if got is None:
             return
         # each round appends frames 0.. of the generator after the previous rounds' extent
-        prev = sent
-        m = got.shape[0]
-        check(m >= prev, "kill %d: the shape never shrinks (%d < %d)" % (k, m, prev))
-        # The extend path grows the shape before the data lands (docs/api.md): a kill between
-        # the two leaves frames reading the fill value (0). Consistent = every frame equals the
-        # model or is all fill; never anything else (no torn or foreign data).
+        prev, m = sent, got.shape[0]
+        check(m >= prev, "%s kill %d: the shape never shrinks (%d < %d)" % (name, k, m, prev))
+        # The published shape is never ahead of the stored data (docs/api.md): every frame
+        # inside the shape equals the model, none reads the fill value.
         want = model(m - prev, 64, 64)
-        same = [np.array_equal(got[prev + i], want[i]) for i in range(m - prev)]
-        fill = [not got[prev + i].any() for i in range(m - prev)]
-        # (slabs in flight are written in parallel: the fill frames are those of the blocks in
-        # flight, not necessarily one suffix)
-        p = next((i for i, x in enumerate(same) if not x), m - prev)
-        ok = all(a or b for a, b in zip(same, fill))
-        check(ok, "kill %d: frames %d..%d each equal the model or read the fill value (consistent after "
-              "kill -9)" % (k, prev, m))
-        if m - prev - p:
-            print("kill %d: %d of the frames from %d read the fill value (in flight)" % (
-                k, sum(1 for a in same[p:] if not a), prev + p))
+        bad = [prev + i for i in range(m - prev) if not np.array_equal(got[prev + i], want[i])]
+        infill += sum(1 for i in bad if not got[i].any())
+        check(not bad, "%s kill %d: every frame inside the shape [%d, %d) holds the streamed data after kill "
+              "-9 (%d do not, %d of them fill: %s)" % (name, k, prev, m, len(bad),
+                                                      sum(1 for i in bad if not got[i].any()), bad[:8]))
         a = zarr.open_array(path, mode="r")
-        check(a.shape == got.shape and np.array_equal(a[...], got), "kill %d: zarr-python reads the same" % k)
+        check(a.shape == got.shape and np.array_equal(a[...], got), "%s kill %d: zarr-python reads the same"
+              % (name, k))
         sent = m
-    print("kill -9 rounds: %d, final extent %d frames" % (rounds, sent))
+    # What a killed writer left beyond the shape never shows: growing the array over it reads
+    # the fill value there, and a stream after that lands on top of it intact.
+    c0 = int(chunks.split(",")[0])
+    grow = sent + 3 * c0 + 1
+    r = subprocess.run([ZARRC, "resize", path, "--shape", "%d,64,64" % grow], capture_output=True)
+    check(r.returncode == 0, "%s: resize after the kills: %s" % (name, r.stderr.decode()[-300:]))
+    got = read_zarrc(path)
+    if got is None:
+        return
+    check(got.shape[0] == grow and not got[sent:].any(),
+          "%s: after the kills, the region grown over [%d, %d) reads the fill value (no orphan data)"
+          % (name, sent, grow))
+    r = stream(path, 5, 64, 64, 1)
+    got = read_zarrc(path)
+    check(r.returncode == 0 and got is not None and got.shape[0] == grow + 5 and
+          np.array_equal(got[grow:], model(5, 64, 64)) and not got[sent:grow].any(),
+          "%s: a stream after the kills and the grow lands intact" % name)
+    print("%s: %d kill -9 rounds, extent %d frames, %d frames inside the shape read fill" % (name, rounds, sent,
+                                                                                             infill))
+
+
+def kills():
+    import random
+    rng = random.Random(int(os.environ.get("ZARRC_SEED", "10")))
+    rounds = 12 if os.environ.get("ZARRC_STRESS") else 4
+    for name, chunks, codecs in [("raw-1", "1,64,64", RAW), ("zstd-1", "1,64,64", ZSTD),
+                                 ("zstd-4", "4,64,64", ZSTD), ("sharded-1", "1,64,64", SHARD),
+                                 ("sharded-4", "4,64,64", SHARD)]:
+        kill_layout(name, chunks, codecs, rounds, rng)
 
 
 def main():
