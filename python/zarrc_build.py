@@ -204,6 +204,25 @@ int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_store *store, 
 int zarrc_hierarchy_spec(char **json, zarrc_store *store, const char *path, int depth);
 int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count);
 
+/* chunk codecs without the store */
+#define ZARRC_CHUNK_NOT_RUN ...
+typedef struct zarrc_chunk_item {
+    const int64_t *coords;
+    void *encoded;
+    size_t encoded_size;
+    void *decoded;
+    size_t decoded_size;
+    int status;
+} zarrc_chunk_item;
+int zarrc_array_chunk_size(size_t *nbytes, const zarrc_array *array);
+int zarrc_array_chunk_decode(zarrc_array *array, const int64_t *coords, const void *data,
+                             size_t size, void *out, size_t out_size);
+int zarrc_array_chunk_encode(void **data, size_t *size, zarrc_array *array,
+                             const int64_t *coords, const void *in, size_t in_size);
+int zarrc_array_chunk_is_fill(const zarrc_array *array, const void *in, size_t in_size);
+int zarrc_array_chunks_decode(zarrc_array *array, zarrc_chunk_item *items, size_t n);
+int zarrc_array_chunks_encode(zarrc_array *array, zarrc_chunk_item *items, size_t n);
+
 /* Python-side callback for zarrc_group_list (runs in the calling thread: cffi takes the GIL
    for it; the listing call itself runs without the GIL). */
 extern "Python" int _zarrc_py_child_cb(void *ctx, const zarrc_child_info *child);
