@@ -151,9 +151,9 @@ class _Native:
             L = _ffi.lib()
         except Exception:
             return
-        for a in self.arrays.values():
+        for a in getattr(self, "arrays", {}).values():
             L.zarrc_array_free(a)
-        if self.store is not None:
+        if getattr(self, "store", None) is not None:
             L.zarrc_store_free(self.store)
 
     def split_key(self, key: str) -> tuple[str, tuple[int, ...]]:
@@ -545,7 +545,7 @@ class ZarrcCodecPipeline(CodecPipeline):
     def _codec_plan(self, batch, why: str):
         """(handle, coordinates) for codec mode, or _NotNative with both reasons."""
         if self.codec is None:
-            raise _NotNative(f"{why}; codec mode: {self.codec_reason}" if why else self.codec_reason)
+            raise _NotNative(self.codec_reason or why)
         return self.codec.plan(batch)
 
     # -- read / write --
