@@ -329,6 +329,55 @@ static void test_threads(void)
     zarrc_store_free(s);
 }
 
+/* A 0-d array (coordinates may be NULL) and a v2 array without a fill value (every chunk is
+ * stored: never "all fill"). */
+static void test_scalar_and_null_fill(void)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "float64";
+    o.ndim = 0;
+    o.codecs = "[\"bytes\",\"zstd\"]";
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "scalar", &o));
+    double v = 2.5, back = 0;
+    size_t cb = 0;
+    void *enc = NULL;
+    size_t esz = 0;
+    if (a) {
+        CHECK_OK(zarrc_array_chunk_size(&cb, a));
+        CHECK(cb == sizeof(double));
+        CHECK_OK(zarrc_array_chunk_encode(&enc, &esz, a, NULL, &v, sizeof v));
+        CHECK_OK(zarrc_array_chunk_decode(a, NULL, enc, esz, &back, sizeof back));
+        CHECK(back == 2.5);
+        zarrc_free(enc);
+        zarrc_array_free(a);
+    }
+    int64_t shape[1] = {6}, chunks[1] = {3};
+    zarrc_array_options o2 = ZARRC_ARRAY_OPTIONS_INIT;
+    o2.format = 2;
+    o2.dtype = "<i2";
+    o2.ndim = 1;
+    o2.shape = shape;
+    o2.chunks = chunks;
+    o2.fill_value = "null";
+    CHECK_OK(zarrc_array_create(&a, s, "nofill", &o2));
+    if (a) {
+        int16_t z[3] = {0, 0, 0}, got[3] = {1, 1, 1};
+        int64_t at[1] = {1};
+        CHECK(zarrc_array_chunk_is_fill(a, z, sizeof z) == 0);
+        enc = NULL;
+        CHECK_OK(zarrc_array_chunk_encode(&enc, &esz, a, at, z, sizeof z));
+        CHECK(enc != NULL); /* stored even though all zeros */
+        CHECK_OK(zarrc_array_chunk_decode(a, at, enc, esz, got, sizeof got));
+        CHECK(!memcmp(got, z, sizeof z));
+        zarrc_free(enc);
+        zarrc_array_free(a);
+    }
+    zarrc_store_free(s);
+}
+
 int main(void)
 {
     test_against_engine(3, "[\"bytes\",\"zstd\"]", NULL, 4, 5);
@@ -340,6 +389,7 @@ int main(void)
     test_shard();
     test_errors();
     test_threads();
+    test_scalar_and_null_fill();
     printf("%d checks, %d failures\n", check_count, check_failures);
     return check_failures != 0;
 }
