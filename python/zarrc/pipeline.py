@@ -327,6 +327,10 @@ class _Codec(_Native):
     def __init__(self, metadata):
         super().__init__(metadata, "memory://", False)
         self.nbytes = math.prod(self.chunk_shape) * self.dtype.itemsize
+        from zarr.codecs import ShardingCodec
+
+        self.sharded = isinstance(metadata, ArrayV3Metadata) and any(
+            isinstance(c, ShardingCodec) for c in metadata.codecs)
 
     def array(self, path: str, write_empty: bool = True):
         with self.lock:
@@ -569,18 +573,40 @@ class ZarrcCodecPipeline(CodecPipeline):
                 _fallback(str(e2))
                 _count("fallback_read_chunks", len(batch))
                 return await self.python_impl.read(batch, out, drop_axes)
-            tok = _codec_batch.set((self, carr, coords))
-            try:
-                res = await _async_read_fallback(self, batch, out, drop_axes)
-            finally:
-                _codec_batch.reset(tok)
-            _count("codec_read_calls", 1)
-            _count("codec_read_chunks", len(batch))
-            return res
+            return await self._codec_read(batch, coords, carr, out, drop_axes)
         await asyncio.to_thread(self._read_native, arr, start, count, step, out)
         _count("native_read_calls", 1)
         _count("native_read_chunks", len(batch))
         return tuple(self._statuses(batch))
+
+    async def _codec_read(self, batch, coords, carr, out, drop_axes):
+        """Codec mode: zarr-python fetches, zarrc decodes the batch in one call. For sharded
+        arrays only whole shards go this way: a partial shard read is left to zarr-python's
+        partial decode, which fetches just the index and the inner chunks it needs (byte
+        ranges) instead of the whole shard."""
+        res: list = [None] * len(batch)
+        whole = list(range(len(batch)))
+        if self.codec.sharded:
+            part = [i for i, item in enumerate(batch) if not item[4]]
+            if part:
+                whole = [i for i in whole if batch[i][4]]
+                _fallback("partial shard reads (zarr-python's partial decode fetches byte ranges)")
+                _count("fallback_read_chunks", len(part))
+                got = await self.python_impl.read([batch[i] for i in part], out, drop_axes)
+                for i, r in zip(part, got, strict=True):
+                    res[i] = r
+        if whole:
+            sub = [batch[i] for i in whole]
+            tok = _codec_batch.set((self, carr, [coords[i] for i in whole]))
+            try:
+                got = await _async_read_fallback(self, sub, out, drop_axes)
+            finally:
+                _codec_batch.reset(tok)
+            for i, r in zip(whole, got, strict=True):
+                res[i] = r
+            _count("codec_read_calls", 1)
+            _count("codec_read_chunks", len(sub))
+        return tuple(res)
 
     def _statuses(self, batch):
         need = any(getattr(spec.config, "read_missing_chunks", True) is False
