@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dir", default=None)
     args = ap.parse_args()
-    import zarrc.pipeline  # noqa: F401  (registers the pipeline)
+    import zarrc.pipeline  # registers the pipeline; its counters are printed
     import zarrs  # noqa: F401
 
     warnings.simplefilter("ignore")
@@ -96,10 +96,16 @@ def main() -> None:
                 sums[label] = float(xr.open_zarr(ds_path)["v"].sum().compute())
         assert len(set(sums.values())) == 1, sums
         la1 = os.getloadavg()
+        zs = zarrc.pipeline.stats
         print(f"dataset: {shape} float32 = {nbytes / 2**30:.2f} GiB, chunks (8,256,256), zstd "
               f"(zarr-python default); {args.repeats} repeats, interleaved; dask threads; "
               f"ZARRC_NUM_THREADS={os.environ.get('ZARRC_NUM_THREADS', 'default')}, cores {os.cpu_count()}")
         print(f"loadavg before {la0[0]:.1f}/{la0[1]:.1f}/{la0[2]:.1f}, after {la1[0]:.1f}/{la1[1]:.1f}/{la1[2]:.1f}")
+        print(f"zarrc pipeline paths (all its runs): native {zs['native_read_calls']} read / "
+              f"{zs['native_write_calls']} write batches ({zs['native_read_chunks']} / "
+              f"{zs['native_write_chunks']} chunks), codec mode {zs['codec_read_calls']} / "
+              f"{zs['codec_write_calls']} batches, fallback {zs['fallback_read_chunks']} / "
+              f"{zs['fallback_write_chunks']} chunks")
         print()
         print("| workload | pipeline | median s | min–max s | GiB/s | vs zarr-python | vs zarrs-python |")
         print("|---|---|---|---|---|---|---|")

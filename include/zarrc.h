@@ -645,6 +645,72 @@ ZARRC_API int zarrc_array_write_field(zarrc_array *array, const char *field, con
 /** Store chunks equal to the fill value (1) or erase them (0, the default). */
 ZARRC_API void zarrc_array_set_write_empty_chunks(zarrc_array *array, int enable);
 
+/* ---- chunk codecs without the store (docs/api.md, "Chunk codecs") ----------------------------
+ * For callers that move the stored bytes themselves (another Zarr library's store, a network
+ * protocol): the array's codec pipeline applied to one chunk, or to a batch on the shared pool.
+ * "Chunk" is a chunk of the chunk grid: for a sharded array a whole shard (the
+ * sharding_indexed codec is part of the pipeline). The decoded chunk is the whole chunk (edge
+ * chunks too: they are stored padded to the full chunk shape), C order, native byte order,
+ * zarrc_array_chunk_size() bytes. Only regular chunk grids and fixed-size data types
+ * (variable-length types: ZARRC_EDTYPE; rectilinear grids and views: ZARRC_EUNSUPPORTED).
+ * The store of the handle is never touched: an array opened from a metadata document in a
+ * `memory://` store serves as a pure codec. All these calls only read the handle: they are
+ * thread-safe on one shared handle, concurrently with reads and writes. Errors name the array
+ * and the chunk key: "array 't': chunk 't/c/0/3': codec 'zstd': ...". Corrupt or truncated
+ * stored bytes are ZARRC_ECORRUPT, never a crash. */
+
+/** Bytes of one decoded chunk (*nbytes): prod(chunk shape) * item size.
+ *  Errors: ZARRC_EDTYPE, ZARRC_EUNSUPPORTED as above; the saved codec error of the handle. */
+ZARRC_API int zarrc_array_chunk_size(size_t *nbytes, const zarrc_array *array);
+
+/** Decode the stored bytes `data` (`size` bytes, borrowed) of the chunk at `coords` (ndim chunk
+ *  coordinates, each inside the grid: else ZARRC_EBOUNDS) into `out` (out_size must be
+ *  zarrc_array_chunk_size(): else ZARRC_EINVAL). A missing chunk is not decoded: the caller
+ *  fills it (zarrc_array_json(ZARRC_JSON_FILL_VALUE)). Errors: ZARRC_ECORRUPT, ZARRC_EINVAL,
+ *  ZARRC_EBOUNDS, ZARRC_EDTYPE, ZARRC_EUNSUPPORTED, ZARRC_ENOMEM. */
+ZARRC_API int zarrc_array_chunk_decode(zarrc_array *array, const int64_t *coords, const void *data,
+                                       size_t size, void *out, size_t out_size);
+
+/** Encode the decoded chunk `in` (in_size = zarrc_array_chunk_size()) at `coords` into a new
+ *  buffer (*data, *size; release with zarrc_free). If the chunk equals the fill value and the
+ *  handle does not write empty chunks (zarrc_array_set_write_empty_chunks), nothing is encoded:
+ *  *data = NULL, *size = 0 and ZARRC_OK — the caller erases the stored chunk instead (that is
+ *  what zarrc_array_write does). On error *data is NULL. Errors: as zarrc_array_chunk_decode
+ *  (ZARRC_EINVAL for values a codec cannot represent). */
+ZARRC_API int zarrc_array_chunk_encode(void **data, size_t *size, zarrc_array *array,
+                                       const int64_t *coords, const void *in, size_t in_size);
+
+/** 1 if every element of the decoded chunk `in` (in_size = zarrc_array_chunk_size()) equals the
+ *  array's fill value (bitwise), 0 if not (also for a v2 array without a fill value, whose
+ *  chunks are always stored), negative on error (as zarrc_array_chunk_size, ZARRC_EINVAL). */
+ZARRC_API int zarrc_array_chunk_is_fill(const zarrc_array *array, const void *in, size_t in_size);
+
+/** Status of a batch item the call did not get to (a lower-index item failed first). */
+#define ZARRC_CHUNK_NOT_RUN 1
+
+/** One chunk of zarrc_array_chunks_decode / zarrc_array_chunks_encode. */
+typedef struct zarrc_chunk_item {
+    const int64_t *coords; /**< chunk coordinates (ndim entries) */
+    void *encoded;         /**< stored bytes: the decode input (read only, borrowed), or the
+                                encode output (new buffer the caller releases with zarrc_free;
+                                NULL when the chunk equals the fill value and is not encoded) */
+    size_t encoded_size;
+    void *decoded;         /**< the decoded chunk: decode output / encode input (borrowed) */
+    size_t decoded_size;   /**< zarrc_array_chunk_size() */
+    int status;            /**< set by the call: ZARRC_OK, the item's error code, or
+                                ZARRC_CHUNK_NOT_RUN */
+} zarrc_chunk_item;
+
+/** Decode n items on the shared pool (as zarrc_array_chunk_decode each). Returns ZARRC_OK or
+ *  the error of the lowest-index failing item (its message in this thread); items after it
+ *  may be left ZARRC_CHUNK_NOT_RUN. Thread-safe on a shared handle. */
+ZARRC_API int zarrc_array_chunks_decode(zarrc_array *array, zarrc_chunk_item *items, size_t n);
+
+/** Encode n items on the shared pool (as zarrc_array_chunk_encode each; an item's encoded
+ *  output is NULL when its chunk is skipped as fill). On error every encoded output of the
+ *  batch is released and set to NULL, and the lowest failing item's error is returned. */
+ZARRC_API int zarrc_array_chunks_encode(zarrc_array *array, zarrc_chunk_item *items, size_t n);
+
 /* ---- extendable arrays (docs/api.md, "Extendable arrays") --------------------------------- */
 
 /** zarrc_array_write_at: grow the array to fit the block (shape = max(current, offset + block

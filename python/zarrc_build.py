@@ -205,6 +205,75 @@ int zarrc_hierarchy_create(zarrc_hierarchy_report **report, zarrc_store *store, 
 int zarrc_hierarchy_spec(char **json, zarrc_store *store, const char *path, int depth);
 int zarrc_consolidate(zarrc_store *store, const char *path, size_t *count);
 
+int zarrc_consolidated_update(zarrc_store *store, const char *path);
+
+/* streaming writer */
+typedef struct zarrc_stream zarrc_stream;
+typedef struct zarrc_stream_options {
+    int axis;
+    size_t queue_bytes;
+    int64_t start;
+} zarrc_stream_options;
+int zarrc_stream_open(zarrc_stream **out, zarrc_array *array, const zarrc_stream_options *opts);
+int zarrc_stream_append(zarrc_stream *stream, const void *frame, size_t size);
+int zarrc_stream_close(zarrc_stream *stream);
+int64_t zarrc_stream_appended(const zarrc_stream *stream);
+int zarrc_stream_estimate_memory(const zarrc_array *array, const zarrc_stream_options *opts,
+                                 size_t *bytes);
+
+/* copying */
+typedef int (*zarrc_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+typedef struct zarrc_copy_options {
+    unsigned version;
+    zarrc_progress_cb progress;
+    void *progress_ctx;
+    int allow_raw;
+} zarrc_copy_options;
+#define ZARRC_COPY_OPTIONS_VERSION ...
+typedef struct zarrc_copy_stats {
+    uint64_t units;
+    uint64_t bytes;
+    int raw;
+} zarrc_copy_stats;
+int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_options *options,
+                     zarrc_copy_stats *stats);
+
+/* references */
+typedef struct zarrc_node_ref {
+    zarrc_store *store;
+    char *path;
+    zarrc_node_kind kind;
+    int format;
+    int external;
+    char *source;
+    char *object_id;
+} zarrc_node_ref;
+void zarrc_node_ref_clear(zarrc_node_ref *ref);
+int zarrc_ref_parse(char **source, char **path, char **object_id, const char *ref_json);
+int zarrc_node_resolve(zarrc_node_ref *out, zarrc_store *store, const char *ref_json,
+                       unsigned flags);
+int zarrc_node_resolve_element(zarrc_node_ref *out, zarrc_store *store, const char *array_path,
+                               int64_t index, const char *field, unsigned flags);
+
+/* chunk codecs without the store */
+#define ZARRC_CHUNK_NOT_RUN ...
+typedef struct zarrc_chunk_item {
+    const int64_t *coords;
+    void *encoded;
+    size_t encoded_size;
+    void *decoded;
+    size_t decoded_size;
+    int status;
+} zarrc_chunk_item;
+int zarrc_array_chunk_size(size_t *nbytes, const zarrc_array *array);
+int zarrc_array_chunk_decode(zarrc_array *array, const int64_t *coords, const void *data,
+                             size_t size, void *out, size_t out_size);
+int zarrc_array_chunk_encode(void **data, size_t *size, zarrc_array *array,
+                             const int64_t *coords, const void *in, size_t in_size);
+int zarrc_array_chunk_is_fill(const zarrc_array *array, const void *in, size_t in_size);
+int zarrc_array_chunks_decode(zarrc_array *array, zarrc_chunk_item *items, size_t n);
+int zarrc_array_chunks_encode(zarrc_array *array, zarrc_chunk_item *items, size_t n);
+
 /* Python-side callback for zarrc_group_list (runs in the calling thread: cffi takes the GIL
    for it; the listing call itself runs without the GIL). */
 extern "Python" int _zarrc_py_child_cb(void *ctx, const zarrc_child_info *child);

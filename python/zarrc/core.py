@@ -207,6 +207,10 @@ class _Node:
     def __setstate__(self, s):
         _Node.__init__(self, s["url"], s["path"], s["mode"])
 
+    def resolve(self, ref, allow_external=False):
+        """Resolve a reference found in this node's store → `Reference` (see `resolve`)."""
+        return resolve(self, ref, allow_external)
+
 
 class Group(_Node):
     """A group node. g[name] opens a child (name may be a relative path "a/b")."""
@@ -214,6 +218,10 @@ class Group(_Node):
     def __init__(self, url, path="", mode="r", _store=None):
         super().__init__(url, path, mode)
         self._st = _store
+
+    def consolidate(self, update=False):
+        """Write (or, update=True, refresh) this group's consolidated metadata (`consolidate`)."""
+        return consolidate(self, update=update)
 
     def _children(self):
         out = []
@@ -745,3 +753,169 @@ class Array(_Node):
         return st[0]
 
     extend = append
+
+    # streaming, copying, references
+    def stream(self, axis=0, queue_bytes=0, start=None):
+        """A streaming writer (zarrc_stream_open) appending frames along `axis`; use it as a
+        context manager: ``with a.stream() as s: s.append(frame)``. See `Stream`."""
+        return Stream(self, axis, queue_bytes, start)
+
+    def copy_from(self, src, allow_raw=True):
+        """Copy every element of `src` (same shape and data type) into this array:
+        zarrc_array_copy (any format, chunking, codecs). Returns the copy's statistics."""
+        return copy(src, self, allow_raw=allow_raw)
+
+    def resolve_element(self, index, field=None, allow_external=False):
+        """Resolve element `index` (flat C-order index) of this reference dataset
+        (zarrc_node_resolve_element) → `Reference`."""
+        ref = ffi.new("zarrc_node_ref *")
+        fl = lib.ZARRC_OPEN_ALLOW_EXTERNAL if allow_external else 0
+        ll.check(lib.zarrc_node_resolve_element(ref, self._store(), self.path.encode(), int(index),
+                                                field.encode() if field else ffi.NULL, fl))
+        return Reference._take(self, ref)
+
+
+class Stream:
+    """zarrc's streaming writer on an `Array` (zarrc_stream_*): frames are numpy arrays spanning
+    the array's whole extent on every axis but `axis` (any number of indices along it; a frame
+    with one dimension less is one index). A writer thread encodes and stores full slabs of
+    chunks while the caller appends; `append` blocks while the queue is full (the GIL is
+    released). `close()` (also on leaving the ``with`` block, even by an exception) writes the
+    last partial slab, so everything appended is stored. One producer thread per stream; the
+    array may be read meanwhile."""
+
+    def __init__(self, array, axis=0, queue_bytes=0, start=None):
+        self.array = array
+        h = array._open()
+        o = ffi.new("zarrc_stream_options *")
+        o.axis = int(axis)
+        o.queue_bytes = int(queue_bytes)
+        o.start = -1 if start is None else int(start)
+        out = ffi.new("zarrc_stream **")
+        ll.check(lib.zarrc_stream_open(out, h, o))
+        self._s = out[0]
+        self._h = h  # the handle must outlive the stream
+        self.axis = int(axis) % max(array.ndim, 1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def append(self, frame):
+        """Append a frame (copied; converted to the array's data type)."""
+        if self._s is None:
+            raise InvalidError("append on a closed stream", lib.ZARRC_EINVAL)
+        data = np.ascontiguousarray(frame, dtype=self.array.dtype)
+        if data.ndim == self.array.ndim - 1:
+            data = np.expand_dims(data, self.axis)
+        shape = self.array.shape
+        if data.ndim != self.array.ndim or any(
+                data.shape[d] != shape[d] for d in range(data.ndim) if d != self.axis):
+            raise ValueError(f"frame of shape {data.shape} does not span the array's extents "
+                             f"{shape} off axis {self.axis}")
+        if self.axis != 0 and data.shape[self.axis] != 1:
+            # zarrc takes C-order hyperslabs along the axis: one index at a time
+            for k in range(data.shape[self.axis]):
+                self.append(np.take(data, [k], axis=self.axis))
+            return
+        ll.check(lib.zarrc_stream_append(self._s, ffi.from_buffer(data), data.nbytes))
+
+    @property
+    def appended(self):
+        """Indices appended so far along the axis (queued or written)."""
+        return 0 if self._s is None else lib.zarrc_stream_appended(self._s)
+
+    def close(self):
+        """Flush and release (idempotent); raises the stream's first error, if any."""
+        s, self._s = self._s, None
+        if s is not None:
+            ll.check(lib.zarrc_stream_close(s))
+
+
+def copy(src, dst, allow_raw=True):
+    """Copy every element of `src` into `dst` (Arrays of the same shape and data type; any
+    format, chunking or codecs): zarrc_array_copy, on zarrc's pool with the GIL released.
+    Returns {"units": destination chunks, "bytes": decoded bytes, "raw": stored bytes copied
+    without decoding}."""
+    o = ffi.new("zarrc_copy_options *")
+    o.version = lib.ZARRC_COPY_OPTIONS_VERSION
+    o.allow_raw = 1 if allow_raw else 0
+    st = ffi.new("zarrc_copy_stats *")
+    ll.check(lib.zarrc_array_copy(dst._open(), src._open(), o, st))
+    return {"units": st.units, "bytes": st.bytes, "raw": bool(st.raw)}
+
+
+def consolidate(url_or_path, path="", update=False):
+    """Write consolidated metadata for the group at `path` (zarrc_consolidate: v2 .zmetadata,
+    v3 inline consolidated_metadata) and return how many nodes it lists; with update=True
+    refresh existing consolidated copies instead (zarrc_consolidated_update, returns None)."""
+    if isinstance(url_or_path, _Node):
+        url_or_path, path = url_or_path.url, _join(url_or_path.path, path)
+    st = _store(url_or_path, "r+")
+    if update:
+        ll.check(lib.zarrc_consolidated_update(st, path.encode()))
+        return None
+    n = ffi.new("size_t *")
+    ll.check(lib.zarrc_consolidate(st, path.encode(), n))
+    return n[0]
+
+
+def parse_reference(ref):
+    """Parse a reference (dict or JSON text, any form hdmf-zarr writes) without touching a
+    store: (source, path, object_id)."""
+    txt = ref if isinstance(ref, str) else json.dumps(ref)
+    s, p, o = ffi.new("char **"), ffi.new("char **"), ffi.new("char **")
+    ll.check(lib.zarrc_ref_parse(s, p, o, txt.encode()))
+    return ll.take_string(s), ll.take_string(p), ll.take_string(o)
+
+
+class Reference:
+    """A resolved reference: `path`, `kind` ("array"/"group"), `format`, `external`,
+    `source`, `object_id`, and `node` (the target, opened on the store holding it)."""
+
+    __slots__ = ("path", "kind", "format", "external", "source", "object_id", "node")
+
+    @classmethod
+    def _take(cls, origin, ref):
+        try:
+            r = cls()
+            r.path = ffi.string(ref.path).decode() if ref.path != ffi.NULL else ""
+            r.kind = "group" if ref.kind == lib.ZARRC_NODE_GROUP else "array"
+            r.format = ref.format
+            r.external = bool(ref.external)
+            r.source = ffi.string(ref.source).decode() if ref.source != ffi.NULL else "."
+            r.object_id = ffi.string(ref.object_id).decode() if ref.object_id != ffi.NULL else None
+            if r.external:
+                # take over the store the resolution opened (read-only)
+                st = ffi.gc(ref.store, lib.zarrc_store_free)
+                ref.store = ffi.NULL
+                url = r.source if "://" in r.source or os.path.isabs(r.source) else \
+                    os.path.join(origin.url, r.source)
+                mode = "r"
+            else:
+                st, url, mode = origin._store(), origin.url, origin.mode
+            if r.kind == "group":
+                r.node = Group(url, r.path, mode, st)
+            else:
+                r.node = Array(url, r.path, mode)
+                r.node._st = st
+            return r
+        finally:
+            lib.zarrc_node_ref_clear(ref)
+
+    def __repr__(self):
+        ext = f", source={self.source!r}" if self.external else ""
+        return f"<zarrc.Reference {self.kind} /{self.path}{ext}>"
+
+
+def resolve(node, ref, allow_external=False):
+    """Resolve a reference found in `node`'s store (zarrc_node_resolve; dict or JSON text) →
+    `Reference` (its `.node` is the target Array or Group)."""
+    txt = ref if isinstance(ref, str) else json.dumps(ref)
+    r = ffi.new("zarrc_node_ref *")
+    fl = lib.ZARRC_OPEN_ALLOW_EXTERNAL if allow_external else 0
+    ll.check(lib.zarrc_node_resolve(r, node._store(), txt.encode(), fl))
+    return Reference._take(node, r)

@@ -9,8 +9,13 @@ numeric data type and a default/v2 chunk key encoding, each batch zarr-python ha
 pipeline (one ``(byte_getter, chunk_spec, chunk_selection, out_selection, is_complete)`` per
 chunk) is turned into ONE strided box and one ``zarrc_array_read`` / ``zarrc_array_write``
 call, so zarrc's thread pool fetches and decodes the chunks in parallel with the GIL released.
-Everything else (other stores, fancy indexing, other data types, arrays zarrc cannot open) goes
-to zarr-python's own ``BatchedCodecPipeline``, with one ``UserWarning`` per reason.
+
+Codec mode (any store, any selection): zarr-python's own batch helpers fetch and store the bytes
+through the array's store and call this pipeline's ``decode``/``encode`` once per batch, which
+run the whole batch in one ``zarrc_array_chunks_decode``/``_encode`` call on zarrc's pool.
+Partial shard reads stay with zarr-python's byte-range partial decode. What neither handles
+(other data types, custom key encodings, arrays zarrc cannot open) goes to zarr-python's own
+``BatchedCodecPipeline``, with one ``UserWarning`` per reason.
 
 ``stats`` counts what went where, so tests can prove chunk I/O really went through zarrc.
 """
@@ -18,6 +23,7 @@ to zarr-python's own ``BatchedCodecPipeline``, with one ``UserWarning`` per reas
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import os
 import threading
@@ -31,6 +37,11 @@ from zarr.codecs._v2 import V2Codec
 from zarr.core.array_spec import ArrayConfig, ArraySpec
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.codec_pipeline import BatchedCodecPipeline
+
+try:  # zarr-python's store-agnostic batch read/write around pipeline.decode/encode (3.4.x)
+    from zarr.core.codec_pipeline import _async_read_fallback, _async_write_fallback
+except ImportError:  # pragma: no cover - another zarr-python: codec mode is off
+    _async_read_fallback = _async_write_fallback = None
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.registry import register_pipeline
 
@@ -51,7 +62,9 @@ def reset_stats() -> None:
     with _stats_lock:
         stats.clear()
         stats.update(native_read_calls=0, native_read_chunks=0, native_write_calls=0,
-                     native_write_chunks=0, fallback_read_chunks=0, fallback_write_chunks=0)
+                     native_write_chunks=0, codec_read_calls=0, codec_read_chunks=0,
+                     codec_write_calls=0, codec_write_chunks=0, fallback_read_chunks=0,
+                     fallback_write_chunks=0)
     with _warn_lock:
         _warned.clear()
 
@@ -143,9 +156,9 @@ class _Native:
             L = _ffi.lib()
         except Exception:
             return
-        for a in self.arrays.values():
+        for a in getattr(self, "arrays", {}).values():
             L.zarrc_array_free(a)
-        if self.store is not None:
+        if getattr(self, "store", None) is not None:
             L.zarrc_store_free(self.store)
 
     def split_key(self, key: str) -> tuple[str, tuple[int, ...]]:
@@ -306,6 +319,144 @@ class _Native:
         return path, [int(b) for b in base], count, steps
 
 
+_codec_batch: contextvars.ContextVar = contextvars.ContextVar("zarrc_codec_batch", default=None)
+
+
+class _Codec(_Native):
+    """zarrc as the chunk codec of one array on any store: zarr-python fetches and stores the
+    bytes (its own async, concurrent store I/O), zarrc decodes and encodes whole batches on its
+    pool (zarrc_array_chunks_decode / _encode, the GIL released). The zarrc handle is opened
+    from zarr-python's own metadata documents, written into a private ``memory://`` store under
+    the array's path (so zarrc's messages name the array and the chunk key)."""
+
+    def __init__(self, metadata):
+        super().__init__(metadata, "memory://", False)
+        self.nbytes = math.prod(self.chunk_shape) * self.dtype.itemsize
+        from zarr.codecs import ShardingCodec
+
+        self.sharded = isinstance(metadata, ArrayV3Metadata) and any(
+            isinstance(c, ShardingCodec) for c in metadata.codecs)
+
+    def array(self, path: str, write_empty: bool = True):
+        with self.lock:
+            if self.error is not None:
+                raise _NotNative(self.error)
+            if self.path is not None and path != self.path:
+                raise _NotNative("chunk keys of more than one array in one pipeline")
+            a = self.arrays.get(True)
+            if a is not None:
+                return a
+            L = _ffi.lib()
+            ffi = _ffi.ffi
+            try:
+                if self.store is None:
+                    out = ffi.new("zarrc_store **")
+                    _ffi.check(L.zarrc_store_open(out, b"memory://", 0))
+                    self.store = out[0]
+                for name, buf in self.metadata.to_buffer_dict(default_buffer_prototype()).items():
+                    data = buf.to_bytes()
+                    key = f"{path}/{name}" if path else name
+                    _ffi.check(L.zarrc_store_set(self.store, key.encode(), data, len(data)))
+                out = ffi.new("zarrc_array **")
+                _ffi.check(L.zarrc_array_open(out, self.store, path.encode()))
+                a = out[0]
+                # zarr-python's write path drops empty chunks itself: encode everything it hands over
+                L.zarrc_array_set_write_empty_chunks(a, 1)
+                n = ffi.new("size_t *")
+                rc = L.zarrc_array_chunk_size(n, a)
+                if rc < 0:
+                    L.zarrc_array_free(a)
+                    _ffi.check(rc)
+                if n[0] != self.nbytes:
+                    L.zarrc_array_free(a)
+                    raise _NotNative(f"zarrc's chunks have {n[0]} bytes, zarr-python's {self.nbytes}")
+            except _ffi.ZarrcError as e:
+                self.error = f"zarrc cannot use the array's codecs: {e}"
+                raise _NotNative(self.error) from None
+            except _NotNative as e:
+                self.error = str(e)
+                raise
+            self.path = path
+            self.arrays[True] = a
+            return a
+
+    def plan(self, batch) -> tuple[Any, list[tuple[int, ...]]]:
+        """(zarrc handle, chunk coordinates per item) of a batch, or _NotNative."""
+        path = None
+        coords = []
+        for item in batch:
+            p, c = self.split_key(item[0].path)
+            if path is None:
+                path = p
+            elif p != path:
+                raise _NotNative("chunk keys of more than one array in one batch")
+            coords.append(c)
+        return self.array(path or ""), coords
+
+    def _items(self, n):
+        return _ffi.ffi.new("zarrc_chunk_item[]", n)
+
+    def decode_batch(self, arr, pairs, coords) -> list:
+        """Decode the present chunks of a batch in one zarrc call; None stays None."""
+        ffi = _ffi.ffi
+        present = [i for i, (b, _) in enumerate(pairs) if b is not None]
+        res: list = [None] * len(pairs)
+        if not present:
+            return res
+        block = np.empty((len(present),) + self.chunk_shape, dtype=self.dtype)
+        base = ffi.from_buffer(block, require_writable=True)
+        items = self._items(len(present))
+        keep = []
+        for j, i in enumerate(present):
+            raw = pairs[i][0].as_numpy_array()
+            if not raw.flags.c_contiguous:
+                raw = np.ascontiguousarray(raw)
+            src = ffi.from_buffer(raw)
+            c = ffi.new("int64_t[]", list(coords[i]) or [0])
+            keep += (src, c)
+            it = items[j]
+            it.coords = c
+            it.encoded = src
+            it.encoded_size = raw.nbytes
+            it.decoded = base + j * self.nbytes
+            it.decoded_size = self.nbytes
+        _ffi.check(_ffi.lib().zarrc_array_chunks_decode(arr, items, len(present)))
+        for j, i in enumerate(present):
+            res[i] = pairs[i][1].prototype.nd_buffer.from_ndarray_like(block[j])
+        return res
+
+    def encode_batch(self, arr, pairs, coords) -> list:
+        """Encode the chunks of a batch in one zarrc call; None stays None."""
+        ffi = _ffi.ffi
+        L = _ffi.lib()
+        present = [i for i, (a, _) in enumerate(pairs) if a is not None]
+        res: list = [None] * len(pairs)
+        if not present:
+            return res
+        items = self._items(len(present))
+        keep = []
+        for j, i in enumerate(present):
+            v = np.ascontiguousarray(pairs[i][0].as_numpy_array(), dtype=self.dtype)
+            if v.shape != self.chunk_shape:
+                v = np.ascontiguousarray(np.broadcast_to(v, self.chunk_shape))
+            src = ffi.from_buffer(v)
+            c = ffi.new("int64_t[]", list(coords[i]) or [0])
+            keep += (v, src, c)
+            it = items[j]
+            it.coords = c
+            it.decoded = src
+            it.decoded_size = v.nbytes
+        _ffi.check(L.zarrc_array_chunks_encode(arr, items, len(present)))
+        for j, i in enumerate(present):
+            it = items[j]
+            if it.encoded == ffi.NULL:
+                continue
+            owned = ffi.gc(ffi.cast("char *", it.encoded), L.zarrc_free)
+            view = np.frombuffer(ffi.buffer(owned, it.encoded_size), dtype=np.uint8)
+            res[i] = pairs[i][1].prototype.buffer.from_array_like(view)
+        return res
+
+
 def _local_root(store) -> tuple[str, bool] | None:
     from zarr.storage import LocalStore
 
@@ -323,6 +474,8 @@ class ZarrcCodecPipeline(CodecPipeline):
     python_impl: BatchedCodecPipeline
     native: _Native | None = field(default=None)
     reason: str | None = field(default=None)
+    codec: _Codec | None = field(default=None)
+    codec_reason: str | None = field(default=None)
 
     # -- construction --
 
@@ -343,8 +496,17 @@ class ZarrcCodecPipeline(CodecPipeline):
             reason = str(e)
         except OSError as e:
             reason = str(e)
+        codec, codec_reason = None, None
+        try:
+            if _async_read_fallback is None:
+                raise _NotNative("this zarr-python has no batch read/write helpers for codec mode")
+            _ffi.lib()
+            codec = _Codec(array_metadata)
+        except (_NotNative, OSError) as e:
+            codec_reason = str(e)
         return cls(metadata=array_metadata, store=store,
-                   python_impl=_python_pipeline(array_metadata), native=native, reason=reason)
+                   python_impl=_python_pipeline(array_metadata), native=native, reason=reason,
+                   codec=codec, codec_reason=codec_reason)
 
     def __getstate__(self):
         return {"metadata": self.metadata, "store": self.store}
@@ -376,10 +538,24 @@ class ZarrcCodecPipeline(CodecPipeline):
         return self.python_impl.compute_encoded_size(byte_length, array_spec)
 
     async def decode(self, chunk_bytes_and_specs):
-        return await self.python_impl.decode(chunk_bytes_and_specs)
+        pairs = list(chunk_bytes_and_specs)
+        ctx = _codec_batch.get()
+        if ctx is None or ctx[0] is not self or len(ctx[2]) != len(pairs):
+            return await self.python_impl.decode(pairs)
+        return await asyncio.to_thread(self.codec.decode_batch, ctx[1], pairs, ctx[2])
 
     async def encode(self, chunk_arrays_and_specs):
-        return await self.python_impl.encode(chunk_arrays_and_specs)
+        pairs = list(chunk_arrays_and_specs)
+        ctx = _codec_batch.get()
+        if ctx is None or ctx[0] is not self or len(ctx[2]) != len(pairs):
+            return await self.python_impl.encode(pairs)
+        return await asyncio.to_thread(self.codec.encode_batch, ctx[1], pairs, ctx[2])
+
+    def _codec_plan(self, batch, why: str):
+        """(handle, coordinates) for codec mode, or _NotNative with both reasons."""
+        if self.codec is None:
+            raise _NotNative(self.codec_reason or why)
+        return self.codec.plan(batch)
 
     # -- read / write --
 
@@ -396,13 +572,46 @@ class ZarrcCodecPipeline(CodecPipeline):
             path, start, count, step = self._plan(batch, tuple(out.shape), drop_axes)
             arr = self.native.array(path, True)
         except _NotNative as e:
-            _fallback(str(e))
-            _count("fallback_read_chunks", len(batch))
-            return await self.python_impl.read(batch, out, drop_axes)
+            try:
+                carr, coords = self._codec_plan(batch, str(e))
+            except _NotNative as e2:
+                _fallback(str(e2))
+                _count("fallback_read_chunks", len(batch))
+                return await self.python_impl.read(batch, out, drop_axes)
+            return await self._codec_read(batch, coords, carr, out, drop_axes)
         await asyncio.to_thread(self._read_native, arr, start, count, step, out)
         _count("native_read_calls", 1)
         _count("native_read_chunks", len(batch))
         return tuple(self._statuses(batch))
+
+    async def _codec_read(self, batch, coords, carr, out, drop_axes):
+        """Codec mode: zarr-python fetches, zarrc decodes the batch in one call. For sharded
+        arrays only whole shards go this way: a partial shard read is left to zarr-python's
+        partial decode, which fetches just the index and the inner chunks it needs (byte
+        ranges) instead of the whole shard."""
+        res: list = [None] * len(batch)
+        whole = list(range(len(batch)))
+        if self.codec.sharded:
+            part = [i for i, item in enumerate(batch) if not item[4]]
+            if part:
+                whole = [i for i in whole if batch[i][4]]
+                _fallback("partial shard reads (zarr-python's partial decode fetches byte ranges)")
+                _count("fallback_read_chunks", len(part))
+                got = await self.python_impl.read([batch[i] for i in part], out, drop_axes)
+                for i, r in zip(part, got, strict=True):
+                    res[i] = r
+        if whole:
+            sub = [batch[i] for i in whole]
+            tok = _codec_batch.set((self, carr, [coords[i] for i in whole]))
+            try:
+                got = await _async_read_fallback(self, sub, out, drop_axes)
+            finally:
+                _codec_batch.reset(tok)
+            for i, r in zip(whole, got, strict=True):
+                res[i] = r
+            _count("codec_read_calls", 1)
+            _count("codec_read_chunks", len(sub))
+        return tuple(res)
 
     def _statuses(self, batch):
         need = any(getattr(spec.config, "read_missing_chunks", True) is False
@@ -444,9 +653,20 @@ class ZarrcCodecPipeline(CodecPipeline):
             we = bool(batch[0][1].config.write_empty_chunks)
             arr = self.native.array(path, we)
         except _NotNative as e:
-            _fallback(str(e))
-            _count("fallback_write_chunks", len(batch))
-            return await self.python_impl.write(batch, value, drop_axes)
+            try:
+                carr, coords = self._codec_plan(batch, str(e))
+            except _NotNative as e2:
+                _fallback(str(e2))
+                _count("fallback_write_chunks", len(batch))
+                return await self.python_impl.write(batch, value, drop_axes)
+            tok = _codec_batch.set((self, carr, coords))
+            try:
+                await _async_write_fallback(self, batch, value, drop_axes)
+            finally:
+                _codec_batch.reset(tok)
+            _count("codec_write_calls", 1)
+            _count("codec_write_chunks", len(batch))
+            return
         data = np.ascontiguousarray(np.broadcast_to(v, shape), dtype=self.native.dtype)
         await asyncio.to_thread(self._write_native, arr, start, count, step, data)
         _count("native_write_calls", 1)

@@ -55,4 +55,19 @@ ZARRC_HIDDEN int zarrc__io_read_strided(const zarrc__io_array *a, const int64_t 
 ZARRC_HIDDEN int zarrc__io_write(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                                  const int64_t *step, const void *in, size_t in_size);
 
+/* ---- chunk codecs without the store (io_codec.c; zarrc_array_chunk_* in zarrc.h) ---- */
+/** Bytes of one decoded chunk; ZARRC_EUNSUPPORTED (rectilinear grid) or ZARRC_EDTYPE (vlen). */
+ZARRC_HIDDEN int zarrc__io_chunk_size(const zarrc__io_array *a, size_t *nbytes);
+/** Decode the stored bytes of the chunk at `coords` into `out` (exactly one chunk). */
+ZARRC_HIDDEN int zarrc__io_chunk_decode(const zarrc__io_array *a, const int64_t *coords, const void *in, size_t n,
+                                        void *out, size_t out_size);
+/** Encode one chunk into a new malloc'd buffer; *data NULL when it is all fill and
+ *  a->write_empty is false. */
+ZARRC_HIDDEN int zarrc__io_chunk_encode(const zarrc__io_array *a, const int64_t *coords, const void *in,
+                                        size_t in_size, void **data, size_t *size);
+/** The chunk (in_size bytes, checked by the caller) equals the fill value. */
+ZARRC_HIDDEN bool zarrc__io_chunk_is_fill(const zarrc__io_array *a, const void *in, size_t in_size);
+/** Decode or encode a batch on the shared pool (zarrc_array_chunks_decode / _encode). */
+ZARRC_HIDDEN int zarrc__io_chunks_run(const zarrc__io_array *a, zarrc_chunk_item *items, size_t n, bool encode);
+
 #endif

@@ -851,3 +851,85 @@ int zarrc_array_write(zarrc_array *a, const int64_t *start, const int64_t *count
     io.meta = &snap;
     return zarrc__io_write(&io, start, count, step, in, in_size);
 }
+
+/* ---- chunk codecs without the store (zarrc.h, "chunk codecs"; the work is in io_codec.c) ---- */
+
+/* The engine's view of a handle usable as a chunk codec (a snapshot of its metadata in *snap). */
+static int codec_io(zarrc_array *a, zarrc__array_meta *snap, zarrc__io_array *io)
+{
+    if (a->view)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "array '%s': a view has no chunks of its own", a->name);
+    int rc = zarrc__array_need_pipeline(a);
+    if (rc)
+        return rc;
+    zarrc__array_snapshot(a, snap);
+    *io = zarrc__array_io(a);
+    io->meta = snap;
+    return ZARRC_OK;
+}
+
+int zarrc_array_chunk_size(size_t *nbytes, const zarrc_array *a)
+{
+    zarrc__error_clear();
+    *nbytes = 0;
+    if (a->view)
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "array '%s': a view has no chunks of its own", a->name);
+    int rc = zarrc__array_need_pipeline(a);
+    if (rc)
+        return rc;
+    zarrc__io_array io = zarrc__array_io(a); /* the chunk shape never changes: no snapshot */
+    return zarrc__io_chunk_size(&io, nbytes);
+}
+
+int zarrc_array_chunk_decode(zarrc_array *a, const int64_t *coords, const void *data, size_t size, void *out,
+                             size_t out_size)
+{
+    zarrc__error_clear();
+    zarrc__array_meta snap;
+    zarrc__io_array io;
+    int rc = codec_io(a, &snap, &io);
+    return rc ? rc : zarrc__io_chunk_decode(&io, coords, data, size, out, out_size);
+}
+
+int zarrc_array_chunk_encode(void **data, size_t *size, zarrc_array *a, const int64_t *coords, const void *in,
+                             size_t in_size)
+{
+    zarrc__error_clear();
+    *data = NULL;
+    *size = 0;
+    zarrc__array_meta snap;
+    zarrc__io_array io;
+    int rc = codec_io(a, &snap, &io);
+    return rc ? rc : zarrc__io_chunk_encode(&io, coords, in, in_size, data, size);
+}
+
+int zarrc_array_chunk_is_fill(const zarrc_array *a, const void *in, size_t in_size)
+{
+    size_t want = 0;
+    int rc = zarrc_array_chunk_size(&want, a);
+    if (rc)
+        return rc;
+    if (in_size != want || (!in && in_size))
+        return zarrc_error_set(ZARRC_EINVAL, "array '%s': chunk buffer of %zu bytes, expected %zu", a->name,
+                               in_size, want);
+    zarrc__io_array io = zarrc__array_io(a);
+    return zarrc__io_chunk_is_fill(&io, in, in_size) ? 1 : 0;
+}
+
+int zarrc_array_chunks_decode(zarrc_array *a, zarrc_chunk_item *items, size_t n)
+{
+    zarrc__error_clear();
+    zarrc__array_meta snap;
+    zarrc__io_array io;
+    int rc = codec_io(a, &snap, &io);
+    return rc ? rc : zarrc__io_chunks_run(&io, items, n, false);
+}
+
+int zarrc_array_chunks_encode(zarrc_array *a, zarrc_chunk_item *items, size_t n)
+{
+    zarrc__error_clear();
+    zarrc__array_meta snap;
+    zarrc__io_array io;
+    int rc = codec_io(a, &snap, &io);
+    return rc ? rc : zarrc__io_chunks_run(&io, items, n, true);
+}

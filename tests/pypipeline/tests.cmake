@@ -5,6 +5,6 @@ if(TARGET zarrc_shared AND NOT ZARRC_SANITIZE)
   add_test(NAME python.pipeline COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_pipeline_tests.sh
            ${ZARRC_PEER_PYTHON_EXE} $<TARGET_FILE:zarrc_shared> $<TARGET_FILE:zarrc_static> ${CMAKE_SOURCE_DIR}
            ${CMAKE_BINARY_DIR}/testtmp/python_pipeline)
-  set_tests_properties(python.pipeline PROPERTIES TIMEOUT 300 LABELS "python;peers"
+  set_tests_properties(python.pipeline PROPERTIES TIMEOUT 600 LABELS "python;peers"
     ENVIRONMENT "ZARRC_NUM_THREADS=2" RESOURCE_LOCK python_build)
 endif()
