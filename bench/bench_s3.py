@@ -1,10 +1,13 @@
 """bench/bench_s3.py — S3 reads and writes: zarrc vs zarr-python 3.4 (obstore) vs tensorstore
 0.1.86 (s3 kvstore), same run, on moto and on OpenStack Swift (both on 127.0.0.1, started
-here), with and without 20 ms added to every request (the fault proxy of tests/s3 as a delay
-line); and zarrc's throughput against zarrc_set_io_concurrency under the 20 ms latency.
+here), optionally on s3s-fs (a Rust server: `s3s`; binary from $ZARRC_BENCH_S3S, built by
+bench/bench_s3.sh; skipped with a message when missing), with and without 20 ms added to every
+request (the fault proxy of tests/s3 as a delay line); and zarrc's throughput against
+zarrc_set_io_concurrency under the 20 ms latency. Under the latency, the proxy also counts each
+implementation's requests and TCP connections (all four operations and the array's creation).
 
     PEER_PYTHON bench/bench_s3.py BENCH_S3_BINARY SCRATCH [--n N] [--chunk C] [--runs R]
-                                  [--conc K] [--servers moto,swift] [--scaling 1,4,16,64]
+                                  [--conc K] [--servers moto,swift,s3s] [--scaling 1,4,16,64]
 
 Array: N x N float32 (default 8192: 256 MiB), chunks C x C (default 1024: 4 MiB, 64 chunks),
 codec "bytes" only (no compression: the store I/O is measured). Operations: write whole (one
@@ -72,7 +75,7 @@ def run_zarrpy(server, endpoint, key, secret, prefix):
     s3 = obstore.store.S3Store(BUCKET, prefix=prefix, endpoint=endpoint, access_key_id=key,
                                secret_access_key=secret, region="us-east-1",
                                client_options={"allow_http": True, "timeout": "120s"})
-    st = (zarr.storage.ObjectStore if server == "moto" else UnconditionalStore)(s3)
+    st = (UnconditionalStore if server == "swift" else zarr.storage.ObjectStore)(s3)
     res = {op: [] for op in OPS}
     with zarr.config.set({"async.concurrency": K}):
         a = zarr.create_array(st, shape=(N, N), chunks=(C, C), dtype="float32", compressors=None,
@@ -149,14 +152,27 @@ def guard(fn, *a):
 
 MB = N * N * 4 / 1e6
 results = {}  # (server, latency) -> impl -> op -> s
+traffic = {}  # server -> impl -> (requests, connections) at the 20 ms proxy
+skipped = []
 scaling = {}  # server -> conc -> op -> s
 procs = []
 try:
     for server in SERVERS:
         tmp = os.path.join(SCRATCH, server)
         os.makedirs(tmp, exist_ok=True)
-        endpoint, key, secret = (servers.start_moto(tmp, procs, small_parts=False) if server == "moto"
-                                 else servers.start_swift(tmp, procs))
+        try:
+            if server == "moto":
+                endpoint, key, secret = servers.start_moto(tmp, procs, small_parts=False)
+            elif server == "swift":
+                endpoint, key, secret = servers.start_swift(tmp, procs)
+            elif server == "s3s":
+                endpoint, key, secret = servers.start_s3s(tmp, procs, os.environ.get("ZARRC_BENCH_S3S"))
+            else:
+                raise SystemExit("unknown server %r (moto, swift, s3s)" % server)
+        except FileNotFoundError as e:
+            print("SKIPPED %s: %s" % (server, e), file=sys.stderr, flush=True)
+            skipped.append("%s: %s" % (server, e))
+            continue
         os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1")
         proxy = FaultProxy(endpoint)
         # the bucket
@@ -173,7 +189,10 @@ try:
                              ("tensorstore 0.1.86", lambda p: run_ts(server, ep, key, secret, p))):
                 t0 = time.time()
                 print("[%s, +%d ms] %s ..." % (server, lat * 1000, impl), file=sys.stderr, flush=True)
+                n0, c0 = len(proxy.log), proxy.connections
                 row[impl] = guard(fn, "%s-%d" % (impl.split()[0], lat * 1000))
+                if lat:
+                    traffic.setdefault(server, {})[impl] = (len(proxy.log) - n0, proxy.connections - c0)
                 print("  %.0f s: %s" % (time.time() - t0, row[impl]), file=sys.stderr, flush=True)
         proxy.delay = 0.02
         for conc in SCALING:
@@ -206,6 +225,14 @@ for (server, lat), row in results.items():
     errs = ["%s: %s" % (i, row[i]["error"]) for i in impls if "error" in row[i]]
     for e in errs:
         print("\nn/a: " + e)
+for server, tr in traffic.items():
+    print("\n### %s, +20 ms: requests and TCP connections at the proxy (create + the four operations)\n" % server)
+    print("| implementation | requests | connections |")
+    print("|---|---|---|")
+    for impl, (nreq, nconn) in tr.items():
+        print("| %s | %d | %d |" % (impl, nreq, nconn))
+for s in skipped:
+    print("\nskipped: " + s)
 for server, sc in scaling.items():
     print("\n### zarrc on %s, +20 ms per request, against zarrc_set_io_concurrency\n" % server)
     print("| in flight | " + " | ".join(OPS) + " |")

@@ -51,9 +51,13 @@ typedef struct io_job {
 } io_job;
 
 /* ---- batched mode, for stores whose requests have latency ----
- * A batch of chunk tasks is fetched on the I/O pool, decoded / encoded on the CPU pool, then
- * (writes) stored on the I/O pool: requests in flight are bounded by the I/O concurrency,
- * CPU work by the CPU threads, memory by the batch. */
+ * A batch of chunk tasks runs on the I/O pool, each chunk as a pipeline of its own: fetch its
+ * value, decode / encode it (the CPU part, at most zarrc_get_num_threads() chunks at once:
+ * the batch's CPU gate), store it (writes). A chunk's request goes out as soon as that chunk
+ * is ready, not when the whole batch is. (With fewer requests in flight than CPU threads the
+ * batch runs in phases instead: fetch all on the I/O pool, tasks on the CPU pool, store all.)
+ * Requests in flight are bounded by the I/O concurrency, CPU work by the CPU threads, memory
+ * by the batch. */
 
 enum { OP_NONE, OP_SET, OP_ERASE };
 
@@ -64,12 +68,18 @@ typedef struct slot {
     zarrc_buf in;   /* the fetched value */
     int op;         /* what the store phase does */
     zarrc_buf out;  /* the value to store */
+    bool io_task;   /* the task does its own requests (a read-modify-write under the store's
+                       update): not counted against the CPU gate */
 } slot;
 
 typedef struct batch {
     size_t first, n;
     slot *slots;
     zarrc__task_fn task;
+    bool writing;
+    pthread_mutex_t mu; /* the CPU gate: cpu_free of the CPU threads are not decoding/encoding */
+    pthread_cond_t cv;
+    int cpu_free;
 } batch;
 
 static const uint8_t *fill_of(const io_job *j) { return j->fill_big ? j->fill_big : j->fill_elem; }
@@ -435,7 +445,23 @@ static int batch_fetch(void *ctx, size_t k)
 static int batch_task(void *ctx, size_t k)
 {
     io_job *j = ctx;
-    return j->batch->task(j, j->batch->first + k);
+    batch *bt = j->batch;
+    bool gate = !bt->slots[k].io_task;
+    if (gate) {
+        pthread_mutex_lock(&bt->mu);
+        while (bt->cpu_free == 0)
+            pthread_cond_wait(&bt->cv, &bt->mu);
+        bt->cpu_free--;
+        pthread_mutex_unlock(&bt->mu);
+    }
+    int rc = bt->task(j, bt->first + k);
+    if (gate) {
+        pthread_mutex_lock(&bt->mu);
+        bt->cpu_free++;
+        pthread_cond_signal(&bt->cv);
+        pthread_mutex_unlock(&bt->mu);
+    }
+    return rc;
 }
 
 static int batch_store(void *ctx, size_t k)
@@ -451,15 +477,29 @@ static int batch_store(void *ctx, size_t k)
     return rc ? chunk_error(j, key, rc) : ZARRC_OK;
 }
 
+/* One chunk of a batch, start to end, on an I/O thread: fetch, task, store. */
+static int batch_chunk(void *ctx, size_t k)
+{
+    io_job *j = ctx;
+    int rc = batch_fetch(ctx, k);
+    if (rc == ZARRC_OK)
+        rc = batch_task(ctx, k);
+    if (rc == ZARRC_OK && j->batch->writing)
+        rc = batch_store(ctx, k);
+    return rc;
+}
+
 /* Run every chunk task of the job: directly on the CPU pool, or batched for stores with
- * latency (fetch on the I/O pool, tasks on the CPU pool, stores on the I/O pool). */
+ * latency (each chunk fetched, decoded / encoded and stored by one I/O thread; in phases
+ * when the I/O concurrency is below the CPU threads). */
 static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
 {
     if (!zarrc__store_has_latency(j->a->store))
         return zarrc__pool_run(j->plan.ntasks, task, j);
     size_t cpu = (size_t)zarrc_get_num_threads() * 2, io = (size_t)zarrc_get_io_concurrency();
     size_t k_max = cpu > io ? cpu : io;
-    batch bt = {0, 0, zarrc__calloc(k_max, sizeof(slot)), task};
+    batch bt = {0, 0, zarrc__calloc(k_max, sizeof(slot)), task, writing, PTHREAD_MUTEX_INITIALIZER,
+                PTHREAD_COND_INITIALIZER, zarrc_get_num_threads() > 0 ? zarrc_get_num_threads() : 1};
     if (!bt.slots)
         return ZARRC_ENOMEM;
     j->batch = &bt;
@@ -475,20 +515,27 @@ static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
                 rc = ZARRC_ENOMEM;
             sl->op = OP_NONE;
             sl->fetch = true;
+            sl->io_task = false;
             if (writing) {
                 wgeom g;
                 write_geometry(j, runs, &g);
                 /* Only partly written chunks need their old value; with concurrency control
                  * the task reads and writes it itself, under the store's update. */
                 sl->fetch = !g.covers && !safe;
+                sl->io_task = !g.covers && safe;
             }
         }
-        if (rc == ZARRC_OK)
+        if (rc == ZARRC_OK && io >= (size_t)bt.cpu_free)
+            rc = zarrc__io_run(bt.n, batch_chunk, j);
+        else if (rc == ZARRC_OK) {
+            /* Fewer requests in flight than CPU threads: phases, so that decoding / encoding
+             * still uses every CPU thread. */
             rc = zarrc__io_run(bt.n, batch_fetch, j);
-        if (rc == ZARRC_OK)
-            rc = zarrc__pool_run(bt.n, batch_task, j);
-        if (rc == ZARRC_OK && writing)
-            rc = zarrc__io_run(bt.n, batch_store, j);
+            if (rc == ZARRC_OK)
+                rc = zarrc__pool_run(bt.n, batch_task, j);
+            if (rc == ZARRC_OK && writing)
+                rc = zarrc__io_run(bt.n, batch_store, j);
+        }
     }
     for (size_t k = 0; k < k_max; k++) {
         zarrc_buf_release(&bt.slots[k].key);
@@ -496,6 +543,8 @@ static int run_tasks(io_job *j, zarrc__task_fn task, bool writing)
         zarrc_buf_release(&bt.slots[k].out);
     }
     free(bt.slots);
+    pthread_mutex_destroy(&bt.mu);
+    pthread_cond_destroy(&bt.cv);
     j->batch = NULL;
     return rc;
 }

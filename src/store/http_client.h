@@ -22,6 +22,8 @@ typedef struct zarrc__http_client {
     long low_speed_s;        /* abort when < 1 B/s for this long: ZARRC_HTTP_STALL_TIMEOUT_S, default 30 */
     int max_retries;         /* ZARRC_HTTP_RETRIES, default 8 */
     long retry_base_ms;      /* first backoff: ZARRC_HTTP_RETRY_BASE_MS, default 100 (cap 5 s) */
+    long buffer_size;        /* libcurl's receive/upload buffers: ZARRC_HTTP_BUFFER_SIZE, default 512 KiB */
+    bool trace;              /* ZARRC_HTTP_TRACE=1: one line per attempt on stderr (timings) */
 } zarrc__http_client;
 
 typedef struct zarrc__http_req {

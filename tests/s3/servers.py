@@ -1,6 +1,7 @@
 """S3 servers on 127.0.0.1 for the S3 tests (tests/s3/run_s3.py) and the S3 benchmark
 (bench/bench_s3.py): moto's server mode from the peer venv, and OpenStack Swift with s3api
-(Debian packages; configs in tests/s3/swift/). Each start_* appends its processes to `procs`
+(Debian packages; configs in tests/s3/swift/); for the benchmark only, s3s-fs (a Rust S3 server
+on a directory, built by bench/bench_s3.sh). Each start_* appends its processes to `procs`
 and returns (endpoint, access key, secret key); stop(procs) ends them."""
 import os
 import pwd
@@ -88,3 +89,21 @@ def start_swift(tmp, procs):
     if not wait_http(url + "/healthcheck", 90):
         raise SystemExit("FAIL: swift did not start (see %s)" % log)
     return url, "test:tester", "testing"
+
+
+def start_s3s(tmp, procs, binary):
+    """s3s-fs (bench/bench_s3.sh builds it with cargo) serving tmp/s3s-root; benchmarks only."""
+    if not binary or not os.access(binary, os.X_OK):
+        raise FileNotFoundError("s3s-fs binary not found at %r (bench/bench_s3.sh builds it with cargo; "
+                                "ZARRC_BENCH_S3S names another)" % binary)
+    root = os.path.join(tmp, "s3s-root")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    port = free_port()
+    log = open(os.path.join(tmp, "s3s.log"), "w")
+    procs.append(subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(port), "--access-key", "test",
+                                   "--secret-key", "testsecret", root], stdout=log, stderr=subprocess.STDOUT, cwd=tmp))
+    url = "http://127.0.0.1:%d" % port
+    if not wait_http(url + "/", 30):
+        raise SystemExit("FAIL: s3s-fs did not start (see %s/s3s.log)" % tmp)
+    return url, "test", "testsecret"
