@@ -789,7 +789,9 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
      * encoded, its shards assembled and stored, and the encoded bytes released before the
      * next round — memory is bounded by the round, not by the selection, and the encoded bytes
      * are still in cache when they are assembled. */
-    size_t per_round = (size_t)zarrc_get_num_threads() * 2, *locals = NULL;
+    size_t threads = (size_t)zarrc_get_num_threads(), per_round = threads * 2, *locals = NULL;
+    if (spec->n_inner && spec->n_inner < 32) /* small shards: >= 64 inner chunks per thread a round */
+        per_round = (64 * threads + spec->n_inner - 1) / spec->n_inner;
     if (zarrc__store_has_latency(a->store) && (size_t)zarrc_get_io_concurrency() > per_round)
         per_round = (size_t)zarrc_get_io_concurrency();
     if (rc == ZARRC_OK && (!(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)) ||
