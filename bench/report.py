@@ -270,7 +270,17 @@ def main():
       "array, except zarrs', which streams from a store).")
     w("- Timing: each implementation's own clock from before opening the array to the end of the "
       "operation (interpreter start-up and imports excluded); native zarrs' binaries start their "
-      "clock after opening the array; `zarrc cp` (round trip) is timed around the whole process.")
+      "clock after opening the array (`zarrs_reencode`: after creating its output array and "
+      "writing its metadata), and so do zarrc's writes and round trips (`zarrc_bench write` / "
+      "`copy`: the clock starts once the array to write exists; zarrc's metadata writes, fsynced, "
+      "and zarrs', not fsynced, are outside both clocks).")
+    w("- **Writes alike**: every writer writes into a fresh directory (removed, then `sync`, "
+      "before each run), into the page cache, without fsync of chunks, and nobody's write "
+      "starts writeback (zarrc before 2026-12-02 07:10 UTC did: its per-key lock file was "
+      "truncated to zero before each chunk was written into it, which on ext4 "
+      "(auto_da_alloc) starts writeback of the file on close — every chunk went to the disk in "
+      "the writer's time); native zarrs reads its source with buffered I/O (zarrs_tools 0.8.1: "
+      "`--direct-io` off by default).")
     w("- **limit** = the codec library alone, no Zarr (bench/limit.c): all chunk files (or inner "
       "chunks) in memory first, then ZSTD_decompressDCtx / blosc_decompress_ctx / memcpy (read) or "
       "ZSTD_compressCCtx / blosc_compress_ctx / memcpy (write) on the same thread count, into "
@@ -280,8 +290,9 @@ def main():
     w("")
     w("## Implementations and threads\n")
     w(f"Every implementation is held to {T} threads (this machine has {m['cpus']} CPUs):\n")
-    w(f"- **zarrc**: `ZARRC_NUM_THREADS={T}` (bench/zarrc_bench.c; round trip = `zarrc cp --no-raw`, "
-      f"which decodes and re-encodes every chunk); chunk-by-chunk cells use 1 or {T} caller threads "
+    w(f"- **zarrc**: `ZARRC_NUM_THREADS={T}` (bench/zarrc_bench.c; round trip = `zarrc_bench copy`, "
+      f"i.e. zarrc_array_copy, the engine of `zarrc cp --no-raw`, which decodes and re-encodes every "
+      f"chunk, streaming {2 * T} chunks (or shards) at a time); chunk-by-chunk cells use 1 or {T} caller threads "
       "(each also may use the library's pool).")
     w(f"- **zarrs** (native, Rust): zarrs_tools' `zarrs_benchmark_read_sync` (`--read-all`; chunk by "
       f"chunk / `--inner-chunks` with `--concurrent-chunks 1|{T}`) and `zarrs_reencode` (round trip: "

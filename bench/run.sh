@@ -131,7 +131,7 @@ if want zarrs && ! have_zarrs; then
             log "cargo install zarrs_tools failed (see $ZARRS_ROOT/build.log)"
     fi
 fi
-HAVE_ZARR2=0 HAVE_ZARRITA=0 HAVE_VENV=0 HAVE_ZARRS=0 HAVE_CP=0
+HAVE_ZARR2=0 HAVE_ZARRITA=0 HAVE_VENV=0 HAVE_ZARRS=0
 have_zarr2 && HAVE_ZARR2=1
 have_zarrita && HAVE_ZARRITA=1
 have_venv && HAVE_VENV=1
@@ -144,7 +144,6 @@ if [ $HAVE_VENV = 0 ]; then
     done
 fi
 if want zarrs && [ $HAVE_ZARRS = 0 ]; then skip zarrs "no zarrs_tools binaries in $ZARRS_BIN (cargo missing or the build failed)"; fi
-"$ZARRC" cp --help 2>&1 | grep -q -- --no-raw && HAVE_CP=1
 use() { # use IMPL: wanted and available
     want "$1" || return 1
     case $1 in
@@ -449,13 +448,10 @@ for enc in "${ENCODINGS[@]}"; do
     # ---- round trip: read and write a copy with the same encoding ----
     log "$enc: round trip"
     C=$SCRATCH/cp
-    if use zarrc; then
-        if [ $HAVE_CP = 1 ]; then
-            out_repeat roundtrip "$enc" zarrc "$C" -- "$ZB" exec --bytes $ARRAY_BYTES -- "$ZARRC" cp "$S" "$C" --no-raw
-        else
-            na roundtrip "$enc" zarrc - "zarrc cp --no-raw not built"
-        fi
-    fi
+    # zarrc's round trip: zarrc_array_copy (the engine of `zarrc cp --no-raw`: every chunk
+    # decoded and re-encoded), in process and timed like zarrs_reencode's: from after both
+    # arrays are open and the copy's metadata is written, to the last chunk stored.
+    if use zarrc; then out_repeat roundtrip "$enc" zarrc "$C" -- "$ZB" copy "$S" "$C"; fi
     if use zarrs; then out_repeat roundtrip "$enc" zarrs "$C" -- "${ZP[@]}" reencode "$S" "$C"; fi
     for i in tensorstore zarr zarr-zarrs; do
         if use $i; then out_repeat roundtrip "$enc" "${NAME[$i]}" "$C" -- P3 "$i" copy "$S" "$C" --threads "$THREADS"; fi

@@ -5,10 +5,11 @@
  * Read:  (A) per shard: the index (cache, else one range request — a suffix when the index is
  *            at the end), then the needed inner chunks with requests merged when they are
  *            adjacent or close; (B) per inner chunk: decode into the destination.
- * Write: (1) per shard: the old shard if it is only partly overwritten; (2) per touched inner
- *            chunk: merge + encode (only touched inner chunks are decoded); (3) per shard:
- *            assemble new + untouched old encoded bytes (copied as they are), one set — or
- *            erase the shard when no inner chunk is left.
+ * Write: (1) per shard: the old shard if it is only partly overwritten; then in rounds of a
+ *            few shards per thread: (2) per touched inner chunk: merge + encode (only touched
+ *            inner chunks are decoded); (3) per shard: assemble new + untouched old encoded
+ *            bytes (copied as they are), one set — or erase the shard when no inner chunk is
+ *            left.
  * Each phase runs on the shared pool; errors report the lowest failing shard / inner chunk.
  */
 #include <stdio.h>
@@ -730,6 +731,18 @@ done:
 static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
                             const int64_t *count, const int64_t *step, const uint8_t *in, size_t es);
 
+static int write_inner_in_round(void *ctx, size_t k)
+{
+    shard_job *j = ctx;
+    return write_inner(j, j->round[k]);
+}
+
+static int write_shard_in_round(void *ctx, size_t k)
+{
+    round_ctx *r = ctx;
+    return write_shard(r->j, r->first + k);
+}
+
 /* Partly covered shards of compare-and-swap stores are stored only if unchanged since they
  * were read; when another writer got there first, the whole write is done again (it is
  * idempotent: the same elements get the same values). */
@@ -777,10 +790,31 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
     }
     if (rc == ZARRC_OK)
         rc = io_phase(&j)(j.nshards, write_fetch, &j);
-    if (rc == ZARRC_OK)
-        rc = zarrc__pool_run(j.plan.ntasks, write_inner, &j);
-    if (rc == ZARRC_OK)
-        rc = io_phase(&j)(j.nshards, write_shard, &j);
+    /* Phases 2 and 3 in rounds of a few shards per thread: a round's inner chunks are
+     * encoded, its shards assembled and stored, and the encoded bytes released before the
+     * next round — memory is bounded by the round, not by the selection, and the encoded bytes
+     * are still in cache when they are assembled. */
+    size_t threads = (size_t)zarrc_get_num_threads(), per_round = threads * 2, *locals = NULL;
+    if (spec->n_inner && spec->n_inner < 32) /* small shards: >= 64 inner chunks per thread a round */
+        per_round = (64 * threads + spec->n_inner - 1) / spec->n_inner;
+    if (zarrc__store_has_latency(a->store) && (size_t)zarrc_get_io_concurrency() > per_round)
+        per_round = (size_t)zarrc_get_io_concurrency();
+    if (rc == ZARRC_OK && (!(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)) ||
+                           !(locals = zarrc__malloc(spec->n_inner * sizeof *locals))))
+        rc = ZARRC_ENOMEM;
+    for (size_t first = 0; rc == ZARRC_OK && first < j.nshards; first += per_round) {
+        round_ctx rc_ctx = {&j, first};
+        size_t n = j.nshards - first < per_round ? j.nshards - first : per_round, nt = 0;
+        int64_t coords[ZARRC_MAX_DIMS];
+        for (size_t k = 0; k < n; k++)
+            nt += shard_tasks(&j, first + k, j.round + nt, locals, coords);
+        rc = zarrc__pool_run(nt, write_inner_in_round, &j);
+        if (rc == ZARRC_OK)
+            rc = io_phase(&j)(n, write_shard_in_round, &rc_ctx);
+        for (size_t k = 0; k < nt; k++)
+            zarrc_buf_release(&j.recs[j.round[k]].enc);
+    }
+    free(locals);
     for (size_t k = 0; k < nlocked; k++)
         zarrc__store_unlock(a->store, j.shards[order[k]].lock);
     free(order);

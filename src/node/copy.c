@@ -35,7 +35,59 @@ typedef struct copy_job {
     uint64_t first, nunits;    /* this batch: units [first, first + nunits) */
     int64_t grid[ZARRC_MAX_DIMS];
     uint64_t bytes;            /* decoded bytes copied (atomic) */
+    /* Decoded units' buffers, reused across units and batches: at most one per unit in
+     * flight (the threads), freed when the copy ends. A fresh malloc per unit would, for units
+     * of 32 MiB and more (glibc's largest mmap threshold), map, fault in, zero and unmap every
+     * page of every unit. */
+    pthread_mutex_t spare_mu;
+    uint8_t **spare;           /* free buffers, each of spare_size bytes */
+    size_t nspare, spare_cap, spare_size;
 } copy_job;
+
+/* A buffer of at least n bytes for one unit (from the spares when one is big enough); its
+ * size in *cap. */
+static uint8_t *unit_buf_take(copy_job *j, size_t n, size_t *cap)
+{
+    uint8_t *b = NULL;
+    pthread_mutex_lock(&j->spare_mu);
+    if (j->nspare && n <= j->spare_size)
+        b = j->spare[--j->nspare];
+    *cap = n > j->spare_size ? n : j->spare_size;
+    pthread_mutex_unlock(&j->spare_mu);
+    return b ? b : zarrc__malloc(*cap);
+}
+
+/* Give back a buffer of n bytes from unit_buf_take (freed when it cannot be kept). */
+static void unit_buf_give(copy_job *j, uint8_t *b, size_t n)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&j->spare_mu);
+    bool kept = false;
+    if (n >= j->spare_size) {
+        if (n > j->spare_size) { /* units grew (rectilinear grids): drop the smaller spares */
+            for (size_t k = 0; k < j->nspare; k++)
+                free(j->spare[k]);
+            j->nspare = 0;
+            j->spare_size = n;
+        }
+        if (j->nspare == j->spare_cap) {
+            size_t cap = j->spare_cap ? 2 * j->spare_cap : 4;
+            uint8_t **v = realloc(j->spare, cap * sizeof *v);
+            if (v) {
+                j->spare = v;
+                j->spare_cap = cap;
+            }
+        }
+        if (j->nspare < j->spare_cap) {
+            j->spare[j->nspare++] = b;
+            kept = true;
+        }
+    }
+    pthread_mutex_unlock(&j->spare_mu);
+    if (!kept)
+        free(b);
+}
 
 /* The store key of chunk `idx` of array `a` (malloc'd). */
 static char *chunk_key(const zarrc_array *a, const int64_t *idx)
@@ -141,13 +193,14 @@ static int copy_unit(void *ctx, size_t k)
                 rc = zarrc__io_write(&dio, start, count, NULL, &v, sizeof v);
             zarrc_vlen_clear(&v);
         } else {
-            uint8_t *buf = zarrc__malloc(n);
+            size_t cap;
+            uint8_t *buf = unit_buf_take(j, n, &cap);
             rc = !buf ? ZARRC_ENOMEM
                       : j->src->view ? zarrc__view_read(j->src, start, count, NULL, buf, n)
                                      : zarrc__io_read(&sio, start, count, NULL, buf, n);
             if (rc == ZARRC_OK)
                 rc = zarrc__io_write(&dio, start, count, NULL, buf, n);
-            free(buf);
+            unit_buf_give(j, buf, cap);
         }
         if (rc)
             return rc;
@@ -363,6 +416,7 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
     j.raw = opt->allow_raw && !src->view && same_encoding(dst, src);
     j.skip_existing = dst->resumed;
     grid_dims(m, j.grid);
+    pthread_mutex_init(&j.spare_mu, NULL);
     uint64_t total = 1;
     bool huge = false;
     for (int d = 0; d < m->ndim; d++)
@@ -383,6 +437,10 @@ int zarrc_array_copy(zarrc_array *dst, zarrc_array *src, const zarrc_copy_option
             rc = zarrc_error_set(ZARRC_ECONFLICT, "copy cancelled");
     }
     free(us.v);
+    for (size_t k = 0; k < j.nspare; k++)
+        free(j.spare[k]);
+    free(j.spare);
+    pthread_mutex_destroy(&j.spare_mu);
     if (rc == ZARRC_OK && dst->pending) /* complete: the metadata goes last */
         rc = zarrc_array_commit(dst);
     if (stats) {

@@ -393,8 +393,14 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
         return ZARRC_ENOMEM;
     fs_lock *lk = (flags & ZARRC_PUT_IF_ABSENT) ? NULL : held_lock(fs, key);
     if (lk) {
-        /* The key is locked by this handle: its lock file becomes the new value. */
-        int err = ftruncate(lk->fd, 0) != 0 ? errno : 0;
+        /* The key is locked by this handle: its lock file becomes the new value. It is almost
+         * always empty (created by the lock); one left by a killed writer may hold anything.
+         * Never truncate it to zero before writing: on ext4 that arms the "replace by
+         * truncate" heuristic (auto_da_alloc), which starts writeback of the file on close —
+         * every chunk written would go to the disk at once, in the writer's time. Instead
+         * write the value over it, then cut whatever is left beyond the value. */
+        struct stat st;
+        int err = fstat(lk->fd, &st) != 0 ? errno : 0;
         for (size_t done = 0; !err && done < n;) {
             ssize_t w = pwrite(lk->fd, (const uint8_t *)data + done, n - done, (off_t)done);
             if (w < 0 && errno == EINTR)
@@ -404,6 +410,8 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
             else
                 done += (size_t)w;
         }
+        if (!err && (uint64_t)st.st_size > n && ftruncate(lk->fd, (off_t)n) != 0)
+            err = errno;
         if (!err && durable && fsync(lk->fd) != 0)
             err = errno;
         if (err)

@@ -3,7 +3,7 @@
  * (ZARRC_FORCE for the rest) and erase chunks before metadata, checked against a store that
  * fails its Nth erase; pending creation, commit and resumed copies; copies of huge sparse
  * grids and of nodes with long paths; messages name the opened store; no v3 null fill values
- * or '__' names are written. */
+ * or '__' names are written; a killed writer's longer lock file leaves no stale bytes. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -492,6 +492,58 @@ static void test_names(void)
     zarrc_store_free(s);
 }
 
+/* ---- 7. a lock file left by a killed writer, longer than the new value -------------------- */
+
+/* The next writer of the key writes its value into that file and renames it onto the key:
+ * the stale bytes beyond the new value must not survive (the file is cut to the value's size,
+ * not truncated to zero before writing, which on ext4 would start writeback on close). */
+static void test_stale_lock(void)
+{
+    const char *base = getenv("ZARRC_TEST_TMP");
+    char dir[PATH_MAX], cdir[PATH_MAX + 32], lock[PATH_MAX + 64], chunk[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s/misuse_stale_lock_%ld", base ? base : "/tmp", (long)getpid());
+    mkdir(base ? base : "/tmp", 0777);
+    zarrc_store *s;
+    CHECK_OK(zarrc_store_open(&s, dir, ZARRC_STORE_CREATE));
+    int64_t shape[1] = {8}, chunks[1] = {4}, st[1] = {0}, cn[1] = {8};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "int32";
+    o.ndim = 1;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}}]"; /* 16-byte chunks */
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "a", &o));
+    snprintf(cdir, sizeof cdir, "%s/a/c", dir);
+    mkdir(cdir, 0777);
+    snprintf(lock, sizeof lock, "%s/.zarrc-lock.0", cdir);
+    snprintf(chunk, sizeof chunk, "%s/0", cdir);
+    FILE *f = fopen(lock, "wb");
+    CHECK(f != NULL);
+    for (int i = 0; f && i < 1000; i++)
+        fputc('x', f);
+    if (f)
+        fclose(f);
+    int32_t v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, w[8] = {0};
+    CHECK_OK(zarrc_array_write(a, st, cn, NULL, v, sizeof v));
+    struct stat sb;
+    CHECK(stat(chunk, &sb) == 0 && sb.st_size == 16);
+    CHECK(stat(lock, &sb) != 0); /* renamed onto the key */
+    CHECK_OK(zarrc_array_read(a, st, cn, NULL, w, sizeof w));
+    CHECK(!memcmp(v, w, sizeof v));
+    /* And a rewrite of the same chunk (its lock file is fresh and empty now) is exact too. */
+    int32_t u[4] = {9, 9, 9, 9};
+    int64_t cn4[1] = {4};
+    CHECK_OK(zarrc_array_write(a, st, cn4, NULL, u, sizeof u));
+    CHECK(stat(chunk, &sb) == 0 && sb.st_size == 16);
+    CHECK_OK(zarrc_array_read(a, st, cn, NULL, w, sizeof w));
+    CHECK(w[0] == 9 && w[3] == 9 && w[4] == 5 && w[7] == 8);
+    zarrc_array_free(a);
+    CHECK_OK(zarrc_node_delete(s, "a"));
+    zarrc_store_free(s);
+    rmdir(dir);
+}
+
 int main(void)
 {
     alarm(120); /* a copy that walks a 2^62 grid must fail, not hang */
@@ -502,5 +554,6 @@ int main(void)
     test_sparse_copy();
     test_long_paths();
     test_names();
+    test_stale_lock();
     return check_report("test_misuse");
 }
