@@ -94,12 +94,34 @@ const char *zarrc__blosc1_simd(void)
 static uint8_t *copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t *end)
 {
     const uint8_t *ref = op - dist;
-    if (dist == 1) {
+    if (dist == 1 && len >= 64) {
         memset(op, *ref, len);
         return op + len;
     }
+    bool room = (size_t)(end - op) >= len + 16; /* for copies that run up to 16 bytes past */
+    if (dist < 8 && room) {
+        /* A period shorter than 8: an 8-byte pattern stored every `step` bytes, step the
+         * largest multiple of the period up to 8, so every store starts in phase. */
+        uint8_t pat[8];
+        for (size_t i = 0; i < 8; i++)
+            pat[i] = ref[i % dist];
+        uint64_t p = rd64(pat);
+        size_t step = 8 - 8 % dist;
+        for (size_t j = 0; j < len; j += step)
+            wr64(op + j, p);
+        return op + len;
+    }
+    if (dist >= 16 && room) {
+        uint8_t *stop = op + len;
+        while (op < stop) {
+            memcpy(op, ref, 16);
+            op += 16;
+            ref += 16;
+        }
+        return stop;
+    }
     if (dist >= 8) {
-        if ((size_t)(end - op) >= len + 8) { /* room for a copy that runs up to 8 bytes past */
+        if (room) {
             uint8_t *stop = op + len;
             while (op < stop) {
                 wr64(op, rd64(ref));

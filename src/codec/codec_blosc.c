@@ -1,12 +1,16 @@
 /*
- * codec_blosc.c — blosc (v3 core and numcodecs v2): c-blosc 1.x chunks through the system
- * library's context API, one internal thread (we run inside our own pool).
+ * codec_blosc.c — blosc (v3 core and numcodecs v2): c-blosc 1.x chunks. Encoding goes through
+ * the system library's context API, one internal thread (we run inside our own pool);
+ * decoding through zarrc's own Blosc1 block decoder (blosc1.c), with c-blosc as the fallback
+ * for whatever that decoder leaves (snappy, plain-copy chunks, blocks out of order, unusual
+ * flags) or calls corrupt (c-blosc then has the last word and reports).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <blosc.h>
 
+#include "blosc1.h"
 #include "codec.h"
 
 enum { SHUF_AUTO = -1, SHUF_NONE = 0, SHUF_BYTE = 1, SHUF_BIT = 2 };
@@ -229,6 +233,26 @@ static int check_chunk(const zarrc_codec_call *call, const uint8_t *in, size_t i
     return ZARRC_OK;
 }
 
+/* Per-thread buffers of the decoders: for c-blosc, one block as a chunk of its own, and a
+ * decoded block; zarrc's decoder's state (scratch, zstd context). */
+typedef struct bl_tls {
+    zarrc_buf src, dst;
+    zarrc__blosc1_state dec;
+} bl_tls;
+
+static void *bl_tls_new(void) { return zarrc__calloc(1, sizeof(bl_tls)); }
+
+static void bl_tls_free(void *p)
+{
+    bl_tls *t = p;
+    zarrc_buf_release(&t->src);
+    zarrc_buf_release(&t->dst);
+    zarrc__blosc1_state_free(&t->dec);
+    free(t);
+}
+
+static zarrc__tls_slot bl_slot = ZARRC_TLS_SLOT(bl_tls_new, bl_tls_free);
+
 static int bl_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
                         size_t in_size, zarrc_buf *out)
 {
@@ -244,6 +268,11 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     rc = zarrc_buf_reserve(out, nbytes);
     if (rc)
         return rc;
+    bl_tls *t = zarrc__tls_get(&bl_slot);
+    if (t && zarrc__blosc1_decode(in, in_size, out->data, nbytes, &t->dec) == 0) {
+        out->size = nbytes;
+        return ZARRC_OK;
+    }
     int n = blosc_decompress_ctx(in, out->data, nbytes, 1);
     if (n < 0 || (size_t)n != nbytes)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression failed (code %d)", n);
@@ -251,23 +280,6 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     return ZARRC_OK;
 }
 
-/* Per-thread buffers of the block-by-block decoder: one block as a chunk of its own, and its
- * decoded bytes. */
-typedef struct bl_tls {
-    zarrc_buf src, dst;
-} bl_tls;
-
-static void *bl_tls_new(void) { return zarrc__calloc(1, sizeof(bl_tls)); }
-
-static void bl_tls_free(void *p)
-{
-    bl_tls *t = p;
-    zarrc_buf_release(&t->src);
-    zarrc_buf_release(&t->dst);
-    free(t);
-}
-
-static zarrc__tls_slot bl_slot = ZARRC_TLS_SLOT(bl_tls_new, bl_tls_free);
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -279,9 +291,10 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 /* Decode block by block, each block handed to `sink` while it is in cache. Blosc1 format: a
  * 16-byte header (version, codec version, flags, typesize, nbytes, blocksize, cbytes), then one
- * 32-bit start offset per block, then the blocks. Each block is decoded by c-blosc as a
- * one-block chunk of its own (the same header with nbytes = the block's size, one start
- * offset), so c-blosc's own bounds checks see only that block's bytes. Blocks must be stored
+ * 32-bit start offset per block, then the blocks. Each block is decoded by zarrc's decoder
+ * (blosc1.c) from its stored bytes; a block that decoder leaves or calls corrupt goes to
+ * c-blosc as a one-block chunk of its own (the same header with nbytes = the block's size, one
+ * start offset), so c-blosc's own bounds checks see only that block's bytes. Blocks must be stored
  * in order (as every single-threaded encoder writes them); chunks with blocks in another
  * order, or of one block, are decoded whole. Plain-copy chunks hand over their stored bytes. */
 static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, const uint8_t *in, size_t in_size,
@@ -304,12 +317,11 @@ static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, con
     if (!t)
         return zarrc__enomem();
     size_t cbytes = le32(in + 12), nblocks = nbytes / blocksize + (nbytes % blocksize != 0);
-    size_t table = BLOSC_MIN_HEADER_LENGTH + 4 * nblocks; /* fits in cbytes: check_chunk */
+    /* the block-start table fits in cbytes: check_chunk */
     bool ordered = nblocks > 1;
     for (size_t k = 0; ordered && k < nblocks; k++) {
-        size_t b0 = le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * k);
-        size_t b1 = k + 1 < nblocks ? le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * (k + 1)) : cbytes;
-        ordered = b0 >= table && b0 < b1 && b1 <= cbytes;
+        size_t b0, b1;
+        ordered = zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1);
     }
     if (!ordered) {
         t->dst.size = 0;
@@ -317,12 +329,20 @@ static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, con
             return rc;
         return sink(ctx, t->dst.data, t->dst.size);
     }
-    if ((rc = zarrc_buf_reserve(&t->dst, blocksize)))
+    if ((rc = zarrc_buf_reserve(&t->dst, blocksize)) || (rc = zarrc_buf_reserve(&t->dec.tmp, blocksize)) ||
+        (rc = zarrc_buf_reserve(&t->dec.tmp2, blocksize)))
         return rc;
     for (size_t k = 0; k < nblocks; k++) {
-        size_t b0 = le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * k);
-        size_t b1 = k + 1 < nblocks ? le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * (k + 1)) : cbytes;
+        size_t b0, b1;
+        zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1);
         size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize, len = b1 - b0;
+        if (zarrc__blosc1_decode_block(in, cbytes, b0, b1, bsize, t->dst.data, t->dec.tmp.data, t->dec.tmp2.data,
+                                       &t->dec) == 0) {
+            if ((rc = sink(ctx, t->dst.data, bsize)))
+                return rc;
+            continue;
+        }
+        /* left to c-blosc, or corrupt: c-blosc decodes or reports */
         size_t synth = BLOSC_MIN_HEADER_LENGTH + 4 + len; /* <= cbytes + 4 */
         t->src.size = 0;
         if ((rc = zarrc_buf_reserve(&t->src, synth)))
