@@ -253,6 +253,75 @@ static void bl_tls_free(void *p)
 
 static zarrc__tls_slot bl_slot = ZARRC_TLS_SLOT(bl_tls_new, bl_tls_free);
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Block k of a checked chunk whose blocks are in order (zarrc__blosc1_block_span holds for
+ * every k) into dst (the block's size): by zarrc's decoder; a block it leaves or calls corrupt
+ * goes to c-blosc as a one-block chunk of its own (the same header with nbytes = the block's
+ * size, one start offset, that block's stored bytes), which decodes it or reports. */
+static int decode_one_block(const uint8_t *in, size_t nblocks, size_t k, uint8_t *dst, bl_tls *t)
+{
+    size_t nbytes = le32(in + 4), blocksize = le32(in + 8), cbytes = le32(in + 12), b0, b1;
+    zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1);
+    size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize, len = b1 - b0;
+    int rc;
+    if ((rc = zarrc_buf_reserve(&t->dec.tmp, blocksize)) || (rc = zarrc_buf_reserve(&t->dec.tmp2, blocksize)))
+        return rc;
+    if (zarrc__blosc1_decode_block(in, cbytes, b0, b1, bsize, dst, t->dec.tmp.data, t->dec.tmp2.data, &t->dec) == 0)
+        return ZARRC_OK;
+    size_t synth = BLOSC_MIN_HEADER_LENGTH + 4 + len; /* <= cbytes + 4 */
+    t->src.size = 0;
+    if ((rc = zarrc_buf_reserve(&t->src, synth)))
+        return rc;
+    uint8_t *h = t->src.data;
+    memcpy(h, in, 4); /* versions, flags, typesize */
+    put_le32(h + 4, (uint32_t)bsize);
+    put_le32(h + 8, (uint32_t)blocksize);
+    put_le32(h + 12, (uint32_t)synth);
+    put_le32(h + 16, BLOSC_MIN_HEADER_LENGTH + 4);
+    memcpy(h + BLOSC_MIN_HEADER_LENGTH + 4, in + b0, len);
+    int n = blosc_decompress_ctx(h, dst, bsize, 1);
+    if (n < 0 || (size_t)n != bsize)
+        return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression of block %zu failed (code %d)", k, n);
+    return ZARRC_OK;
+}
+
+/* Whether every block of a checked chunk is stored in order inside it. */
+static bool blocks_in_order(const uint8_t *in, size_t nblocks)
+{
+    size_t cbytes = le32(in + 12), b0, b1;
+    for (size_t k = 0; k < nblocks; k++)
+        if (!zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1))
+            return false;
+    return true;
+}
+
+/* The blocks of one chunk decoded on the pool: one task per block, each into its place. */
+typedef struct par_blocks {
+    const uint8_t *in;
+    size_t nblocks, blocksize;
+    uint8_t *dst;
+} par_blocks;
+
+static int par_block(void *ctx, size_t k)
+{
+    const par_blocks *j = ctx;
+    bl_tls *t = zarrc__tls_get(&bl_slot);
+    if (!t)
+        return zarrc__enomem();
+    return decode_one_block(j->in, j->nblocks, k, j->dst + k * j->blocksize, t);
+}
+
+/* Chunks from this size up have their blocks decoded in parallel when the decode is not
+ * already running inside a pool task (a read of one chunk; nested pool calls run inline). */
+#define BL_PARALLEL_FROM ((size_t)1 << 20)
+
 static int bl_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
                         size_t in_size, zarrc_buf *out)
 {
@@ -269,7 +338,23 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     if (rc)
         return rc;
     bl_tls *t = zarrc__tls_get(&bl_slot);
-    if (t && zarrc__blosc1_decode(in, in_size, out->data, nbytes, &t->dec) == 0) {
+    if (!t)
+        return zarrc__enomem();
+    /* blocksize > 0 unless plain copy: check_chunk */
+    size_t nblocks = flags & BLOSC_MEMCPYED ? 0 : nbytes / blocksize + (nbytes % blocksize != 0);
+    if (nblocks > 1 && blocks_in_order(in, nblocks)) {
+        par_blocks j = {in, nblocks, blocksize, out->data};
+        if (nbytes >= BL_PARALLEL_FROM) {
+            rc = zarrc__pool_run(nblocks, par_block, &j);
+        } else {
+            for (size_t k = 0; k < nblocks && rc == ZARRC_OK; k++)
+                rc = decode_one_block(in, nblocks, k, out->data + k * blocksize, t);
+        }
+        if (rc == ZARRC_OK)
+            out->size = nbytes;
+        return rc;
+    }
+    if (zarrc__blosc1_decode(in, in_size, out->data, nbytes, &t->dec) == 0) {
         out->size = nbytes;
         return ZARRC_OK;
     }
@@ -280,14 +365,6 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     return ZARRC_OK;
 }
 
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* Decode block by block, each block handed to `sink` while it is in cache. Blosc1 format: a
  * 16-byte header (version, codec version, flags, typesize, nbytes, blocksize, cbytes), then one
@@ -316,48 +393,19 @@ static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, con
     bl_tls *t = zarrc__tls_get(&bl_slot);
     if (!t)
         return zarrc__enomem();
-    size_t cbytes = le32(in + 12), nblocks = nbytes / blocksize + (nbytes % blocksize != 0);
     /* the block-start table fits in cbytes: check_chunk */
-    bool ordered = nblocks > 1;
-    for (size_t k = 0; ordered && k < nblocks; k++) {
-        size_t b0, b1;
-        ordered = zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1);
-    }
-    if (!ordered) {
+    size_t nblocks = nbytes / blocksize + (nbytes % blocksize != 0);
+    if (nblocks < 2 || !blocks_in_order(in, nblocks)) {
         t->dst.size = 0;
         if ((rc = bl_decode(state, call, in, in_size, &t->dst)))
             return rc;
         return sink(ctx, t->dst.data, t->dst.size);
     }
-    if ((rc = zarrc_buf_reserve(&t->dst, blocksize)) || (rc = zarrc_buf_reserve(&t->dec.tmp, blocksize)) ||
-        (rc = zarrc_buf_reserve(&t->dec.tmp2, blocksize)))
+    if ((rc = zarrc_buf_reserve(&t->dst, blocksize)))
         return rc;
     for (size_t k = 0; k < nblocks; k++) {
-        size_t b0, b1;
-        zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1);
-        size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize, len = b1 - b0;
-        if (zarrc__blosc1_decode_block(in, cbytes, b0, b1, bsize, t->dst.data, t->dec.tmp.data, t->dec.tmp2.data,
-                                       &t->dec) == 0) {
-            if ((rc = sink(ctx, t->dst.data, bsize)))
-                return rc;
-            continue;
-        }
-        /* left to c-blosc, or corrupt: c-blosc decodes or reports */
-        size_t synth = BLOSC_MIN_HEADER_LENGTH + 4 + len; /* <= cbytes + 4 */
-        t->src.size = 0;
-        if ((rc = zarrc_buf_reserve(&t->src, synth)))
-            return rc;
-        uint8_t *h = t->src.data;
-        memcpy(h, in, 4); /* versions, flags, typesize */
-        put_le32(h + 4, (uint32_t)bsize);
-        put_le32(h + 8, (uint32_t)blocksize);
-        put_le32(h + 12, (uint32_t)synth);
-        put_le32(h + 16, BLOSC_MIN_HEADER_LENGTH + 4);
-        memcpy(h + BLOSC_MIN_HEADER_LENGTH + 4, in + b0, len);
-        int n = blosc_decompress_ctx(h, t->dst.data, t->dst.capacity, 1);
-        if (n < 0 || (size_t)n != bsize)
-            return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression of block %zu failed (code %d)", k, n);
-        if ((rc = sink(ctx, t->dst.data, bsize)))
+        size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize;
+        if ((rc = decode_one_block(in, nblocks, k, t->dst.data, t)) || (rc = sink(ctx, t->dst.data, bsize)))
             return rc;
     }
     return ZARRC_OK;
