@@ -318,9 +318,11 @@ static int par_block(void *ctx, size_t k)
     return decode_one_block(j->in, j->nblocks, k, j->dst + k * j->blocksize, t);
 }
 
-/* Chunks from this size up have their blocks decoded in parallel when the decode is not
- * already running inside a pool task (a read of one chunk; nested pool calls run inline). */
+/* Chunks from this size up have their blocks decoded in parallel when no other such chunk is
+ * being decoded and the decode is not already running inside a pool task (a read of one
+ * chunk; nested pool calls run inline). */
 #define BL_PARALLEL_FROM ((size_t)1 << 20)
+static int bl_large_active; /* atomic: whole decodes of chunks of BL_PARALLEL_FROM and more under way */
 
 static int bl_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
                         size_t in_size, zarrc_buf *out)
@@ -344,12 +346,18 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     size_t nblocks = flags & BLOSC_MEMCPYED ? 0 : nbytes / blocksize + (nbytes % blocksize != 0);
     if (nblocks > 1 && blocks_in_order(in, nblocks)) {
         par_blocks j = {in, nblocks, blocksize, out->data};
-        if (nbytes >= BL_PARALLEL_FROM) {
+        /* in parallel only while no other large decode runs (two readers of a chunk each
+         * keep both cores busy already: more threads would only contend) */
+        bool large = nbytes >= BL_PARALLEL_FROM;
+        bool alone = large && __atomic_fetch_add(&bl_large_active, 1, __ATOMIC_RELAXED) == 0;
+        if (alone) {
             rc = zarrc__pool_run(nblocks, par_block, &j);
         } else {
             for (size_t k = 0; k < nblocks && rc == ZARRC_OK; k++)
                 rc = decode_one_block(in, nblocks, k, out->data + k * blocksize, t);
         }
+        if (large)
+            __atomic_fetch_sub(&bl_large_active, 1, __ATOMIC_RELAXED);
         if (rc == ZARRC_OK)
             out->size = nbytes;
         return rc;
