@@ -54,6 +54,21 @@ static uint64_t rd64(const uint8_t *p)
 
 static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define BL_LITTLE 1
+#endif
+
+/* v's bytes, least significant first. */
+static void wr64le(uint8_t *p, uint64_t v)
+{
+#ifdef BL_LITTLE
+    wr64(p, v);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
 /* ---- CPU features ---- */
 
 enum { SIMD_SCALAR = 0, SIMD_SSE2 = 1, SIMD_AVX2 = 2 };
@@ -102,11 +117,18 @@ static uint8_t *copy_match(uint8_t *op, size_t dist, size_t len, const uint8_t *
     if (dist < 8 && room) {
         /* A period shorter than 8: an 8-byte pattern stored every `step` bytes, step the
          * largest multiple of the period up to 8, so every store starts in phase. */
+        static const uint8_t steps[8] = {0, 8, 8, 6, 8, 5, 6, 7}; /* 8 - 8 % dist */
+#ifdef BL_LITTLE
+        uint64_t p = rd64(ref) & ((1ull << (8 * dist)) - 1); /* ref + 8 <= op + 7: in the buffer */
+        for (size_t s = dist; s < 8; s *= 2)
+            p |= p << (8 * s);
+#else
         uint8_t pat[8];
         for (size_t i = 0; i < 8; i++)
             pat[i] = ref[i % dist];
         uint64_t p = rd64(pat);
-        size_t step = 8 - 8 % dist;
+#endif
+        size_t step = steps[dist];
         for (size_t j = 0; j < len; j += step)
             wr64(op + j, p);
         return op + len;
@@ -301,7 +323,7 @@ static void untranspose_scalar(const uint8_t *planes, size_t nb, uint8_t *out, s
         uint64_t x = 0;
         for (int k = 0; k < 8; k++)
             x |= (uint64_t)planes[(size_t)k * nb + c] << (8 * k);
-        wr64(out + 8 * c, transpose8(x));
+        wr64le(out + 8 * c, transpose8(x));
     }
 }
 

@@ -286,9 +286,12 @@ static int decode_one_block(const uint8_t *in, size_t nblocks, size_t k, uint8_t
     put_le32(h + 12, (uint32_t)synth);
     put_le32(h + 16, BLOSC_MIN_HEADER_LENGTH + 4);
     memcpy(h + BLOSC_MIN_HEADER_LENGTH + 4, in + b0, len);
-    int n = blosc_decompress_ctx(h, dst, bsize, 1);
+    /* c-blosc wants room for a whole block (blocksize <= destsize) even when the chunk is
+     * one short last block: decoded into scratch of that size, then copied */
+    int n = blosc_decompress_ctx(h, t->dec.tmp2.data, t->dec.tmp2.capacity, 1);
     if (n < 0 || (size_t)n != bsize)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression of block %zu failed (code %d)", k, n);
+    memcpy(dst, t->dec.tmp2.data, bsize);
     return ZARRC_OK;
 }
 
