@@ -60,7 +60,7 @@ static void roundtrips(bool quick)
     static const char *const cnames[] = {"blosclz", "lz4", "lz4hc", "zstd", "zlib"};
     static const size_t sizes[] = {0, 1, 7, 15, 16, 17, 100, 127, 128, 255, 256, 1000, 4096, 4100,
                                    65536, 65537, 200000, 1 << 20};
-    static const size_t typesizes[] = {1, 2, 3, 4, 8, 16};
+    static const size_t typesizes[] = {1, 2, 3, 4, 8, 16, 17, 255};
     static const size_t blocksizes[] = {0, 256, 1000, 4096, 65536};
     size_t maxn = 1 << 20;
     uint8_t *src = malloc(maxn), *c = malloc(maxn + BLOSC_MAX_OVERHEAD);
@@ -71,7 +71,7 @@ static void roundtrips(bool quick)
                 for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
                     size_t n = sizes[si], ts = typesizes[ti];
                     /* the slow codecs and big sizes: fewer combinations */
-                    if (n > 65537 && (quick || ts == 3 || ts == 16 || ci >= 2))
+                    if (n > 65537 && (quick || ts == 3 || ts >= 16 || ci >= 2))
                         continue;
                     for (size_t bi = 0; bi < sizeof blocksizes / sizeof *blocksizes; bi++) {
                         int kind = (int)((si + ti + bi + ci) % 5), clevel = 1 + (int)((si * 3 + bi) % 9);
