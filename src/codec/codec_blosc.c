@@ -1,12 +1,16 @@
 /*
- * codec_blosc.c — blosc (v3 core and numcodecs v2): c-blosc 1.x chunks through the system
- * library's context API, one internal thread (we run inside our own pool).
+ * codec_blosc.c — blosc (v3 core and numcodecs v2): c-blosc 1.x chunks. Encoding goes through
+ * the system library's context API, one internal thread (we run inside our own pool);
+ * decoding through zarrc's own Blosc1 block decoder (blosc1.c), with c-blosc as the fallback
+ * for whatever that decoder leaves (snappy, plain-copy chunks, blocks out of order, unusual
+ * flags) or calls corrupt (c-blosc then has the last word and reports).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <blosc.h>
 
+#include "blosc1.h"
 #include "codec.h"
 
 enum { SHUF_AUTO = -1, SHUF_NONE = 0, SHUF_BYTE = 1, SHUF_BIT = 2 };
@@ -229,6 +233,100 @@ static int check_chunk(const zarrc_codec_call *call, const uint8_t *in, size_t i
     return ZARRC_OK;
 }
 
+/* Per-thread buffers of the decoders: for c-blosc, one block as a chunk of its own, and a
+ * decoded block; zarrc's decoder's state (scratch, zstd context). */
+typedef struct bl_tls {
+    zarrc_buf src, dst;
+    zarrc__blosc1_state dec;
+} bl_tls;
+
+static void *bl_tls_new(void) { return zarrc__calloc(1, sizeof(bl_tls)); }
+
+static void bl_tls_free(void *p)
+{
+    bl_tls *t = p;
+    zarrc_buf_release(&t->src);
+    zarrc_buf_release(&t->dst);
+    zarrc__blosc1_state_free(&t->dec);
+    free(t);
+}
+
+static zarrc__tls_slot bl_slot = ZARRC_TLS_SLOT(bl_tls_new, bl_tls_free);
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Block k of a checked chunk whose blocks are in order (zarrc__blosc1_block_span holds for
+ * every k) into dst (the block's size): by zarrc's decoder; a block it leaves or calls corrupt
+ * goes to c-blosc as a one-block chunk of its own (the same header with nbytes = the block's
+ * size, one start offset, that block's stored bytes), which decodes it or reports. */
+static int decode_one_block(const uint8_t *in, size_t nblocks, size_t k, uint8_t *dst, bl_tls *t)
+{
+    size_t nbytes = le32(in + 4), blocksize = le32(in + 8), cbytes = le32(in + 12), b0, b1;
+    zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1);
+    size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize, len = b1 - b0;
+    int rc;
+    if ((rc = zarrc_buf_reserve(&t->dec.tmp, blocksize)) || (rc = zarrc_buf_reserve(&t->dec.tmp2, blocksize)))
+        return rc;
+    if (zarrc__blosc1_decode_block(in, cbytes, b0, b1, bsize, dst, t->dec.tmp.data, t->dec.tmp2.data, &t->dec) == 0)
+        return ZARRC_OK;
+    size_t synth = BLOSC_MIN_HEADER_LENGTH + 4 + len; /* <= cbytes + 4 */
+    t->src.size = 0;
+    if ((rc = zarrc_buf_reserve(&t->src, synth)))
+        return rc;
+    uint8_t *h = t->src.data;
+    memcpy(h, in, 4); /* versions, flags, typesize */
+    put_le32(h + 4, (uint32_t)bsize);
+    put_le32(h + 8, (uint32_t)blocksize);
+    put_le32(h + 12, (uint32_t)synth);
+    put_le32(h + 16, BLOSC_MIN_HEADER_LENGTH + 4);
+    memcpy(h + BLOSC_MIN_HEADER_LENGTH + 4, in + b0, len);
+    /* c-blosc wants room for a whole block (blocksize <= destsize) even when the chunk is
+     * one short last block: decoded into scratch of that size, then copied */
+    int n = blosc_decompress_ctx(h, t->dec.tmp2.data, t->dec.tmp2.capacity, 1);
+    if (n < 0 || (size_t)n != bsize)
+        return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression of block %zu failed (code %d)", k, n);
+    memcpy(dst, t->dec.tmp2.data, bsize);
+    return ZARRC_OK;
+}
+
+/* Whether every block of a checked chunk is stored in order inside it. */
+static bool blocks_in_order(const uint8_t *in, size_t nblocks)
+{
+    size_t cbytes = le32(in + 12), b0, b1;
+    for (size_t k = 0; k < nblocks; k++)
+        if (!zarrc__blosc1_block_span(in, cbytes, nblocks, k, &b0, &b1))
+            return false;
+    return true;
+}
+
+/* The blocks of one chunk decoded on the pool: one task per block, each into its place. */
+typedef struct par_blocks {
+    const uint8_t *in;
+    size_t nblocks, blocksize;
+    uint8_t *dst;
+} par_blocks;
+
+static int par_block(void *ctx, size_t k)
+{
+    const par_blocks *j = ctx;
+    bl_tls *t = zarrc__tls_get(&bl_slot);
+    if (!t)
+        return zarrc__enomem();
+    return decode_one_block(j->in, j->nblocks, k, j->dst + k * j->blocksize, t);
+}
+
+/* Chunks from this size up have their blocks decoded in parallel when no other such chunk is
+ * being decoded and the decode is not already running inside a pool task (a read of one
+ * chunk; nested pool calls run inline). */
+#define BL_PARALLEL_FROM ((size_t)1 << 20)
+static int bl_large_active; /* atomic: whole decodes of chunks of BL_PARALLEL_FROM and more under way */
+
 static int bl_decode(const void *state, const zarrc_codec_call *call, const uint8_t *in,
                         size_t in_size, zarrc_buf *out)
 {
@@ -244,6 +342,33 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     rc = zarrc_buf_reserve(out, nbytes);
     if (rc)
         return rc;
+    bl_tls *t = zarrc__tls_get(&bl_slot);
+    if (!t)
+        return zarrc__enomem();
+    /* blocksize > 0 unless plain copy: check_chunk */
+    size_t nblocks = flags & BLOSC_MEMCPYED ? 0 : nbytes / blocksize + (nbytes % blocksize != 0);
+    if (nblocks > 1 && blocks_in_order(in, nblocks)) {
+        par_blocks j = {in, nblocks, blocksize, out->data};
+        /* in parallel only while no other large decode runs (two readers of a chunk each
+         * keep both cores busy already: more threads would only contend) */
+        bool large = nbytes >= BL_PARALLEL_FROM;
+        bool alone = large && __atomic_fetch_add(&bl_large_active, 1, __ATOMIC_RELAXED) == 0;
+        if (alone) {
+            rc = zarrc__pool_run(nblocks, par_block, &j);
+        } else {
+            for (size_t k = 0; k < nblocks && rc == ZARRC_OK; k++)
+                rc = decode_one_block(in, nblocks, k, out->data + k * blocksize, t);
+        }
+        if (large)
+            __atomic_fetch_sub(&bl_large_active, 1, __ATOMIC_RELAXED);
+        if (rc == ZARRC_OK)
+            out->size = nbytes;
+        return rc;
+    }
+    if (zarrc__blosc1_decode(in, in_size, out->data, nbytes, &t->dec) == 0) {
+        out->size = nbytes;
+        return ZARRC_OK;
+    }
     int n = blosc_decompress_ctx(in, out->data, nbytes, 1);
     if (n < 0 || (size_t)n != nbytes)
         return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression failed (code %d)", n);
@@ -251,37 +376,13 @@ static int bl_decode(const void *state, const zarrc_codec_call *call, const uint
     return ZARRC_OK;
 }
 
-/* Per-thread buffers of the block-by-block decoder: one block as a chunk of its own, and its
- * decoded bytes. */
-typedef struct bl_tls {
-    zarrc_buf src, dst;
-} bl_tls;
-
-static void *bl_tls_new(void) { return zarrc__calloc(1, sizeof(bl_tls)); }
-
-static void bl_tls_free(void *p)
-{
-    bl_tls *t = p;
-    zarrc_buf_release(&t->src);
-    zarrc_buf_release(&t->dst);
-    free(t);
-}
-
-static zarrc__tls_slot bl_slot = ZARRC_TLS_SLOT(bl_tls_new, bl_tls_free);
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* Decode block by block, each block handed to `sink` while it is in cache. Blosc1 format: a
  * 16-byte header (version, codec version, flags, typesize, nbytes, blocksize, cbytes), then one
- * 32-bit start offset per block, then the blocks. Each block is decoded by c-blosc as a
- * one-block chunk of its own (the same header with nbytes = the block's size, one start
- * offset), so c-blosc's own bounds checks see only that block's bytes. Blocks must be stored
+ * 32-bit start offset per block, then the blocks. Each block is decoded by zarrc's decoder
+ * (blosc1.c) from its stored bytes; a block that decoder leaves or calls corrupt goes to
+ * c-blosc as a one-block chunk of its own (the same header with nbytes = the block's size, one
+ * start offset), so c-blosc's own bounds checks see only that block's bytes. Blocks must be stored
  * in order (as every single-threaded encoder writes them); chunks with blocks in another
  * order, or of one block, are decoded whole. Plain-copy chunks hand over their stored bytes. */
 static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, const uint8_t *in, size_t in_size,
@@ -303,15 +404,9 @@ static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, con
     bl_tls *t = zarrc__tls_get(&bl_slot);
     if (!t)
         return zarrc__enomem();
-    size_t cbytes = le32(in + 12), nblocks = nbytes / blocksize + (nbytes % blocksize != 0);
-    size_t table = BLOSC_MIN_HEADER_LENGTH + 4 * nblocks; /* fits in cbytes: check_chunk */
-    bool ordered = nblocks > 1;
-    for (size_t k = 0; ordered && k < nblocks; k++) {
-        size_t b0 = le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * k);
-        size_t b1 = k + 1 < nblocks ? le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * (k + 1)) : cbytes;
-        ordered = b0 >= table && b0 < b1 && b1 <= cbytes;
-    }
-    if (!ordered) {
+    /* the block-start table fits in cbytes: check_chunk */
+    size_t nblocks = nbytes / blocksize + (nbytes % blocksize != 0);
+    if (nblocks < 2 || !blocks_in_order(in, nblocks)) {
         t->dst.size = 0;
         if ((rc = bl_decode(state, call, in, in_size, &t->dst)))
             return rc;
@@ -320,24 +415,8 @@ static int bl_decode_pieces(const void *state, const zarrc_codec_call *call, con
     if ((rc = zarrc_buf_reserve(&t->dst, blocksize)))
         return rc;
     for (size_t k = 0; k < nblocks; k++) {
-        size_t b0 = le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * k);
-        size_t b1 = k + 1 < nblocks ? le32(in + BLOSC_MIN_HEADER_LENGTH + 4 * (k + 1)) : cbytes;
-        size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize, len = b1 - b0;
-        size_t synth = BLOSC_MIN_HEADER_LENGTH + 4 + len; /* <= cbytes + 4 */
-        t->src.size = 0;
-        if ((rc = zarrc_buf_reserve(&t->src, synth)))
-            return rc;
-        uint8_t *h = t->src.data;
-        memcpy(h, in, 4); /* versions, flags, typesize */
-        put_le32(h + 4, (uint32_t)bsize);
-        put_le32(h + 8, (uint32_t)blocksize);
-        put_le32(h + 12, (uint32_t)synth);
-        put_le32(h + 16, BLOSC_MIN_HEADER_LENGTH + 4);
-        memcpy(h + BLOSC_MIN_HEADER_LENGTH + 4, in + b0, len);
-        int n = blosc_decompress_ctx(h, t->dst.data, t->dst.capacity, 1);
-        if (n < 0 || (size_t)n != bsize)
-            return zarrc_error_set(ZARRC_ECORRUPT, "blosc decompression of block %zu failed (code %d)", k, n);
-        if ((rc = sink(ctx, t->dst.data, bsize)))
+        size_t bsize = k + 1 < nblocks ? blocksize : nbytes - k * blocksize;
+        if ((rc = decode_one_block(in, nblocks, k, t->dst.data, t)) || (rc = sink(ctx, t->dst.data, bsize)))
             return rc;
     }
     return ZARRC_OK;

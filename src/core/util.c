@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "core.h"
 
@@ -109,6 +110,31 @@ char *zarrc__path_join(const char *path, const char *key)
     return zarrc__sprintf("%s/%s", path, key);
 }
 
+void zarrc__advise_huge_pages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    static int cached = -1; /* atomic: -1 unknown, 0 enabled, 1 disabled */
+    int disabled = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (disabled < 0) {
+        const char *env = getenv("ZARRC_NO_HUGEPAGES");
+        disabled = env && *env && strcmp(env, "0");
+        __atomic_store_n(&cached, disabled, __ATOMIC_RELAXED);
+    }
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t first = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + n) & ~(huge - 1);
+    if (!disabled && n >= 2 * huge && end > first)
+        madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+/* Buffers from this size up are advised to use transparent huge pages: the per-thread chunk
+ * buffers (tens of MiB for large chunks) are fresh memory the first time, faulted in 4 KiB
+ * at a time otherwise. */
+#define BUF_HUGE_FROM ((size_t)4 << 20)
+
 int zarrc_buf_reserve(zarrc_buf *b, size_t n)
 {
     if (n <= b->capacity)
@@ -125,6 +151,8 @@ int zarrc_buf_reserve(zarrc_buf *b, size_t n)
         return ZARRC_ENOMEM;
     b->data = p;
     b->capacity = cap;
+    if (cap >= BUF_HUGE_FROM)
+        zarrc__advise_huge_pages(p, cap);
     return ZARRC_OK;
 }
 

@@ -902,30 +902,6 @@ static int check_box(const zarrc__io_array *a, const int64_t *start, const int64
     return ZARRC_OK;
 }
 
-/* A large output buffer is usually fresh memory that every chunk task will fault in page by
- * page; backing it with transparent huge pages makes that about twice as cheap. Only the
- * 2 MiB-aligned middle is advised; memory that cannot take the advice ignores it.
- * ZARRC_NO_HUGEPAGES=1 turns it off. */
-static void advise_huge_pages(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    static int cached = -1; /* atomic: -1 unknown, 0 enabled, 1 disabled */
-    int disabled = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (disabled < 0) {
-        const char *env = getenv("ZARRC_NO_HUGEPAGES");
-        disabled = env && *env && strcmp(env, "0");
-        __atomic_store_n(&cached, disabled, __ATOMIC_RELAXED);
-    }
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t first = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + n) & ~(huge - 1);
-    if (!disabled && n >= 2 * huge && end > first)
-        madvise((void *)first, end - first, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
 int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,
                    const int64_t *step, void *out, size_t out_size)
 {
@@ -938,7 +914,7 @@ int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t
         if (out_size != (size_t)nelem * es)
             return finish(a, zarrc_error_set(ZARRC_EINVAL, "output buffer has %zu bytes, the selection "
                                              "needs %lld", out_size, (long long)nelem * (long long)es));
-        advise_huge_pages(out, out_size);
+        zarrc__advise_huge_pages(out, out_size);
         if (a->meta->rectilinear)
             return finish(a, rect_box(a, start, count, step, out, false, NULL, NULL));
         return finish(a, read_box(a, start, count, step, out, NULL, NULL));

@@ -1,6 +1,7 @@
 /* API tests: create, write, read back through the public header, for both formats. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,11 +330,67 @@ static void test_blosc_blocks(void)
     zarrc_store_free(s);
 }
 
+/* A read of one large blosc chunk decodes its blocks in parallel on the pool: values for
+ * byte- and bit-shuffled chunks of 8 or more blocks, and a block whose stream size is impossible is
+ * an error naming the chunk (the failing pool task's message reaches the caller). */
+static void test_blosc_parallel_blocks(void)
+{
+    static const char *const codecs[] = {
+        "[\"bytes\",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"lz4\",\"clevel\":5,"
+        "\"shuffle\":\"shuffle\",\"typesize\":2,\"blocksize\":65536}}]",
+        "[\"bytes\",{\"name\":\"blosc\",\"configuration\":{\"cname\":\"zstd\",\"clevel\":3,"
+        "\"shuffle\":\"bitshuffle\",\"typesize\":2,\"blocksize\":65536}}]",
+    };
+    enum { N = 1 << 20 };
+    uint16_t *v = malloc(N * sizeof *v), *got = malloc(N * sizeof *got);
+    for (int i = 0; i < N; i++)
+        v[i] = (uint16_t)(i / 3 + (i % 1000 == 0 ? i * 7 : 0));
+    for (int ci = 0; ci < 2; ci++) {
+        zarrc_store *s = memstore();
+        int64_t shape[1] = {N}, z[1] = {0};
+        zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+        o.dtype = "uint16";
+        o.ndim = 1;
+        o.shape = shape;
+        o.chunks = shape;
+        o.codecs = codecs[ci];
+        zarrc_array *a = NULL;
+        CHECK_OK(zarrc_array_create(&a, s, "p", &o));
+        if (!a)
+            continue;
+        CHECK_OK(zarrc_array_write(a, z, shape, NULL, v, (size_t)N * 2));
+        memset(got, 0, (size_t)N * 2);
+        CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, (size_t)N * 2));
+        CHECK(!memcmp(got, v, (size_t)N * 2));
+        void *d = NULL;
+        size_t n = 0;
+        CHECK_OK(zarrc_store_get(&d, &n, s, "p/c/0"));
+        uint8_t *c = d;
+        size_t nbytes = c ? rd32(c + 4) : 0, bs = c ? rd32(c + 8) : 1;
+        CHECK_MSG(c && nbytes == (size_t)N * 2 && nbytes / bs >= 8 && !(c[2] & 0x2), "nbytes %zu blocksize %zu flags %d", nbytes, bs, c ? c[2] : -1);
+        size_t k = nbytes / bs / 2 + 1;
+        if (c && nbytes / bs >= 8) {
+            wr32(c + rd32(c + 16 + 4 * k), 0x7fffffff); /* block k's first stream size */
+            CHECK_OK(zarrc_store_set(s, "p/c/0", c, n));
+            CHECK_ERR(zarrc_array_read(a, z, shape, NULL, got, (size_t)N * 2), ZARRC_ECORRUPT, "chunk 'p/c/0'");
+            char needle[32];
+            snprintf(needle, sizeof needle, "block %zu ", k);
+            CHECK_ERR(zarrc_array_read(a, z, shape, NULL, got, (size_t)N * 2), ZARRC_ECORRUPT, needle);
+        }
+        zarrc_free(d);
+        zarrc_array_free(a);
+        zarrc_store_free(s);
+    }
+    free(v);
+    free(got);
+}
+
 int main(void)
 {
     test_passthrough();
     test_passthrough_strided();
     test_blosc_blocks();
+    test_blosc_parallel_blocks();
     test_roundtrip(3, NULL, 'C');
     test_roundtrip(2, NULL, 'C');
     test_roundtrip(2, NULL, 'F');

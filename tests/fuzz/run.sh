@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the libFuzzer targets (clang + libclang-rt): tests/fuzz/run.sh [SECONDS] [metadata|chunk|select|args|serve|struct|object|user]
+# Run the libFuzzer targets (clang + libclang-rt): tests/fuzz/run.sh [SECONDS] [metadata|chunk|select|args|serve|struct|object|user|blosc]
 # New interesting inputs land in tests/fuzz/corpus/<target>/ (commit the small ones).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +16,7 @@ for t in $targets; do
   case $t in # the CLI's parsers and the grid planner
     select|args) extra="$root/cli/cli_select.c $root/cli/cli_args.c -I$root/cli -I$root/src" ;;
     serve) extra="$root/serve/serve_parse.c -I$root/serve"; lib_srcs="" ;; # parsers only: no library
-    struct) extra="-I$root/src" ;;
+    struct|blosc) extra="-I$root/src" ;;
   esac
   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -std=gnu11 -I"$root/include" \
         $lib_srcs $extra "$here/fuzz_$t.c" -o "$out/fuzz_$t" $libs

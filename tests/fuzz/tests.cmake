@@ -4,7 +4,7 @@
 # the variable-length user data types (src/dtype/dtype_user.c, the pipeline's validate step).
 # select and args drive the CLI's parsers (cli/cli_select.c, cli/cli_args.c) and the grid
 # planner (src/grid), so they compile those CLI files and see the internal headers.
-foreach(target metadata chunk select args struct object user)
+foreach(target metadata chunk select args struct object user blosc)
   add_executable(fuzz_replay_${target} ${CMAKE_CURRENT_LIST_DIR}/fuzz_${target}.c
                  ${CMAKE_CURRENT_LIST_DIR}/replay.c)
   if(target STREQUAL "select" OR target STREQUAL "args")
@@ -12,7 +12,7 @@ foreach(target metadata chunk select args struct object user)
                    ${CMAKE_SOURCE_DIR}/cli/cli_args.c)
     target_include_directories(fuzz_replay_${target} PRIVATE ${CMAKE_SOURCE_DIR}/cli ${CMAKE_SOURCE_DIR}/src)
   endif()
-  if(target STREQUAL "struct") # the struct dtype parsers (src/dtype/dtype_struct.c)
+  if(target STREQUAL "struct" OR target STREQUAL "blosc") # internal headers: dtype_struct.c, blosc1.c
     target_include_directories(fuzz_replay_${target} PRIVATE ${CMAKE_SOURCE_DIR}/src)
   endif()
   target_link_libraries(fuzz_replay_${target} PRIVATE zarrc_static)
