@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
-targets=${2:-"metadata chunk select args serve struct object user"}
+targets=${2:-"metadata chunk select args serve struct object user blosc"}
 out="$root/build-fuzz"
 mkdir -p "$out"
 srcs=$(ls "$root"/src/*/*.c)
