@@ -514,6 +514,20 @@ static int clear_outside(zarrc_array *a, const zarrc__array_meta *snap, const in
     return rc;
 }
 
+/* Step idx through the box first..last (inclusive) in C order; false after the last chunk. */
+static bool next_chunk(int64_t *idx, const int64_t *first, const int64_t *last, int n)
+{
+    int d = n - 1;
+    while (d >= 0 && idx[d] == last[d]) {
+        idx[d] = first[d];
+        d--;
+    }
+    if (d < 0)
+        return false;
+    idx[d]++;
+    return true;
+}
+
 /* Clear the part of the block [lo, hi) outside [0, keep) (undoing a failed extend). */
 static int clear_block(zarrc_array *a, const zarrc__array_meta *snap, const int64_t *lo, const int64_t *hi,
                        const int64_t *keep)
@@ -540,14 +554,8 @@ static int clear_block(zarrc_array *a, const zarrc__array_meta *snap, const int6
     for (;;) {
         if ((rc = clear_chunk(&c, idx)))
             break;
-        int d = n - 1;
-        while (d >= 0 && idx[d] == last[d]) {
-            idx[d] = first[d];
-            d--;
-        }
-        if (d < 0)
+        if (!next_chunk(idx, first, last, n))
             break;
-        idx[d]++;
     }
     zarrc_buf_release(&c.key);
     return rc;
@@ -693,14 +701,8 @@ static int write_grown(zarrc_array *a, const int64_t *S, const int64_t *grown, c
         }
         if (beyond && !covered && (rc = clear_chunk(&c, idx)))
             break;
-        int d = n - 1;
-        while (d >= 0 && idx[d] == last[d]) {
-            idx[d] = first[d];
-            d--;
-        }
-        if (d < 0)
+        if (!next_chunk(idx, first, last, n))
             break;
-        idx[d]++;
     }
     zarrc_buf_release(&c.key);
     if (rc)
