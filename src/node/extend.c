@@ -768,8 +768,8 @@ static int check_usable(const zarrc_array *a)
     return ZARRC_OK;
 }
 
-static int resize_locked(zarrc_array *a, const int64_t *new_shape, const int64_t *cur, uint64_t *erased,
-                         uint64_t *cleared);
+static int resize_locked(zarrc_array *a, grow_guard *g, const int64_t *new_shape, const int64_t *cur,
+                         uint64_t *erased, uint64_t *cleared);
 
 static int resize_impl(zarrc_array *a, const int64_t *new_shape, uint64_t *erased, uint64_t *cleared)
 {
@@ -788,14 +788,19 @@ static int resize_impl(zarrc_array *a, const int64_t *new_shape, uint64_t *erase
     bool locked = data_first(a);
     if ((rc = locked ? grow_begin(a, &g, cur) : stored_shape(a, cur)))
         return rc;
-    rc = resize_locked(a, new_shape, cur, erased, cleared);
+    rc = resize_locked(a, locked ? &g : NULL, new_shape, cur, erased, cleared);
     if (locked)
         grow_end(a, &g, rc == ZARRC_OK);
     return rc;
 }
 
-static int resize_locked(zarrc_array *a, const int64_t *new_shape, const int64_t *cur, uint64_t *erased,
-                         uint64_t *cleared)
+/* A shrink under the grow lock (g) publishes the new shape first and clears beyond it second,
+ * with the orphan marker stored over both steps: a writer killed in between leaves the new
+ * shape and data beyond it, which readers never see and the next grower sweeps (see above).
+ * Without the lock (compare-and-swap stores, rectilinear grids) it clears first: a kill then
+ * leaves the old shape with part of the removed region already fill. */
+static int resize_locked(zarrc_array *a, grow_guard *g, const int64_t *new_shape, const int64_t *cur,
+                         uint64_t *erased, uint64_t *cleared)
 {
     int n = a->meta.ndim, rc;
     bool shrink = false;
@@ -805,17 +810,23 @@ static int resize_locked(zarrc_array *a, const int64_t *new_shape, const int64_t
         *erased = 0;
     if (cleared)
         *cleared = 0;
-    if (shrink) {
-        zarrc__array_meta snap;
-        zarrc__array_snapshot(a, &snap);
-        if ((rc = clear_outside(a, &snap, cur, new_shape, erased, cleared)))
-            return rc;
-    }
+    zarrc__array_meta snap;
+    zarrc__array_snapshot(a, &snap); /* the grid before the change: what clear_outside walks */
+    if (shrink && !g && (rc = clear_outside(a, &snap, cur, new_shape, erased, cleared)))
+        return rc;
+    if (shrink && g && (rc = grow_mark(a, g)))
+        return rc;
     shape_update u;
     memset(&u, 0, sizeof u);
     u.mode = SHAPE_SET;
     memcpy(u.want, new_shape, sizeof(int64_t) * (size_t)n);
-    return shape_change(a, &u);
+    if ((rc = shape_change(a, &u)) || !shrink || !g)
+        return rc;
+    rc = clear_outside(a, &snap, cur, new_shape, erased, cleared);
+    if (rc)
+        zarrc__error_context(rc, "the shape is now smaller, but clearing the removed region failed (the next "
+                             "grow of this array clears it): ");
+    return rc;
 }
 
 int zarrc_array_resize(zarrc_array *a, const int64_t *new_shape)

@@ -8,7 +8,10 @@
  * store without locks). Set ZARRC_EXTEND_STRESS=1 for more blocks and seeds.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cas_store.h"
@@ -586,6 +589,92 @@ static void test_orphans(zarrc_store *s, int format, bool sharded)
     zarrc_array_free(a);
 }
 
+/* kill -9 during a shrink (filesystem store): the array is left either at the old shape with
+ * every value intact, or at the new shape with its values intact, and a later grow reads fill
+ * beyond the new shape. Each trial writes KS_ROWS x KS_COLS in 1x2 chunks and shrinks it to
+ * KS_KEEP rows in a child that is killed after a random delay into the shrink. */
+#define KS_ROWS 1500
+#define KS_COLS 4
+#define KS_KEEP 7
+static void test_killed_shrink(const char *dir)
+{
+    int64_t shape[2] = {KS_ROWS, KS_COLS}, chunks[2] = {1, 2}, keep[2] = {KS_KEEP, 3};
+    int32_t *v = malloc(sizeof(int32_t) * KS_ROWS * KS_COLS);
+    if (!v)
+        return;
+    for (int i = 0; i < KS_ROWS * KS_COLS; i++)
+        v[i] = i;
+    int trials = stress ? 20 : 6, old_shape = 0, new_shape = 0;
+    for (int t = 0; t < trials; t++) {
+        zarrc_store *s = NULL;
+        CHECK_OK(zarrc_store_open(&s, dir, ZARRC_STORE_CREATE));
+        zarrc_array *a = s ? make(s, "ks", 3, 2, shape, chunks, false) : NULL;
+        int64_t z[2] = {0, 0};
+        if (a)
+            CHECK_OK(zarrc_array_write(a, z, shape, NULL, v, sizeof(int32_t) * KS_ROWS * KS_COLS));
+        zarrc_array_free(a);
+        int p[2];
+        CHECK(pipe(p) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            zarrc_array *c = NULL;
+            if (zarrc_array_open(&c, s, "ks"))
+                _exit(3);
+            char go = 1;
+            if (write(p[1], &go, 1) != 1)
+                _exit(4);
+            zarrc_array_resize(c, keep);
+            for (;;) /* the kill lands here at the latest */
+                pause();
+        }
+        char go;
+        CHECK(read(p[0], &go, 1) == 1);
+        struct timespec d = {0, (long)(rand() % 60) * 1000000L};
+        nanosleep(&d, NULL);
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        close(p[0]);
+        close(p[1]);
+        zarrc_array *r = NULL;
+        CHECK_OK(zarrc_array_open(&r, s, "ks"));
+        if (!r) {
+            zarrc_store_free(s);
+            break;
+        }
+        const int64_t *sh = zarrc_array_shape(r);
+        bool was_old = sh[0] == KS_ROWS && sh[1] == KS_COLS, was_new = sh[0] == KS_KEEP && sh[1] == 3;
+        CHECK_MSG(was_old || was_new, "trial %d: shape [%lld, %lld] is neither the old nor the new one", t,
+                  (long long)sh[0], (long long)sh[1]);
+        old_shape += was_old;
+        new_shape += was_new;
+        int32_t *got = read_all(r);
+        int bad = 0;
+        for (int64_t i = 0; i < sh[0]; i++)
+            for (int64_t j = 0; j < sh[1]; j++)
+                bad += got[i * sh[1] + j] != v[i * KS_COLS + j];
+        CHECK_MSG(bad == 0, "trial %d: %d of the values inside shape [%lld, %lld] changed by a killed shrink", t,
+                  bad, (long long)sh[0], (long long)sh[1]);
+        free(got);
+        if (was_new) { /* regrow: beyond the new shape only fill, never the old values */
+            CHECK_OK(zarrc_array_resize(r, shape));
+            got = read_all(r);
+            bad = 0;
+            for (int64_t i = 0; i < KS_ROWS; i++)
+                for (int64_t j = 0; j < KS_COLS; j++)
+                    bad += got[i * KS_COLS + j] != (i < KS_KEEP && j < 3 ? v[i * KS_COLS + j] : -1);
+            CHECK_MSG(bad == 0, "trial %d: %d values wrong after regrowing a killed shrink", t, bad);
+            free(got);
+        }
+        zarrc_array_free(r);
+        CHECK_OK(zarrc_store_erase_prefix(s, "ks/"));
+        zarrc_store_free(s);
+    }
+    printf("test_extend: %d killed shrinks left the old shape, %d the new one, all consistent\n", old_shape,
+           new_shape);
+    free(v);
+}
+
 int main(void)
 {
     stress = getenv("ZARRC_EXTEND_STRESS") != NULL;
@@ -620,8 +709,10 @@ int main(void)
         for (int sh = 0; sh < 2; sh++)
             for (int ap = 0; ap < 2; ap++)
                 test_threads(s, 3, true, sh, ap);
-        if (u == 1)
+        if (u == 1) {
+            test_killed_shrink(dir);
             CHECK_OK(zarrc_store_erase_prefix(s, ""));
+        }
         zarrc_store_free(s);
     }
     CHECK_OK(zarrc_store_register(&failing_store));
