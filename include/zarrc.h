@@ -837,7 +837,9 @@ ZARRC_API int zarrc_stream_close(zarrc_stream *stream);
 ZARRC_API int64_t zarrc_stream_appended(const zarrc_stream *stream);
 
 /** Upper bound, in bytes, of the memory a stream with these options takes: its queue of slabs
- *  plus, for every pool thread, a chunk's decoded and encoded buffers. `opts` may be NULL.
+ *  plus, for every pool thread, a chunk's decoded and encoded buffers (sharded arrays: plus
+ *  two shards' bytes, the inner chunk buffers the writer keeps between writes). `opts` may be
+ *  NULL.
  *  Errors: as zarrc_stream_open's argument checks; ZARRC_EBOUNDS if the size overflows. */
 ZARRC_API int zarrc_stream_estimate_memory(const zarrc_array *array, const zarrc_stream_options *opts,
                                            size_t *bytes);

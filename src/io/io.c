@@ -19,6 +19,9 @@ static void bufs_free(void *p)
     zarrc_buf_release(&b->chunk);
     zarrc_buf_release(&b->enc);
     zarrc_buf_release(&b->key);
+    for (size_t k = 0; k < b->nspares; k++)
+        zarrc_buf_release(&b->spares[k]);
+    free(b->spares);
     free(b);
 }
 

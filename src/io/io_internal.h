@@ -12,6 +12,9 @@ typedef struct thread_bufs {
     zarrc_buf chunk; /* one decoded chunk */
     zarrc_buf enc;   /* one encoded chunk */
     zarrc_buf key;   /* the current chunk's store key (grows with the array's path) */
+    zarrc_buf *spares; /* sharded writes by this thread: encoded inner chunk buffers kept from
+                          its last write for the next one (io_shard.c; bounded there) */
+    size_t nspares, capspares;
 } thread_bufs;
 
 /** This thread's buffers (NULL on allocation failure). */

@@ -12,6 +12,7 @@
  *            left.
  * Each phase runs on the shared pool; errors report the lowest failing shard / inner chunk.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -69,6 +70,12 @@ typedef struct shard_job {
     bool bytes_only, big_endian;
     zarrc_buf *keeps;                /* vlen reads: per inner task */
     size_t *round;                   /* read: the inner tasks of the current round of shards */
+    /* Writes: encoded inner chunk buffers of earlier rounds (and of the caller's last write),
+     * reused by the next inner chunks instead of freed and allocated again — at a few MiB
+     * each, a fresh buffer is fresh memory to fault in. */
+    zarrc_buf *spares;
+    size_t nspares, capspares;
+    pthread_mutex_t spare_mu;
 } shard_job;
 
 /* The per-shard phases are store requests: for stores with latency they run on the I/O pool
@@ -615,6 +622,22 @@ static int write_fetch(void *ctx, size_t si)
     return rc ? shard_error(j, si, rc) : ZARRC_OK;
 }
 
+/* No old encoded bytes to merge for this inner chunk. */
+static bool off_empty(const shard_rec *sr, const inner_rec *rec)
+{
+    return !sr->entries || sr->missing || sr->entries[2 * rec->local] == ZARRC_SHARD_EMPTY;
+}
+
+/* Keep an encoded inner chunk's buffer for reuse (phases between rounds: one thread). */
+static void spare_put(shard_job *j, zarrc_buf *b)
+{
+    if (b->data && !b->borrowed && j->nspares < j->capspares) {
+        j->spares[j->nspares++] = *b;
+        *b = (zarrc_buf)ZARRC_BUF_INIT;
+    } else
+        zarrc_buf_release(b);
+}
+
 /* Write phase 2: build and encode one touched inner chunk. */
 static int write_inner(void *ctx, size_t t)
 {
@@ -637,7 +660,19 @@ static int write_inner(void *ctx, size_t t)
     if (!b)
         return ZARRC_ENOMEM;
     const zarrc_repr *ir = &j->s->inner_codecs->chunk;
-    int rc = zarrc_buf_reserve(&b->chunk, j->inner_elems * j->es);
+    size_t ibytes = j->inner_elems * j->es; /* no overflow: the shard's byte size was checked */
+    if (!rec->enc.data) {
+        pthread_mutex_lock(&j->spare_mu);
+        if (j->nspares)
+            rec->enc = j->spares[--j->nspares];
+        pthread_mutex_unlock(&j->spare_mu);
+        rec->enc.size = 0;
+    }
+    /* Stored bytes = the chunk's bytes (passthrough): gathered straight into the encoded
+     * buffer, without a copy through b->chunk. */
+    bool direct = j->s->inner_codecs->passthrough && (covers || off_empty(sr, rec));
+    zarrc_buf *dst = direct ? &rec->enc : &b->chunk;
+    int rc = zarrc_buf_reserve(dst, ibytes);
     if (rc)
         return rc;
     zarrc_buf keep = ZARRC_BUF_INIT;
@@ -648,14 +683,15 @@ static int write_inner(void *ctx, size_t t)
         rc = zarrc__pipeline_decode(j->s->inner_codecs, sr->bufs->data + off, sr->entries[2 * rec->local + 1],
                                     &b->scratch, &b->chunk, &keep);
     } else if (!covers || padded)
-        zarrc__fill_contiguous(b->chunk.data, j->inner_elems, ir->fill, j->es);
+        zarrc__fill_contiguous(dst->data, j->inner_elems, ir->fill, j->es);
     if (rc == ZARRC_OK) {
-        zarrc__copy_box(b->chunk.data + chunk_off, cstride, j->data + box_off, j->dstride, n, nd, j->es);
-        if (!j->a->write_empty && zarrc__repr_is_fill(ir, b->chunk.data, j->inner_elems))
+        zarrc__copy_box(dst->data + chunk_off, cstride, j->data + box_off, j->dstride, n, nd, j->es);
+        if (!j->a->write_empty && zarrc__repr_is_fill(ir, dst->data, j->inner_elems))
             rec->empty = true;
+        else if (direct)
+            rec->enc.size = ibytes;
         else
-            rc = zarrc__pipeline_encode(j->s->inner_codecs, b->chunk.data, j->inner_elems * j->es, &b->scratch,
-                                        &rec->enc);
+            rc = zarrc__pipeline_encode(j->s->inner_codecs, b->chunk.data, ibytes, &b->scratch, &rec->enc);
     }
     zarrc_buf_release(&keep);
     return rc ? inner_error(j, rec, rc) : ZARRC_OK;
@@ -761,6 +797,39 @@ int zarrc__io_shard_write(const zarrc__io_array *a, const zarrc__shard_spec *spe
     }
 }
 
+/* At the end of a write: keep up to one shard's inner chunk buffers (their capacities at most
+ * twice the shard's decoded bytes) in this thread's buffers for its next sharded write — a
+ * stream writes one shard after another from the same thread — and free the rest. */
+static void keep_spares(shard_job *j, thread_bufs *tb, const zarrc__shard_spec *spec)
+{
+    size_t budget = 0, held = 0, want = spec->n_inner;
+    if (tb && j->nspares && tb->capspares < want) {
+        /* Best effort (no error set: the write may have succeeded). */
+        zarrc_buf *p = zarrc__try_malloc(want * sizeof *p);
+        if (p) {
+            if (tb->nspares)
+                memcpy(p, tb->spares, tb->nspares * sizeof *p);
+            free(tb->spares);
+            tb->spares = p;
+            tb->capspares = want;
+        }
+    }
+    if (tb && !__builtin_mul_overflow(j->inner_elems * j->es, spec->n_inner, &budget) &&
+        !__builtin_mul_overflow(budget, 2, &budget)) {
+        for (size_t k = 0; k < tb->nspares; k++)
+            held += tb->spares[k].capacity;
+        while (j->nspares && tb->nspares < tb->capspares && tb->nspares < want &&
+               held + j->spares[j->nspares - 1].capacity <= budget) {
+            held += j->spares[j->nspares - 1].capacity;
+            tb->spares[tb->nspares++] = j->spares[--j->nspares];
+        }
+    }
+    while (j->nspares)
+        zarrc_buf_release(&j->spares[--j->nspares]);
+    free(j->spares);
+    j->spares = NULL;
+}
+
 static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
                             const int64_t *count, const int64_t *step, const uint8_t *in, size_t es)
 {
@@ -802,6 +871,23 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
     if (rc == ZARRC_OK && (!(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)) ||
                            !(locals = zarrc__malloc(spec->n_inner * sizeof *locals))))
         rc = ZARRC_ENOMEM;
+    /* Spare encode buffers: at most a round's inner chunks (memory the round holds anyway),
+     * seeded with those this thread kept from its last sharded write. */
+    thread_bufs *tb = rc == ZARRC_OK ? zarrc__io_bufs() : NULL;
+    if (rc == ZARRC_OK && !tb)
+        zarrc__error_clear(); /* best effort: no spares (an encoding thread reports its own) */
+    size_t max_round = 0;
+    if (rc == ZARRC_OK && !__builtin_mul_overflow(per_round, spec->n_inner, &max_round) &&
+        max_round < j.plan.ntasks)
+        j.capspares = max_round;
+    else
+        j.capspares = j.plan.ntasks;
+    if (rc == ZARRC_OK && tb && j.capspares && (j.spares = zarrc__try_malloc(j.capspares * sizeof *j.spares))) {
+        while (tb->nspares && j.nspares < j.capspares)
+            j.spares[j.nspares++] = tb->spares[--tb->nspares];
+    } else
+        j.capspares = 0;
+    pthread_mutex_init(&j.spare_mu, NULL);
     for (size_t first = 0; rc == ZARRC_OK && first < j.nshards; first += per_round) {
         round_ctx rc_ctx = {&j, first};
         size_t n = j.nshards - first < per_round ? j.nshards - first : per_round, nt = 0;
@@ -812,9 +898,11 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
         if (rc == ZARRC_OK)
             rc = io_phase(&j)(n, write_shard_in_round, &rc_ctx);
         for (size_t k = 0; k < nt; k++)
-            zarrc_buf_release(&j.recs[j.round[k]].enc);
+            spare_put(&j, &j.recs[j.round[k]].enc);
     }
     free(locals);
+    pthread_mutex_destroy(&j.spare_mu);
+    keep_spares(&j, tb, spec);
     for (size_t k = 0; k < nlocked; k++)
         zarrc__store_unlock(a->store, j.shards[order[k]].lock);
     free(order);
