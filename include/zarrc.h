@@ -838,8 +838,8 @@ ZARRC_API int64_t zarrc_stream_appended(const zarrc_stream *stream);
 
 /** Upper bound, in bytes, of the memory a stream with these options takes: its queue of slabs
  *  plus, for every pool thread, a chunk's decoded and encoded buffers (sharded arrays: plus
- *  two shards' bytes, the inner chunk buffers the writer keeps between writes). `opts` may be
- *  NULL.
+ *  the inner chunk buffers the writer keeps between writes, at most two shards' bytes and at
+ *  most 64 MiB). `opts` may be NULL.
  *  Errors: as zarrc_stream_open's argument checks; ZARRC_EBOUNDS if the size overflows. */
 ZARRC_API int zarrc_stream_estimate_memory(const zarrc_array *array, const zarrc_stream_options *opts,
                                            size_t *bytes);

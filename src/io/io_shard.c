@@ -798,8 +798,9 @@ int zarrc__io_shard_write(const zarrc__io_array *a, const zarrc__shard_spec *spe
 }
 
 /* At the end of a write: keep up to one shard's inner chunk buffers (their capacities at most
- * twice the shard's decoded bytes) in this thread's buffers for its next sharded write — a
+ * twice the shard's decoded bytes, and at most 64 MiB) in this thread's buffers for its next sharded write — a
  * stream writes one shard after another from the same thread — and free the rest. */
+#define KEEP_SPARES_MAX ((size_t)64 << 20)
 static void keep_spares(shard_job *j, thread_bufs *tb, const zarrc__shard_spec *spec)
 {
     size_t budget = 0, held = 0, want = spec->n_inner;
@@ -816,6 +817,8 @@ static void keep_spares(shard_job *j, thread_bufs *tb, const zarrc__shard_spec *
     }
     if (tb && !__builtin_mul_overflow(j->inner_elems * j->es, spec->n_inner, &budget) &&
         !__builtin_mul_overflow(budget, 2, &budget)) {
+        if (budget > KEEP_SPARES_MAX) /* big shards: memory held between calls stays small */
+            budget = KEEP_SPARES_MAX;
         for (size_t k = 0; k < tb->nspares; k++)
             held += tb->spares[k].capacity;
         while (j->nspares && tb->nspares < tb->capspares && tb->nspares < want &&
