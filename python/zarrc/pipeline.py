@@ -39,7 +39,10 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.codec_pipeline import BatchedCodecPipeline
 
 try:  # zarr-python's store-agnostic batch read/write around pipeline.decode/encode (3.4.x)
+    from zarr.core.chunk_utils import scatter_chunk
     from zarr.core.codec_pipeline import _async_read_fallback, _async_write_fallback
+    from zarr.core.common import concurrent_map
+    from zarr.core.config import config as _zarr_config
 except ImportError:  # pragma: no cover - another zarr-python: codec mode is off
     _async_read_fallback = _async_write_fallback = None
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
@@ -63,7 +66,8 @@ def reset_stats() -> None:
         stats.clear()
         stats.update(native_read_calls=0, native_read_chunks=0, native_write_calls=0,
                      native_write_chunks=0, codec_read_calls=0, codec_read_chunks=0,
-                     codec_write_calls=0, codec_write_chunks=0, fallback_read_chunks=0,
+                     codec_write_calls=0, codec_write_chunks=0, codec_direct_chunks=0,
+                     fallback_read_chunks=0,
                      fallback_write_chunks=0)
     with _warn_lock:
         _warned.clear()
@@ -94,7 +98,30 @@ class _NotNative(Exception):
     """This batch (or array) cannot go through zarrc; the message is the reason."""
 
 
-_NATIVE_KINDS = frozenset("biufc")
+#: numpy kinds whose elements zarrc lays out exactly as numpy does (native byte order, packed):
+#: bool, integers, floats, complex, fixed-length bytes (S), UCS-4 strings (U), raw/structured (V),
+#: datetime64 / timedelta64 (M/m). Variable-length strings and bytes are not fixed-size.
+_NATIVE_KINDS = frozenset("biufcSUVMm")
+
+
+def _fixed_layout(dt: np.dtype) -> bool:
+    """True when zarrc's in-memory element layout is numpy's for `dt` in native byte order:
+    a fixed-size kind, or a record whose fields (recursively so) are packed in declaration
+    order without padding, as zarrc lays out a v2 structured / v3 struct element."""
+    if dt.subdtype is not None:
+        return False
+    if dt.fields is None:
+        return dt.kind in _NATIVE_KINDS and dt.kind != "O"
+    pos = 0
+    for name in dt.names:
+        fdt, off = dt.fields[name][:2]
+        if off != pos:
+            return False
+        base = fdt.subdtype[0] if fdt.subdtype is not None else fdt
+        if not _fixed_layout(base):
+            return False
+        pos += fdt.itemsize
+    return pos == dt.itemsize
 
 
 def _python_pipeline(metadata) -> BatchedCodecPipeline:
@@ -142,8 +169,9 @@ class _Native:
         self.chunk_shape = tuple(int(c) for c in grid)
         dt = metadata.dtype.to_native_dtype() if isinstance(metadata, ArrayV2Metadata) else \
             metadata.data_type.to_native_dtype()
-        if dt.kind not in _NATIVE_KINDS or dt.fields is not None or dt.subdtype is not None:
-            raise _NotNative(f"data type {dt} (zarrc's pipeline handles bool, int, uint, float, complex)")
+        if not _fixed_layout(dt):
+            raise _NotNative(f"data type {dt} (zarrc's pipeline handles fixed-size types: bool, numbers, "
+                             "datetime, fixed-length strings and bytes, raw, packed structs)")
         self.dtype = dt.newbyteorder("=")
         self.lock = threading.Lock()
         self.path: str | None = None
@@ -425,6 +453,77 @@ class _Codec(_Native):
             res[i] = pairs[i][1].prototype.nd_buffer.from_ndarray_like(block[j])
         return res
 
+    def _direct_view(self, dst, csel, osel):
+        """The part of the output `dst` a whole chunk lands in, when zarrc can decode straight
+        into it: the chunk selection is the whole chunk and out[osel] is a writable, C-contiguous
+        view of the chunk's shape and zarrc's element layout. Else None."""
+        if not isinstance(csel, tuple):
+            csel = (csel,)
+        if len(csel) != self.ndim:
+            return None
+        for s, n in zip(csel, self.chunk_shape, strict=True):
+            if not isinstance(s, slice) or s.indices(n) != (0, n, 1):
+                return None
+        if not isinstance(osel, tuple):
+            osel = (osel,)
+        if not all(isinstance(o, (slice, int, np.integer)) for o in osel):
+            return None  # integer arrays or masks: numpy would copy, not view
+        view = dst[osel]
+        if (view.shape != self.chunk_shape or not view.flags.c_contiguous or not view.flags.writeable
+                or view.dtype != self.dtype or not np.shares_memory(view, dst)):
+            return None
+        return view
+
+    def read_batch(self, arr, batch, coords, chunk_bytes, out, drop_axes) -> list:
+        """Decode the fetched chunks of a batch in one zarrc call and place them into `out`.
+        A chunk wholly read into a contiguous part of `out` is decoded straight there (no
+        intermediate chunk buffer, no copy); the others go through one scratch block and
+        zarr-python's scatter. Missing chunks get the fill value (scatter_chunk). Returns the
+        per-item GetResult."""
+        ffi = _ffi.ffi
+        dst = out.as_ndarray_like()
+        if not isinstance(dst, np.ndarray) or drop_axes:
+            dst = None
+        present = [i for i, b in enumerate(chunk_bytes) if b is not None]
+        targets: dict[int, np.ndarray] = {}
+        if dst is not None:
+            for i in present:
+                v = self._direct_view(dst, batch[i][2], batch[i][3])
+                if v is not None:
+                    targets[i] = v
+        staged = [i for i in present if i not in targets]
+        block = np.empty((len(staged),) + self.chunk_shape, dtype=self.dtype) if staged else None
+        slot = {i: j for j, i in enumerate(staged)}
+        items = self._items(max(len(present), 1))
+        keep = []
+        for j, i in enumerate(present):
+            raw = chunk_bytes[i].as_numpy_array()
+            if not raw.flags.c_contiguous:
+                raw = np.ascontiguousarray(raw)
+            src = ffi.from_buffer(raw)
+            c = ffi.new("int64_t[]", list(coords[i]) or [0])
+            dec = ffi.from_buffer(targets[i] if i in targets else block[slot[i]], require_writable=True)
+            keep += (raw, src, c, dec)
+            it = items[j]
+            it.coords = c
+            it.encoded = src
+            it.encoded_size = raw.nbytes
+            it.decoded = dec
+            it.decoded_size = self.nbytes
+        if present:
+            _ffi.check(_ffi.lib().zarrc_array_chunks_decode(arr, items, len(present)))
+        _count("codec_direct_chunks", len(targets))
+        res = []
+        for i, (_bg, spec, csel, osel, _c) in enumerate(batch):
+            if i in targets:
+                res.append(GetResult(status="present"))
+                continue
+            sel = None
+            if i in slot:
+                sel = spec.prototype.nd_buffer.from_ndarray_like(block[slot[i]])[csel]
+            res.append(scatter_chunk(sel, out, chunk_spec=spec, out_selection=osel, drop_axes=drop_axes))
+        return res
+
     def encode_batch(self, arr, pairs, coords) -> list:
         """Encode the chunks of a batch in one zarrc call; None stays None."""
         ffi = _ffi.ffi
@@ -602,11 +701,12 @@ class ZarrcCodecPipeline(CodecPipeline):
                     res[i] = r
         if whole:
             sub = [batch[i] for i in whole]
-            tok = _codec_batch.set((self, carr, [coords[i] for i in whole]))
-            try:
-                got = await _async_read_fallback(self, sub, out, drop_axes)
-            finally:
-                _codec_batch.reset(tok)
+            # zarr-python's own concurrent fetch (as its batch read does), then one zarrc call
+            chunk_bytes = await concurrent_map([(bg, spec.prototype) for bg, spec, *_ in sub],
+                                               lambda bg, proto: bg.get(proto),
+                                               _zarr_config.get("async.concurrency"))
+            got = await asyncio.to_thread(self.codec.read_batch, carr, sub,
+                                          [coords[i] for i in whole], chunk_bytes, out, drop_axes)
             for i, r in zip(whole, got, strict=True):
                 res[i] = r
             _count("codec_read_calls", 1)
