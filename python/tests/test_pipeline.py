@@ -337,3 +337,25 @@ def test_codec_mode_decodes_whole_chunks_into_the_output(dtype):
     assert zp.stats["codec_direct_chunks"] == 3, zp.stats  # chunks 0, 1 of a[:] and the one of a[8:16]
     ref = zarr.open_array(store, path="a")
     assert got.tobytes() == ref[:].tobytes() and one.tobytes() == ref[8:16].tobytes()
+
+
+@pytest.mark.parametrize("where", ["memory", "local"])
+def test_variable_length_types_fall_back_with_equal_values(tmp_path, where):
+    """vlen strings and bytes stay with zarr-python's pipeline (measured slower through zarrc:
+    docs/python.md), one warning per reason, values equal to the default pipeline's."""
+    from zarr.dtype import VariableLengthBytes
+
+    store = MemoryStore() if where == "memory" else LocalStore(str(tmp_path / "z"))
+    strs = np.array(["", "a", "héllo", "tail\0", "日本"] * 9, dtype=np.dtypes.StringDType()).reshape(5, 9)
+    raw = np.array([s.encode() for s in strs.ravel()], dtype=object).reshape(5, 9)
+    for name, dt, x in (("s", str, strs), ("b", VariableLengthBytes(), raw)):
+        with zarr.config.set(ZARRC):
+            with pytest.warns(zp.ZarrcFallbackWarning, match="variable-length data type"):
+                a = zarr.create_array(store, name=name, shape=x.shape, chunks=(2, 4), dtype=dt)
+                a[:4] = x[:4]
+            got = a[:]
+        ref = zarr.open_array(store, path=name)[:]
+        np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(ref[:4], x[:4])
+    assert zp.stats["fallback_write_chunks"] > 0 and zp.stats["fallback_read_chunks"] > 0
+    assert zp.stats["codec_read_chunks"] == zp.stats["native_read_chunks"] == 0, zp.stats

@@ -104,6 +104,12 @@ class _NotNative(Exception):
 _NATIVE_KINDS = frozenset("biufcSUVMm")
 
 
+#: zarr-python's variable-length data types (vlen-utf8 strings, vlen-bytes): zarrc reads and
+#: writes them as zarrc_vlen, but turning that into numpy StringDType / object arrays in Python
+#: costs more than zarr-python's whole pipeline (measured: docs/python.md), so they stay there.
+_VLEN_TYPES = frozenset({"VariableLengthUTF8", "VariableLengthBytes"})
+
+
 def _fixed_layout(dt: np.dtype) -> bool:
     """True when zarrc's in-memory element layout is numpy's for `dt` in native byte order:
     a fixed-size kind, or a record whose fields (recursively so) are packed in declaration
@@ -169,6 +175,10 @@ class _Native:
         self.chunk_shape = tuple(int(c) for c in grid)
         dt = metadata.dtype.to_native_dtype() if isinstance(metadata, ArrayV2Metadata) else \
             metadata.data_type.to_native_dtype()
+        zdt = metadata.dtype if isinstance(metadata, ArrayV2Metadata) else metadata.data_type
+        if type(zdt).__name__ in _VLEN_TYPES:
+            raise _NotNative(f"variable-length data type {zdt} (zarr-python's own vlen codecs build the "
+                             "numpy strings faster than a conversion from zarrc_vlen: docs/python.md)")
         if not _fixed_layout(dt):
             raise _NotNative(f"data type {dt} (zarrc's pipeline handles fixed-size types: bool, numbers, "
                              "datetime, fixed-length strings and bytes, raw, packed structs)")
