@@ -5,16 +5,19 @@ Select it with ``zarr.config.set({"codec_pipeline.path": "zarrc.pipeline.ZarrcCo
 copies). Design and limits: docs/python.md, "The zarr-python codec pipeline".
 
 Native path: for an array on a ``zarr.storage.LocalStore`` with a regular chunk grid, a
-numeric data type and a default/v2 chunk key encoding, each batch zarr-python hands the
+fixed-size data type (numbers, bool, datetime, fixed-length strings/bytes, raw, packed structs)
+and a default/v2 chunk key encoding, each batch zarr-python hands the
 pipeline (one ``(byte_getter, chunk_spec, chunk_selection, out_selection, is_complete)`` per
 chunk) is turned into ONE strided box and one ``zarrc_array_read`` / ``zarrc_array_write``
 call, so zarrc's thread pool fetches and decodes the chunks in parallel with the GIL released.
 
 Codec mode (any store, any selection): zarr-python's own batch helpers fetch and store the bytes
 through the array's store and call this pipeline's ``decode``/``encode`` once per batch, which
-run the whole batch in one ``zarrc_array_chunks_decode``/``_encode`` call on zarrc's pool.
-Partial shard reads stay with zarr-python's byte-range partial decode. What neither handles
-(other data types, custom key encodings, arrays zarrc cannot open) goes to zarr-python's own
+run the whole batch in one ``zarrc_array_chunks_decode``/``_encode`` call on zarrc's pool
+(reads: this pipeline fetches the batch itself and decodes whole chunks that land contiguously
+in the output straight there). Partial shard reads stay with zarr-python's byte-range partial
+decode. What neither handles (variable-length strings/bytes, padded structs, custom key
+encodings, arrays zarrc cannot open) goes to zarr-python's own
 ``BatchedCodecPipeline``, with one ``UserWarning`` per reason.
 
 ``stats`` counts what went where, so tests can prove chunk I/O really went through zarrc.
