@@ -359,3 +359,20 @@ def test_variable_length_types_fall_back_with_equal_values(tmp_path, where):
         np.testing.assert_array_equal(ref[:4], x[:4])
     assert zp.stats["fallback_write_chunks"] > 0 and zp.stats["fallback_read_chunks"] > 0
     assert zp.stats["codec_read_chunks"] == zp.stats["native_read_chunks"] == 0, zp.stats
+
+
+@pytest.mark.parametrize("dtype", ["float64", "<U3", [("a", "<i4"), ("b", "|S2")]], ids=str)
+def test_codec_mode_zero_dimensional(dtype):
+    """A 0-d array through codec mode (zarr-python hands its one chunk over as shape (1,))."""
+    dt = np.dtype(dtype)
+    store = MemoryStore()
+    x = _fixed_data(dt, (), 4) if dt.kind != "f" else np.asarray(2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", zp.ZarrcFallbackWarning)
+        with zarr.config.set(ZARRC):
+            a = zarr.create_array(store, name="a", shape=(), dtype=dt)
+            a[...] = x
+            got = a[...]
+    ref = zarr.open_array(store, path="a")[...]
+    assert np.asarray(got, dtype=dt).tobytes() == np.asarray(ref, dtype=dt).tobytes() == x.tobytes()
+    assert zp.stats["codec_write_chunks"] == 1 and zp.stats["codec_read_chunks"] == 1, zp.stats

@@ -463,7 +463,8 @@ class _Codec(_Native):
             it.decoded_size = self.nbytes
         _ffi.check(_ffi.lib().zarrc_array_chunks_decode(arr, items, len(present)))
         for j, i in enumerate(present):
-            res[i] = pairs[i][1].prototype.nd_buffer.from_ndarray_like(block[j])
+            chunk = block[j:j + 1].reshape(self.chunk_shape)  # an array also for 0-d records
+            res[i] = pairs[i][1].prototype.nd_buffer.from_ndarray_like(chunk)
         return res
 
     def _direct_view(self, dst, csel, osel):
@@ -482,8 +483,10 @@ class _Codec(_Native):
         if not all(isinstance(o, (slice, int, np.integer)) for o in osel):
             return None  # integer arrays or masks: numpy would copy, not view
         view = dst[osel]
+        if not isinstance(view, np.ndarray):  # a 0-d selection gives a scalar (a np.void view for records)
+            return None
         if (view.shape != self.chunk_shape or not view.flags.c_contiguous or not view.flags.writeable
-                or view.dtype != self.dtype or not np.shares_memory(view, dst)):
+                or view.dtype != self.dtype or not np.may_share_memory(view, dst)):
             return None
         return view
 
@@ -515,7 +518,8 @@ class _Codec(_Native):
                 raw = np.ascontiguousarray(raw)
             src = ffi.from_buffer(raw)
             c = ffi.new("int64_t[]", list(coords[i]) or [0])
-            dec = ffi.from_buffer(targets[i] if i in targets else block[slot[i]], require_writable=True)
+            dst_i = targets[i] if i in targets else block[slot[i]:slot[i] + 1]
+            dec = ffi.from_buffer(dst_i, require_writable=True)
             keep += (raw, src, c, dec)
             it = items[j]
             it.coords = c
@@ -533,7 +537,8 @@ class _Codec(_Native):
                 continue
             sel = None
             if i in slot:
-                sel = spec.prototype.nd_buffer.from_ndarray_like(block[slot[i]])[csel]
+                chunk = block[slot[i]:slot[i] + 1].reshape(self.chunk_shape)
+                sel = spec.prototype.nd_buffer.from_ndarray_like(chunk)[csel]
             res.append(scatter_chunk(sel, out, chunk_spec=spec, out_selection=osel, drop_axes=drop_axes))
         return res
 
@@ -550,7 +555,9 @@ class _Codec(_Native):
         for j, i in enumerate(present):
             v = np.ascontiguousarray(pairs[i][0].as_numpy_array(), dtype=self.dtype)
             if v.shape != self.chunk_shape:
-                v = np.ascontiguousarray(np.broadcast_to(v, self.chunk_shape))
+                # a 0-d array's chunk arrives as shape (1,): same elements, another shape
+                v = v.reshape(self.chunk_shape) if v.size == math.prod(self.chunk_shape) else \
+                    np.ascontiguousarray(np.broadcast_to(v, self.chunk_shape))
             src = ffi.from_buffer(v)
             c = ffi.new("int64_t[]", list(coords[i]) or [0])
             keep += (v, src, c)
