@@ -133,6 +133,18 @@ def _fixed_layout(dt: np.dtype) -> bool:
     return pos == dt.itemsize
 
 
+def _in_layout(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`a` as a C-contiguous array of zarrc's element layout `dtype` (native byte order).
+    Converted by assignment, not astype/ascontiguousarray: numpy 2.x treats datetime64 /
+    timedelta64 of the generic unit in both byte orders as equivalent and does not swap them
+    that way (assignment does)."""
+    if a.dtype == dtype and a.flags.c_contiguous:
+        return a
+    out = np.empty(a.shape, dtype=dtype)
+    out[...] = a
+    return out
+
+
 def _python_pipeline(metadata) -> BatchedCodecPipeline:
     """zarr-python's default pipeline for `metadata`, built as create_codec_pipeline does."""
     if isinstance(metadata, ArrayV3Metadata):
@@ -553,7 +565,7 @@ class _Codec(_Native):
         items = self._items(len(present))
         keep = []
         for j, i in enumerate(present):
-            v = np.ascontiguousarray(pairs[i][0].as_numpy_array(), dtype=self.dtype)
+            v = _in_layout(pairs[i][0].as_numpy_array(), self.dtype)
             if v.shape != self.chunk_shape:
                 # a 0-d array's chunk arrives as shape (1,): same elements, another shape
                 v = v.reshape(self.chunk_shape) if v.size == math.prod(self.chunk_shape) else \
@@ -787,7 +799,7 @@ class ZarrcCodecPipeline(CodecPipeline):
             _count("codec_write_calls", 1)
             _count("codec_write_chunks", len(batch))
             return
-        data = np.ascontiguousarray(np.broadcast_to(v, shape), dtype=self.native.dtype)
+        data = _in_layout(np.broadcast_to(v, shape), self.native.dtype)
         await asyncio.to_thread(self._write_native, arr, start, count, step, data)
         _count("native_write_calls", 1)
         _count("native_write_chunks", len(batch))
