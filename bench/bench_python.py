@@ -6,7 +6,9 @@ zarrc's (zarrc.pipeline.ZarrcCodecPipeline).
   open+mean : xarray.open_zarr(ds)["v"].mean().compute()   (dask threaded scheduler)
   rechunk   : open_zarr(ds).chunk(other).to_zarr(new)       (read + encode + write)
 
-Usage: bench_python.py [--gib 0.25] [--repeats 3] [--dir DIR]   (the full run: --gib 2)
+Usage: bench_python.py [--gib 0.25] [--repeats 3] [--dir DIR] [--via local|fsspec]   (the full run: --gib 2)
+--via fsspec reads the dataset through a zarr FsspecStore (file://) instead of a LocalStore, so
+zarrc's pipeline runs in codec mode (zarr-python fetches, zarrc decodes) rather than native.
 Run with the peer venv's python, PYTHONPATH=python and ZARRC_LIBRARY=build/libzarrc.so.
 Prints a Markdown table of medians and ratios, plus the load average before and after."""
 
@@ -60,6 +62,7 @@ def main() -> None:
     ap.add_argument("--gib", type=float, default=0.25)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dir", default=None)
+    ap.add_argument("--via", choices=("local", "fsspec"), default="local")
     args = ap.parse_args()
     import zarrc.pipeline  # registers the pipeline; its counters are printed
     import zarrs  # noqa: F401
@@ -73,17 +76,22 @@ def main() -> None:
         nbytes = int(np.prod(shape)) * 4
         results: dict[tuple[str, str], list[float]] = {}
         dask.config.set(scheduler="threads")
+
+        def source():
+            if args.via == "local":
+                return ds_path
+            return zarr.storage.FsspecStore.from_url(f"file://{ds_path}", read_only=True)
         for rep in range(args.repeats):
             for label, path in PIPELINES.items():  # interleaved: load changes hit all alike
                 with zarr.config.set({"codec_pipeline.path": path}):
                     def mean():
-                        ds = xr.open_zarr(ds_path)
+                        ds = xr.open_zarr(source())
                         ds["v"].mean().compute()
 
                     out = os.path.join(base, f"out_{label}_{rep}.zarr")
 
                     def rechunk():
-                        ds = xr.open_zarr(ds_path)
+                        ds = xr.open_zarr(source())
                         ds.chunk({"t": 32, "y": 512, "x": 128}).drop_encoding().to_zarr(out, zarr_format=3)
 
                     results.setdefault(("open+mean", label), []).append(run("mean", mean))
@@ -93,18 +101,19 @@ def main() -> None:
         sums = {}
         for label, path in PIPELINES.items():
             with zarr.config.set({"codec_pipeline.path": path}):
-                sums[label] = float(xr.open_zarr(ds_path)["v"].sum().compute())
+                sums[label] = float(xr.open_zarr(source())["v"].sum().compute())
         assert len(set(sums.values())) == 1, sums
         la1 = os.getloadavg()
         zs = zarrc.pipeline.stats
         print(f"dataset: {shape} float32 = {nbytes / 2**30:.2f} GiB, chunks (8,256,256), zstd "
-              f"(zarr-python default); {args.repeats} repeats, interleaved; dask threads; "
+              f"(zarr-python default), read via {args.via}; {args.repeats} repeats, interleaved; dask threads; "
               f"ZARRC_NUM_THREADS={os.environ.get('ZARRC_NUM_THREADS', 'default')}, cores {os.cpu_count()}")
         print(f"loadavg before {la0[0]:.1f}/{la0[1]:.1f}/{la0[2]:.1f}, after {la1[0]:.1f}/{la1[1]:.1f}/{la1[2]:.1f}")
         print(f"zarrc pipeline paths (all its runs): native {zs['native_read_calls']} read / "
               f"{zs['native_write_calls']} write batches ({zs['native_read_chunks']} / "
               f"{zs['native_write_chunks']} chunks), codec mode {zs['codec_read_calls']} / "
-              f"{zs['codec_write_calls']} batches, fallback {zs['fallback_read_chunks']} / "
+              f"{zs['codec_write_calls']} batches ({zs.get('codec_direct_chunks', 0)} chunks decoded straight "
+              f"into the output), fallback {zs['fallback_read_chunks']} / "
               f"{zs['fallback_write_chunks']} chunks")
         print()
         print("| workload | pipeline | median s | min–max s | GiB/s | vs zarr-python | vs zarrs-python |")

@@ -4,6 +4,7 @@ and counters proving chunk I/O went through zarrc."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -250,3 +251,129 @@ def test_pickle_roundtrip(tmp_path):
         assert isinstance(b.async_array.codec_pipeline, zp.ZarrcCodecPipeline)
         np.testing.assert_array_equal(b[:], np.arange(6))
     assert zp.stats["native_read_calls"] == 1
+
+
+FIXED_TYPES = [  # (zarr_format, dtype, fill value): non-numeric fixed-size types zarrc lays out as numpy does
+    (3, "<U5", "ab"),
+    (2, "<U3", ""),
+    (2, "|S4", b"zz"),
+    (3, "datetime64[s]", None),
+    (2, "<m8[ms]", None),
+    (3, ">M8", None),  # generic unit, big-endian: numpy's astype would not swap it
+    (2, "|V6", None),
+    (2, [("a", "<i4"), ("b", ">f8")], None),
+    (2, [("p", [("x", "<i2"), ("y", ">u2")]), ("s", "S3"), ("q", "?")], None),
+]
+
+
+def _fixed_data(dt, shape, seed):
+    raw = np.random.default_rng(seed).integers(0, 120, math.prod(shape) * dt.itemsize, dtype="u1")
+    if dt.kind == "U":  # valid code points: decimal digits of distinct numbers
+        return np.char.mod("%d", np.arange(math.prod(shape)) * (seed + 3)).astype(dt).reshape(shape)
+    return np.frombuffer(raw.tobytes(), dt).reshape(shape).copy()
+
+
+@pytest.mark.filterwarnings("ignore:The data type:UserWarning")
+@pytest.mark.parametrize("where", ["memory", "local"])
+@pytest.mark.parametrize("sharded", [False, True], ids=["plain", "sharded"])
+@pytest.mark.parametrize("ftype", FIXED_TYPES, ids=lambda t: f"v{t[0]}-{np.dtype(t[1]).str}")
+def test_fixed_size_types_codec_and_native(tmp_path, where, sharded, ftype):
+    """Strings, bytes, datetimes, raw and structured types go through zarrc (codec mode on a
+    MemoryStore, native on a LocalStore) with the same bytes as zarr-python's own pipeline:
+    fill values, edge chunks (shape 50x19 on 8x5 chunks), missing chunks, sharded."""
+    fmt, dtype, fill = ftype
+    if sharded and fmt == 2:
+        pytest.skip("no sharding in Zarr v2")
+    dt = np.dtype(dtype)
+    shape = (50, 19)
+    store = MemoryStore() if where == "memory" else LocalStore(str(tmp_path / "z"))
+    x = _fixed_data(dt, shape, 1)
+    kw = dict(shape=shape, chunks=(8, 5), dtype=dt, zarr_format=fmt)
+    if fill is not None:
+        kw["fill_value"] = fill
+    if sharded:
+        kw["shards"] = (16, 10)
+    arrays = {}
+    for name, cfg in (("zarrc", ZARRC), ("default", {})):
+        with zarr.config.set(cfg):
+            a = zarr.create_array(store, name=name, **kw)
+            a[:40, :] = x[:40]  # rows 40.. stay missing (fill value)
+            a[3:9, 4] = x[0, 0]
+            a[::4, 1:15:3] = x[1, 1]
+            arrays[name] = a
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if sharded else "error", zp.ZarrcFallbackWarning)
+        with zarr.config.set(ZARRC):
+            c = zarr.open_array(store, path="zarrc")
+            got = [c[sel] for sel in (np.s_[:], np.s_[3:41, 5:9], np.s_[::3, 2:19:5], np.s_[45:, 15:],
+                                      np.s_[8:16, 10:15], np.s_[7, :])]
+            cross = zarr.open_array(store, path="default")[:]
+    ref = zarr.open_array(store, path="default")
+    for v, sel in zip(got, (np.s_[:], np.s_[3:41, 5:9], np.s_[::3, 2:19:5], np.s_[45:, 15:],
+                            np.s_[8:16, 10:15], np.s_[7, :]), strict=True):
+        r = ref[sel]
+        assert v.dtype == r.dtype and v.tobytes() == r.tobytes(), sel
+    assert cross.tobytes() == ref[:].tobytes()
+    assert zarr.open_array(store, path="zarrc")[:].tobytes() == ref[:].tobytes()
+    mode = "codec" if where == "memory" else "native"
+    assert zp.stats[f"{mode}_read_chunks"] > 0 and zp.stats[f"{mode}_write_chunks"] > 0, zp.stats
+    assert zp.stats["fallback_write_chunks"] == 0, zp.stats
+
+
+@pytest.mark.parametrize("dtype", ["float32", "<U4", [("a", "<i2"), ("b", "<f4")]], ids=str)
+def test_codec_mode_decodes_whole_chunks_into_the_output(dtype):
+    """A read whose chunks each fill a contiguous part of the output (whole rows here) is decoded
+    by zarrc straight into the output array; the result equals zarr-python's, also with a
+    missing chunk in the batch and a partial edge chunk."""
+    dt = np.dtype(dtype)
+    store = MemoryStore()
+    x = _fixed_data(dt, (30, 12), 2) if dt.kind != "f" else np.arange(360, dtype=dt).reshape(30, 12)
+    with zarr.config.set(ZARRC):
+        a = zarr.create_array(store, name="a", shape=(30, 12), chunks=(8, 12), dtype=dt)
+        a[:16] = x[:16]
+        a[24:] = x[24:]  # chunk 2 (rows 16..23) missing
+        zp.reset_stats()
+        got = a[:]
+        one = a[8:16]
+    assert zp.stats["codec_direct_chunks"] == 3, zp.stats  # chunks 0, 1 of a[:] and the one of a[8:16]
+    ref = zarr.open_array(store, path="a")
+    assert got.tobytes() == ref[:].tobytes() and one.tobytes() == ref[8:16].tobytes()
+
+
+@pytest.mark.parametrize("where", ["memory", "local"])
+def test_variable_length_types_fall_back_with_equal_values(tmp_path, where):
+    """vlen strings and bytes stay with zarr-python's pipeline (measured slower through zarrc:
+    docs/python.md), one warning per reason, values equal to the default pipeline's."""
+    from zarr.dtype import VariableLengthBytes
+
+    store = MemoryStore() if where == "memory" else LocalStore(str(tmp_path / "z"))
+    strs = np.array(["", "a", "héllo", "tail\0", "日本"] * 9, dtype=np.dtypes.StringDType()).reshape(5, 9)
+    raw = np.array([s.encode() for s in strs.ravel()], dtype=object).reshape(5, 9)
+    for name, dt, x in (("s", str, strs), ("b", VariableLengthBytes(), raw)):
+        with zarr.config.set(ZARRC):
+            with pytest.warns(zp.ZarrcFallbackWarning, match="variable-length data type"):
+                a = zarr.create_array(store, name=name, shape=x.shape, chunks=(2, 4), dtype=dt)
+                a[:4] = x[:4]
+            got = a[:]
+        ref = zarr.open_array(store, path=name)[:]
+        np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(ref[:4], x[:4])
+    assert zp.stats["fallback_write_chunks"] > 0 and zp.stats["fallback_read_chunks"] > 0
+    assert zp.stats["codec_read_chunks"] == zp.stats["native_read_chunks"] == 0, zp.stats
+
+
+@pytest.mark.parametrize("dtype", ["float64", "<U3", [("a", "<i4"), ("b", "|S2")]], ids=str)
+def test_codec_mode_zero_dimensional(dtype):
+    """A 0-d array through codec mode (zarr-python hands its one chunk over as shape (1,))."""
+    dt = np.dtype(dtype)
+    store = MemoryStore()
+    x = _fixed_data(dt, (), 4) if dt.kind != "f" else np.asarray(2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", zp.ZarrcFallbackWarning)
+        with zarr.config.set(ZARRC):
+            a = zarr.create_array(store, name="a", shape=(), dtype=dt)
+            a[...] = x
+            got = a[...]
+    ref = zarr.open_array(store, path="a")[...]
+    assert np.asarray(got, dtype=dt).tobytes() == np.asarray(ref, dtype=dt).tobytes() == x.tobytes()
+    assert zp.stats["codec_write_chunks"] == 1 and zp.stats["codec_read_chunks"] == 1, zp.stats

@@ -31,7 +31,7 @@ _spec.loader.exec_module(suite)
 
 _KEYS = ("native_read_calls", "native_write_calls", "native_read_chunks", "native_write_chunks",
          "codec_read_calls", "codec_write_calls", "codec_read_chunks", "codec_write_chunks",
-         "fallback_read_chunks", "fallback_write_chunks")
+         "codec_direct_chunks", "fallback_read_chunks", "fallback_write_chunks")
 _totals = dict.fromkeys(_KEYS, 0)
 
 
@@ -61,10 +61,11 @@ def test_zz_zarrc_paths_were_used():
     codec mode (the memory stores); the split is printed (pytest -s or the -rA summary)."""
     t = _totals
     print("zarrc pipeline over the suite: batches native %d read + %d write (%d + %d chunks), "
-          "codec mode %d + %d (%d + %d chunks); fallback chunks %d read + %d write"
+          "codec mode %d + %d (%d + %d chunks, %d read chunks decoded straight into the output); "
+          "fallback chunks %d read + %d write"
           % (t["native_read_calls"], t["native_write_calls"], t["native_read_chunks"],
              t["native_write_chunks"], t["codec_read_calls"], t["codec_write_calls"],
-             t["codec_read_chunks"], t["codec_write_chunks"], t["fallback_read_chunks"],
+             t["codec_read_chunks"], t["codec_write_chunks"], t["codec_direct_chunks"], t["fallback_read_chunks"],
              t["fallback_write_chunks"]))
     assert t["native_read_chunks"] + t["native_write_chunks"] > 100, t
     assert t["codec_read_chunks"] + t["codec_write_chunks"] > 100, t

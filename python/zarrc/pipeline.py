@@ -5,16 +5,19 @@ Select it with ``zarr.config.set({"codec_pipeline.path": "zarrc.pipeline.ZarrcCo
 copies). Design and limits: docs/python.md, "The zarr-python codec pipeline".
 
 Native path: for an array on a ``zarr.storage.LocalStore`` with a regular chunk grid, a
-numeric data type and a default/v2 chunk key encoding, each batch zarr-python hands the
+fixed-size data type (numbers, bool, datetime, fixed-length strings/bytes, raw, packed structs)
+and a default/v2 chunk key encoding, each batch zarr-python hands the
 pipeline (one ``(byte_getter, chunk_spec, chunk_selection, out_selection, is_complete)`` per
 chunk) is turned into ONE strided box and one ``zarrc_array_read`` / ``zarrc_array_write``
 call, so zarrc's thread pool fetches and decodes the chunks in parallel with the GIL released.
 
 Codec mode (any store, any selection): zarr-python's own batch helpers fetch and store the bytes
 through the array's store and call this pipeline's ``decode``/``encode`` once per batch, which
-run the whole batch in one ``zarrc_array_chunks_decode``/``_encode`` call on zarrc's pool.
-Partial shard reads stay with zarr-python's byte-range partial decode. What neither handles
-(other data types, custom key encodings, arrays zarrc cannot open) goes to zarr-python's own
+run the whole batch in one ``zarrc_array_chunks_decode``/``_encode`` call on zarrc's pool
+(reads: this pipeline fetches the batch itself and decodes whole chunks that land contiguously
+in the output straight there). Partial shard reads stay with zarr-python's byte-range partial
+decode. What neither handles (variable-length strings/bytes, padded structs, custom key
+encodings, arrays zarrc cannot open) goes to zarr-python's own
 ``BatchedCodecPipeline``, with one ``UserWarning`` per reason.
 
 ``stats`` counts what went where, so tests can prove chunk I/O really went through zarrc.
@@ -39,7 +42,10 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.codec_pipeline import BatchedCodecPipeline
 
 try:  # zarr-python's store-agnostic batch read/write around pipeline.decode/encode (3.4.x)
+    from zarr.core.chunk_utils import scatter_chunk
     from zarr.core.codec_pipeline import _async_read_fallback, _async_write_fallback
+    from zarr.core.common import concurrent_map
+    from zarr.core.config import config as _zarr_config
 except ImportError:  # pragma: no cover - another zarr-python: codec mode is off
     _async_read_fallback = _async_write_fallback = None
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
@@ -63,7 +69,8 @@ def reset_stats() -> None:
         stats.clear()
         stats.update(native_read_calls=0, native_read_chunks=0, native_write_calls=0,
                      native_write_chunks=0, codec_read_calls=0, codec_read_chunks=0,
-                     codec_write_calls=0, codec_write_chunks=0, fallback_read_chunks=0,
+                     codec_write_calls=0, codec_write_chunks=0, codec_direct_chunks=0,
+                     fallback_read_chunks=0,
                      fallback_write_chunks=0)
     with _warn_lock:
         _warned.clear()
@@ -94,7 +101,48 @@ class _NotNative(Exception):
     """This batch (or array) cannot go through zarrc; the message is the reason."""
 
 
-_NATIVE_KINDS = frozenset("biufc")
+#: numpy kinds whose elements zarrc lays out exactly as numpy does (native byte order, packed):
+#: bool, integers, floats, complex, fixed-length bytes (S), UCS-4 strings (U), raw/structured (V),
+#: datetime64 / timedelta64 (M/m). Variable-length strings and bytes are not fixed-size.
+_NATIVE_KINDS = frozenset("biufcSUVMm")
+
+
+#: zarr-python's variable-length data types (vlen-utf8 strings, vlen-bytes): zarrc reads and
+#: writes them as zarrc_vlen, but turning that into numpy StringDType / object arrays in Python
+#: costs more than zarr-python's whole pipeline (measured: docs/python.md), so they stay there.
+_VLEN_TYPES = frozenset({"VariableLengthUTF8", "VariableLengthBytes"})
+
+
+def _fixed_layout(dt: np.dtype) -> bool:
+    """True when zarrc's in-memory element layout is numpy's for `dt` in native byte order:
+    a fixed-size kind, or a record whose fields (recursively so) are packed in declaration
+    order without padding, as zarrc lays out a v2 structured / v3 struct element."""
+    if dt.subdtype is not None:
+        return False
+    if dt.fields is None:
+        return dt.kind in _NATIVE_KINDS and dt.kind != "O"
+    pos = 0
+    for name in dt.names:
+        fdt, off = dt.fields[name][:2]
+        if off != pos:
+            return False
+        base = fdt.subdtype[0] if fdt.subdtype is not None else fdt
+        if not _fixed_layout(base):
+            return False
+        pos += fdt.itemsize
+    return pos == dt.itemsize
+
+
+def _in_layout(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`a` as a C-contiguous array of zarrc's element layout `dtype` (native byte order).
+    Converted by assignment, not astype/ascontiguousarray: numpy 2.x treats datetime64 /
+    timedelta64 of the generic unit in both byte orders as equivalent and does not swap them
+    that way (assignment does)."""
+    if a.dtype == dtype and a.flags.c_contiguous:
+        return a
+    out = np.empty(a.shape, dtype=dtype)
+    out[...] = a
+    return out
 
 
 def _python_pipeline(metadata) -> BatchedCodecPipeline:
@@ -142,8 +190,13 @@ class _Native:
         self.chunk_shape = tuple(int(c) for c in grid)
         dt = metadata.dtype.to_native_dtype() if isinstance(metadata, ArrayV2Metadata) else \
             metadata.data_type.to_native_dtype()
-        if dt.kind not in _NATIVE_KINDS or dt.fields is not None or dt.subdtype is not None:
-            raise _NotNative(f"data type {dt} (zarrc's pipeline handles bool, int, uint, float, complex)")
+        zdt = metadata.dtype if isinstance(metadata, ArrayV2Metadata) else metadata.data_type
+        if type(zdt).__name__ in _VLEN_TYPES:
+            raise _NotNative(f"variable-length data type {zdt} (zarr-python's own vlen codecs build the "
+                             "numpy strings faster than a conversion from zarrc_vlen: docs/python.md)")
+        if not _fixed_layout(dt):
+            raise _NotNative(f"data type {dt} (zarrc's pipeline handles fixed-size types: bool, numbers, "
+                             "datetime, fixed-length strings and bytes, raw, packed structs)")
         self.dtype = dt.newbyteorder("=")
         self.lock = threading.Lock()
         self.path: str | None = None
@@ -422,7 +475,83 @@ class _Codec(_Native):
             it.decoded_size = self.nbytes
         _ffi.check(_ffi.lib().zarrc_array_chunks_decode(arr, items, len(present)))
         for j, i in enumerate(present):
-            res[i] = pairs[i][1].prototype.nd_buffer.from_ndarray_like(block[j])
+            chunk = block[j:j + 1].reshape(self.chunk_shape)  # an array also for 0-d records
+            res[i] = pairs[i][1].prototype.nd_buffer.from_ndarray_like(chunk)
+        return res
+
+    def _direct_view(self, dst, csel, osel):
+        """The part of the output `dst` a whole chunk lands in, when zarrc can decode straight
+        into it: the chunk selection is the whole chunk and out[osel] is a writable, C-contiguous
+        view of the chunk's shape and zarrc's element layout. Else None."""
+        if not isinstance(csel, tuple):
+            csel = (csel,)
+        if len(csel) != self.ndim:
+            return None
+        for s, n in zip(csel, self.chunk_shape, strict=True):
+            if not isinstance(s, slice) or s.indices(n) != (0, n, 1):
+                return None
+        if not isinstance(osel, tuple):
+            osel = (osel,)
+        if not all(isinstance(o, (slice, int, np.integer)) for o in osel):
+            return None  # integer arrays or masks: numpy would copy, not view
+        view = dst[osel]
+        if not isinstance(view, np.ndarray):  # a 0-d selection gives a scalar (a np.void view for records)
+            return None
+        if (view.shape != self.chunk_shape or not view.flags.c_contiguous or not view.flags.writeable
+                or view.dtype != self.dtype or not np.may_share_memory(view, dst)):
+            return None
+        return view
+
+    def read_batch(self, arr, batch, coords, chunk_bytes, out, drop_axes) -> list:
+        """Decode the fetched chunks of a batch in one zarrc call and place them into `out`.
+        A chunk wholly read into a contiguous part of `out` is decoded straight there (no
+        intermediate chunk buffer, no copy); the others go through one scratch block and
+        zarr-python's scatter. Missing chunks get the fill value (scatter_chunk). Returns the
+        per-item GetResult."""
+        ffi = _ffi.ffi
+        dst = out.as_ndarray_like()
+        if not isinstance(dst, np.ndarray) or drop_axes:
+            dst = None
+        present = [i for i, b in enumerate(chunk_bytes) if b is not None]
+        targets: dict[int, np.ndarray] = {}
+        if dst is not None:
+            for i in present:
+                v = self._direct_view(dst, batch[i][2], batch[i][3])
+                if v is not None:
+                    targets[i] = v
+        staged = [i for i in present if i not in targets]
+        block = np.empty((len(staged),) + self.chunk_shape, dtype=self.dtype) if staged else None
+        slot = {i: j for j, i in enumerate(staged)}
+        items = self._items(max(len(present), 1))
+        keep = []
+        for j, i in enumerate(present):
+            raw = chunk_bytes[i].as_numpy_array()
+            if not raw.flags.c_contiguous:
+                raw = np.ascontiguousarray(raw)
+            src = ffi.from_buffer(raw)
+            c = ffi.new("int64_t[]", list(coords[i]) or [0])
+            dst_i = targets[i] if i in targets else block[slot[i]:slot[i] + 1]
+            dec = ffi.from_buffer(dst_i, require_writable=True)
+            keep += (raw, src, c, dec)
+            it = items[j]
+            it.coords = c
+            it.encoded = src
+            it.encoded_size = raw.nbytes
+            it.decoded = dec
+            it.decoded_size = self.nbytes
+        if present:
+            _ffi.check(_ffi.lib().zarrc_array_chunks_decode(arr, items, len(present)))
+        _count("codec_direct_chunks", len(targets))
+        res = []
+        for i, (_bg, spec, csel, osel, _c) in enumerate(batch):
+            if i in targets:
+                res.append(GetResult(status="present"))
+                continue
+            sel = None
+            if i in slot:
+                chunk = block[slot[i]:slot[i] + 1].reshape(self.chunk_shape)
+                sel = spec.prototype.nd_buffer.from_ndarray_like(chunk)[csel]
+            res.append(scatter_chunk(sel, out, chunk_spec=spec, out_selection=osel, drop_axes=drop_axes))
         return res
 
     def encode_batch(self, arr, pairs, coords) -> list:
@@ -436,9 +565,11 @@ class _Codec(_Native):
         items = self._items(len(present))
         keep = []
         for j, i in enumerate(present):
-            v = np.ascontiguousarray(pairs[i][0].as_numpy_array(), dtype=self.dtype)
+            v = _in_layout(pairs[i][0].as_numpy_array(), self.dtype)
             if v.shape != self.chunk_shape:
-                v = np.ascontiguousarray(np.broadcast_to(v, self.chunk_shape))
+                # a 0-d array's chunk arrives as shape (1,): same elements, another shape
+                v = v.reshape(self.chunk_shape) if v.size == math.prod(self.chunk_shape) else \
+                    np.ascontiguousarray(np.broadcast_to(v, self.chunk_shape))
             src = ffi.from_buffer(v)
             c = ffi.new("int64_t[]", list(coords[i]) or [0])
             keep += (v, src, c)
@@ -602,11 +733,12 @@ class ZarrcCodecPipeline(CodecPipeline):
                     res[i] = r
         if whole:
             sub = [batch[i] for i in whole]
-            tok = _codec_batch.set((self, carr, [coords[i] for i in whole]))
-            try:
-                got = await _async_read_fallback(self, sub, out, drop_axes)
-            finally:
-                _codec_batch.reset(tok)
+            # zarr-python's own concurrent fetch (as its batch read does), then one zarrc call
+            chunk_bytes = await concurrent_map([(bg, spec.prototype) for bg, spec, *_ in sub],
+                                               lambda bg, proto: bg.get(proto),
+                                               _zarr_config.get("async.concurrency"))
+            got = await asyncio.to_thread(self.codec.read_batch, carr, sub,
+                                          [coords[i] for i in whole], chunk_bytes, out, drop_axes)
             for i, r in zip(whole, got, strict=True):
                 res[i] = r
             _count("codec_read_calls", 1)
@@ -667,7 +799,7 @@ class ZarrcCodecPipeline(CodecPipeline):
             _count("codec_write_calls", 1)
             _count("codec_write_chunks", len(batch))
             return
-        data = np.ascontiguousarray(np.broadcast_to(v, shape), dtype=self.native.dtype)
+        data = _in_layout(np.broadcast_to(v, shape), self.native.dtype)
         await asyncio.to_thread(self._write_native, arr, start, count, step, data)
         _count("native_write_calls", 1)
         _count("native_write_chunks", len(batch))
