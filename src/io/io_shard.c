@@ -799,8 +799,17 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
         per_round = (64 * threads + spec->n_inner - 1) / spec->n_inner;
     if (zarrc__store_has_latency(a->store) && (size_t)zarrc_get_io_concurrency() > per_round)
         per_round = (size_t)zarrc_get_io_concurrency();
+    /* The encoded inner chunks' buffers are reused from round to round (slot k of a round
+     * lends its buffer to the round's k-th inner chunk): allocating and freeing them per round
+     * made the allocator hand their pages back and fault them in again every round. A round
+     * has at most per_round shards of n_inner inner chunks (and never more than the write). */
+    size_t max_nt = per_round <= SIZE_MAX / (spec->n_inner ? spec->n_inner : 1) ? per_round * spec->n_inner : SIZE_MAX;
+    if (max_nt > j.plan.ntasks)
+        max_nt = j.plan.ntasks;
+    zarrc_buf *encs = NULL;
     if (rc == ZARRC_OK && (!(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)) ||
-                           !(locals = zarrc__malloc(spec->n_inner * sizeof *locals))))
+                           !(locals = zarrc__malloc(spec->n_inner * sizeof *locals)) ||
+                           !(encs = zarrc__calloc(max_nt ? max_nt : 1, sizeof *encs))))
         rc = ZARRC_ENOMEM;
     for (size_t first = 0; rc == ZARRC_OK && first < j.nshards; first += per_round) {
         round_ctx rc_ctx = {&j, first};
@@ -808,12 +817,23 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
         int64_t coords[ZARRC_MAX_DIMS];
         for (size_t k = 0; k < n; k++)
             nt += shard_tasks(&j, first + k, j.round + nt, locals, coords);
+        for (size_t k = 0; k < nt; k++) { /* nt <= max_nt: the round's shards, within the write */
+            zarrc_buf *e = &j.recs[j.round[k]].enc;
+            *e = encs[k];
+            e->size = 0;
+            encs[k] = (zarrc_buf)ZARRC_BUF_INIT;
+        }
         rc = zarrc__pool_run(nt, write_inner_in_round, &j);
         if (rc == ZARRC_OK)
             rc = io_phase(&j)(n, write_shard_in_round, &rc_ctx);
-        for (size_t k = 0; k < nt; k++)
-            zarrc_buf_release(&j.recs[j.round[k]].enc);
+        for (size_t k = 0; k < nt; k++) {
+            encs[k] = j.recs[j.round[k]].enc;
+            j.recs[j.round[k]].enc = (zarrc_buf)ZARRC_BUF_INIT;
+        }
     }
+    for (size_t k = 0; encs && k < max_nt; k++)
+        zarrc_buf_release(&encs[k]);
+    free(encs);
     free(locals);
     for (size_t k = 0; k < nlocked; k++)
         zarrc__store_unlock(a->store, j.shards[order[k]].lock);
