@@ -61,6 +61,17 @@ static inline double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU time (user + system, every thread) this process has used so far, in seconds. Unlike
+ * wall time it hardly moves with the machine's load, so the difference over a timed section
+ * compares implementations' work on a busy machine (the JSON field "cpu_seconds"). */
+static inline double bench_cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 /* Peak resident set size of this process in KiB. */
 static inline long bench_peak_rss_kib(void)
 {

@@ -10,7 +10,8 @@ turns their output into the suite's JSON line.
 
 "seconds" is the binary's own timing (it starts after the array is opened: the open of one
 zarr.json is not counted, which favours zarrs slightly); "wall_seconds" is the whole process.
-"peak_rss_kib" is the child's (wait4). The read benchmark only counts decoded bytes: their count
+"peak_rss_kib" is the child's (wait4); "cpu_seconds" its user + system CPU, whole process (its
+opening of the arrays included, which the timed seconds leave out). The read benchmark only counts decoded bytes: their count
 is checked against the array's size here (a mismatch exits 1); the values zarrs decodes are
 checked by bench/run.sh, which has zarrs_reencode write each store uncompressed and verifies
 that copy value by value. Threads: RAYON_NUM_THREADS (set by run.sh) bounds zarrs' rayon pool;
@@ -41,11 +42,11 @@ def run(argv):
     wall = time.perf_counter() - t0
     # communicate() has reaped the child; its rusage is in RUSAGE_CHILDREN (only child we ran).
     import resource
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         sys.stderr.write(err[-2000:])
         sys.exit(f"peer_zarrs: {os.path.basename(argv[0])} failed (status {p.returncode})")
-    return out, wall, rss
+    return out, wall, ru.ru_maxrss, ru.ru_utime + ru.ru_stime
 
 
 def version(bin_dir):
@@ -62,7 +63,7 @@ def main(args):
     bin_dir, cmd = args[0], args[1]
     if cmd == "read":
         d, rest = args[2], args[3:]
-        out, wall, rss = run([os.path.join(bin_dir, "zarrs_benchmark_read_sync"), d] + rest)
+        out, wall, rss, cpu = run([os.path.join(bin_dir, "zarrs_benchmark_read_sync"), d] + rest)
         m = re.search(r"Decoded .* in ([0-9.]+)ms \(([0-9.]+)MB decoded", out)
         if not m:
             sys.exit(f"peer_zarrs: cannot parse: {out.strip()[-300:]}")
@@ -73,7 +74,7 @@ def main(args):
         what = "read" if "--read-all" in rest else "read-inner" if "--inner-chunks" in rest else "read-chunks"
     elif cmd == "reencode":
         src, dst, rest = args[2], args[3], args[4:]
-        out, wall, rss = run([os.path.join(bin_dir, "zarrs_reencode"), src, dst] + rest)
+        out, wall, rss, cpu = run([os.path.join(bin_dir, "zarrs_reencode"), src, dst] + rest)
         m = re.search(r"total: ([0-9.]+)ms", out)
         if not m:
             sys.exit(f"peer_zarrs: cannot parse: {out.strip()[-300:]}")
@@ -81,7 +82,7 @@ def main(args):
     else:
         sys.exit(__doc__)
     print(json.dumps({"what": what, "seconds": secs, "bytes": want, "peak_rss_kib": rss,
-                      "wall_seconds": wall, "zarrs": version(bin_dir),
+                      "wall_seconds": wall, "cpu_seconds": cpu, "zarrs": version(bin_dir),
                       "rayon_threads": os.environ.get("RAYON_NUM_THREADS", "")}), flush=True)
 
 

@@ -16,9 +16,19 @@ void zarrc__copy_box(uint8_t *dst, const int64_t *ds, const uint8_t *src, const 
         if (count[d] == 0)
             return;
     bool contiguous = ds[last] == (int64_t)es && ss[last] == (int64_t)es;
+    size_t row = (size_t)n * es;
+    /* Rows of 32, 64 or 128 bytes (an inner chunk's 32 uint16 are 64 bytes) are copied with a
+     * fixed-size memcpy the compiler inlines: a libc call per row costs more than the row. */
+    int fixed = contiguous && (row == 32 || row == 64 || row == 128) ? (int)row : 0;
     for (;;) {
-        if (contiguous)
-            memcpy(dst, src, (size_t)n * es);
+        if (fixed == 64)
+            memcpy(dst, src, 64);
+        else if (fixed == 32)
+            memcpy(dst, src, 32);
+        else if (fixed == 128)
+            memcpy(dst, src, 128);
+        else if (contiguous)
+            memcpy(dst, src, row);
         else if (es == 8)
             for (int64_t k = 0; k < n; k++)
                 memcpy(dst + k * ds[last], src + k * ss[last], 8);

@@ -4,6 +4,7 @@
  * take indices in increasing order. Errors are kept per job as the lowest failing index, so
  * the reported error does not depend on the number of threads or on timing.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,25 +34,40 @@ typedef struct pool {
 
 static _Thread_local unsigned in_task; /* pools whose task this thread is running */
 
+/* The number of online CPUs, asked once: glibc's sysconf(_SC_NPROCESSORS_ONLN) opens and reads
+ * /sys/devices/system/cpu/online on every call, and the engine asks for the thread count on
+ * every read and write (three system calls per inner chunk read one by one). */
 static int cores(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    static int cached; /* 0 = not asked yet; racing first callers store the same value */
+    int n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (n == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 && c < INT_MAX ? (int)c : 1;
+        __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+    }
+    return n;
 }
 
-static int env_or(const char *name, int dflt)
+/* A positive integer from the environment variable `name`, else 0. */
+static int env_int(const char *name)
 {
     const char *env = getenv(name);
-    return env && atoi(env) > 0 ? atoi(env) : dflt;
+    int n = env ? atoi(env) : 0;
+    return n > 0 ? n : 0;
 }
 
-static int default_threads(void) { return env_or("ZARRC_NUM_THREADS", cores()); }
+static int default_threads(void)
+{
+    int n = env_int("ZARRC_NUM_THREADS");
+    return n ? n : cores();
+}
 
 /* Remote stores are latency-bound: more requests in flight than cores. */
 static int default_io(void)
 {
-    int t = env_or("ZARRC_NUM_THREADS", cores());
-    return env_or("ZARRC_IO_CONCURRENCY", t > 16 ? t : 16);
+    int t = default_threads(), n = env_int("ZARRC_IO_CONCURRENCY");
+    return n ? n : t > 16 ? t : 16;
 }
 
 static pool cpu_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
