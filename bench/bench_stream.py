@@ -1,7 +1,8 @@
-"""Streaming append benchmark: zarrc_stream_* vs tensorstore, acquire-zarr and zarr-python 3.4.
+"""Streaming append benchmark: zarrc_stream_* vs tensorstore, acquire-zarr and zarr-python 3.4,
+and the "limit" (no Zarr at all).
 
 usage: <peer venv python> bench/bench_stream.py BENCH_STREAM_BINARY WORKDIR [--runs N] [--big]
-       [--cf 1,4] [--codecs none,blosc-lz4,blosc-zstd] [--sharded no,yes] [--tools zarrc,tensorstore,...]
+       [--cf 1,4] [--codecs none,blosc-lz4,blosc-zstd] [--sharded no,yes] [--tools zarrc,limit,tensorstore,...]
        [--frames N] [--sizes 256,2048]
 (bench/bench_stream.sh builds the binary and runs this.) With no filter every row of the matrix
 runs (256x256; with --big also 2048x2048); the filters pick rows and tools (zarrc always runs,
@@ -18,9 +19,16 @@ array to the last byte written (close / final future). What each tool does:
   - tensorstore: array created with its final shape [N, H, W], one async write per frame, all
     awaited at the end (no shape changes: the most favourable way to write with tensorstore);
   - acquire-zarr: ZarrStream with an append dimension, append per frame, close;
-  - zarr-python 3.4: create_array with shape [0, H, W], Array.append per frame.
+  - zarr-python 3.4: create_array with shape [0, H, W], Array.append per frame;
+  - limit (bench_stream_limit, built next to BENCH_STREAM_BINARY): the codec library and the file
+    system alone: the same frames, blosc_compress_ctx with the same settings (1 internal thread) on
+    as many threads as zarrc uses (every T-th chunk each), every chunk (or shard: inner chunks +
+    16-byte-per-inner-chunk index, no crc32c) written to its own new flat file with one
+    open / write / close; timed from the first frame to the last file closed. A floor for any
+    Zarr writer on this machine, not a Zarr array (its files are verified by decoding them).
 Each zarrc result is read back with tensorstore and compared element by element. Prints a
-markdown table (median of --runs runs) with the ratios tool / zarrc.
+markdown table (median of --runs runs) with the ratios tool / zarrc, and tensorstore / limit and
+zarrc / limit when limit runs (how far each is above the floor).
 """
 import importlib.metadata as _md
 import json
@@ -93,6 +101,18 @@ def run_zarrc(path, n, h, w, cf, codec, sharded):
     return json.loads(out.stdout)["ms"]
 
 
+LIMIT_BIN = os.path.join(os.path.dirname(os.path.abspath(BIN)), "bench_stream_limit")
+
+
+def run_limit(path, frames, cf, codec, sharded):
+    n, h, w = frames.shape
+    out = subprocess.run([LIMIT_BIN, path, str(n), str(h), str(w), str(cf), codec, str(int(sharded))],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        sys.exit("bench_stream_limit failed: " + out.stderr)
+    return json.loads(out.stdout)["ms"]
+
+
 def run_ts(path, frames, cf, codec, sharded):
     n, h, w = frames.shape
     t = time.perf_counter()
@@ -160,7 +180,7 @@ def main():
             for codec in CODECS:
                 for sharded in SHARDED:
                     cases.append((n, h, cf, codec, sharded))
-    tools = [("zarrc", None), ("tensorstore", run_ts)]
+    tools = [("zarrc", None), ("limit", run_limit), ("tensorstore", run_ts)]
     if aqz:
         tools.append(("acquire-zarr", run_aqz))
     tools.append(("zarr-python", run_zp))
@@ -197,14 +217,17 @@ def main():
         print("%-42s %s" % ((n, h, cf, codec, sharded), {k: round(v, 1) for k, v in res.items()}),
               file=sys.stderr, flush=True)
     names = [t[0] for t in tools]
+    # Time ratios: tool / zarrc (> 1: slower than zarrc); X / limit: how many times the floor X takes.
+    over = [k for k in ("tensorstore", "zarrc") if "limit" in names and k in names]
     print("| frames | frame | chunk frames | codec | sharded | " + " | ".join(n + " ms" for n in names) + " | "
-          + " | ".join(n + " / zarrc" for n in names[1:]) + " |")
-    print("|" + "---:|" * 3 + "---|---|" + "---:|" * (2 * len(names) - 1))
+          + " | ".join(n + " / zarrc" for n in names[1:]) + "".join(" | %s / limit" % k for k in over) + " |")
+    print("|" + "---:|" * 3 + "---|---|" + "---:|" * (2 * len(names) - 1 + len(over)))
     for (n, h, cf, codec, sharded), res in rows:
         z = res["zarrc"]
         print("| %d | %dx%d | %d | %s | %s | " % (n, h, h, cf, codec, "yes" if sharded else "no")
               + " | ".join("%.1f" % res[k] for k in names) + " | "
-              + " | ".join("%.2fx" % (res[k] / z) for k in names[1:]) + " |")
+              + " | ".join("%.2fx" % (res[k] / z) for k in names[1:])
+              + "".join(" | %.2fx" % (res[k] / res["limit"]) for k in over) + " |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/bench_stream.sh — build bench_stream (Release libzarrc) and run bench/bench_stream.py:
-# streaming append of frames, zarrc vs tensorstore / acquire-zarr / zarr-python 3.4.
+# streaming append of frames, zarrc vs tensorstore / acquire-zarr / zarr-python 3.4, and the "limit"
+# (bench_stream_limit.c: the codec library and the file writes alone, no Zarr).
 #   bench/bench_stream.sh [BUILD_DIR] [SCRATCH] [-- extra arguments of bench_stream.py]
 # acquire-zarr is not a test peer: it is installed (a self-contained wheel, no dependencies) into
 # ~/.cache/zarrc/bench-acquire from bench/requirements-bench.txt when missing.
@@ -28,4 +29,8 @@ cmake --build "$BUILD" -j2 --target zarrc_static >>"$BUILD/stream.cmake.log" 2>&
 gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_stream.c" "$BUILD/libzarrc.a" \
     $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm \
     -o "$BUILD/bench_stream"
+# The "limit" tool (codec library + file writes, no Zarr): next to bench_stream, where bench_stream.py looks.
+# shellcheck disable=SC2046
+gcc -O2 -g -std=gnu11 -Wall -Wextra "$ROOT/bench/bench_stream_limit.c" $(pkg-config --cflags --libs blosc) -lpthread \
+    -o "$BUILD/bench_stream_limit"
 ACQUIRE_ZARR_PATH=$AQZ "$PY" "$ROOT/bench/bench_stream.py" "$BUILD/bench_stream" "$SCRATCH" "$@"
