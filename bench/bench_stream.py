@@ -28,11 +28,13 @@ array to the last byte written (close / final future). What each tool does:
     Zarr writer on this machine, not a Zarr array (its files are verified by decoding them).
 Each zarrc result is read back with tensorstore and compared element by element. Prints a
 markdown table (median of --runs runs) with the ratios tool / zarrc, and tensorstore / limit and
-zarrc / limit when limit runs (how far each is above the floor).
+zarrc / limit when limit runs (how far each is above the floor), then a second table of the CPU
+time (user + system, all threads) each tool took for the timed part.
 """
 import importlib.metadata as _md
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -98,7 +100,8 @@ def run_zarrc(path, n, h, w, cf, codec, sharded):
                          capture_output=True, text=True, timeout=600)
     if out.returncode:
         sys.exit("bench_stream failed: " + out.stderr)
-    return json.loads(out.stdout)["ms"]
+    res = json.loads(out.stdout)
+    return res["ms"], res["user_ms"] + res["sys_ms"]
 
 
 LIMIT_BIN = os.path.join(os.path.dirname(os.path.abspath(BIN)), "bench_stream_limit")
@@ -110,7 +113,14 @@ def run_limit(path, frames, cf, codec, sharded):
                          capture_output=True, text=True, timeout=600)
     if out.returncode:
         sys.exit("bench_stream_limit failed: " + out.stderr)
-    return json.loads(out.stdout)["ms"]
+    res = json.loads(out.stdout)
+    return res["ms"], res["cpu_ms"]
+
+
+def cpu_ms():
+    """User + system CPU milliseconds of this process so far (tensorstore's and acquire-zarr's threads too)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return (r.ru_utime + r.ru_stime) * 1e3
 
 
 def run_ts(path, frames, cf, codec, sharded):
@@ -190,6 +200,7 @@ def main():
     for n, h, cf, codec, sharded in cases:
         frames = frames_of(n, h, h)
         times = {name: [] for name, _ in tools}
+        cpus = {name: [] for name, _ in tools}
         # Runs interleaved across tools (zarrc, tensorstore, ..., zarrc, ...), so that a load
         # change on a shared machine hits every tool alike, each into its own directory, all
         # deleted only after the row: ext4 allocates inodes slowly for a while after many were
@@ -205,29 +216,46 @@ def main():
                 shutil.rmtree(path, ignore_errors=True)
                 made.append(path)
                 if name == "zarrc":
-                    times[name].append(run_zarrc(path, n, h, h, cf, codec, sharded))
+                    ms, cpu = run_zarrc(path, n, h, h, cf, codec, sharded)
                     if r == 0:
                         check(path, frames)
+                elif name == "limit":
+                    ms, cpu = run_limit(path, frames, cf, codec, sharded)
                 else:
-                    times[name].append(fn(path, frames, cf, codec, sharded))
+                    c0 = cpu_ms()
+                    ms = fn(path, frames, cf, codec, sharded)
+                    cpu = cpu_ms() - c0
+                times[name].append(ms)
+                cpus[name].append(cpu)
         for path in made:
             shutil.rmtree(path, ignore_errors=True)
         res = {name: statistics.median(t) for name, t in times.items()}
-        rows.append(((n, h, cf, codec, sharded), res))
-        print("%-42s %s" % ((n, h, cf, codec, sharded), {k: round(v, 1) for k, v in res.items()}),
-              file=sys.stderr, flush=True)
+        cpu = {name: statistics.median(t) for name, t in cpus.items()}
+        rows.append(((n, h, cf, codec, sharded), res, cpu))
+        print("%-42s %s cpu %s" % ((n, h, cf, codec, sharded), {k: round(v, 1) for k, v in res.items()},
+                                   {k: round(v, 1) for k, v in cpu.items()}), file=sys.stderr, flush=True)
     names = [t[0] for t in tools]
     # Time ratios: tool / zarrc (> 1: slower than zarrc); X / limit: how many times the floor X takes.
     over = [k for k in ("tensorstore", "zarrc") if "limit" in names and k in names]
     print("| frames | frame | chunk frames | codec | sharded | " + " | ".join(n + " ms" for n in names) + " | "
           + " | ".join(n + " / zarrc" for n in names[1:]) + "".join(" | %s / limit" % k for k in over) + " |")
     print("|" + "---:|" * 3 + "---|---|" + "---:|" * (2 * len(names) - 1 + len(over)))
-    for (n, h, cf, codec, sharded), res in rows:
+    for (n, h, cf, codec, sharded), res, _ in rows:
         z = res["zarrc"]
         print("| %d | %dx%d | %d | %s | %s | " % (n, h, h, cf, codec, "yes" if sharded else "no")
               + " | ".join("%.1f" % res[k] for k in names) + " | "
               + " | ".join("%.2fx" % (res[k] / z) for k in names[1:])
               + "".join(" | %.2fx" % (res[k] / res["limit"]) for k in over) + " |")
+    # CPU time (user + system, all threads, median): less sensitive than wall time to a loaded machine,
+    # where a tool with more threads gets a larger share of the cores.
+    print()
+    print("| frames | frame | chunk frames | codec | sharded | " + " | ".join(n + " CPU ms" for n in names)
+          + "".join(" | %s / limit CPU" % k for k in over) + " |")
+    print("|" + "---:|" * 3 + "---|---|" + "---:|" * (len(names) + len(over)))
+    for (n, h, cf, codec, sharded), _, cpu in rows:
+        print("| %d | %dx%d | %d | %s | %s | " % (n, h, h, cf, codec, "yes" if sharded else "no")
+              + " | ".join("%.1f" % cpu[k] for k in names)
+              + "".join(" | %.2fx" % (cpu[k] / cpu["limit"]) for k in over) + " |")
 
 
 if __name__ == "__main__":
