@@ -750,6 +750,101 @@ static int grow_write(zarrc_array *a, int axis, const int64_t *start_in, const i
     return rc;
 }
 
+/* A grow session (streams): the grow lock held over several blocks, whose grown shape is
+ * published when the caller asks (zarrc__grow_session_publish) instead of after each block, so
+ * a writer that has the next block ready does not idle through every shape update's fsyncs.
+ * The order stays data first: blocks are stored, then the shape reaching them is published;
+ * the marker covers everything stored beyond the published shape S in between. Blocks of one
+ * session must not share a chunk (a stream's slabs are whole chunks along its axis). */
+static int check_usable(const zarrc_array *a);
+static int check_block(const zarrc_array *a, const int64_t *shape, const void *data, size_t size);
+
+struct zarrc__grow_session {
+    zarrc_array *a;
+    grow_guard g;
+    int64_t S[ZARRC_MAX_DIMS];     /* the published shape */
+    int64_t reach[ZARRC_MAX_DIMS]; /* max(S, ends of the blocks stored in this session) */
+    bool pending;                  /* reach is beyond S */
+};
+
+int zarrc__grow_session_begin(zarrc_array *a, zarrc__grow_session **out)
+{
+    *out = NULL;
+    int rc = check_usable(a);
+    if (rc || !data_first(a))
+        return rc;
+    zarrc__grow_session *gs = zarrc__calloc(1, sizeof *gs);
+    if (!gs)
+        return ZARRC_ENOMEM;
+    gs->a = a;
+    if ((rc = grow_begin(a, &gs->g, gs->S))) {
+        free(gs);
+        return rc;
+    }
+    memcpy(gs->reach, gs->S, sizeof gs->S);
+    *out = gs;
+    return ZARRC_OK;
+}
+
+int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape, const void *data,
+                              size_t size)
+{
+    zarrc_array *a = gs->a;
+    int n = a->meta.ndim;
+    int64_t end[ZARRC_MAX_DIMS], grown[ZARRC_MAX_DIMS];
+    int rc = check_block(a, shape, data, size);
+    bool grows = false;
+    for (int d = 0; rc == ZARRC_OK && d < n; d++) {
+        if (start[d] < 0 || __builtin_add_overflow(start[d], shape[d], &end[d]))
+            rc = zarrc_error_set(ZARRC_EBOUNDS, "offset[%d] + shape[%d] overflows", d, d);
+        else {
+            grown[d] = end[d] > gs->reach[d] ? end[d] : gs->reach[d];
+            grows |= end[d] > gs->S[d];
+        }
+    }
+    if (rc == ZARRC_OK && grows)
+        rc = grow_mark(a, &gs->g);
+    if (rc == ZARRC_OK)
+        rc = write_grown(a, gs->S, grown, start, shape, end, data, size);
+    if (rc == ZARRC_OK) {
+        for (int d = 0; d < n; d++)
+            gs->pending |= grown[d] != gs->S[d];
+        memcpy(gs->reach, grown, sizeof(int64_t) * (size_t)n);
+    }
+    if (rc)
+        zarrc__error_context(rc, "array '%s': write block: ", a->name);
+    return rc;
+}
+
+int zarrc__grow_session_publish(zarrc__grow_session *gs)
+{
+    if (!gs->pending)
+        return ZARRC_OK;
+    zarrc_array *a = gs->a;
+    shape_update u;
+    memset(&u, 0, sizeof u);
+    u.mode = SHAPE_MAX;
+    memcpy(u.want, gs->reach, sizeof(int64_t) * (size_t)a->meta.ndim);
+    int rc = shape_change(a, &u);
+    if (rc == ZARRC_OK) {
+        memcpy(gs->S, u.after, sizeof(int64_t) * (size_t)a->meta.ndim);
+        memcpy(gs->reach, gs->S, sizeof gs->S);
+        gs->pending = false;
+    } else
+        zarrc__error_context(rc, "array '%s': grow: ", a->name);
+    return rc;
+}
+
+void zarrc__grow_session_end(zarrc__grow_session *gs)
+{
+    if (!gs)
+        return;
+    /* Unpublished blocks stay orphans beyond the shape, under the marker: the next grower
+     * sweeps them. */
+    grow_end(gs->a, &gs->g, !gs->pending);
+    free(gs);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Public calls                                                                                */
 /* ------------------------------------------------------------------------------------------ */

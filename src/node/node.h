@@ -45,6 +45,17 @@ ZARRC_HIDDEN zarrc__io_array zarrc__array_io(const zarrc_array *a);
 /** A copy of the handle's metadata taken under its shape lock (shallow: the JSON members stay
  *  the handle's; only the shape ever changes after opening). */
 ZARRC_HIDDEN void zarrc__array_snapshot(zarrc_array *a, zarrc__array_meta *m);
+/** A grow session (extend.c): the array's grow lock held over several blocks stored beyond the
+ *  published shape, which grows only on zarrc__grow_session_publish (data first, then shape).
+ *  begin sets *out to NULL with ZARRC_OK when the store has no per-key locks (callers then use
+ *  zarrc_array_write_at). Blocks of one session must not share a chunk. end releases the lock;
+ *  blocks not yet published are left to the next grower's sweep. One thread per session. */
+typedef struct zarrc__grow_session zarrc__grow_session;
+ZARRC_HIDDEN int zarrc__grow_session_begin(zarrc_array *a, zarrc__grow_session **out);
+ZARRC_HIDDEN int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
+                                           const void *data, size_t size);
+ZARRC_HIDDEN int zarrc__grow_session_publish(zarrc__grow_session *gs);
+ZARRC_HIDDEN void zarrc__grow_session_end(zarrc__grow_session *gs);
 /** ZARRC_OK if the array's codecs are usable, else the saved reason (with context). */
 ZARRC_HIDDEN int zarrc__array_need_pipeline(const zarrc_array *a);
 

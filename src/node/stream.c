@@ -5,7 +5,8 @@
  * zarrc_array_write_at(ZARRC_EXTEND) — the serialized extend path of extend.c, which stores
  * the slab's chunks first and publishes the grown shape after them (lock stores), so a kill
  * never leaves frames inside the shape that read fill — whose chunk tasks encode in parallel
- * on the shared pool.
+ * on the shared pool. On lock stores the writer holds one grow session (extend.c) over
+ * consecutive batches and publishes the shape when idle or every STREAM_PUBLISH_MS.
  *
  * Slabs are numbered from 0 in stream order; slab g lives in ring slot g % K. The producer fills
  * slab `full` (its slot is free while full < done + K) and hands it over by incrementing `full`;
@@ -22,6 +23,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "node.h"
 
@@ -155,8 +157,9 @@ int zarrc_stream_estimate_memory(const zarrc_array *a, const zarrc_stream_option
     return ZARRC_OK;
 }
 
-/* Write `n` slabs from slab g on (n == 1 unless batchable), the last holding `rows` indices. */
-static int write_slabs(zarrc_stream *s, uint64_t g, uint64_t n, int64_t rows)
+/* Write `n` slabs from slab g on (n == 1 unless batchable), the last holding `rows` indices:
+ * through the grow session `gs` when there is one (published later), else as one extend. */
+static int write_slabs(zarrc_stream *s, zarrc__grow_session *gs, uint64_t g, uint64_t n, int64_t rows)
 {
     int64_t off[ZARRC_MAX_DIMS], shape[ZARRC_MAX_DIMS];
     for (int d = 0; d < s->nd; d++) {
@@ -177,14 +180,57 @@ static int write_slabs(zarrc_stream *s, uint64_t g, uint64_t n, int64_t rows)
         for (size_t o = 1; o < s->outer; o++)
             memmove(data + o * keep, data + o * stride, keep);
     }
-    return zarrc_array_write_at(s->array, off, s->nd, shape, data, (size_t)total * s->row_bytes, ZARRC_EXTEND);
+    size_t bytes = (size_t)total * s->row_bytes;
+    if (gs)
+        return zarrc__grow_session_write(gs, off, shape, data, bytes);
+    return zarrc_array_write_at(s->array, off, s->nd, shape, data, bytes, ZARRC_EXTEND);
 }
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Publish the session's grown shape and release the grow lock (s->lock not held). */
+static int session_close(zarrc_stream *s, zarrc__grow_session **gs)
+{
+    if (!*gs)
+        return ZARRC_OK;
+    int rc = zarrc__grow_session_publish(*gs);
+    if (rc)
+        zarrc__error_save(&s->err, rc);
+    zarrc__grow_session_end(*gs); /* keeps the thread's error: it sets none of its own */
+    *gs = NULL;
+    return rc;
+}
+
+/* On stores with per-key locks the writer keeps the array's grow lock while full slabs are
+ * waiting, and publishes the grown shape when it has nothing more to write or every
+ * STREAM_PUBLISH_MS: a shape update (two fsyncs) per batch would leave the encoding threads
+ * idle between batches. Readers and other extenders wait at most that long for the shape. */
+#define STREAM_PUBLISH_MS 100
 
 static void *writer_main(void *arg)
 {
     zarrc_stream *s = arg;
+    zarrc__grow_session *gs = NULL;
+    bool sessions = true; /* false once begin said the store has no locks, or failed */
+    int64_t published = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
+        if (gs && s->done == s->full && !s->closing) { /* idle: publish before waiting */
+            pthread_mutex_unlock(&s->lock);
+            int rc = session_close(s, &gs);
+            pthread_mutex_lock(&s->lock);
+            if (rc) {
+                s->failed = true;
+                pthread_cond_broadcast(&s->space);
+                break;
+            }
+            continue;
+        }
         while (s->done == s->full && !s->closing)
             pthread_cond_wait(&s->work, &s->lock);
         uint64_t g = s->done, n = s->full - s->done;
@@ -205,9 +251,26 @@ static void *writer_main(void *arg)
         }
         bool tail = s->full == g; /* the partly filled slab: written last, once */
         pthread_mutex_unlock(&s->lock);
-        int rc = write_slabs(s, g, n, rows);
+        int rc = ZARRC_OK;
+        if (!gs && sessions) {
+            rc = zarrc__grow_session_begin(s->array, &gs);
+            sessions = rc == ZARRC_OK && gs;
+            published = now_ms();
+        }
+        if (rc == ZARRC_OK)
+            rc = write_slabs(s, gs, g, n, rows);
         if (rc)
             zarrc__error_save(&s->err, rc);
+        /* What was stored before a failure is published all the same (a publish error is
+         * saved only when the write did not fail first). */
+        if (gs && rc) {
+            zarrc__grow_session_publish(gs);
+            zarrc__grow_session_end(gs);
+            gs = NULL;
+        } else if (gs && (tail || now_ms() - published >= STREAM_PUBLISH_MS)) {
+            rc = session_close(s, &gs);
+            published = now_ms();
+        }
         pthread_mutex_lock(&s->lock);
         if (rc)
             s->failed = true;
@@ -218,6 +281,11 @@ static void *writer_main(void *arg)
             break;
     }
     pthread_mutex_unlock(&s->lock);
+    if (gs && session_close(s, &gs)) { /* closing with every full slab written */
+        pthread_mutex_lock(&s->lock);
+        s->failed = true;
+        pthread_mutex_unlock(&s->lock);
+    }
     return NULL;
 }
 
