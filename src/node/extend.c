@@ -713,52 +713,16 @@ static int write_grown(zarrc_array *a, const int64_t *S, const int64_t *grown, c
     return zarrc__io_write(&io, start, shape, NULL, data, size);
 }
 
-/* write_at(ZARRC_EXTEND) (axis < 0) or append along `axis`, data first (data_first(a)). The
- * block lands at `start` (append: at the stored extent along the axis, returned in *at). */
-static int grow_write(zarrc_array *a, int axis, const int64_t *start_in, const int64_t *shape, const void *data,
-                      size_t size, int64_t *at)
-{
-    int n = a->meta.ndim;
-    int64_t S[ZARRC_MAX_DIMS], start[ZARRC_MAX_DIMS], end[ZARRC_MAX_DIMS], grown[ZARRC_MAX_DIMS];
-    grow_guard g;
-    int rc = grow_begin(a, &g, S);
-    if (rc)
-        return rc;
-    bool grows = false;
-    for (int d = 0; d < n && rc == ZARRC_OK; d++) {
-        start[d] = d == axis ? S[d] : start_in ? start_in[d] : 0;
-        if (__builtin_add_overflow(start[d], shape[d], &end[d]))
-            rc = zarrc_error_set(ZARRC_EBOUNDS, "appending %lld along axis %d to extent %lld overflows",
-                                 (long long)shape[d], d, (long long)start[d]);
-        grown[d] = end[d] > S[d] ? end[d] : S[d];
-        grows |= grown[d] != S[d];
-    }
-    if (rc == ZARRC_OK && grows)
-        rc = grow_mark(a, &g);
-    if (rc == ZARRC_OK)
-        rc = write_grown(a, S, grown, start, shape, end, data, size);
-    if (rc == ZARRC_OK && grows) {
-        shape_update u;
-        memset(&u, 0, sizeof u);
-        u.mode = SHAPE_MAX;
-        memcpy(u.want, grown, sizeof(int64_t) * (size_t)n);
-        rc = shape_change(a, &u);
-    }
-    grow_end(a, &g, rc == ZARRC_OK);
-    if (rc == ZARRC_OK && at)
-        *at = axis >= 0 ? start[axis] : 0;
-    return rc;
-}
-
-/* A grow session (streams): the grow lock held over several blocks, whose grown shape is
- * published when the caller asks (zarrc__grow_session_publish) instead of after each block, so
- * a writer that has the next block ready does not idle through every shape update's fsyncs.
- * The order stays data first: blocks are stored, then the shape reaching them is published;
- * the marker covers everything stored beyond the published shape S in between. Blocks of one
- * session must not share a chunk (a stream's slabs are whole chunks along its axis). */
 static int check_usable(const zarrc_array *a);
 static int check_block(const zarrc_array *a, const int64_t *shape, const void *data, size_t size);
 
+/* A grow session: the grow lock held over one or more blocks stored beyond the published shape
+ * S, whose grown shape is published when the holder asks (session_publish). write_at(EXTEND)
+ * and append use one block per session; a stream keeps a session over consecutive batches and
+ * publishes when idle, so it does not wait through a shape update's fsyncs per batch. The order
+ * stays data first: blocks are stored, then the shape reaching them is published; the marker
+ * covers everything stored beyond S in between. Blocks of one session must not share a chunk
+ * (a stream's slabs are whole chunks along its axis). */
 struct zarrc__grow_session {
     zarrc_array *a;
     grow_guard g;
@@ -767,43 +731,30 @@ struct zarrc__grow_session {
     bool pending;                  /* reach is beyond S */
 };
 
-int zarrc__grow_session_begin(zarrc_array *a, zarrc__grow_session **out)
+static int session_begin(zarrc_array *a, zarrc__grow_session *gs)
 {
-    *out = NULL;
-    int rc = check_usable(a);
-    if (rc || !data_first(a))
-        return rc;
-    zarrc__grow_session *gs = zarrc__calloc(1, sizeof *gs);
-    if (!gs)
-        return ZARRC_ENOMEM;
+    memset(gs, 0, sizeof *gs);
     gs->a = a;
-    if ((rc = grow_begin(a, &gs->g, gs->S))) {
-        free(gs);
-        return rc;
-    }
+    int rc = grow_begin(a, &gs->g, gs->S);
     memcpy(gs->reach, gs->S, sizeof gs->S);
-    *out = gs;
-    return ZARRC_OK;
+    return rc;
 }
 
-int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape, const void *data,
-                              size_t size)
+/* Store the block [start, start + shape) (checked by the caller; no error context). */
+static int session_store(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape, const void *data,
+                         size_t size)
 {
     zarrc_array *a = gs->a;
     int n = a->meta.ndim;
     int64_t end[ZARRC_MAX_DIMS], grown[ZARRC_MAX_DIMS];
-    int rc = check_block(a, shape, data, size);
     bool grows = false;
-    for (int d = 0; rc == ZARRC_OK && d < n; d++) {
+    for (int d = 0; d < n; d++) {
         if (start[d] < 0 || __builtin_add_overflow(start[d], shape[d], &end[d]))
-            rc = zarrc_error_set(ZARRC_EBOUNDS, "offset[%d] + shape[%d] overflows", d, d);
-        else {
-            grown[d] = end[d] > gs->reach[d] ? end[d] : gs->reach[d];
-            grows |= end[d] > gs->S[d];
-        }
+            return zarrc_error_set(ZARRC_EBOUNDS, "offset[%d] + shape[%d] overflows", d, d);
+        grown[d] = end[d] > gs->reach[d] ? end[d] : gs->reach[d];
+        grows |= end[d] > gs->S[d];
     }
-    if (rc == ZARRC_OK && grows)
-        rc = grow_mark(a, &gs->g);
+    int rc = grows ? grow_mark(a, &gs->g) : ZARRC_OK;
     if (rc == ZARRC_OK)
         rc = write_grown(a, gs->S, grown, start, shape, end, data, size);
     if (rc == ZARRC_OK) {
@@ -811,38 +762,100 @@ int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, con
             gs->pending |= grown[d] != gs->S[d];
         memcpy(gs->reach, grown, sizeof(int64_t) * (size_t)n);
     }
-    if (rc)
-        zarrc__error_context(rc, "array '%s': write block: ", a->name);
     return rc;
+}
+
+/* Publish the shape reaching every stored block (compare-and-swap, max()). */
+static int session_publish(zarrc__grow_session *gs)
+{
+    if (!gs->pending)
+        return ZARRC_OK;
+    shape_update u;
+    memset(&u, 0, sizeof u);
+    u.mode = SHAPE_MAX;
+    memcpy(u.want, gs->reach, sizeof(int64_t) * (size_t)gs->a->meta.ndim);
+    int rc = shape_change(gs->a, &u);
+    if (rc == ZARRC_OK) {
+        memcpy(gs->S, u.after, sizeof gs->S);
+        memcpy(gs->reach, gs->S, sizeof gs->S);
+        gs->pending = false;
+    }
+    return rc;
+}
+
+/* Release the lock. Unpublished blocks stay orphans beyond the shape, under the marker: the
+ * next grower sweeps them. */
+static void session_end(zarrc__grow_session *gs)
+{
+    grow_end(gs->a, &gs->g, !gs->pending);
+}
+
+int zarrc__grow_session_begin(zarrc_array *a, zarrc__grow_session **out)
+{
+    *out = NULL;
+    int rc = check_usable(a);
+    if (rc || !data_first(a))
+        return rc;
+    zarrc__grow_session *gs = zarrc__malloc(sizeof *gs);
+    if (!gs)
+        return ZARRC_ENOMEM;
+    if ((rc = session_begin(a, gs))) {
+        free(gs);
+        return zarrc__error_context(rc, "array '%s': grow: ", a->name);
+    }
+    *out = gs;
+    return ZARRC_OK;
+}
+
+int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape, const void *data,
+                              size_t size)
+{
+    int rc = check_block(gs->a, shape, data, size);
+    if (rc == ZARRC_OK)
+        rc = session_store(gs, start, shape, data, size);
+    return rc ? zarrc__error_context(rc, "array '%s': write block: ", gs->a->name) : ZARRC_OK;
 }
 
 int zarrc__grow_session_publish(zarrc__grow_session *gs)
 {
-    if (!gs->pending)
-        return ZARRC_OK;
-    zarrc_array *a = gs->a;
-    shape_update u;
-    memset(&u, 0, sizeof u);
-    u.mode = SHAPE_MAX;
-    memcpy(u.want, gs->reach, sizeof(int64_t) * (size_t)a->meta.ndim);
-    int rc = shape_change(a, &u);
-    if (rc == ZARRC_OK) {
-        memcpy(gs->S, u.after, sizeof(int64_t) * (size_t)a->meta.ndim);
-        memcpy(gs->reach, gs->S, sizeof gs->S);
-        gs->pending = false;
-    } else
-        zarrc__error_context(rc, "array '%s': grow: ", a->name);
-    return rc;
+    int rc = session_publish(gs);
+    return rc ? zarrc__error_context(rc, "array '%s': grow: ", gs->a->name) : ZARRC_OK;
 }
 
 void zarrc__grow_session_end(zarrc__grow_session *gs)
 {
-    if (!gs)
-        return;
-    /* Unpublished blocks stay orphans beyond the shape, under the marker: the next grower
-     * sweeps them. */
-    grow_end(gs->a, &gs->g, !gs->pending);
-    free(gs);
+    if (gs) {
+        session_end(gs);
+        free(gs);
+    }
+}
+
+/* write_at(ZARRC_EXTEND) (axis < 0) or append along `axis`, data first (data_first(a)): a
+ * grow session of one block. The block lands at `start` (append: at the stored extent along
+ * the axis, returned in *at). */
+static int grow_write(zarrc_array *a, int axis, const int64_t *start_in, const int64_t *shape, const void *data,
+                      size_t size, int64_t *at)
+{
+    int n = a->meta.ndim;
+    int64_t start[ZARRC_MAX_DIMS], end;
+    zarrc__grow_session gs;
+    int rc = session_begin(a, &gs);
+    bool began = rc == ZARRC_OK; /* a failed begin released what it took */
+    for (int d = 0; d < n && rc == ZARRC_OK; d++) {
+        start[d] = d == axis ? gs.S[d] : start_in ? start_in[d] : 0;
+        if (__builtin_add_overflow(start[d], shape[d], &end))
+            rc = zarrc_error_set(ZARRC_EBOUNDS, "appending %lld along axis %d to extent %lld overflows",
+                                 (long long)shape[d], d, (long long)start[d]);
+    }
+    if (rc == ZARRC_OK)
+        rc = session_store(&gs, start, shape, data, size);
+    if (rc == ZARRC_OK)
+        rc = session_publish(&gs);
+    if (began)
+        session_end(&gs);
+    if (rc == ZARRC_OK && at)
+        *at = axis >= 0 ? start[axis] : 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ */
