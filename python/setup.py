@@ -46,8 +46,8 @@ def _static_link(archive, include_dir):
     flags = _pkg_config("--libs", *DEP_MODULES)
     libs = [f[2:] for f in flags if f.startswith("-l")] + DEP_LIBS
     libdirs = [f[2:] for f in flags if f.startswith("-L")]
-    return {"include_dirs": [include_dir], "extra_objects": [archive], "libraries": libs,
-            "library_dirs": libdirs}
+    return {"include_dirs": [include_dir], "extra_objects": [archive], "depends": [archive],
+            "libraries": libs, "library_dirs": libdirs}
 
 
 def _cmake_build(src):

@@ -1,7 +1,7 @@
 """cffi builder (API / out-of-line mode) for the low-level module ``zarrc._zarrc_cffi``.
 
 setup.py imports this file through ``cffi_modules``; ``ZARRC_CFFI_LINK`` (a JSON object set by
-setup.py: include_dirs, library_dirs, libraries, extra_objects, extra_link_args) says how to link
+setup.py: include_dirs, library_dirs, libraries, extra_objects, extra_link_args, depends) says how to link
 libzarrc (static archive from the source tree, or the installed library found by pkg-config).
 The declarations below are a subset of include/zarrc.h; cffi checks them against the real header
 when it compiles the module, so a mismatch is a build error, never a silent ABI bug.
@@ -292,6 +292,9 @@ ffibuilder.set_source(
     extra_objects=_link.get("extra_objects", []),
     extra_link_args=_link.get("extra_link_args", []),
     runtime_library_dirs=_link.get("runtime_library_dirs", []),
+    # A rebuilt libzarrc.a must relink the module: setuptools otherwise keeps an extension in
+    # build/ that is newer than its C source, linked against the old archive.
+    depends=_link.get("depends", []),
 )
 
 if __name__ == "__main__":
