@@ -260,6 +260,8 @@ FIXED_TYPES = [  # (zarr_format, dtype, fill value): non-numeric fixed-size type
     (3, "datetime64[s]", None),
     (2, "<m8[ms]", None),
     (3, ">M8", None),  # generic unit, big-endian: numpy's astype would not swap it
+    (2, "<M8", None),  # v2's spelling of the generic unit: no brackets
+    (2, ">m8", None),
     (2, "|V6", None),
     (2, [("a", "<i4"), ("b", ">f8")], None),
     (2, [("p", [("x", "<i2"), ("y", ">u2")]), ("s", "S3"), ("q", "?")], None),

@@ -133,8 +133,17 @@ static int parse_typestr(zarrc_dtype_info *dt, const char *s)
     if (no_order && n > 1 && strchr("iufcmMU", kind))
         return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' needs a byte order ('<' or '>')", orig);
     if (kind == 'M' || kind == 'm') {
-        if (n != 8 || *s != '[')
+        if (n != 8 || (*s && *s != '['))
             goto bad;
+        if (!*s) {
+            /* "<M8" / "<m8": numpy's generic unit (no unit yet), spelled without brackets. */
+            init(dt, kind == 'M' ? ZARRC_DTYPE_DATETIME : ZARRC_DTYPE_TIMEDELTA, 8,
+                 kind == 'M' ? "numpy.datetime64" : "numpy.timedelta64");
+            strcpy(dt->unit, "generic");
+            dt->scale_factor = 1;
+            dt->big_endian = big;
+            return ZARRC_OK;
+        }
         s++;
         long scale = 1;
         if (isdigit((unsigned char)*s)) {
@@ -416,7 +425,9 @@ int zarrc_dtype_v2_string(char *buf, size_t n, const zarrc_dtype_info *dt)
     case ZARRC_DTYPE_UTF32: snprintf(buf, n, "%cU%zu", order, dt->item_size / 4); break;
     case ZARRC_DTYPE_DATETIME:
     case ZARRC_DTYPE_TIMEDELTA:
-        if (dt->scale_factor != 1)
+        if (!strcmp(dt->unit, "generic"))
+            snprintf(buf, n, "%c%c8", order, dt->kind == ZARRC_DTYPE_DATETIME ? 'M' : 'm');
+        else if (dt->scale_factor != 1)
             snprintf(buf, n, "%c%c8[%lld%s]", order, dt->kind == ZARRC_DTYPE_DATETIME ? 'M' : 'm',
                      (long long)dt->scale_factor, dt->unit);
         else

@@ -162,7 +162,8 @@ static void test_helpers(void)
     static const char *const spellings[][2] = {
         {"<i2", "int16"}, {">f8", "float64"}, {"|u1", "uint8"}, {"|S7", "null_terminated_bytes"},
         {"<U3", "fixed_length_utf32"}, {"<M8[10s]", "numpy.datetime64"}, {"|V2", "r16"},
-        {"|O", "string"}, {"|b1", "bool"}, {"<c16", "complex128"},
+        {"|O", "string"}, {"|b1", "bool"}, {"<c16", "complex128"}, {"<M8", "numpy.datetime64"},
+        {">m8", "numpy.timedelta64"},
     };
     for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
         zarrc_dtype_info dt;
@@ -173,6 +174,12 @@ static void test_helpers(void)
         CHECK(!strcmp(v2, spellings[i][0]));
     }
     zarrc_dtype_info dt;
+    /* numpy's generic unit is spelled without brackets; "[generic]" is not a v2 spelling. */
+    CHECK_OK(zarrc_dtype_parse(&dt, "<M8"));
+    CHECK(!strcmp(dt.unit, "generic") && dt.scale_factor == 1 && !dt.big_endian && dt.item_size == 8);
+    CHECK(zarrc_dtype_parse(&dt, "<M8[generic]") == ZARRC_EDTYPE);
+    CHECK(zarrc_dtype_parse(&dt, "<M8x") == ZARRC_EDTYPE);
+    CHECK(zarrc_dtype_parse(&dt, "<M4") == ZARRC_EDTYPE);
     CHECK_OK(zarrc_dtype_parse(&dt, "bfloat16"));
     char v2[32];
     CHECK(zarrc_dtype_v2_string(v2, sizeof v2, &dt) == ZARRC_EDTYPE);

@@ -302,7 +302,9 @@ def v2_cases():
     zs = {"id": "zstd", "level": 1}
     for i, t in enumerate(["|b1", "|i1", "<i2", ">i2", "<i4", ">u4", "<i8", ">u8", "<f2", ">f2",
                            "<f4", ">f4", "<f8", ">f8", "<c8", ">c16", "|S5", "<U3", ">U3", "|V4",
-                           "<M8[ns]", ">M8[10ms]", "<m8[s]", ">m8[D]"]):
+                           "<M8[ns]", ">M8[10ms]", "<m8[s]", ">m8[D]", "<M8", "<m8"]):
+        # (generic-unit "<M8"/"<m8" little-endian only: numpy's astype does not byte-swap a
+        # big-endian generic datetime, so the peer's own read-back of ">M8" is wrong)
         fill = {"b": True, "f": "NaN", "c": ["NaN", 1.5], "S": "eno=", "U": "ab",
                 "V": "AQIDBA==", "M": -9223372036854775808, "m": 5}.get(t[1], 42)
         tag = t.replace("<", "le_").replace(">", "be_").replace("|", "").replace("[", "_") \
