@@ -48,8 +48,8 @@ ZARRC_HIDDEN void *zarrc__calloc(size_t n, size_t size);
 ZARRC_HIDDEN void *zarrc__realloc(void *p, size_t n);
 /** Advises the 2 MiB-aligned middle of [p, p+n) to use transparent huge pages (a no-op for
  *  n < 4 MiB, where MADV_HUGEPAGE is missing, or with ZARRC_NO_HUGEPAGES=1 in the
- *  environment, read once). Large fresh buffers (a read's output, per-thread chunk buffers)
- *  are faulted in 2 MiB at a time instead of 4 KiB: far fewer page faults. Thread-safe. */
+ *  environment, read once). For large buffers zarrc owns and reuses (the stream's ring): faulted
+ *  in 2 MiB at a time instead of 4 KiB, far fewer page faults. Thread-safe. */
 ZARRC_HIDDEN void zarrc__advise_huge_pages(void *p, size_t n);
 ZARRC_HIDDEN char *zarrc__strdup(const char *s);
 /** As zarrc__malloc / zarrc__calloc but without setting an error: for best-effort allocations
