@@ -432,6 +432,21 @@ try:
               all(float(x["s"]) < st_s for x in others),
               "the 15 other gets complete before it, each with its own result: %s"
               % [(x["key"], x["rc"], x["s"]) for x in others])
+        # fork() with the store in use: the child gets a multi and an event thread of its own
+        # (the parent's thread does not exist there), the parent's keeps working.
+        # (TSan refuses to start threads after a multi-threaded fork unless told to.)
+        tsan = (os.environ.get("TSAN_OPTIONS", "") + " die_after_fork=0").strip()
+        p = subprocess.run([S3_CHECK, iurl, "fork", "c/0/3"], env=dict(penv, ZARRC_HTTP_TRACE="1", TSAN_OPTIONS=tsan),
+                           capture_output=True, text=True, timeout=60)
+        rows = [dict(f.split("=", 1) for f in l.split(" ", 3)) for l in p.stdout.splitlines()[1:]]
+        tr = [l.split() for l in p.stderr.splitlines() if l.startswith("zarrc http: [")]
+        th = [(l[l.index("thread") + 1], l[l.index("caller") + 1]) for l in tr]
+        ok = p.returncode == 0 and [x["who"] for x in rows] == ["parent", "child", "parent-after"] and \
+            all(x["rc"] == "0" and x["size"] == rows[0]["size"] != "0" for x in rows) and len(th) == 4
+        if mode != "0" and ok:
+            ok = th[0][0] == th[1][0] == th[3][0] != th[2][0] and th[2][0] != th[2][1]
+        check(ok, "a get in a forked child runs on an event thread of its own, the parent's keeps working: "
+              "%s %s %s" % (rows, th, p.stderr[-300:]))
 
         # Multipart through the proxy: conditional completion, abort on failure, and an error
         # document in a 200 (retried like a 5xx).

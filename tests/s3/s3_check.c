@@ -9,12 +9,18 @@
  *                                  together, R times (default 1) on the same store handle;
  *                                  after the line above, one line per key and round:
  *                                  "round=R key=KEY rc=N size=N s=SECONDS msg=..."
+ *   s3_check URL fork KEY          reads KEY, forks; the child reads KEY through the same
+ *                                  handle (a multi and event thread of its own), the parent
+ *                                  waits for it and reads KEY again; one line each:
+ *                                  "who=parent|child|parent-after rc=N size=N msg=..."
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zarrc.h>
 
@@ -77,6 +83,34 @@ static int get_round(zarrc_store *st, char **keys, int n, int round)
     return 0;
 }
 
+static void get_print(zarrc_store *st, const char *key, const char *who)
+{
+    void *data = NULL;
+    size_t size = 0;
+    int rc = zarrc_store_get(&data, &size, st, key);
+    printf("who=%s rc=%d size=%zu msg=%s\n", who, rc, size, rc ? zarrc_error_last() : "");
+    fflush(stdout);
+    free(data);
+}
+
+/* The store's client used before fork(), in the child, then again in the parent. */
+static int fork_check(zarrc_store *st, const char *key)
+{
+    get_print(st, key, "parent");
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        get_print(st, key, "child");
+        _exit(0); /* the child's event thread is not joined: as a process killed at any point */
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+        return 1;
+    get_print(st, key, "parent-after");
+    return 0;
+}
+
 static int get_many(zarrc_store *st, char **args, int n)
 {
     int rounds = 1;
@@ -95,7 +129,7 @@ static int get_many(zarrc_store *st, char **args, int n)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: s3_check URL ro|rw|create|get|getmany [KEY...]\n");
+        fprintf(stderr, "usage: s3_check URL ro|rw|create|get|getmany|fork [KEY...]\n");
         return 2;
     }
     unsigned flags = !strcmp(argv[2], "rw") ? 0 : !strcmp(argv[2], "create") ? ZARRC_STORE_CREATE : ZARRC_STORE_READONLY;
@@ -109,7 +143,10 @@ int main(int argc, char **argv)
     }
     printf("rc=%d safe=%d size=%zu msg=%s\n", rc,
            st ? zarrc_store_multi_writer_safe(st) : -1, size, rc ? zarrc_error_last() : "");
+    fflush(stdout);
     int failed = rc == ZARRC_OK && !strcmp(argv[2], "getmany") && argc > 3 ? get_many(st, argv + 3, argc - 3) : 0;
+    if (rc == ZARRC_OK && !strcmp(argv[2], "fork") && argc > 3)
+        failed = fork_check(st, argv[3]);
     zarrc_store_free(st);
     return failed;
 }
