@@ -188,7 +188,7 @@ try:
         os.makedirs(tmp, exist_ok=True)
         try:
             if server == "moto":
-                endpoint, key, secret = servers.start_moto(tmp, procs, small_parts=False)
+                endpoint, key, secret = servers.start_moto(tmp, procs, small_parts=False, atomic=False)
             elif server == "swift":
                 endpoint, key, secret = servers.start_swift(tmp, procs)
             elif server == "s3s":

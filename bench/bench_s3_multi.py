@@ -84,7 +84,7 @@ try:
         binary = os.environ.get("ZARRC_BENCH_S3S") or os.path.expanduser("~/.cache/zarrc/bench-s3s-fs/bin/s3s-fs")
         endpoint, key, secret = servers.start_s3s(TMP, procs, binary)
     elif SERVER == "moto":
-        endpoint, key, secret = servers.start_moto(TMP, procs, small_parts=False)
+        endpoint, key, secret = servers.start_moto(TMP, procs, small_parts=False, atomic=False)
     else:
         raise SystemExit("server: moto or s3s")
     env0 = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
