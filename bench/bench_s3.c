@@ -8,13 +8,15 @@
  * is measured) is created at URL (overwriting), then per run: write whole (one
  * zarrc_array_write), read whole (one zarrc_array_read, checked), write chunk by chunk (one
  * write per chunk, C order of the chunk grid), read chunk by chunk (checked). Prints one JSON
- * line per operation with the median seconds of RUNS runs. Value at (i, j): i * N + j (exact in
+ * line per operation with the median seconds and the median process CPU seconds (user +
+ * system, getrusage; the checks outside the clock excluded) of RUNS runs. Value at (i, j): i * N + j (exact in
  * float32 for N <= 4096; the check compares the bits the writer produced).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <zarrc.h>
@@ -24,6 +26,13 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 static int cmp(const void *a, const void *b)
@@ -73,21 +82,24 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < total; i++)
         src[i] = (float)i;
     static const char *names[4] = {"write whole", "read whole", "write chunks", "read chunks"};
-    double t[4][99];
+    double t[4][99], u[4][99];
     int64_t zero[2] = {0, 0}, g = n / c;
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = now(), u0 = cpu();
         if ((rc = zarrc_array_write(a, zero, shape, NULL, src, total * sizeof *src)))
             die("write whole", rc);
         t[0][r] = now() - t0;
+        u[0][r] = cpu() - u0;
         memset(dst, 0, total * sizeof *dst);
         t0 = now();
+        u0 = cpu();
         if ((rc = zarrc_array_read(a, zero, shape, NULL, dst, total * sizeof *dst)))
             die("read whole", rc);
         t[1][r] = now() - t0;
+        u[1][r] = cpu() - u0;
         if (memcmp(src, dst, total * sizeof *src))
             die("read whole: wrong data", -1);
-        double tw = 0, tr = 0;
+        double tw = 0, tr = 0, uw = 0, ur = 0;
         for (int64_t ci = 0; ci < g; ci++)
             for (int64_t cj = 0; cj < g; cj++) {
                 int64_t start[2] = {ci * c, cj * c};
@@ -95,26 +107,34 @@ int main(int argc, char **argv)
                     for (int64_t j = 0; j < c; j++)
                         csrc[i * c + j] = (float)((start[0] + i) * n + start[1] + j);
                 t0 = now();
+                u0 = cpu();
                 if ((rc = zarrc_array_write(a, start, chunks, NULL, csrc, per * sizeof *csrc)))
                     die("write chunk", rc);
                 tw += now() - t0;
+                uw += cpu() - u0;
             }
         for (int64_t ci = 0; ci < g; ci++)
             for (int64_t cj = 0; cj < g; cj++) {
                 int64_t start[2] = {ci * c, cj * c};
                 t0 = now();
+                u0 = cpu();
                 if ((rc = zarrc_array_read(a, start, chunks, NULL, cdst, per * sizeof *cdst)))
                     die("read chunk", rc);
                 tr += now() - t0;
+                ur += cpu() - u0;
                 if (cdst[per - 1] != (float)((start[0] + c - 1) * n + start[1] + c - 1))
                     die("read chunk: wrong data", -1);
             }
         t[2][r] = tw;
         t[3][r] = tr;
+        u[2][r] = uw;
+        u[3][r] = ur;
     }
     for (int k = 0; k < 4; k++) {
         qsort(t[k], (size_t)runs, sizeof(double), cmp);
-        printf("{\"impl\": \"zarrc\", \"op\": \"%s\", \"s\": %.4f}\n", names[k], t[k][runs / 2]);
+        qsort(u[k], (size_t)runs, sizeof(double), cmp);
+        printf("{\"impl\": \"zarrc\", \"op\": \"%s\", \"s\": %.4f, \"cpu_s\": %.4f}\n", names[k], t[k][runs / 2],
+               u[k][runs / 2]);
     }
     zarrc_array_free(a);
     zarrc_store_free(st);

@@ -6,6 +6,13 @@ request (the fault proxy of tests/s3 as a delay line); and zarrc's throughput ag
 zarrc_set_io_concurrency under the 20 ms latency. Under the latency, the proxy also counts each
 implementation's requests and TCP connections (all four operations and the array's creation).
 
+Every table has a "limit" column: bench/bench_s3_limit.c (BENCH_S3_BINARY + "_limit", built by
+bench_s3.sh) sends the same objects (chunk keys, sizes, bytes, request count) as raw signed
+PUTs and GETs through one libcurl multi handle with the same number in flight — no Zarr, no
+codec — the most a client gets from that server here; "best peer / limit" says whether
+1.5 x the best peer is within what the server serves. Client CPU (user + system of the
+process, for zarrc and the limit) is printed per operation.
+
     PEER_PYTHON bench/bench_s3.py BENCH_S3_BINARY SCRATCH [--n N] [--chunk C] [--runs R]
                                   [--conc K] [--servers moto,swift,s3s] [--scaling 1,4,16,64]
 
@@ -131,15 +138,33 @@ def run_ts(server, endpoint, key, secret, prefix):
     return {op: statistics.median(v) for op, v in res.items()}
 
 
-def run_zarrc(endpoint, key, secret, prefix, conc):
+def run_c(binary, endpoint, key, secret, prefix, conc):
+    """bench_s3 or bench_s3_limit: {op: seconds, "cpu": {op: client CPU seconds}}."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_ENDPOINT_URL=endpoint,
                AWS_REGION="us-east-1", HOME=SCRATCH)
-    r = subprocess.run([BIN, "s3://%s/%s" % (BUCKET, prefix), str(N), str(C), str(RUNS), str(conc)],
+    r = subprocess.run([binary, "s3://%s/%s" % (BUCKET, prefix), str(N), str(C), str(RUNS), str(conc)],
                        env=env, capture_output=True, text=True, timeout=3600)
     if r.returncode:
         raise RuntimeError(r.stderr.strip())
-    return {d["op"]: d["s"] for d in map(json.loads, r.stdout.splitlines())}
+    rows = list(map(json.loads, r.stdout.splitlines()))
+    res = {d["op"]: d["s"] for d in rows}
+    res["cpu"] = {d["op"]: d["cpu_s"] for d in rows if "cpu_s" in d}
+    return res
+
+
+def run_zarrc(endpoint, key, secret, prefix, conc):
+    return run_c(BIN, endpoint, key, secret, prefix, conc)
+
+
+LIMIT_BIN = BIN + "_limit"
+LIMIT = "limit (raw libcurl multi)"
+
+
+def run_limit(endpoint, key, secret, prefix, conc):
+    if not os.access(LIMIT_BIN, os.X_OK):
+        raise RuntimeError("%s not built (bench/bench_s3.sh builds it)" % LIMIT_BIN)
+    return run_c(LIMIT_BIN, endpoint, key, secret, prefix, conc)
 
 
 def guard(fn, *a):
@@ -155,6 +180,7 @@ results = {}  # (server, latency) -> impl -> op -> s
 traffic = {}  # server -> impl -> (requests, connections) at the 20 ms proxy
 skipped = []
 scaling = {}  # server -> conc -> op -> s
+scaling_limit = {}  # the same for the limit
 procs = []
 try:
     for server in SERVERS:
@@ -162,7 +188,7 @@ try:
         os.makedirs(tmp, exist_ok=True)
         try:
             if server == "moto":
-                endpoint, key, secret = servers.start_moto(tmp, procs, small_parts=False)
+                endpoint, key, secret = servers.start_moto(tmp, procs, small_parts=False, atomic=False)
             elif server == "swift":
                 endpoint, key, secret = servers.start_swift(tmp, procs)
             elif server == "s3s":
@@ -186,7 +212,8 @@ try:
             row = results.setdefault((server, lat), {})
             for impl, fn in (("zarrc", lambda p: run_zarrc(ep, key, secret, p, K)),
                              ("zarr-python 3.4 (obstore)", lambda p: run_zarrpy(server, ep, key, secret, p)),
-                             ("tensorstore 0.1.86", lambda p: run_ts(server, ep, key, secret, p))):
+                             ("tensorstore 0.1.86", lambda p: run_ts(server, ep, key, secret, p)),
+                             (LIMIT, lambda p: run_limit(ep, key, secret, p, K))):
                 t0 = time.time()
                 print("[%s, +%d ms] %s ..." % (server, lat * 1000, impl), file=sys.stderr, flush=True)
                 n0, c0 = len(proxy.log), proxy.connections
@@ -199,6 +226,9 @@ try:
             print("[%s, +20 ms] zarrc with %d in flight ..." % (server, conc), file=sys.stderr, flush=True)
             scaling.setdefault(server, {})[conc] = guard(lambda p: run_zarrc(proxy.url, key, secret, p, conc),
                                                          "scale-%d" % conc)
+            print("[%s, +20 ms] limit with %d in flight ..." % (server, conc), file=sys.stderr, flush=True)
+            scaling_limit.setdefault(server, {})[conc] = guard(
+                lambda p: run_limit(proxy.url, key, secret, p, conc), "limit-scale-%d" % conc)
         proxy.server.shutdown()
         servers.stop(procs)
         procs.clear()
@@ -216,12 +246,22 @@ print("Array %d x %d float32 (%.0f MB), chunks %d x %d (%d chunks of %.1f MB), c
 for (server, lat), row in results.items():
     print("\n### %s, %s\n" % (server, "+20 ms per request" if lat else "no added latency"))
     impls = list(row)
-    print("| operation | " + " | ".join(impls) + " | zarrc / best peer |")
-    print("|---" * (len(impls) + 2) + "|")
+    # ratios of speeds (time of the other / time of the one named first)
+    print("| operation | " + " | ".join(impls) + " | zarrc / best peer | best peer / limit | zarrc / limit |")
+    print("|---" * (len(impls) + 4) + "|")
+    lim = row.get(LIMIT, {})
     for op in OPS:
-        peers = [row[i][op] for i in impls[1:] if op in row[i]]
-        ratio = "%.2f x" % (min(peers) / row["zarrc"][op]) if peers and op in row["zarrc"] else "n/a"
-        print("| %s | " % op + " | ".join(cell(row[i], op) for i in impls) + " | %s |" % ratio)
+        peers = [row[i][op] for i in impls[1:] if i != LIMIT and op in row[i]]
+        zc = row["zarrc"].get(op)
+        ratio = "%.2f x" % (min(peers) / zc) if peers and zc else "n/a"
+        peer_lim = "%.2f x" % (lim[op] / min(peers)) if peers and op in lim else "n/a"
+        zc_lim = "%.2f x" % (lim[op] / zc) if zc and op in lim else "n/a"
+        print("| %s | " % op + " | ".join(cell(row[i], op) for i in impls) + " | %s | %s | %s |"
+              % (ratio, peer_lim, zc_lim))
+    cpus = [(i, row[i]["cpu"]) for i in ("zarrc", LIMIT) if i in row and row[i].get("cpu")]
+    if cpus:
+        print("\nclient CPU (user + system): " + "; ".join(
+            "%s: %s" % (i, ", ".join("%s %.2f s" % (op, c[op]) for op in OPS if op in c)) for i, c in cpus))
     errs = ["%s: %s" % (i, row[i]["error"]) for i in impls if "error" in row[i]]
     for e in errs:
         print("\nn/a: " + e)
@@ -239,3 +279,6 @@ for server, sc in scaling.items():
     print("|---" * (len(OPS) + 1) + "|")
     for conc, d in sc.items():
         print("| %d | " % conc + " | ".join(cell(d, op) for op in OPS) + " |")
+        lim = scaling_limit.get(server, {}).get(conc)
+        if lim:
+            print("| %d, limit | " % conc + " | ".join(cell(lim, op) for op in OPS) + " |")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/bench_s3.sh — builds bench_s3 (Release libzarrc) and runs bench/bench_s3.py with the peer
-# venv's python; extra arguments go to bench_s3.py (see its --help). --save writes
-# bench/RESULTS-s3.md. Not part of make check.
+# bench/bench_s3.sh — builds bench_s3 (Release libzarrc) and bench_s3_limit (raw libcurl) and
+# runs bench/bench_s3.py with the peer venv's python; extra arguments go to bench_s3.py (see its
+# --help). --save writes bench/RESULTS-s3.md. Not part of make check.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$ROOT/build-bench
@@ -36,6 +36,10 @@ cmake --build "$BUILD" -j2 --target zarrc_static >>"$BUILD/s3.cmake.log" 2>&1 ||
 gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_s3.c" "$BUILD/libzarrc.a" \
     $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm \
     -o "$BUILD/bench_s3"
+# the "limit" column: raw signed requests through libcurl multi (no libzarrc)
+# shellcheck disable=SC2046
+gcc -O2 -g -std=gnu11 -Wall -Wextra "$ROOT/bench/bench_s3_limit.c" $(pkg-config --libs libcurl libcrypto) \
+    -o "$BUILD/bench_s3_limit"
 OUT=$BUILD/bench_s3.md
 "$PY" "$ROOT/bench/bench_s3.py" "$BUILD/bench_s3" "$BUILD/s3-scratch" "${ARGS[@]}" | tee "$OUT"
 if [ $SAVE = 1 ]; then

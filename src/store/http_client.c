@@ -1,8 +1,12 @@
-/* http_client.c — libcurl requests with a handle pool, timeouts and retries (http_client.h). */
+/* http_client.c — libcurl requests with a handle pool, timeouts and retries (http_client.h),
+ * run on one multi handle per client by an event thread of the client. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http_client.h"
 
@@ -10,9 +14,59 @@
 #define IDLE_MAX 64
 #define RESERVE_MAX (64u * 1024u * 1024u) /* at most this much is reserved from a Content-Length */
 
+/* One transfer handed to the event thread: the caller's prepared easy handle, and its result
+ * (set, with `done`, under the client's mutex; the caller waits on `cv`). */
+typedef struct zarrc__http_xfer {
+    CURL *h;
+    CURLcode cc;
+    bool done;
+    pthread_cond_t cv;
+    struct zarrc__http_xfer *next;
+} zarrc__http_xfer;
+
+/* Every live client, for the fork handlers: before fork() every client's mutex is taken (so no
+ * thread holds one in the child), and in the child the clients forget their multi and event
+ * thread (the thread does not exist there, and the multi's connections are the parent's
+ * sockets: the child leaves them alone and starts a multi of its own on first use). */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static zarrc__http_client *registry;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (zarrc__http_client *c = registry; c; c = c->next_client)
+        pthread_mutex_lock(&c->mu);
+}
+
+static void fork_parent(void)
+{
+    for (zarrc__http_client *c = registry; c; c = c->next_client)
+        pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+static void fork_child(void)
+{
+    for (zarrc__http_client *c = registry; c; c = c->next_client) {
+        c->multi = NULL; /* abandoned: its cleanup could write on the parent's connections (TLS) */
+        c->pid = 0;
+        c->event_tid = 0;
+        c->stop = false;
+        c->head = NULL; /* transfers of the parent's threads: not ours */
+        c->tail = &c->head;
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&registry_mu);
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
-static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static int atfork_rc;
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    atfork_rc = pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
 
 static long env_long(const char *name, long dflt, long lo, long hi)
 {
@@ -31,6 +85,10 @@ int zarrc__http_client_init(zarrc__http_client *c)
         return zarrc_error_set(ZARRC_EIO, "libcurl initialization failed: %s", curl_easy_strerror(global_rc));
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
+    c->tail = &c->head;
+    /* ZARRC_HTTP_MULTI=0: every transfer with curl_easy_perform on its caller's thread (the
+     * multi needs the fork handlers: without them, that too). */
+    c->use_multi = env_long("ZARRC_HTTP_MULTI", 1, 0, 1) == 1 && atfork_rc == 0;
     c->connect_timeout_ms = env_long("ZARRC_HTTP_CONNECT_TIMEOUT_MS", 5000, 1, 600000);
     c->low_speed_s = env_long("ZARRC_HTTP_STALL_TIMEOUT_S", 30, 1, 3600);
     c->max_retries = (int)env_long("ZARRC_HTTP_RETRIES", 8, 0, 100);
@@ -39,11 +97,34 @@ int zarrc__http_client_init(zarrc__http_client *c)
      * chunk); 512 KiB per handle cuts that 32 times. (2 MiB: libcurl's largest upload buffer.) */
     c->buffer_size = env_long("ZARRC_HTTP_BUFFER_SIZE", 512L * 1024, 16L * 1024, 2L * 1024 * 1024);
     c->trace = env_long("ZARRC_HTTP_TRACE", 0, 0, 1) == 1;
+    pthread_mutex_lock(&registry_mu);
+    c->next_client = registry;
+    registry = c;
+    pthread_mutex_unlock(&registry_mu);
     return ZARRC_OK;
 }
 
 void zarrc__http_client_destroy(zarrc__http_client *c)
 {
+    pthread_mutex_lock(&registry_mu);
+    for (zarrc__http_client **p = &registry; *p; p = &(*p)->next_client)
+        if (*p == c) {
+            *p = c->next_client;
+            break;
+        }
+    pthread_mutex_unlock(&registry_mu);
+    /* Not in the registry any more: a fork() from now on leaves this client as it is, and a
+     * child finds `pid` naming its parent (then it has no thread to join). */
+    pthread_mutex_lock(&c->mu);
+    bool ours = c->pid && c->pid == getpid();
+    CURLM *m = c->multi;
+    c->stop = true;
+    pthread_mutex_unlock(&c->mu);
+    if (ours) {
+        curl_multi_wakeup(m);
+        pthread_join(c->thread, NULL);
+        curl_multi_cleanup(m); /* closes the cached connections */
+    }
     for (size_t i = 0; i < c->nidle; i++)
         curl_easy_cleanup(c->idle[i]);
     free(c->idle);
@@ -242,9 +323,10 @@ static void backoff(const zarrc__http_client *c, int attempt)
 
 /* ZARRC_HTTP_TRACE=1: one line per attempt on stderr — when it started (CLOCK_MONOTONIC, s),
  * method, URL, status or curl error, bytes up/down, whether a new connection was opened, and
- * libcurl's phase times in ms (connected, about to send, first answer byte, done). For
- * measuring, not parsing. */
-static void trace_attempt(CURL *h, const zarrc__http_req *r, CURLcode cc, int attempt)
+ * libcurl's phase times in ms (connected, about to send, first answer byte, done), and the
+ * kernel thread ids of the thread that ran the transfer (the event thread under the multi)
+ * and of its caller. For measuring, not parsing. */
+static void trace_attempt(CURL *h, const zarrc__http_req *r, CURLcode cc, int attempt, long tid)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -260,10 +342,143 @@ static void trace_attempt(CURL *h, const zarrc__http_req *r, CURLcode cc, int at
     curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
     fprintf(stderr,
             "zarrc http: [%.3f] %s %s -> %ld%s%s attempt %d up %lld down %lld new_conn %ld ms connect %.1f "
-            "pretransfer %.1f first-byte %.1f total %.1f\n",
+            "pretransfer %.1f first-byte %.1f total %.1f thread %ld caller %ld\n",
             (double)now.tv_sec + (double)now.tv_nsec * 1e-9 - (double)tt / 1e6, r->method, r->url, code,
             cc ? " " : "", cc ? curl_easy_strerror(cc) : "", attempt + 1, (long long)up, (long long)down, nconn,
-            (double)tc / 1e3, (double)tp / 1e3, (double)ts / 1e3, (double)tt / 1e3);
+            (double)tc / 1e3, (double)tp / 1e3, (double)ts / 1e3, (double)tt / 1e3, tid,
+            (long)syscall(SYS_gettid));
+}
+
+/* Hand x's result to its caller (it may return and free x as soon as the mutex is released). */
+static void xfer_finish(zarrc__http_client *c, zarrc__http_xfer *x, CURLcode cc)
+{
+    pthread_mutex_lock(&c->mu);
+    x->cc = cc;
+    x->done = true;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The event thread: adds the submitted transfers to the multi, drives them, reports each
+ * finished one's CURLcode to its own caller, and sleeps in curl_multi_poll (woken by
+ * curl_multi_wakeup on a submission or at destroy). The only thread touching the multi. */
+static void *event_main(void *arg)
+{
+    zarrc__http_client *c = arg;
+    pthread_mutex_lock(&c->mu);
+    c->event_tid = (long)syscall(SYS_gettid);
+    CURLM *m = c->multi;
+    pthread_mutex_unlock(&c->mu);
+    long maxconn = 0;
+    int running = 0;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        bool stop = c->stop;
+        zarrc__http_xfer *q = c->head;
+        c->head = NULL;
+        c->tail = &c->head;
+        pthread_mutex_unlock(&c->mu);
+        if (stop) {
+            /* destroy with transfers in flight or queued is a caller's bug; answer them anyway */
+            for (; q; q = q->next)
+                xfer_finish(c, q, CURLE_ABORTED_BY_CALLBACK);
+            break;
+        }
+        /* The connection cache keeps at least as many idle connections as requests may be in
+         * flight (and as many as the easy-handle pool kept before), so a batch of N requests
+         * finds N kept connections. */
+        long want = zarrc_get_io_concurrency();
+        if (want < IDLE_MAX)
+            want = IDLE_MAX;
+        if (want > maxconn && curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, want) == CURLM_OK)
+            maxconn = want;
+        while (q) {
+            zarrc__http_xfer *next = q->next; /* q may be gone once finished */
+            if (curl_multi_add_handle(m, q->h) != CURLM_OK)
+                xfer_finish(c, q, CURLE_OUT_OF_MEMORY);
+            q = next;
+        }
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left)))
+            if (msg->msg == CURLMSG_DONE) {
+                CURL *h = msg->easy_handle;
+                CURLcode cc = msg->data.result;
+                char *priv = NULL;
+                curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
+                zarrc__http_xfer *x = (zarrc__http_xfer *)(void *)priv;
+                curl_multi_remove_handle(m, h); /* msg is invalid from here on */
+                if (x)
+                    xfer_finish(c, x, cc);
+            }
+        /* libcurl shortens the wait to its own next timeout (connect, stall, Expect). */
+        curl_multi_poll(m, NULL, 0, running ? 1000 : 10000, NULL);
+    }
+    return NULL;
+}
+
+/* Start the event thread (called with c->mu held, when `pid` is not this process). */
+static int event_start(zarrc__http_client *c, pid_t me)
+{
+    CURLM *m = curl_multi_init();
+    if (!m)
+        return zarrc__enomem();
+    /* No limit per host or in total: N requests in flight are N connections at once. */
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)IDLE_MAX);
+    c->multi = m;
+    c->stop = false;
+    /* The thread takes no signals: they go to the application's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&c->thread, NULL, event_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        c->multi = NULL;
+        curl_multi_cleanup(m);
+        return zarrc_error_set(ZARRC_EIO, "HTTP: cannot start the event thread: %s", strerror(e));
+    }
+    c->pid = me;
+    return ZARRC_OK;
+}
+
+/* One attempt's transfer of the prepared handle h: on the event thread through the multi, or
+ * (ZARRC_HTTP_MULTI=0) curl_easy_perform here. *tid receives the thread that ran it. */
+static int transfer(zarrc__http_client *c, CURL *h, zarrc__http_xfer *x, CURLcode *cc, long *tid)
+{
+    if (!c->use_multi) {
+        *tid = (long)syscall(SYS_gettid);
+        *cc = curl_easy_perform(h);
+        return ZARRC_OK;
+    }
+    x->h = h;
+    x->done = false;
+    x->next = NULL;
+    curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
+    pid_t me = getpid();
+    pthread_mutex_lock(&c->mu);
+    if (c->pid != me) {
+        int rc = event_start(c, me);
+        if (rc) {
+            pthread_mutex_unlock(&c->mu);
+            return rc;
+        }
+    }
+    *c->tail = x;
+    c->tail = &x->next;
+    CURLM *m = c->multi;
+    pthread_mutex_unlock(&c->mu);
+    curl_multi_wakeup(m);
+    pthread_mutex_lock(&c->mu);
+    while (!x->done)
+        pthread_cond_wait(&x->cv, &c->mu);
+    *tid = c->event_tid;
+    pthread_mutex_unlock(&c->mu);
+    *cc = x->cc;
+    return ZARRC_OK;
 }
 
 int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *what)
@@ -284,6 +499,9 @@ int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *w
     char errbuf[CURL_ERROR_SIZE];
     int rc = ZARRC_OK;
     size_t out0 = r->out ? r->out->size : 0;
+    zarrc__http_xfer x = {0};
+    if (c->use_multi)
+        pthread_cond_init(&x.cv, NULL);
     for (int attempt = 0;; attempt++) {
         sink s = {r, h, 0};
         r->status = 0;
@@ -334,9 +552,12 @@ int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *w
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
         } else if (strcmp(r->method, "GET"))
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
-        CURLcode cc = curl_easy_perform(h);
+        CURLcode cc;
+        long tid;
+        if ((rc = transfer(c, h, &x, &cc, &tid)))
+            break;
         if (c->trace)
-            trace_attempt(h, r, cc, attempt);
+            trace_attempt(h, r, cc, attempt, tid);
         if (s.failed) {
             rc = s.failed;
             break;
@@ -385,6 +606,8 @@ int zarrc__http_perform(zarrc__http_client *c, zarrc__http_req *r, const char *w
         }
         backoff(c, attempt);
     }
+    if (c->use_multi)
+        pthread_cond_destroy(&x.cv);
     curl_slist_free_all(hl);
     release(c, h);
     if (rc && r->out)

@@ -1,23 +1,43 @@
 /*
  * http_client.h — the libcurl request engine shared by the remote stores (store_s3.c,
- * store_http.c): a pool of easy handles (keep-alive connections reused across requests and
- * threads, one handle per request in flight), response capture, timeouts, and retries with
- * exponential backoff and jitter on transport failures and on 5xx / 429 / 408 / throttling
- * answers. Every attempt is a fresh perform, so signed requests (CURLOPT_AWS_SIGV4) are signed
- * again on each retry.
+ * store_http.c): a pool of easy handles (one per request in flight), response capture,
+ * timeouts, and retries with exponential backoff and jitter on transport failures and on
+ * 5xx / 429 / 408 / throttling answers. Every attempt is a fresh transfer, so signed requests
+ * (CURLOPT_AWS_SIGV4) are signed again on each retry.
+ *
+ * Transfers run on one libcurl multi handle per client, driven by one event thread of the
+ * client (started on first use, stopped in zarrc__http_client_destroy, recreated in a forked
+ * child): callers queue their prepared easy handle and block until the event thread reports
+ * its result; the multi's connection cache keeps connections alive across requests and
+ * threads. ZARRC_HTTP_MULTI=0 performs each transfer with curl_easy_perform on the calling
+ * thread instead (each idle handle then keeps its own connection).
  */
 #ifndef ZARRC_HTTP_CLIENT_H
 #define ZARRC_HTTP_CLIENT_H
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 #include "store.h"
 
+struct zarrc__http_xfer;
+
 typedef struct zarrc__http_client {
-    pthread_mutex_t mu;
-    CURL **idle; /* handles not in use (their connections stay open) */
+    pthread_mutex_t mu; /* the idle pool and every member of the multi below */
+    CURL **idle;        /* handles not in use (without the multi their connections stay open) */
     size_t nidle, cap;
+    /* ---- the multi (ZARRC_HTTP_MULTI, default 1) ---- */
+    bool use_multi;
+    CURLM *multi;                  /* touched by the event thread only (and by start/stop) */
+    pthread_t thread;              /* the event thread, when `pid` is this process */
+    pid_t pid;                     /* the process whose event thread runs (0: none) */
+    long event_tid;                /* the event thread's kernel thread id (for the trace) */
+    bool stop;                     /* asks the event thread to end */
+    struct zarrc__http_xfer *head; /* submitted, not yet added to the multi (FIFO) */
+    struct zarrc__http_xfer **tail;
+    struct zarrc__http_client *next_client; /* the registry that pthread_atfork walks */
+    /* ---- settings ---- */
     long connect_timeout_ms; /* ZARRC_HTTP_CONNECT_TIMEOUT_MS, default 5000 */
     long low_speed_s;        /* abort when < 1 B/s for this long: ZARRC_HTTP_STALL_TIMEOUT_S, default 30 */
     int max_retries;         /* ZARRC_HTTP_RETRIES, default 8 */

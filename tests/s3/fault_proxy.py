@@ -137,8 +137,13 @@ class FaultProxy:
 
             do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = handle_one
 
+        class Server(http.server.ThreadingHTTPServer):
+            # socketserver's listen backlog is 5: a client opening 16 connections at once
+            # would see the SYNs beyond the backlog dropped and retransmitted after 1 s.
+            request_queue_size = 1024
+
         self.port = free_port()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = "http://127.0.0.1:%d" % self.port

@@ -376,6 +376,78 @@ try:
               "one GET per chunk, one trace line per request: %d chunk requests, %d requests, %d trace lines"
               % (len(chunk_gets), len(fp.log), len(tr)))
 
+        # libcurl's multi (the default; ZARRC_HTTP_MULTI=0 is the old direct perform): 16 gets
+        # from 16 threads at once, twice on one store handle, all run on the client's one event
+        # thread (not on their callers) and share the multi's connection cache: at most 16
+        # connections for the 33 requests (the open's bucket check + 2 x 16), 16 at once.
+        section("libcurl multi: one event thread, shared connections, a stall")
+        keys = ["c/%d/%d" % (i // 8, i % 8) for i in range(16)]
+        iurl = "s3://%s/%s/inflight" % (BUCKET, base)
+
+        def getmany(env, *args):
+            p = subprocess.run([S3_CHECK, iurl, "getmany"] + list(args), env=env, capture_output=True,
+                               text=True, timeout=120)
+            rows = [dict(f.split("=", 1) for f in l.split(" ", 5)) for l in p.stdout.splitlines()[1:]]
+            tr = [l.split() for l in p.stderr.splitlines() if l.startswith("zarrc http: [")]
+            return p, rows, tr
+
+        t = time.time()
+        while fp.inflight and time.time() - t < 10:
+            time.sleep(0.05)
+        fp.set(None)
+        fp.delay, fp.connections, fp.max_inflight = 0.02, 0, 0
+        mode = os.environ.get("ZARRC_HTTP_MULTI", "1")
+        p, rows, tr = getmany(dict(penv, ZARRC_HTTP_TRACE="1"), "--rounds=2", *keys)
+        fp.delay = 0.0
+        ok = p.returncode == 0 and len(rows) == 32 and all(x["rc"] == "0" and x["size"] != "0" for x in rows)
+        check(ok, "16 threads x 2 rounds of gets: %s %s" % (p.stdout[-500:], p.stderr[-500:]))
+        ran_on = {l[l.index("thread") + 1] for l in tr if "thread" in l}
+        callers = {l[l.index("caller") + 1] for l in tr if "caller" in l}
+        new_conns = sum(int(l[l.index("new_conn") + 1]) for l in tr if "new_conn" in l)
+        print("note: ZARRC_HTTP_MULTI=%s: %d requests ran on %d thread(s) for %d callers, %d new connections "
+              "(proxy: %d accepted, %d at once)" % (mode, len(tr), len(ran_on), len(callers), new_conns,
+                                                    fp.connections, fp.max_inflight), flush=True)
+        check(len(tr) == 33 and fp.connections <= 16 and new_conns <= 16 and fp.max_inflight >= 8,
+              "33 requests (16 at once, the server saw %d at most) on at most 16 connections: %d accepted by the "
+              "proxy, %d new in the trace" % (fp.max_inflight, fp.connections, new_conns))
+        if mode != "0":
+            check(len(ran_on) == 1 and len(callers) >= 16 and not (ran_on & callers),
+                  "every transfer ran on the one event thread %s, none on its %d callers" % (ran_on, len(callers)))
+        else:
+            check(ran_on == callers and len(callers) >= 16,
+                  "ZARRC_HTTP_MULTI=0: every transfer ran on its caller (%d threads)" % len(callers))
+        # A stalled request times out for its own caller (no retries here), while the 15 others,
+        # in flight on the same multi at the same time, complete.
+        fp.set("stall", 1, "/inflight/c/1/7")
+        p, rows, tr = getmany(dict(penv, ZARRC_HTTP_RETRIES="0", ZARRC_HTTP_STALL_TIMEOUT_S="1"), *keys)
+        fp.set(None)
+        stalled = [x for x in rows if x["key"] == "c/1/7"]
+        others = [x for x in rows if x["key"] != "c/1/7"]
+        st_s = float(stalled[0]["s"]) if stalled else 0.0
+        check(p.returncode == 0 and len(stalled) == 1 and stalled[0]["rc"] == "-5" and
+              "c/1/7" in stalled[0]["msg"] and "Timeout" in stalled[0]["msg"] and 0.9 < st_s < 2.9,
+              "the stalled get fails for its caller with a timeout naming its key after ~1 s (the proxy holds it "
+              "3 s): %s" % (stalled or p.stderr[-500:]))
+        check(len(others) == 15 and all(x["rc"] == "0" for x in others) and
+              all(float(x["s"]) < st_s for x in others),
+              "the 15 other gets complete before it, each with its own result: %s"
+              % [(x["key"], x["rc"], x["s"]) for x in others])
+        # fork() with the store in use: the child gets a multi and an event thread of its own
+        # (the parent's thread does not exist there), the parent's keeps working.
+        # (TSan refuses to start threads after a multi-threaded fork unless told to.)
+        tsan = (os.environ.get("TSAN_OPTIONS", "") + " die_after_fork=0").strip()
+        p = subprocess.run([S3_CHECK, iurl, "fork", "c/0/3"], env=dict(penv, ZARRC_HTTP_TRACE="1", TSAN_OPTIONS=tsan),
+                           capture_output=True, text=True, timeout=60)
+        rows = [dict(f.split("=", 1) for f in l.split(" ", 3)) for l in p.stdout.splitlines()[1:]]
+        tr = [l.split() for l in p.stderr.splitlines() if l.startswith("zarrc http: [")]
+        th = [(l[l.index("thread") + 1], l[l.index("caller") + 1]) for l in tr]
+        ok = p.returncode == 0 and [x["who"] for x in rows] == ["parent", "child", "parent-after"] and \
+            all(x["rc"] == "0" and x["size"] == rows[0]["size"] != "0" for x in rows) and len(th) == 4
+        if mode != "0" and ok:
+            ok = th[0][0] == th[1][0] == th[3][0] != th[2][0] and th[2][0] != th[2][1]
+        check(ok, "a get in a forked child runs on an event thread of its own, the parent's keeps working: "
+              "%s %s %s" % (rows, th, p.stderr[-300:]))
+
         # Multipart through the proxy: conditional completion, abort on failure, and an error
         # document in a 200 (retried like a 5xx).
         section("multipart: conditions, abort, error in a 200")

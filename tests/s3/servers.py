@@ -42,14 +42,17 @@ def stop(procs):
             p.kill()
 
 
-def start_moto(tmp, procs, small_parts=True):
+def start_moto(tmp, procs, small_parts=True, atomic=True):
     port = free_port()
     log = open(os.path.join(tmp, "moto.log"), "w")
     # small_parts: parts of 1 KiB allowed (AWS: 5 MiB) so that the multipart tests stay small.
     # (moto then also spools every value to a temporary file: its in-memory buffer is that
     # minimum less 1 KiB.)
     env = dict(os.environ, S3_UPLOAD_PART_MIN_SIZE="1024") if small_parts else os.environ
-    procs.append(subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    # atomic (the tests): moto_atomic.py, moto's server with its conditional PUTs made atomic (see
+    # there); the benchmarks run moto's own server unchanged, the same server for every client.
+    cmd = [os.path.join(HERE, "moto_atomic.py"), "127.0.0.1"] if atomic else ["-m", "moto.server", "-H", "127.0.0.1", "-p"]
+    procs.append(subprocess.Popen([sys.executable] + cmd + [str(port)],
                                   stdout=log, stderr=subprocess.STDOUT, cwd=tmp, env=env))
     url = "http://127.0.0.1:%d" % port
     if not wait_http(url + "/moto-api/"):
