@@ -11,7 +11,7 @@ Usage: bench_python.py [--gib 0.25] [--repeats 3] [--dir DIR] [--via local|fsspe
 zarrc's pipeline runs in codec mode (zarr-python fetches, zarrc decodes) rather than native.
 Run with the peer venv's python and the package installed from this checkout, e.g.
   PY=$(scripts/install-deps.sh venv-path)
-  ZARRC_LIBZARRC=build/libzarrc.a ZARRC_INCLUDE_DIR=include $PY -m pip install -q --no-deps \
+  ZARRC_LIBZARRC=$PWD/build/libzarrc.a ZARRC_INCLUDE_DIR=$PWD/include $PY -m pip install -q --no-deps \
       --no-build-isolation --target /tmp/zarrc-site ./python
   PYTHONPATH=/tmp/zarrc-site $PY bench/bench_python.py --gib 2
 Prints a Markdown table of medians and ratios, plus the load average before and after."""
