@@ -72,6 +72,13 @@ static inline double bench_cpu_seconds(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
+/* qsort comparator of doubles (for medians). */
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* Peak resident set size of this process in KiB. */
 static inline long bench_peak_rss_kib(void)
 {

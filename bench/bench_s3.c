@@ -19,27 +19,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_common.h"
+
 #include <zarrc.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void die(const char *what, int rc)
 {
@@ -85,18 +68,18 @@ int main(int argc, char **argv)
     double t[4][99], u[4][99];
     int64_t zero[2] = {0, 0}, g = n / c;
     for (int r = 0; r < runs; r++) {
-        double t0 = now(), u0 = cpu();
+        double t0 = bench_now(), u0 = bench_cpu_seconds();
         if ((rc = zarrc_array_write(a, zero, shape, NULL, src, total * sizeof *src)))
             die("write whole", rc);
-        t[0][r] = now() - t0;
-        u[0][r] = cpu() - u0;
+        t[0][r] = bench_now() - t0;
+        u[0][r] = bench_cpu_seconds() - u0;
         memset(dst, 0, total * sizeof *dst);
-        t0 = now();
-        u0 = cpu();
+        t0 = bench_now();
+        u0 = bench_cpu_seconds();
         if ((rc = zarrc_array_read(a, zero, shape, NULL, dst, total * sizeof *dst)))
             die("read whole", rc);
-        t[1][r] = now() - t0;
-        u[1][r] = cpu() - u0;
+        t[1][r] = bench_now() - t0;
+        u[1][r] = bench_cpu_seconds() - u0;
         if (memcmp(src, dst, total * sizeof *src))
             die("read whole: wrong data", -1);
         double tw = 0, tr = 0, uw = 0, ur = 0;
@@ -106,22 +89,22 @@ int main(int argc, char **argv)
                 for (int64_t i = 0; i < c; i++)
                     for (int64_t j = 0; j < c; j++)
                         csrc[i * c + j] = (float)((start[0] + i) * n + start[1] + j);
-                t0 = now();
-                u0 = cpu();
+                t0 = bench_now();
+                u0 = bench_cpu_seconds();
                 if ((rc = zarrc_array_write(a, start, chunks, NULL, csrc, per * sizeof *csrc)))
                     die("write chunk", rc);
-                tw += now() - t0;
-                uw += cpu() - u0;
+                tw += bench_now() - t0;
+                uw += bench_cpu_seconds() - u0;
             }
         for (int64_t ci = 0; ci < g; ci++)
             for (int64_t cj = 0; cj < g; cj++) {
                 int64_t start[2] = {ci * c, cj * c};
-                t0 = now();
-                u0 = cpu();
+                t0 = bench_now();
+                u0 = bench_cpu_seconds();
                 if ((rc = zarrc_array_read(a, start, chunks, NULL, cdst, per * sizeof *cdst)))
                     die("read chunk", rc);
-                tr += now() - t0;
-                ur += cpu() - u0;
+                tr += bench_now() - t0;
+                ur += bench_cpu_seconds() - u0;
                 if (cdst[per - 1] != (float)((start[0] + c - 1) * n + start[1] + c - 1))
                     die("read chunk: wrong data", -1);
             }
@@ -131,8 +114,8 @@ int main(int argc, char **argv)
         u[3][r] = ur;
     }
     for (int k = 0; k < 4; k++) {
-        qsort(t[k], (size_t)runs, sizeof(double), cmp);
-        qsort(u[k], (size_t)runs, sizeof(double), cmp);
+        qsort(t[k], (size_t)runs, sizeof(double), bench_cmp_double);
+        qsort(u[k], (size_t)runs, sizeof(double), bench_cmp_double);
         printf("{\"impl\": \"zarrc\", \"op\": \"%s\", \"s\": %.4f, \"cpu_s\": %.4f}\n", names[k], t[k][runs / 2],
                u[k][runs / 2]);
     }

@@ -22,6 +22,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_common.h"
+
 #include <curl/curl.h>
 #include <openssl/sha.h>
 
@@ -41,25 +43,6 @@ static const char *empty_hash = "x-amz-content-sha256: e3b0c44298fc1c149afbf4c89
 static char sigv4[128], userpwd[512];
 static int writing;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void die(const char *what)
 {
@@ -231,16 +214,16 @@ int main(int argc, char **argv)
             int put = op == 0 || op == 2;
             if (!put)
                 memset(dst, 0, nobj * per);
-            double t0 = now(), u0 = cpu();
+            double t0 = bench_now(), u0 = bench_cpu_seconds();
             run_all(m, objs, nobj, op < 2 ? k : 1, put);
-            t[op][r] = now() - t0;
-            u[op][r] = cpu() - u0;
+            t[op][r] = bench_now() - t0;
+            u[op][r] = bench_cpu_seconds() - u0;
             if (!put && memcmp(src, dst, nobj * per))
                 die("read: wrong data");
         }
     for (int op = 0; op < 4; op++) {
-        qsort(t[op], (size_t)runs, sizeof(double), cmp);
-        qsort(u[op], (size_t)runs, sizeof(double), cmp);
+        qsort(t[op], (size_t)runs, sizeof(double), bench_cmp_double);
+        qsort(u[op], (size_t)runs, sizeof(double), bench_cmp_double);
         printf("{\"impl\": \"limit\", \"op\": \"%s\", \"s\": %.4f, \"cpu_s\": %.4f}\n", names[op], t[op][runs / 2],
                u[op][runs / 2]);
     }
