@@ -332,6 +332,17 @@ for enc in "${ENCODINGS[@]}"; do
         [ "$enc" = sharded ] && limit_inner=(--inner $INNER)
         repeat write "$enc" limit - -- "$LIMIT" encode "${LA[@]}" --shape $SHAPE --chunks $CHUNKS \
             "${limit_inner[@]}" --threads "$THREADS"
+        # "limit (files)": the same encode, each item then written once to its own new file of a
+        # fresh flat directory (no chunk directories, locks, renames or metadata): the floor of
+        # every writer into files. Not for sharded: limit.c's items there are inner chunks, one file
+        # each, far more files than any shard writer makes.
+        LW=$SCRATCH/limit-files
+        [ "$enc" = sharded ] || for ((r = 1; r <= $(runs_of limit); r++)); do
+            rm -rf "$LW"; mkdir -p "$LW"; sync
+            record write "$enc" "limit (files)" - "$r" -- "$LIMIT" encode "${LA[@]}" --shape $SHAPE \
+                --chunks $CHUNKS "${limit_inner[@]}" --threads "$THREADS" --write-dir "$LW"
+        done
+        rm -rf "$LW"
     fi
     W=$SCRATCH/w
     if use zarrc; then
