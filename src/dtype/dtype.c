@@ -133,35 +133,34 @@ static int parse_typestr(zarrc_dtype_info *dt, const char *s)
     if (no_order && n > 1 && strchr("iufcmMU", kind))
         return zarrc_error_set(ZARRC_EDTYPE, "data type '%s' needs a byte order ('<' or '>')", orig);
     if (kind == 'M' || kind == 'm') {
+        /* "<M8[10ms]", or "<M8" without brackets: numpy's generic unit (no unit yet), which has
+         * no bracketed spelling. */
         if (n != 8 || (*s && *s != '['))
             goto bad;
-        if (!*s) {
-            /* "<M8" / "<m8": numpy's generic unit (no unit yet), spelled without brackets. */
-            init(dt, kind == 'M' ? ZARRC_DTYPE_DATETIME : ZARRC_DTYPE_TIMEDELTA, 8,
-                 kind == 'M' ? "numpy.datetime64" : "numpy.timedelta64");
-            strcpy(dt->unit, "generic");
-            dt->scale_factor = 1;
-            dt->big_endian = big;
-            return ZARRC_OK;
-        }
-        s++;
         long scale = 1;
-        if (isdigit((unsigned char)*s)) {
-            scale = strtol(s, &end, 10);
-            if (scale <= 0 || scale > 2147483647L)
+        const char *unit = "generic";
+        size_t unit_len = strlen(unit);
+        if (*s) {
+            s++;
+            if (isdigit((unsigned char)*s)) {
+                scale = strtol(s, &end, 10);
+                if (scale <= 0 || scale > 2147483647L)
+                    goto bad;
+                s = end;
+            }
+            const char *close = strchr(s, ']');
+            if (!close || close[1] || (size_t)(close - s) >= sizeof dt->unit || !strncmp(s, "generic]", 8))
                 goto bad;
-            s = end;
+            unit = s;
+            unit_len = (size_t)(close - s);
         }
-        const char *close = strchr(s, ']');
-        if (!close || close[1] || (size_t)(close - s) >= sizeof dt->unit)
-            goto bad;
         init(dt, kind == 'M' ? ZARRC_DTYPE_DATETIME : ZARRC_DTYPE_TIMEDELTA, 8,
              kind == 'M' ? "numpy.datetime64" : "numpy.timedelta64");
-        memcpy(dt->unit, s, (size_t)(close - s));
-        dt->unit[close - s] = '\0';
+        memcpy(dt->unit, unit, unit_len);
+        dt->unit[unit_len] = '\0';
         if (!strcmp(dt->unit, "μs"))
             strcpy(dt->unit, "us");
-        if (!valid_unit(dt->unit) || !strcmp(dt->unit, "generic"))
+        if (!valid_unit(dt->unit))
             goto bad;
         dt->scale_factor = scale;
         dt->big_endian = big;
