@@ -84,6 +84,13 @@ def _count(name: str, n: int) -> None:
         stats[name] = stats.get(name, 0) + n
 
 
+def _count2(calls: str, chunks: str, n: int) -> None:
+    """One batch of `n` chunks: both counters under one lock acquisition."""
+    with _stats_lock:
+        stats[calls] = stats.get(calls, 0) + 1
+        stats[chunks] = stats.get(chunks, 0) + n
+
+
 class ZarrcFallbackWarning(UserWarning):
     """zarrc's pipeline handed work to zarr-python's default pipeline."""
 
@@ -290,6 +297,10 @@ class _Native:
         if drop_axes:
             raise _NotNative("selection drops axes (orthogonal indexing with integer arrays)")
         nd = self.ndim
+        if len(batch) == 1:
+            one = self._box_one(batch[0], out_shape)
+            if one is not None:
+                return one
         slice_dim = [False] * nd
         items = []  # per item: per dim (a0, o0, n, st)
         total = 0
@@ -370,6 +381,36 @@ class _Native:
         if oi != len(out_shape) or total != math.prod(count):
             raise _NotNative("selection is not a box")
         return path, [int(b) for b in base], count, steps
+
+    def _box_one(self, item, out_shape: tuple[int, ...]):
+        """box() of a one-chunk batch in the common case (Dask/xarray reads and writes one
+        chunk or a part of one per call): every chunk and output selection is a slice, the
+        output is exactly the selected part of the chunk (offset 0, same extent). Returns
+        the same (path, start, count, step) as the general case, or None to let it decide
+        (and raise its errors)."""
+        byte_getter, _spec, csel, osel, _complete = item
+        nd = self.ndim
+        if not isinstance(csel, tuple) or not isinstance(osel, tuple) or \
+                len(csel) != nd or len(osel) != nd or len(out_shape) != nd:
+            return None
+        path, coords = self.split_key(byte_getter.path)
+        start, count, step = [], [], []
+        for d in range(nd):
+            s, o = csel[d], osel[d]
+            if type(s) is not slice or type(o) is not slice or (o.start or 0) != 0 \
+                    or o.step not in (None, 1):
+                return None
+            c = self.chunk_shape[d]
+            a, b, st = s.indices(c)
+            if st < 1:
+                return None
+            n = len(range(a, b, st))
+            if n != out_shape[d]:
+                return None
+            start.append(coords[d] * c + a)
+            count.append(n)
+            step.append(st if n > 1 else 1)
+        return path, start, count, step
 
 
 _codec_batch: contextvars.ContextVar = contextvars.ContextVar("zarrc_codec_batch", default=None)
@@ -588,6 +629,13 @@ class _Codec(_Native):
         return res
 
 
+def _box_args(start, count, step):
+    """One int64_t[] holding start, count and step (each ndim long; one zero for a 0-d array,
+    whose calls read none of them) and ndim: the three pointers are box, box + nd, box + 2 * nd."""
+    nd = len(start)
+    return _ffi.ffi.new("int64_t[]", (start + count + step) if nd else [0]), nd
+
+
 def _local_root(store) -> tuple[str, bool] | None:
     from zarr.storage import LocalStore
 
@@ -711,8 +759,7 @@ class ZarrcCodecPipeline(CodecPipeline):
                 return await self.python_impl.read(batch, out, drop_axes)
             return await self._codec_read(batch, coords, carr, out, drop_axes)
         await asyncio.to_thread(self._read_native, arr, start, count, step, out)
-        _count("native_read_calls", 1)
-        _count("native_read_chunks", len(batch))
+        _count2("native_read_calls", "native_read_chunks", len(batch))
         return tuple(self._statuses(batch))
 
     async def _codec_read(self, batch, coords, carr, out, drop_axes):
@@ -741,8 +788,7 @@ class ZarrcCodecPipeline(CodecPipeline):
                                           [coords[i] for i in whole], chunk_bytes, out, drop_axes)
             for i, r in zip(whole, got, strict=True):
                 res[i] = r
-            _count("codec_read_calls", 1)
-            _count("codec_read_chunks", len(sub))
+            _count2("codec_read_calls", "codec_read_chunks", len(sub))
         return tuple(res)
 
     def _statuses(self, batch):
@@ -761,8 +807,8 @@ class ZarrcCodecPipeline(CodecPipeline):
                   and dst.dtype == self.native.dtype)
         buf = dst if direct else np.empty(dst.shape, dtype=self.native.dtype)
         ffi = _ffi.ffi
-        _ffi.check(L.zarrc_array_read(arr, ffi.new("int64_t[]", start or [0]), ffi.new("int64_t[]", count or [0]),
-                                      ffi.new("int64_t[]", step or [0]), ffi.from_buffer(buf, require_writable=True),
+        box, nd = _box_args(start, count, step)
+        _ffi.check(L.zarrc_array_read(arr, box, box + nd, box + 2 * nd, ffi.from_buffer(buf, require_writable=True),
                                       buf.nbytes))
         if not direct:
             dst[...] = buf
@@ -796,13 +842,11 @@ class ZarrcCodecPipeline(CodecPipeline):
                 await _async_write_fallback(self, batch, value, drop_axes)
             finally:
                 _codec_batch.reset(tok)
-            _count("codec_write_calls", 1)
-            _count("codec_write_chunks", len(batch))
+            _count2("codec_write_calls", "codec_write_chunks", len(batch))
             return
         data = _in_layout(np.broadcast_to(v, shape), self.native.dtype)
         await asyncio.to_thread(self._write_native, arr, start, count, step, data)
-        _count("native_write_calls", 1)
-        _count("native_write_chunks", len(batch))
+        _count2("native_write_calls", "native_write_chunks", len(batch))
 
     @staticmethod
     def _selection_shape(batch) -> tuple[int, ...]:
@@ -822,8 +866,8 @@ class ZarrcCodecPipeline(CodecPipeline):
     def _write_native(self, arr, start, count, step, data) -> None:
         L = _ffi.lib()
         ffi = _ffi.ffi
-        _ffi.check(L.zarrc_array_write(arr, ffi.new("int64_t[]", start or [0]), ffi.new("int64_t[]", count or [0]),
-                                       ffi.new("int64_t[]", step or [0]), ffi.from_buffer(data), data.nbytes))
+        box, nd = _box_args(start, count, step)
+        _ffi.check(L.zarrc_array_write(arr, box, box + nd, box + 2 * nd, ffi.from_buffer(data), data.nbytes))
 
 
 register_pipeline(ZarrcCodecPipeline)
