@@ -379,3 +379,44 @@ def test_codec_mode_zero_dimensional(dtype):
     ref = zarr.open_array(store, path="a")[...]
     assert np.asarray(got, dtype=dt).tobytes() == np.asarray(ref, dtype=dt).tobytes() == x.tobytes()
     assert zp.stats["codec_write_chunks"] == 1 and zp.stats["codec_read_chunks"] == 1, zp.stats
+
+
+def test_one_chunk_box_matches_general_planner(tmp_path, monkeypatch):
+    """The one-chunk fast path (_box_one) plans the same (path, start, count, step) as the general
+    planner for every one-chunk batch zarr-python hands over, and declines (None) the ones it does
+    not handle; the values read and written through it are the default pipeline's."""
+    data = _data("float32", (40, 30, 12), seed=3)
+    sels = [np.s_[0:8, 0:10, 0:6], np.s_[8:16, 10:20, 6:12], np.s_[1:7, 2:9:3, 5], np.s_[3, 4, 5],
+            np.s_[9:15:2, 11:20, ::5], np.s_[9:15:2, 11:20:4, 0:6], np.s_[16:24, 20:30, 0:6], np.s_[33:40, 21:29, 7:12], np.s_[20:21, 0:30, 0:12]]
+    planned = []
+    orig = zp._Native.box
+
+    def spy(self, batch, out_shape, drop_axes):
+        got = orig(self, batch, out_shape, drop_axes)
+        if len(batch) == 1:
+            monkeypatch.setattr(zp._Native, "_box_one", lambda *_a: None)
+            try:
+                general = orig(self, batch, out_shape, drop_axes)
+            finally:
+                monkeypatch.undo()
+                monkeypatch.setattr(zp._Native, "box", spy)
+            assert got == general, (batch[0][2:4], out_shape)
+            planned.append(zp._Native._box_one(self, batch[0], out_shape) is not None)
+        return got
+
+    monkeypatch.setattr(zp._Native, "box", spy)
+    with zarr.config.set(ZARRC):
+        a = zarr.create_array(str(tmp_path / "a"), shape=data.shape, chunks=(8, 10, 6), dtype="float32",
+                              fill_value=0.0)
+        a[...] = data
+        for s in sels:
+            np.testing.assert_array_equal(a[s], data[s])
+        b = zarr.create_array(str(tmp_path / "b"), shape=data.shape, chunks=(8, 10, 6), dtype="float32",
+                              fill_value=0.0)
+        want = np.zeros_like(data)
+        for s in sels:
+            b[s] = data[s] + 1
+            want[s] = data[s] + 1
+        np.testing.assert_array_equal(b[...], want)
+    assert any(planned) and not all(planned)  # both the fast path and its fallback ran
+    assert zp.stats["fallback_read_chunks"] == 0 and zp.stats["fallback_write_chunks"] == 0
