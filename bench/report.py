@@ -287,7 +287,7 @@ def main():
       "chunks) in memory first, then ZSTD_decompressDCtx / blosc_decompress_ctx / memcpy (read) or "
       "ZSTD_compressCCtx / blosc_compress_ctx / memcpy (write) on the same thread count, into "
       "per-thread buffers; \"limit (files)\" (writes, not sharded) adds one write of each encoded chunk to its own new file of a fresh flat directory, and is the limit of writes and round trips where it was run (the file system's cost included; without it the uncompressed write limit is a memcpy); \"limit (fresh output)\" decodes once into one new array-sized buffer "
-      "(its page faults included) and is the limit of whole-array reads; the round-trip limit is "
+      "(its page faults included, each chunk's part faulted in by one madvise(MADV_POPULATE_WRITE) as zarrc does) and is the limit of whole-array reads; the round-trip limit is "
       "1 / (1/decode + 1/encode (with files where run)); \"limit (cat)\" (cold reads) is `cat` of the chunk files.")
     w("")
     w("## Implementations and threads\n")

@@ -604,9 +604,10 @@ ZARRC_API int zarrc_array_json(char **json, const zarrc_array *array, zarrc_json
  *  C order, native byte order: out_size must be prod(count) * item_size. For variable-length
  *  types `out` is a zarrc_vlen * (out_size = sizeof(zarrc_vlen)) that receives new buffers.
  *  Missing chunks read as the fill value. Runs on the shared pool; the reported error is that
- *  of the lowest failing chunk (C order), independent of the thread count. An output of 4 MiB
- *  or more is advised to the kernel as huge-page memory (madvise MADV_HUGEPAGE on its aligned
- *  middle: first-touch page faults get much cheaper); ZARRC_NO_HUGEPAGES=1 turns that off.
+ *  of the lowest failing chunk (C order), independent of the thread count. The pages of an
+ *  output of 64 MiB or more are faulted in up front, in parallel on the pool
+ *  (madvise MADV_POPULATE_WRITE: nothing is written, present pages are skipped; the memory
+ *  policy of the buffer is left as the caller set it); ZARRC_NO_POPULATE=1 turns that off.
  *  Errors: ZARRC_EBOUNDS, ZARRC_EINVAL (size mismatch), ZARRC_ECORRUPT, ZARRC_EUNSUPPORTED,
  *  store errors. */
 ZARRC_API int zarrc_array_read(zarrc_array *array, const int64_t *start, const int64_t *count,

@@ -1,5 +1,6 @@
 /* API tests: create, write, read back through the public header, for both formats. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,9 +386,58 @@ static void test_blosc_parallel_blocks(void)
     free(got);
 }
 
+/* A whole read of 64 MiB or more faults its output in first (io.c populate_output): into a fresh
+ * buffer, into a reused one holding other bytes, and into one that does not start on a page,
+ * every element is the stored value or the fill value. Sharded too (its own read path). */
+static void test_large_output(const char *codecs)
+{
+    zarrc_store *s = memstore();
+    int64_t shape[2] = {4100, 4100}, chunks[2] = {1024, 1024}; /* 67.24 MB of uint32 */
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint32";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.fill_value = "7";
+    o.codecs = codecs;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "big", &o));
+    size_t n = (size_t)4100 * 4100, bytes = n * 4;
+    uint32_t *blk = malloc(1500 * 1500 * 4);
+    uint8_t *raw = malloc(bytes + 64);
+    CHECK(blk && raw && a);
+    if (!blk || !raw || !a)
+        goto out;
+    for (size_t i = 0; i < 1500 * 1500; i++)
+        blk[i] = (uint32_t)i * 2654435761u;
+    int64_t at[2] = {1000, 2500}, cnt[2] = {1500, 1500}, z[2] = {0, 0};
+    CHECK_OK(zarrc_array_write(a, at, cnt, NULL, blk, 1500 * 1500 * 4));
+    for (int pass = 0; pass < 3; pass++) {
+        uint32_t *out = (uint32_t *)(raw + (pass == 2 ? 4 : 0)); /* pass 2: not page-aligned */
+        if (pass == 1)
+            memset(raw, 0xA5, bytes + 64); /* reused: present pages holding other bytes */
+        CHECK_OK(zarrc_array_read(a, z, shape, NULL, out, bytes));
+        size_t bad = 0;
+        for (int64_t y = 0; y < 4100; y++)
+            for (int64_t x = 0; x < 4100; x++) {
+                bool in = y >= 1000 && y < 2500 && x >= 2500 && x < 4000;
+                uint32_t want = in ? blk[(y - 1000) * 1500 + (x - 2500)] : 7;
+                bad += out[y * 4100 + x] != want;
+            }
+        CHECK(bad == 0);
+    }
+out:
+    free(blk);
+    free(raw);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 int main(void)
 {
     test_passthrough();
+    test_large_output(NULL);
+    test_large_output("[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[256,256],\"codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},{\"name\":\"zstd\",\"configuration\":{\"level\":1}}]}}]");
     test_passthrough_strided();
     test_blosc_blocks();
     test_blosc_parallel_blocks();
