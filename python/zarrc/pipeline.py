@@ -405,7 +405,7 @@ class _Native:
             if st < 1:
                 return None
             n = len(range(a, b, st))
-            if n != out_shape[d]:
+            if n != out_shape[d] or len(range(*o.indices(out_shape[d]))) != n:
                 return None
             start.append(coords[d] * c + a)
             count.append(n)
