@@ -345,7 +345,8 @@ static void lent_release(void *ctx, const void *frame)
 {
     lent_rec *r = ctx;
     pthread_mutex_lock(&lent_mu);
-    CHECK_MSG(frame == r->frame, "release got another frame pointer");
+    if (frame != r->frame) /* checked by the main thread: CHECK is not thread-safe */
+        r->released += 1000;
     r->released++;
     r->by_writer |= !pthread_equal(pthread_self(), producer);
     pthread_mutex_unlock(&lent_mu);
