@@ -683,7 +683,7 @@ static int write_inner(void *ctx, size_t t)
     /* An inner chunk that is wholly written, inside the array and one contiguous run of the
      * caller's box (C order) is encoded from there, without a gather. */
     if (covers && !padded && !j->s->inner_codecs->passthrough && box_contiguous(n, j->count, nd)) {
-        const uint8_t *src = j->data + box_off;
+        const uint8_t *src = zarrc__io_src(j->a, j->data, box_off, runs, j->dstride[0]);
         int rc = ZARRC_OK;
         if (!j->a->write_empty && zarrc__repr_is_fill(ir, src, j->inner_elems))
             rec->empty = true;
@@ -708,7 +708,8 @@ static int write_inner(void *ctx, size_t t)
     } else if (!covers || padded)
         zarrc__fill_contiguous(dst->data, j->inner_elems, ir->fill, j->es);
     if (rc == ZARRC_OK) {
-        zarrc__copy_box(dst->data + chunk_off, cstride, j->data + box_off, j->dstride, n, nd, j->es);
+        zarrc__copy_box(dst->data + chunk_off, cstride, zarrc__io_src(j->a, j->data, box_off, runs, j->dstride[0]),
+                        j->dstride, n, nd, j->es);
         if (!j->a->write_empty && zarrc__repr_is_fill(ir, dst->data, j->inner_elems))
             rec->empty = true;
         else if (direct)

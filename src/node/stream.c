@@ -60,6 +60,7 @@ struct zarrc_stream {
     uint8_t *ring;
     slab_desc *desc;             /* nslots descriptors */
     slab_desc *rel;              /* nslots: the writer's copies of the frames it releases */
+    const uint8_t **pieces;      /* nslots: a batch of lent slabs scattered in memory */
     bool batchable;              /* consecutive slabs are one C-order block */
 
     pthread_t writer;
@@ -213,6 +214,26 @@ static int write_slabs(zarrc_stream *s, zarrc__grow_session *gs, uint64_t g, uin
             memmove(slot + o * keep, slot + o * stride, keep);
     }
     size_t bytes = (size_t)total * s->row_bytes;
+    bool scattered = false;
+    for (uint64_t k = 1; k < n; k++)
+        scattered |= slab_data(s, g + k) != data + k * s->slab_bytes;
+    if (scattered && gs) {
+        /* Lent slabs elsewhere in memory (axis 0, whole chunks each): one write of them all,
+         * the engine reading each chunk from its slab, so their chunks encode in parallel. */
+        for (uint64_t k = 0; k < n; k++)
+            s->pieces[k] = slab_data(s, g + k);
+        return zarrc__grow_session_write_pieces(gs, off, shape, s->pieces, s->chunk, bytes);
+    }
+    if (scattered) { /* no grow session (stores without per-key locks): one slab at a time */
+        shape[s->axis] = s->chunk;
+        for (uint64_t k = 0; k < n; k++, off[s->axis] += s->chunk) {
+            int rc = zarrc_array_write_at(s->array, off, s->nd, shape, slab_data(s, g + k), s->slab_bytes,
+                                          ZARRC_EXTEND);
+            if (rc)
+                return rc;
+        }
+        return ZARRC_OK;
+    }
     if (gs)
         return zarrc__grow_session_write(gs, off, shape, data, bytes);
     return zarrc_array_write_at(s->array, off, s->nd, shape, data, bytes, ZARRC_EXTEND);
@@ -282,9 +303,11 @@ static void *writer_main(void *arg)
                 const uint8_t *lent = desc_of(s, g)->lent;
                 if (!lent && n > room)
                     n = room;
+                /* Lent slabs anywhere in memory go together along axis 0 (write_slabs: in
+                 * pieces); elsewhere only when adjacent. */
                 for (uint64_t k = 1; k < n; k++) {
                     const uint8_t *l = desc_of(s, g + k)->lent;
-                    if (lent ? l != lent + k * s->slab_bytes : l != NULL) {
+                    if (lent ? !l || (s->axis != 0 && l != lent + k * s->slab_bytes) : l != NULL) {
                         n = k;
                         break;
                     }
@@ -380,10 +403,12 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
     s->ring = zarrc__malloc(ring_bytes ? ring_bytes : 1);
     s->desc = zarrc__calloc(g.nslots, sizeof *s->desc);
     s->rel = zarrc__calloc(g.nslots, sizeof *s->rel);
-    if (!s->ring || !s->desc || !s->rel) {
+    s->pieces = zarrc__calloc(g.nslots, sizeof *s->pieces);
+    if (!s->ring || !s->desc || !s->rel || !s->pieces) {
         free(s->ring);
         free(s->desc);
         free(s->rel);
+        free(s->pieces);
         free(s);
         return ZARRC_ENOMEM;
     }
@@ -400,6 +425,7 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
         free(s->ring);
         free(s->desc);
         free(s->rel);
+        free(s->pieces);
         free(s);
         return zarrc_error_set(ZARRC_EIO, "stream: cannot start the writer thread");
     }
@@ -540,6 +566,7 @@ int zarrc_stream_close(zarrc_stream *s)
     free(s->ring);
     free(s->desc);
     free(s->rel);
+    free(s->pieces);
     free(s);
     return rc;
 }
