@@ -850,9 +850,10 @@ typedef void (*zarrc_stream_release_fn)(void *ctx, const void *frame);
  *  slab. Any other frame is copied into the queue like zarrc_stream_append's, and released
  *  before the call returns. With chunks of one index along the axis every frame of one index
  *  is lent. Lent slabs take their place in the queue (opts->queue_bytes counts them as if they
- *  were copied): the call blocks while the queue is full. Consecutive lent slabs that lie one
- *  after another in memory are written as one block, like queued slabs; lent frames elsewhere
- *  are written one at a time (their chunks still encode in parallel). Ordering, the shape
+ *  were copied): the call blocks while the queue is full. Lent slabs waiting together are
+ *  written as one block like queued slabs (along axis 0 wherever they are in memory; along
+ *  other axes, or on stores without per-key locks, only when they lie one after another in
+ *  memory — otherwise one slab at a time). Ordering, the shape
  *  updates and the crash guarantees are those of zarrc_stream_append; both calls may be mixed
  *  in one stream.
  *  Threads: one producer at a time per stream (release may run on the writer thread).

@@ -24,9 +24,10 @@
  * when the call had ended by then (the call marks that slab `last` on its way out, under the
  * lock), else by the call itself; a failing call marks nothing, and the writer has stopped
  * reading slabs once it failed, so nothing of such a frame is read after the call returns.
- * Close releases the marked frames the writer did not get to (a stream error). Consecutive lent
- * slabs adjacent in memory (one frame of several slabs, or frames laid out one after another)
- * are written as one block, as ring slabs are.
+ * Close releases the marked frames the writer did not get to (a stream error). Lent slabs
+ * waiting together are one block too: adjacent in memory as ring slabs are, or, along axis 0
+ * in a grow session, scattered — the engine then reads each chunk from its slab
+ * (zarrc__grow_session_write_pieces).
  *
  * Memory: K slabs (the queue, advised to use huge pages; pages only copied frames touch) + what
  * the pool's threads hold while encoding the slab's chunks (+ for sharded arrays the inner chunk
