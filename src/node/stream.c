@@ -87,13 +87,30 @@ static int64_t slab_lo(const zarrc_stream *s, uint64_t g)
 
 static uint8_t *slot_of(const zarrc_stream *s, uint64_t g) { return s->ring + (size_t)(g % s->nslots) * s->slab_bytes; }
 
+/* Bytes of the per-slot state of lending (descriptor, the writer's release copy, piece).
+ * A stream lends only when that state for all slots stays within a 16th of the ring or 64 KiB:
+ * a queue of very many tiny slabs (where lending saves little) keeps none and copies. */
+#define LEND_PER_SLOT (2 * sizeof(slab_desc) + sizeof(const uint8_t *))
+
+static bool lend_state_fits(size_t nslots, size_t slab_bytes)
+{
+    size_t ring = nslots * slab_bytes, cap = ring / 16 > ((size_t)64 << 10) ? ring / 16 : (size_t)64 << 10;
+    return nslots <= cap / LEND_PER_SLOT;
+}
+
 static slab_desc *desc_of(const zarrc_stream *s, uint64_t g) { return &s->desc[g % s->nslots]; }
+
+/* Slab g's lent memory, or NULL (in the ring). */
+static const uint8_t *lent_of(const zarrc_stream *s, uint64_t g) { return s->desc ? desc_of(s, g)->lent : NULL; }
+
+/* Whether slab g is the last lent slab of a frame whose call has returned (s->lock held). */
+static bool last_of(const zarrc_stream *s, uint64_t g) { return s->desc && desc_of(s, g)->last; }
 
 /* Slab g's bytes: lent memory or its ring slot. */
 static const uint8_t *slab_data(const zarrc_stream *s, uint64_t g)
 {
-    const slab_desc *d = desc_of(s, g);
-    return d->lent ? d->lent : slot_of(s, g);
+    const uint8_t *l = lent_of(s, g);
+    return l ? l : slot_of(s, g);
 }
 
 /* Geometry shared by open and estimate_memory: checks the array and the options. */
@@ -186,7 +203,11 @@ int zarrc_stream_estimate_memory(const zarrc_array *a, const zarrc_stream_option
     if (!zarrc__mul_size(g.chunk_bytes, 2, &per) || !zarrc__mul_size(per, holders, &all) ||
         __builtin_add_overflow(ring, all, &total))
         return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': the stream's memory overflows", a->name);
-    *bytes = total + sizeof(zarrc_stream);
+    /* + the state of lending (nslots × LEND_PER_SLOT, bounded by lend_state_fits). */
+    size_t desc = lend_state_fits(g.nslots, g.slab_bytes) ? g.nslots * LEND_PER_SLOT : 0;
+    if (__builtin_add_overflow(total, desc + sizeof(zarrc_stream), &total))
+        return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': the stream's memory overflows", a->name);
+    *bytes = total;
     return ZARRC_OK;
 }
 
@@ -301,13 +322,13 @@ static void *writer_main(void *arg)
             if (!s->batchable || (g == 0 && s->head != s->chunk))
                 n = 1;
             else {
-                const uint8_t *lent = desc_of(s, g)->lent;
+                const uint8_t *lent = lent_of(s, g);
                 if (!lent && n > room)
                     n = room;
                 /* Lent slabs anywhere in memory go together along axis 0 (write_slabs: in
                  * pieces); elsewhere only when adjacent. */
                 for (uint64_t k = 1; k < n; k++) {
-                    const uint8_t *l = desc_of(s, g + k)->lent;
+                    const uint8_t *l = lent_of(s, g + k);
                     if (lent ? !l || (s->axis != 0 && l != lent + k * s->slab_bytes) : l != NULL) {
                         n = k;
                         break;
@@ -347,7 +368,7 @@ static void *writer_main(void *arg)
              * under the lock (done passing a slot frees its descriptor for the producer) and
              * made outside it. */
             for (uint64_t k = g; k < g + n; k++)
-                if (desc_of(s, k)->last) {
+                if (last_of(s, k)) {
                     s->rel[nrel++] = *desc_of(s, k);
                     desc_of(s, k)->last = false;
                 }
@@ -402,10 +423,13 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
     s->batchable = g.outer == 1;
     size_t ring_bytes = g.nslots * g.slab_bytes; /* checked in stream_geometry */
     s->ring = zarrc__malloc(ring_bytes ? ring_bytes : 1);
-    s->desc = zarrc__calloc(g.nslots, sizeof *s->desc);
-    s->rel = zarrc__calloc(g.nslots, sizeof *s->rel);
-    s->pieces = zarrc__calloc(g.nslots, sizeof *s->pieces);
-    if (!s->ring || !s->desc || !s->rel || !s->pieces) {
+    bool lends = lend_state_fits(g.nslots, g.slab_bytes);
+    if (lends) {
+        s->desc = zarrc__calloc(g.nslots, sizeof *s->desc);
+        s->rel = zarrc__calloc(g.nslots, sizeof *s->rel);
+        s->pieces = zarrc__calloc(g.nslots, sizeof *s->pieces);
+    }
+    if (!s->ring || (lends && (!s->desc || !s->rel || !s->pieces))) {
         free(s->ring);
         free(s->desc);
         free(s->rel);
@@ -474,8 +498,9 @@ static int put_frame(zarrc_stream *s, const uint8_t *src, int64_t rows, bool len
         if (failed)
             return zarrc__error_restore(&s->err);
         int64_t cap = slab_cap(s, g), k = cap - s->fill < rows - r ? cap - s->fill : rows - r;
-        slab_desc *d = desc_of(s, g); /* slab `full`: the writer does not look at it yet */
-        if (lend && s->fill == 0 && k == cap && (s->outer == 1 || (r == 0 && rows == cap))) {
+        /* Slab `full`'s descriptor: the writer does not look at it yet. */
+        slab_desc *d = s->desc ? desc_of(s, g) : NULL;
+        if (lend && d && s->fill == 0 && k == cap && (s->outer == 1 || (r == 0 && rows == cap))) {
             /* A whole slab of the caller's memory (off axis 0 the frame's layout, outer ×
              * rows × inner, is the slab's only when the frame is the slab). */
             *d = (slab_desc){src + (size_t)r * s->row_bytes, release, ctx, src, false};
@@ -489,7 +514,7 @@ static int put_frame(zarrc_stream *s, const uint8_t *src, int64_t rows, bool len
                 for (size_t o = 0; o < s->outer; o++)
                     memcpy(slot + (o * (size_t)cap + (size_t)s->fill) * s->inner_bytes,
                            src + (o * (size_t)rows + (size_t)r) * s->inner_bytes, (size_t)k * s->inner_bytes);
-            if (s->fill == 0)
+            if (d && s->fill == 0)
                 d->lent = NULL;
         }
         r += k;
@@ -556,7 +581,7 @@ int zarrc_stream_close(zarrc_stream *s)
         pthread_join(s->writer, NULL);
     /* Lent frames the writer did not get to (it stopped on an error). */
     for (uint64_t g = s->done; g < s->full; g++)
-        if (desc_of(s, g)->last)
+        if (last_of(s, g))
             desc_of(s, g)->release(desc_of(s, g)->ctx, desc_of(s, g)->frame);
     int rc = s->failed ? zarrc__error_restore(&s->err) : ZARRC_OK;
     if (rc)
