@@ -3,13 +3,36 @@
  * create an empty uint16 array [0, H, W] on the filesystem, stream N frames of H x W through
  * zarrc_stream_* and close it; print one JSON line with the time from create to close.
  *
- *   bench_stream DIR N H W CHUNK_FRAMES CODEC SHARDED
+ *   bench_stream DIR N H W CHUNK_FRAMES CODEC SHARDED [lent]
  *     CODEC: none | blosc-lz4 | blosc-zstd | zstd    SHARDED: 0 (chunks [C, H, W]) or
  *     1 (shards [C, H, W] of inner chunks [C, H/2, W/2])
  * Frames hold the zarr_benchmarks values (bench_common.h) and are generated before timing.
+ * With `lent` every frame goes through zarrc_stream_append_lent (the frames' buffer outlives
+ * the stream; release only counts): frames that are whole slabs are written from that buffer,
+ * with no copy into the stream's queue. The JSON line then says "tool":"zarrc-lent" and how
+ * many frames the writer thread released ("lent_frames": written from the caller's memory).
  */
+#include <pthread.h>
+#include <stdbool.h>
+
 #include "bench_common.h"
 #include "zarrc.h"
+
+typedef struct lent_count {
+    pthread_mutex_t mu;
+    int64_t released, writer; /* release calls; of them from the stream's writer thread */
+    pthread_t producer;
+} lent_count;
+
+static void count_release(void *ctx, const void *frame)
+{
+    (void)frame;
+    lent_count *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    c->released++;
+    c->writer += !pthread_equal(pthread_self(), c->producer);
+    pthread_mutex_unlock(&c->mu);
+}
 
 static const char *codec_json(const char *codec)
 {
@@ -28,8 +51,9 @@ static const char *codec_json(const char *codec)
 
 int main(int argc, char **argv)
 {
-    if (argc != 8) {
-        fprintf(stderr, "usage: bench_stream DIR N H W CHUNK_FRAMES CODEC SHARDED\n");
+    bool lent = argc == 9 && !strcmp(argv[8], "lent");
+    if (argc != 8 && !lent) {
+        fprintf(stderr, "usage: bench_stream DIR N H W CHUNK_FRAMES CODEC SHARDED [lent]\n");
         return 2;
     }
     const char *dir = argv[1], *codec = argv[6];
@@ -80,8 +104,15 @@ int main(int argc, char **argv)
         rc = zarrc_stream_estimate_memory(a, NULL, &est);
     if (!rc)
         rc = zarrc_stream_open(&st, a, NULL);
-    for (int64_t z = 0; !rc && z < n; z++)
-        rc = zarrc_stream_append(st, frames + (size_t)z * (size_t)(h * w), frame);
+    lent_count lc = {PTHREAD_MUTEX_INITIALIZER, 0, 0, pthread_self()};
+    for (int64_t z = 0; !rc && z < n; z++) {
+        const uint16_t *f = frames + (size_t)z * (size_t)(h * w);
+        if (!lent) {
+            rc = zarrc_stream_append(st, f, frame);
+            continue;
+        }
+        rc = zarrc_stream_append_lent(st, f, frame, count_release, &lc);
+    }
     int rc2 = zarrc_stream_close(st);
     if (!rc)
         rc = rc2;
@@ -97,9 +128,14 @@ int main(int argc, char **argv)
                   (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) * 1e-3;
     double sys = (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1e3 +
                  (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) * 1e-3;
-    printf("{\"tool\":\"zarrc\",\"ms\":%.2f,\"user_ms\":%.1f,\"sys_ms\":%.1f,\"minflt\":%ld,"
+    if (lent && lc.released != n) {
+        fprintf(stderr, "bench_stream: %lld release calls for %lld lent frames\n", (long long)lc.released,
+                (long long)n);
+        return 1;
+    }
+    printf("{\"tool\":\"%s\",\"lent_frames\":%lld,\"ms\":%.2f,\"user_ms\":%.1f,\"sys_ms\":%.1f,\"minflt\":%ld,"
            "\"estimate_bytes\":%zu,\"peak_rss_kib\":%ld,\"threads\":%d}\n",
-           (t1 - t0) * 1e3, user, sys, ru1.ru_minflt - ru0.ru_minflt, est, bench_peak_rss_kib(),
+           lent ? "zarrc-lent" : "zarrc", (long long)lc.writer, (t1 - t0) * 1e3, user, sys, ru1.ru_minflt - ru0.ru_minflt, est, bench_peak_rss_kib(),
            zarrc_get_num_threads());
     zarrc_array_free(a);
     zarrc_store_free(s);

@@ -16,6 +16,9 @@ settings (blosc clevel 1, byte shuffle), from an empty directory; the time runs 
 array to the last byte written (close / final future). What each tool does:
   - zarrc: zarrc_stream_open on a [0, H, W] array, zarrc_stream_append per frame, close; the
     shape grows as slabs are written (durable metadata updates included);
+  - zarrc-lent: the same with zarrc_stream_append_lent per frame (the frames' buffer outlives the
+    stream): frames that are whole slabs (chunks of 1 frame, or a shard's) are written from the
+    caller's memory, without the copy into the stream's queue; others are copied as by zarrc;
   - tensorstore: array created with its final shape [N, H, W], one async write per frame, all
     awaited at the end (no shape changes: the most favourable way to write with tensorstore);
   - acquire-zarr: ZarrStream with an append dimension, append per frame, close;
@@ -95,8 +98,9 @@ def ts_codecs(codec, cf, h, w, sharded):
         "index_location": "end"}}]
 
 
-def run_zarrc(path, n, h, w, cf, codec, sharded):
-    out = subprocess.run([BIN, path, str(n), str(h), str(w), str(cf), codec, str(int(sharded))],
+def run_zarrc(path, n, h, w, cf, codec, sharded, lent=False):
+    out = subprocess.run([BIN, path, str(n), str(h), str(w), str(cf), codec, str(int(sharded))]
+                         + (["lent"] if lent else []),
                          capture_output=True, text=True, timeout=600)
     if out.returncode:
         sys.exit("bench_stream failed: " + out.stderr)
@@ -190,7 +194,7 @@ def main():
             for codec in CODECS:
                 for sharded in SHARDED:
                     cases.append((n, h, cf, codec, sharded))
-    tools = [("zarrc", None), ("limit", run_limit), ("tensorstore", run_ts)]
+    tools = [("zarrc", None), ("zarrc-lent", None), ("limit", run_limit), ("tensorstore", run_ts)]
     if aqz:
         tools.append(("acquire-zarr", run_aqz))
     tools.append(("zarr-python", run_zp))
@@ -215,8 +219,8 @@ def main():
                 path = os.path.join(WORK, "%s-%d-%d-%s-%d-r%d" % (name, h, cf, codec, sharded, r))
                 shutil.rmtree(path, ignore_errors=True)
                 made.append(path)
-                if name == "zarrc":
-                    ms, cpu = run_zarrc(path, n, h, h, cf, codec, sharded)
+                if name in ("zarrc", "zarrc-lent"):
+                    ms, cpu = run_zarrc(path, n, h, h, cf, codec, sharded, name == "zarrc-lent")
                     if r == 0:
                         check(path, frames)
                 elif name == "limit":
@@ -236,7 +240,7 @@ def main():
                                    {k: round(v, 1) for k, v in cpu.items()}), file=sys.stderr, flush=True)
     names = [t[0] for t in tools]
     # Time ratios: tool / zarrc (> 1: slower than zarrc); X / limit: how many times the floor X takes.
-    over = [k for k in ("tensorstore", "zarrc") if "limit" in names and k in names]
+    over = [k for k in ("tensorstore", "zarrc", "zarrc-lent") if "limit" in names and k in names]
     print("| frames | frame | chunk frames | codec | sharded | " + " | ".join(n + " ms" for n in names) + " | "
           + " | ".join(n + " / zarrc" for n in names[1:]) + "".join(" | %s / limit" % k for k in over) + " |")
     print("|" + "---:|" * 3 + "---|---|" + "---:|" * (2 * len(names) - 1 + len(over)))

@@ -830,8 +830,43 @@ ZARRC_API int zarrc_stream_open(zarrc_stream **out, zarrc_array *array, const za
  *  of hyperslabs), store and codec errors of the writer, ZARRC_EBOUNDS (the axis overflows). */
 ZARRC_API int zarrc_stream_append(zarrc_stream *stream, const void *frame, size_t size);
 
+/** Called by a stream when it no longer reads a lent frame (zarrc_stream_append_lent): `ctx`
+ *  and `frame` as given to that call. From the stream's writer thread, from inside
+ *  zarrc_stream_append_lent, or from zarrc_stream_close; never while a stream lock is held, so
+ *  it may do anything except call into the same stream. */
+typedef void (*zarrc_stream_release_fn)(void *ctx, const void *frame);
+
+/** Append a frame as zarrc_stream_append does, without copying it when it can: the stream may
+ *  read `frame` until it calls release(ctx, frame), exactly once for every call that returns
+ *  ZARRC_OK (from the writer thread once the frame's data is written, from inside this call
+ *  when it copied the frame or the writer was already done with it, or from
+ *  zarrc_stream_close when a stream error stopped the writer first). Until then the caller
+ *  must neither change nor free the frame. A failing call retains nothing and does not call
+ *  release (the frame may be reused at once; indices of it queued before the failure may or
+ *  may not be stored, as with zarrc_stream_append).
+ *  Which frames are lent: a frame that starts on a slab boundary (a chunk — or shard —
+ *  boundary along the axis, or the stream's start) and holds whole slabs is written from the
+ *  caller's memory — along axis 0 (or when every axis before it has extent 1) any number of
+ *  whole slabs, the rest of the frame copied; along other axes only a frame of exactly one
+ *  slab. Any other frame is copied into the queue like zarrc_stream_append's, and released
+ *  before the call returns. With chunks of one index along the axis every frame of one index
+ *  is lent. (A queue of very many tiny slabs — lending state for all of them above a 16th of
+ *  the queue and 64 KiB, i.e. slabs under ~1.4 KiB — keeps none: every frame is copied.) Lent slabs take their place in the queue (opts->queue_bytes counts them as if they
+ *  were copied): the call blocks while the queue is full. Lent slabs waiting together are
+ *  written as one block like queued slabs (along axis 0 wherever they are in memory; along
+ *  other axes, or on stores without per-key locks, only when they lie one after another in
+ *  memory — otherwise one slab at a time). Ordering, the shape
+ *  updates and the crash guarantees are those of zarrc_stream_append; both calls may be mixed
+ *  in one stream.
+ *  Threads: one producer at a time per stream (release may run on the writer thread).
+ *  Errors: ZARRC_EINVAL (NULL release, or as zarrc_stream_append), the writer's errors,
+ *  ZARRC_EBOUNDS. */
+ZARRC_API int zarrc_stream_append_lent(zarrc_stream *stream, const void *frame, size_t size,
+                                       zarrc_stream_release_fn release, void *ctx);
+
 /** Flush and release: the partly filled last slab is written (the shape then ends exactly at
- *  the last appended index), the writer thread joined, the stream freed (also on error).
+ *  the last appended index), the writer thread joined, the lent frames it had not released
+ *  yet released (after an error), the stream freed (also on error).
  *  Accepts NULL. Returns ZARRC_OK or the first error of the stream's life. */
 ZARRC_API int zarrc_stream_close(zarrc_stream *stream);
 

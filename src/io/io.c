@@ -305,6 +305,7 @@ static bool all_fill(const io_job *j, const uint8_t *chunk, size_t nelem)
  * reaches past the array (padding). */
 typedef struct wgeom {
     int64_t n[ZARRC_MAX_DIMS], src_off, dst_off, dstride[ZARRC_MAX_DIMS];
+    const uint8_t *src; /* the caller's first element of the chunk's part */
     bool covers, padded;
 } wgeom;
 
@@ -325,6 +326,7 @@ static void write_geometry(const io_job *j, const zarrc__run **runs, wgeom *g)
         g->covers &= runs[d]->offset == 0 && zarrc__run_step(&j->plan, d, runs[d]) == 1 && g->n[d] == inside;
         g->padded |= inside < m->chunks[d];
     }
+    g->src = zarrc__io_src(j->a, j->data, g->src_off, runs, j->dstride[0]);
 }
 
 static slot *slot_of(const io_job *j, size_t i) { return &j->batch->slots[i - j->batch->first]; }
@@ -353,7 +355,7 @@ static int merge_chunk(void *ctx, const zarrc_buf *old, zarrc_buf *out, int can_
         zarrc__fill_contiguous(b->chunk.data, mc->nelem, fill_of(j), j->es);
     if (rc)
         return rc;
-    zarrc__copy_box(b->chunk.data + mc->g->dst_off, mc->g->dstride, j->data + mc->g->src_off, j->dstride, mc->g->n,
+    zarrc__copy_box(b->chunk.data + mc->g->dst_off, mc->g->dstride, mc->g->src, j->dstride, mc->g->n,
                     j->plan.ndim, j->es);
     if (!j->a->write_empty && all_fill(j, b->chunk.data, mc->nelem) && (can_erase || !old)) {
         *act = old ? ZARRC_UPDATE_ERASE : ZARRC_UPDATE_NONE;
@@ -384,7 +386,7 @@ static int write_task(void *ctx, size_t i)
     if (g.covers && !g.padded && contiguous_in_box(g.n, j->count, nd)) {
         /* The chunk is a contiguous run of the caller's data: encoded (or, passthrough, stored)
          * from there, without a copy. */
-        const uint8_t *src = j->data + g.src_off;
+        const uint8_t *src = g.src;
         if (!j->a->write_empty && all_fill(j, src, nelem))
             rc = chunk_erase(j, i, key, own);
         else if (p->passthrough)
@@ -400,7 +402,7 @@ static int write_task(void *ctx, size_t i)
          * reaches past the array has elements (the padding) to set to the fill value. */
         if (g.padded)
             zarrc__fill_contiguous(b->chunk.data, nelem, fill_of(j), j->es);
-        zarrc__copy_box(b->chunk.data + g.dst_off, g.dstride, j->data + g.src_off, j->dstride, g.n, nd, j->es);
+        zarrc__copy_box(b->chunk.data + g.dst_off, g.dstride, g.src, j->dstride, g.n, nd, j->es);
         if (!j->a->write_empty && all_fill(j, b->chunk.data, nelem))
             rc = chunk_erase(j, i, key, own);
         else if (p->passthrough)

@@ -44,6 +44,12 @@ typedef struct zarrc__io_array {
      * and own_from is the published shape, extend.c): whole values are stored there without
      * the per-key lock. */
     const int64_t *own_from;
+    /* Writes of regular grids, or NULL: the source box comes in pieces along dimension 0 — its
+     * indices [k * piece_rows, (k + 1) * piece_rows) are at pieces[k], each laid out as that
+     * part of the C-order box (the write's `in` is then only checked for its size). Every chunk
+     * (shard) the write touches must lie inside one piece along dimension 0. */
+    const uint8_t *const *pieces;
+    int64_t piece_rows;
 } zarrc__io_array;
 
 ZARRC_HIDDEN int zarrc__io_read(const zarrc__io_array *a, const int64_t *start, const int64_t *count,

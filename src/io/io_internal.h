@@ -17,6 +17,19 @@ typedef struct thread_bufs {
     size_t nspares, capspares;
 } thread_bufs;
 
+/** The source address of the element at byte offset `off` of a write's box whose position
+ *  along dimension 0 is `runs[0]->sel_pos` (dstride0: the box's byte stride along it): `data`
+ *  + off, or inside its piece when the source comes in pieces (zarrc__io_array.pieces; only
+ *  then is runs[0] read: scalars have none). */
+static inline const uint8_t *zarrc__io_src(const zarrc__io_array *a, const uint8_t *data, int64_t off,
+                                          const zarrc__run *const *runs, int64_t dstride0)
+{
+    if (!a->pieces)
+        return data + off;
+    int64_t k = runs[0]->sel_pos / a->piece_rows;
+    return a->pieces[k] + (off - k * a->piece_rows * dstride0);
+}
+
 /** This thread's buffers (NULL on allocation failure). */
 ZARRC_HIDDEN thread_bufs *zarrc__io_bufs(void);
 

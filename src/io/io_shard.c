@@ -638,6 +638,18 @@ static void spare_put(shard_job *j, zarrc_buf *b)
         zarrc_buf_release(b);
 }
 
+/* Whether a piece of n elements of a C-order box of `count` is one contiguous run of it. */
+static bool box_contiguous(const int64_t *n, const int64_t *count, int nd)
+{
+    int first = 0;
+    while (first < nd && n[first] == 1)
+        first++;
+    for (int d = first + 1; d < nd; d++)
+        if (n[d] != count[d])
+            return false;
+    return true;
+}
+
 /* Write phase 2: build and encode one touched inner chunk. */
 static int write_inner(void *ctx, size_t t)
 {
@@ -668,6 +680,17 @@ static int write_inner(void *ctx, size_t t)
         pthread_mutex_unlock(&j->spare_mu);
         rec->enc.size = 0;
     }
+    /* An inner chunk that is wholly written, inside the array and one contiguous run of the
+     * caller's box (C order) is encoded from there, without a gather. */
+    if (covers && !padded && !j->s->inner_codecs->passthrough && box_contiguous(n, j->count, nd)) {
+        const uint8_t *src = zarrc__io_src(j->a, j->data, box_off, runs, j->dstride[0]);
+        int rc = ZARRC_OK;
+        if (!j->a->write_empty && zarrc__repr_is_fill(ir, src, j->inner_elems))
+            rec->empty = true;
+        else
+            rc = zarrc__pipeline_encode(j->s->inner_codecs, src, ibytes, &b->scratch, &rec->enc);
+        return rc ? inner_error(j, rec, rc) : ZARRC_OK;
+    }
     /* Stored bytes = the chunk's bytes (passthrough): gathered straight into the encoded
      * buffer, without a copy through b->chunk. */
     bool direct = j->s->inner_codecs->passthrough && (covers || off_empty(sr, rec));
@@ -685,7 +708,8 @@ static int write_inner(void *ctx, size_t t)
     } else if (!covers || padded)
         zarrc__fill_contiguous(dst->data, j->inner_elems, ir->fill, j->es);
     if (rc == ZARRC_OK) {
-        zarrc__copy_box(dst->data + chunk_off, cstride, j->data + box_off, j->dstride, n, nd, j->es);
+        zarrc__copy_box(dst->data + chunk_off, cstride, zarrc__io_src(j->a, j->data, box_off, runs, j->dstride[0]),
+                        j->dstride, n, nd, j->es);
         if (!j->a->write_empty && zarrc__repr_is_fill(ir, dst->data, j->inner_elems))
             rec->empty = true;
         else if (direct)

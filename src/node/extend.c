@@ -657,7 +657,8 @@ static int grow_mark(zarrc_array *a, grow_guard *g)
 /* Write the block [start, end) of an array whose stored shape is S (the grow lock held), as
  * part of growing it to `grown` (>= S and >= end): see the top of this section. */
 static int write_grown(zarrc_array *a, const int64_t *S, const int64_t *grown, const int64_t *start,
-                       const int64_t *shape, const int64_t *end, const void *data, size_t size)
+                       const int64_t *shape, const int64_t *end, const void *data, size_t size,
+                       const uint8_t *const *pieces, int64_t piece_rows)
 {
     int n = a->meta.ndim;
     for (int d = 0; d < n; d++)
@@ -710,6 +711,8 @@ static int write_grown(zarrc_array *a, const int64_t *S, const int64_t *grown, c
     zarrc__io_array io = zarrc__array_io(a);
     io.meta = &snap;
     io.own_from = S;
+    io.pieces = pieces;
+    io.piece_rows = piece_rows;
     return zarrc__io_write(&io, start, shape, NULL, data, size);
 }
 
@@ -742,7 +745,7 @@ static int session_begin(zarrc_array *a, zarrc__grow_session *gs)
 
 /* Store the block [start, start + shape) (checked by the caller; no error context). */
 static int session_store(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape, const void *data,
-                         size_t size)
+                         size_t size, const uint8_t *const *pieces, int64_t piece_rows)
 {
     zarrc_array *a = gs->a;
     int n = a->meta.ndim;
@@ -756,7 +759,7 @@ static int session_store(zarrc__grow_session *gs, const int64_t *start, const in
     }
     int rc = grows ? grow_mark(a, &gs->g) : ZARRC_OK;
     if (rc == ZARRC_OK)
-        rc = write_grown(a, gs->S, grown, start, shape, end, data, size);
+        rc = write_grown(a, gs->S, grown, start, shape, end, data, size, pieces, piece_rows);
     if (rc == ZARRC_OK) {
         for (int d = 0; d < n; d++)
             gs->pending |= grown[d] != gs->S[d];
@@ -812,7 +815,21 @@ int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, con
 {
     int rc = check_block(gs->a, shape, data, size);
     if (rc == ZARRC_OK)
-        rc = session_store(gs, start, shape, data, size);
+        rc = session_store(gs, start, shape, data, size, NULL, 0);
+    return rc ? zarrc__error_context(rc, "array '%s': write block: ", gs->a->name) : ZARRC_OK;
+}
+
+int zarrc__grow_session_write_pieces(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
+                                     const uint8_t *const *pieces, int64_t piece_rows, size_t size)
+{
+    int rc = ZARRC_OK;
+    if (gs->a->meta.rectilinear || gs->a->meta.ndim == 0 || piece_rows <= 0 || start[0] % piece_rows)
+        rc = zarrc_error_set(ZARRC_EINVAL, "write in pieces: not a regular grid, or pieces of %lld indices "
+                             "not aligned at %lld", (long long)piece_rows, (long long)start[0]);
+    if (rc == ZARRC_OK)
+        rc = check_block(gs->a, shape, pieces[0], size);
+    if (rc == ZARRC_OK)
+        rc = session_store(gs, start, shape, pieces[0], size, pieces, piece_rows);
     return rc ? zarrc__error_context(rc, "array '%s': write block: ", gs->a->name) : ZARRC_OK;
 }
 
@@ -848,7 +865,7 @@ static int grow_write(zarrc_array *a, int axis, const int64_t *start_in, const i
                                  (long long)shape[d], d, (long long)start[d]);
     }
     if (rc == ZARRC_OK)
-        rc = session_store(&gs, start, shape, data, size);
+        rc = session_store(&gs, start, shape, data, size, NULL, 0);
     if (rc == ZARRC_OK)
         rc = session_publish(&gs);
     if (began)

@@ -54,6 +54,12 @@ typedef struct zarrc__grow_session zarrc__grow_session;
 ZARRC_HIDDEN int zarrc__grow_session_begin(zarrc_array *a, zarrc__grow_session **out);
 ZARRC_HIDDEN int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
                                            const void *data, size_t size);
+/** As zarrc__grow_session_write, the block's source in pieces along dimension 0 (regular grids):
+ *  its indices [k * piece_rows, (k + 1) * piece_rows) at pieces[k] (zarrc__io_array.pieces);
+ *  start[0] and piece_rows must be multiples of the chunk (shard) extent along dimension 0
+ *  (the caller's duty: every chunk inside one piece). */
+ZARRC_HIDDEN int zarrc__grow_session_write_pieces(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
+                                                  const uint8_t *const *pieces, int64_t piece_rows, size_t size);
 ZARRC_HIDDEN int zarrc__grow_session_publish(zarrc__grow_session *gs);
 ZARRC_HIDDEN void zarrc__grow_session_end(zarrc__grow_session *gs);
 /** ZARRC_OK if the array's codecs are usable, else the saved reason (with context). */

@@ -17,15 +17,36 @@
  * first covers whole chunks and needs no read-modify-write. On close the partly filled slab is
  * written last (its rows compacted to a C-order block first when the axis is not 0).
  *
- * Memory: K slabs (the queue, advised to use huge pages) + what the pool's threads hold while
- * encoding the slab's chunks (+ for sharded arrays the inner chunk buffers the writer thread
- * keeps between writes: see zarrc_stream_estimate_memory).
+ * Lent frames (zarrc_stream_append_lent): a frame that starts on a slab boundary and holds
+ * whole slabs (off axis 0: exactly one) is not copied — its slabs take their numbers like any
+ * other (so they count against the queue: back-pressure) but their descriptor points at the
+ * caller's memory. The frame is released once its last lent slab is written: by the writer
+ * when the call had ended by then (the call marks that slab `last` on its way out, under the
+ * lock), else by the call itself; a failing call marks nothing, and the writer has stopped
+ * reading slabs once it failed, so nothing of such a frame is read after the call returns.
+ * Close releases the marked frames the writer did not get to (a stream error). Lent slabs
+ * waiting together are one block too: adjacent in memory as ring slabs are, or, along axis 0
+ * in a grow session, scattered — the engine then reads each chunk from its slab
+ * (zarrc__grow_session_write_pieces).
+ *
+ * Memory: K slabs (the queue, advised to use huge pages; pages only copied frames touch) + what
+ * the pool's threads hold while encoding the slab's chunks (+ for sharded arrays the inner chunk
+ * buffers the writer thread keeps between writes: see zarrc_stream_estimate_memory).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "node.h"
+
+/* Where slab g's bytes are (descriptor of ring slot g % K while done <= g < full). */
+typedef struct slab_desc {
+    const uint8_t *lent;             /* the caller's memory, or NULL: the ring slot */
+    zarrc_stream_release_fn release; /* lent frames: released after this slab when `last` */
+    void *ctx;
+    const void *frame;
+    bool last; /* guarded by lock: the frame's last lent slab, and its call has returned */
+} slab_desc;
 
 struct zarrc_stream {
     zarrc_array *array;
@@ -38,6 +59,9 @@ struct zarrc_stream {
     size_t outer, inner_bytes;   /* axis > 0: product of the extents before it; bytes after it */
     size_t slab_bytes, nslots;
     uint8_t *ring;
+    slab_desc *desc;             /* nslots descriptors */
+    slab_desc *rel;              /* nslots: the writer's copies of the frames it releases */
+    const uint8_t **pieces;      /* nslots: a batch of lent slabs scattered in memory */
     bool batchable;              /* consecutive slabs are one C-order block */
 
     pthread_t writer;
@@ -62,6 +86,32 @@ static int64_t slab_lo(const zarrc_stream *s, uint64_t g)
 }
 
 static uint8_t *slot_of(const zarrc_stream *s, uint64_t g) { return s->ring + (size_t)(g % s->nslots) * s->slab_bytes; }
+
+/* Bytes of the per-slot state of lending (descriptor, the writer's release copy, piece).
+ * A stream lends only when that state for all slots stays within a 16th of the ring or 64 KiB:
+ * a queue of very many tiny slabs (where lending saves little) keeps none and copies. */
+#define LEND_PER_SLOT (2 * sizeof(slab_desc) + sizeof(const uint8_t *))
+
+static bool lend_state_fits(size_t nslots, size_t slab_bytes)
+{
+    size_t ring = nslots * slab_bytes, cap = ring / 16 > ((size_t)64 << 10) ? ring / 16 : (size_t)64 << 10;
+    return nslots <= cap / LEND_PER_SLOT;
+}
+
+static slab_desc *desc_of(const zarrc_stream *s, uint64_t g) { return &s->desc[g % s->nslots]; }
+
+/* Slab g's lent memory, or NULL (in the ring). */
+static const uint8_t *lent_of(const zarrc_stream *s, uint64_t g) { return s->desc ? desc_of(s, g)->lent : NULL; }
+
+/* Whether slab g is the last lent slab of a frame whose call has returned (s->lock held). */
+static bool last_of(const zarrc_stream *s, uint64_t g) { return s->desc && desc_of(s, g)->last; }
+
+/* Slab g's bytes: lent memory or its ring slot. */
+static const uint8_t *slab_data(const zarrc_stream *s, uint64_t g)
+{
+    const uint8_t *l = lent_of(s, g);
+    return l ? l : slot_of(s, g);
+}
 
 /* Geometry shared by open and estimate_memory: checks the array and the options. */
 typedef struct geom {
@@ -153,7 +203,11 @@ int zarrc_stream_estimate_memory(const zarrc_array *a, const zarrc_stream_option
     if (!zarrc__mul_size(g.chunk_bytes, 2, &per) || !zarrc__mul_size(per, holders, &all) ||
         __builtin_add_overflow(ring, all, &total))
         return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': the stream's memory overflows", a->name);
-    *bytes = total + sizeof(zarrc_stream);
+    /* + the state of lending (nslots × LEND_PER_SLOT, bounded by lend_state_fits). */
+    size_t desc = lend_state_fits(g.nslots, g.slab_bytes) ? g.nslots * LEND_PER_SLOT : 0;
+    if (__builtin_add_overflow(total, desc + sizeof(zarrc_stream), &total))
+        return zarrc_error_set(ZARRC_EBOUNDS, "array '%s': the stream's memory overflows", a->name);
+    *bytes = total;
     return ZARRC_OK;
 }
 
@@ -172,15 +226,36 @@ static int write_slabs(zarrc_stream *s, zarrc__grow_session *gs, uint64_t g, uin
         total += slab_cap(s, g + k);
     total += rows;
     shape[s->axis] = total;
-    uint8_t *data = slot_of(s, g);
+    const uint8_t *data = slab_data(s, g);
     if (n == 1 && rows < slab_cap(s, g) && s->outer > 1) {
         /* A partial slab off axis 0 (laid out with its capacity as the axis' extent): its rows
          * of each outer index to one C-order block. */
+        uint8_t *slot = slot_of(s, g); /* partial slabs are never lent */
         size_t keep = (size_t)rows * s->inner_bytes, stride = (size_t)slab_cap(s, g) * s->inner_bytes;
         for (size_t o = 1; o < s->outer; o++)
-            memmove(data + o * keep, data + o * stride, keep);
+            memmove(slot + o * keep, slot + o * stride, keep);
     }
     size_t bytes = (size_t)total * s->row_bytes;
+    bool scattered = false;
+    for (uint64_t k = 1; k < n; k++)
+        scattered |= slab_data(s, g + k) != data + k * s->slab_bytes;
+    if (scattered && gs) {
+        /* Lent slabs elsewhere in memory (axis 0, whole chunks each): one write of them all,
+         * the engine reading each chunk from its slab, so their chunks encode in parallel. */
+        for (uint64_t k = 0; k < n; k++)
+            s->pieces[k] = slab_data(s, g + k);
+        return zarrc__grow_session_write_pieces(gs, off, shape, s->pieces, s->chunk, bytes);
+    }
+    if (scattered) { /* no grow session (stores without per-key locks): one slab at a time */
+        shape[s->axis] = s->chunk;
+        for (uint64_t k = 0; k < n; k++, off[s->axis] += s->chunk) {
+            int rc = zarrc_array_write_at(s->array, off, s->nd, shape, slab_data(s, g + k), s->slab_bytes,
+                                          ZARRC_EXTEND);
+            if (rc)
+                return rc;
+        }
+        return ZARRC_OK;
+    }
     if (gs)
         return zarrc__grow_session_write(gs, off, shape, data, bytes);
     return zarrc_array_write_at(s->array, off, s->nd, shape, data, bytes, ZARRC_EXTEND);
@@ -241,12 +316,25 @@ static void *writer_main(void *arg)
                 break;
             n = 1;
         } else {
-            /* Batch: consecutive in the ring, slab 0 (a head of another capacity) alone. */
+            /* Batch: consecutive in the ring, or lent and adjacent in memory; slab 0 (a head of
+             * another capacity) alone. */
             uint64_t room = s->nslots - g % s->nslots;
             if (!s->batchable || (g == 0 && s->head != s->chunk))
                 n = 1;
-            else if (n > room)
-                n = room;
+            else {
+                const uint8_t *lent = lent_of(s, g);
+                if (!lent && n > room)
+                    n = room;
+                /* Lent slabs anywhere in memory go together along axis 0 (write_slabs: in
+                 * pieces); elsewhere only when adjacent. */
+                for (uint64_t k = 1; k < n; k++) {
+                    const uint8_t *l = lent_of(s, g + k);
+                    if (lent ? !l || (s->axis != 0 && l != lent + k * s->slab_bytes) : l != NULL) {
+                        n = k;
+                        break;
+                    }
+                }
+            }
             rows = slab_cap(s, g + n - 1);
         }
         bool tail = s->full == g; /* the partly filled slab: written last, once */
@@ -271,12 +359,28 @@ static void *writer_main(void *arg)
             rc = session_close(s, &gs);
             published = now_ms();
         }
+        size_t nrel = 0;
         pthread_mutex_lock(&s->lock);
         if (rc)
             s->failed = true;
-        else if (!tail)
+        else if (!tail) {
+            /* The lent frames whose last slab this was: their release calls are copied out
+             * under the lock (done passing a slot frees its descriptor for the producer) and
+             * made outside it. */
+            for (uint64_t k = g; k < g + n; k++)
+                if (last_of(s, k)) {
+                    s->rel[nrel++] = *desc_of(s, k);
+                    desc_of(s, k)->last = false;
+                }
             s->done += n;
+        }
         pthread_cond_broadcast(&s->space);
+        if (nrel) {
+            pthread_mutex_unlock(&s->lock);
+            for (size_t q = 0; q < nrel; q++)
+                s->rel[q].release(s->rel[q].ctx, s->rel[q].frame);
+            pthread_mutex_lock(&s->lock);
+        }
         if (rc || tail)
             break;
     }
@@ -319,7 +423,17 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
     s->batchable = g.outer == 1;
     size_t ring_bytes = g.nslots * g.slab_bytes; /* checked in stream_geometry */
     s->ring = zarrc__malloc(ring_bytes ? ring_bytes : 1);
-    if (!s->ring) {
+    bool lends = lend_state_fits(g.nslots, g.slab_bytes);
+    if (lends) {
+        s->desc = zarrc__calloc(g.nslots, sizeof *s->desc);
+        s->rel = zarrc__calloc(g.nslots, sizeof *s->rel);
+        s->pieces = zarrc__calloc(g.nslots, sizeof *s->pieces);
+    }
+    if (!s->ring || (lends && (!s->desc || !s->rel || !s->pieces))) {
+        free(s->ring);
+        free(s->desc);
+        free(s->rel);
+        free(s->pieces);
         free(s);
         return ZARRC_ENOMEM;
     }
@@ -334,6 +448,9 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
         pthread_cond_destroy(&s->work);
         pthread_mutex_destroy(&s->lock);
         free(s->ring);
+        free(s->desc);
+        free(s->rel);
+        free(s->pieces);
         free(s);
         return zarrc_error_set(ZARRC_EIO, "stream: cannot start the writer thread");
     }
@@ -344,22 +461,33 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
 
 int64_t zarrc_stream_appended(const zarrc_stream *s) { return s ? s->appended : 0; }
 
-int zarrc_stream_append(zarrc_stream *s, const void *frame, size_t size)
+/* Argument checks of both appends: *rows = the frame's indices along the axis. */
+static int check_frame(zarrc_stream *s, const char *fn, const void *frame, size_t size, int64_t *rows)
 {
-    zarrc__error_clear();
     if (!s)
-        return zarrc_error_set(ZARRC_EINVAL, "zarrc_stream_append: NULL stream");
+        return zarrc_error_set(ZARRC_EINVAL, "%s: NULL stream", fn);
+    *rows = 0;
     if (size == 0)
         return ZARRC_OK;
     if (!frame)
-        return zarrc_error_set(ZARRC_EINVAL, "zarrc_stream_append: NULL frame");
+        return zarrc_error_set(ZARRC_EINVAL, "%s: NULL frame", fn);
     if (size % s->row_bytes)
         return zarrc_error_set(ZARRC_EINVAL, "stream into '%s': a frame of %zu bytes is not a whole number of "
                                "slices along axis %d (%zu bytes each)", s->array->name, size, s->axis, s->row_bytes);
-    int64_t rows = (int64_t)(size / s->row_bytes), end;
-    if (__builtin_add_overflow(s->start, s->appended, &end) || __builtin_add_overflow(end, rows, &end))
+    int64_t n = (int64_t)(size / s->row_bytes), end;
+    if (__builtin_add_overflow(s->start, s->appended, &end) || __builtin_add_overflow(end, n, &end))
         return zarrc_error_set(ZARRC_EBOUNDS, "stream into '%s': axis %d would overflow", s->array->name, s->axis);
-    const uint8_t *src = frame;
+    *rows = n;
+    return ZARRC_OK;
+}
+
+/* Queue `rows` indices of `frame`: whole slabs at a slab boundary are lent when `lend` is set
+ * (release/ctx recorded in their descriptors), the rest copied into the ring. *lastg = the
+ * number of the last lent slab, or UINT64_MAX when nothing was lent. */
+static int put_frame(zarrc_stream *s, const uint8_t *src, int64_t rows, bool lend, zarrc_stream_release_fn release,
+                     void *ctx, uint64_t *lastg)
+{
+    *lastg = UINT64_MAX;
     for (int64_t r = 0; r < rows;) {
         pthread_mutex_lock(&s->lock);
         while (!s->failed && s->full >= s->done + s->nslots)
@@ -370,13 +498,25 @@ int zarrc_stream_append(zarrc_stream *s, const void *frame, size_t size)
         if (failed)
             return zarrc__error_restore(&s->err);
         int64_t cap = slab_cap(s, g), k = cap - s->fill < rows - r ? cap - s->fill : rows - r;
-        uint8_t *slot = slot_of(s, g);
-        if (s->outer == 1)
-            memcpy(slot + (size_t)s->fill * s->row_bytes, src + (size_t)r * s->row_bytes, (size_t)k * s->row_bytes);
-        else
-            for (size_t o = 0; o < s->outer; o++)
-                memcpy(slot + (o * (size_t)cap + (size_t)s->fill) * s->inner_bytes,
-                       src + (o * (size_t)rows + (size_t)r) * s->inner_bytes, (size_t)k * s->inner_bytes);
+        /* Slab `full`'s descriptor: the writer does not look at it yet. */
+        slab_desc *d = s->desc ? desc_of(s, g) : NULL;
+        if (lend && d && s->fill == 0 && k == cap && (s->outer == 1 || (r == 0 && rows == cap))) {
+            /* A whole slab of the caller's memory (off axis 0 the frame's layout, outer ×
+             * rows × inner, is the slab's only when the frame is the slab). */
+            *d = (slab_desc){src + (size_t)r * s->row_bytes, release, ctx, src, false};
+            *lastg = g;
+        } else {
+            uint8_t *slot = slot_of(s, g);
+            if (s->outer == 1)
+                memcpy(slot + (size_t)s->fill * s->row_bytes, src + (size_t)r * s->row_bytes,
+                       (size_t)k * s->row_bytes);
+            else
+                for (size_t o = 0; o < s->outer; o++)
+                    memcpy(slot + (o * (size_t)cap + (size_t)s->fill) * s->inner_bytes,
+                           src + (o * (size_t)rows + (size_t)r) * s->inner_bytes, (size_t)k * s->inner_bytes);
+            if (d && s->fill == 0)
+                d->lent = NULL;
+        }
         r += k;
         s->fill += k;
         s->appended += k;
@@ -391,6 +531,43 @@ int zarrc_stream_append(zarrc_stream *s, const void *frame, size_t size)
     return ZARRC_OK;
 }
 
+int zarrc_stream_append(zarrc_stream *s, const void *frame, size_t size)
+{
+    zarrc__error_clear();
+    int64_t rows = 0;
+    uint64_t lastg;
+    int rc = check_frame(s, "zarrc_stream_append", frame, size, &rows);
+    return rc || rows == 0 ? rc : put_frame(s, frame, rows, false, NULL, NULL, &lastg);
+}
+
+int zarrc_stream_append_lent(zarrc_stream *s, const void *frame, size_t size, zarrc_stream_release_fn release,
+                             void *ctx)
+{
+    zarrc__error_clear();
+    if (!release)
+        return zarrc_error_set(ZARRC_EINVAL, "zarrc_stream_append_lent: NULL release function");
+    int64_t rows = 0;
+    uint64_t lastg;
+    int rc = check_frame(s, "zarrc_stream_append_lent", frame, size, &rows);
+    if (rc == ZARRC_OK && rows > 0)
+        rc = put_frame(s, frame, rows, true, release, ctx, &lastg);
+    if (rc)
+        return rc; /* nothing marked: nobody releases it, and the writer reads no slab after failing */
+    bool now = rows == 0 || lastg == UINT64_MAX;
+    if (!now) {
+        /* The writer releases the frame after its last lent slab, unless it is past it. */
+        pthread_mutex_lock(&s->lock);
+        if (s->done > lastg)
+            now = true;
+        else
+            desc_of(s, lastg)->last = true;
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (now)
+        release(ctx, frame);
+    return ZARRC_OK;
+}
+
 int zarrc_stream_close(zarrc_stream *s)
 {
     zarrc__error_clear();
@@ -402,6 +579,10 @@ int zarrc_stream_close(zarrc_stream *s)
     pthread_mutex_unlock(&s->lock);
     if (s->writer_started)
         pthread_join(s->writer, NULL);
+    /* Lent frames the writer did not get to (it stopped on an error). */
+    for (uint64_t g = s->done; g < s->full; g++)
+        if (last_of(s, g))
+            desc_of(s, g)->release(desc_of(s, g)->ctx, desc_of(s, g)->frame);
     int rc = s->failed ? zarrc__error_restore(&s->err) : ZARRC_OK;
     if (rc)
         zarrc__error_context(rc, "stream into '%s': ", s->array->name);
@@ -409,6 +590,9 @@ int zarrc_stream_close(zarrc_stream *s)
     pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->lock);
     free(s->ring);
+    free(s->desc);
+    free(s->rel);
+    free(s->pieces);
     free(s);
     return rc;
 }

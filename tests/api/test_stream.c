@@ -8,6 +8,7 @@
  * ZARRC_STRESS_TRIALS for more kills (default 5).
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "wrap_store.h"
 #include "zarrc.h"
 
 #define H 6
@@ -326,6 +328,275 @@ static void test_errors(zarrc_store *s, const char *dir)
     zarrc_store_free(ro);
 }
 
+/* ---- lent frames (zarrc_stream_append_lent) ---- */
+
+/* A store without per-key locks (a memory store behind a plugin): streams write without a grow
+ * session, lent slabs scattered in memory one slab at a time. */
+static zarrc_store *inner;
+WRAP_STORE_FORWARDERS(w, inner)
+static const zarrc_store_type nolock_store = {
+    ZARRC_STORE_TYPE_VERSION, "nolock", ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE,
+    w_open, w_close, w_get, NULL, w_set, NULL, w_erase, w_erase_prefix, w_list, w_list_dir, w_size,
+};
+
+typedef struct lent_rec {
+    uint8_t *frame;
+    size_t size;
+    int released;     /* release calls for this frame */
+    bool by_writer;   /* released from another thread than the producer's: the stream's writer
+                         read it after its call (it was lent, not copied) */
+} lent_rec;
+
+static pthread_mutex_t lent_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t producer; /* the thread that appends (main) */
+
+/* Count the call and scribble over the frame: the stored data must not come from it after this. */
+static void lent_release(void *ctx, const void *frame)
+{
+    lent_rec *r = ctx;
+    pthread_mutex_lock(&lent_mu);
+    if (frame != r->frame) /* checked by the main thread: CHECK is not thread-safe */
+        r->released += 1000;
+    r->released++;
+    r->by_writer |= !pthread_equal(pthread_self(), producer);
+    pthread_mutex_unlock(&lent_mu);
+    memset(r->frame, 0xEE, r->size);
+}
+
+/* Stream `total` indices along axis 0 as frames of `fr` indices (0: random 1..9), every `mix`-th
+ * (0: none) through zarrc_stream_append, the others lent; compare with one whole write, key by
+ * key. Returns how many frames the writer thread released (= really lent). */
+static int lent_stream(zarrc_store *s, int format, const char *codec, bool sharded, int64_t crow, size_t queue,
+                       int64_t fr, int mix, const char *what)
+{
+    int64_t total = 37;
+    zarrc_array *a = make(s, "ls", format, codec, 0, crow, sharded);
+    zarrc_array *b = make(s, "lw", format, codec, total, crow, sharded);
+    if (!a || !b)
+        return 0;
+    uint16_t *all = frames(0, total);
+    int64_t z[3] = {0, 0, 0}, sh[3] = {total, H, W};
+    CHECK_OK(zarrc_array_write(b, z, sh, NULL, all, (size_t)total * H * W * 2));
+    zarrc_stream_options so = ZARRC_STREAM_OPTIONS_INIT;
+    /* queue 0 here: 64 KiB (the default 64 MiB of these tiny slabs is ~500 k slots, too many
+     * for the stream to keep lending state: it copies then, see test_lent). */
+    so.queue_bytes = queue ? queue : (size_t)64 << 10;
+    if (queue == (size_t)-1)
+        so.queue_bytes = 0;
+    zarrc_stream *st = NULL;
+    CHECK_OK(zarrc_stream_open(&st, a, &so));
+    size_t row = H * W * 2;
+    lent_rec *recs = calloc((size_t)total, sizeof *recs);
+    int nrec = 0, outside = 0;
+    for (int64_t r = 0; st && r < total; nrec++) {
+        int64_t k = fr ? fr : 1 + (int64_t)(check_rnd() % 9);
+        if (k > total - r)
+            k = total - r;
+        lent_rec *rc = &recs[nrec];
+        rc->size = (size_t)k * row;
+        rc->frame = malloc(rc->size);
+        memcpy(rc->frame, (const uint8_t *)all + (size_t)r * row, rc->size);
+        if (mix && nrec % mix == mix - 1) {
+            CHECK_OK(zarrc_stream_append(st, rc->frame, rc->size));
+            rc->released = 1; /* the caller keeps it */
+            rc->by_writer = false;
+        } else {
+            CHECK_OK(zarrc_stream_append_lent(st, rc->frame, rc->size, lent_release, rc));
+        }
+        r += k;
+    }
+    CHECK_OK(zarrc_stream_close(st));
+    for (int i = 0; i < nrec; i++) {
+        CHECK_MSG(recs[i].released == 1, "%s: frame %d released %d times", what, i, recs[i].released);
+        outside += recs[i].by_writer;
+        free(recs[i].frame);
+    }
+    free(recs);
+    zarrc_array_free(a);
+    CHECK_OK(zarrc_array_open(&a, s, "ls"));
+    uint16_t *got = calloc((size_t)total * H * W, 2);
+    if (a) {
+        CHECK(zarrc_array_shape(a)[0] == total);
+        CHECK_OK(zarrc_array_read(a, z, sh, NULL, got, (size_t)total * H * W * 2));
+    }
+    CHECK_MSG(!memcmp(got, all, (size_t)total * H * W * 2), "%s: contents differ", what);
+    CHECK_MSG(!same_chunks(s, "ls", "lw"), "%s: stored chunks differ from one whole write", what);
+    free(got);
+    free(all);
+    zarrc_array_free(a);
+    zarrc_array_free(b);
+    return outside;
+}
+
+/* Axis 1 of a [H, 0, W] int32 array with chunks 4 along it: frames of exactly 4 columns are
+ * lent, frames of 3 are copied. */
+static void lent_axis1(zarrc_store *s, int64_t fr)
+{
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    int64_t shape[3] = {H, 0, W}, chunks[3] = {4, 4, 4};
+    o.format = 3;
+    o.dtype = "int32";
+    o.ndim = 3;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.fill_value = "-1";
+    o.flags = ZARRC_OVERWRITE;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "lax1", &o));
+    if (!a)
+        return;
+    int64_t cols = 22;
+    int32_t *want = malloc((size_t)H * cols * W * 4);
+    for (int i = 0; i < H; i++)
+        for (int c = 0; c < cols; c++)
+            for (int j = 0; j < W; j++)
+                want[(i * cols + c) * W + j] = i * 10000 + c * 100 + j;
+    zarrc_stream_options so = ZARRC_STREAM_OPTIONS_INIT;
+    so.axis = 1;
+    so.queue_bytes = 1;
+    zarrc_stream *st = NULL;
+    CHECK_OK(zarrc_stream_open(&st, a, &so));
+    lent_rec recs[32];
+    memset(recs, 0, sizeof recs);
+    int nrec = 0;
+    for (int64_t c = 0; st && c < cols; nrec++) {
+        int64_t k = fr < cols - c ? fr : cols - c;
+        lent_rec *rc = &recs[nrec];
+        rc->size = (size_t)H * k * W * 4;
+        rc->frame = malloc(rc->size);
+        int32_t *f = (int32_t *)(void *)rc->frame;
+        for (int i = 0; i < H; i++)
+            for (int64_t q = 0; q < k; q++)
+                for (int j = 0; j < W; j++)
+                    f[(i * k + q) * W + j] = want[(i * cols + c + q) * W + j];
+        CHECK_OK(zarrc_stream_append_lent(st, rc->frame, rc->size, lent_release, rc));
+        c += k;
+    }
+    CHECK_OK(zarrc_stream_close(st));
+    int outside = 0;
+    for (int i = 0; i < nrec; i++) {
+        CHECK_MSG(recs[i].released == 1, "axis 1 lent: frame %d released %d times", i, recs[i].released);
+        outside += recs[i].by_writer;
+        free(recs[i].frame);
+    }
+    if (fr % 4)
+        CHECK_MSG(outside == 0, "axis 1, frames of %lld: %d copied frames released by the writer", (long long)fr,
+                  outside);
+    CHECK(zarrc_array_shape(a)[1] == cols);
+    int32_t *got = malloc((size_t)H * cols * W * 4);
+    int64_t z[3] = {0, 0, 0}, sh[3] = {H, cols, W};
+    CHECK_OK(zarrc_array_read(a, z, sh, NULL, got, (size_t)H * cols * W * 4));
+    CHECK_MSG(!memcmp(got, want, (size_t)H * cols * W * 4), "axis 1 lent stream (frames of %lld): contents differ",
+              (long long)fr);
+    free(got);
+    free(want);
+    zarrc_array_free(a);
+}
+
+/* A store that fails: every accepted lent frame is released once (by close at the latest),
+ * failing calls release nothing. */
+static void lent_errors(zarrc_store *s, const char *dir)
+{
+    zarrc_array *a = make(s, "le", 3, NULL, 0, 1, false);
+    zarrc_stream *st = NULL;
+    CHECK_OK(zarrc_stream_open(&st, a, NULL));
+    uint16_t f[H * W];
+    CHECK_ERR(zarrc_stream_append_lent(st, f, sizeof f, NULL, NULL), ZARRC_EINVAL, "NULL release");
+    lent_rec r0 = {(uint8_t *)f, sizeof f, 0, false};
+    CHECK_ERR(zarrc_stream_append_lent(st, f, 3, lent_release, &r0), ZARRC_EINVAL, "not a whole number");
+    CHECK_ERR(zarrc_stream_append_lent(NULL, f, sizeof f, lent_release, &r0), ZARRC_EINVAL, "NULL stream");
+    CHECK(r0.released == 0);
+    CHECK_OK(zarrc_stream_append_lent(st, f, 0, lent_release, &r0));
+    CHECK(r0.released == 1);
+    CHECK_OK(zarrc_stream_close(st));
+    zarrc_array_free(a);
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/rolent", dir);
+    mkdir(path, 0755);
+    zarrc_store *fs = NULL, *ro = NULL;
+    CHECK_OK(zarrc_store_open(&fs, path, 0));
+    a = make(fs, "a", 3, NULL, 0, 1, false);
+    zarrc_array_free(a);
+    zarrc_store_free(fs);
+    CHECK_OK(zarrc_store_open(&ro, path, ZARRC_STORE_READONLY));
+    CHECK_OK(zarrc_array_open(&a, ro, "a"));
+    for (int qb = 0; qb < 2; qb++) {
+        zarrc_stream_options so = ZARRC_STREAM_OPTIONS_INIT;
+        so.queue_bytes = qb ? 1 : (size_t)64 << 10; /* two slabs: calls block, then fail */
+        CHECK_OK(zarrc_stream_open(&st, a, &so));
+        lent_rec recs[40];
+        memset(recs, 0, sizeof recs);
+        int accepted = 0, failed = 0;
+        for (int k = 0; k < 40; k++) {
+            recs[k].size = H * W * 2 * (size_t)(1 + k % 2);
+            recs[k].frame = (uint8_t *)frames(k, 1 + k % 2);
+            int rc = zarrc_stream_append_lent(st, recs[k].frame, recs[k].size, lent_release, &recs[k]);
+            CHECK_MSG(rc == ZARRC_OK || rc == ZARRC_EREADONLY, "lent append on a read-only store: %d", rc);
+            if (rc == ZARRC_OK)
+                accepted++;
+            else {
+                failed++;
+                recs[k].released = -100; /* must stay so */
+            }
+        }
+        int rc2 = zarrc_stream_close(st);
+        CHECK_MSG(rc2 == ZARRC_EREADONLY, "close after a failed write: %d", rc2);
+        int ok = 0;
+        for (int k = 0; k < 40; k++) {
+            CHECK_MSG(recs[k].released == 1 || recs[k].released == -100, "failing store: frame %d released %d times",
+                      k, recs[k].released);
+            ok += recs[k].released == 1;
+            free(recs[k].frame);
+        }
+        CHECK_MSG(ok == accepted && (failed > 0 || !qb), "failing store: %d released, %d accepted, %d failed", ok, accepted,
+                  failed);
+    }
+    zarrc_array_free(a);
+    zarrc_store_free(ro);
+}
+
+static void test_lent(zarrc_store *s, const char *dir)
+{
+    int out = 0;
+    for (int format = 2; format <= 3; format++) {
+        /* One index per chunk: every one-index frame is lent. */
+        out += lent_stream(s, format, "zstd", false, 1, 0, 1, 0, "cf 1, 1-index frames");
+        out += lent_stream(s, format, NULL, false, 1, 1, 1, 0, "cf 1, two-slab queue");
+        /* Four per chunk: 4- and 8-index frames are lent, random ones partly, 1-index copied. */
+        out += lent_stream(s, format, "zstd", false, 4, 0, 4, 0, "cf 4, 4-index frames");
+        out += lent_stream(s, format, "zstd", false, 4, 1, 8, 0, "cf 4, 8-index frames, two-slab queue");
+        lent_stream(s, format, "zstd", false, 4, 0, 0, 0, "cf 4, random frames");
+        int copied = lent_stream(s, format, "zstd", false, 4, 0, 1, 0, "cf 4, 1-index frames (copied)");
+        CHECK_MSG(copied == 0, "cf 4, 1-index frames: %d copied frames released by the writer", copied);
+        lent_stream(s, format, "zstd", false, 1, 0, 0, 3, "cf 1, random frames, mixed with append");
+        lent_stream(s, format, NULL, false, 4, 1, 4, 2, "cf 4, mixed with append");
+    }
+    out += lent_stream(s, 3, NULL, true, 1, 0, 1, 0, "sharded cf 1");
+    out += lent_stream(s, 3, NULL, true, 4, 1, 4, 0, "sharded cf 4, two-slab queue");
+    lent_stream(s, 3, NULL, true, 2, 0, 0, 2, "sharded cf 2, random frames, mixed");
+    /* Released by the writer thread means it read the caller's memory: over this many lent
+     * frames some must be (the call releases a lent frame itself only when, right after
+     * handing its slabs over, the writer is already past them). */
+    CHECK_MSG(out > 0, "no frame was released by the writer: nothing was lent");
+    /* The default queue of these 120-byte slabs is ~560 k slots: no lending state, every
+     * frame copied (and released inside its call), the same bytes stored. */
+    int none = lent_stream(s, 3, "zstd", false, 1, (size_t)-1, 1, 0, "cf 1, default queue of tiny slabs");
+    CHECK_MSG(none == 0, "tiny slabs, default queue: %d frames released by the writer", none);
+    lent_axis1(s, 4);
+    lent_axis1(s, 3);
+    lent_errors(s, dir);
+    zarrc_store *nl = NULL;
+    CHECK_OK(zarrc_store_register(&nolock_store));
+    CHECK_OK(zarrc_store_open(&nl, "nolock://", 0));
+    if (nl) {
+        lent_stream(nl, 3, "zstd", false, 1, 0, 1, 0, "no-lock store, cf 1");
+        lent_stream(nl, 2, NULL, false, 4, 1, 0, 2, "no-lock store, cf 4, random frames, mixed");
+        lent_stream(nl, 3, NULL, true, 1, 0, 1, 0, "no-lock store, sharded cf 1");
+    }
+    zarrc_store_free(nl);
+}
+
 /* ---- kill -9 during a stream ---- */
 
 #define CR 4     /* chunk rows */
@@ -449,6 +720,7 @@ int main(void)
     if (system(cmd) != 0)
         return 1;
     srand((unsigned)time(NULL));
+    producer = pthread_self();
     /* Kills first: children fork before this process starts the library's threads. */
     test_kill(dir);
     zarrc_store *s = NULL;
@@ -471,6 +743,7 @@ int main(void)
     test_axis1(s);
     test_head_and_backpressure(s);
     test_errors(s, dir);
+    test_lent(s, dir);
     zarrc_store_free(s);
     return check_report("api.stream");
 }
