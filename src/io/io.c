@@ -195,18 +195,6 @@ int zarrc__io_scatter_decode(const zarrc__pipeline *p, const uint8_t *in, size_t
     return zarrc__pipeline_decode_stream(p, in, n, scatter_piece, &s);
 }
 
-/* Whether a sub-box of `n` elements is one contiguous run in a C-order box of `count`. */
-static bool contiguous_in_box(const int64_t *n, const int64_t *count, int nd)
-{
-    int first = 0;
-    while (first < nd && n[first] == 1)
-        first++;
-    for (int d = first + 1; d < nd; d++)
-        if (n[d] != count[d])
-            return false;
-    return true;
-}
-
 /* Whether a piece of n elements placed at byte strides dstride is one dense C-order block. */
 static bool dense_piece(const int64_t *n, const int64_t *dstride, int nd, size_t es)
 {
@@ -246,7 +234,8 @@ static int read_task(void *ctx, size_t i)
     zarrc_buf *keep = j->keeps ? &j->keeps[i] : NULL;
     zarrc_buf none = ZARRC_BUF_INIT;
     /* Direct decode: the whole chunk lands contiguously in the destination. */
-    bool direct = whole && !keep && (j->strided ? dense_piece(n, j->dstride, nd, j->es) : contiguous_in_box(n, j->count, nd));
+    bool direct = whole && !keep &&
+                  (j->strided ? dense_piece(n, j->dstride, nd, j->es) : zarrc__box_contiguous(n, j->count, nd));
     /* Stored bytes that are the chunk's bytes go straight into the destination. */
     bool straight = direct && j->a->pipeline->passthrough && !j->batch;
     zarrc_buf dest = {dst, 0, j->chunk_bytes, 1};
@@ -383,7 +372,7 @@ static int write_task(void *ctx, size_t i)
     const zarrc__pipeline *p = j->a->pipeline;
     int rc;
     bool own = chunk_owned(j, runs);
-    if (g.covers && !g.padded && contiguous_in_box(g.n, j->count, nd)) {
+    if (g.covers && !g.padded && zarrc__box_contiguous(g.n, j->count, nd)) {
         /* The chunk is a contiguous run of the caller's data: encoded (or, passthrough, stored)
          * from there, without a copy. */
         const uint8_t *src = g.src;

@@ -17,6 +17,19 @@ typedef struct thread_bufs {
     size_t nspares, capspares;
 } thread_bufs;
 
+/** Whether a sub-box of `n` elements is one contiguous run in a C-order box of `count`
+ *  (every dimension after the first one longer than 1 is whole). */
+static inline bool zarrc__box_contiguous(const int64_t *n, const int64_t *count, int nd)
+{
+    int first = 0;
+    while (first < nd && n[first] == 1)
+        first++;
+    for (int d = first + 1; d < nd; d++)
+        if (n[d] != count[d])
+            return false;
+    return true;
+}
+
 /** The source address of the element at byte offset `off` of a write's box whose position
  *  along dimension 0 is `runs[0]->sel_pos` (dstride0: the box's byte stride along it): `data`
  *  + off, or inside its piece when the source comes in pieces (zarrc__io_array.pieces; only

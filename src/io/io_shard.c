@@ -638,18 +638,6 @@ static void spare_put(shard_job *j, zarrc_buf *b)
         zarrc_buf_release(b);
 }
 
-/* Whether a piece of n elements of a C-order box of `count` is one contiguous run of it. */
-static bool box_contiguous(const int64_t *n, const int64_t *count, int nd)
-{
-    int first = 0;
-    while (first < nd && n[first] == 1)
-        first++;
-    for (int d = first + 1; d < nd; d++)
-        if (n[d] != count[d])
-            return false;
-    return true;
-}
-
 /* Write phase 2: build and encode one touched inner chunk. */
 static int write_inner(void *ctx, size_t t)
 {
@@ -682,7 +670,7 @@ static int write_inner(void *ctx, size_t t)
     }
     /* An inner chunk that is wholly written, inside the array and one contiguous run of the
      * caller's box (C order) is encoded from there, without a gather. */
-    if (covers && !padded && !j->s->inner_codecs->passthrough && box_contiguous(n, j->count, nd)) {
+    if (covers && !padded && !j->s->inner_codecs->passthrough && zarrc__box_contiguous(n, j->count, nd)) {
         const uint8_t *src = zarrc__io_src(j->a, j->data, box_off, runs, j->dstride[0]);
         int rc = ZARRC_OK;
         if (!j->a->write_empty && zarrc__repr_is_fill(ir, src, j->inner_elems))
