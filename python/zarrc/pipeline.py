@@ -79,16 +79,11 @@ def reset_stats() -> None:
 reset_stats()
 
 
-def _count(name: str, n: int) -> None:
+def _count(**counts: int) -> None:
+    """Add to the named counters, all under one lock acquisition."""
     with _stats_lock:
-        stats[name] = stats.get(name, 0) + n
-
-
-def _count2(calls: str, chunks: str, n: int) -> None:
-    """One batch of `n` chunks: both counters under one lock acquisition."""
-    with _stats_lock:
-        stats[calls] = stats.get(calls, 0) + 1
-        stats[chunks] = stats.get(chunks, 0) + n
+        for name, n in counts.items():
+            stats[name] = stats.get(name, 0) + n
 
 
 class ZarrcFallbackWarning(UserWarning):
@@ -582,7 +577,7 @@ class _Codec(_Native):
             it.decoded_size = self.nbytes
         if present:
             _ffi.check(_ffi.lib().zarrc_array_chunks_decode(arr, items, len(present)))
-        _count("codec_direct_chunks", len(targets))
+        _count(codec_direct_chunks=len(targets))
         res = []
         for i, (_bg, spec, csel, osel, _c) in enumerate(batch):
             if i in targets:
@@ -755,11 +750,11 @@ class ZarrcCodecPipeline(CodecPipeline):
                 carr, coords = self._codec_plan(batch, str(e))
             except _NotNative as e2:
                 _fallback(str(e2))
-                _count("fallback_read_chunks", len(batch))
+                _count(fallback_read_chunks=len(batch))
                 return await self.python_impl.read(batch, out, drop_axes)
             return await self._codec_read(batch, coords, carr, out, drop_axes)
         await asyncio.to_thread(self._read_native, arr, start, count, step, out)
-        _count2("native_read_calls", "native_read_chunks", len(batch))
+        _count(native_read_calls=1, native_read_chunks=len(batch))
         return tuple(self._statuses(batch))
 
     async def _codec_read(self, batch, coords, carr, out, drop_axes):
@@ -774,7 +769,7 @@ class ZarrcCodecPipeline(CodecPipeline):
             if part:
                 whole = [i for i in whole if batch[i][4]]
                 _fallback("partial shard reads (zarr-python's partial decode fetches byte ranges)")
-                _count("fallback_read_chunks", len(part))
+                _count(fallback_read_chunks=len(part))
                 got = await self.python_impl.read([batch[i] for i in part], out, drop_axes)
                 for i, r in zip(part, got, strict=True):
                     res[i] = r
@@ -788,7 +783,7 @@ class ZarrcCodecPipeline(CodecPipeline):
                                           [coords[i] for i in whole], chunk_bytes, out, drop_axes)
             for i, r in zip(whole, got, strict=True):
                 res[i] = r
-            _count2("codec_read_calls", "codec_read_chunks", len(sub))
+            _count(codec_read_calls=1, codec_read_chunks=len(sub))
         return tuple(res)
 
     def _statuses(self, batch):
@@ -835,18 +830,18 @@ class ZarrcCodecPipeline(CodecPipeline):
                 carr, coords = self._codec_plan(batch, str(e))
             except _NotNative as e2:
                 _fallback(str(e2))
-                _count("fallback_write_chunks", len(batch))
+                _count(fallback_write_chunks=len(batch))
                 return await self.python_impl.write(batch, value, drop_axes)
             tok = _codec_batch.set((self, carr, coords))
             try:
                 await _async_write_fallback(self, batch, value, drop_axes)
             finally:
                 _codec_batch.reset(tok)
-            _count2("codec_write_calls", "codec_write_chunks", len(batch))
+            _count(codec_write_calls=1, codec_write_chunks=len(batch))
             return
         data = _in_layout(np.broadcast_to(v, shape), self.native.dtype)
         await asyncio.to_thread(self._write_native, arr, start, count, step, data)
-        _count2("native_write_calls", "native_write_chunks", len(batch))
+        _count(native_write_calls=1, native_write_chunks=len(batch))
 
     @staticmethod
     def _selection_shape(batch) -> tuple[int, ...]:

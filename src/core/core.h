@@ -46,6 +46,10 @@ ZARRC_HIDDEN int zarrc__enomem(void);
 ZARRC_HIDDEN void *zarrc__malloc(size_t n);
 ZARRC_HIDDEN void *zarrc__calloc(size_t n, size_t size);
 ZARRC_HIDDEN void *zarrc__realloc(void *p, size_t n);
+/** Whether the environment variable `name` is set to something other than "" or "0", read
+ *  once: *cache (a static int initialised to -1) keeps the answer. Thread-safe (a race reads
+ *  the variable twice, with the same result). */
+ZARRC_HIDDEN bool zarrc__env_flag(const char *name, int *cache);
 /** Advises the 2 MiB-aligned middle of [p, p+n) to use transparent huge pages (a no-op for
  *  n < 4 MiB, where MADV_HUGEPAGE is missing, or with ZARRC_NO_HUGEPAGES=1 in the
  *  environment, read once). For large buffers zarrc owns and reuses (the stream's ring): faulted

@@ -110,16 +110,22 @@ char *zarrc__path_join(const char *path, const char *key)
     return zarrc__sprintf("%s/%s", path, key);
 }
 
+bool zarrc__env_flag(const char *name, int *cache)
+{
+    int v = __atomic_load_n(cache, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *env = getenv(name);
+        v = env && *env && strcmp(env, "0");
+        __atomic_store_n(cache, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 void zarrc__advise_huge_pages(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
-    static int cached = -1; /* atomic: -1 unknown, 0 enabled, 1 disabled */
-    int disabled = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (disabled < 0) {
-        const char *env = getenv("ZARRC_NO_HUGEPAGES");
-        disabled = env && *env && strcmp(env, "0");
-        __atomic_store_n(&cached, disabled, __ATOMIC_RELAXED);
-    }
+    static int cached = -1;
+    bool disabled = zarrc__env_flag("ZARRC_NO_HUGEPAGES", &cached);
     const uintptr_t huge = (uintptr_t)2 << 20;
     uintptr_t first = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + n) & ~(huge - 1);
     if (!disabled && n >= 2 * huge && end > first)

@@ -930,14 +930,8 @@ static int populate_task(void *ctx, size_t i)
 
 static void populate_output(void *out, size_t n)
 {
-    static int off = -1; /* ZARRC_NO_POPULATE, read once; atomic: -1 unknown */
-    int o = __atomic_load_n(&off, __ATOMIC_RELAXED);
-    if (o < 0) {
-        const char *env = getenv("ZARRC_NO_POPULATE");
-        o = env && *env && strcmp(env, "0");
-        __atomic_store_n(&off, o, __ATOMIC_RELAXED);
-    }
-    if (o || n < POPULATE_MIN)
+    static int off = -1;
+    if (n < POPULATE_MIN || zarrc__env_flag("ZARRC_NO_POPULATE", &off))
         return;
     populate_job pj = {out, n};
     (void)zarrc__pool_run((n + POPULATE_PIECE - 1) / POPULATE_PIECE, populate_task, &pj);

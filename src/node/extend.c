@@ -822,10 +822,16 @@ int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, con
 int zarrc__grow_session_write_pieces(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
                                      const uint8_t *const *pieces, int64_t piece_rows, size_t size)
 {
+    /* Every chunk (shard) inside one piece: the box starts on a chunk boundary along dimension
+     * 0 and a piece holds whole chunks (zarrc__io_src finds a chunk's piece from its first row). */
+    const zarrc__array_meta *m = &gs->a->meta;
     int rc = ZARRC_OK;
-    if (gs->a->meta.rectilinear || gs->a->meta.ndim == 0 || piece_rows <= 0 || start[0] % piece_rows)
-        rc = zarrc_error_set(ZARRC_EINVAL, "write in pieces: not a regular grid, or pieces of %lld indices "
-                             "not aligned at %lld", (long long)piece_rows, (long long)start[0]);
+    if (m->rectilinear || m->ndim == 0 || zarrc__dtype_is_vlen(&m->dtype) || piece_rows <= 0 ||
+        start[0] % m->chunks[0] || piece_rows % m->chunks[0])
+        rc = zarrc_error_set(ZARRC_EINVAL, "write in pieces: needs a regular grid of a fixed-size type, and "
+                             "pieces of whole chunks from a chunk boundary (pieces of %lld indices at %lld, "
+                             "chunks of %lld)", (long long)piece_rows, (long long)start[0],
+                             m->ndim ? (long long)m->chunks[0] : 0LL);
     if (rc == ZARRC_OK)
         rc = check_block(gs->a, shape, pieces[0], size);
     if (rc == ZARRC_OK)

@@ -56,8 +56,8 @@ ZARRC_HIDDEN int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_
                                            const void *data, size_t size);
 /** As zarrc__grow_session_write, the block's source in pieces along dimension 0 (regular grids):
  *  its indices [k * piece_rows, (k + 1) * piece_rows) at pieces[k] (zarrc__io_array.pieces);
- *  start[0] and piece_rows must be multiples of the chunk (shard) extent along dimension 0
- *  (the caller's duty: every chunk inside one piece). */
+ *  start[0] and piece_rows must be multiples of the chunk (shard) extent along dimension 0, so
+ *  that every chunk lies inside one piece, and the type fixed-size (else ZARRC_EINVAL). */
 ZARRC_HIDDEN int zarrc__grow_session_write_pieces(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
                                                   const uint8_t *const *pieces, int64_t piece_rows, size_t size);
 ZARRC_HIDDEN int zarrc__grow_session_publish(zarrc__grow_session *gs);

@@ -173,11 +173,12 @@ static void test_equal(zarrc_store *s, int format, const char *codec, bool shard
     zarrc_array_free(b);
 }
 
-/* Along axis 1 of a [H, 0, W] array, from a non-empty start inside a chunk. */
-static void test_axis1(zarrc_store *s)
+/* A [H, cols, W] int32 array, chunks 4 x 4 x 4, fill -1 (replacing any at `name`): the arrays
+ * the axis-1 tests stream into. NULL (and a failed check) if it cannot be created. */
+static zarrc_array *axis1_array(zarrc_store *s, const char *name, int64_t cols)
 {
     zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
-    int64_t shape[3] = {H, 3, W}, chunks[3] = {4, 4, 4};
+    int64_t shape[3] = {H, cols, W}, chunks[3] = {4, 4, 4};
     o.format = 3;
     o.dtype = "int32";
     o.ndim = 3;
@@ -186,7 +187,14 @@ static void test_axis1(zarrc_store *s)
     o.fill_value = "-1";
     o.flags = ZARRC_OVERWRITE;
     zarrc_array *a = NULL;
-    CHECK_OK(zarrc_array_create(&a, s, "ax1", &o));
+    CHECK_OK(zarrc_array_create(&a, s, name, &o));
+    return a;
+}
+
+/* Along axis 1 of a [H, 0, W] array, from a non-empty start inside a chunk. */
+static void test_axis1(zarrc_store *s)
+{
+    zarrc_array *a = axis1_array(s, "ax1", 3);
     if (!a)
         return;
     int64_t cols = 23; /* total along axis 1 after streaming: 3 existing (fill) + 20 */
@@ -432,17 +440,7 @@ static int lent_stream(zarrc_store *s, int format, const char *codec, bool shard
  * lent, frames of 3 are copied. */
 static void lent_axis1(zarrc_store *s, int64_t fr)
 {
-    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
-    int64_t shape[3] = {H, 0, W}, chunks[3] = {4, 4, 4};
-    o.format = 3;
-    o.dtype = "int32";
-    o.ndim = 3;
-    o.shape = shape;
-    o.chunks = chunks;
-    o.fill_value = "-1";
-    o.flags = ZARRC_OVERWRITE;
-    zarrc_array *a = NULL;
-    CHECK_OK(zarrc_array_create(&a, s, "lax1", &o));
+    zarrc_array *a = axis1_array(s, "lax1", 0);
     if (!a)
         return;
     int64_t cols = 22;
