@@ -107,11 +107,7 @@ int main(int argc, char **argv)
     lent_count lc = {PTHREAD_MUTEX_INITIALIZER, 0, 0, pthread_self()};
     for (int64_t z = 0; !rc && z < n; z++) {
         const uint16_t *f = frames + (size_t)z * (size_t)(h * w);
-        if (!lent) {
-            rc = zarrc_stream_append(st, f, frame);
-            continue;
-        }
-        rc = zarrc_stream_append_lent(st, f, frame, count_release, &lc);
+        rc = lent ? zarrc_stream_append_lent(st, f, frame, count_release, &lc) : zarrc_stream_append(st, f, frame);
     }
     int rc2 = zarrc_stream_close(st);
     if (!rc)
@@ -135,8 +131,8 @@ int main(int argc, char **argv)
     }
     printf("{\"tool\":\"%s\",\"lent_frames\":%lld,\"ms\":%.2f,\"user_ms\":%.1f,\"sys_ms\":%.1f,\"minflt\":%ld,"
            "\"estimate_bytes\":%zu,\"peak_rss_kib\":%ld,\"threads\":%d}\n",
-           lent ? "zarrc-lent" : "zarrc", (long long)lc.writer, (t1 - t0) * 1e3, user, sys, ru1.ru_minflt - ru0.ru_minflt, est, bench_peak_rss_kib(),
-           zarrc_get_num_threads());
+           lent ? "zarrc-lent" : "zarrc", (long long)lc.writer, (t1 - t0) * 1e3, user, sys,
+           ru1.ru_minflt - ru0.ru_minflt, est, bench_peak_rss_kib(), zarrc_get_num_threads());
     zarrc_array_free(a);
     zarrc_store_free(s);
     free(frames);
