@@ -29,7 +29,8 @@ array to the last byte written (close / final future). What each tool does:
     16-byte-per-inner-chunk index, no crc32c) written to its own new flat file with one
     open / write / close; timed from the first frame to the last file closed. A floor for any
     Zarr writer on this machine, not a Zarr array (its files are verified by decoding them).
-Each zarrc result is read back with tensorstore and compared element by element. Prints a
+Before every run the page cache's dirty data is written out (sync, untimed): each run starts with
+nothing dirty and is timed to hand its own bytes to the kernel. Each zarrc result is read back with tensorstore and compared element by element. Prints a
 markdown table (median of --runs runs) with the ratios tool / zarrc, and tensorstore / limit and
 zarrc / limit when limit runs (how far each is above the floor), then a second table of the CPU
 time (user + system, all threads) each tool took for the timed part.
@@ -219,6 +220,10 @@ def main():
                 path = os.path.join(WORK, "%s-%d-%d-%s-%d-r%d" % (name, h, cf, codec, sharded, r))
                 shutil.rmtree(path, ignore_errors=True)
                 made.append(path)
+                # Untimed: write out what earlier runs left dirty, so that no run pays for its
+                # predecessors' writeback (the kernel throttles writers, and stalls renames and
+                # fsyncs behind journal commits, once gigabytes are dirty).
+                os.sync()
                 if name in ("zarrc", "zarrc-lent"):
                     ms, cpu = run_zarrc(path, n, h, h, cf, codec, sharded, name == "zarrc-lent")
                     if r == 0:

@@ -812,8 +812,8 @@ typedef struct zarrc_stream_options {
  *  into the slab being filled; a full slab is handed to the writer thread, which grows the
  *  array's shape and writes the slab through zarrc_array_write_at(ZARRC_EXTEND) — the same
  *  safe, serialized extend path (concurrent readers see the old or the new shape, a kill -9
- *  leaves a consistent array; on lock stores the grown shape is published when the writer is
- *  idle or every 100 ms, not after every slab). Consecutive full slabs waiting together are
+ *  leaves a consistent array; on lock stores the grown shape is published every 100 ms and when
+ *  the writer has been idle that long, not after every slab; see docs/api.md). Consecutive full slabs waiting together are
  *  written as one block. Memory: the queue plus what the pool's threads encode at a time
  *  (zarrc_stream_estimate_memory). `opts` may be NULL (defaults). *out is set to NULL on
  *  failure. Errors: ZARRC_EINVAL (bad axis, start, an array with a zero extent off the axis,

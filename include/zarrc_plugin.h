@@ -387,9 +387,19 @@ typedef struct zarrc_store_type {
      *  instance). Keys below it are taken to extend it with '/' + key. NULL = the library
      *  compares store URLs instead. Used to refuse copies of a node onto or into itself. */
     char *(*canonical)(void *state);
+
+    /* ---- version 3 members: all optional (NULL); a version-2 struct ends above ---- */
+
+    /** Store the value made of `nparts` pieces, one after the other (a shard written from its
+     *  inner chunks and index without first copying them together), exactly as `put` stores
+     *  their concatenation: same flags, conditions, errors and atomicity. The pieces are the
+     *  caller's and only read during the call; a piece may have length 0. NULL = the library
+     *  joins the pieces into one buffer and calls `put` (or `set`). */
+    int (*putv)(void *state, const char *key, const zarrc_vref *parts, size_t nparts, unsigned flags,
+                const char *if_version);
 } zarrc_store_type;
 
-#define ZARRC_STORE_TYPE_VERSION 2
+#define ZARRC_STORE_TYPE_VERSION 3
 
 /** Register a store type for its URL scheme. Thread-safe. */
 ZARRC_API int zarrc_store_register(const zarrc_store_type *type);

@@ -181,8 +181,13 @@ ZARRC_HIDDEN const zarrc__shard_spec *zarrc__pipeline_shard_spec(const zarrc__pi
  *  the size of the whole shard value if known (0 otherwise), for bounds checks. */
 ZARRC_HIDDEN int zarrc__shard_index_decode(const zarrc__shard_spec *s, const uint8_t *bytes, size_t n,
                                            uint64_t shard_size, uint64_t *entries);
-/** Assemble a shard from encoded inner chunks (parts[i].ptr NULL = empty), inner chunks in C
- *  order, index at the configured end. Sets entries (2 * n_inner) to the new index. */
+/** Lay out a shard of encoded inner chunks (parts[i].ptr NULL = empty) without copying them:
+ *  inner chunks in C order, index at the configured end. Sets entries (2 * n_inner) to the
+ *  new index, encodes it into *index (empty on entry), and lists the shard's bytes in order as
+ *  *npieces pieces (`pieces` has room for n_inner + 1) pointing into parts and *index. */
+ZARRC_HIDDEN int zarrc__shard_layout(const zarrc__shard_spec *s, const zarrc_vref *parts, uint64_t *entries,
+                                     zarrc_buf *index, zarrc_vref *pieces, size_t *npieces);
+/** zarrc__shard_layout, joined into one value in out. */
 ZARRC_HIDDEN int zarrc__shard_assemble(const zarrc__shard_spec *s, const zarrc_vref *parts, zarrc_buf *out,
                                        uint64_t *entries);
 /** Describe inner chunk i as "(a, b, c)" into buf. */

@@ -275,45 +275,56 @@ int zarrc__shard_index_decode(const zarrc__shard_spec *s, const uint8_t *bytes, 
     return rc;
 }
 
-int zarrc__shard_assemble(const zarrc__shard_spec *s, const zarrc_vref *parts, zarrc_buf *out, uint64_t *entries)
+int zarrc__shard_layout(const zarrc__shard_spec *s, const zarrc_vref *parts, uint64_t *entries, zarrc_buf *index,
+                        zarrc_vref *pieces, size_t *npieces)
 {
-    size_t data = 0;
-    for (size_t i = 0; i < s->n_inner; i++)
-        if (parts[i].ptr)
-            data += parts[i].len;
     uint64_t pos = s->index_at_end ? 0 : s->index_size;
+    size_t n = s->index_at_end ? 0 : 1;
     for (size_t i = 0; i < s->n_inner; i++) {
         if (parts[i].ptr) {
             entries[2 * i] = pos;
             entries[2 * i + 1] = parts[i].len;
             pos += parts[i].len;
+            if (parts[i].len)
+                pieces[n++] = parts[i];
         } else
             entries[2 * i] = entries[2 * i + 1] = ZARRC_SHARD_EMPTY;
     }
-    zarrc_buf index = ZARRC_BUF_INIT;
     zarrc__scratch scr = {ZARRC_BUF_INIT, ZARRC_BUF_INIT};
-    int rc = zarrc__pipeline_encode(s->index_codecs, (const uint8_t *)entries, s->n_inner * 16, &scr, &index);
+    int rc = zarrc__pipeline_encode(s->index_codecs, (const uint8_t *)entries, s->n_inner * 16, &scr, index);
     zarrc__scratch_release(&scr);
-    if (rc == ZARRC_OK && index.size != s->index_size)
-        rc = zarrc_error_set(ZARRC_EINTERNAL, "shard index encoded to %zu bytes, expected %zu", index.size,
-                             s->index_size);
+    if (rc == ZARRC_OK && index->size != s->index_size)
+        return zarrc_error_set(ZARRC_EINTERNAL, "shard index encoded to %zu bytes, expected %zu", index->size,
+                               s->index_size);
+    if (rc)
+        return rc;
+    zarrc_vref idx = {index->data, index->size};
+    if (s->index_at_end)
+        pieces[n++] = idx;
+    else
+        pieces[0] = idx;
+    *npieces = n;
+    return ZARRC_OK;
+}
+
+int zarrc__shard_assemble(const zarrc__shard_spec *s, const zarrc_vref *parts, zarrc_buf *out, uint64_t *entries)
+{
+    zarrc_buf index = ZARRC_BUF_INIT;
+    zarrc_vref *pieces = zarrc__malloc((s->n_inner + 1) * sizeof *pieces);
+    size_t n = 0, size = 0;
+    int rc = pieces ? zarrc__shard_layout(s, parts, entries, &index, pieces, &n) : ZARRC_ENOMEM;
+    for (size_t i = 0; rc == ZARRC_OK && i < n; i++)
+        size += pieces[i].len;
     if (rc == ZARRC_OK)
-        rc = zarrc_buf_reserve(out, data + index.size);
+        rc = zarrc_buf_reserve(out, size);
     if (rc == ZARRC_OK) {
-        uint8_t *p = out->data;
-        if (!s->index_at_end) {
-            memcpy(p, index.data, index.size);
-            p += index.size;
+        out->size = 0;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(out->data + out->size, pieces[i].ptr, pieces[i].len);
+            out->size += pieces[i].len;
         }
-        for (size_t i = 0; i < s->n_inner; i++)
-            if (parts[i].ptr && parts[i].len) {
-                memcpy(p, parts[i].ptr, parts[i].len);
-                p += parts[i].len;
-            }
-        if (s->index_at_end)
-            memcpy(p, index.data, index.size);
-        out->size = data + index.size;
     }
+    free(pieces);
     zarrc_buf_release(&index);
     return rc;
 }

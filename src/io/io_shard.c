@@ -746,20 +746,24 @@ static int write_shard(void *ctx, size_t si)
         zarrc__index_cache_drop(j->a->index_cache, key_of(sr));
         goto done;
     }
-    thread_bufs *b = zarrc__io_bufs();
-    rc = b ? zarrc__shard_assemble(s, parts, &b->enc, entries) : ZARRC_ENOMEM;
+    /* The shard goes to the store as its pieces (inner chunks and index), not copied into one
+     * buffer: backends with putv write them as they are. */
+    zarrc_buf index = ZARRC_BUF_INIT;
+    zarrc_vref *pieces = zarrc__malloc((s->n_inner + 1) * sizeof *pieces);
+    size_t npieces = 0;
+    rc = pieces ? zarrc__shard_layout(s, parts, entries, &index, pieces, &npieces) : ZARRC_ENOMEM;
     if (rc == ZARRC_OK) {
         zarrc__index_cache_drop(j->a->index_cache, key_of(sr));
         /* Compare-and-swap stores cannot erase conditionally: an emptied shard is stored with
          * an all-empty index instead. */
-        if (cas)
-            rc = zarrc__store_put_if_version(j->a->store, key_of(sr), b->enc.data, b->enc.size,
-                                             sr->missing ? NULL : sr->version);
-        else if (sr->covered && !sr->owned)
-            rc = zarrc__store_set_locked(j->a->store, key_of(sr), b->enc.data, b->enc.size);
-        else
-            rc = zarrc__store_set(j->a->store, key_of(sr), b->enc.data, b->enc.size);
+        zarrc__write_mode mode = cas                          ? ZARRC_WRITE_IF_VERSION
+                                 : sr->covered && !sr->owned ? ZARRC_WRITE_LOCKED
+                                                             : ZARRC_WRITE_PLAIN;
+        rc = zarrc__store_write_parts(j->a->store, key_of(sr), pieces, npieces, mode,
+                                      sr->missing ? NULL : sr->version);
     }
+    free(pieces);
+    zarrc_buf_release(&index);
     /* Under the lock the version read now is that of the value just stored. */
     char version[ZARRC_STORE_VERSION_MAX];
     if (rc == ZARRC_OK && sr->lock) {

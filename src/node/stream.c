@@ -281,21 +281,52 @@ static int session_close(zarrc_stream *s, zarrc__grow_session **gs)
     return rc;
 }
 
-/* On stores with per-key locks the writer keeps the array's grow lock while full slabs are
- * waiting, and publishes the grown shape when it has nothing more to write or every
- * STREAM_PUBLISH_MS: a shape update (two fsyncs) per batch would leave the encoding threads
- * idle between batches. Readers and other extenders wait at most that long for the shape. */
+/* On stores with per-key locks the writer holds a grow session — the array's grow lock and its
+ * orphan marker — over consecutive batches. It publishes the grown shape (one compare-and-swap
+ * of the document, two fsyncs) every STREAM_PUBLISH_MS while it keeps writing, and closes the
+ * session (publish, erase the marker, release the lock) when it has nothing more to write or
+ * every STREAM_YIELD_MS, so other extenders get their turn. Either per batch would leave the
+ * encoding threads idle between batches. Under writeback pressure a publish's fsyncs wait for
+ * the kernel to write out data stored before them (ext4's ordered journal commit: 20-200 ms
+ * with gigabytes dirty), so both periods stretch to STREAM_PUBLISH_SHARE times the duration of
+ * the last publish (or close and the begin after it): the writer spends at most a fifth of its
+ * time on them. Readers wait at most the publish period for the shape, other extenders the
+ * yield period for the lock. */
 #define STREAM_PUBLISH_MS 100
+#define STREAM_YIELD_MS 1000
+#define STREAM_PUBLISH_SHARE 5
+
+static int64_t stretched(int64_t period, int64_t took)
+{
+    return took * STREAM_PUBLISH_SHARE > period ? took * STREAM_PUBLISH_SHARE : period;
+}
 
 static void *writer_main(void *arg)
 {
     zarrc_stream *s = arg;
     zarrc__grow_session *gs = NULL;
     bool sessions = true; /* false once begin said the store has no locks, or failed */
-    int64_t published = 0;
+    /* When the session began and its shape was last published; how long those took. */
+    int64_t began = 0, published = 0, begin_took = 0, publish_took = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        if (gs && s->done == s->full && !s->closing) { /* idle: publish before waiting */
+        if (gs && s->done == s->full && !s->closing) {
+            /* Idle: wait for the next slab until a publish is due, then publish and yield the
+             * lock before waiting on. The producer refills a full queue only once the writer
+             * has freed it, so closing at once would cost a close and a begin per batch. */
+            int64_t due = published + stretched(STREAM_PUBLISH_MS, publish_took), t = now_ms();
+            if (t < due) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                int64_t ns = ts.tv_nsec + (due - t) * 1000000;
+                ts.tv_sec += (time_t)(ns / 1000000000);
+                ts.tv_nsec = (long)(ns % 1000000000);
+                while (s->done == s->full && !s->closing &&
+                       pthread_cond_timedwait(&s->work, &s->lock, &ts) == 0) {
+                }
+                if (s->done != s->full || s->closing)
+                    continue;
+            }
             pthread_mutex_unlock(&s->lock);
             int rc = session_close(s, &gs);
             pthread_mutex_lock(&s->lock);
@@ -341,9 +372,11 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         int rc = ZARRC_OK;
         if (!gs && sessions) {
+            int64_t t = now_ms();
             rc = zarrc__grow_session_begin(s->array, &gs);
             sessions = rc == ZARRC_OK && gs;
-            published = now_ms();
+            began = published = now_ms();
+            begin_took = began - t;
         }
         if (rc == ZARRC_OK)
             rc = write_slabs(s, gs, g, n, rows);
@@ -355,9 +388,21 @@ static void *writer_main(void *arg)
             zarrc__grow_session_publish(gs);
             zarrc__grow_session_end(gs);
             gs = NULL;
-        } else if (gs && (tail || now_ms() - published >= STREAM_PUBLISH_MS)) {
-            rc = session_close(s, &gs);
-            published = now_ms();
+        } else if (gs) {
+            int64_t t = now_ms();
+            if (tail || t - began >= stretched(STREAM_YIELD_MS, begin_took + publish_took)) {
+                rc = session_close(s, &gs);
+                publish_took = now_ms() - t;
+            } else if (t - published >= stretched(STREAM_PUBLISH_MS, publish_took)) {
+                rc = zarrc__grow_session_publish(gs);
+                if (rc) {
+                    zarrc__error_save(&s->err, rc);
+                    zarrc__grow_session_end(gs); /* the stored blocks stay orphans, as after a kill */
+                    gs = NULL;
+                }
+                published = now_ms();
+                publish_took = published - t;
+            }
         }
         size_t nrel = 0;
         pthread_mutex_lock(&s->lock);

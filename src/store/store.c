@@ -118,17 +118,45 @@ int zarrc__store_get(zarrc_store *s, const char *key, int64_t offset, int64_t le
     return s->type->get(s->state, key, offset, length, out);
 }
 
-/* Members added in version 2 of zarrc_store_type exist only in structs of that version. */
+/* Members added in version 2 (3) of zarrc_store_type exist only in structs of that version. */
 #define V2(s, member) ((s)->type->version >= 2 ? (s)->type->member : NULL)
+#define V3(s, member) ((s)->type->version >= 3 ? (s)->type->member : NULL)
+
+/* Store a value given as pieces through the backend: its putv, else the pieces joined into one
+ * buffer for its put (or set, which knows no flags). */
+static int backend_put(zarrc_store *s, const char *key, const zarrc_vref *parts, size_t n, unsigned flags,
+                       const char *version)
+{
+    if (V3(s, putv))
+        return s->type->putv(s->state, key, parts, n, flags, version);
+    const void *data = n ? (const void *)parts[0].ptr : "";
+    size_t size = n ? parts[0].len : 0;
+    zarrc_buf joined = ZARRC_BUF_INIT;
+    if (n > 1) {
+        size = 0;
+        for (size_t i = 0; i < n; i++)
+            if (__builtin_add_overflow(size, parts[i].len, &size))
+                return zarrc_error_set(ZARRC_EINVAL, "value of '%s' is too large", key);
+        int rc = zarrc_buf_reserve(&joined, size);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            if (parts[i].len)
+                memcpy(joined.data + joined.size, parts[i].ptr, parts[i].len), joined.size += parts[i].len;
+        data = joined.data;
+    }
+    int rc = V2(s, put) ? s->type->put(s->state, key, data, size, flags, version)
+                        : s->type->set(s->state, key, data, size);
+    zarrc_buf_release(&joined);
+    return rc;
+}
 
 static int put_with(zarrc_store *s, const char *key, const void *data, size_t n, unsigned flags)
 {
     int rc = check_writable(s);
     if (rc)
         return rc;
-    if (V2(s, put))
-        return s->type->put(s->state, key, data, n, flags, NULL);
-    return s->type->set(s->state, key, data, n);
+    return backend_put(s, key, &(zarrc_vref){data, n}, 1, flags, NULL);
 }
 
 int zarrc__store_set(zarrc_store *s, const char *key, const void *data, size_t n)
@@ -174,15 +202,7 @@ void zarrc__store_unlock(zarrc_store *s, void *lock)
 
 int zarrc__store_set_locked(zarrc_store *s, const char *key, const void *data, size_t n)
 {
-    void *lk;
-    int rc = check_writable(s);
-    if (rc == ZARRC_OK)
-        rc = zarrc__store_lock(s, key, &lk);
-    if (rc)
-        return rc;
-    rc = zarrc__store_set(s, key, data, n);
-    zarrc__store_unlock(s, lk);
-    return rc;
+    return zarrc__store_write_parts(s, key, &(zarrc_vref){data, n}, 1, ZARRC_WRITE_LOCKED, NULL);
 }
 
 int zarrc__store_erase_locked(zarrc_store *s, const char *key)
@@ -232,16 +252,29 @@ int zarrc__store_get_versioned(zarrc_store *s, const char *key, zarrc_buf *out, 
 
 int zarrc__store_put_if_version(zarrc_store *s, const char *key, const void *data, size_t n, const char *version)
 {
+    return zarrc__store_write_parts(s, key, &(zarrc_vref){data, n}, 1, ZARRC_WRITE_IF_VERSION, version);
+}
+
+int zarrc__store_write_parts(zarrc_store *s, const char *key, const zarrc_vref *parts, size_t n,
+                             zarrc__write_mode mode, const char *version)
+{
     int rc = check_writable(s);
     if (rc)
         return rc;
-    if (zarrc__store_safety_of(s) != ZARRC_SAFETY_CAS)
-        return zarrc__store_set(s, key, data, n);
-    rc = s->type->put(s->state, key, data, n, version ? ZARRC_PUT_IF_MATCH : ZARRC_PUT_IF_ABSENT, version);
-    if (rc == ZARRC_EEXISTS || rc == ZARRC_ECONFLICT) {
-        zarrc__error_clear();
-        return zarrc_error_set(ZARRC_ECONFLICT, "key '%s' was changed by another writer", key);
+    zarrc__store_safety safety = zarrc__store_safety_of(s);
+    if (mode == ZARRC_WRITE_IF_VERSION && safety == ZARRC_SAFETY_CAS) {
+        rc = backend_put(s, key, parts, n, version ? ZARRC_PUT_IF_MATCH : ZARRC_PUT_IF_ABSENT, version);
+        if (rc == ZARRC_EEXISTS || rc == ZARRC_ECONFLICT) {
+            zarrc__error_clear();
+            return zarrc_error_set(ZARRC_ECONFLICT, "key '%s' was changed by another writer", key);
+        }
+        return rc;
     }
+    void *lk = NULL;
+    if (mode == ZARRC_WRITE_LOCKED && (rc = zarrc__store_lock(s, key, &lk)))
+        return rc;
+    rc = backend_put(s, key, parts, n, 0, NULL);
+    zarrc__store_unlock(s, lk);
     return rc;
 }
 

@@ -100,6 +100,18 @@ ZARRC_HIDDEN int zarrc__store_put_if_version(zarrc_store *s, const char *key, co
                                              const char *version);
 /** Back off before retrying after a lost compare-and-swap (attempt 0, 1, ...). */
 ZARRC_HIDDEN void zarrc__store_backoff(int attempt);
+/** How zarrc__store_write_parts stores a value. */
+typedef enum zarrc__write_mode {
+    ZARRC_WRITE_PLAIN = 0, /* as zarrc__store_set */
+    ZARRC_WRITE_LOCKED,    /* as zarrc__store_set_locked */
+    ZARRC_WRITE_IF_VERSION /* as zarrc__store_put_if_version (`version` as there) */
+} zarrc__write_mode;
+
+/** Store the concatenation of `n` pieces as `mode` says, without joining them first when the
+ *  backend has putv (the filesystem store writes them with pwritev). The pieces are only read
+ *  during the call. */
+ZARRC_HIDDEN int zarrc__store_write_parts(zarrc_store *s, const char *key, const zarrc_vref *parts, size_t n,
+                                          zarrc__write_mode mode, const char *version);
 /** Replace or remove a whole value, serialized with updates of the same key. */
 ZARRC_HIDDEN int zarrc__store_set_locked(zarrc_store *s, const char *key, const void *data, size_t n);
 ZARRC_HIDDEN int zarrc__store_erase_locked(zarrc_store *s, const char *key);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <signal.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -307,19 +308,51 @@ done:
     return rc;
 }
 
-static int write_all(int fd, const void *data, size_t n)
+/* Bytes of a value given as pieces. */
+static size_t parts_size(const zarrc_vref *parts, size_t n)
 {
-    const uint8_t *p = data;
-    while (n) {
-        ssize_t w = write(fd, p, n);
+    size_t size = 0;
+    for (size_t i = 0; i < n; i++)
+        size += parts[i].len;
+    return size;
+}
+
+/* Write the pieces one after the other from offset 0 of fd: pwritev of up to PARTS_PER_CALL
+ * pieces, resumed after short writes. 0 or an errno. */
+#define PARTS_PER_CALL 64
+static int write_parts(int fd, const zarrc_vref *parts, size_t n)
+{
+    off_t off = 0;
+    size_t i = 0, skip = 0; /* the next piece, and its bytes already written */
+    for (;;) {
+        struct iovec iov[PARTS_PER_CALL];
+        int k = 0;
+        for (size_t j = i; j < n && k < PARTS_PER_CALL; j++) {
+            size_t from = j == i ? skip : 0;
+            if (parts[j].len > from)
+                iov[k++] = (struct iovec){(void *)(parts[j].ptr + from), parts[j].len - from};
+        }
+        if (k == 0)
+            return 0;
+        ssize_t w = pwritev(fd, iov, k, off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
             return errno;
-        p += w;
-        n -= (size_t)w;
+        if (w == 0)
+            return EIO;
+        off += w;
+        for (size_t left = (size_t)w; left;) {
+            size_t rest = parts[i].len - skip;
+            if (left < rest) {
+                skip += left;
+                break;
+            }
+            left -= rest;
+            i++;
+            skip = 0;
+        }
     }
-    return 0;
 }
 
 /* Make the directory entry changes in `dir` durable. */
@@ -353,8 +386,8 @@ static int open_in_dir(int *fd, const char *file, char *path, size_t dirlen, int
     return io_error("cannot create", file, errno);
 }
 
-/* Write data to a fresh temp file next to `path`; returns its name in *tmp. */
-static int write_temp(char **tmp, char *path, const void *data, size_t n, bool durable)
+/* Write a value to a fresh temp file next to `path`; returns its name in *tmp. */
+static int write_temp(char **tmp, char *path, const zarrc_vref *parts, size_t nparts, bool durable)
 {
     char *slash = strrchr(path, '/');
     size_t dirlen = (size_t)(slash - path);
@@ -366,7 +399,7 @@ static int write_temp(char **tmp, char *path, const void *data, size_t n, bool d
     int fd, rc = open_in_dir(&fd, *tmp, path, dirlen, O_WRONLY | O_CREAT | O_EXCL);
     if (rc)
         return rc;
-    int err = write_all(fd, data, n);
+    int err = write_parts(fd, parts, nparts);
     if (!err && durable && fsync(fd) != 0)
         err = errno;
     if (close(fd) != 0 && !err)
@@ -378,7 +411,8 @@ static int write_temp(char **tmp, char *path, const void *data, size_t n, bool d
     return ZARRC_OK;
 }
 
-static int fs_put(void *state, const char *key, const void *data, size_t n, unsigned flags, const char *if_version)
+static int fs_putv(void *state, const char *key, const zarrc_vref *parts, size_t nparts, unsigned flags,
+                   const char *if_version)
 {
     fs_store *fs = state;
     if (flags & ZARRC_PUT_IF_MATCH)
@@ -400,16 +434,8 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
          * every chunk written would go to the disk at once, in the writer's time. Instead
          * write the value over it, then cut whatever is left beyond the value. */
         struct stat st;
-        int err = fstat(lk->fd, &st) != 0 ? errno : 0;
-        for (size_t done = 0; !err && done < n;) {
-            ssize_t w = pwrite(lk->fd, (const uint8_t *)data + done, n - done, (off_t)done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0)
-                err = errno;
-            else
-                done += (size_t)w;
-        }
+        size_t n = parts_size(parts, nparts);
+        int err = fstat(lk->fd, &st) != 0 ? errno : write_parts(lk->fd, parts, nparts);
         if (!err && (uint64_t)st.st_size > n && ftruncate(lk->fd, (off_t)n) != 0)
             err = errno;
         if (!err && durable && fsync(lk->fd) != 0)
@@ -430,7 +456,7 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
         free(path);
         return rc;
     }
-    rc = write_temp(&tmp, path, data, n, durable);
+    rc = write_temp(&tmp, path, parts, nparts, durable);
     if (rc == ZARRC_OK) {
         if (flags & ZARRC_PUT_IF_ABSENT) {
             /* link() refuses to replace: atomic "only if absent". */
@@ -451,6 +477,11 @@ static int fs_put(void *state, const char *key, const void *data, size_t n, unsi
     free(tmp);
     free(path);
     return rc;
+}
+
+static int fs_put(void *state, const char *key, const void *data, size_t n, unsigned flags, const char *if_version)
+{
+    return fs_putv(state, key, &(zarrc_vref){data, n}, 1, flags, if_version);
 }
 
 static int fs_set(void *state, const char *key, const void *data, size_t n)
@@ -933,5 +964,5 @@ const zarrc_store_type zarrc__store_fs = {
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_SET_IF,
     fs_open, fs_close, fs_get, NULL, fs_set, fs_set_if, fs_erase, fs_erase_prefix, fs_list,
     fs_list_dir, fs_size,
-    fs_put, NULL, fs_version, fs_lock_key, fs_unlock_key, fs_flush, fs_canonical,
+    fs_put, NULL, fs_version, fs_lock_key, fs_unlock_key, fs_flush, fs_canonical, fs_putv,
 };

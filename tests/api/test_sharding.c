@@ -85,17 +85,20 @@ static void test_roundtrip(const char *loc)
 /* Random box writes against an in-memory model: partly covered inner chunks over stored and
  * missing ones, ragged (padded) edge shards, fill-only inner chunks, whole shards — with the
  * encoded inner chunk buffers reused from one write (and round) to the next, bytes-only inner
- * codecs (gathered straight into the encoded buffer) and compressed ones. */
-static void test_random_writes(const char *inner, int threads)
+ * codecs (gathered straight into the encoded buffer) and compressed ones. The memory store
+ * gets each shard joined into one buffer, the filesystem store as pieces (putv); inner chunks
+ * of 1x1 make 64 of them per 8x8 shard, plus the index: more than one pwritev. */
+static void test_random_writes(const char *url, const char *inner, int inner_side, const char *loc, int threads)
 {
     char codecs[512];
     snprintf(codecs, sizeof codecs,
-             "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[4,4],"
-             "\"codecs\":%s,\"index_codecs\":[\"bytes\",\"crc32c\"]}}]", inner);
+             "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[%d,%d],"
+             "\"codecs\":%s,\"index_codecs\":[\"bytes\",\"crc32c\"],\"index_location\":\"%s\"}}]",
+             inner_side, inner_side, inner, loc);
     int old = zarrc_get_num_threads();
     zarrc_set_num_threads(threads);
     zarrc_store *s = NULL;
-    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    CHECK_OK(zarrc_store_open(&s, url, 0));
     enum { H = 37, W = 29 };
     zarrc_array *a = make(s, "r", codecs, "uint16", H, W, 8, 8);
     if (!a) {
@@ -128,8 +131,8 @@ static void test_random_writes(const char *inner, int threads)
             int64_t z[2] = {0, 0}, shape[2] = {H, W};
             memset(got, 0xff, sizeof got);
             CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
-            CHECK_MSG(!memcmp(model, got, sizeof got), "%s, %d threads: contents differ after write %d", inner,
-                      threads, it);
+            CHECK_MSG(!memcmp(model, got, sizeof got), "%s, %s, inner %d, index at %s, %d threads: contents "
+                      "differ after write %d", url, inner, inner_side, loc, threads, it);
         }
     }
     zarrc_array_free(a);
@@ -403,8 +406,18 @@ int main(void)
     test_costs();
     test_corrupt();
     test_strings();
-    test_random_writes("[\"bytes\"]", 1);
-    test_random_writes("[\"bytes\"]", 3);
-    test_random_writes("[\"bytes\",{\"name\":\"zstd\",\"configuration\":{\"level\":1}}]", 3);
+    const char *zstd1 = "[\"bytes\",{\"name\":\"zstd\",\"configuration\":{\"level\":1}}]";
+    test_random_writes("memory://", "[\"bytes\"]", 4, "end", 1);
+    test_random_writes("memory://", "[\"bytes\"]", 4, "end", 3);
+    test_random_writes("memory://", zstd1, 4, "end", 3);
+    const char *tmp = getenv("ZARRC_TEST_TMP");
+    char url[600], cmd[700];
+    snprintf(url, sizeof url, "file://%s/sharding", tmp ? tmp : "testtmp");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", url + 7, url + 7);
+    CHECK(system(cmd) == 0);
+    test_random_writes(url, "[\"bytes\"]", 4, "end", 3);
+    test_random_writes(url, "[\"bytes\"]", 1, "end", 3);
+    test_random_writes(url, "[\"bytes\"]", 1, "start", 1);
+    test_random_writes(url, zstd1, 1, "start", 3);
     return check_report("api.sharding");
 }

@@ -597,6 +597,59 @@ static void test_lent(zarrc_store *s, const char *dir)
 
 /* ---- kill -9 during a stream ---- */
 
+/* A stream left open and idle publishes what it wrote within the publish period (waited for
+ * with a bound far above it) and yields the grow lock: another handle's extend goes through
+ * while the stream stays open. */
+static int64_t stored_rows(zarrc_store *s, const char *path)
+{
+    zarrc_array *b = NULL;
+    int64_t n = -1;
+    if (zarrc_array_open(&b, s, path) == ZARRC_OK)
+        n = zarrc_array_shape(b)[0];
+    zarrc_array_free(b);
+    return n;
+}
+
+static void test_idle_publish(zarrc_store *s)
+{
+    zarrc_array *a = make(s, "idle", 3, NULL, 0, 1, false);
+    zarrc_stream *st = NULL;
+    CHECK_OK(zarrc_stream_open(&st, a, NULL));
+    uint16_t *f = frames(0, 3);
+    CHECK_OK(zarrc_stream_append(st, f, 3 * H * W * 2));
+    int64_t n = -1;
+    for (int i = 0; i < 200 && n != 3; i++) { /* up to 10 s for a 100 ms period */
+        struct timespec d = {0, 50000000L};
+        nanosleep(&d, NULL);
+        n = stored_rows(s, "idle");
+    }
+    CHECK_MSG(n == 3, "an idle open stream did not publish its 3 rows (stored shape %lld)", (long long)n);
+    zarrc_array *b = NULL;
+    CHECK_OK(zarrc_array_open(&b, s, "idle"));
+    uint16_t *g = frames(3, 1);
+    int64_t off[3] = {3, 0, 0}, shape[3] = {1, H, W};
+    if (b)
+        CHECK_OK(zarrc_array_write_at(b, off, 3, shape, g, H * W * 2, ZARRC_EXTEND));
+    zarrc_array_free(b);
+    CHECK(stored_rows(s, "idle") == 4);
+    CHECK_OK(zarrc_stream_close(st));
+    uint16_t got[3 * H * W];
+    int64_t z[3] = {0, 0, 0}, sh[3] = {3, H, W};
+    zarrc_array_free(a);
+    CHECK_OK(zarrc_array_open(&a, s, "idle"));
+    if (a) {
+        CHECK_OK(zarrc_array_read(a, z, sh, NULL, got, sizeof got));
+        CHECK(!memcmp(got, f, sizeof got));
+        z[0] = 3;
+        sh[0] = 1;
+        CHECK_OK(zarrc_array_read(a, z, sh, NULL, got, H * W * 2));
+        CHECK(!memcmp(got, g, H * W * 2));
+    }
+    free(f);
+    free(g);
+    zarrc_array_free(a);
+}
+
 #define CR 4     /* chunk rows */
 #define KROWS 4000
 
@@ -737,6 +790,7 @@ int main(void)
     CHECK_OK(zarrc_store_open(&fs, fsdir, 0));
     test_equal(fs, 3, "zstd", false, 4, 0);
     test_equal(fs, 2, "zstd", false, 1, 1);
+    test_idle_publish(fs);
     zarrc_store_free(fs);
     test_axis1(s);
     test_head_and_backpressure(s);
