@@ -19,6 +19,7 @@ static void bufs_free(void *p)
     zarrc_buf_release(&b->chunk);
     zarrc_buf_release(&b->enc);
     zarrc_buf_release(&b->key);
+    zarrc_buf_release(&b->parts);
     for (size_t k = 0; k < b->nspares; k++)
         zarrc_buf_release(&b->spares[k]);
     free(b->spares);
@@ -356,6 +357,43 @@ static int merge_chunk(void *ctx, const zarrc_buf *old, zarrc_buf *out, int can_
     return zarrc__pipeline_encode(p, b->chunk.data, j->chunk_bytes, &b->scratch, out);
 }
 
+/* A whole chunk of a passthrough array (the stored bytes are the elements) that is not one
+ * contiguous run of the caller's box goes to the store as the runs it is made of, with no
+ * gather copy — unless its runs are shorter than MIN_RUN_BYTES (each is a segment of the
+ * kernel's copy: short ones cost more than gathering them) or more than MAX_RUNS. */
+#define MIN_RUN_BYTES 512
+#define MAX_RUNS ((size_t)1 << 20)
+
+/* The runs of chunk part `g` in the caller's box into b->parts; their number, or 0 when the
+ * chunk should be gathered instead (or on allocation failure: gathering then reports it). */
+static size_t chunk_runs(const io_job *j, const wgeom *g, thread_bufs *b)
+{
+    int nd = j->plan.ndim, k = nd - 1;
+    if (nd == 0)
+        return 0;
+    /* One run spans dimensions k..nd-1: every one after k is whole in the box. */
+    size_t run = (size_t)g->n[k] * j->es, nruns = 1;
+    while (k > 0 && g->n[k] == j->count[k]) {
+        k--;
+        run *= (size_t)g->n[k];
+    }
+    for (int d = 0; d < k; d++)
+        nruns *= (size_t)g->n[d]; /* at most the chunk's element count */
+    if (run < MIN_RUN_BYTES || nruns > MAX_RUNS || zarrc_buf_reserve(&b->parts, nruns * sizeof(zarrc_vref)))
+        return 0;
+    zarrc_vref *parts = (zarrc_vref *)b->parts.data;
+    int64_t idx[ZARRC_MAX_DIMS] = {0};
+    for (size_t r = 0; r < nruns; r++) {
+        int64_t off = 0;
+        for (int d = 0; d < k; d++)
+            off += idx[d] * j->dstride[d];
+        parts[r] = (zarrc_vref){g->src + off, run};
+        for (int d = k - 1; d >= 0 && ++idx[d] == g->n[d]; d--)
+            idx[d] = 0;
+    }
+    return nruns;
+}
+
 static int write_task(void *ctx, size_t i)
 {
     io_job *j = ctx;
@@ -382,6 +420,19 @@ static int write_task(void *ctx, size_t i)
             rc = chunk_put(j, i, key, src, j->chunk_bytes, own);
         else if ((rc = zarrc__pipeline_encode(p, src, j->chunk_bytes, &b->scratch, &b->enc)) == ZARRC_OK)
             rc = chunk_put(j, i, key, b->enc.data, b->enc.size, own);
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+    }
+    size_t nruns;
+    if (g.covers && !g.padded && p->passthrough && !j->batch && !j->strided && (nruns = chunk_runs(j, &g, b))) {
+        const zarrc_vref *parts = (const zarrc_vref *)b->parts.data;
+        bool fill = !j->a->write_empty;
+        for (size_t r = 0; fill && r < nruns; r++)
+            fill = all_fill(j, parts[r].ptr, parts[r].len / j->es);
+        if (fill)
+            rc = chunk_erase(j, i, key, own);
+        else
+            rc = zarrc__store_write_parts(j->a->store, key, parts, nruns, own ? ZARRC_WRITE_PLAIN : ZARRC_WRITE_LOCKED,
+                                          NULL);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
     if ((rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes)))

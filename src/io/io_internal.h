@@ -12,6 +12,7 @@ typedef struct thread_bufs {
     zarrc_buf chunk; /* one decoded chunk */
     zarrc_buf enc;   /* one encoded chunk */
     zarrc_buf key;   /* the current chunk's store key (grows with the array's path) */
+    zarrc_buf parts; /* zarrc_vref[]: a chunk written as runs of the caller's box (io.c) */
     zarrc_buf *spares; /* sharded writes by this thread: encoded inner chunk buffers kept from
                           its last write for the next one (io_shard.c; bounded there) */
     size_t nspares, capspares;

@@ -296,6 +296,23 @@ static int session_close(zarrc_stream *s, zarrc__grow_session **gs)
 #define STREAM_YIELD_MS 1000
 #define STREAM_PUBLISH_SHARE 5
 
+/* The CLOCK_REALTIME time `us` microseconds from now (pthread_cond_timedwait's clock). */
+static struct timespec deadline_in(int64_t us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + us * 1000;
+    ts.tv_sec += (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
+/* A producer wakes the writer with the first slab it hands over. When fewer slabs than pool
+ * threads are waiting, the writer gives it up to STREAM_GATHER_US to hand over more, so that
+ * one slab's chunks do not leave the other threads idle while the next slab is already on its
+ * way (a burst of frames, a full queue being refilled). */
+#define STREAM_GATHER_US 2000
+
 static int64_t stretched(int64_t period, int64_t took)
 {
     return took * STREAM_PUBLISH_SHARE > period ? took * STREAM_PUBLISH_SHARE : period;
@@ -308,6 +325,7 @@ static void *writer_main(void *arg)
     bool sessions = true; /* false once begin said the store has no locks, or failed */
     /* When the session began and its shape was last published; how long those took. */
     int64_t began = 0, published = 0, begin_took = 0, publish_took = 0;
+    uint64_t threads = (uint64_t)zarrc_get_num_threads();
     pthread_mutex_lock(&s->lock);
     for (;;) {
         if (gs && s->done == s->full && !s->closing) {
@@ -316,11 +334,7 @@ static void *writer_main(void *arg)
              * has freed it, so closing at once would cost a close and a begin per batch. */
             int64_t due = published + stretched(STREAM_PUBLISH_MS, publish_took), t = now_ms();
             if (t < due) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                int64_t ns = ts.tv_nsec + (due - t) * 1000000;
-                ts.tv_sec += (time_t)(ns / 1000000000);
-                ts.tv_nsec = (long)(ns % 1000000000);
+                struct timespec ts = deadline_in((due - t) * 1000);
                 while (s->done == s->full && !s->closing &&
                        pthread_cond_timedwait(&s->work, &s->lock, &ts) == 0) {
                 }
@@ -339,6 +353,12 @@ static void *writer_main(void *arg)
         }
         while (s->done == s->full && !s->closing)
             pthread_cond_wait(&s->work, &s->lock);
+        if (!s->closing && s->full - s->done < threads) {
+            struct timespec ts = deadline_in(STREAM_GATHER_US);
+            while (!s->closing && s->full - s->done < threads && s->full - s->done < s->nslots &&
+                   pthread_cond_timedwait(&s->work, &s->lock, &ts) == 0) {
+            }
+        }
         uint64_t g = s->done, n = s->full - s->done;
         int64_t rows;
         if (n == 0) { /* closing with every full slab written: the tail, then stop */

@@ -216,6 +216,72 @@ static void test_passthrough(void)
     zarrc_store_free(s);
 }
 
+/* Whole uncompressed chunks that are not one contiguous run of the caller's box are stored
+ * from its runs (rows of >= 512 bytes, no gather): 2-D runs of one row and 3-D runs spanning
+ * two rows, from a box that starts inside the array, on the memory store (pieces joined) and
+ * the filesystem (pwritev); the stored bytes are each chunk's exact C-order bytes, and a chunk
+ * that becomes all fill is erased, not stored. */
+static void test_passthrough_runs(const char *url)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, url, 0));
+    if (!s)
+        return;
+    /* 2-D: uint16 [9, 700], chunks [3, 350]; the box is rows 3..8 (two chunk rows). */
+    int64_t shape[2] = {9, 700}, chunks[2] = {3, 350};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "uint16";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = "[\"bytes\"]";
+    o.flags = ZARRC_OVERWRITE;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "runs2", &o));
+    static uint16_t box[6 * 700], got[6 * 700];
+    for (int pass = 0; a && pass < 2; pass++) {
+        for (int i = 0; i < 6 * 700; i++) /* pass 1: chunk (2, 1) all fill: erased */
+            box[i] = pass && i / 700 >= 3 && i % 700 >= 350 ? 0 : (uint16_t)(i * 7 + pass + 1);
+        int64_t at[2] = {3, 0}, cnt[2] = {6, 700};
+        CHECK_OK(zarrc_array_write(a, at, cnt, NULL, box, sizeof box));
+        CHECK_OK(zarrc_array_read(a, at, cnt, NULL, got, sizeof got));
+        CHECK_MSG(!memcmp(box, got, sizeof box), "%s: 2-D runs read back differ (pass %d)", url, pass);
+        void *d = NULL;
+        size_t n = 0;
+        CHECK_OK(zarrc_store_get(&d, &n, s, "runs2/c/1/1"));
+        bool exact = n == 3 * 350 * 2;
+        for (int r = 0; exact && r < 3; r++)
+            exact = !memcmp((uint8_t *)d + r * 700, box + r * 700 + 350, 700);
+        CHECK_MSG(exact, "%s: chunk runs2/c/1/1 is not its C-order bytes (%zu bytes)", url, n);
+        zarrc_free(d);
+        d = NULL;
+        int rc = zarrc_store_get(&d, &n, s, "runs2/c/2/1");
+        CHECK_MSG(pass ? rc == ZARRC_ENOTFOUND : rc == ZARRC_OK, "%s: pass %d: all-fill chunk c/2/1: %d", url, pass,
+                  rc);
+        zarrc_free(d);
+    }
+    zarrc_array_free(a);
+    /* 3-D: uint8 [4, 4, 600], chunks [2, 2, 600]: every run is two rows of 600 bytes. */
+    int64_t shape3[3] = {4, 4, 600}, chunks3[3] = {2, 2, 600};
+    o.dtype = "uint8";
+    o.ndim = 3;
+    o.shape = shape3;
+    o.chunks = chunks3;
+    a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "runs3", &o));
+    static uint8_t b3[4 * 4 * 600], g3[4 * 4 * 600];
+    for (int i = 0; i < 4 * 4 * 600; i++)
+        b3[i] = (uint8_t)(i * 13 + 1);
+    int64_t z3[3] = {0, 0, 0};
+    if (a) {
+        CHECK_OK(zarrc_array_write(a, z3, shape3, NULL, b3, sizeof b3));
+        CHECK_OK(zarrc_array_read(a, z3, shape3, NULL, g3, sizeof g3));
+        CHECK_MSG(!memcmp(b3, g3, sizeof b3), "%s: 3-D runs read back differ", url);
+    }
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 /* Uncompressed chunks that are not contiguous in the caller's box (chunks narrower than the
  * array) are copied into place from the stored bytes: values of whole and partial reads, a
  * wrong-sized stored chunk is an error naming it, and a write of edge chunks pads them with
@@ -439,6 +505,15 @@ int main(void)
     test_large_output(NULL);
     test_large_output("[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[256,256],\"codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},{\"name\":\"zstd\",\"configuration\":{\"level\":1}}]}}]");
     test_passthrough_strided();
+    test_passthrough_runs("memory://");
+    {
+        const char *tmp = getenv("ZARRC_TEST_TMP");
+        char url[600], cmd[700];
+        snprintf(url, sizeof url, "file://%s/array_rw_runs", tmp ? tmp : "testtmp");
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", url + 7, url + 7);
+        CHECK(system(cmd) == 0);
+        test_passthrough_runs(url);
+    }
     test_blosc_blocks();
     test_blosc_parallel_blocks();
     test_roundtrip(3, NULL, 'C');
