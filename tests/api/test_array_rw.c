@@ -217,18 +217,19 @@ static void test_passthrough(void)
 }
 
 /* Whole uncompressed chunks that are not one contiguous run of the caller's box are stored
- * from its runs (rows of >= 512 bytes, no gather): 2-D runs of one row and 3-D runs spanning
+ * from its runs (of >= 4096 bytes, no gather): 2-D runs of one row and 3-D runs spanning
  * two rows, from a box that starts inside the array, on the memory store (pieces joined) and
  * the filesystem (pwritev); the stored bytes are each chunk's exact C-order bytes, and a chunk
  * that becomes all fill is erased, not stored. */
+#define W2 4200 /* runs of 2100 uint16: 4200 bytes */
 static void test_passthrough_runs(const char *url)
 {
     zarrc_store *s = NULL;
     CHECK_OK(zarrc_store_open(&s, url, 0));
     if (!s)
         return;
-    /* 2-D: uint16 [9, 700], chunks [3, 350]; the box is rows 3..8 (two chunk rows). */
-    int64_t shape[2] = {9, 700}, chunks[2] = {3, 350};
+    /* 2-D: uint16 [9, W2], chunks [3, W2 / 2]; the box is rows 3..8 (two chunk rows). */
+    int64_t shape[2] = {9, W2}, chunks[2] = {3, W2 / 2};
     zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
     o.dtype = "uint16";
     o.ndim = 2;
@@ -238,20 +239,20 @@ static void test_passthrough_runs(const char *url)
     o.flags = ZARRC_OVERWRITE;
     zarrc_array *a = NULL;
     CHECK_OK(zarrc_array_create(&a, s, "runs2", &o));
-    static uint16_t box[6 * 700], got[6 * 700];
+    static uint16_t box[6 * W2], got[6 * W2];
     for (int pass = 0; a && pass < 2; pass++) {
-        for (int i = 0; i < 6 * 700; i++) /* pass 1: chunk (2, 1) all fill: erased */
-            box[i] = pass && i / 700 >= 3 && i % 700 >= 350 ? 0 : (uint16_t)(i * 7 + pass + 1);
-        int64_t at[2] = {3, 0}, cnt[2] = {6, 700};
+        for (int i = 0; i < 6 * W2; i++) /* pass 1: chunk (2, 1) all fill: erased */
+            box[i] = pass && i / W2 >= 3 && i % W2 >= W2 / 2 ? 0 : (uint16_t)(i * 7 + pass + 1);
+        int64_t at[2] = {3, 0}, cnt[2] = {6, W2};
         CHECK_OK(zarrc_array_write(a, at, cnt, NULL, box, sizeof box));
         CHECK_OK(zarrc_array_read(a, at, cnt, NULL, got, sizeof got));
         CHECK_MSG(!memcmp(box, got, sizeof box), "%s: 2-D runs read back differ (pass %d)", url, pass);
         void *d = NULL;
         size_t n = 0;
         CHECK_OK(zarrc_store_get(&d, &n, s, "runs2/c/1/1"));
-        bool exact = n == 3 * 350 * 2;
+        bool exact = n == 3 * W2;
         for (int r = 0; exact && r < 3; r++)
-            exact = !memcmp((uint8_t *)d + r * 700, box + r * 700 + 350, 700);
+            exact = !memcmp((uint8_t *)d + r * W2, box + r * W2 + W2 / 2, W2);
         CHECK_MSG(exact, "%s: chunk runs2/c/1/1 is not its C-order bytes (%zu bytes)", url, n);
         zarrc_free(d);
         d = NULL;
@@ -261,16 +262,16 @@ static void test_passthrough_runs(const char *url)
         zarrc_free(d);
     }
     zarrc_array_free(a);
-    /* 3-D: uint8 [4, 4, 600], chunks [2, 2, 600]: every run is two rows of 600 bytes. */
-    int64_t shape3[3] = {4, 4, 600}, chunks3[3] = {2, 2, 600};
+    /* 3-D: uint8 [4, 4, 2500], chunks [2, 2, 2500]: every run is two rows of 2500 bytes. */
+    int64_t shape3[3] = {4, 4, 2500}, chunks3[3] = {2, 2, 2500};
     o.dtype = "uint8";
     o.ndim = 3;
     o.shape = shape3;
     o.chunks = chunks3;
     a = NULL;
     CHECK_OK(zarrc_array_create(&a, s, "runs3", &o));
-    static uint8_t b3[4 * 4 * 600], g3[4 * 4 * 600];
-    for (int i = 0; i < 4 * 4 * 600; i++)
+    static uint8_t b3[4 * 4 * 2500], g3[4 * 4 * 2500];
+    for (int i = 0; i < 4 * 4 * 2500; i++)
         b3[i] = (uint8_t)(i * 13 + 1);
     int64_t z3[3] = {0, 0, 0};
     if (a) {
