@@ -16,6 +16,23 @@ static zarrc_store *memstore(void)
     return s;
 }
 
+/* A new array (replacing any at `path`); NULL after a failed (and reported) create. */
+static zarrc_array *create(zarrc_store *s, const char *path, const char *dtype, int nd, int64_t *shape,
+                           int64_t *chunks, const char *codecs, const char *fill)
+{
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = dtype;
+    o.ndim = nd;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = codecs;
+    o.fill_value = fill;
+    o.flags = ZARRC_OVERWRITE;
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, path, &o));
+    return a;
+}
+
 /* 2-D int32 round trip with ragged edges, strided reads, partial writes, in both formats. */
 static void test_roundtrip(int format, const char *codecs, char order)
 {
@@ -230,15 +247,7 @@ static void test_passthrough_runs(const char *url)
         return;
     /* 2-D: uint16 [9, W2], chunks [3, W2 / 2]; the box is rows 3..8 (two chunk rows). */
     int64_t shape[2] = {9, W2}, chunks[2] = {3, W2 / 2};
-    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
-    o.dtype = "uint16";
-    o.ndim = 2;
-    o.shape = shape;
-    o.chunks = chunks;
-    o.codecs = "[\"bytes\"]";
-    o.flags = ZARRC_OVERWRITE;
-    zarrc_array *a = NULL;
-    CHECK_OK(zarrc_array_create(&a, s, "runs2", &o));
+    zarrc_array *a = create(s, "runs2", "uint16", 2, shape, chunks, "[\"bytes\"]", NULL);
     static uint16_t box[6 * W2], got[6 * W2];
     for (int pass = 0; a && pass < 2; pass++) {
         for (int i = 0; i < 6 * W2; i++) /* pass 1: chunk (2, 1) all fill: erased */
@@ -264,12 +273,7 @@ static void test_passthrough_runs(const char *url)
     zarrc_array_free(a);
     /* 3-D: uint8 [4, 4, 2500], chunks [2, 2, 2500]: every run is two rows of 2500 bytes. */
     int64_t shape3[3] = {4, 4, 2500}, chunks3[3] = {2, 2, 2500};
-    o.dtype = "uint8";
-    o.ndim = 3;
-    o.shape = shape3;
-    o.chunks = chunks3;
-    a = NULL;
-    CHECK_OK(zarrc_array_create(&a, s, "runs3", &o));
+    a = create(s, "runs3", "uint8", 3, shape3, chunks3, "[\"bytes\"]", NULL);
     static uint8_t b3[4 * 4 * 2500], g3[4 * 4 * 2500];
     for (int i = 0; i < 4 * 4 * 2500; i++)
         b3[i] = (uint8_t)(i * 13 + 1);
@@ -460,15 +464,7 @@ static void test_large_output(const char *codecs)
 {
     zarrc_store *s = memstore();
     int64_t shape[2] = {4100, 4100}, chunks[2] = {1024, 1024}; /* 67.24 MB of uint32 */
-    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
-    o.dtype = "uint32";
-    o.ndim = 2;
-    o.shape = shape;
-    o.chunks = chunks;
-    o.fill_value = "7";
-    o.codecs = codecs;
-    zarrc_array *a = NULL;
-    CHECK_OK(zarrc_array_create(&a, s, "big", &o));
+    zarrc_array *a = create(s, "big", "uint32", 2, shape, chunks, codecs, "7");
     size_t n = (size_t)4100 * 4100, bytes = n * 4;
     uint32_t *blk = malloc(1500 * 1500 * 4);
     uint8_t *raw = malloc(bytes + 64);
