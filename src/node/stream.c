@@ -63,6 +63,7 @@ struct zarrc_stream {
     slab_desc *rel;              /* nslots: the writer's copies of the frames it releases */
     const uint8_t **pieces;      /* nslots: a batch of lent slabs scattered in memory */
     bool batchable;              /* consecutive slabs are one C-order block */
+    uint64_t gather;             /* slabs that give every pool thread a chunk to encode */
 
     pthread_t writer;
     bool writer_started;
@@ -296,22 +297,22 @@ static int session_close(zarrc_stream *s, zarrc__grow_session **gs)
 #define STREAM_YIELD_MS 1000
 #define STREAM_PUBLISH_SHARE 5
 
-/* The CLOCK_REALTIME time `us` microseconds from now (pthread_cond_timedwait's clock). */
-static struct timespec deadline_in(int64_t us)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ns = ts.tv_nsec + us * 1000;
-    ts.tv_sec += (time_t)(ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    return ts;
-}
-
-/* A producer wakes the writer with the first slab it hands over. When fewer slabs than pool
- * threads are waiting, the writer gives it up to STREAM_GATHER_US to hand over more, so that
- * one slab's chunks do not leave the other threads idle while the next slab is already on its
+/* A producer wakes the writer with the first slab it hands over. When fewer slabs than
+ * s->gather are waiting, the writer gives it up to STREAM_GATHER_MS to hand over more, so that
+ * one slab's chunks do not leave other pool threads idle while the next slab is already on its
  * way (a burst of frames, a full queue being refilled). */
-#define STREAM_GATHER_US 2000
+#define STREAM_GATHER_MS 2
+
+/* Wait (s->lock held) until `want` slabs are waiting (at most a full queue), the stream closes,
+ * or now_ms() reaches `until`. s->work runs on CLOCK_MONOTONIC, now_ms's clock. */
+static void wait_slabs(zarrc_stream *s, uint64_t want, int64_t until)
+{
+    struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+    if (want > s->nslots)
+        want = s->nslots;
+    while (!s->closing && s->full - s->done < want && pthread_cond_timedwait(&s->work, &s->lock, &ts) == 0) {
+    }
+}
 
 static int64_t stretched(int64_t period, int64_t took)
 {
@@ -325,22 +326,15 @@ static void *writer_main(void *arg)
     bool sessions = true; /* false once begin said the store has no locks, or failed */
     /* When the session began and its shape was last published; how long those took. */
     int64_t began = 0, published = 0, begin_took = 0, publish_took = 0;
-    uint64_t threads = (uint64_t)zarrc_get_num_threads();
     pthread_mutex_lock(&s->lock);
     for (;;) {
         if (gs && s->done == s->full && !s->closing) {
             /* Idle: wait for the next slab until a publish is due, then publish and yield the
              * lock before waiting on. The producer refills a full queue only once the writer
              * has freed it, so closing at once would cost a close and a begin per batch. */
-            int64_t due = published + stretched(STREAM_PUBLISH_MS, publish_took), t = now_ms();
-            if (t < due) {
-                struct timespec ts = deadline_in((due - t) * 1000);
-                while (s->done == s->full && !s->closing &&
-                       pthread_cond_timedwait(&s->work, &s->lock, &ts) == 0) {
-                }
-                if (s->done != s->full || s->closing)
-                    continue;
-            }
+            wait_slabs(s, 1, published + stretched(STREAM_PUBLISH_MS, publish_took));
+            if (s->done != s->full || s->closing)
+                continue;
             pthread_mutex_unlock(&s->lock);
             int rc = session_close(s, &gs);
             pthread_mutex_lock(&s->lock);
@@ -353,12 +347,8 @@ static void *writer_main(void *arg)
         }
         while (s->done == s->full && !s->closing)
             pthread_cond_wait(&s->work, &s->lock);
-        if (!s->closing && s->full - s->done < threads) {
-            struct timespec ts = deadline_in(STREAM_GATHER_US);
-            while (!s->closing && s->full - s->done < threads && s->full - s->done < s->nslots &&
-                   pthread_cond_timedwait(&s->work, &s->lock, &ts) == 0) {
-            }
-        }
+        if (s->gather > 1)
+            wait_slabs(s, s->gather, now_ms() + STREAM_GATHER_MS);
         uint64_t g = s->done, n = s->full - s->done;
         int64_t rows;
         if (n == 0) { /* closing with every full slab written: the tail, then stop */
@@ -458,6 +448,20 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* How many slabs give each pool thread a chunk to encode: a slab holds slab_bytes / unit
+ * chunks (inner chunks of a sharded array, which encode in parallel), rounded up. */
+static uint64_t gather_of(const zarrc_array *a, const geom *g)
+{
+    const int64_t *unit = zarrc_array_inner_chunks(a);
+    size_t bytes = zarrc_dtype_elem_size(&a->meta.dtype);
+    for (int d = 0; d < a->meta.ndim; d++)
+        if (!zarrc__mul_size(bytes, (size_t)(unit ? unit[d] : a->meta.chunks[d]), &bytes))
+            return 1;
+    uint64_t tasks = bytes ? (g->slab_bytes + bytes - 1) / bytes : 1;
+    uint64_t threads = (uint64_t)zarrc_get_num_threads();
+    return tasks >= threads ? 1 : (threads + tasks - 1) / tasks;
+}
+
 int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_options *opts)
 {
     zarrc__error_clear();
@@ -486,6 +490,7 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
     s->slab_bytes = g.slab_bytes;
     s->nslots = g.nslots;
     s->batchable = g.outer == 1;
+    s->gather = gather_of(a, &g);
     size_t ring_bytes = g.nslots * g.slab_bytes; /* checked in stream_geometry */
     s->ring = zarrc__malloc(ring_bytes ? ring_bytes : 1);
     bool lends = lend_state_fits(g.nslots, g.slab_bytes);
@@ -506,7 +511,11 @@ int zarrc_stream_open(zarrc_stream **out, zarrc_array *a, const zarrc_stream_opt
      * times less often (2048 faults per 8 MiB slab otherwise). */
     zarrc__advise_huge_pages(s->ring, ring_bytes);
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->work, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* wait_slabs' deadlines */
+    pthread_cond_init(&s->work, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     pthread_cond_init(&s->space, NULL);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         pthread_cond_destroy(&s->space);

@@ -140,9 +140,11 @@ static int backend_put(zarrc_store *s, const char *key, const zarrc_vref *parts,
         int rc = zarrc_buf_reserve(&joined, size);
         if (rc)
             return rc;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             if (parts[i].len)
-                memcpy(joined.data + joined.size, parts[i].ptr, parts[i].len), joined.size += parts[i].len;
+                memcpy(joined.data + joined.size, parts[i].ptr, parts[i].len);
+            joined.size += parts[i].len;
+        }
         data = joined.data;
     }
     int rc = V2(s, put) ? s->type->put(s->state, key, data, size, flags, version)

@@ -266,6 +266,23 @@ static void test_head_and_backpressure(zarrc_store *s)
     zarrc_array_free(a);
 }
 
+/* An empty [0, H, W] array "a" (chunks of `crow` rows) created in a new store dir/name and
+ * opened again through a read-only handle of it: every write of a stream into it fails. */
+static zarrc_store *readonly_array(const char *dir, const char *name, int64_t crow, zarrc_array **a)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    mkdir(path, 0755);
+    zarrc_store *fs = NULL, *ro = NULL;
+    CHECK_OK(zarrc_store_open(&fs, path, 0));
+    zarrc_array_free(make(fs, "a", 3, NULL, 0, crow, false));
+    zarrc_store_free(fs);
+    CHECK_OK(zarrc_store_open(&ro, path, ZARRC_STORE_READONLY));
+    *a = NULL;
+    CHECK_OK(zarrc_array_open(a, ro, "a"));
+    return ro;
+}
+
 static void test_errors(zarrc_store *s, const char *dir)
 {
     zarrc_array *a = make(s, "er", 3, NULL, 0, 2, false);
@@ -312,16 +329,7 @@ static void test_errors(zarrc_store *s, const char *dir)
     zarrc_array_free(a);
 
     /* A writer error (read-only store) comes back from append or close, with its message. */
-    char path[600];
-    snprintf(path, sizeof path, "%s/ro", dir);
-    mkdir(path, 0755);
-    zarrc_store *fs = NULL, *ro = NULL;
-    CHECK_OK(zarrc_store_open(&fs, path, 0));
-    a = make(fs, "a", 3, NULL, 0, 2, false);
-    zarrc_array_free(a);
-    zarrc_store_free(fs);
-    CHECK_OK(zarrc_store_open(&ro, path, ZARRC_STORE_READONLY));
-    CHECK_OK(zarrc_array_open(&a, ro, "a"));
+    zarrc_store *ro = readonly_array(dir, "ro", 2, &a);
     CHECK_OK(zarrc_stream_open(&st, a, NULL));
     uint16_t *f = frames(0, 9);
     int rc = ZARRC_OK;
@@ -509,16 +517,7 @@ static void lent_errors(zarrc_store *s, const char *dir)
     CHECK_OK(zarrc_stream_close(st));
     zarrc_array_free(a);
 
-    char path[600];
-    snprintf(path, sizeof path, "%s/rolent", dir);
-    mkdir(path, 0755);
-    zarrc_store *fs = NULL, *ro = NULL;
-    CHECK_OK(zarrc_store_open(&fs, path, 0));
-    a = make(fs, "a", 3, NULL, 0, 1, false);
-    zarrc_array_free(a);
-    zarrc_store_free(fs);
-    CHECK_OK(zarrc_store_open(&ro, path, ZARRC_STORE_READONLY));
-    CHECK_OK(zarrc_array_open(&a, ro, "a"));
+    zarrc_store *ro = readonly_array(dir, "rolent", 1, &a);
     for (int qb = 0; qb < 2; qb++) {
         zarrc_stream_options so = ZARRC_STREAM_OPTIONS_INIT;
         so.queue_bytes = qb ? 1 : (size_t)64 << 10; /* two slabs: calls block, then fail */
