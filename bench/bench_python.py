@@ -6,6 +6,11 @@ zarrc's (zarrc.pipeline.ZarrcCodecPipeline).
   open+mean : xarray.open_zarr(ds)["v"].mean().compute()   (dask threaded scheduler)
   rechunk   : open_zarr(ds).chunk(other).to_zarr(new)       (read + encode + write)
 
+Each repeat also times the codec limit: the same zstd calls on the same 2 threads with one file per
+chunk and no Zarr, xarray or dask (libzstd through ctypes, which releases the GIL): open+mean's is
+reading and decoding every chunk file; rechunk's adds encoding the rechunked blocks (cut out of the
+array beforehand, untimed) and writing each to its own file.
+
 Usage: bench_python.py [--gib 0.25] [--repeats 3] [--dir DIR] [--via local|fsspec]   (the full run: --gib 2)
 --via fsspec reads the dataset through a zarr FsspecStore (file://) instead of a LocalStore, so
 zarrc's pipeline runs in codec mode (zarr-python fetches, zarrc decodes) rather than native.
@@ -55,6 +60,73 @@ def make_dataset(path: str, gib: float) -> tuple[int, ...]:
     return shape
 
 
+class CodecLimit:
+    """The codec's own cost of both workloads (see the module doc)."""
+
+    def __init__(self, ds_path: str, shape: tuple[int, ...], out_chunks: tuple[int, ...]):
+        import ctypes
+        import ctypes.util
+        self.ct = ctypes
+        self.lib = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+        for fn in ("ZSTD_compressBound", "ZSTD_compress", "ZSTD_decompress"):
+            getattr(self.lib, fn).restype = ctypes.c_size_t
+        self.lib.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
+        self.lib.ZSTD_compress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+                                           ctypes.c_size_t, ctypes.c_int]
+        self.lib.ZSTD_decompress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+                                             ctypes.c_size_t]
+        self.lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+        arr = zarr.open_array(os.path.join(ds_path, "v"), mode="r")
+        self.chunk_bytes = int(np.prod(arr.chunks)) * arr.dtype.itemsize
+        root = os.path.join(ds_path, "v", "c")
+        self.files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+        data = arr[...]
+        self.blocks = [np.ascontiguousarray(data[t:t + out_chunks[0], y:y + out_chunks[1],
+                                                 x:x + out_chunks[2]])
+                       for t in range(0, shape[0], out_chunks[0])
+                       for y in range(0, shape[1], out_chunks[1])
+                       for x in range(0, shape[2], out_chunks[2])]
+        self.local = __import__("threading").local()
+
+    def _buf(self, name: str, size: int):
+        b = getattr(self.local, name, None)
+        if b is None or len(b) < size:
+            b = self.ct.create_string_buffer(size)
+            setattr(self.local, name, b)
+        return b
+
+    def _decode(self, path: str) -> None:
+        with open(path, "rb") as f:
+            data = f.read()
+        out = self._buf("dec", self.chunk_bytes)
+        r = self.lib.ZSTD_decompress(out, self.chunk_bytes, data, len(data))
+        if self.lib.ZSTD_isError(r) or r != self.chunk_bytes:
+            raise RuntimeError(f"{path}: zstd decode gave {r}")
+
+    def _encode(self, item) -> None:
+        path, block = item
+        cap = self.lib.ZSTD_compressBound(block.nbytes)
+        out = self._buf("enc", cap)
+        r = self.lib.ZSTD_compress(out, cap, block.ctypes.data, block.nbytes, 0)  # zarr's level 0
+        if self.lib.ZSTD_isError(r):
+            raise RuntimeError("zstd encode failed")
+        with open(path, "wb") as f:
+            f.write(memoryview(out)[:r])
+
+    def mean(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(2) as ex:
+            list(ex.map(self._decode, self.files))
+
+    def rechunk(self, out: str) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        os.makedirs(out)
+        with ThreadPoolExecutor(2) as ex:
+            list(ex.map(self._decode, self.files))
+            list(ex.map(self._encode, ((os.path.join(out, str(i)), b)
+                                       for i, b in enumerate(self.blocks))))
+
+
 def run(name: str, fn) -> float:
     t = time.perf_counter()
     fn()
@@ -80,6 +152,8 @@ def main() -> None:
         nbytes = int(np.prod(shape)) * 4
         results: dict[tuple[str, str], list[float]] = {}
         dask.config.set(scheduler="threads")
+        out_chunks = (32, 512, 128)
+        limit = CodecLimit(ds_path, shape, out_chunks)
 
         def source():
             if args.via == "local":
@@ -96,11 +170,16 @@ def main() -> None:
 
                     def rechunk():
                         ds = xr.open_zarr(source())
-                        ds.chunk({"t": 32, "y": 512, "x": 128}).drop_encoding().to_zarr(out, zarr_format=3)
+                        ds.chunk(dict(zip(("t", "y", "x"), out_chunks))).drop_encoding().to_zarr(out, zarr_format=3)
 
                     results.setdefault(("open+mean", label), []).append(run("mean", mean))
                     results.setdefault(("rechunk", label), []).append(run("rechunk", rechunk))
                     shutil.rmtree(out, ignore_errors=True)
+            out = os.path.join(base, f"out_limit_{rep}")
+            results.setdefault(("open+mean", "codec limit"), []).append(run("mean", limit.mean))
+            results.setdefault(("rechunk", "codec limit"), []).append(
+                run("rechunk", lambda: limit.rechunk(out)))
+            shutil.rmtree(out, ignore_errors=True)
         # the same values through every pipeline (checked once, outside the timings)
         sums = {}
         for label, path in PIPELINES.items():
@@ -120,15 +199,17 @@ def main() -> None:
               f"into the output), fallback {zs['fallback_read_chunks']} / "
               f"{zs['fallback_write_chunks']} chunks")
         print()
-        print("| workload | pipeline | median s | min–max s | GiB/s | vs zarr-python | vs zarrs-python |")
-        print("|---|---|---|---|---|---|---|")
+        print("| workload | pipeline | median s | min–max s | GiB/s | vs zarr-python | vs zarrs-python "
+              "| × limit time |")
+        print("|---|---|---|---|---|---|---|---|")
         for wl in ("open+mean", "rechunk"):
             med = {lb: statistics.median(results[(wl, lb)]) for lb in PIPELINES}
-            for lb in PIPELINES:
+            med["codec limit"] = statistics.median(results[(wl, "codec limit")])
+            for lb in (*PIPELINES, "codec limit"):
                 ts = results[(wl, lb)]
                 print(f"| {wl} | {lb} | {med[lb]:.2f} | {min(ts):.2f}–{max(ts):.2f} | "
                       f"{nbytes / 2**30 / med[lb]:.2f} | {med['zarr-python'] / med[lb]:.2f}× | "
-                      f"{med['zarrs-python'] / med[lb]:.2f}× |")
+                      f"{med['zarrs-python'] / med[lb]:.2f}× | {med[lb] / med['codec limit']:.2f} |")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
