@@ -217,6 +217,9 @@ typedef struct zarrc_stream_options {
 int zarrc_stream_open(zarrc_stream **out, zarrc_array *array, const zarrc_stream_options *opts);
 int zarrc_stream_append(zarrc_stream *stream, const void *frame, size_t size);
 int zarrc_stream_close(zarrc_stream *stream);
+typedef void (*zarrc_stream_release_fn)(void *ctx, const void *frame);
+int zarrc_stream_append_lent(zarrc_stream *stream, const void *frame, size_t size,
+                             zarrc_stream_release_fn release, void *ctx);
 int64_t zarrc_stream_appended(const zarrc_stream *stream);
 int zarrc_stream_estimate_memory(const zarrc_array *array, const zarrc_stream_options *opts,
                                  size_t *bytes);
@@ -277,6 +280,113 @@ int zarrc_array_chunks_encode(zarrc_array *array, zarrc_chunk_item *items, size_
 /* Python-side callback for zarrc_group_list (runs in the calling thread: cffi takes the GIL
    for it; the listing call itself runs without the GIL). */
 extern "Python" int _zarrc_py_child_cb(void *ctx, const zarrc_child_info *child);
+
+/* lent stream frames (LENT_BOX below) */
+typedef struct zarrc_py_lent_box zarrc_py_lent_box;
+zarrc_py_lent_box *zarrc_py_lent_box_new(void);
+void zarrc_py_lent_box_free(zarrc_py_lent_box *box);
+int zarrc_py_lent_box_reserve(zarrc_py_lent_box *box, size_t outstanding);
+size_t zarrc_py_lent_box_take(zarrc_py_lent_box *box, const void **out, size_t max, int wait_ms);
+void zarrc_py_lent_release(void *ctx, const void *frame);
+"""
+
+# A stream calls the release callback of a lent frame on its writer thread; taking the GIL there
+# would stall the writer behind the Python producer. So the callback is C: it records the
+# frame's address in a box, and the producer drops its references to released frames (and runs
+# the user's callbacks) when it next drains the box. Room for every frame that can still be
+# released is reserved, under the GIL, before each lending call: the callback never allocates.
+LENT_BOX = r"""
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+typedef struct zarrc_py_lent_box {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const void **done; /* addresses of released frames, not yet taken */
+    size_t n, cap;
+} zarrc_py_lent_box;
+
+static zarrc_py_lent_box *zarrc_py_lent_box_new(void)
+{
+    zarrc_py_lent_box *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return b;
+}
+
+static void zarrc_py_lent_box_free(zarrc_py_lent_box *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    free(b->done);
+    free(b);
+}
+
+/* Make room for `outstanding` released addresses; 0, or -1 when out of memory. */
+static int zarrc_py_lent_box_reserve(zarrc_py_lent_box *b, size_t outstanding)
+{
+    int rc = 0;
+    pthread_mutex_lock(&b->mu);
+    if (outstanding > b->cap) {
+        size_t cap = b->cap ? b->cap : 16;
+        while (cap < outstanding)
+            cap *= 2;
+        const void **d = cap <= SIZE_MAX / sizeof *d ? realloc(b->done, cap * sizeof *d) : NULL;
+        if (d) {
+            b->done = d;
+            b->cap = cap;
+        } else {
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+/* Move up to `max` released addresses to `out`; with wait_ms > 0 wait that long for one when
+ * there are none (without the GIL: cffi releases it around the call). */
+static size_t zarrc_py_lent_box_take(zarrc_py_lent_box *b, const void **out, size_t max, int wait_ms)
+{
+    pthread_mutex_lock(&b->mu);
+    if (b->n == 0 && wait_ms > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (b->n == 0 && pthread_cond_timedwait(&b->cv, &b->mu, &until) != ETIMEDOUT)
+            ;
+    }
+    size_t k = b->n < max ? b->n : max;
+    for (size_t i = 0; i < k; i++)
+        out[i] = b->done[b->n - k + i];
+    b->n -= k;
+    pthread_mutex_unlock(&b->mu);
+    return k;
+}
+
+static void zarrc_py_lent_release(void *ctx, const void *frame)
+{
+    zarrc_py_lent_box *b = ctx;
+    pthread_mutex_lock(&b->mu);
+    if (b->n < b->cap) /* always: the producer reserved room for every lent frame */
+        b->done[b->n++] = frame;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
 """
 
 ffibuilder = FFI()
@@ -285,7 +395,7 @@ ffibuilder.cdef(CDEF)
 _link = json.loads(os.environ.get("ZARRC_CFFI_LINK", "{}"))
 ffibuilder.set_source(
     "zarrc._zarrc_cffi",
-    "#include <zarrc.h>\n",
+    "#include <zarrc.h>\n" + LENT_BOX,
     include_dirs=_link.get("include_dirs", []),
     library_dirs=_link.get("library_dirs", []),
     libraries=_link.get("libraries", []),

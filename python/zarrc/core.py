@@ -796,6 +796,11 @@ class Stream:
         self._s = out[0]
         self._h = h  # the handle must outlive the stream
         self.axis = int(axis) % max(array.ndim, 1)
+        # lent frames: address -> [(frame, release callback)], kept alive until the stream
+        # releases them (see append_lent); the box is created on first use
+        self._lent = {}
+        self._nlent = 0
+        self._box = None
 
     def __enter__(self):
         return self
@@ -804,8 +809,21 @@ class Stream:
         self.close()
         return False
 
-    def append(self, frame):
-        """Append a frame (copied; converted to the array's data type)."""
+    def __del__(self):
+        # A stream dropped without close() is closed here: its writer may still be reading lent
+        # frames, which this object keeps alive, and writing into its release box.
+        if getattr(self, "_s", None) is not None:
+            import warnings
+            warnings.warn("zarrc.Stream dropped without close(); closing it", ResourceWarning,
+                          stacklevel=1)
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001 - nowhere to raise from __del__
+                pass
+
+    def _frame(self, frame):
+        """`frame` as a C-contiguous array of the array's data type and rank (no copy when it
+        already is one), checked against the array's extents off the axis."""
         if self._s is None:
             raise InvalidError("append on a closed stream", lib.ZARRC_EINVAL)
         data = np.ascontiguousarray(frame, dtype=self.array.dtype)
@@ -816,12 +834,91 @@ class Stream:
                 data.shape[d] != shape[d] for d in range(data.ndim) if d != self.axis):
             raise ValueError(f"frame of shape {data.shape} does not span the array's extents "
                              f"{shape} off axis {self.axis}")
+        return data
+
+    def append(self, frame):
+        """Append a frame (copied; converted to the array's data type)."""
+        data = self._frame(frame)
         if self.axis != 0 and data.shape[self.axis] != 1:
             # zarrc takes C-order hyperslabs along the axis: one index at a time
             for k in range(data.shape[self.axis]):
                 self.append(np.take(data, [k], axis=self.axis))
             return
         ll.check(lib.zarrc_stream_append(self._s, ffi.from_buffer(data), data.nbytes))
+        self.collect()
+
+    def append_lent(self, frame, release=None):
+        """Append a frame without copying it when the stream can write it from the caller's
+        memory (zarrc_stream_append_lent: a frame starting on a chunk — or shard — boundary
+        along the axis and holding whole chunks of it; any other frame is copied). The stream
+        keeps a reference to the frame and reads it until it is written: until then the frame
+        must not be modified. `release(frame)`, if given, is called once the stream is done
+        with it — on this thread, inside this call or a later append, `collect` or `close`,
+        never from the writer thread — so a pool of frame buffers can reuse it. A frame that is not already a
+        C-contiguous array of the array's data type is converted first (that copy is lent)."""
+        data = self._frame(frame)
+        if self.axis != 0 and data.shape[self.axis] != 1:
+            for k in range(data.shape[self.axis]):
+                self.append(np.take(data, [k], axis=self.axis))
+            if release is not None:
+                release(frame)
+            return
+        if self._box is None:
+            box = lib.zarrc_py_lent_box_new()
+            if box == ffi.NULL:
+                raise MemoryError("zarrc: no memory for the stream's lent-frame box")
+            self._box = ffi.gc(box, lib.zarrc_py_lent_box_free)
+        if lib.zarrc_py_lent_box_reserve(self._box, self._nlent + 1) != 0:
+            raise MemoryError("zarrc: no memory for the stream's lent-frame box")
+        ptr = ffi.from_buffer(data)
+        addr = int(ffi.cast("uintptr_t", ptr))
+        # registered before the call: the writer may release the frame before it returns
+        self._lent.setdefault(addr, []).append((data, frame, release))
+        self._nlent += 1
+        rc = lib.zarrc_stream_append_lent(self._s, ptr, data.nbytes,
+                                          ffi.addressof(lib, "zarrc_py_lent_release"), self._box)
+        if rc != lib.ZARRC_OK:  # a failing call retains nothing and never releases
+            self._lent[addr].pop()
+            if not self._lent[addr]:
+                del self._lent[addr]
+            self._nlent -= 1
+            ll.check(rc)
+        self.collect()
+
+    def collect(self, timeout=0.0):
+        """Run the release callbacks of lent frames the stream is done with and drop its
+        references to them; with `timeout` > 0 wait up to that many seconds (without the GIL)
+        for one when none is done yet. Returns how many lent frames the stream still holds."""
+        if self._box is None or self._nlent == 0:
+            return self._nlent
+        out = ffi.new("const void *[]", self._nlent)
+        wait_ms = max(0, int(timeout * 1000))
+        n = lib.zarrc_py_lent_box_take(self._box, out, self._nlent, wait_ms)
+        done = []
+        for i in range(n):
+            addr = int(ffi.cast("uintptr_t", out[i]))
+            refs = self._lent.get(addr)
+            if not refs:  # cannot happen: every address released was lent
+                raise RuntimeError(f"zarrc: the stream released an unknown frame at {addr:#x}")
+            done.append(refs.pop(0))
+            if not refs:
+                del self._lent[addr]
+        self._nlent -= n
+        first = None
+        for _data, frame, release in done:  # every callback runs even if one raises
+            try:
+                if release is not None:
+                    release(frame)
+            except BaseException as e:  # noqa: BLE001 - re-raised below
+                first = first or e
+        if first is not None:
+            raise first
+        return self._nlent
+
+    @property
+    def lent(self):
+        """Lent frames the stream still holds (not yet passed to their release callback)."""
+        return self._nlent
 
     @property
     def appended(self):
@@ -832,7 +929,9 @@ class Stream:
         """Flush and release (idempotent); raises the stream's first error, if any."""
         s, self._s = self._s, None
         if s is not None:
-            ll.check(lib.zarrc_stream_close(s))
+            rc = lib.zarrc_stream_close(s)  # releases every lent frame it still held
+            self.collect()
+            ll.check(rc)
 
 
 def copy(src, dst, allow_raw=True):

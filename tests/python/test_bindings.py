@@ -50,6 +50,85 @@ def test_stream_axis1_and_errors(d):
     np.testing.assert_array_equal(b[...], np.arange(6, dtype="uint8"))
 
 
+def test_stream_lent(d):
+    """Lent frames: released exactly once, after their data is stored (a release callback that
+    scribbles over its frame changes nothing stored), mixed with copied appends, kept alive by
+    the stream when the caller drops them."""
+    import gc
+    a = zarrc.create_array(d, "lent", mode="a", shape=(0, 64), chunks=(4, 16), dtype="uint16")
+    released = []
+
+    def release(frame):
+        released.append(id(frame))
+        frame[...] = 0xFFFF  # the stream is done with it: the stored data must not change
+
+    want, lent_ids = [], []
+    with a.stream(queue_bytes=4 * 64 * 2 * 3) as s:
+        for k in range(30):
+            f = (np.arange(4 * 64, dtype="uint16") + 256 * k).reshape(4, 64)
+            want.append(f.copy())
+            if k % 5 == 4:
+                s.append(f)  # copied appends in between
+                continue
+            lent_ids.append(id(f))
+            s.append_lent(f, release)  # a whole slab: written from this buffer
+            del f
+            gc.collect()  # the stream keeps the frame alive
+        one = np.full((1, 64), 7, "uint16")  # one index: copied, released inside the call
+        want.append(one.copy())
+        s.append_lent(one, release)
+        lent_ids.append(id(one))
+        assert s.lent <= 24
+    assert s.lent == 0
+    assert sorted(released) == sorted(lent_ids)  # each exactly once
+    want = np.concatenate(want)
+    np.testing.assert_array_equal(a[...], want)
+    zarr = pytest.importorskip("zarr")
+    np.testing.assert_array_equal(zarr.open_array(d, path="lent", mode="r")[:], want)
+
+
+def test_stream_lent_buffer_pool(d):
+    """A camera-style pool of three buffers: each comes back through its release callback and
+    is refilled; `collect(timeout)` waits for one without the GIL."""
+    a = zarrc.create_array(d, "pool", mode="a", shape=(0, 32, 32), chunks=(1, 32, 32),
+                           dtype="float32", codecs=[{"name": "bytes"}, {"name": "zstd"}])
+    free = [np.empty((1, 32, 32), "float32") for _ in range(3)]
+    with a.stream(queue_bytes=2 * 32 * 32 * 4) as s:
+        for k in range(60):
+            while not free:
+                s.collect(timeout=5.0)
+            buf = free.pop()
+            buf[...] = k
+            s.append_lent(buf, free.append)
+    assert len(free) == 3
+    np.testing.assert_array_equal(a[...][:, 0, 0], np.arange(60, dtype="float32"))
+    np.testing.assert_array_equal(a[...], np.repeat(np.arange(60, dtype="float32"), 32 * 32)
+                                  .reshape(60, 32, 32))
+
+
+def test_stream_lent_errors(d):
+    a = zarrc.create_array(d, "lent_err", mode="a", shape=(0, 8), chunks=(2, 8), dtype="int32")
+    calls = []
+    s = a.stream()
+    with pytest.raises(ValueError, match="does not span"):
+        s.append_lent(np.zeros((2, 7), "int32"), calls.append)
+    assert s.lent == 0 and not calls  # a failing call keeps nothing and never releases
+    s.append_lent(np.ones((2, 8), "int32"), calls.append)
+    s.close()
+    assert len(calls) == 1 and s.lent == 0
+    with pytest.raises(zarrc.InvalidError, match="closed"):
+        s.append_lent(np.ones((2, 8), "int32"), calls.append)
+    assert len(calls) == 1
+    # a stream dropped without close() is closed (with a ResourceWarning), its frames stored
+    s = a.stream()
+    s.append_lent(np.full((2, 8), 5, "int32"))
+    with pytest.warns(ResourceWarning):
+        del s
+        import gc
+        gc.collect()
+    np.testing.assert_array_equal(a[...], np.concatenate([np.ones((2, 8)), np.full((2, 8), 5)]))
+
+
 def test_copy(d):
     src = zarrc.create_array(d, "src", mode="a", shape=(30, 17), chunks=(7, 5), dtype="float64",
                              format=2, compressor={"id": "zlib", "level": 1})
