@@ -855,8 +855,8 @@ typedef void (*zarrc_stream_release_fn)(void *ctx, const void *frame);
  *  Lent slabs take their place in the queue (opts->queue_bytes counts them as if they were
  *  copied): the call blocks while the queue is full. Lent slabs waiting together are written
  *  as one block like queued slabs (along axis 0 wherever they are in memory; along other
- *  axes, or on stores without per-key locks, only when they lie one after another in memory
- *  — otherwise one slab at a time). Ordering, the shape updates and the crash guarantees are
+ *  axes only when they lie one after another in memory — otherwise one slab at a time).
+ *  Ordering, the shape updates and the crash guarantees are
  *  those of zarrc_stream_append; both calls may be mixed in one stream.
  *  Threads: one producer at a time per stream (release may run on the writer thread).
  *  Errors: ZARRC_EINVAL (NULL release, or as zarrc_stream_append), the writer's errors,

@@ -819,19 +819,25 @@ int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_t *start, con
     return rc ? zarrc__error_context(rc, "array '%s': write block: ", gs->a->name) : ZARRC_OK;
 }
 
+/* A block whose source comes in pieces along dimension 0 has every chunk (shard) inside one
+ * piece: it starts on a chunk boundary along dimension 0 and a piece holds whole chunks
+ * (zarrc__io_src finds a chunk's piece from its first row). */
+static int check_pieces(const zarrc_array *a, const int64_t *start, int64_t piece_rows)
+{
+    const zarrc__array_meta *m = &a->meta;
+    if (m->rectilinear || m->ndim == 0 || zarrc__dtype_is_vlen(&m->dtype) || piece_rows <= 0 ||
+        start[0] < 0 || start[0] % m->chunks[0] || piece_rows % m->chunks[0])
+        return zarrc_error_set(ZARRC_EINVAL, "write in pieces: needs a regular grid of a fixed-size type, and "
+                               "pieces of whole chunks from a chunk boundary (pieces of %lld indices at %lld, "
+                               "chunks of %lld)", (long long)piece_rows, (long long)start[0],
+                               m->ndim ? (long long)m->chunks[0] : 0LL);
+    return ZARRC_OK;
+}
+
 int zarrc__grow_session_write_pieces(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
                                      const uint8_t *const *pieces, int64_t piece_rows, size_t size)
 {
-    /* Every chunk (shard) inside one piece: the box starts on a chunk boundary along dimension
-     * 0 and a piece holds whole chunks (zarrc__io_src finds a chunk's piece from its first row). */
-    const zarrc__array_meta *m = &gs->a->meta;
-    int rc = ZARRC_OK;
-    if (m->rectilinear || m->ndim == 0 || zarrc__dtype_is_vlen(&m->dtype) || piece_rows <= 0 ||
-        start[0] % m->chunks[0] || piece_rows % m->chunks[0])
-        rc = zarrc_error_set(ZARRC_EINVAL, "write in pieces: needs a regular grid of a fixed-size type, and "
-                             "pieces of whole chunks from a chunk boundary (pieces of %lld indices at %lld, "
-                             "chunks of %lld)", (long long)piece_rows, (long long)start[0],
-                             m->ndim ? (long long)m->chunks[0] : 0LL);
+    int rc = check_pieces(gs->a, start, piece_rows);
     if (rc == ZARRC_OK)
         rc = check_block(gs->a, shape, pieces[0], size);
     if (rc == ZARRC_OK)
@@ -854,10 +860,10 @@ void zarrc__grow_session_end(zarrc__grow_session *gs)
 }
 
 /* write_at(ZARRC_EXTEND) (axis < 0) or append along `axis`, data first (data_first(a)): a
- * grow session of one block. The block lands at `start` (append: at the stored extent along
- * the axis, returned in *at). */
+ * grow session of one block (its source in pieces when `pieces`, zarrc__io_array.pieces). The
+ * block lands at `start` (append: at the stored extent along the axis, returned in *at). */
 static int grow_write(zarrc_array *a, int axis, const int64_t *start_in, const int64_t *shape, const void *data,
-                      size_t size, int64_t *at)
+                      size_t size, const uint8_t *const *pieces, int64_t piece_rows, int64_t *at)
 {
     int n = a->meta.ndim;
     int64_t start[ZARRC_MAX_DIMS], end;
@@ -871,7 +877,7 @@ static int grow_write(zarrc_array *a, int axis, const int64_t *start_in, const i
                                  (long long)shape[d], d, (long long)start[d]);
     }
     if (rc == ZARRC_OK)
-        rc = session_store(&gs, start, shape, data, size, NULL, 0);
+        rc = session_store(&gs, start, shape, data, size, pieces, piece_rows);
     if (rc == ZARRC_OK)
         rc = session_publish(&gs);
     if (began)
@@ -1005,10 +1011,12 @@ static int check_block(const zarrc_array *a, const int64_t *shape, const void *d
     return ZARRC_OK;
 }
 
-/* Write the block [start, start + shape) into an array whose stored shape was `prev` and is now
- * `ours` (changed = this call changed it); on failure undo the extension (see the top). */
+/* Write the block [start, start + shape) (its source in pieces when `pieces`) into an array whose
+ * stored shape was `prev` and is now `ours` (changed = this call changed it); on failure undo
+ * the extension (see the top). */
 static int write_block(zarrc_array *a, const int64_t *start, const int64_t *shape, const void *data, size_t size,
-                       const int64_t *prev, const int64_t *ours, bool changed)
+                       const uint8_t *const *pieces, int64_t piece_rows, const int64_t *prev, const int64_t *ours,
+                       bool changed)
 {
     int n = a->meta.ndim;
     bool empty = false;
@@ -1030,6 +1038,8 @@ static int write_block(zarrc_array *a, const int64_t *start, const int64_t *shap
     }
     zarrc__io_array io = zarrc__array_io(a);
     io.meta = &snap;
+    io.pieces = pieces;
+    io.piece_rows = piece_rows;
     int rc = zarrc__io_write(&io, start, shape, NULL, data, size);
     if (rc == ZARRC_OK || !changed)
         return rc;
@@ -1050,10 +1060,11 @@ static int write_block(zarrc_array *a, const int64_t *start, const int64_t *shap
     return rc;
 }
 
-int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, const int64_t *shape,
-                         const void *data, size_t size, unsigned flags)
+/* zarrc_array_write_at, the block's source in pieces when `pieces` (no view; checked by
+ * zarrc__array_write_at_pieces). */
+static int write_at(zarrc_array *a, const int64_t *offset, int noffset, const int64_t *shape, const void *data,
+                    size_t size, unsigned flags, const uint8_t *const *pieces, int64_t piece_rows)
 {
-    zarrc__error_clear();
     int n = a->meta.ndim;
     int64_t start[ZARRC_MAX_DIMS] = {0}, end[ZARRC_MAX_DIMS] = {0};
     /* A view takes blocks that fit its shape (zarrc_array_write); it cannot grow. */
@@ -1087,7 +1098,7 @@ int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, con
         return rc;
     }
     if (rc == ZARRC_OK && (flags & ZARRC_EXTEND) && data_first(a)) {
-        rc = grow_write(a, -1, start, shape, data, size, NULL);
+        rc = grow_write(a, -1, start, shape, data, size, pieces, piece_rows, NULL);
         if (rc)
             zarrc__error_context(rc, "array '%s': write block: ", a->name);
         return rc;
@@ -1117,10 +1128,28 @@ int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, con
             }
     }
     if (rc == ZARRC_OK)
-        rc = write_block(a, start, shape, data, size, prev, ours, changed);
+        rc = write_block(a, start, shape, data, size, pieces, piece_rows, prev, ours, changed);
     if (rc)
         zarrc__error_context(rc, "array '%s': write block: ", a->name);
     return rc;
+}
+
+int zarrc_array_write_at(zarrc_array *a, const int64_t *offset, int noffset, const int64_t *shape,
+                         const void *data, size_t size, unsigned flags)
+{
+    zarrc__error_clear();
+    return write_at(a, offset, noffset, shape, data, size, flags, NULL, 0);
+}
+
+int zarrc__array_write_at_pieces(zarrc_array *a, const int64_t *start, const int64_t *shape,
+                                 const uint8_t *const *pieces, int64_t piece_rows, size_t size)
+{
+    int rc = check_usable(a);
+    if (rc == ZARRC_OK)
+        rc = check_pieces(a, start, piece_rows);
+    if (rc)
+        return zarrc__error_context(rc, "array '%s': write block: ", a->name);
+    return write_at(a, start, a->meta.ndim, shape, pieces[0], size, ZARRC_EXTEND, pieces, piece_rows);
 }
 
 int zarrc_array_append(zarrc_array *a, int axis, const int64_t *shape, const void *data, size_t size,
@@ -1149,7 +1178,7 @@ int zarrc_array_append_flags(zarrc_array *a, int axis, const int64_t *shape, con
     memset(&u, 0, sizeof u);
     int64_t start[ZARRC_MAX_DIMS] = {0};
     if (rc == ZARRC_OK && !(flags & ZARRC_APPEND_NEW_CHUNK) && data_first(a)) {
-        rc = grow_write(a, axis, NULL, shape, data, size, start_out);
+        rc = grow_write(a, axis, NULL, shape, data, size, NULL, 0, start_out);
         if (rc)
             zarrc__error_context(rc, "array '%s': append along axis %d: ", a->name, axis);
         return rc;
@@ -1163,7 +1192,7 @@ int zarrc_array_append_flags(zarrc_array *a, int axis, const int64_t *shape, con
     }
     if (rc == ZARRC_OK) {
         start[axis] = u.before[axis];
-        rc = write_block(a, start, shape, data, size, u.before, u.after, u.changed);
+        rc = write_block(a, start, shape, data, size, NULL, 0, u.before, u.after, u.changed);
     }
     if (rc == ZARRC_OK && start_out)
         *start_out = start[axis];

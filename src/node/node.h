@@ -60,6 +60,10 @@ ZARRC_HIDDEN int zarrc__grow_session_write(zarrc__grow_session *gs, const int64_
  *  that every chunk lies inside one piece, and the type fixed-size (else ZARRC_EINVAL). */
 ZARRC_HIDDEN int zarrc__grow_session_write_pieces(zarrc__grow_session *gs, const int64_t *start, const int64_t *shape,
                                                   const uint8_t *const *pieces, int64_t piece_rows, size_t size);
+/** zarrc_array_write_at(..., ZARRC_EXTEND) of the block [start, start + shape) (every dimension
+ *  given), its source in pieces as for zarrc__grow_session_write_pieces (same conditions). */
+ZARRC_HIDDEN int zarrc__array_write_at_pieces(zarrc_array *a, const int64_t *start, const int64_t *shape,
+                                              const uint8_t *const *pieces, int64_t piece_rows, size_t size);
 ZARRC_HIDDEN int zarrc__grow_session_publish(zarrc__grow_session *gs);
 ZARRC_HIDDEN void zarrc__grow_session_end(zarrc__grow_session *gs);
 /** ZARRC_OK if the array's codecs are usable, else the saved reason (with context). */

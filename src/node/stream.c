@@ -25,9 +25,9 @@
  * lock), else by the call itself; a failing call marks nothing, and the writer has stopped
  * reading slabs once it failed, so nothing of such a frame is read after the call returns.
  * Close releases the marked frames the writer did not get to (a stream error). Lent slabs
- * waiting together are one block too: adjacent in memory as ring slabs are, or, along axis 0
- * in a grow session, scattered — the engine then reads each chunk from its slab
- * (zarrc__grow_session_write_pieces).
+ * waiting together are one block too: adjacent in memory as ring slabs are, or, along axis 0,
+ * scattered — the engine then reads each chunk from its slab (zarrc__grow_session_write_pieces,
+ * or zarrc__array_write_at_pieces on stores without per-key locks).
  *
  * Memory: K slabs (the queue, advised to use huge pages; pages only copied frames touch) + what
  * the pool's threads hold while encoding the slab's chunks (+ for sharded arrays the inner chunk
@@ -240,22 +240,14 @@ static int write_slabs(zarrc_stream *s, zarrc__grow_session *gs, uint64_t g, uin
     bool scattered = false;
     for (uint64_t k = 1; k < n; k++)
         scattered |= slab_data(s, g + k) != data + k * s->slab_bytes;
-    if (scattered && gs) {
+    if (scattered) {
         /* Lent slabs elsewhere in memory (axis 0, whole chunks each): one write of them all,
          * the engine reading each chunk from its slab, so their chunks encode in parallel. */
         for (uint64_t k = 0; k < n; k++)
             s->pieces[k] = slab_data(s, g + k);
-        return zarrc__grow_session_write_pieces(gs, off, shape, s->pieces, s->chunk, bytes);
-    }
-    if (scattered) { /* no grow session (stores without per-key locks): one slab at a time */
-        shape[s->axis] = s->chunk;
-        for (uint64_t k = 0; k < n; k++, off[s->axis] += s->chunk) {
-            int rc = zarrc_array_write_at(s->array, off, s->nd, shape, slab_data(s, g + k), s->slab_bytes,
-                                          ZARRC_EXTEND);
-            if (rc)
-                return rc;
-        }
-        return ZARRC_OK;
+        if (gs)
+            return zarrc__grow_session_write_pieces(gs, off, shape, s->pieces, s->chunk, bytes);
+        return zarrc__array_write_at_pieces(s->array, off, shape, s->pieces, s->chunk, bytes);
     }
     if (gs)
         return zarrc__grow_session_write(gs, off, shape, data, bytes);

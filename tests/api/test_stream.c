@@ -347,7 +347,7 @@ static void test_errors(zarrc_store *s, const char *dir)
 /* ---- lent frames (zarrc_stream_append_lent) ---- */
 
 /* A store without per-key locks (a memory store behind a plugin): streams write without a grow
- * session, lent slabs scattered in memory one slab at a time. */
+ * session; lent slabs scattered in memory still go as one block, each chunk read from its slab. */
 static zarrc_store *inner;
 WRAP_STORE_FORWARDERS(w, inner)
 static const zarrc_store_type nolock_store = {
