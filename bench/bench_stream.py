@@ -19,6 +19,9 @@ array to the last byte written (close / final future). What each tool does:
   - zarrc-lent: the same with zarrc_stream_append_lent per frame (the frames' buffer outlives the
     stream): frames that are whole slabs (chunks of 1 frame, or a shard's) are written from the
     caller's memory, without the copy into the stream's queue; others are copied as by zarrc;
+  - zarrc-python: the zarrc Python package (python/, built against the same libzarrc by
+    bench_stream.sh) doing what zarrc-lent does: create_array, Stream.append_lent per frame (a
+    numpy view of the frames' array), close — what a Python acquisition loop pays over C;
   - tensorstore: array created with its final shape [N, H, W], one async write per frame, all
     awaited at the end (no shape changes: the most favourable way to write with tensorstore);
   - acquire-zarr: ZarrStream with an append dimension, append per frame, close;
@@ -61,6 +64,12 @@ try:
     import acquire_zarr as aqz
 except ImportError:
     aqz = None
+try:
+    import zarrc as zarrc_py
+except ImportError:
+    zarrc_py = None
+    print("bench_stream: the zarrc Python package is not importable: its column is left out",
+          file=sys.stderr)
 
 BIN, WORK = sys.argv[1], sys.argv[2]
 RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
@@ -143,6 +152,17 @@ def run_ts(path, frames, cf, codec, sharded):
     return (time.perf_counter() - t) * 1e3
 
 
+def run_zarrc_py(path, frames, cf, codec, sharded):
+    n, h, w = frames.shape
+    t = time.perf_counter()
+    a = zarrc_py.create_array(path, "", mode="w", shape=(0, h, w), chunks=(cf, h, w), dtype="uint16",
+                              codecs=ts_codecs(codec, cf, h, w, sharded), fill_value=0, format=3)
+    with a.stream() as s:
+        for i in range(n):
+            s.append_lent(frames[i])
+    return (time.perf_counter() - t) * 1e3
+
+
 def run_aqz(path, frames, cf, codec, sharded):
     n, h, w = frames.shape
     comp = None
@@ -195,7 +215,10 @@ def main():
             for codec in CODECS:
                 for sharded in SHARDED:
                     cases.append((n, h, cf, codec, sharded))
-    tools = [("zarrc", None), ("zarrc-lent", None), ("limit", run_limit), ("tensorstore", run_ts)]
+    tools = [("zarrc", None), ("zarrc-lent", None)]
+    if zarrc_py:
+        tools.append(("zarrc-python", run_zarrc_py))
+    tools += [("limit", run_limit), ("tensorstore", run_ts)]
     if aqz:
         tools.append(("acquire-zarr", run_aqz))
     tools.append(("zarr-python", run_zp))
@@ -228,6 +251,12 @@ def main():
                     ms, cpu = run_zarrc(path, n, h, h, cf, codec, sharded, name == "zarrc-lent")
                     if r == 0:
                         check(path, frames)
+                elif name == "zarrc-python":
+                    c0 = cpu_ms()
+                    ms = fn(path, frames, cf, codec, sharded)
+                    cpu = cpu_ms() - c0
+                    if r == 0:
+                        check(path, frames)
                 elif name == "limit":
                     ms, cpu = run_limit(path, frames, cf, codec, sharded)
                 else:
@@ -245,7 +274,7 @@ def main():
                                    {k: round(v, 1) for k, v in cpu.items()}), file=sys.stderr, flush=True)
     names = [t[0] for t in tools]
     # Time ratios: tool / zarrc (> 1: slower than zarrc); X / limit: how many times the floor X takes.
-    over = [k for k in ("tensorstore", "zarrc", "zarrc-lent") if "limit" in names and k in names]
+    over = [k for k in ("tensorstore", "zarrc", "zarrc-lent", "zarrc-python") if "limit" in names and k in names]
     print("| frames | frame | chunk frames | codec | sharded | " + " | ".join(n + " ms" for n in names) + " | "
           + " | ".join(n + " / zarrc" for n in names[1:]) + "".join(" | %s / limit" % k for k in over) + " |")
     print("|" + "---:|" * 3 + "---|---|" + "---:|" * (2 * len(names) - 1 + len(over)))

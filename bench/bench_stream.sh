@@ -33,4 +33,10 @@ gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_stream.
 # shellcheck disable=SC2046
 gcc -O2 -g -std=gnu11 -Wall -Wextra "$ROOT/bench/bench_stream_limit.c" $(pkg-config --cflags --libs blosc) -lpthread \
     -o "$BUILD/bench_stream_limit"
-ACQUIRE_ZARR_PATH=$AQZ "$PY" "$ROOT/bench/bench_stream.py" "$BUILD/bench_stream" "$SCRATCH" "$@"
+# The Python package against the same archive, into the build directory (never into the venv).
+log "building the zarrc Python package into $BUILD/python-site"
+ZARRC_LIBZARRC=$BUILD/libzarrc.a ZARRC_INCLUDE_DIR=$ROOT/include "$PY" -m pip install -q --no-deps \
+    --no-build-isolation --no-index --upgrade --target "$BUILD/python-site" "$ROOT/python" >"$BUILD/stream.pip.log" 2>&1 ||
+    log "the Python package did not build ($BUILD/stream.pip.log): its column is left out"
+PYTHONPATH=$BUILD/python-site ACQUIRE_ZARR_PATH=$AQZ "$PY" "$ROOT/bench/bench_stream.py" "$BUILD/bench_stream" \
+    "$SCRATCH" "$@"
