@@ -21,6 +21,7 @@ if [ ! -d "$AQZ/acquire_zarr" ]; then
 fi
 log "building libzarrc (Release) in $BUILD"
 mkdir -p "$BUILD" "$SCRATCH"
+BUILD=$(cd "$BUILD" && pwd) # absolute: pip builds the Python package from another directory
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DZARRC_BUILD_TESTS=OFF >"$BUILD/stream.cmake.log" 2>&1 ||
     { cat "$BUILD/stream.cmake.log" >&2; exit 1; }
 cmake --build "$BUILD" -j2 --target zarrc_static >>"$BUILD/stream.cmake.log" 2>&1 ||
