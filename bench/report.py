@@ -29,7 +29,8 @@ OPS = OrderedDict([
     ("roundtrip", "Round trip: read and write a copy with the same encoding"),
 ])
 ENCODINGS = ["none", "zstd", "sharded", "blosc"]
-IMPL_ORDER = ["limit", "limit (files)", "limit (fresh output)", "limit (cat)", "zarrc", "zarrs", "tensorstore",
+IMPL_ORDER = ["limit", "limit (files)", "limit (fresh output)", "limit (cat)", "zarrc", "zarrc (malloc'd output)",
+              "zarrs", "tensorstore",
               "zarr-python 3.4 + zarrs", "zarr-python 3.4", "zarr-python 2.13", "zarrita"]
 PEERS = ["zarrs", "tensorstore", "zarr-python 3.4 + zarrs", "zarr-python 3.4", "zarr-python 2.13", "zarrita"]
 # The targets: zarrc's throughput / the peer's, per cell.
@@ -313,8 +314,10 @@ def main():
       "(Node): decodes on Node's main thread, N requests in flight; it ignores blosc's `shuffle` when "
       "encoding (its blosc output is unshuffled) and cannot encode sharding.")
     w("- The whole array is written and read in one call by everyone; a whole-array read allocates "
-      "its output (numpy asks for transparent huge pages on large arrays, zarrc_bench uses plain "
-      "malloc like a C caller).")
+      "its output (numpy asks for transparent huge pages on large arrays; zarrc_bench, like a C "
+      "caller following zarrc_array_read's advice for outputs larger than the cache, aligns it to "
+      "64 bytes with aligned_alloc, so that zarrc's streaming stores cover whole rows; the row "
+      "\"zarrc (malloc'd output)\" is the same read into plain malloc's buffer, 16 bytes past a page).")
     if o.skipped and os.path.exists(o.skipped):
         sk = [line.rstrip("\n").split("\t", 1) for line in open(o.skipped) if line.strip()]
         for name, why in sk:

@@ -386,6 +386,9 @@ for enc in "${ENCODINGS[@]}"; do
     [ "$enc" = sharded ] && modes=(chunks inner)
     if use zarrc; then
         repeat read "$enc" zarrc - -- "$ZB" read "$S"
+        # The same read into a buffer from plain malloc (16 bytes past a page, not on a cache
+        # line): what a caller who ignores zarrc_array_read's alignment advice gets.
+        repeat read "$enc" "zarrc (malloc'd output)" - -- "$ZB" read "$S" --malloc
         for m in "${modes[@]}"; do
             fl=(); [ $m = inner ] && fl=(--inner)
             record "read-$m" "$enc" zarrc 1 0 -- "$ZB" read-chunks "$S" "${fl[@]}" --threads 1 --check-all

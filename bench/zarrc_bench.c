@@ -7,9 +7,10 @@
  *                                               from after the create, as zarrs_reencode);
  *                                               --codecs (v3 codec list) / --compressor (v2)
  *                                               replace the encoding's built-in codecs
- *   zarrc_bench read DIR [--prefault] [--thp] [--repeat K]
- *                                               read the whole array into one new buffer
- *                                               (--prefault: touched before the timing;
+ *   zarrc_bench read DIR [--malloc] [--prefault] [--thp] [--repeat K]
+ *                                               read the whole array into one new buffer,
+ *                                               64-byte aligned (--malloc: from plain malloc;
+ *                                               --prefault: touched before the timing;
  *                                               --thp: madvise(MADV_HUGEPAGE) on it first;
  *                                               --repeat: K reads into it, for profiling)
  *   zarrc_bench read-chunks DIR [--threads N] [--inner] [--check-all]
@@ -177,7 +178,11 @@ static int cmd_read(int argc, char **argv, int timed)
     double t0 = bench_now(), c0 = bench_cpu_seconds();
     zarrc_array *a = open_array(argv[2], &st, ZARRC_STORE_READONLY);
     uint64_t nbytes = array_bytes(a);
-    uint16_t *out = malloc(nbytes);
+    /* The output on a 64-byte line, as zarrc_array_read advises for outputs larger than the
+     * cache (its streaming stores then cover whole rows); --malloc: plain malloc, which puts
+     * large blocks 16 bytes past a page. */
+    uint16_t *out = bench_flag(argc, argv, "--malloc") ? malloc(nbytes)
+                                                       : aligned_alloc(64, (nbytes + 63) & ~(uint64_t)63);
     if (!out)
         bench_die("%s", "out of memory");
     if (bench_flag(argc, argv, "--thp")) {

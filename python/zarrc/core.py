@@ -598,7 +598,7 @@ class Array(_Node):
             out = np.empty(len(items), dtype=object)
             out[:] = items
             return out.reshape(count)
-        out = np.empty(tuple(count), dtype=dt)
+        out = ll.empty_output(tuple(count), dt)
         if out.size:
             ll.read_region(h, start, count, step, out)
         return out
@@ -709,7 +709,7 @@ class Array(_Node):
         fdt = dt
         for part in field.split("."):
             fdt = fdt.fields[part][0]
-        out = np.empty(self.shape, dtype=fdt)
+        out = ll.empty_output(self.shape, fdt)
         n = self.ndim
         s, c, _ = ll._box([0] * n, self.shape, None)
         ll.check(lib.zarrc_array_read_field(self._open(), field.encode(), s, c, ffi.NULL,

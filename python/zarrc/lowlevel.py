@@ -4,7 +4,7 @@ zarr-python codec pipeline, builds on).
     from zarrc.lowlevel import ffi, lib          # raw cffi (every call releases the GIL)
     st = store_open("file:///tmp/x", lib.ZARRC_STORE_CREATE)
     a = array_open(st, "path/in/store")          # or array_create(st, path, dtype=..., ...)
-    out = numpy.empty(count, dtype)              # C-contiguous, native byte order
+    out = empty_output(count, dtype)             # numpy.empty, 64-byte aligned when large
     read_region(a, start, count, step, out)      # step may be None (all 1)
     write_region(a, start, count, step, data)
     read_vlen(a, start, count, step) -> list[bytes]; write_vlen(a, start, count, step, items)
@@ -20,7 +20,23 @@ from ._zarrc_cffi import ffi, lib
 from ._errors import BY_CODE, ZarrcError
 
 __all__ = ["ffi", "lib", "check", "error_message", "store_open", "array_open", "array_create",
-           "read_region", "write_region", "read_vlen", "write_vlen", "take_string"]
+           "read_region", "write_region", "read_vlen", "write_vlen", "take_string", "empty_output"]
+
+# zarrc writes outputs larger than the cache with streaming stores where a row covers whole
+# 64-byte lines (zarrc_array_read); numpy aligns its buffers to 16 bytes only.
+_ALIGNED_FROM = 64 << 20
+
+
+def empty_output(shape, dtype):
+    """numpy.empty(shape, dtype), C order; from 64 MiB on, its data starts on a 64-byte line."""
+    dtype = np.dtype(dtype)
+    shape = tuple(int(n) for n in np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),)
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes < _ALIGNED_FROM or dtype.hasobject:
+        return np.empty(shape, dtype=dtype)
+    raw = np.empty(nbytes + 64, dtype=np.uint8)
+    skip = -raw.ctypes.data % 64
+    return raw[skip:skip + nbytes].view(dtype).reshape(shape)
 
 
 def error_message():

@@ -119,6 +119,19 @@ ZARRC_HIDDEN void zarrc__byteswap(void *buf, size_t nwords, size_t width);
  *  (ndim 0 copies one element). */
 ZARRC_HIDDEN void zarrc__copy_box(uint8_t *dst, const int64_t *dst_strides, const uint8_t *src,
                                   const int64_t *src_strides, const int64_t *count, int ndim, size_t es);
+/** Whether copies into an output of `bytes` should use zarrc__copy_stream: it is at least the
+ *  last-level cache's size and 64 MiB (or ZARRC_STREAM_MIN bytes), the CPU has streaming
+ *  stores, and ZARRC_NO_STREAM_STORES is not set. Thread-safe. */
+ZARRC_HIDDEN bool zarrc__stream_output(size_t bytes);
+/** memcpy for a destination that should not enter the cache: the 64-byte lines wholly inside
+ *  [dst, dst + n) are written with non-temporal stores. Those are weakly ordered: call
+ *  zarrc__stream_fence before another thread may read the destination. */
+ZARRC_HIDDEN void zarrc__copy_stream(uint8_t *dst, const uint8_t *src, size_t n);
+/** Orders earlier zarrc__copy_stream stores before later stores (a no-op without SSE2). */
+ZARRC_HIDDEN void zarrc__stream_fence(void);
+/** zarrc__copy_box whose rows of 64 bytes or more go through zarrc__copy_stream; fenced. */
+ZARRC_HIDDEN void zarrc__copy_box_stream(uint8_t *dst, const int64_t *dst_strides, const uint8_t *src,
+                                         const int64_t *src_strides, const int64_t *count, int ndim, size_t es);
 /** Set every element of an n-d strided box to `val` (es bytes; NULL = zero bytes). */
 ZARRC_HIDDEN void zarrc__fill_box(uint8_t *dst, const int64_t *dst_strides, const int64_t *count, int ndim,
                                   const uint8_t *val, size_t es);

@@ -1,6 +1,12 @@
 /* ndcopy.c — strided n-d copies and fills used by the I/O engine and sharding. */
 #include "core.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Copy an n-d box of `count` elements of size es between two strided layouts (byte strides). */
 void zarrc__copy_box(uint8_t *dst, const int64_t *ds, const uint8_t *src, const int64_t *ss,
                      const int64_t *count, int ndim, size_t es)
@@ -112,3 +118,114 @@ void zarrc__fill_contiguous(uint8_t *dst, size_t n, const uint8_t *val, size_t e
     }
 }
 
+
+/* ---- copies into outputs larger than the cache ----
+ * An ordinary store to a line that is not in cache first reads the line from memory (to own
+ * it), then writes it back when it is evicted: placing a 2 GiB array as 128-byte rows moved
+ * twice its size through memory, and took five times as long as the same rows stored with
+ * non-temporal stores, which write whole lines without reading them. Only the 64-byte lines a
+ * row covers entirely are stored so: the partial lines at a row's ends belong partly to other
+ * rows (possibly another thread's), and get ordinary stores. */
+
+#define LINE 64
+#define STREAM_FLOOR ((size_t)64 << 20)
+
+/* The smallest output placed with streaming stores: the last-level cache's size (an output
+ * that fits there is better left in it for the caller), at least 64 MiB; ZARRC_STREAM_MIN
+ * (bytes) overrides it, so that tests can run small reads through this path. */
+static size_t stream_min(void)
+{
+    static size_t min; /* 0: not computed yet; SIZE_MAX: never */
+    size_t m = __atomic_load_n(&min, __ATOMIC_RELAXED);
+    if (m)
+        return m;
+    const char *env = getenv("ZARRC_STREAM_MIN");
+    char *end;
+    unsigned long long v = env && *env ? strtoull(env, &end, 10) : 0;
+    if (env && *env && *end == '\0')
+        m = v ? (size_t)v : 1;
+    else {
+        long llc = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+        llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+        m = llc > 0 && (size_t)llc > STREAM_FLOOR ? (size_t)llc : STREAM_FLOOR;
+    }
+    __atomic_store_n(&min, m, __ATOMIC_RELAXED);
+    return m;
+}
+
+bool zarrc__stream_output(size_t bytes)
+{
+#if defined(__SSE2__)
+    static int off = -1;
+    return bytes >= stream_min() && !zarrc__env_flag("ZARRC_NO_STREAM_STORES", &off);
+#else
+    (void)bytes;
+    return false;
+#endif
+}
+
+void zarrc__copy_stream(uint8_t *dst, const uint8_t *src, size_t n)
+{
+#if defined(__SSE2__)
+    size_t head = (LINE - ((uintptr_t)dst & (LINE - 1))) & (LINE - 1);
+    if (n < head + LINE) {
+        memcpy(dst, src, n);
+        return;
+    }
+    memcpy(dst, src, head);
+    dst += head;
+    src += head;
+    n -= head;
+    for (; n >= LINE; n -= LINE, dst += LINE, src += LINE) {
+        __m128i a = _mm_loadu_si128((const __m128i *)src), b = _mm_loadu_si128((const __m128i *)(src + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + 32)), d = _mm_loadu_si128((const __m128i *)(src + 48));
+        _mm_stream_si128((__m128i *)dst, a);
+        _mm_stream_si128((__m128i *)(dst + 16), b);
+        _mm_stream_si128((__m128i *)(dst + 32), c);
+        _mm_stream_si128((__m128i *)(dst + 48), d);
+    }
+    memcpy(dst, src, n);
+#else
+    memcpy(dst, src, n);
+#endif
+}
+
+void zarrc__stream_fence(void)
+{
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+}
+
+void zarrc__copy_box_stream(uint8_t *dst, const int64_t *ds, const uint8_t *src, const int64_t *ss,
+                            const int64_t *count, int ndim, size_t es)
+{
+    int last = ndim - 1;
+    size_t row = ndim > 0 ? (size_t)count[last] * es : 0;
+    if (ndim == 0 || row < LINE || ds[last] != (int64_t)es || ss[last] != (int64_t)es) {
+        zarrc__copy_box(dst, ds, src, ss, count, ndim, es);
+        return;
+    }
+    for (int d = 0; d < ndim; d++)
+        if (count[d] == 0)
+            return;
+    int64_t idx[ZARRC_MAX_DIMS] = {0};
+    for (;;) {
+        zarrc__copy_stream(dst, src, row);
+        int d = last - 1;
+        for (; d >= 0; d--) {
+            dst += ds[d];
+            src += ss[d];
+            if (++idx[d] < count[d])
+                break;
+            dst -= ds[d] * count[d];
+            src -= ss[d] * count[d];
+            idx[d] = 0;
+        }
+        if (d < 0)
+            break;
+    }
+    zarrc__stream_fence();
+}

@@ -52,6 +52,8 @@ typedef struct io_job {
     zarrc_buf *keeps;                /* vlen reads: encoded bytes each chunk's vrefs point into */
     struct batch *batch;             /* stores with latency: prefetched values, deferred stores */
     bool strided;                    /* dstride given by the caller (zarrc__io_read_strided) */
+    size_t box_bytes;                /* of the caller's box */
+    bool stream;                     /* reads: the box is placed with streaming stores */
 } io_job;
 
 /* ---- batched mode, for stores whose requests have latency ----
@@ -158,6 +160,7 @@ typedef struct scatter {
     size_t row, in_row;           /* bytes per row (last dimension); bytes of this row placed */
     int64_t idx[ZARRC_MAX_DIMS];  /* the current row's index over dimensions 0..nd-2 */
     uint8_t *row_ptr;             /* destination of the current row */
+    bool stream;                  /* rows placed with streaming stores */
 } scatter;
 
 static int scatter_piece(void *ctx, const uint8_t *piece, size_t len)
@@ -165,7 +168,10 @@ static int scatter_piece(void *ctx, const uint8_t *piece, size_t len)
     scatter *s = ctx;
     while (len) {
         size_t k = s->row - s->in_row < len ? s->row - s->in_row : len;
-        memcpy(s->row_ptr + s->in_row, piece, k);
+        if (s->stream)
+            zarrc__copy_stream(s->row_ptr + s->in_row, piece, k);
+        else
+            memcpy(s->row_ptr + s->in_row, piece, k);
         piece += k;
         len -= k;
         s->in_row += k;
@@ -184,7 +190,7 @@ static int scatter_piece(void *ctx, const uint8_t *piece, size_t len)
 }
 
 int zarrc__io_scatter_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n, uint8_t *dst,
-                             const int64_t *dstride, const int64_t *shape, int nd, size_t es)
+                             const int64_t *dstride, const int64_t *shape, int nd, size_t es, bool stream)
 {
     scatter s;
     memset(&s, 0, sizeof s);
@@ -193,7 +199,11 @@ int zarrc__io_scatter_decode(const zarrc__pipeline *p, const uint8_t *in, size_t
     s.nd = nd;
     s.row = (size_t)shape[nd - 1] * es;
     s.row_ptr = dst;
-    return zarrc__pipeline_decode_stream(p, in, n, scatter_piece, &s);
+    s.stream = stream;
+    int rc = zarrc__pipeline_decode_stream(p, in, n, scatter_piece, &s);
+    if (stream)
+        zarrc__stream_fence();
+    return rc;
 }
 
 /* Whether a piece of n elements placed at byte strides dstride is one dense C-order block. */
@@ -261,7 +271,8 @@ static int read_task(void *ctx, size_t i)
     if (whole && !keep && nd >= 2 && (!j->strided || j->dstride[nd - 1] == (int64_t)j->es) &&
         zarrc__pipeline_can_stream(j->a->pipeline)) {
         /* A whole chunk that is not contiguous in the destination: placed piece by piece. */
-        rc = zarrc__io_scatter_decode(j->a->pipeline, in->data, in->size, dst, j->dstride, m->chunks, nd, j->es);
+        rc = zarrc__io_scatter_decode(j->a->pipeline, in->data, in->size, dst, j->dstride, m->chunks, nd, j->es,
+                                      j->stream);
         return rc ? chunk_error(j, key, rc) : ZARRC_OK;
     }
     if (j->a->pipeline->passthrough && !keep) {
@@ -270,7 +281,7 @@ static int read_task(void *ctx, size_t i)
         if (in->size != j->chunk_bytes)
             return chunk_error(j, key, zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, "
                                                        "got %zu", j->chunk_bytes, in->size));
-        zarrc__copy_box(dst, j->dstride, in->data + src_off, sstride, n, nd, j->es);
+        zarrc__io_place(j->stream, dst, j->dstride, in->data + src_off, sstride, n, nd, j->es);
         return ZARRC_OK;
     }
     rc = zarrc_buf_reserve(&b->chunk, j->chunk_bytes);
@@ -280,7 +291,7 @@ static int read_task(void *ctx, size_t i)
     zarrc_buf_release(&none);
     if (rc)
         return chunk_error(j, key, rc);
-    zarrc__copy_box(dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
+    zarrc__io_place(j->stream, dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
     return ZARRC_OK;
 }
 
@@ -617,6 +628,7 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
         cs *= m->chunks[d];
     }
     j->chunk_bytes = (size_t)cs;
+    j->box_bytes = (size_t)s;
     if (zarrc__dtype_is_vlen(&m->dtype)) {
         zarrc_vref v = zarrc__meta_fill_vref(m);
         memcpy(j->fill_elem, &v, sizeof v);
@@ -650,6 +662,7 @@ static int read_box(const zarrc__io_array *a, const int64_t *start, const int64_
             rc = ZARRC_ENOMEM;
     }
     j.data = target;
+    j.stream = !keeps && zarrc__stream_output(j.box_bytes);
     if (rc == ZARRC_OK)
         rc = run_tasks(&j, read_task, false);
     zarrc__plan_free(&j.plan);

@@ -44,14 +44,27 @@ static inline const uint8_t *zarrc__io_src(const zarrc__io_array *a, const uint8
     return a->pieces[k] + (off - k * a->piece_rows * dstride0);
 }
 
+/** Place a decoded box into a read's destination: zarrc__copy_box, or with streaming stores
+ *  (zarrc__copy_box_stream) when the destination is larger than the cache. */
+static inline void zarrc__io_place(bool stream, uint8_t *dst, const int64_t *dstride, const uint8_t *src,
+                                   const int64_t *sstride, const int64_t *n, int nd, size_t es)
+{
+    if (stream)
+        zarrc__copy_box_stream(dst, dstride, src, sstride, n, nd, es);
+    else
+        zarrc__copy_box(dst, dstride, src, sstride, n, nd, es);
+}
+
 /** This thread's buffers (NULL on allocation failure). */
 ZARRC_HIDDEN thread_bufs *zarrc__io_bufs(void);
 
 /** Decode a whole chunk of `shape` (2+ dimensions) straight into a strided destination box
  *  (byte strides `dstride`, C order, rows contiguous), piece by piece while the pieces are in
- *  cache. Only for pipelines where zarrc__pipeline_can_stream. */
+ *  cache; `stream`: the rows with streaming stores (zarrc__io_place). Only for pipelines where
+ *  zarrc__pipeline_can_stream. */
 ZARRC_HIDDEN int zarrc__io_scatter_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n, uint8_t *dst,
-                                          const int64_t *dstride, const int64_t *shape, int nd, size_t es);
+                                          const int64_t *dstride, const int64_t *shape, int nd, size_t es,
+                                          bool stream);
 
 /** Sharded arrays (the pipeline is exactly [sharding_indexed]): partial reads and writes. */
 ZARRC_HIDDEN int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec,

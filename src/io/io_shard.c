@@ -68,6 +68,7 @@ typedef struct shard_job {
     int64_t count[ZARRC_MAX_DIMS];
     uint8_t *data;
     bool bytes_only, big_endian;
+    bool stream;                     /* read: the box is placed with streaming stores */
     zarrc_buf *keeps;                /* vlen reads: per inner task */
     size_t *round;                   /* read: the inner tasks of the current round of shards */
     /* Writes: encoded inner chunk buffers of earlier rounds (and of the caller's last write),
@@ -440,7 +441,7 @@ static int read_inner(void *ctx, size_t t)
         if (j->big_endian != zarrc__host_big_endian())
             zarrc__byteswap((uint8_t *)rec->ptr, rec->len / zarrc__dtype_swap_width(&ir->dtype),
                             zarrc__dtype_swap_width(&ir->dtype));
-        zarrc__copy_box(dst, j->dstride, rec->ptr, sstride, n, nd, j->es);
+        zarrc__io_place(j->stream, dst, j->dstride, rec->ptr, sstride, n, nd, j->es);
         return ZARRC_OK;
     }
     thread_bufs *b = zarrc__io_bufs();
@@ -461,13 +462,13 @@ static int read_inner(void *ctx, size_t t)
         rc = zarrc__pipeline_decode(j->s->inner_codecs, rec->ptr, rec->len, &b->scratch, &out, &none);
     } else if (whole && !j->keeps && nd >= 2 && zarrc__pipeline_can_stream(j->s->inner_codecs)) {
         rc = zarrc__io_scatter_decode(j->s->inner_codecs, rec->ptr, rec->len, dst, j->dstride, j->s->inner, nd,
-                                      j->es);
+                                      j->es, j->stream);
     } else {
         rc = zarrc_buf_reserve(&b->chunk, j->inner_elems * j->es);
         if (rc == ZARRC_OK)
             rc = zarrc__pipeline_decode(j->s->inner_codecs, rec->ptr, rec->len, &b->scratch, &b->chunk, keep);
         if (rc == ZARRC_OK)
-            zarrc__copy_box(dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
+            zarrc__io_place(j->stream, dst, j->dstride, b->chunk.data + src_off, sstride, n, nd, j->es);
     }
     zarrc_buf_release(&none);
     return rc ? inner_error(j, rec, rc) : ZARRC_OK;
@@ -504,6 +505,13 @@ int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec
             rc = ZARRC_ENOMEM;
     }
     j.data = out;
+    if (rc == ZARRC_OK && !keeps_out) {
+        size_t bytes = es;
+        for (int d = 0; d < a->meta->ndim; d++)
+            if (__builtin_mul_overflow(bytes, (size_t)count[d], &bytes))
+                bytes = SIZE_MAX;
+        j.stream = zarrc__stream_output(bytes);
+    }
     /* In rounds of a few shards per thread: the fetched bytes of one round are released before
      * the next, so memory does not grow with the selection. */
     size_t per_round = (size_t)zarrc_get_num_threads() * 2;
