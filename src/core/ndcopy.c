@@ -118,7 +118,6 @@ void zarrc__fill_contiguous(uint8_t *dst, size_t n, const uint8_t *val, size_t e
     }
 }
 
-
 /* ---- copies into outputs larger than the cache ----
  * An ordinary store to a line that is not in cache first reads the line from memory (to own
  * it), then writes it back when it is evicted: placing a 2 GiB array as 128-byte rows moved
@@ -135,7 +134,7 @@ void zarrc__fill_contiguous(uint8_t *dst, size_t n, const uint8_t *val, size_t e
  * (bytes) overrides it, so that tests can run small reads through this path. */
 static size_t stream_min(void)
 {
-    static size_t min; /* 0: not computed yet; SIZE_MAX: never */
+    static size_t min; /* 0: not computed yet */
     size_t m = __atomic_load_n(&min, __ATOMIC_RELAXED);
     if (m)
         return m;

@@ -256,6 +256,33 @@ static void fs_close(void *state)
     free(fs);
 }
 
+/* Bytes [i * part, min((i + 1) * part, n)) of a value: at `start` in `fd`, into `data`. */
+typedef struct read_job {
+    int fd;
+    const char *path;
+    uint8_t *data;
+    uint64_t start;
+    size_t n, part;
+} read_job;
+
+#define SPLIT_READ_MIN ((uint64_t)8 << 20)
+
+static int read_part(void *ctx, size_t i)
+{
+    const read_job *rj = ctx;
+    size_t from = i * rj->part, to = rj->n - from > rj->part ? from + rj->part : rj->n;
+    while (from < to) {
+        ssize_t r = pread(rj->fd, rj->data + from, to - from, (off_t)(rj->start + from));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? io_error("cannot read", rj->path, errno)
+                         : zarrc_error_set(ZARRC_EIO, "'%s' shrank while being read", rj->path);
+        from += (size_t)r;
+    }
+    return ZARRC_OK;
+}
+
 static int fs_get(void *state, const char *key, int64_t offset, int64_t length, zarrc_buf *out)
 {
     fs_store *fs = state;
@@ -289,19 +316,18 @@ static int fs_get(void *state, const char *key, int64_t offset, int64_t length, 
     zarrc__store_clip((uint64_t)st.st_size, offset, length, &start, &n);
     if ((rc = zarrc_buf_reserve(out, (size_t)n)))
         goto done;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, out->data + got, (size_t)n - got, (off_t)(start + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            rc = r < 0 ? io_error("cannot read", path, errno)
-                       : zarrc_error_set(ZARRC_EIO, "'%s' shrank while being read", path);
-            goto done;
-        }
-        got += (size_t)r;
-    }
-    out->size = (size_t)n;
+    read_job rj = {fd, path, out->data, start, (size_t)n, (size_t)n};
+    if (n >= SPLIT_READ_MIN && zarrc_get_num_threads() > 1) {
+        /* One large value read by one caller: the copy out of the page cache, in parts on
+         * the CPU pool (inline when this already runs there, i.e. in a read of many chunks).
+         * The parts share this descriptor, so they read one version of the file. */
+        size_t parts = (size_t)zarrc_get_num_threads();
+        rj.part = ((size_t)n / parts + 4095) & ~(size_t)4095;
+        rc = zarrc__pool_run(((size_t)n + rj.part - 1) / rj.part, read_part, &rj);
+    } else
+        rc = read_part(&rj, 0);
+    if (rc == ZARRC_OK)
+        out->size = (size_t)n;
 done:
     close(fd);
     free(path);
