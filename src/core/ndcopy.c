@@ -7,6 +7,23 @@
 #include <emmintrin.h>
 #endif
 
+/* Step a pair of row pointers to the next row of an n-d box in C order (the index over
+ * dimensions 0..last-1 in idx); false after the last row. */
+static inline bool next_row(uint8_t **dst, const int64_t *ds, const uint8_t **src, const int64_t *ss,
+                            const int64_t *count, int64_t *idx, int last)
+{
+    for (int d = last - 1; d >= 0; d--) {
+        *dst += ds[d];
+        *src += ss[d];
+        if (++idx[d] < count[d])
+            return true;
+        *dst -= ds[d] * count[d];
+        *src -= ss[d] * count[d];
+        idx[d] = 0;
+    }
+    return false;
+}
+
 /* Copy an n-d box of `count` elements of size es between two strided layouts (byte strides). */
 void zarrc__copy_box(uint8_t *dst, const int64_t *ds, const uint8_t *src, const int64_t *ss,
                      const int64_t *count, int ndim, size_t es)
@@ -50,17 +67,7 @@ void zarrc__copy_box(uint8_t *dst, const int64_t *ds, const uint8_t *src, const 
         else
             for (int64_t k = 0; k < n; k++)
                 memcpy(dst + k * ds[last], src + k * ss[last], es);
-        int d = last - 1;
-        for (; d >= 0; d--) {
-            dst += ds[d];
-            src += ss[d];
-            if (++idx[d] < count[d])
-                break;
-            dst -= ds[d] * count[d];
-            src -= ss[d] * count[d];
-            idx[d] = 0;
-        }
-        if (d < 0)
+        if (!next_row(&dst, ds, &src, ss, count, idx, last))
             return;
     }
 }
@@ -213,17 +220,7 @@ void zarrc__copy_box_stream(uint8_t *dst, const int64_t *ds, const uint8_t *src,
     int64_t idx[ZARRC_MAX_DIMS] = {0};
     for (;;) {
         zarrc__copy_stream(dst, src, row);
-        int d = last - 1;
-        for (; d >= 0; d--) {
-            dst += ds[d];
-            src += ss[d];
-            if (++idx[d] < count[d])
-                break;
-            dst -= ds[d] * count[d];
-            src -= ss[d] * count[d];
-            idx[d] = 0;
-        }
-        if (d < 0)
+        if (!next_row(&dst, ds, &src, ss, count, idx, last))
             break;
     }
     zarrc__stream_fence();
