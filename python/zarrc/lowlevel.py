@@ -30,7 +30,7 @@ _ALIGNED_FROM = 64 << 20
 def empty_output(shape, dtype):
     """numpy.empty(shape, dtype), C order; from 64 MiB on, its data starts on a 64-byte line."""
     dtype = np.dtype(dtype)
-    shape = tuple(int(n) for n in np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),)
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if nbytes < _ALIGNED_FROM or dtype.hasobject:
         return np.empty(shape, dtype=dtype)

@@ -52,7 +52,6 @@ typedef struct io_job {
     zarrc_buf *keeps;                /* vlen reads: encoded bytes each chunk's vrefs point into */
     struct batch *batch;             /* stores with latency: prefetched values, deferred stores */
     bool strided;                    /* dstride given by the caller (zarrc__io_read_strided) */
-    size_t box_bytes;                /* of the caller's box */
     bool stream;                     /* reads: the box is placed with streaming stores */
 } io_job;
 
@@ -628,7 +627,6 @@ static int job_init(io_job *j, const zarrc__io_array *a, const int64_t *start, c
         cs *= m->chunks[d];
     }
     j->chunk_bytes = (size_t)cs;
-    j->box_bytes = (size_t)s;
     if (zarrc__dtype_is_vlen(&m->dtype)) {
         zarrc_vref v = zarrc__meta_fill_vref(m);
         memcpy(j->fill_elem, &v, sizeof v);
@@ -662,7 +660,7 @@ static int read_box(const zarrc__io_array *a, const int64_t *start, const int64_
             rc = ZARRC_ENOMEM;
     }
     j.data = target;
-    j.stream = !keeps && zarrc__stream_output(j.box_bytes);
+    j.stream = rc == ZARRC_OK && !keeps && zarrc__io_box_streams(count, a->meta->ndim, j.es);
     if (rc == ZARRC_OK)
         rc = run_tasks(&j, read_task, false);
     zarrc__plan_free(&j.plan);

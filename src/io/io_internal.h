@@ -44,6 +44,17 @@ static inline const uint8_t *zarrc__io_src(const zarrc__io_array *a, const uint8
     return a->pieces[k] + (off - k * a->piece_rows * dstride0);
 }
 
+/** Whether a read's destination box of `count` elements of es bytes is placed with streaming
+ *  stores (zarrc__stream_output of its byte size; a size that overflows counts as huge). */
+static inline bool zarrc__io_box_streams(const int64_t *count, int nd, size_t es)
+{
+    size_t bytes = es;
+    for (int d = 0; d < nd; d++)
+        if (__builtin_mul_overflow(bytes, (size_t)count[d], &bytes))
+            bytes = SIZE_MAX;
+    return zarrc__stream_output(bytes);
+}
+
 /** Place a decoded box into a read's destination: zarrc__copy_box, or with streaming stores
  *  (zarrc__copy_box_stream) when the destination is larger than the cache. */
 static inline void zarrc__io_place(bool stream, uint8_t *dst, const int64_t *dstride, const uint8_t *src,

@@ -505,13 +505,7 @@ int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec
             rc = ZARRC_ENOMEM;
     }
     j.data = out;
-    if (rc == ZARRC_OK && !keeps_out) {
-        size_t bytes = es;
-        for (int d = 0; d < a->meta->ndim; d++)
-            if (__builtin_mul_overflow(bytes, (size_t)count[d], &bytes))
-                bytes = SIZE_MAX;
-        j.stream = zarrc__stream_output(bytes);
-    }
+    j.stream = rc == ZARRC_OK && !keeps_out && zarrc__io_box_streams(count, a->meta->ndim, es);
     /* In rounds of a few shards per thread: the fetched bytes of one round are released before
      * the next, so memory does not grow with the selection. */
     size_t per_round = (size_t)zarrc_get_num_threads() * 2;
