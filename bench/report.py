@@ -315,9 +315,11 @@ def main():
       "encoding (its blosc output is unshuffled) and cannot encode sharding.")
     w("- The whole array is written and read in one call by everyone; a whole-array read allocates "
       "its output (numpy asks for transparent huge pages on large arrays; zarrc_bench, like a C "
-      "caller following zarrc_array_read's advice for outputs larger than the cache, aligns it to "
+      "caller following zarrc_array_read's advice for outputs larger than a core's cache, aligns it to "
       "64 bytes with aligned_alloc, so that zarrc's streaming stores cover whole rows; the row "
-      "\"zarrc (malloc'd output)\" is the same read into plain malloc's buffer, 16 bytes past a page).")
+      "\"zarrc (malloc'd output)\" is the same read into plain malloc's buffer, 16 bytes past a page); "
+      "zarrc_bench's chunk-by-chunk readers also read into 64-byte-aligned buffers (one per reader, "
+      "reused).")
     if o.skipped and os.path.exists(o.skipped):
         sk = [line.rstrip("\n").split("\t", 1) for line in open(o.skipped) if line.strip()]
         for name, why in sk:

@@ -608,9 +608,9 @@ ZARRC_API int zarrc_array_json(char **json, const zarrc_array *array, zarrc_json
  *  output of 64 MiB or more are faulted in up front, in parallel on the pool
  *  (madvise MADV_POPULATE_WRITE: nothing is written, present pages are skipped; the memory
  *  policy of the buffer is left as the caller set it); ZARRC_NO_POPULATE=1 turns that off.
- *  An output larger than the last-level cache is written with streaming (non-temporal) stores
- *  wherever a row covers whole 64-byte lines, so that it does not pass through the cache: give
- *  large outputs 64-byte alignment (aligned_alloc(64, ...)); malloc's large blocks start 16
+ *  An output larger than a core's L2 cache (at least 1 MiB) is written with streaming
+ *  (non-temporal) stores wherever a row covers whole 64-byte lines, so that it does not pass
+ *  through the cache: give such outputs 64-byte alignment (aligned_alloc(64, ...)); malloc's large blocks start 16
  *  bytes past a page, which leaves partial lines at the ends of short rows
  *  (ZARRC_NO_STREAM_STORES=1 turns this off).
  *  Errors: ZARRC_EBOUNDS, ZARRC_EINVAL (size mismatch), ZARRC_ECORRUPT, ZARRC_EUNSUPPORTED,

@@ -24,11 +24,11 @@ __all__ = ["ffi", "lib", "check", "error_message", "store_open", "array_open", "
 
 # zarrc writes outputs larger than the cache with streaming stores where a row covers whole
 # 64-byte lines (zarrc_array_read); numpy aligns its buffers to 16 bytes only.
-_ALIGNED_FROM = 64 << 20
+_ALIGNED_FROM = 1 << 20
 
 
 def empty_output(shape, dtype):
-    """numpy.empty(shape, dtype), C order; from 64 MiB on, its data starts on a 64-byte line."""
+    """numpy.empty(shape, dtype), C order; from 1 MiB on, its data starts on a 64-byte line."""
     dtype = np.dtype(dtype)
     shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize

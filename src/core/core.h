@@ -119,8 +119,8 @@ ZARRC_HIDDEN void zarrc__byteswap(void *buf, size_t nwords, size_t width);
  *  (ndim 0 copies one element). */
 ZARRC_HIDDEN void zarrc__copy_box(uint8_t *dst, const int64_t *dst_strides, const uint8_t *src,
                                   const int64_t *src_strides, const int64_t *count, int ndim, size_t es);
-/** Whether copies into an output of `bytes` should use zarrc__copy_stream: it is at least the
- *  last-level cache's size and 64 MiB (or ZARRC_STREAM_MIN bytes), the CPU has streaming
+/** Whether copies into an output of `bytes` should use zarrc__copy_stream: it is at least a
+ *  core's L2 cache and 1 MiB (or ZARRC_STREAM_MIN bytes), the CPU has streaming
  *  stores, and ZARRC_NO_STREAM_STORES is not set. Thread-safe. */
 ZARRC_HIDDEN bool zarrc__stream_output(size_t bytes);
 /** memcpy for a destination that should not enter the cache: the 64-byte lines wholly inside
