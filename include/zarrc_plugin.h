@@ -397,9 +397,22 @@ typedef struct zarrc_store_type {
      *  joins the pieces into one buffer and calls `put` (or `set`). */
     int (*putv)(void *state, const char *key, const zarrc_vref *parts, size_t nparts, unsigned flags,
                 const char *if_version);
+
+    /* ---- version 4 members: all optional (NULL); a version-3 struct ends above ---- */
+
+    /** Read a whole value as one snapshot (one version of it, as `get` does) in consecutive
+     *  pieces: each piece is read into `buf` (`cap` bytes, the caller's scratch) and handed to
+     *  `sink` with the value's total size in bytes, known before the first piece; a value of 0
+     *  bytes gives one call with len 0. A non-zero return of `sink` stops the read and is
+     *  returned. ZARRC_ENOTFOUND if the key is missing (sink not called). The library uses it to
+     *  place large uncompressed chunks while each piece is in cache, instead of reading the
+     *  whole value into memory first. NULL = the library reads the value with `get` and hands
+     *  it over as one piece. */
+    int (*get_pieces)(void *state, const char *key, uint8_t *buf, size_t cap,
+                      int (*sink)(void *ctx, uint64_t total, const uint8_t *piece, size_t len), void *ctx);
 } zarrc_store_type;
 
-#define ZARRC_STORE_TYPE_VERSION 3
+#define ZARRC_STORE_TYPE_VERSION 4
 
 /** Register a store type for its URL scheme. Thread-safe. */
 ZARRC_API int zarrc_store_register(const zarrc_store_type *type);

@@ -188,20 +188,64 @@ static int scatter_piece(void *ctx, const uint8_t *piece, size_t len)
     return ZARRC_OK;
 }
 
+static void scatter_init(scatter *s, uint8_t *dst, const int64_t *dstride, const int64_t *shape, int nd, size_t es,
+                         bool stream)
+{
+    memset(s, 0, sizeof *s);
+    s->dstride = dstride;
+    s->shape = shape;
+    s->nd = nd;
+    s->row = (size_t)shape[nd - 1] * es;
+    s->row_ptr = dst;
+    s->stream = stream;
+}
+
 int zarrc__io_scatter_decode(const zarrc__pipeline *p, const uint8_t *in, size_t n, uint8_t *dst,
                              const int64_t *dstride, const int64_t *shape, int nd, size_t es, bool stream)
 {
     scatter s;
-    memset(&s, 0, sizeof s);
-    s.dstride = dstride;
-    s.shape = shape;
-    s.nd = nd;
-    s.row = (size_t)shape[nd - 1] * es;
-    s.row_ptr = dst;
-    s.stream = stream;
+    scatter_init(&s, dst, dstride, shape, nd, es, stream);
     int rc = zarrc__pipeline_decode_stream(p, in, n, scatter_piece, &s);
     if (stream)
         zarrc__stream_fence();
+    return rc;
+}
+
+/* A stored uncompressed chunk larger than this is read and placed in pieces of this size
+ * (while each piece is in cache), not read whole into a chunk-sized buffer first. */
+#define PLACE_PIECE ((size_t)1 << 20)
+
+/* The stored bytes of a whole uncompressed chunk, arriving in pieces (zarrc__store_get_pieces),
+ * placed into a strided box. */
+typedef struct piece_place {
+    scatter s;
+    size_t expect;
+    uint64_t got;
+} piece_place;
+
+static int place_piece(void *ctx, uint64_t total, const uint8_t *piece, size_t len)
+{
+    piece_place *p = ctx;
+    if (total != p->expect || len > p->expect - p->got) /* checked before anything is placed */
+        return zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, got %llu", p->expect,
+                               (unsigned long long)(total != p->expect ? total : p->got + len));
+    p->got += len;
+    return scatter_piece(&p->s, piece, len);
+}
+
+static int read_placed(const io_job *j, thread_bufs *b, const char *key, uint8_t *dst, const int64_t *shape)
+{
+    int rc = zarrc_buf_reserve(&b->raw, PLACE_PIECE);
+    if (rc)
+        return rc;
+    piece_place p = {.expect = j->chunk_bytes};
+    scatter_init(&p.s, dst, j->dstride, shape, j->plan.ndim, j->es, j->stream);
+    rc = zarrc__store_get_pieces(j->a->store, key, b->raw.data, PLACE_PIECE, place_piece, &p);
+    if (j->stream)
+        zarrc__stream_fence();
+    if (rc == ZARRC_OK && p.got != p.expect)
+        rc = zarrc_error_set(ZARRC_ECORRUPT, "codec 'bytes': expected %zu bytes, got %llu", p.expect,
+                             (unsigned long long)p.got);
     return rc;
 }
 
@@ -248,6 +292,16 @@ static int read_task(void *ctx, size_t i)
                   (j->strided ? dense_piece(n, j->dstride, nd, j->es) : zarrc__box_contiguous(n, j->count, nd));
     /* Stored bytes that are the chunk's bytes go straight into the destination. */
     bool straight = direct && j->a->pipeline->passthrough && !j->batch;
+    if (!direct && whole && !keep && !j->batch && j->a->pipeline->passthrough && nd >= 2 &&
+        j->chunk_bytes > PLACE_PIECE && (!j->strided || j->dstride[nd - 1] == (int64_t)j->es)) {
+        /* A large whole uncompressed chunk that is not contiguous in the destination. */
+        int rc = read_placed(j, b, key, dst, m->chunks);
+        if (rc == ZARRC_ENOTFOUND) {
+            zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);
+            return ZARRC_OK;
+        }
+        return rc ? chunk_error(j, key, rc) : ZARRC_OK;
+    }
     zarrc_buf dest = {dst, 0, j->chunk_bytes, 1};
     const zarrc_buf *in = &dest;
     int rc = straight ? zarrc__store_get(j->a->store, key, 0, -1, &dest) : chunk_get(j, i, key, &b->raw, &in);

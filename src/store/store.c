@@ -118,9 +118,23 @@ int zarrc__store_get(zarrc_store *s, const char *key, int64_t offset, int64_t le
     return s->type->get(s->state, key, offset, length, out);
 }
 
-/* Members added in version 2 (3) of zarrc_store_type exist only in structs of that version. */
+/* Members added in version 2 (3, 4) of zarrc_store_type exist only in structs of that version. */
 #define V2(s, member) ((s)->type->version >= 2 ? (s)->type->member : NULL)
 #define V3(s, member) ((s)->type->version >= 3 ? (s)->type->member : NULL)
+#define V4(s, member) ((s)->type->version >= 4 ? (s)->type->member : NULL)
+
+int zarrc__store_get_pieces(zarrc_store *s, const char *key, uint8_t *buf, size_t cap,
+                            int (*sink)(void *ctx, uint64_t total, const uint8_t *piece, size_t len), void *ctx)
+{
+    if (V4(s, get_pieces))
+        return s->type->get_pieces(s->state, key, buf, cap, sink, ctx);
+    zarrc_buf whole = ZARRC_BUF_INIT;
+    int rc = s->type->get(s->state, key, 0, -1, &whole);
+    if (rc == ZARRC_OK)
+        rc = sink(ctx, whole.size, whole.data, whole.size);
+    zarrc_buf_release(&whole);
+    return rc;
+}
 
 /* Store a value given as pieces through the backend: its putv, else the pieces joined into one
  * buffer for its put (or set, which knows no flags). */

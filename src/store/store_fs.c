@@ -283,9 +283,10 @@ static int read_part(void *ctx, size_t i)
     return ZARRC_OK;
 }
 
-static int fs_get(void *state, const char *key, int64_t offset, int64_t length, zarrc_buf *out)
+/* Open the value of `key` for reading: its descriptor, malloc'd path and size. ZARRC_ENOTFOUND
+ * (no message) when missing or a directory; nothing to release after an error. */
+static int open_value(fs_store *fs, const char *key, int *fd_out, char **path_out, uint64_t *size)
 {
-    fs_store *fs = state;
     int rc = check_key(fs, key, false);
     if (rc)
         return rc;
@@ -300,20 +301,32 @@ static int fs_get(void *state, const char *key, int64_t offset, int64_t length, 
         return rc;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, &st) != 0)
         rc = io_error("cannot stat", path, errno);
-        goto done;
-    }
-    if (S_ISDIR(st.st_mode)) {
+    else if (S_ISDIR(st.st_mode))
         rc = ZARRC_ENOTFOUND;
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    else if (!S_ISREG(st.st_mode))
         rc = zarrc_error_set(ZARRC_EINVAL, "'%s' is not a regular file", path);
-        goto done;
+    if (rc) {
+        close(fd);
+        free(path);
+        return rc;
     }
-    uint64_t start, n;
-    zarrc__store_clip((uint64_t)st.st_size, offset, length, &start, &n);
+    *fd_out = fd;
+    *path_out = path;
+    *size = (uint64_t)st.st_size;
+    return ZARRC_OK;
+}
+
+static int fs_get(void *state, const char *key, int64_t offset, int64_t length, zarrc_buf *out)
+{
+    int fd;
+    char *path;
+    uint64_t size, start, n;
+    int rc = open_value(state, key, &fd, &path, &size);
+    if (rc)
+        return rc;
+    zarrc__store_clip(size, offset, length, &start, &n);
     if ((rc = zarrc_buf_reserve(out, (size_t)n)))
         goto done;
     read_job rj = {fd, path, out->data, start, (size_t)n, (size_t)n};
@@ -329,6 +342,32 @@ static int fs_get(void *state, const char *key, int64_t offset, int64_t length, 
     if (rc == ZARRC_OK)
         out->size = (size_t)n;
 done:
+    close(fd);
+    free(path);
+    return rc;
+}
+
+/* The value through one descriptor (one version of the file), `cap` bytes at a time. */
+static int fs_get_pieces(void *state, const char *key, uint8_t *buf, size_t cap,
+                         int (*sink)(void *ctx, uint64_t total, const uint8_t *piece, size_t len), void *ctx)
+{
+    int fd;
+    char *path;
+    uint64_t size;
+    int rc = open_value(state, key, &fd, &path, &size);
+    if (rc)
+        return rc;
+    if (size == 0)
+        rc = sink(ctx, 0, buf, 0);
+    else if (size > cap) /* a cold file: its whole read-ahead starts now, not piece by piece */
+        (void)posix_fadvise(fd, 0, (off_t)size, POSIX_FADV_WILLNEED);
+    for (uint64_t at = 0; rc == ZARRC_OK && at < size;) {
+        size_t k = size - at < cap ? (size_t)(size - at) : cap;
+        read_job rj = {fd, path, buf, at, k, k};
+        if ((rc = read_part(&rj, 0)) == ZARRC_OK)
+            rc = sink(ctx, size, buf, k);
+        at += k;
+    }
     close(fd);
     free(path);
     return rc;
@@ -990,5 +1029,5 @@ const zarrc_store_type zarrc__store_fs = {
     ZARRC_STORE_CAP_RANGE | ZARRC_STORE_CAP_LIST_DIR | ZARRC_STORE_CAP_WRITE | ZARRC_STORE_CAP_SET_IF,
     fs_open, fs_close, fs_get, NULL, fs_set, fs_set_if, fs_erase, fs_erase_prefix, fs_list,
     fs_list_dir, fs_size,
-    fs_put, NULL, fs_version, fs_lock_key, fs_unlock_key, fs_flush, fs_canonical, fs_putv,
+    fs_put, NULL, fs_version, fs_lock_key, fs_unlock_key, fs_flush, fs_canonical, fs_putv, fs_get_pieces,
 };

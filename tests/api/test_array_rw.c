@@ -339,6 +339,60 @@ static void test_passthrough_strided(void)
     zarrc_store_free(s);
 }
 
+/* Whole uncompressed chunks larger than a read piece (1 MiB) that are not contiguous in the
+ * caller's box are read and placed piece by piece (the filesystem store's get_pieces; the
+ * memory store's whole value as one piece): values into an aligned and a misaligned output, a
+ * missing chunk reads as fill, and a truncated or overlong chunk is an error naming it. */
+static void test_passthrough_pieces(const char *url)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, url, 0));
+    int64_t shape[2] = {1100, 2048}, chunks[2] = {600, 1024}, z[2] = {0, 0}; /* chunks of 1.2 MB */
+    zarrc_array *a = s ? create(s, "pieces", "uint16", 2, shape, chunks, "[\"bytes\"]", "9") : NULL;
+    size_t n = 1100 * 2048, bytes = n * 2;
+    uint16_t *v = malloc(bytes);
+    uint8_t *raw = malloc(bytes + 2);
+    CHECK(v && raw && a);
+    if (!v || !raw || !a)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint16_t)(i * 40503u + 1);
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, v, bytes));
+    for (int pass = 0; pass < 2; pass++) {
+        uint16_t *out = (uint16_t *)(raw + (pass ? 2 : 0)); /* pass 1: off the buffer's alignment */
+        memset(raw, 0xA5, bytes + 2);
+        CHECK_OK(zarrc_array_read(a, z, shape, NULL, out, bytes));
+        CHECK_MSG(!memcmp(out, v, bytes), "%s: pieces: whole read differs (pass %d)", url, pass);
+    }
+    uint16_t *out = (uint16_t *)raw;
+    CHECK_OK(zarrc_store_erase(s, "pieces/c/0/1"));
+    CHECK_OK(zarrc_array_read(a, z, shape, NULL, out, bytes));
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += out[i] != (i / 2048 < 600 && i % 2048 >= 1024 ? 9 : v[i]);
+    CHECK_MSG(bad == 0, "%s: pieces: %zu wrong values with chunk c/0/1 missing", url, bad);
+    void *d = NULL;
+    size_t dn = 0;
+    CHECK_OK(zarrc_store_get(&d, &dn, s, "pieces/c/0/0"));
+    CHECK(dn == 600 * 1024 * 2);
+    if (d) {
+        CHECK_OK(zarrc_store_set(s, "pieces/c/0/0", d, dn - 2)); /* truncated */
+        CHECK_ERR(zarrc_array_read(a, z, shape, NULL, out, bytes), ZARRC_ECORRUPT, "chunk 'pieces/c/0/0'");
+        uint8_t *longer = calloc(1, dn + 4096);
+        if (longer) {
+            CHECK_OK(zarrc_store_set(s, "pieces/c/0/0", longer, dn + 4096)); /* too long */
+            CHECK_ERR(zarrc_array_read(a, z, shape, NULL, out, bytes), ZARRC_ECORRUPT, "expected 1228800 bytes");
+        }
+        free(longer);
+    }
+    zarrc_free(d);
+out:
+    free(v);
+    free(raw);
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 static void wr32(uint8_t *p, uint32_t v) { p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
 
@@ -514,7 +568,9 @@ int main(void)
         snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", url + 7, url + 7);
         CHECK(system(cmd) == 0);
         test_passthrough_runs(url);
+        test_passthrough_pieces(url);
     }
+    test_passthrough_pieces("memory://");
     test_blosc_blocks();
     test_blosc_parallel_blocks();
     test_roundtrip(3, NULL, 'C');
