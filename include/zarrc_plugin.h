@@ -406,8 +406,7 @@ typedef struct zarrc_store_type {
      *  bytes gives one call with len 0. A non-zero return of `sink` stops the read and is
      *  returned. ZARRC_ENOTFOUND if the key is missing (sink not called). The library uses it to
      *  place large uncompressed chunks while each piece is in cache, instead of reading the
-     *  whole value into memory first. NULL = the library reads the value with `get` and hands
-     *  it over as one piece. */
+     *  whole value into memory first. NULL = the library reads such chunks whole with `get`. */
     int (*get_pieces)(void *state, const char *key, uint8_t *buf, size_t cap,
                       int (*sink)(void *ctx, uint64_t total, const uint8_t *piece, size_t len), void *ctx);
 } zarrc_store_type;

@@ -293,8 +293,10 @@ static int read_task(void *ctx, size_t i)
     /* Stored bytes that are the chunk's bytes go straight into the destination. */
     bool straight = direct && j->a->pipeline->passthrough && !j->batch;
     if (!direct && whole && !keep && !j->batch && j->a->pipeline->passthrough && nd >= 2 &&
-        j->chunk_bytes > PLACE_PIECE && (!j->strided || j->dstride[nd - 1] == (int64_t)j->es)) {
-        /* A large whole uncompressed chunk that is not contiguous in the destination. */
+        j->chunk_bytes > PLACE_PIECE && (!j->strided || j->dstride[nd - 1] == (int64_t)j->es) &&
+        zarrc__store_has_pieces(j->a->store)) {
+        /* A large whole uncompressed chunk that is not contiguous in the destination (other
+         * stores: read whole into the thread's buffer below, reused from chunk to chunk). */
         int rc = read_placed(j, b, key, dst, m->chunks);
         if (rc == ZARRC_ENOTFOUND) {
             zarrc__fill_box(dst, j->dstride, n, nd, fill_of(j), j->es);

@@ -126,15 +126,13 @@ int zarrc__store_get(zarrc_store *s, const char *key, int64_t offset, int64_t le
 int zarrc__store_get_pieces(zarrc_store *s, const char *key, uint8_t *buf, size_t cap,
                             int (*sink)(void *ctx, uint64_t total, const uint8_t *piece, size_t len), void *ctx)
 {
-    if (V4(s, get_pieces))
-        return s->type->get_pieces(s->state, key, buf, cap, sink, ctx);
-    zarrc_buf whole = ZARRC_BUF_INIT;
-    int rc = s->type->get(s->state, key, 0, -1, &whole);
-    if (rc == ZARRC_OK)
-        rc = sink(ctx, whole.size, whole.data, whole.size);
-    zarrc_buf_release(&whole);
-    return rc;
+    if (!V4(s, get_pieces))
+        return zarrc_error_set(ZARRC_EUNSUPPORTED, "store '%s' cannot read '%s' in pieces", s->url ? s->url : "",
+                               key);
+    return s->type->get_pieces(s->state, key, buf, cap, sink, ctx);
 }
+
+bool zarrc__store_has_pieces(const zarrc_store *s) { return V4(s, get_pieces) != NULL; }
 
 /* Store a value given as pieces through the backend: its putv, else the pieces joined into one
  * buffer for its put (or set, which knows no flags). */

@@ -341,7 +341,7 @@ static void test_passthrough_strided(void)
 
 /* Whole uncompressed chunks larger than a read piece (1 MiB) that are not contiguous in the
  * caller's box are read and placed piece by piece (the filesystem store's get_pieces; the
- * memory store's whole value as one piece): values into an aligned and a misaligned output, a
+ * memory store, which has none, reads them whole): values into an aligned and a misaligned output, a
  * missing chunk reads as fill, and a truncated or overlong chunk is an error naming it. */
 static void test_passthrough_pieces(const char *url)
 {
