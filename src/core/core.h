@@ -74,6 +74,9 @@ ZARRC_HIDDEN char *zarrc__sprintf(const char *fmt, ...) ZARRC_PRINTF(1, 2);
 /** Multiply sizes; false on overflow. */
 ZARRC_HIDDEN bool zarrc__mul_size(size_t a, size_t b, size_t *out);
 ZARRC_HIDDEN int zarrc__buf_append(zarrc_buf *b, const void *data, size_t n);
+/* Room for exactly n bytes (no doubling, no huge-page advice): for a buffer filled once with
+ * a size known beforehand, such as a fetched range. Keeps what it holds; ZARRC_ENOMEM. */
+ZARRC_HIDDEN int zarrc__buf_reserve_exact(zarrc_buf *b, size_t n);
 /** Join path and key with '/' unless path is "" (result malloc'd). */
 ZARRC_HIDDEN char *zarrc__path_join(const char *path, const char *key);
 

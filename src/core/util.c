@@ -162,6 +162,20 @@ int zarrc_buf_reserve(zarrc_buf *b, size_t n)
     return ZARRC_OK;
 }
 
+int zarrc__buf_reserve_exact(zarrc_buf *b, size_t n)
+{
+    if (n <= b->capacity)
+        return ZARRC_OK;
+    if (b->borrowed)
+        return zarrc_buf_reserve(b, n); /* (its error) */
+    uint8_t *p = zarrc__realloc(b->data, n);
+    if (!p)
+        return ZARRC_ENOMEM;
+    b->data = p;
+    b->capacity = n;
+    return ZARRC_OK;
+}
+
 void zarrc_buf_release(zarrc_buf *b)
 {
     if (!b)

@@ -71,9 +71,11 @@ typedef struct shard_job {
     bool stream;                     /* read: the box is placed with streaming stores */
     zarrc_buf *keeps;                /* vlen reads: per inner task */
     size_t *round;                   /* read: the inner tasks of the current round of shards */
-    /* Writes: encoded inner chunk buffers of earlier rounds (and of the caller's last write),
-     * reused by the next inner chunks instead of freed and allocated again — at a few MiB
-     * each, a fresh buffer is fresh memory to fault in. */
+    /* Buffers of earlier rounds reused by the next instead of freed and allocated again: at
+     * a few MiB each, a fresh buffer is fresh memory to fault in, and freed ones linger in the
+     * allocator's per-thread arenas, so a round's memory would count twice.
+     * Reads: the fetched shard bytes. Writes: the encoded inner chunks (and the caller's last
+     * write's, see keep_spares). */
     zarrc_buf *spares;
     size_t nspares, capspares;
     pthread_mutex_t spare_mu;
@@ -258,6 +260,43 @@ static int cmp_span(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* Keep a buffer for reuse (any thread), else release it. */
+static void spare_put(shard_job *j, zarrc_buf *b)
+{
+    pthread_mutex_lock(&j->spare_mu);
+    if (b->data && !b->borrowed && j->nspares < j->capspares) {
+        j->spares[j->nspares++] = *b;
+        *b = (zarrc_buf)ZARRC_BUF_INIT;
+    }
+    pthread_mutex_unlock(&j->spare_mu);
+    zarrc_buf_release(b); /* (a no-op once kept) */
+}
+
+/* An empty buffer, with the capacity of a spare when there is one (any thread). */
+static zarrc_buf spare_take(shard_job *j)
+{
+    zarrc_buf b = ZARRC_BUF_INIT;
+    pthread_mutex_lock(&j->spare_mu);
+    if (j->nspares)
+        b = j->spares[--j->nspares];
+    pthread_mutex_unlock(&j->spare_mu);
+    b.size = 0;
+    return b;
+}
+
+/* Shards per round: `per_thread` per thread, but at least 64 inner chunks per thread when
+ * shards are small (fewer pool barriers); on stores with latency, enough shards to keep the
+ * I/O pool's requests in flight. */
+static size_t shards_per_round(const shard_job *j, size_t per_thread)
+{
+    size_t threads = (size_t)zarrc_get_num_threads(), n_inner = j->s->n_inner, per_round = threads * per_thread;
+    if (n_inner && n_inner < 32)
+        per_round = (64 * threads + n_inner - 1) / n_inner;
+    if (zarrc__store_has_latency(j->a->store) && (size_t)zarrc_get_io_concurrency() > per_round)
+        per_round = (size_t)zarrc_get_io_concurrency();
+    return per_round;
+}
+
 /* Read phase A: index + merged range requests for one shard. */
 static int read_shard(void *ctx, size_t si)
 {
@@ -352,8 +391,13 @@ again:
         goto done;
     }
     sr->nbufs = nreq;
-    for (size_t r = 0; r < nreq; r++)
+    for (size_t r = 0; r < nreq && rc == ZARRC_OK; r++) {
+        sr->bufs[r] = spare_take(j);
         reqs[r].out = &sr->bufs[r];
+        rc = zarrc__buf_reserve_exact(&sr->bufs[r], (size_t)reqs[r].length);
+    }
+    if (rc)
+        goto done;
     if (nreq && (rc = zarrc__store_get_many(j->a->store, reqs, nreq)))
         goto done;
     for (size_t r = 0; r < nreq && rc == ZARRC_OK; r++) {
@@ -491,6 +535,19 @@ static int read_inner_in_round(void *ctx, size_t k)
     return read_inner(j, j->round[k]);
 }
 
+/* Read phases A and B of one shard on one thread, its fetched bytes then handed on. */
+static int read_shard_whole(void *ctx, size_t si)
+{
+    shard_job *j = ctx;
+    shard_rec *sr = &j->shards[si];
+    int rc = read_shard(j, si);
+    for (size_t k = 0; rc == ZARRC_OK && k < sr->ntasks; k++)
+        rc = read_inner(j, sr->tasks[k]);
+    for (size_t b = 0; b < sr->nbufs; b++)
+        spare_put(j, &sr->bufs[b]);
+    return rc;
+}
+
 int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec, const int64_t *start,
                          const int64_t *count, const int64_t *step, uint8_t *out, size_t es,
                          zarrc_buf **keeps_out, size_t *nkeeps)
@@ -506,14 +563,22 @@ int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec
     }
     j.data = out;
     j.stream = rc == ZARRC_OK && !keeps_out && zarrc__io_box_streams(count, a->meta->ndim, es);
-    /* In rounds of a few shards per thread: the fetched bytes of one round are released before
-     * the next, so memory does not grow with the selection. */
-    size_t per_round = (size_t)zarrc_get_num_threads() * 2;
-    if (zarrc__store_has_latency(a->store) && (size_t)zarrc_get_io_concurrency() > per_round)
-        per_round = (size_t)zarrc_get_io_concurrency();
+    /* Many shards on a local store: each thread reads whole shards, one after another (no
+     * barrier between fetching and decoding). Otherwise in rounds of one shard per thread, the
+     * inner chunks of a round decoded by all threads. Either way the fetched bytes of a shard
+     * are handed to the next (spares), so memory does not grow with the selection. */
+    size_t threads = (size_t)zarrc_get_num_threads();
+    bool by_shard = !zarrc__store_has_latency(a->store) && j.nshards >= 4 * threads;
+    size_t per_round = rc != ZARRC_OK ? 0 : by_shard ? threads : shards_per_round(&j, 1);
     if (rc == ZARRC_OK && !(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)))
         rc = ZARRC_ENOMEM;
-    for (size_t first = 0; rc == ZARRC_OK && first < j.nshards; first += per_round) {
+    /* Best effort: without room for spares every round allocates its own. */
+    if (rc == ZARRC_OK && (j.spares = zarrc__try_malloc(per_round * sizeof *j.spares)))
+        j.capspares = per_round;
+    pthread_mutex_init(&j.spare_mu, NULL);
+    if (rc == ZARRC_OK && by_shard)
+        rc = zarrc__pool_run(j.nshards, read_shard_whole, &j);
+    for (size_t first = 0; rc == ZARRC_OK && !by_shard && first < j.nshards; first += per_round) {
         round_ctx rc_ctx = {&j, first};
         size_t n = j.nshards - first < per_round ? j.nshards - first : per_round, nt = 0;
         rc = io_phase(&j)(n, read_shard_in_round, &rc_ctx);
@@ -527,9 +592,13 @@ int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec
         for (size_t k = 0; k < n; k++) {
             shard_rec *sr = &j.shards[first + k];
             for (size_t b = 0; b < sr->nbufs; b++)
-                zarrc_buf_release(&sr->bufs[b]);
+                spare_put(&j, &sr->bufs[b]);
         }
     }
+    pthread_mutex_destroy(&j.spare_mu);
+    while (j.nspares)
+        zarrc_buf_release(&j.spares[--j.nspares]);
+    free(j.spares);
     job_free(&j);
     return rc;
 }
@@ -630,16 +699,6 @@ static bool off_empty(const shard_rec *sr, const inner_rec *rec)
     return !sr->entries || sr->missing || sr->entries[2 * rec->local] == ZARRC_SHARD_EMPTY;
 }
 
-/* Keep an encoded inner chunk's buffer for reuse (phases between rounds: one thread). */
-static void spare_put(shard_job *j, zarrc_buf *b)
-{
-    if (b->data && !b->borrowed && j->nspares < j->capspares) {
-        j->spares[j->nspares++] = *b;
-        *b = (zarrc_buf)ZARRC_BUF_INIT;
-    } else
-        zarrc_buf_release(b);
-}
-
 /* Write phase 2: build and encode one touched inner chunk. */
 static int write_inner(void *ctx, size_t t)
 {
@@ -663,13 +722,8 @@ static int write_inner(void *ctx, size_t t)
         return ZARRC_ENOMEM;
     const zarrc_repr *ir = &j->s->inner_codecs->chunk;
     size_t ibytes = j->inner_elems * j->es; /* no overflow: the shard's byte size was checked */
-    if (!rec->enc.data) {
-        pthread_mutex_lock(&j->spare_mu);
-        if (j->nspares)
-            rec->enc = j->spares[--j->nspares];
-        pthread_mutex_unlock(&j->spare_mu);
-        rec->enc.size = 0;
-    }
+    if (!rec->enc.data)
+        rec->enc = spare_take(j);
     /* An inner chunk that is wholly written, inside the array and one contiguous run of the
      * caller's box (C order) is encoded from there, without a gather. */
     if (covers && !padded && !j->s->inner_codecs->passthrough && zarrc__box_contiguous(n, j->count, nd)) {
@@ -884,11 +938,7 @@ static int shard_write_once(const zarrc__io_array *a, const zarrc__shard_spec *s
      * encoded, its shards assembled and stored, and the encoded bytes released before the
      * next round — memory is bounded by the round, not by the selection, and the encoded bytes
      * are still in cache when they are assembled. */
-    size_t threads = (size_t)zarrc_get_num_threads(), per_round = threads * 2, *locals = NULL;
-    if (spec->n_inner && spec->n_inner < 32) /* small shards: >= 64 inner chunks per thread a round */
-        per_round = (64 * threads + spec->n_inner - 1) / spec->n_inner;
-    if (zarrc__store_has_latency(a->store) && (size_t)zarrc_get_io_concurrency() > per_round)
-        per_round = (size_t)zarrc_get_io_concurrency();
+    size_t per_round = shards_per_round(&j, 2), *locals = NULL;
     if (rc == ZARRC_OK && (!(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)) ||
                            !(locals = zarrc__malloc(spec->n_inner * sizeof *locals))))
         rc = ZARRC_ENOMEM;

@@ -282,6 +282,91 @@ static void test_corrupt(void)
     zarrc_store_free(s);
 }
 
+/* A read of many shards (each thread then reads whole shards one after another, their fetched
+ * bytes reused from shard to shard): shards of very different sizes, missing shards and
+ * inner chunks (fill), ragged edges, strided reads, every thread count; then a corrupt inner
+ * chunk is an error naming its shard and inner chunk. */
+static void test_many_shards(void)
+{
+    enum { H = 40, W = 36 };
+    char codecs[1024];
+    snprintf(codecs, sizeof codecs, inner_zstd, "end");
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    int64_t shape[2] = {H, W}, chunks[2] = {8, 8};
+    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
+    o.dtype = "int32";
+    o.ndim = 2;
+    o.shape = shape;
+    o.chunks = chunks;
+    o.codecs = codecs;
+    o.fill_value = "-7";
+    zarrc_array *a = NULL;
+    CHECK_OK(zarrc_array_create(&a, s, "m", &o));
+    if (!a)
+        return;
+    static int32_t all[H * W], got[H * W];
+    uint32_t x = 12345;
+    for (int i = 0; i < H; i++)
+        for (int k = 0; k < W; k++) {
+            int sr = i / 8, sc = k / 8;
+            x = x * 1664525u + 1013904223u;
+            /* odd shards random (large encoded), even ones constant runs (small) */
+            all[i * W + k] = (sr + sc) % 2 ? (int32_t)(x >> 1) : sr * 100 + sc;
+        }
+    int64_t z[2] = {0, 0};
+    CHECK_OK(zarrc_array_write(a, z, shape, NULL, all, sizeof all));
+    /* Shards (1,1) and (4,2) removed (read as fill); inner chunk (0,1) of shard (2,3) all fill. */
+    CHECK_OK(zarrc_store_erase(s, "m/c/1/1"));
+    CHECK_OK(zarrc_store_erase(s, "m/c/4/2"));
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 8; k++) {
+            all[(8 + i) * W + 8 + k] = -7;
+            all[(32 + i) * W + 16 + k] = -7;
+        }
+    int32_t fillblk[16];
+    for (int i = 0; i < 16; i++)
+        fillblk[i] = -7;
+    int64_t fst[2] = {16, 28}, fc[2] = {4, 4};
+    CHECK_OK(zarrc_array_write(a, fst, fc, NULL, fillblk, sizeof fillblk));
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 4; k++)
+            all[(16 + i) * W + 28 + k] = -7;
+    for (int threads = 1; threads <= 3; threads++) {
+        CHECK_OK(zarrc_set_num_threads(threads));
+        memset(got, 0x55, sizeof got);
+        CHECK_OK(zarrc_array_read(a, z, shape, NULL, got, sizeof got));
+        CHECK(!memcmp(all, got, sizeof all));
+        int64_t st[2] = {1, 3}, cnt[2] = {13, 11}, step[2] = {3, 3};
+        int32_t sub[13 * 11];
+        CHECK_OK(zarrc_array_read(a, st, cnt, step, sub, sizeof sub));
+        int bad = 0;
+        for (int i = 0; i < 13; i++)
+            for (int k = 0; k < 11; k++)
+                bad += sub[i * 11 + k] != all[(1 + 3 * i) * W + 3 + 3 * k];
+        CHECK(bad == 0);
+    }
+    /* Corrupt the inner chunk stored first in shard (3,0): the magic number of its zstd frame. */
+    void *d = NULL;
+    size_t n = 0;
+    CHECK_OK(zarrc_store_get(&d, &n, s, "m/c/3/0"));
+    if (d && n > 8) {
+        uint8_t *b = d;
+        for (size_t i = 0; i < 4; i++)
+            b[i] ^= 0x5a;
+        CHECK_OK(zarrc_store_set(s, "m/c/3/0", b, n));
+    }
+    zarrc_free(d);
+    for (int threads = 1; threads <= 3; threads++) {
+        CHECK_OK(zarrc_set_num_threads(threads));
+        CHECK(zarrc_array_read(a, z, shape, NULL, got, sizeof got) != ZARRC_OK);
+        CHECK(strstr(zarrc_error_last(), "shard 'm/c/3/0'") && strstr(zarrc_error_last(), "inner chunk"));
+    }
+    CHECK_OK(zarrc_set_num_threads(0));
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 static void test_strings(void)
 {
     zarrc_store *s = NULL;
@@ -405,6 +490,7 @@ int main(void)
     test_spec_bytes();
     test_costs();
     test_corrupt();
+    test_many_shards();
     test_strings();
     const char *zstd1 = "[\"bytes\",{\"name\":\"zstd\",\"configuration\":{\"level\":1}}]";
     test_random_writes("memory://", "[\"bytes\"]", 4, "end", 1);
