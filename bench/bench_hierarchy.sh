@@ -47,7 +47,7 @@ cmake --build "$BUILD" -j"$(nproc)" --target zarrc_static >>"$BUILD/hier.cmake.l
     { tail -30 "$BUILD/hier.cmake.log" >&2; exit 1; }
 # shellcheck disable=SC2046
 gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_hierarchy.c" "$BUILD/libzarrc.a" \
-    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm \
+    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -ldl -lpthread -lm \
     -o "$BUILD/bench_hierarchy"
 
 HAVE_PY=1

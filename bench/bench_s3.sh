@@ -34,7 +34,7 @@ cmake --build "$BUILD" -j2 --target zarrc_static >>"$BUILD/s3.cmake.log" 2>&1 ||
     { tail -30 "$BUILD/s3.cmake.log" >&2; exit 1; }
 # shellcheck disable=SC2046
 gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_s3.c" "$BUILD/libzarrc.a" \
-    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm \
+    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -ldl -lpthread -lm \
     -o "$BUILD/bench_s3"
 # the "limit" column: raw signed requests through libcurl multi (no libzarrc)
 # shellcheck disable=SC2046

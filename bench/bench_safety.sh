@@ -14,7 +14,7 @@ BASE=${1:-31ed13a}
 RUNS=${2:-5}
 WORK=${ZARRC_BENCH_DIR:-/tmp/zarrc-bench-safety}
 mkdir -p "$WORK"
-DEPLIBS="$(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm"
+DEPLIBS="$(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -ldl -lpthread -lm"
 
 build() { # SRC_DIR OUT_BINARY
     cmake -S "$1" -B "$WORK/build-$(basename "$2")" -DCMAKE_BUILD_TYPE=Release -DZARRC_BUILD_TESTS=OFF >/dev/null

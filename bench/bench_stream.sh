@@ -28,7 +28,7 @@ cmake --build "$BUILD" -j2 --target zarrc_static >>"$BUILD/stream.cmake.log" 2>&
     { tail -30 "$BUILD/stream.cmake.log" >&2; exit 1; }
 # shellcheck disable=SC2046
 gcc -O2 -g -std=gnu11 -Wall -Wextra -I"$ROOT/include" "$ROOT/bench/bench_stream.c" "$BUILD/libzarrc.a" \
-    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm \
+    $(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -ldl -lpthread -lm \
     -o "$BUILD/bench_stream"
 # The "limit" tool (codec library + file writes, no Zarr): next to bench_stream, where bench_stream.py looks.
 # shellcheck disable=SC2046

@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 OUT=${2:-/tmp/zarrc-profile}
 mkdir -p "$OUT"
-DEPLIBS="$(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm"
+DEPLIBS="$(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -ldl -lpthread -lm"
 CFLAGS="-O2 -g -std=gnu11 -I$ROOT/include"
 # shellcheck disable=SC2086
 gcc $CFLAGS "$ROOT/bench/engine_mkdata.c" "$BUILD/libzarrc.a" $DEPLIBS -o "$OUT/mk"

@@ -95,7 +95,7 @@ log "building zarrc (Release) in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DZARRC_BUILD_TESTS=OFF >"$BUILD.cmake.log" 2>&1 ||
     { cat "$BUILD.cmake.log" >&2; exit 1; }
 cmake --build "$BUILD" -j"$(nproc)" >>"$BUILD.cmake.log" 2>&1 || { tail -30 "$BUILD.cmake.log" >&2; exit 1; }
-DEPLIBS="$(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm"
+DEPLIBS="$(pkg-config --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -ldl -lpthread -lm"
 CFLAGS="-O2 -g -std=gnu11 -Wall -Wextra -I$ROOT/include"
 # shellcheck disable=SC2086
 gcc $CFLAGS "$ROOT/bench/zarrc_bench.c" "$BUILD/libzarrc.a" $DEPLIBS -o "$BUILD/zarrc_bench"

@@ -12,8 +12,8 @@ Where libzarrc comes from (environment variable ZARRC_LIBZARRC):
   /path/libzarrc.a an already built static archive (e.g. the in-tree build/libzarrc.a);
                    headers from ZARRC_INCLUDE_DIR or the repository's include/.
 The static variants link libzarrc's own dependencies (json-c, blosc, zstd, lz4, zlib, lzma,
-libdeflate, curl, crypto, bz2, zfp) as shared system libraries, so the installed package never
-refers to the checkout.
+libdeflate, bz2, zfp) as shared system libraries, so the installed package never refers to the
+checkout. (libcurl and libcrypto are not linked: libzarrc loads them when a remote store opens.)
 """
 import json
 import os
@@ -24,9 +24,8 @@ import sys
 from setuptools import setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEP_MODULES = ["json-c", "blosc", "libzstd", "liblz4", "zlib", "liblzma", "libdeflate",
-               "libcurl", "libcrypto"]
-DEP_LIBS = ["bz2", "zfp", "pthread", "m"]
+DEP_MODULES = ["json-c", "blosc", "libzstd", "liblz4", "zlib", "liblzma", "libdeflate"]
+DEP_LIBS = ["bz2", "zfp", "dl", "pthread", "m"]  # (libcurl, libcrypto: loaded when a remote store opens)
 
 
 def _pkg_config(*args):

@@ -80,6 +80,9 @@ static long env_long(const char *name, long dflt, long lo, long hi)
 
 int zarrc__http_client_init(zarrc__http_client *c)
 {
+    int lrc = zarrc__netlib_load();
+    if (lrc)
+        return lrc;
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
         return zarrc_error_set(ZARRC_EIO, "libcurl initialization failed: %s", curl_easy_strerror(global_rc));

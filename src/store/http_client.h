@@ -15,10 +15,10 @@
 #ifndef ZARRC_HTTP_CLIENT_H
 #define ZARRC_HTTP_CLIENT_H
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "netlib.h"
 #include "store.h"
 
 struct zarrc__http_xfer;

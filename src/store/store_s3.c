@@ -18,7 +18,6 @@
  * If it does not, the handle is of a type without get_versioned: the library then gives no
  * multi-writer guarantee (single writer per key), never a false one.
  */
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
@@ -860,7 +859,12 @@ static int delete_batch(s3_store *s, char **keys, size_t n)
     char md5hdr[64] = "Content-MD5: ";
     if (!rc) {
         EVP_Digest(b.data, b.size, md, &ml, EVP_md5(), NULL);
-        EVP_EncodeBlock((unsigned char *)md5hdr + 13, md, 16);
+        char *b64 = zarrc__base64_encode(md, sizeof md);
+        if (b64)
+            snprintf(md5hdr + 13, sizeof md5hdr - 13, "%s", b64);
+        else
+            rc = zarrc__enomem();
+        free(b64);
     }
     s3_call c;
     zarrc_buf resp = ZARRC_BUF_INIT;

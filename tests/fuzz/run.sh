@@ -9,7 +9,7 @@ targets=${2:-"metadata chunk select args serve struct object user blosc"}
 out="$root/build-fuzz"
 mkdir -p "$out"
 srcs=$(ls "$root"/src/*/*.c)
-libs="$(pkg-config --cflags --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate libcurl libcrypto) -lbz2 -lzfp -lpthread -lm"
+libs="$(pkg-config --cflags --libs json-c blosc libzstd liblz4 zlib liblzma libdeflate) -lbz2 -lzfp -ldl -lpthread -lm"
 for t in $targets; do
   extra=""
   lib_srcs=$srcs

@@ -137,5 +137,18 @@ for server, start in (("http.server", start_python), ("nginx", start_nginx)):
 r = zarrc("get", "http://127.0.0.1:%d/g/v3" % free_port(), env=dict(os.environ, ZARRC_HTTP_RETRIES="1",
                                                                     ZARRC_HTTP_RETRY_BASE_MS="10"))
 check(r.returncode == 1 and "Couldn't connect" in r.stderr, "unreachable server: %s" % r.stderr)
+
+# libcurl (and libcrypto) are loaded when the first remote store opens, not at start: glibc's
+# LD_DEBUG=libs lists every library the process loads.
+r = zarrc("ls", g, env=dict(os.environ, LD_DEBUG="libs"))
+check(r.returncode == 0 and "calling init" in r.stderr and "libcurl" not in r.stderr,
+      "a local command loads no libcurl: %s" % r.stderr[-400:])
+r = zarrc("get", "http://127.0.0.1:%d/g/v3" % free_port(),
+          env=dict(os.environ, LD_DEBUG="libs", ZARRC_HTTP_RETRIES="0"))
+check("libcurl" in r.stderr, "an http:// store loads libcurl: %s" % r.stderr[-400:])
+r = zarrc("get", "http://127.0.0.1:%d/g/v3" % free_port(),
+          env=dict(os.environ, ZARRC_LIBCURL="/nonexistent/libcurl.so.4"))
+check(r.returncode == 1 and "need libcurl" in r.stderr and "/nonexistent/libcurl.so.4" in r.stderr
+      and "cannot be loaded" in r.stderr, "libcurl missing: a clear error: %s" % r.stderr)
 print("http: %d checks, %d failed, %.1f s" % (CHECKS, len(FAILS), time.time() - t0))
 sys.exit(1 if FAILS else 0)
