@@ -12,8 +12,9 @@ static const char *inner_zstd =
     "\"index_codecs\":[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"little\"}},{\"name\":\"crc32c\"}],"
     "\"index_location\":\"%s\"}}]";
 
-static zarrc_array *make(zarrc_store *s, const char *path, const char *codecs, const char *dtype,
-                         int64_t h, int64_t w, int64_t sh, int64_t sw)
+/* A 2-d array h x w of shards sh x sw (fill: JSON, NULL = the type's default). */
+static zarrc_array *make_fill(zarrc_store *s, const char *path, const char *codecs, const char *dtype,
+                              int64_t h, int64_t w, int64_t sh, int64_t sw, const char *fill)
 {
     int64_t shape[2] = {h, w}, chunks[2] = {sh, sw};
     zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
@@ -22,10 +23,17 @@ static zarrc_array *make(zarrc_store *s, const char *path, const char *codecs, c
     o.shape = shape;
     o.chunks = chunks;
     o.codecs = codecs;
+    o.fill_value = fill;
     o.flags = ZARRC_OVERWRITE;
     zarrc_array *a = NULL;
     CHECK_OK(zarrc_array_create(&a, s, path, &o));
     return a;
+}
+
+static zarrc_array *make(zarrc_store *s, const char *path, const char *codecs, const char *dtype,
+                         int64_t h, int64_t w, int64_t sh, int64_t sw)
+{
+    return make_fill(s, path, codecs, dtype, h, w, sh, sw, NULL);
 }
 
 /* 18x13 int32 with 8x8 shards of 4x4 inner chunks (ragged everywhere), both index locations. */
@@ -293,16 +301,8 @@ static void test_many_shards(void)
     snprintf(codecs, sizeof codecs, inner_zstd, "end");
     zarrc_store *s = NULL;
     CHECK_OK(zarrc_store_open(&s, "memory://", 0));
-    int64_t shape[2] = {H, W}, chunks[2] = {8, 8};
-    zarrc_array_options o = ZARRC_ARRAY_OPTIONS_INIT;
-    o.dtype = "int32";
-    o.ndim = 2;
-    o.shape = shape;
-    o.chunks = chunks;
-    o.codecs = codecs;
-    o.fill_value = "-7";
-    zarrc_array *a = NULL;
-    CHECK_OK(zarrc_array_create(&a, s, "m", &o));
+    int64_t shape[2] = {H, W};
+    zarrc_array *a = make_fill(s, "m", codecs, "int32", H, W, 8, 8, "-7");
     if (!a)
         return;
     static int32_t all[H * W], got[H * W];
