@@ -391,10 +391,17 @@ again:
         goto done;
     }
     sr->nbufs = nreq;
+    /* Room for each range at its exact size, but only for a plausible one: the lengths come from
+     * the index, and the store clips a range to the value's real size before it allocates. */
+    size_t plausible = SIZE_MAX;
+    if (__builtin_mul_overflow(j->inner_elems * j->es, s->n_inner, &plausible) ||
+        __builtin_mul_overflow(plausible, 2, &plausible) || __builtin_add_overflow(plausible, 1u << 20, &plausible))
+        plausible = 0;
     for (size_t r = 0; r < nreq && rc == ZARRC_OK; r++) {
         sr->bufs[r] = spare_take(j);
         reqs[r].out = &sr->bufs[r];
-        rc = zarrc__buf_reserve_exact(&sr->bufs[r], (size_t)reqs[r].length);
+        if ((uint64_t)reqs[r].length <= plausible)
+            rc = zarrc__buf_reserve_exact(&sr->bufs[r], (size_t)reqs[r].length);
     }
     if (rc)
         goto done;
