@@ -367,6 +367,52 @@ static void test_many_shards(void)
     zarrc_store_free(s);
 }
 
+/* An index (without a checksum) whose entries claim terabytes: an error naming the shard, never
+ * an allocation of the claimed size — in a read of one shard and in one of many. */
+static void test_index_claims(void)
+{
+    zarrc_store *s = NULL;
+    CHECK_OK(zarrc_store_open(&s, "memory://", 0));
+    const char *codecs = "[{\"name\":\"sharding_indexed\",\"configuration\":{\"chunk_shape\":[2,2],"
+                         "\"codecs\":[\"bytes\",{\"name\":\"zstd\"}],\"index_codecs\":[{\"name\":\"bytes\","
+                         "\"configuration\":{\"endian\":\"little\"}}]}}]";
+    zarrc_array *a = make(s, "h", codecs, "uint8", 16, 16, 4, 4);
+    if (!a)
+        return;
+    uint8_t v[256], got[256];
+    for (int i = 0; i < 256; i++)
+        v[i] = (uint8_t)(i * 7 + 1);
+    int64_t z[2] = {0, 0}, sh[2] = {16, 16}, one[2] = {4, 8}, four[2] = {4, 4};
+    CHECK_OK(zarrc_array_write(a, z, sh, NULL, v, sizeof v));
+    void *d = NULL;
+    size_t n = 0;
+    CHECK_OK(zarrc_store_get(&d, &n, s, "h/c/1/2"));
+    CHECK(n > 4 * 16); /* 4 zstd frames, then the index: 4 (offset, length) pairs */
+    if (d && n > 4 * 16) {
+        uint8_t *b = d;
+        /* The last stored inner chunk's length, then the first one's offset, set to 2^40 (neither
+         * overlaps another entry: only the shard's size can refute them). */
+        const size_t fields[2] = {n - 64 + 16 * 3 + 8, n - 64};
+        for (int k = 0; k < 2; k++) {
+            uint8_t saved[8];
+            memcpy(saved, b + fields[k], 8);
+            memset(b + fields[k], 0, 8);
+            b[fields[k] + 5] = 0x01;
+            CHECK_OK(zarrc_store_set(s, "h/c/1/2", b, n));
+            for (int threads = 1; threads <= 2; threads++) {
+                CHECK_OK(zarrc_set_num_threads(threads));
+                CHECK_ERR(zarrc_array_read(a, z, sh, NULL, got, sizeof got), ZARRC_ECORRUPT, "shard 'h/c/1/2'");
+                CHECK_ERR(zarrc_array_read(a, one, four, NULL, got, 16), ZARRC_ECORRUPT, "past the end");
+            }
+            memcpy(b + fields[k], saved, 8);
+        }
+    }
+    zarrc_free(d);
+    CHECK_OK(zarrc_set_num_threads(0));
+    zarrc_array_free(a);
+    zarrc_store_free(s);
+}
+
 static void test_strings(void)
 {
     zarrc_store *s = NULL;
@@ -491,6 +537,7 @@ int main(void)
     test_costs();
     test_corrupt();
     test_many_shards();
+    test_index_claims();
     test_strings();
     const char *zstd1 = "[\"bytes\",{\"name\":\"zstd\",\"configuration\":{\"level\":1}}]";
     test_random_writes("memory://", "[\"bytes\"]", 4, "end", 1);
