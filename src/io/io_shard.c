@@ -576,7 +576,7 @@ int zarrc__io_shard_read(const zarrc__io_array *a, const zarrc__shard_spec *spec
      * are handed to the next (spares), so memory does not grow with the selection. */
     size_t threads = (size_t)zarrc_get_num_threads();
     bool by_shard = !zarrc__store_has_latency(a->store) && j.nshards >= 4 * threads;
-    size_t per_round = rc != ZARRC_OK ? 0 : by_shard ? threads : shards_per_round(&j, 1);
+    size_t per_round = by_shard ? threads : shards_per_round(&j, 1);
     if (rc == ZARRC_OK && !(j.round = zarrc__malloc((j.plan.ntasks ? j.plan.ntasks : 1) * sizeof *j.round)))
         rc = ZARRC_ENOMEM;
     /* Best effort: without room for spares every round allocates its own. */

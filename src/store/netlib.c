@@ -1,7 +1,6 @@
 /* netlib.c — libcurl and libcrypto loaded at run time (netlib.h says why). */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "netlib.h"
@@ -10,7 +9,17 @@ zarrc__netlib zarrc__net;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_rc;
-static char load_msg[512];
+static char *load_msg; /* why loading failed (malloc'd once, kept for the process) */
+
+/* Record why loading failed (msg: malloc'd, NULL when out of memory; the first reason wins). */
+static void load_failed(char *msg)
+{
+    load_rc = ZARRC_EUNSUPPORTED;
+    if (load_msg)
+        free(msg);
+    else
+        load_msg = msg;
+}
 
 /* dlopen the first of the candidates that loads (the environment's choice alone if set). */
 static void *open_first(const char *env, const char *const *names, const char *what)
@@ -23,9 +32,9 @@ static void *open_first(const char *env, const char *const *names, const char *w
         h = dlopen(cand[i], RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
-        snprintf(load_msg, sizeof load_msg,
-                 "S3 and HTTP stores need %s (%s%s%s), which cannot be loaded: %s", what, cand[0],
-                 cand[1] ? " or " : "", cand[1] ? cand[1] : "", why ? why : "not found");
+        load_failed(zarrc__sprintf("S3 and HTTP stores need %s (%s%s%s), which cannot be loaded: %s", what,
+                                   cand[0], cand[1] ? " or " : "", cand[1] ? cand[1] : "",
+                                   why ? why : "not found"));
     }
     return h;
 }
@@ -37,7 +46,7 @@ static bool resolve(void *lib, const char *libname, const char *fn, void **slot)
     *slot = dlsym(lib, fn);
     if (*slot)
         return true;
-    snprintf(load_msg, sizeof load_msg, "%s has no function %s (too old a version?)", libname, fn);
+    load_failed(zarrc__sprintf("%s has no function %s (too old a version?)", libname, fn));
     return false;
 }
 
@@ -47,10 +56,8 @@ static void load(void)
     static const char *const crypto_names[] = {"libcrypto.so.3", NULL};
     void *curl = open_first("ZARRC_LIBCURL", curl_names, "libcurl");
     void *crypto = curl ? open_first("ZARRC_LIBCRYPTO", crypto_names, "OpenSSL's libcrypto") : NULL;
-    if (!curl || !crypto) {
-        load_rc = ZARRC_EUNSUPPORTED;
+    if (!curl || !crypto)
         return;
-    }
     zarrc__netlib n;
 #define CURL_FN(field, name) resolve(curl, "libcurl", name, (void **)&n.field)
 #define CRYPTO_FN(field, name) resolve(crypto, "libcrypto", name, (void **)&n.field)
@@ -68,15 +75,13 @@ static void load(void)
               CRYPTO_FN(md5, "EVP_md5") && CRYPTO_FN(sha256, "EVP_sha256");
 #undef CURL_FN
 #undef CRYPTO_FN
-    if (!ok) {
-        load_rc = ZARRC_EUNSUPPORTED;
-        return; /* (the libraries stay loaded: harmless) */
-    }
-    zarrc__net = n;
+    if (ok) /* (else the libraries stay loaded: harmless) */
+        zarrc__net = n;
 }
 
 int zarrc__netlib_load(void)
 {
     pthread_once(&load_once, load);
-    return load_rc ? zarrc_error_set(load_rc, "%s", load_msg) : ZARRC_OK;
+    return load_rc ? zarrc_error_set(load_rc, "%s", load_msg ? load_msg : "libcurl cannot be loaded (out of memory)")
+                   : ZARRC_OK;
 }

@@ -2,7 +2,7 @@
  * netlib.h — libcurl and libcrypto, loaded when the first remote store is opened.
  *
  * Only the S3 and HTTP stores need them, and linking them costs every process (the CLI on a
- * local directory included) about 45 shared libraries and 7 MiB of resident memory at start.
+ * local directory included) about 45 shared libraries and about 6 MiB of resident memory at start.
  * So the library does not link them: the first zarrc__netlib_load() dlopens them and fills
  * zarrc__net. The headers still come from the -dev packages; the macros below keep libcurl's
  * and OpenSSL's names at the call sites (http_client.c, store_s3.c), which include this header

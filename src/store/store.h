@@ -43,11 +43,12 @@ ZARRC_HIDDEN void zarrc__store_unref(zarrc_store *s);
  *  is set for a plain miss, so callers can treat it as "fill value" cheaply). */
 ZARRC_HIDDEN int zarrc__store_get(zarrc_store *s, const char *key, int64_t offset, int64_t length,
                                   zarrc_buf *out);
-/** The whole value of `key` in consecutive pieces, as one snapshot (zarrc_store_type.get_pieces;
- *  ZARRC_EUNSUPPORTED for backends without it: see zarrc__store_has_pieces). `buf` (`cap` bytes)
- *  is scratch for the backend; sink gets the value's total size with every piece.
- *  ZARRC_ENOTFOUND if missing (no message set, sink not called). */
+/** Whether the backend reads values in pieces (zarrc_store_type.get_pieces, version 4). */
 ZARRC_HIDDEN bool zarrc__store_has_pieces(const zarrc_store *s);
+/** The whole value of `key` in consecutive pieces, as one snapshot (zarrc_store_type.get_pieces;
+ *  ZARRC_EUNSUPPORTED for backends without it). `buf` (`cap` bytes) is scratch for the backend;
+ *  sink gets the value's total size with every piece, and a non-zero return of it stops the
+ *  read and is returned. ZARRC_ENOTFOUND if missing (no message set, sink not called). */
 ZARRC_HIDDEN int zarrc__store_get_pieces(zarrc_store *s, const char *key, uint8_t *buf, size_t cap,
                                          int (*sink)(void *ctx, uint64_t total, const uint8_t *piece, size_t len),
                                          void *ctx);

@@ -150,5 +150,9 @@ r = zarrc("get", "http://127.0.0.1:%d/g/v3" % free_port(),
           env=dict(os.environ, ZARRC_LIBCURL="/nonexistent/libcurl.so.4"))
 check(r.returncode == 1 and "need libcurl" in r.stderr and "/nonexistent/libcurl.so.4" in r.stderr
       and "cannot be loaded" in r.stderr, "libcurl missing: a clear error: %s" % r.stderr)
+long_path = "/nonexistent/" + "d" * 600 + "/libcrypto.so.3"  # a message longer than any fixed buffer
+r = zarrc("get", "http://127.0.0.1:%d/g/v3" % free_port(), env=dict(os.environ, ZARRC_LIBCRYPTO=long_path))
+check(r.returncode == 1 and "need OpenSSL's libcrypto" in r.stderr and long_path in r.stderr,
+      "libcrypto missing: the whole path in the error: %s" % r.stderr[:300])
 print("http: %d checks, %d failed, %.1f s" % (CHECKS, len(FAILS), time.time() - t0))
 sys.exit(1 if FAILS else 0)
