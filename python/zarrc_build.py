@@ -288,6 +288,21 @@ void zarrc_py_lent_box_free(zarrc_py_lent_box *box);
 int zarrc_py_lent_box_reserve(zarrc_py_lent_box *box, size_t outstanding);
 size_t zarrc_py_lent_box_take(zarrc_py_lent_box *box, const void **out, size_t max, int wait_ms);
 void zarrc_py_lent_release(void *ctx, const void *frame);
+
+/* region reads/writes run by C threads, finished ones announced on an eventfd (ASYNC_JOBS below) */
+typedef struct zarrc_py_done zarrc_py_done;
+typedef struct zarrc_py_result {
+    uint64_t id;
+    int rc;
+    char *message;
+} zarrc_py_result;
+zarrc_py_done *zarrc_py_done_new(void);
+int zarrc_py_done_fd(const zarrc_py_done *done);
+void zarrc_py_done_free(zarrc_py_done *done);
+int zarrc_py_submit(zarrc_py_done *done, uint64_t id, int write, zarrc_array *array,
+                    const int64_t *box, int ndim, void *buf, size_t size);
+size_t zarrc_py_done_take(zarrc_py_done *done, zarrc_py_result *out, size_t max);
+void zarrc_py_message_free(char *message);
 """
 
 # A stream calls the release callback of a lent frame on its writer thread; taking the GIL there
@@ -389,13 +404,256 @@ static void zarrc_py_lent_release(void *ctx, const void *frame)
 }
 """
 
+# zarr-python runs a pipeline's read/write coroutines on one event-loop thread. Handing each
+# region call to a Python worker thread (asyncio.to_thread) costs two more GIL hand-overs per
+# call, each of which can wait out the interpreter's switch interval while another thread runs
+# Python. So the native path submits the call to these C threads instead: they run it without
+# the GIL and announce it on the loop's eventfd; the loop thread alone turns results into
+# futures. Room for every result is reserved at submission: a worker never allocates after it.
+ASYNC_JOBS = r"""
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+/* Also called through ctypes.PyDLL, which keeps the GIL (_loopjobs.py): exported. */
+#define ZARRC_PY_GIL_HELD __attribute__((visibility("default")))
+
+typedef struct zarrc_py_result {
+    uint64_t id;
+    int rc;
+    char *message;
+} zarrc_py_result;
+
+typedef struct zarrc_py_done {
+    pthread_mutex_t mu;
+    pthread_cond_t idle;    /* signalled when inflight drops to 0 */
+    int fd;                 /* eventfd: readable while results wait */
+    zarrc_py_result *res;   /* finished, not yet taken */
+    size_t n, cap, inflight;
+} zarrc_py_done;
+
+typedef struct zarrc_py_job {
+    struct zarrc_py_job *next;
+    zarrc_py_done *done;
+    uint64_t id;
+    int write, ndim;
+    zarrc_array *array;
+    void *buf;
+    size_t size;
+    int64_t box[];          /* start, count, step: ndim each */
+} zarrc_py_job;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work;
+    zarrc_py_job *head, *tail;
+    int threads, idle, cap;
+    size_t queued;          /* jobs in the queue (an idle thread may not have woken for one yet) */
+} zarrc_py_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0};
+
+/* A forked child has none of the parent's threads: start from an empty pool (the parent's
+ * queued jobs belong to the parent's event loops, which the child does not run). */
+static void zarrc_py_pool_atfork_child(void)
+{
+    pthread_mutex_init(&zarrc_py_pool.mu, NULL);
+    pthread_cond_init(&zarrc_py_pool.work, NULL);
+    zarrc_py_pool.head = zarrc_py_pool.tail = NULL;
+    zarrc_py_pool.threads = zarrc_py_pool.idle = 0;
+    zarrc_py_pool.queued = 0;
+}
+
+static pthread_once_t zarrc_py_pool_once = PTHREAD_ONCE_INIT;
+
+static void zarrc_py_pool_init(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* as many as asyncio's default executor: min(32, CPUs + 4) */
+    zarrc_py_pool.cap = n < 1 ? 5 : n + 4 > 32 ? 32 : (int)n + 4;
+    pthread_atfork(NULL, NULL, zarrc_py_pool_atfork_child);
+}
+
+static void zarrc_py_finish(zarrc_py_job *job, int rc)
+{
+    zarrc_py_done *d = job->done;
+    char *msg = NULL;
+    if (rc < 0) {
+        const char *m = zarrc_error_last(); /* this thread's: taken before anything else runs */
+        msg = strdup(m ? m : "");
+    }
+    pthread_mutex_lock(&d->mu);
+    /* d->cap > d->n always: submission reserved a slot for this job */
+    d->res[d->n++] = (zarrc_py_result){job->id, rc, msg};
+    d->inflight--;
+    if (d->inflight == 0)
+        pthread_cond_broadcast(&d->idle);
+    uint64_t one = 1;
+    ssize_t w = write(d->fd, &one, sizeof one); /* inside the lock: d stays alive for it */
+    (void)w; /* EAGAIN only at a counter of 2^64 - 2: the loop is already woken */
+    pthread_mutex_unlock(&d->mu);
+    free(job);
+}
+
+static void *zarrc_py_worker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&zarrc_py_pool.mu);
+        while (!zarrc_py_pool.head) {
+            zarrc_py_pool.idle++;
+            pthread_cond_wait(&zarrc_py_pool.work, &zarrc_py_pool.mu);
+            zarrc_py_pool.idle--;
+        }
+        zarrc_py_job *job = zarrc_py_pool.head;
+        zarrc_py_pool.head = job->next;
+        if (!zarrc_py_pool.head)
+            zarrc_py_pool.tail = NULL;
+        zarrc_py_pool.queued--;
+        pthread_mutex_unlock(&zarrc_py_pool.mu);
+        const int64_t *start = job->box, *count = job->box + job->ndim, *step = count + job->ndim;
+        int rc = job->write ? zarrc_array_write(job->array, start, count, step, job->buf, job->size)
+                            : zarrc_array_read(job->array, start, count, step, job->buf, job->size);
+        zarrc_py_finish(job, rc);
+    }
+    return NULL;
+}
+
+/* A box for one event loop's finished jobs, or NULL (errno set). */
+static zarrc_py_done *zarrc_py_done_new(void)
+{
+    zarrc_py_done *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (d->fd < 0) {
+        free(d);
+        return NULL;
+    }
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->idle, NULL);
+    return d;
+}
+
+static int zarrc_py_done_fd(const zarrc_py_done *d)
+{
+    return d->fd;
+}
+
+/* Waits for the box's jobs still running (their buffers are the caller's until then). */
+static void zarrc_py_done_free(zarrc_py_done *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->mu);
+    while (d->inflight > 0)
+        pthread_cond_wait(&d->idle, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+    for (size_t i = 0; i < d->n; i++)
+        free(d->res[i].message);
+    close(d->fd);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->idle);
+    free(d->res);
+    free(d);
+}
+
+/* Queue zarrc_array_write (is_write != 0) or zarrc_array_read of the box on a pool thread; its
+ * result, tagged `id`, appears in `d`. `array`, `buf` and `d` must stay alive until then.
+ * 0, or -1 with nothing queued (out of memory, no thread could start, ndim out of range). */
+ZARRC_PY_GIL_HELD int zarrc_py_submit(zarrc_py_done *d, uint64_t id, int is_write, zarrc_array *array,
+                           const int64_t *box, int ndim, void *buf, size_t size)
+{
+    if (ndim < 0 || ndim > 64)
+        return -1;
+    pthread_once(&zarrc_py_pool_once, zarrc_py_pool_init);
+    size_t nbox = 3 * (size_t)ndim;
+    zarrc_py_job *job = malloc(sizeof *job + nbox * sizeof(int64_t));
+    if (!job)
+        return -1;
+    *job = (zarrc_py_job){NULL, d, id, is_write, ndim, array, buf, size};
+    if (nbox)
+        memcpy(job->box, box, nbox * sizeof(int64_t));
+    pthread_mutex_lock(&d->mu);
+    if (d->n + d->inflight + 1 > d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        zarrc_py_result *r = realloc(d->res, cap * sizeof *r);
+        if (!r) {
+            pthread_mutex_unlock(&d->mu);
+            free(job);
+            return -1;
+        }
+        d->res = r;
+        d->cap = cap;
+    }
+    d->inflight++;
+    pthread_mutex_unlock(&d->mu);
+
+    pthread_mutex_lock(&zarrc_py_pool.mu);
+    /* a thread for every queued job, up to the cap: idle ones first */
+    if (zarrc_py_pool.queued + 1 > (size_t)zarrc_py_pool.idle && zarrc_py_pool.threads < zarrc_py_pool.cap) {
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, zarrc_py_worker, NULL) == 0)
+            zarrc_py_pool.threads++;
+        pthread_attr_destroy(&at);
+        if (zarrc_py_pool.threads == 0) { /* nobody would run it */
+            pthread_mutex_unlock(&zarrc_py_pool.mu);
+            pthread_mutex_lock(&d->mu);
+            d->inflight--;
+            if (d->inflight == 0)
+                pthread_cond_broadcast(&d->idle);
+            pthread_mutex_unlock(&d->mu);
+            free(job);
+            return -1;
+        }
+    }
+    if (zarrc_py_pool.tail)
+        zarrc_py_pool.tail->next = job;
+    else
+        zarrc_py_pool.head = job;
+    zarrc_py_pool.tail = job;
+    zarrc_py_pool.queued++;
+    pthread_cond_signal(&zarrc_py_pool.work);
+    pthread_mutex_unlock(&zarrc_py_pool.mu);
+    return 0;
+}
+
+/* Move up to `max` finished results to `out` (their messages are then the caller's:
+ * zarrc_py_message_free) and reset the eventfd. */
+ZARRC_PY_GIL_HELD size_t zarrc_py_done_take(zarrc_py_done *d, zarrc_py_result *out, size_t max)
+{
+    uint64_t v;
+    ssize_t r = read(d->fd, &v, sizeof v); /* before taking: a later finish wakes the loop again */
+    (void)r;
+    pthread_mutex_lock(&d->mu);
+    size_t k = d->n < max ? d->n : max;
+    memcpy(out, d->res, k * sizeof *out);
+    memmove(d->res, d->res + k, (d->n - k) * sizeof *out);
+    d->n -= k;
+    if (d->n) { /* more than `max`: keep the loop woken for the rest */
+        uint64_t one = 1;
+        ssize_t w = write(d->fd, &one, sizeof one);
+        (void)w;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return k;
+}
+
+static void zarrc_py_message_free(char *message)
+{
+    free(message);
+}
+"""
+
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 
 _link = json.loads(os.environ.get("ZARRC_CFFI_LINK", "{}"))
 ffibuilder.set_source(
     "zarrc._zarrc_cffi",
-    "#include <zarrc.h>\n" + LENT_BOX,
+    "#include <zarrc.h>\n" + LENT_BOX + ASYNC_JOBS,
     include_dirs=_link.get("include_dirs", []),
     library_dirs=_link.get("library_dirs", []),
     libraries=_link.get("libraries", []),

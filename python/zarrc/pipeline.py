@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - another zarr-python: codec mode is off
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.registry import register_pipeline
 
+from . import _loopjobs
 from . import _pipeline_ffi as _ffi
 
 if TYPE_CHECKING:
@@ -753,7 +754,7 @@ class ZarrcCodecPipeline(CodecPipeline):
                 _count(fallback_read_chunks=len(batch))
                 return await self.python_impl.read(batch, out, drop_axes)
             return await self._codec_read(batch, coords, carr, out, drop_axes)
-        await asyncio.to_thread(self._read_native, arr, start, count, step, out)
+        await self._read_native(arr, start, count, step, out)
         _count(native_read_calls=1, native_read_chunks=len(batch))
         return tuple(self._statuses(batch))
 
@@ -795,16 +796,14 @@ class ZarrcCodecPipeline(CodecPipeline):
             else:
                 yield GetResult(status="present")
 
-    def _read_native(self, arr, start, count, step, out) -> None:
-        L = _ffi.lib()
+    async def _read_native(self, arr, start, count, step, out) -> None:
         dst = out.as_ndarray_like()
         direct = (isinstance(dst, np.ndarray) and dst.flags.c_contiguous and dst.flags.writeable
                   and dst.dtype == self.native.dtype)
         buf = dst if direct else np.empty(dst.shape, dtype=self.native.dtype)
-        ffi = _ffi.ffi
         box, nd = _box_args(start, count, step)
-        _ffi.check(L.zarrc_array_read(arr, box, box + nd, box + 2 * nd, ffi.from_buffer(buf, require_writable=True),
-                                      buf.nbytes))
+        await _loopjobs.region(False, arr, box, nd, _ffi.ffi.from_buffer(buf, require_writable=True),
+                               buf.nbytes, keep=(self.native, buf))
         if not direct:
             dst[...] = buf
 
@@ -840,7 +839,7 @@ class ZarrcCodecPipeline(CodecPipeline):
             _count(codec_write_calls=1, codec_write_chunks=len(batch))
             return
         data = _in_layout(np.broadcast_to(v, shape), self.native.dtype)
-        await asyncio.to_thread(self._write_native, arr, start, count, step, data)
+        await self._write_native(arr, start, count, step, data)
         _count(native_write_calls=1, native_write_chunks=len(batch))
 
     @staticmethod
@@ -858,11 +857,10 @@ class ZarrcCodecPipeline(CodecPipeline):
             ext = stops if ext is None else [max(a, b) for a, b in zip(ext, stops, strict=True)]
         return tuple(ext or ())
 
-    def _write_native(self, arr, start, count, step, data) -> None:
-        L = _ffi.lib()
-        ffi = _ffi.ffi
+    async def _write_native(self, arr, start, count, step, data) -> None:
         box, nd = _box_args(start, count, step)
-        _ffi.check(L.zarrc_array_write(arr, box, box + nd, box + 2 * nd, ffi.from_buffer(data), data.nbytes))
+        await _loopjobs.region(True, arr, box, nd, _ffi.ffi.from_buffer(data), data.nbytes,
+                               keep=(self.native, data))
 
 
 register_pipeline(ZarrcCodecPipeline)

@@ -23,7 +23,7 @@ cd "$work"
 t=$src/python/tests
 ZARRC_LIBRARY=$lib PYTHONPATH=$work/site ZARR_PYTHON_TESTS=$tests PYTHONDONTWRITEBYTECODE=1 \
     "$py" -m pytest -q -p no:cacheprovider -c "$t/pytest.ini" --rootdir "$work" -rs "$t/test_pipeline.py" \
-    "$t/test_pipeline_zp_suite.py"
+    "$t/test_pipeline_zp_suite.py" "$t/test_loopjobs.py"
 # zarr-python's own data-type, indexing and v2 tests with zarrc's pipeline selected (its conftest
 # resets zarr.config per test, so the selection comes from the environment); the plugin fails
 # the run if no chunk went through zarrc.
