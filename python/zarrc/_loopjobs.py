@@ -38,10 +38,11 @@ _take.restype = ctypes.c_size_t
 _take.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
 
 
+_TAKE = 64  # results taken per call
+
+
 def _addr(p) -> int:
     return int(ffi.cast("uintptr_t", p))
-
-_TAKE = 64  # results taken per cffi call
 
 
 def _error(rc: int, message: str) -> ZarrcError:

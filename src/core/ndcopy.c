@@ -72,9 +72,53 @@ void zarrc__copy_box(uint8_t *dst, const int64_t *ds, const uint8_t *src, const 
     }
 }
 
-/* Fill an n-d strided box with one element value. */
+/* One element of a strided row: a fixed-size copy the compiler inlines for the common sizes
+ * (a libc call per element would cost more than the element). */
+static void fill_strided_row(uint8_t *dst, int64_t step, int64_t n, const uint8_t *val, size_t es)
+{
+    static const uint8_t zero[16];
+    if (!val && es <= sizeof zero)
+        val = zero;
+    if (!val) {
+        for (int64_t k = 0; k < n; k++)
+            memset(dst + k * step, 0, es);
+        return;
+    }
+    switch (es) {
+    case 1:
+        for (int64_t k = 0; k < n; k++)
+            dst[k * step] = val[0];
+        break;
+    case 2:
+        for (int64_t k = 0; k < n; k++)
+            memcpy(dst + k * step, val, 2);
+        break;
+    case 4:
+        for (int64_t k = 0; k < n; k++)
+            memcpy(dst + k * step, val, 4);
+        break;
+    case 8:
+        for (int64_t k = 0; k < n; k++)
+            memcpy(dst + k * step, val, 8);
+        break;
+    default:
+        for (int64_t k = 0; k < n; k++)
+            memcpy(dst + k * step, val, es);
+    }
+}
+
+/* Fill an n-d strided box with one element value (NULL: all bytes zero). Trailing dimensions
+ * that are dense in `dst` form one contiguous row: the first such row is filled by memset or
+ * doubling copies, every other row is a copy of it. */
 void zarrc__fill_box(uint8_t *dst, const int64_t *ds, const int64_t *count, int ndim, const uint8_t *val, size_t es)
 {
+    if (val) {
+        size_t b = 0;
+        while (b < es && val[b] == 0)
+            b++;
+        if (b == es)
+            val = NULL;
+    }
     if (ndim == 0) {
         if (val)
             memcpy(dst, val, es);
@@ -82,19 +126,33 @@ void zarrc__fill_box(uint8_t *dst, const int64_t *ds, const int64_t *count, int 
             memset(dst, 0, es);
         return;
     }
-    int64_t idx[ZARRC_MAX_DIMS] = {0};
-    int last = ndim - 1;
     for (int d = 0; d < ndim; d++)
         if (count[d] == 0)
             return;
+    int last = ndim - 1;
+    bool dense_rows = ds[last] == (int64_t)es;
+    /* rows: dimensions first..last when dense, else the last one alone (strided elements) */
+    int first = last;
+    size_t row_elems = (size_t)count[last];
+    while (dense_rows && first > 0 && ds[first - 1] == ds[first] * count[first]) {
+        first--;
+        row_elems *= (size_t)count[first];
+    }
+    int64_t idx[ZARRC_MAX_DIMS] = {0};
+    const uint8_t *template_row = NULL;
+    size_t row_bytes = row_elems * es;
     for (;;) {
-        if (!val)
-            for (int64_t k = 0; k < count[last]; k++)
-                memset(dst + k * ds[last], 0, es);
-        else
-            for (int64_t k = 0; k < count[last]; k++)
-                memcpy(dst + k * ds[last], val, es);
-        int d = last - 1;
+        if (!dense_rows)
+            fill_strided_row(dst, ds[last], count[last], val, es);
+        else if (!val)
+            memset(dst, 0, row_bytes);
+        else if (template_row)
+            memcpy(dst, template_row, row_bytes);
+        else {
+            zarrc__fill_contiguous(dst, row_elems, val, es);
+            template_row = dst;
+        }
+        int d = first - 1;
         for (; d >= 0; d--) {
             dst += ds[d];
             if (++idx[d] < count[d])

@@ -1,6 +1,6 @@
 /* Unit tests: strided copies, and the streaming-store copies used for outputs larger than the
  * cache (every alignment of the destination, every length around the 64-byte lines, guard
- * bytes on both sides, n-d boxes against zarrc__copy_box). */
+ * bytes on both sides, n-d boxes against zarrc__copy_box); n-d fills against an element model. */
 #include <stdlib.h>
 
 #include "../api/check.h"
@@ -101,8 +101,57 @@ static void test_copy_box_stream(void)
     CHECK(!memcmp(dst, want, sizeof dst));
 }
 
+/* zarrc__fill_box against an element-by-element model: boxes inside a larger 3-d buffer (dense
+ * trailing dimensions that fold into one row, gaps between rows, strided elements), element
+ * sizes 1..24, zero, all-zero-bytes and patterned values; bytes outside the box untouched. */
+static void test_fill_box(void)
+{
+    const int64_t outer[3] = {5, 6, 7};
+    const size_t sizes[] = {1, 2, 3, 4, 8, 12, 16, 24};
+    uint8_t *got = malloc(5 * 6 * 7 * 24 * 2), *want = malloc(5 * 6 * 7 * 24 * 2);
+    CHECK(got && want);
+    if (!got || !want)
+        return;
+    int bad = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes && !bad; si++) {
+        size_t es = sizes[si];
+        uint8_t val[24], zeros[24] = {0};
+        for (size_t b = 0; b < es; b++)
+            val[b] = (uint8_t)(0xA0 + b);
+        for (int step = 1; step <= 2 && !bad; step++) /* step 2: every other element of the last axis */
+            for (int vk = 0; vk < 3 && !bad; vk++) {
+                const uint8_t *v = vk == 0 ? NULL : vk == 1 ? zeros : val;
+                /* the buffer: outer[] elements, last axis `step` times as long */
+                int64_t ds[3] = {outer[1] * outer[2] * step * (int64_t)es, outer[2] * step * (int64_t)es,
+                                 step * (int64_t)es};
+                size_t total = (size_t)(outer[0] * ds[0]);
+                const int64_t counts[][3] = {{5, 6, 7}, {2, 6, 7}, {3, 2, 7}, {5, 6, 3}, {1, 1, 7}, {2, 3, 1}};
+                for (size_t ci = 0; ci < sizeof counts / sizeof *counts && !bad; ci++) {
+                    const int64_t *c = counts[ci];
+                    int64_t at[3] = {outer[0] - c[0], outer[1] > c[1] ? 1 : 0, outer[2] - c[2]};
+                    size_t off = (size_t)(at[0] * ds[0] + at[1] * ds[1] + at[2] * ds[2]);
+                    fill_pattern(got, total, (unsigned)ci);
+                    memcpy(want, got, total);
+                    for (int64_t i = 0; i < c[0]; i++)
+                        for (int64_t j = 0; j < c[1]; j++)
+                            for (int64_t k = 0; k < c[2]; k++)
+                                memcpy(want + off + i * ds[0] + j * ds[1] + k * ds[2], v ? v : zeros, es);
+                    zarrc__fill_box(got + off, ds, c, 3, v, es);
+                    if (memcmp(got, want, total)) {
+                        CHECK_MSG(0, "fill_box es %zu step %d value %d box %lldx%lldx%lld differs", es, step, vk,
+                                  (long long)c[0], (long long)c[1], (long long)c[2]);
+                        bad = 1;
+                    }
+                }
+            }
+    }
+    free(got);
+    free(want);
+}
+
 int main(void)
 {
+    test_fill_box();
     test_copy_stream();
     test_copy_box_stream();
     return check_report("unit.ndcopy");
