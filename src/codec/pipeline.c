@@ -512,16 +512,16 @@ bool zarrc__repr_is_fill(const zarrc_repr *r, const uint8_t *data, size_t nelem)
     }
     size_t es = r->dtype.item_size;
     const uint8_t *f = r->fill;
-    if (!f) {
-        for (size_t k = 0; k < nelem * es; k++)
-            if (data[k])
-                return false;
+    if (nelem == 0 || es == 0)
         return true;
-    }
-    for (size_t k = 0; k < nelem; k++, data += es)
-        if (memcmp(data, f, es))
+    if (f && memcmp(data, f, es))
+        return false;
+    for (size_t k = 0; !f && k < es; k++)
+        if (data[k])
             return false;
-    return true;
+    /* Every element equals the first iff the bytes equal themselves shifted by one element:
+     * one vectorised memcmp that stops at the first difference, not a call per element. */
+    return nelem == 1 || !memcmp(data, data + es, (nelem - 1) * es);
 }
 
 const zarrc__shard_spec *zarrc__pipeline_shard_spec(const zarrc__pipeline *p)

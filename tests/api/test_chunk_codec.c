@@ -158,6 +158,16 @@ static void test_fill(void)
     zarrc_free(enc);
     c[15] = 8;
     CHECK(zarrc_array_chunk_is_fill(a, c, sizeof c) == 0);
+    /* a difference first, or in one byte of a middle element, is found too */
+    c[15] = 7;
+    c[0] = 8;
+    CHECK(zarrc_array_chunk_is_fill(a, c, sizeof c) == 0);
+    c[0] = 7;
+    ((uint8_t *)&c[7])[2] = 1;
+    CHECK(zarrc_array_chunk_is_fill(a, c, sizeof c) == 0);
+    c[7] = 7;
+    CHECK(zarrc_array_chunk_is_fill(a, c, sizeof c) == 1);
+    c[15] = 8;
     CHECK_ERR(zarrc_array_chunk_is_fill(a, c, 8), ZARRC_EINVAL, "expected 64");
     zarrc_array_free(a);
     zarrc_store_free(s);
