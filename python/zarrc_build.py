@@ -431,6 +431,7 @@ typedef struct zarrc_py_done {
     int fd;                 /* eventfd: readable while results wait */
     zarrc_py_result *res;   /* finished, not yet taken */
     size_t n, cap, inflight;
+    struct zarrc_py_done *prev, *next; /* every live box (zarrc_py_pool.boxes) */
 } zarrc_py_done;
 
 typedef struct zarrc_py_job {
@@ -450,10 +451,12 @@ static struct {
     zarrc_py_job *head, *tail;
     int threads, idle, cap;
     size_t queued;          /* jobs in the queue (an idle thread may not have woken for one yet) */
-} zarrc_py_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0};
+    zarrc_py_done *boxes;   /* live boxes, for the forked child */
+} zarrc_py_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, NULL};
 
 /* A forked child has none of the parent's threads: start from an empty pool (the parent's
- * queued jobs belong to the parent's event loops, which the child does not run). */
+ * queued jobs belong to the parent's event loops, which the child does not run), and no box
+ * waits for a call that was running in the parent: freeing one in the child must not hang. */
 static void zarrc_py_pool_atfork_child(void)
 {
     pthread_mutex_init(&zarrc_py_pool.mu, NULL);
@@ -461,6 +464,11 @@ static void zarrc_py_pool_atfork_child(void)
     zarrc_py_pool.head = zarrc_py_pool.tail = NULL;
     zarrc_py_pool.threads = zarrc_py_pool.idle = 0;
     zarrc_py_pool.queued = 0;
+    for (zarrc_py_done *d = zarrc_py_pool.boxes; d; d = d->next) {
+        pthread_mutex_init(&d->mu, NULL);
+        pthread_cond_init(&d->idle, NULL);
+        d->inflight = 0;
+    }
 }
 
 static pthread_once_t zarrc_py_pool_once = PTHREAD_ONCE_INIT;
@@ -531,6 +539,13 @@ static zarrc_py_done *zarrc_py_done_new(void)
     }
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->idle, NULL);
+    pthread_once(&zarrc_py_pool_once, zarrc_py_pool_init); /* the fork handler, before any job */
+    pthread_mutex_lock(&zarrc_py_pool.mu);
+    d->next = zarrc_py_pool.boxes;
+    if (d->next)
+        d->next->prev = d;
+    zarrc_py_pool.boxes = d;
+    pthread_mutex_unlock(&zarrc_py_pool.mu);
     return d;
 }
 
@@ -548,6 +563,14 @@ static void zarrc_py_done_free(zarrc_py_done *d)
     while (d->inflight > 0)
         pthread_cond_wait(&d->idle, &d->mu);
     pthread_mutex_unlock(&d->mu);
+    pthread_mutex_lock(&zarrc_py_pool.mu);
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        zarrc_py_pool.boxes = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    pthread_mutex_unlock(&zarrc_py_pool.mu);
     for (size_t i = 0; i < d->n; i++)
         free(d->res[i].message);
     close(d->fd);

@@ -1,7 +1,7 @@
 """zarrc._loopjobs: region reads and writes awaited from an event loop, run on the extension's C
 threads. Errors carry zarrc's message, cancelled calls keep their buffers until the C call
-returns, a closed loop waits for its calls, a forked child starts its own threads, and a loop that
-cannot watch file descriptors falls back to asyncio.to_thread."""
+returns, a closed loop waits for its calls, a forked child starts its own threads and never waits
+for the parent's calls, and a loop that cannot watch file descriptors falls back to asyncio.to_thread."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 import gc
 import multiprocessing
 import os
+import threading
 import weakref
 
 import numpy as np
@@ -17,7 +18,7 @@ import zarr
 
 import zarrc.pipeline as zp
 from zarrc import ZarrcError, _loopjobs
-from zarrc.lowlevel import array_create, ffi, store_open
+from zarrc.lowlevel import array_create, array_open, ffi, store_open
 
 ZARRC = {"codec_pipeline.path": "zarrc.pipeline.ZarrcCodecPipeline"}
 SHAPE, CHUNKS = (64, 256, 256), (16, 256, 256)  # 8 MiB of int16: calls that take a while
@@ -218,3 +219,49 @@ def test_forked_child_starts_its_own_threads(tmp_path):
         p.kill()
     assert p.exitcode == 0, "the child hung or died"
     assert q.get(timeout=5) == int(data.sum())
+
+
+def _child_frees_copied_boxes(path, q):
+    try:
+        for ref in list(_loopjobs._by_loop.values()):  # the parent's boxes, copied mid-call
+            j = ref()
+            if j is not None:
+                j.__del__()  # what collecting them does: must not wait for the parent's calls
+        st = store_open(f"file://{path}", 0)
+        a = array_open(st, "")
+        q.put(int(_run(lambda: _read(a, (0, 0, 0), SHAPE)).astype(np.int64).sum()))
+    except BaseException as e:
+        q.put(repr(e))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_during_calls_does_not_hang_the_child(tmp_path):
+    st, a = _array(tmp_path)
+    _run(lambda: _write_all(a))
+    stop = threading.Event()
+    running = threading.Event()
+
+    def reader():
+        async def go():
+            while not stop.is_set():
+                task = asyncio.ensure_future(_read(a, (0, 0, 0), SHAPE))
+                running.set()
+                await task
+        asyncio.run(go())
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        assert running.wait(30)
+        ctx = multiprocessing.get_context("fork")
+        q = ctx.Queue()
+        p = ctx.Process(target=_child_frees_copied_boxes, args=(str(tmp_path / "a.zarr"), q))
+        p.start()
+        p.join(60)
+        if p.is_alive():
+            p.kill()
+    finally:
+        stop.set()
+        t.join(60)
+    assert p.exitcode == 0, "the child hung or died"
+    assert q.get(timeout=5) == int(_expected().astype(np.int64).sum())

@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import itertools
+import os
 import weakref
 
 from . import _zarrc_cffi
 from ._errors import BY_CODE, ZarrcError
-from .lowlevel import ffi, lib
+from .lowlevel import check, ffi, lib
 
 # The two calls the loop thread makes per region, through ctypes.PyDLL: unlike a cffi call they
 # keep the GIL. Both return within microseconds (a queue push; a copy of finished results); a
@@ -58,6 +59,7 @@ class _LoopJobs:
         if box == ffi.NULL:
             raise OSError("zarrc: no eventfd for the loop's native jobs")
         self.box = box
+        self.pid = os.getpid()
         self.box_addr = _addr(box)
         self.pending: dict[int, tuple[asyncio.Future, tuple]] = {}
         self.ids = itertools.count(1)
@@ -116,6 +118,8 @@ _unwatchable: weakref.WeakSet = weakref.WeakSet()
 def _jobs(loop) -> _LoopJobs | None:
     ref = _by_loop.get(loop)
     j = ref() if ref is not None else None
+    if j is not None and j.pid != os.getpid():
+        j = None  # a forked child's copy: its eventfd is the parent's too
     if j is None and loop not in _unwatchable:
         try:
             j = _LoopJobs(loop)
@@ -130,10 +134,7 @@ def _region_sync(write: bool, array, box, ndim: int, buf, size: int) -> None:
     nd = ndim
     start, count, step = box, box + nd, box + 2 * nd
     fn = lib.zarrc_array_write if write else lib.zarrc_array_read
-    rc = fn(array, start, count, step, buf, size)
-    if rc < 0:
-        from .lowlevel import check
-        check(rc)
+    check(fn(array, start, count, step, buf, size))
 
 
 async def region(write: bool, array, box, ndim: int, buf, size: int, keep=()) -> None:
