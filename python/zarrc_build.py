@@ -454,6 +454,17 @@ static struct {
     zarrc_py_done *boxes;   /* live boxes, for the forked child */
 } zarrc_py_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, NULL};
 
+/* fork() waits for the pool's lock, so the child's copy of the queue and box list is whole. */
+static void zarrc_py_pool_atfork_prepare(void)
+{
+    pthread_mutex_lock(&zarrc_py_pool.mu);
+}
+
+static void zarrc_py_pool_atfork_parent(void)
+{
+    pthread_mutex_unlock(&zarrc_py_pool.mu);
+}
+
 /* A forked child has none of the parent's threads: start from an empty pool (the parent's
  * queued jobs belong to the parent's event loops, which the child does not run), and no box
  * waits for a call that was running in the parent: freeing one in the child must not hang. */
@@ -478,7 +489,7 @@ static void zarrc_py_pool_init(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     /* as many as asyncio's default executor: min(32, CPUs + 4) */
     zarrc_py_pool.cap = n < 1 ? 5 : n + 4 > 32 ? 32 : (int)n + 4;
-    pthread_atfork(NULL, NULL, zarrc_py_pool_atfork_child);
+    pthread_atfork(zarrc_py_pool_atfork_prepare, zarrc_py_pool_atfork_parent, zarrc_py_pool_atfork_child);
 }
 
 static void zarrc_py_finish(zarrc_py_job *job, int rc)

@@ -97,6 +97,11 @@ def test_errors_carry_zarrcs_message(tmp_path):
 
     e = _run(go)
     assert e.code == -8 and "exceeds the array length 64" in str(e)  # ZARRC_EBOUNDS, zarrc's words
+    # a worker that could not copy the message (out of memory) still gives the code's own text
+    from zarrc import BoundsError
+    from zarrc.lowlevel import error_for
+    bare = error_for(-8, "")
+    assert isinstance(bare, BoundsError) and bare.code == -8 and str(bare)
 
 
 def test_pipeline_native_error_names_the_chunk(tmp_path):

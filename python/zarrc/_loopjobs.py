@@ -1,6 +1,6 @@
 """Region reads and writes awaited from an asyncio event loop, run on C threads.
 
-``await region(write, array, start, count, step, buf)`` runs ``zarrc_array_write`` /
+``await region(write, array, box, ndim, buf, size)`` runs ``zarrc_array_write`` /
 ``zarrc_array_read`` of one strided box on the extension's C worker threads (zarrc_build.py,
 ASYNC_JOBS): they never take the GIL, and tell the loop through an eventfd it watches
 (``loop.add_reader``). Against ``asyncio.to_thread`` this saves a Python worker thread's two
@@ -22,8 +22,7 @@ import os
 import weakref
 
 from . import _zarrc_cffi
-from ._errors import BY_CODE, ZarrcError
-from .lowlevel import check, ffi, lib
+from .lowlevel import check, error_for, ffi, lib
 
 # The two calls the loop thread makes per region, through ctypes.PyDLL: unlike a cffi call they
 # keep the GIL. Both return within microseconds (a queue push; a copy of finished results); a
@@ -44,11 +43,6 @@ _TAKE = 64  # results taken per call
 
 def _addr(p) -> int:
     return int(ffi.cast("uintptr_t", p))
-
-
-def _error(rc: int, message: str) -> ZarrcError:
-    msg = message or ffi.string(lib.zarrc_strerror(rc)).decode()
-    return BY_CODE.get(rc, ZarrcError)(msg, rc)
 
 
 class _LoopJobs:
@@ -80,7 +74,8 @@ class _LoopJobs:
 
     def submit(self, loop, write: bool, array, box, ndim: int, buf, size: int, keep) -> asyncio.Future | None:
         jid = next(self.ids)
-        if _submit(self.box_addr, jid, 1 if write else 0, _addr(array), _addr(box), ndim, _addr(buf), size) != 0:
+        if _submit(self.box_addr, jid, 1 if write else 0, _addr(array), _addr(box), ndim, _addr(buf),
+                   size) != 0:
             return None
         fut = loop.create_future()
         self.pending[jid] = (fut, keep)
@@ -95,7 +90,7 @@ class _LoopJobs:
                 if r.rc < 0:
                     msg = ffi.string(r.message).decode("utf-8", "replace") if r.message != ffi.NULL else ""
                     lib.zarrc_py_message_free(r.message)
-                    exc = _error(r.rc, msg)
+                    exc = error_for(r.rc, msg)
                 fut, _keep = self.pending.pop(r.id)
                 if fut.cancelled():
                     continue
@@ -131,10 +126,8 @@ def _jobs(loop) -> _LoopJobs | None:
 
 
 def _region_sync(write: bool, array, box, ndim: int, buf, size: int) -> None:
-    nd = ndim
-    start, count, step = box, box + nd, box + 2 * nd
     fn = lib.zarrc_array_write if write else lib.zarrc_array_read
-    check(fn(array, start, count, step, buf, size))
+    check(fn(array, box, box + ndim, box + 2 * ndim, buf, size))
 
 
 async def region(write: bool, array, box, ndim: int, buf, size: int, keep=()) -> None:

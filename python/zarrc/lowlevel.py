@@ -19,7 +19,7 @@ import numpy as np
 from ._zarrc_cffi import ffi, lib
 from ._errors import BY_CODE, ZarrcError
 
-__all__ = ["ffi", "lib", "check", "error_message", "store_open", "array_open", "array_create",
+__all__ = ["ffi", "lib", "check", "error_for", "error_message", "store_open", "array_open", "array_create",
            "read_region", "write_region", "read_vlen", "write_vlen", "take_string", "empty_output"]
 
 # zarrc writes outputs larger than the cache with streaming stores where a row covers whole
@@ -44,13 +44,18 @@ def error_message():
     return ffi.string(lib.zarrc_error_last()).decode("utf-8", "replace")
 
 
+def error_for(rc, message=""):
+    """The ZarrcError subclass for status `rc` carrying `message` (zarrc_strerror's text when empty)."""
+    return BY_CODE.get(rc, ZarrcError)(message or ffi.string(lib.zarrc_strerror(rc)).decode(), rc)
+
+
 def check(rc, what=None):
     """Raise the ZarrcError subclass for a negative status, with zarrc's message."""
     if rc < 0:
         msg = error_message() or ffi.string(lib.zarrc_strerror(rc)).decode()
         if what:
             msg = f"{what}: {msg}"
-        raise BY_CODE.get(rc, ZarrcError)(msg, rc)
+        raise error_for(rc, msg)
     return rc
 
 
